@@ -1,0 +1,33 @@
+import { Counter, Gauge, Registry as PromRegistry, collectDefaultMetrics } from "prom-client";
+
+/** The metrics steadymesh exports on `GET /metrics`; one instance per server, no globals. */
+export interface Metrics {
+  readonly registry: PromRegistry;
+  /** Open ADS streams. */
+  readonly xdsClients: Gauge<never>;
+  /** Discovery responses sent, by short type (LDS, RDS, CDS, EDS). */
+  readonly xdsPushes: Counter<"type">;
+  readonly xdsAcks: Counter<"type">;
+  readonly xdsNacks: Counter<"type">;
+  /** Requests the server could not use (unknown type URL, missing field…). */
+  readonly xdsBadRequests: Counter<"reason">;
+  readonly registryRevision: Gauge<never>;
+  /** Snapshots built from the registry, by result (`ok`, `error`). */
+  readonly snapshotBuilds: Counter<"result">;
+}
+
+export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
+  const registry = new PromRegistry();
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "steadymesh_" });
+  const registers = [registry];
+  return {
+    registry,
+    xdsClients: new Gauge({ name: "steadymesh_xds_clients", help: "Open ADS streams.", registers }),
+    xdsPushes: new Counter({ name: "steadymesh_xds_pushes_total", help: "Discovery responses sent, by type.", labelNames: ["type"], registers }),
+    xdsAcks: new Counter({ name: "steadymesh_xds_acks_total", help: "ACKs received, by type.", labelNames: ["type"], registers }),
+    xdsNacks: new Counter({ name: "steadymesh_xds_nacks_total", help: "NACKs received, by type.", labelNames: ["type"], registers }),
+    xdsBadRequests: new Counter({ name: "steadymesh_xds_bad_requests_total", help: "Discovery requests that could not be used, by reason.", labelNames: ["reason"], registers }),
+    registryRevision: new Gauge({ name: "steadymesh_registry_revision", help: "Current registry revision.", registers }),
+    snapshotBuilds: new Counter({ name: "steadymesh_snapshot_builds_total", help: "Snapshots built from the registry, by result.", labelNames: ["result"], registers }),
+  };
+}

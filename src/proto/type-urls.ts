@@ -1,0 +1,27 @@
+/** The four xDS resource types steadymesh serves, with their exact type URLs. */
+export const LISTENER_TYPE = "type.googleapis.com/envoy.config.listener.v3.Listener" as const;
+export const ROUTE_TYPE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration" as const;
+export const CLUSTER_TYPE = "type.googleapis.com/envoy.config.cluster.v3.Cluster" as const;
+export const ENDPOINT_TYPE = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment" as const;
+
+export type ResourceTypeUrl = typeof LISTENER_TYPE | typeof ROUTE_TYPE | typeof CLUSTER_TYPE | typeof ENDPOINT_TYPE;
+
+/** In dependency order: LDS → RDS → CDS → EDS. */
+export const RESOURCE_TYPES: readonly ResourceTypeUrl[] = [LISTENER_TYPE, ROUTE_TYPE, CLUSTER_TYPE, ENDPOINT_TYPE];
+
+/** Short names for logs, metrics and the admin API. */
+export const TYPE_SHORT_NAMES: Readonly<Record<ResourceTypeUrl, "LDS" | "RDS" | "CDS" | "EDS">> = {
+  [LISTENER_TYPE]: "LDS",
+  [ROUTE_TYPE]: "RDS",
+  [CLUSTER_TYPE]: "CDS",
+  [ENDPOINT_TYPE]: "EDS",
+};
+
+export function isResourceTypeUrl(value: string): value is ResourceTypeUrl {
+  return (RESOURCE_TYPES as readonly string[]).includes(value);
+}
+
+/** `LDS` for a known type URL, the URL itself otherwise. */
+export function shortTypeName(typeUrl: string): string {
+  return isResourceTypeUrl(typeUrl) ? TYPE_SHORT_NAMES[typeUrl] : typeUrl;
+}

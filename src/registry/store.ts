@@ -1,0 +1,55 @@
+import type { Instance, Service } from "./model.js";
+
+/** One change to apply; a commit applies a list of them atomically. */
+export type Mutation =
+  | { readonly kind: "put-service"; readonly service: Service }
+  /** Deletes the service and every instance of it. */
+  | { readonly kind: "delete-service"; readonly name: string }
+  /** Creates `service` with defaults first when it does not exist. */
+  | { readonly kind: "put-instance"; readonly instance: Instance; readonly serviceDefaults: Service }
+  | { readonly kind: "delete-instance"; readonly service: string; readonly id: string };
+
+/** What one commit changed. All events of one commit share its revision. */
+export type ChangeEvent =
+  | { readonly revision: number; readonly kind: "service-put"; readonly service: Service }
+  | { readonly revision: number; readonly kind: "service-deleted"; readonly name: string }
+  | { readonly revision: number; readonly kind: "instance-put"; readonly instance: Instance }
+  | { readonly revision: number; readonly kind: "instance-deleted"; readonly service: string; readonly id: string };
+
+/** Everything in the store, read at one revision. */
+export interface StoreState {
+  readonly revision: number;
+  readonly services: readonly Service[];
+  readonly instances: readonly Instance[];
+}
+
+export interface CommitResult {
+  /** The store's revision after the commit; unchanged when nothing changed. */
+  readonly revision: number;
+  readonly events: readonly ChangeEvent[];
+}
+
+/**
+ * Where the registry keeps its state. Contract (checked by the shared suite in
+ * test/unit/store-contract.ts for every backend):
+ * - the revision starts at 0 on an empty store and rises by at least 1 on
+ *   every commit that changes something; it never goes down, across restarts
+ *   too for persistent backends;
+ * - a commit is atomic: all of its mutations apply or none do;
+ * - a put of an identical value still counts as a change (new revision);
+ *   a delete of something absent changes nothing and yields no event;
+ * - deleting a service yields `instance-deleted` for each of its instances,
+ *   then `service-deleted`;
+ * - watchers receive every commit's events exactly once, in revision order,
+ *   whichever process wrote them (for a local commit, possibly before the
+ *   commit's promise resolves; readers skip revisions they already have).
+ */
+export interface Store {
+  /** `memory`, `sqlite` or `etcd`; for logs and metrics. */
+  readonly kind: string;
+  load(): Promise<StoreState>;
+  commit(mutations: readonly Mutation[]): Promise<CommitResult>;
+  /** Subscribes to commits made after this call; returns the unsubscribe function. */
+  watch(onEvents: (events: readonly ChangeEvent[]) => void): () => void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,40 @@
+/** What the server knows of one connected xDS client; shown by `GET /v1/clients` and `steadymesh status`. */
+export interface ClientStatus {
+  /** Unique per ADS stream, e.g. `s7`. */
+  readonly streamId: string;
+  readonly nodeId: string;
+  readonly cluster: string;
+  /** `user_agent_name user_agent_version` from the node, e.g. `grpc-node-js 1.14.7`. */
+  readonly userAgent: string;
+  /** Remote address of the stream. */
+  readonly peer: string;
+  /** ISO 8601. */
+  readonly connectedAt: string;
+  /** `sotw` now; `delta` once delta xDS exists. */
+  readonly protocol: "sotw" | "delta";
+  /** Keyed by short type name (`LDS`, `RDS`, `CDS`, `EDS`) or the raw type URL for unknown types. */
+  readonly types: Readonly<Record<string, TypeStatus>>;
+}
+
+export interface TypeStatus {
+  readonly typeUrl: string;
+  /** Subscribed resource names; `["*"]` for a wildcard subscription. */
+  readonly subscribed: readonly string[];
+  /** The version_info of the last response sent, and its nonce. */
+  readonly sentVersion: string;
+  readonly sentNonce: string;
+  /** The version_info the client last ACKed; empty before the first ACK. */
+  readonly ackedVersion: string;
+  readonly ackedAt?: string;
+  readonly lastNack?: NackStatus;
+}
+
+export interface NackStatus {
+  /** ISO 8601. */
+  readonly at: string;
+  readonly nonce: string;
+  /** The version the client kept (last accepted), as sent in the NACK. */
+  readonly version: string;
+  /** The client's `error_detail`. */
+  readonly errorDetail: { readonly code: number; readonly message: string };
+}
