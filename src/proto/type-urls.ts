@@ -25,3 +25,20 @@ export function isResourceTypeUrl(value: string): value is ResourceTypeUrl {
 export function shortTypeName(typeUrl: string): string {
   return isResourceTypeUrl(typeUrl) ? TYPE_SHORT_NAMES[typeUrl] : typeUrl;
 }
+
+/**
+ * Messages packed into nested `Any`s inside resources: the
+ * HttpConnectionManager in `api_listener.api_listener` and the Router in
+ * `http_filters[].typed_config`. Fully qualified names, without the URL prefix.
+ */
+export const HTTP_CONNECTION_MANAGER_TYPE_NAME =
+  "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager" as const;
+export const ROUTER_TYPE_NAME = "envoy.extensions.filters.http.router.v3.Router" as const;
+
+/** The prefix of every type URL we send and accept. */
+export const TYPE_URL_PREFIX = "type.googleapis.com/" as const;
+
+/** `envoy.config.cluster.v3.Cluster` → `type.googleapis.com/envoy.config.cluster.v3.Cluster`. */
+export function typeUrlOf<N extends string>(typeName: N): `${typeof TYPE_URL_PREFIX}${N}` {
+  return `${TYPE_URL_PREFIX}${typeName}`;
+}

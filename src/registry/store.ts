@@ -42,14 +42,24 @@ export interface CommitResult {
  *   then `service-deleted`;
  * - watchers receive every commit's events exactly once, in revision order,
  *   whichever process wrote them (for a local commit, possibly before the
- *   commit's promise resolves; readers skip revisions they already have).
+ *   commit's promise resolves; readers skip revisions they already have);
+ * - a watcher that throws is logged; the commit still stands and the other
+ *   watchers still get it;
+ * - commit throws ValidationError for a malformed mutation (unknown kind, a
+ *   name or id that is not a DNS label, a put-instance whose serviceDefaults
+ *   name another service), and UnavailableError once closed or when the
+ *   backend fails; either way nothing of that commit is applied;
+ * - values are copied on the way in: changing an object after passing it to
+ *   commit does not change the store. Values handed out are frozen.
  */
 export interface Store {
   /** `memory`, `sqlite` or `etcd`; for logs and metrics. */
   readonly kind: string;
+  /** Services in name order, instances in (service, id) order. UnavailableError once closed. */
   load(): Promise<StoreState>;
   commit(mutations: readonly Mutation[]): Promise<CommitResult>;
   /** Subscribes to commits made after this call; returns the unsubscribe function. */
   watch(onEvents: (events: readonly ChangeEvent[]) => void): () => void;
+  /** Releases the backend (and, for sqlite, the data dir lock); calling it again does nothing. */
   close(): Promise<void>;
 }

@@ -1,0 +1,94 @@
+import Fastify, { LogController, type FastifyReply, type FastifyRequest, type InjectOptions, type LightMyRequestResponse } from "fastify";
+import type { Logger } from "../log/index.js";
+import { toHttpError } from "./http-errors.js";
+import { allowedMethods, createRoutes, type RouteDeps, type RouteSpec } from "./routes.js";
+
+/** The largest request body accepted unless `bodyLimit` says otherwise: 64 KiB. */
+export const DEFAULT_BODY_LIMIT = 64 * 1024;
+
+export interface AdminDeps extends RouteDeps {
+  readonly logger: Logger;
+  /** Largest request body in bytes; larger ones get 413. */
+  readonly bodyLimit?: number;
+}
+
+export interface AdminAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The admin HTTP API (DESIGN.md, "Admin HTTP API"). */
+export interface AdminServer {
+  /** Starts listening; resolves with the bound address (the real port when 0 was asked for). */
+  listen(host: string, port: number): Promise<AdminAddress>;
+  /** Graceful: stops accepting, lets in-flight requests finish, drops idle keep-alive connections. Idempotent. */
+  close(): Promise<void>;
+  /** Serves one request in-process, without a socket; for tests. */
+  inject(options: InjectOptions | string): Promise<LightMyRequestResponse>;
+}
+
+/**
+ * Builds the admin API over a registry. Input is validated by the registry;
+ * this layer only translates: every error leaves as `{ "error": "…" }` with
+ * the status its code maps to, fastify's own errors (bad JSON, body too
+ * large, wrong content type, unknown route) included.
+ */
+export function createAdminServer(deps: AdminDeps): AdminServer {
+  const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const routes = createRoutes(deps);
+
+  function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    const httpError = toHttpError(err, { bodyLimit, contentType: request.headers["content-type"] });
+    const context = { method: request.method, url: request.url, status: httpError.status };
+    if (httpError.internal) request.log.error({ ...context, err }, "admin request failed");
+    else request.log.warn({ ...context, error: httpError.message }, "admin request rejected");
+    return reply.code(httpError.status).send({ error: httpError.message });
+  }
+
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: "admin" }),
+    // Fastify logs every request at info; we log them at debug in onResponse instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit,
+    frameworkErrors: (err, request, reply) => {
+      sendError(err, request, reply);
+    },
+  });
+  // Only JSON bodies are accepted; without this, text/plain would reach the handlers as a string.
+  app.removeContentTypeParser("text/plain");
+  app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
+  app.setNotFoundHandler((request, reply) => sendNoRoute(routes, request, reply));
+  app.addHook("onResponse", async (request, reply) => {
+    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, "admin request");
+  });
+  for (const route of routes) app.route({ method: route.method, url: route.url, handler: route.handler });
+
+  let closing: Promise<void> | undefined;
+  return {
+    async listen(host, port) {
+      await app.listen({ host, port });
+      const address = app.server.address();
+      if (address === null || typeof address === "string") throw new Error(`admin API bound to an unexpected address: ${String(address)}`);
+      return { host: address.address, port: address.port };
+    },
+    close: () => (closing ??= app.close()),
+    inject: (options) => app.inject(options),
+  };
+}
+
+/** 405 (with Allow) when the path exists under another method, 404 otherwise. */
+function sendNoRoute(routes: readonly RouteSpec[], request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const path = request.url.split("?")[0] ?? request.url;
+  const allowed = allowedMethods(routes, path);
+  const context = { method: request.method, url: request.url };
+  if (allowed.length > 0) {
+    const error = `method ${request.method} is not allowed on ${path}; allowed: ${allowed.join(", ")}`;
+    request.log.warn({ ...context, status: 405, error }, "admin request rejected");
+    return reply.code(405).header("allow", allowed.join(", ")).send({ error });
+  }
+  const error =
+    `no route for ${request.method} ${path}; the API serves /v1/services, /v1/services/{service}, ` +
+    "/v1/services/{service}/instances/{id}, /v1/clients, /healthz and /metrics";
+  request.log.warn({ ...context, status: 404, error }, "admin request rejected");
+  return reply.code(404).send({ error });
+}

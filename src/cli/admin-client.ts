@@ -1,0 +1,82 @@
+import { SteadyError, UnavailableError, type ErrorCode } from "../errors/index.js";
+
+/** A request that gets no answer within this long is reported as unreachable rather than hanging the CLI. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** Talks JSON to a running server's admin API (DESIGN.md, "Admin HTTP API"). */
+export interface AdminClient {
+  /**
+   * Sends one request and resolves with the parsed JSON answer. Rejects with
+   * UnavailableError when the server cannot be reached, and with a
+   * SteadyError carrying the server's own `error` text on a 4xx/5xx answer.
+   */
+  request<T>(method: "GET" | "PUT" | "DELETE", path: string, body?: unknown): Promise<T>;
+}
+
+/** Path segment for a name; names are DNS labels, but a bad one must still reach the server intact to be rejected there. */
+export function segment(name: string): string {
+  return encodeURIComponent(name);
+}
+
+export function createAdminClient(baseUrl: string, fetchImpl: typeof fetch = fetch): AdminClient {
+  return {
+    async request<T>(method: "GET" | "PUT" | "DELETE", path: string, body?: unknown): Promise<T> {
+      const url = `${baseUrl}${path}`;
+      let response: Response;
+      let text: string;
+      try {
+        response = await fetchImpl(url, {
+          method,
+          headers: body === undefined ? {} : { "content-type": "application/json" },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        });
+        text = await response.text();
+      } catch (err) {
+        throw new UnavailableError(`cannot reach the admin API at ${baseUrl}: ${describeFetchFailure(err)}`, { cause: err });
+      }
+      const parsed = parseJson(text);
+      if (!response.ok) throw answerError(response, parsed, baseUrl);
+      if (parsed === undefined) {
+        throw new SteadyError("internal", `the admin API at ${baseUrl} answered ${method} ${path} with something that is not JSON`);
+      }
+      return parsed as T;
+    },
+  };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    // Not JSON (e.g. a proxy's HTML error page); the caller reports it by status instead.
+    return undefined;
+  }
+}
+
+const CODE_BY_STATUS: Record<number, ErrorCode> = { 400: "invalid-argument", 404: "not-found", 409: "conflict", 503: "unavailable" };
+
+/** The server's `{ "error": "…" }` text, as a typed error; its status when the body has none. */
+function answerError(response: Response, body: unknown, baseUrl: string): SteadyError {
+  const serverText = typeof body === "object" && body !== null && typeof (body as { error?: unknown }).error === "string"
+    ? (body as { error: string }).error
+    : undefined;
+  const message = serverText ?? `the admin API at ${baseUrl} answered HTTP ${response.status} ${response.statusText}`.trim();
+  const code = CODE_BY_STATUS[response.status] ?? (response.status < 500 ? "invalid-argument" : "internal");
+  return new SteadyError(code, message);
+}
+
+/** Node's fetch says only "fetch failed"; the useful part (ECONNREFUSED, ENOTFOUND…) is in its cause. */
+function describeFetchFailure(err: unknown): string {
+  if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) {
+    return `no answer within ${REQUEST_TIMEOUT_MS / 1000} s`;
+  }
+  const cause = err instanceof Error ? err.cause : undefined;
+  if (cause instanceof AggregateError) {
+    // Several addresses were tried (e.g. ::1 and 127.0.0.1 for localhost); the first reason stands for all.
+    const first: unknown = cause.errors[0];
+    if (first instanceof Error && first.message) return first.message;
+  }
+  if (cause instanceof Error) return cause.message || (cause as { code?: string }).code || String(cause);
+  return err instanceof Error ? err.message : String(err);
+}

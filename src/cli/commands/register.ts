@@ -1,0 +1,44 @@
+import type { Command } from "commander";
+import type { Instance } from "../../registry/model.js";
+import { segment } from "../admin-client.js";
+import { adminClient, withAdminOption, type CliContext } from "../context.js";
+import { defaultInstanceId, formatHostPort, integerIn, ipAddress } from "../parse.js";
+
+interface RegisterOptions {
+  readonly admin: string;
+  readonly address: string;
+  readonly port: number;
+  readonly id?: string;
+  readonly zone?: string;
+  readonly region?: string;
+  readonly weight?: number;
+}
+
+/** `steadymesh register SERVICE --address A --port P …`: creates or replaces one instance. */
+export function addRegisterCommand(program: Command, context: CliContext): void {
+  const command = program
+    .command("register")
+    .description("register an instance of a service (creating the service if needed), or replace it")
+    .argument("<service>", "service name, a DNS label ([a-z0-9-], 1-63 characters)")
+    .requiredOption("--address <ip>", "IPv4 or IPv6 address of the instance", ipAddress)
+    .requiredOption("--port <port>", "port of the instance, 1-65535", integerIn(1, 65535))
+    .option("--id <id>", "instance id, a DNS label (default: address and port, e.g. 127-0-0-1-50051)")
+    .option("--zone <zone>", "locality zone, e.g. z1")
+    .option("--region <region>", "locality region, e.g. r1")
+    .option("--weight <weight>", "load-balancing weight, 1-10000 (default: 1)", integerIn(1, 10000));
+  withAdminOption(command).action(async (service: string, options: RegisterOptions) => {
+    const id = options.id ?? defaultInstanceId(options.address, options.port);
+    // Only the flags given are sent, so the server's defaults apply to the rest.
+    const body = {
+      address: options.address,
+      port: options.port,
+      ...(options.zone !== undefined && { zone: options.zone }),
+      ...(options.region !== undefined && { region: options.region }),
+      ...(options.weight !== undefined && { weight: options.weight }),
+    };
+    const path = `/v1/services/${segment(service)}/instances/${segment(id)}`;
+    const result = await adminClient(options).request<{ revision: number; instance: Instance }>("PUT", path, body);
+    const where = formatHostPort(result.instance.address, result.instance.port);
+    context.print(`registered ${service}/${id} at ${where} (revision ${result.revision})`);
+  });
+}

@@ -1,0 +1,50 @@
+import type { Command } from "commander";
+import type { Logger } from "../log/index.js";
+import type { RunningServer, ServeOptions } from "../server/options.js";
+import { createAdminClient, type AdminClient } from "./admin-client.js";
+import { adminUrl, DEFAULT_ADMIN_URL } from "./parse.js";
+
+/** The signals `serve` stops on; a second one during shutdown forces the exit. */
+export type StopSignal = "SIGINT" | "SIGTERM";
+
+/** Where `serve` learns about signals and how it forces an exit; `process` by default. */
+export interface SignalSource {
+  once(signal: StopSignal, listener: () => void): void;
+  off(signal: StopSignal, listener: () => void): void;
+  /** Ends the process at once; only called when a second signal arrives while closing. */
+  exit(code: number): void;
+}
+
+/**
+ * What `main` writes to and, for tests, what `serve` runs. Results go to
+ * stdout; errors (one line) and logs go to stderr.
+ */
+export interface CliIo {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  /** Defaults to `startServer` from src/server. */
+  readonly startServer?: (options: ServeOptions) => Promise<RunningServer>;
+  readonly signals?: SignalSource;
+  /** Defaults to JSON logs on `stderr`. */
+  readonly logger?: Logger;
+}
+
+/** Everything a command needs; built once per `main` call. */
+export interface CliContext {
+  readonly io: CliIo;
+  /** Writes one line to stdout. */
+  print(line: string): void;
+}
+
+export function createContext(io: CliIo): CliContext {
+  return { io, print: (line) => void io.stdout.write(`${line}\n`) };
+}
+
+/** Adds `--admin URL` to a command that talks to a running server. */
+export function withAdminOption(command: Command): Command {
+  return command.option("--admin <url>", "admin API of the running server", adminUrl, DEFAULT_ADMIN_URL);
+}
+
+export function adminClient(options: { admin: string }): AdminClient {
+  return createAdminClient(options.admin);
+}

@@ -1,0 +1,95 @@
+import { isIP } from "node:net";
+import { InvalidArgumentError } from "commander";
+
+/**
+ * Argument parsers for commander. Each throws InvalidArgumentError with a
+ * sentence saying what is allowed; commander prefixes it with the option and
+ * the bad value, which makes the one-line error the CLI prints.
+ */
+
+/** The admin API every client command talks to unless `--admin` says otherwise. */
+export const DEFAULT_ADMIN_URL = "http://127.0.0.1:18080";
+
+/** Hostnames and labels of a DNS name: `[a-z0-9-]`, 1–63 characters, no hyphen at either end. */
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export function integerIn(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = /^-?\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`It must be an integer from ${min} to ${max}.`);
+    }
+    return n;
+  };
+}
+
+/** An IPv4 or IPv6 literal (no brackets, no hostnames). */
+export function ipAddress(value: string): string {
+  if (isIP(value) === 0) throw new InvalidArgumentError("It must be an IPv4 or IPv6 address, e.g. 127.0.0.1 or ::1.");
+  return value;
+}
+
+/** Anything that is not blank; for ids and paths whose rules live elsewhere. */
+export function nonEmpty(value: string): string {
+  if (value.trim() === "") throw new InvalidArgumentError("It must not be empty.");
+  return value;
+}
+
+/** An http(s) base URL; returned without a trailing slash so paths can be appended. */
+export function adminUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    // URL reports no more than "Invalid URL"; the hint below is more useful than its cause.
+    throw new InvalidArgumentError("It must be an http:// or https:// URL, e.g. http://127.0.0.1:18080.");
+  }
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.search !== "" || url.hash !== "") {
+    throw new InvalidArgumentError("It must be an http:// or https:// URL without query or fragment, e.g. http://127.0.0.1:18080.");
+  }
+  return url.href.replace(/\/+$/, "");
+}
+
+/** `host:port` or `[v6]:port` with port 1–65535, as gRPC expects in a bootstrap `server_uri`. */
+export function hostPort(value: string): string {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[^:[\]\s]+):(\d{1,5})$/.exec(value);
+  const port = match ? Number(match[2]) : 0;
+  if (!match || port < 1 || port > 65535) {
+    throw new InvalidArgumentError("It must be HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:18000 or [::1]:18000.");
+  }
+  return value;
+}
+
+/** `sqlite`, `memory` or `etcd://host:port[,host:port…]`. */
+export function storeSpec(value: string): string {
+  if (value === "sqlite" || value === "memory") return value;
+  const endpoints = value.startsWith("etcd://") ? value.slice("etcd://".length).split(",") : [];
+  if (endpoints.length === 0 || !endpoints.every((e) => /^[^:,/\s]+:\d{1,5}$/.test(e) || /^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/.test(e))) {
+    throw new InvalidArgumentError("It must be sqlite, memory or etcd://HOST:PORT[,HOST:PORT...].");
+  }
+  return value;
+}
+
+/** A DNS domain such as `mesh` or `svc.example`: dot-separated DNS labels, at most 253 characters. */
+export function dnsDomain(value: string): string {
+  const name = value.endsWith(".") ? value.slice(0, -1) : value;
+  if (name.length === 0 || name.length > 253 || !name.split(".").every((label) => DNS_LABEL.test(label))) {
+    throw new InvalidArgumentError("It must be a DNS name of dot-separated labels ([a-z0-9-], 1-63 characters each), e.g. mesh.");
+  }
+  return name;
+}
+
+/** `127.0.0.1:50051`, `[::1]:50051`. */
+export function formatHostPort(host: string, port: number): string {
+  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * The id `register` uses when `--id` is not given: address and port as one
+ * DNS label, e.g. `127-0-0-1-50051`, `fe80--1-50051` (hyphens at the ends
+ * are dropped, as a label may not start or end with one).
+ */
+export function defaultInstanceId(address: string, port: number): string {
+  const label = `${address}-${port}`.toLowerCase().replace(/[^a-z0-9]/g, "-");
+  return label.replace(/^-+|-+$/g, "");
+}

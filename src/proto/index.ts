@@ -1,0 +1,19 @@
+/** Public face of src/proto: xDS type URLs, message shapes and the codec. */
+export {
+  CLUSTER_TYPE,
+  ENDPOINT_TYPE,
+  HTTP_CONNECTION_MANAGER_TYPE_NAME,
+  LISTENER_TYPE,
+  RESOURCE_TYPES,
+  ROUTE_TYPE,
+  ROUTER_TYPE_NAME,
+  TYPE_SHORT_NAMES,
+  TYPE_URL_PREFIX,
+  isResourceTypeUrl,
+  shortTypeName,
+  typeUrlOf,
+  type ResourceTypeUrl,
+} from "./type-urls.js";
+export type * from "./types.js";
+export { loadCodec, type Codec } from "./codec.js";
+export { MessageShapeError, ProtoDecodeError, ProtoLoadError } from "./errors.js";

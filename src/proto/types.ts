@@ -1,0 +1,257 @@
+/**
+ * Hand-written shapes of the protobuf messages steadymesh reads or writes, as
+ * plain objects with the proto field names (snake_case). Only the fields we
+ * use are declared; decoded objects carry the message's other fields too.
+ *
+ * Contract shared by encoder and decoder (see codec.ts):
+ * - A field without `?` must be given when encoding and is always present
+ *   after decoding (protobuf defaults filled in: "", 0, false, [], {}).
+ * - A field with `?` is a sub-message or a oneof member: absent (never null)
+ *   when unset.
+ * - Enums are their names as strings. The unions below list the names we
+ *   produce; a decoded message from elsewhere may hold any name of the enum.
+ * - int64 values are numbers; bytes are Uint8Array (Buffer after decoding).
+ * - google.protobuf.Struct fields are plain JSON objects.
+ */
+import type { CLUSTER_TYPE, ENDPOINT_TYPE, HTTP_CONNECTION_MANAGER_TYPE_NAME, LISTENER_TYPE, ROUTE_TYPE, ROUTER_TYPE_NAME } from "./type-urls.js";
+
+/** The JSON a google.protobuf.Struct / Value holds. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
+export interface JsonObject {
+  [key: string]: JsonValue;
+}
+
+/** google.protobuf.Any. */
+export interface Any {
+  /** `type.googleapis.com/<fully qualified message name>`. */
+  type_url: string;
+  /** The encoded inner message. */
+  value: Uint8Array;
+}
+
+/** A message without fields, e.g. AggregatedConfigSource. */
+export type Empty = Record<string, never>;
+
+/** google.protobuf.UInt32Value. */
+export interface UInt32Value {
+  value: number;
+}
+
+/** google.protobuf.Duration. */
+export interface Duration {
+  seconds: number;
+  nanos?: number;
+}
+
+/** google.rpc.Status, as carried in `error_detail`. */
+export interface Status {
+  code: number;
+  message: string;
+  details?: Any[];
+}
+
+// ---- Resources ------------------------------------------------------------
+
+/** envoy.config.core.v3.ConfigSource: always "over the same ADS stream". */
+export interface ConfigSource {
+  ads: Empty;
+  resource_api_version: "V3";
+}
+
+/** envoy.config.listener.v3.Listener, as an API listener (gRPC clients). */
+export interface Listener {
+  name: string;
+  api_listener?: { api_listener?: Any };
+}
+
+/** envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager. */
+export interface HttpConnectionManager {
+  stat_prefix?: string;
+  rds?: { config_source: ConfigSource; route_config_name: string };
+  /** The router must be the last filter, or gRPC clients NACK the Listener. */
+  http_filters: HttpFilter[];
+}
+
+export interface HttpFilter {
+  name: string;
+  typed_config?: Any;
+}
+
+/** envoy.extensions.filters.http.router.v3.Router: we set none of its fields. */
+export type Router = Empty;
+
+/** envoy.config.route.v3.RouteConfiguration. */
+export interface RouteConfiguration {
+  name: string;
+  virtual_hosts: VirtualHost[];
+}
+
+export interface VirtualHost {
+  name: string;
+  domains: string[];
+  routes: Route[];
+}
+
+export interface Route {
+  match?: { prefix?: string };
+  route?: { cluster?: string };
+}
+
+export type LbPolicyName = "ROUND_ROBIN" | "RING_HASH";
+
+/** envoy.config.cluster.v3.Cluster, always of type EDS. */
+export interface Cluster {
+  name: string;
+  type?: "EDS";
+  eds_cluster_config?: { eds_config?: ConfigSource; service_name: string };
+  lb_policy: LbPolicyName;
+  ring_hash_lb_config?: { hash_function: "XX_HASH" };
+  connect_timeout?: Duration;
+}
+
+/** envoy.config.core.v3.Locality. */
+export interface Locality {
+  region: string;
+  zone: string;
+  sub_zone?: string;
+}
+
+export type HealthStatus = "UNKNOWN" | "HEALTHY" | "UNHEALTHY" | "DRAINING" | "TIMEOUT" | "DEGRADED";
+
+export interface SocketAddress {
+  address: string;
+  port_value?: number;
+}
+
+export interface LbEndpoint {
+  endpoint?: { address?: { socket_address?: SocketAddress } };
+  health_status: HealthStatus;
+  load_balancing_weight?: UInt32Value;
+}
+
+export interface LocalityLbEndpoints {
+  /** Required by gRPC clients: a missing locality NACKs the whole resource. */
+  locality?: Locality;
+  /** gRPC clients silently drop a locality without a weight. */
+  load_balancing_weight?: UInt32Value;
+  priority?: number;
+  lb_endpoints: LbEndpoint[];
+}
+
+/** envoy.config.endpoint.v3.ClusterLoadAssignment. */
+export interface ClusterLoadAssignment {
+  cluster_name: string;
+  endpoints: LocalityLbEndpoints[];
+}
+
+/** The message each resource type URL carries. */
+export interface ResourceMessage {
+  [LISTENER_TYPE]: Listener;
+  [ROUTE_TYPE]: RouteConfiguration;
+  [CLUSTER_TYPE]: Cluster;
+  [ENDPOINT_TYPE]: ClusterLoadAssignment;
+}
+
+/** The messages packed into nested Anys inside resources. */
+export interface PackableMessage {
+  [HTTP_CONNECTION_MANAGER_TYPE_NAME]: HttpConnectionManager;
+  [ROUTER_TYPE_NAME]: Router;
+}
+export type PackableTypeName = keyof PackableMessage;
+
+// ---- Discovery (State of the World) ---------------------------------------
+
+/** envoy.config.core.v3.Node: who the client is. Sent in a stream's first request only. */
+export interface Node {
+  id: string;
+  cluster: string;
+  /** google.protobuf.Struct, as plain JSON. */
+  metadata?: JsonObject;
+  locality?: Locality;
+  user_agent_name: string;
+  user_agent_version?: string;
+}
+
+export interface ControlPlane {
+  identifier: string;
+}
+
+export interface DiscoveryRequest {
+  /** The last version the client accepted ("" before the first). */
+  version_info: string;
+  node?: Node;
+  resource_names: string[];
+  type_url: string;
+  /** Nonce of the response this request ACKs or NACKs; "" on a first request. */
+  response_nonce: string;
+  /** Set on a NACK. */
+  error_detail?: Status;
+}
+
+export interface DiscoveryResponse {
+  version_info: string;
+  resources: Any[];
+  type_url: string;
+  nonce: string;
+  control_plane?: ControlPlane;
+}
+
+// ---- Discovery (Delta / incremental): every field of the v3 messages -------
+
+export interface ResourceLocator {
+  name: string;
+  dynamic_parameters: Record<string, string>;
+}
+
+export interface DynamicParameterConstraints {
+  constraint?: { key: string; value?: string; exists?: Empty };
+  or_constraints?: { constraints: DynamicParameterConstraints[] };
+  and_constraints?: { constraints: DynamicParameterConstraints[] };
+  not_constraints?: DynamicParameterConstraints;
+}
+
+export interface ResourceName {
+  name: string;
+  dynamic_parameter_constraints?: DynamicParameterConstraints;
+}
+
+/** envoy.config.core.v3.Metadata; the Struct values are plain JSON. */
+export interface Metadata {
+  filter_metadata: Record<string, JsonObject>;
+  typed_filter_metadata: Record<string, Any>;
+}
+
+/** envoy.service.discovery.v3.Resource: one resource of a Delta response. */
+export interface DeltaResource {
+  name: string;
+  resource_name?: ResourceName;
+  aliases: string[];
+  version: string;
+  resource?: Any;
+  ttl?: Duration;
+  cache_control?: { do_not_cache: boolean };
+  metadata?: Metadata;
+}
+
+export interface DeltaDiscoveryRequest {
+  node?: Node;
+  type_url: string;
+  resource_names_subscribe: string[];
+  resource_names_unsubscribe: string[];
+  resource_locators_subscribe: ResourceLocator[];
+  resource_locators_unsubscribe: ResourceLocator[];
+  /** Resources the client already has (after a reconnect), name → version. */
+  initial_resource_versions: Record<string, string>;
+  response_nonce: string;
+  error_detail?: Status;
+}
+
+export interface DeltaDiscoveryResponse {
+  system_version_info: string;
+  resources: DeltaResource[];
+  type_url: string;
+  removed_resources: string[];
+  removed_resource_names: ResourceName[];
+  nonce: string;
+  control_plane?: ControlPlane;
+}

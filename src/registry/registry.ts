@@ -1,0 +1,198 @@
+import { NotFoundError, UnavailableError } from "../errors/index.js";
+import { createSilentLogger, type Logger } from "../log/index.js";
+import type { Instance, Service } from "./model.js";
+import { nextView, viewFromState } from "./next-view.js";
+import type { ChangeEvent, CommitResult, Mutation, Store } from "./store.js";
+import { checkNames, parseInstanceBody, parseServiceBody } from "./validate.js";
+import type { RegistryView, ServiceEntry } from "./view.js";
+
+/** What a successful put returns. */
+export interface PutResult<T> {
+  /** The store revision that contains the write. */
+  readonly revision: number;
+  /** True when the thing did not exist in the registry's view when the write was issued. */
+  readonly created: boolean;
+  /** The value as stored, defaults filled in. */
+  readonly value: T;
+}
+
+/**
+ * The registry: validated writes into a Store, and a revisioned, immutable
+ * view of it kept current from the store's change feed. Reads your writes:
+ * once a write's promise resolves, view() includes it.
+ */
+export interface Registry {
+  /** The current view; a new object per revision, unchanged ServiceEntry objects shared. */
+  view(): RegistryView;
+  /**
+   * Calls `onChange` once per applied revision, in revision order, with the
+   * new view and that revision's events. A throwing subscriber is logged and
+   * does not affect the registry or other subscribers. Returns unsubscribe.
+   */
+  subscribe(onChange: (view: RegistryView, events: readonly ChangeEvent[]) => void): () => void;
+  getService(name: string): ServiceEntry | undefined;
+  /** Creates or replaces a service (its instances stay). ValidationError on bad input; nothing is written then. */
+  putService(name: string, body: unknown): Promise<PutResult<Service>>;
+  /** Creates or replaces an instance, creating its service with defaults when missing. */
+  putInstance(service: string, id: string, body: unknown): Promise<PutResult<Instance>>;
+  /** Deletes a service and all its instances; NotFoundError when absent. */
+  deleteService(name: string): Promise<{ revision: number }>;
+  /** NotFoundError when the service or the instance is absent. */
+  deleteInstance(service: string, id: string): Promise<{ revision: number }>;
+  /** Stops following the feed and closes the store; writes fail afterwards with UnavailableError. */
+  close(): Promise<void>;
+}
+
+export interface RegistryOptions {
+  readonly logger?: Logger;
+}
+
+type Subscriber = Parameters<Registry["subscribe"]>[0];
+
+/** Splits a batch into runs of equal revision, in the order given. */
+function byRevision(events: readonly ChangeEvent[]): { revision: number; events: ChangeEvent[] }[] {
+  const groups: { revision: number; events: ChangeEvent[] }[] = [];
+  for (const event of events) {
+    const last = groups.at(-1);
+    if (last?.revision === event.revision) last.events.push(event);
+    else groups.push({ revision: event.revision, events: [event] });
+  }
+  return groups;
+}
+
+interface ViewKeeper {
+  view(): RegistryView;
+  /** Applies a batch of events (any number of revisions) and notifies subscribers. */
+  apply(events: readonly ChangeEvent[]): void;
+  subscribe(onChange: Subscriber): () => void;
+  clear(): void;
+}
+
+/**
+ * Owns the current view. Batches are applied one at a time even when a
+ * subscriber writes from its callback (the nested batch waits in the queue),
+ * so subscribers always see revisions in order; revisions at or below the
+ * current one are skipped, which makes feed and commit-result delivery
+ * idempotent.
+ */
+function createViewKeeper(initial: RegistryView, logger: Logger): ViewKeeper {
+  let current = initial;
+  const subscribers = new Set<Subscriber>();
+  const queue: (readonly ChangeEvent[])[] = [];
+  let applying = false;
+
+  function notify(view: RegistryView, events: readonly ChangeEvent[]): void {
+    for (const subscriber of [...subscribers]) {
+      if (!subscribers.has(subscriber)) continue;
+      try {
+        subscriber(view, events);
+      } catch (err) {
+        logger.error({ err, revision: view.revision }, "registry subscriber threw; the registry carries on");
+      }
+    }
+  }
+
+  function drain(): void {
+    for (let batch = queue.shift(); batch; batch = queue.shift()) {
+      for (const group of byRevision(batch)) {
+        if (group.revision <= current.revision) continue;
+        current = nextView(current, group.revision, group.events);
+        notify(current, group.events);
+      }
+    }
+  }
+
+  return {
+    view: () => current,
+    apply(events: readonly ChangeEvent[]): void {
+      queue.push(events);
+      if (applying) return;
+      applying = true;
+      try {
+        drain();
+      } finally {
+        applying = false;
+      }
+    },
+    subscribe(onChange: Subscriber): () => void {
+      const subscriber: Subscriber = (view, events) => onChange(view, events);
+      subscribers.add(subscriber);
+      return () => void subscribers.delete(subscriber);
+    },
+    clear: () => subscribers.clear(),
+  };
+}
+
+/**
+ * Loads `store` and follows its change feed. The feed is watched before the
+ * load, and what arrives meanwhile is applied after it, so no commit between
+ * the two is missed.
+ */
+export async function createRegistry(store: Store, options: RegistryOptions = {}): Promise<Registry> {
+  const logger = (options.logger ?? createSilentLogger()).child({ component: "registry" });
+  const early: (readonly ChangeEvent[])[] = [];
+  let keeper: ViewKeeper | undefined;
+  const unwatch = store.watch((events) => (keeper ? keeper.apply(events) : early.push(events)));
+  try {
+    keeper = createViewKeeper(viewFromState(await store.load()), logger);
+  } catch (err) {
+    unwatch();
+    throw err;
+  }
+  for (const events of early) keeper.apply(events);
+  return registryOn(store, keeper, unwatch, logger);
+}
+
+function registryOn(store: Store, keeper: ViewKeeper, unwatch: () => void, logger: Logger): Registry {
+  let closed = false;
+
+  async function commit(mutations: readonly Mutation[]): Promise<CommitResult> {
+    if (closed) throw new UnavailableError("registry is closed");
+    const result = await store.commit(mutations);
+    // The feed may lag the commit (or, after close, never come); apply skips it if already seen.
+    keeper.apply(result.events);
+    return result;
+  }
+
+  return {
+    view: keeper.view,
+    subscribe: keeper.subscribe,
+    getService: (name) => keeper.view().services.get(name),
+    async putService(name, body) {
+      const service = parseServiceBody(name, body);
+      const created = !keeper.view().services.has(name);
+      const result = await commit([{ kind: "put-service", service }]);
+      const stored = result.events.find((e) => e.kind === "service-put");
+      return { revision: result.revision, created, value: stored?.kind === "service-put" ? stored.service : service };
+    },
+    async putInstance(serviceName, id, body) {
+      const instance = parseInstanceBody(serviceName, id, body);
+      const serviceDefaults = parseServiceBody(serviceName, {});
+      const created = !keeper.view().services.get(serviceName)?.instances.has(id);
+      const result = await commit([{ kind: "put-instance", instance, serviceDefaults }]);
+      const stored = result.events.find((e) => e.kind === "instance-put");
+      return { revision: result.revision, created, value: stored?.kind === "instance-put" ? stored.instance : instance };
+    },
+    async deleteService(name) {
+      checkNames(name);
+      const result = await commit([{ kind: "delete-service", name }]);
+      if (result.events.length === 0) throw new NotFoundError(`service "${name}" not found`);
+      return { revision: result.revision };
+    },
+    async deleteInstance(serviceName, id) {
+      checkNames(serviceName, id);
+      const result = await commit([{ kind: "delete-instance", service: serviceName, id }]);
+      if (result.events.length > 0) return { revision: result.revision };
+      if (!keeper.view().services.has(serviceName)) throw new NotFoundError(`service "${serviceName}" not found`);
+      throw new NotFoundError(`instance "${id}" not found in service "${serviceName}"`);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      unwatch();
+      keeper.clear();
+      await store.close();
+      logger.debug("registry closed");
+    },
+  };
+}

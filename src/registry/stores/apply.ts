@@ -1,0 +1,122 @@
+import { ValidationError, type Issue } from "../../errors/index.js";
+import type { Instance, Service } from "../model.js";
+import type { ChangeEvent, Mutation } from "../store.js";
+import { isDnsLabel } from "../validate.js";
+
+/**
+ * The one place that decides what a commit means, shared by every backend so
+ * that they all emit the same events for the same mutations. A backend
+ * supplies `Tables` over its own storage, inside whatever makes the commit
+ * atomic (a draft copy, an SQLite transaction, an etcd txn).
+ */
+export interface Tables {
+  getService(name: string): Service | undefined;
+  putService(service: Service): void;
+  /** Removes the service row only; instances are removed one by one by the caller. */
+  deleteService(name: string): void;
+  getInstance(service: string, id: string): Instance | undefined;
+  /** The service's instances in id order. */
+  listInstances(service: string): readonly Instance[];
+  putInstance(instance: Instance): void;
+  deleteInstance(service: string, id: string): void;
+}
+
+/** A deep-frozen copy holding only the model's fields, so later changes to the caller's object cannot leak in. */
+export function freezeService(service: Service): Service {
+  const { name, protocol, lbPolicy } = service;
+  return Object.freeze({ name, protocol, lbPolicy, metadata: Object.freeze({ ...service.metadata }) });
+}
+
+/** See freezeService. */
+export function freezeInstance(instance: Instance): Instance {
+  const { service, id, address, port, zone, region, weight, health } = instance;
+  return Object.freeze({ service, id, address, port, zone, region, weight, health, metadata: Object.freeze({ ...instance.metadata }) });
+}
+
+function labelIssue(path: string, value: unknown): Issue[] {
+  return typeof value === "string" && isDnsLabel(value) ? [] : [{ path, message: `must be a DNS label, got ${JSON.stringify(value)}` }];
+}
+
+/**
+ * Throws a ValidationError when a mutation is malformed: an unknown kind, a
+ * key that is not a DNS label, or a put-instance whose serviceDefaults name
+ * another service. Backends call it while applying, so a bad mutation after
+ * good ones proves the commit rolls back.
+ */
+export function checkMutation(mutation: Mutation, index: number): void {
+  const at = `mutations.${index}`;
+  let issues: Issue[];
+  switch (mutation.kind) {
+    case "put-service":
+      issues = labelIssue(`${at}.service.name`, mutation.service?.name);
+      break;
+    case "delete-service":
+      issues = labelIssue(`${at}.name`, mutation.name);
+      break;
+    case "put-instance":
+      issues = [...labelIssue(`${at}.instance.service`, mutation.instance?.service), ...labelIssue(`${at}.instance.id`, mutation.instance?.id)];
+      if (mutation.serviceDefaults?.name !== mutation.instance?.service) {
+        issues.push({ path: `${at}.serviceDefaults.name`, message: `must equal instance.service ${JSON.stringify(mutation.instance?.service)}, got ${JSON.stringify(mutation.serviceDefaults?.name)}` });
+      }
+      break;
+    case "delete-instance":
+      issues = [...labelIssue(`${at}.service`, mutation.service), ...labelIssue(`${at}.id`, mutation.id)];
+      break;
+    default:
+      issues = [{ path: `${at}.kind`, message: `must be one of put-service, delete-service, put-instance, delete-instance, got ${JSON.stringify((mutation as { kind?: unknown }).kind)}` }];
+  }
+  if (issues.length > 0) throw new ValidationError(issues);
+}
+
+function applyOne(tables: Tables, mutation: Mutation, revision: number, events: ChangeEvent[]): void {
+  switch (mutation.kind) {
+    case "put-service": {
+      const service = freezeService(mutation.service);
+      tables.putService(service);
+      events.push({ revision, kind: "service-put", service });
+      return;
+    }
+    case "delete-service": {
+      if (!tables.getService(mutation.name)) return;
+      for (const instance of tables.listInstances(mutation.name)) {
+        tables.deleteInstance(instance.service, instance.id);
+        events.push({ revision, kind: "instance-deleted", service: instance.service, id: instance.id });
+      }
+      tables.deleteService(mutation.name);
+      events.push({ revision, kind: "service-deleted", name: mutation.name });
+      return;
+    }
+    case "put-instance": {
+      if (!tables.getService(mutation.instance.service)) {
+        const service = freezeService(mutation.serviceDefaults);
+        tables.putService(service);
+        events.push({ revision, kind: "service-put", service });
+      }
+      const instance = freezeInstance(mutation.instance);
+      tables.putInstance(instance);
+      events.push({ revision, kind: "instance-put", instance });
+      return;
+    }
+    case "delete-instance": {
+      if (!tables.getInstance(mutation.service, mutation.id)) return;
+      tables.deleteInstance(mutation.service, mutation.id);
+      events.push({ revision, kind: "instance-deleted", service: mutation.service, id: mutation.id });
+      return;
+    }
+  }
+}
+
+/**
+ * Applies `mutations` in order and returns their events, all stamped with
+ * `revision`. An empty result means nothing changed: the caller must then
+ * keep its old revision. Throws (from checkMutation) part-way through; the
+ * caller must discard whatever was already written.
+ */
+export function applyMutations(tables: Tables, mutations: readonly Mutation[], revision: number): ChangeEvent[] {
+  const events: ChangeEvent[] = [];
+  mutations.forEach((mutation, index) => {
+    checkMutation(mutation, index);
+    applyOne(tables, mutation, revision, events);
+  });
+  return events;
+}

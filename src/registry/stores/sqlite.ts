@@ -1,0 +1,164 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { SteadyError, UnavailableError } from "../../errors/index.js";
+import { createSilentLogger, type Logger } from "../../log/index.js";
+import type { Instance, Service } from "../model.js";
+import type { ChangeEvent, Mutation, Store, StoreState } from "../store.js";
+import { applyMutations, freezeInstance, freezeService, type Tables } from "./apply.js";
+import { createFeed } from "./feed.js";
+
+/** Bumped when the tables change shape; a file from a newer steadymesh is refused rather than misread. */
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
+  INSERT OR IGNORE INTO meta (key, value) VALUES ('revision', 0);
+  CREATE TABLE IF NOT EXISTS services (name TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+  CREATE TABLE IF NOT EXISTS instances (
+    service TEXT NOT NULL, id TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (service, id)
+  ) STRICT;
+`;
+
+export interface SqliteStoreOptions {
+  /** Created if missing; the database is `<dataDir>/registry.db`. */
+  readonly dataDir: string;
+  readonly logger?: Logger;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function isLockError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "SQLITE_BUSY" || code === "SQLITE_LOCKED";
+}
+
+/**
+ * WAL with `locking_mode = EXCLUSIVE`: the first write transaction takes a
+ * lock that this connection holds until it closes, and SQLite releases it if
+ * the process dies. A second opener (another process, or another connection
+ * in this one) gets SQLITE_BUSY at once (`timeout: 0`) instead of sharing the
+ * file. The lock is also why watch() only needs to see this connection's
+ * commits: no other process can write.
+ */
+function prepareDatabase(db: Database.Database): void {
+  db.pragma("locking_mode = EXCLUSIVE");
+  db.pragma("journal_mode = WAL");
+  // A registry write is rare and must survive power loss once acknowledged.
+  db.pragma("synchronous = FULL");
+  const version = db.pragma("user_version", { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    throw new UnavailableError(`registry.db has schema version ${version}, newer than this steadymesh supports (${SCHEMA_VERSION})`);
+  }
+  db.transaction(() => {
+    db.exec(SCHEMA);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}
+
+function openDatabase(dataDir: string): Database.Database {
+  const file = join(dataDir, "registry.db");
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, { timeout: 0 });
+    prepareDatabase(db);
+    return db;
+  } catch (err) {
+    db?.close();
+    if (isLockError(err)) throw new UnavailableError(`data dir ${dataDir} is in use by another steadymesh process`, { cause: err });
+    if (err instanceof SteadyError) throw err;
+    throw new UnavailableError(`cannot open ${file}: ${describe(err)}`, { cause: err });
+  }
+}
+
+function sqliteTables(db: Database.Database): Tables & { revision(): number; setRevision(revision: number): void; allServices(): Service[]; allInstances(): Instance[] } {
+  const getService = db.prepare<[string], string>("SELECT value FROM services WHERE name = ?").pluck();
+  const putService = db.prepare<[string, string]>("INSERT OR REPLACE INTO services (name, value) VALUES (?, ?)");
+  const deleteService = db.prepare<[string]>("DELETE FROM services WHERE name = ?");
+  const getInstance = db.prepare<[string, string], string>("SELECT value FROM instances WHERE service = ? AND id = ?").pluck();
+  const listInstances = db.prepare<[string], string>("SELECT value FROM instances WHERE service = ? ORDER BY id").pluck();
+  const putInstance = db.prepare<[string, string, string]>("INSERT OR REPLACE INTO instances (service, id, value) VALUES (?, ?, ?)");
+  const deleteInstance = db.prepare<[string, string]>("DELETE FROM instances WHERE service = ? AND id = ?");
+  const getRevision = db.prepare<[], number>("SELECT value FROM meta WHERE key = 'revision'").pluck();
+  const setRevision = db.prepare<[number]>("UPDATE meta SET value = ? WHERE key = 'revision'");
+  const allServices = db.prepare<[], string>("SELECT value FROM services ORDER BY name").pluck();
+  const allInstances = db.prepare<[], string>("SELECT value FROM instances ORDER BY service, id").pluck();
+  const service = (json: string | undefined) => (json === undefined ? undefined : freezeService(JSON.parse(json) as Service));
+  const instance = (json: string | undefined) => (json === undefined ? undefined : freezeInstance(JSON.parse(json) as Instance));
+  return {
+    getService: (name) => service(getService.get(name)),
+    putService: (value) => void putService.run(value.name, JSON.stringify(value)),
+    deleteService: (name) => void deleteService.run(name),
+    getInstance: (name, id) => instance(getInstance.get(name, id)),
+    listInstances: (name) => listInstances.all(name).map((json) => instance(json)!),
+    putInstance: (value) => void putInstance.run(value.service, value.id, JSON.stringify(value)),
+    deleteInstance: (name, id) => void deleteInstance.run(name, id),
+    revision: () => getRevision.get() ?? 0,
+    setRevision: (revision) => void setRevision.run(revision),
+    allServices: () => allServices.all().map((json) => service(json)!),
+    allInstances: () => allInstances.all().map((json) => instance(json)!),
+  };
+}
+
+/**
+ * The embedded default Store: `<dataDir>/registry.db`, one SQLite
+ * transaction per commit, values as JSON, the revision in the `meta` table so
+ * it keeps rising across restarts. Throws UnavailableError when the data dir
+ * cannot be created or opened, or is in use by another process.
+ */
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
+  const { dataDir } = options;
+  const logger = options.logger ?? createSilentLogger();
+  try {
+    await mkdir(dataDir, { recursive: true });
+  } catch (err) {
+    throw new UnavailableError(`cannot create data dir ${dataDir}: ${describe(err)}`, { cause: err });
+  }
+  const db = openDatabase(dataDir);
+  const tables = sqliteTables(db);
+  const feed = createFeed(logger);
+  let closed = false;
+
+  const ensureOpen = (): void => {
+    if (closed) throw new UnavailableError(`sqlite store for ${dataDir} is closed`);
+  };
+  const write = db.transaction((mutations: readonly Mutation[]): readonly ChangeEvent[] => {
+    const revision = tables.revision() + 1;
+    const events = applyMutations(tables, mutations, revision);
+    if (events.length > 0) tables.setRevision(revision);
+    return events;
+  });
+  const read = db.transaction((): StoreState => ({ revision: tables.revision(), services: tables.allServices(), instances: tables.allInstances() }));
+
+  logger.info({ dataDir, revision: tables.revision() }, "sqlite store opened");
+  return {
+    kind: "sqlite",
+    async load() {
+      ensureOpen();
+      return read();
+    },
+    async commit(mutations) {
+      ensureOpen();
+      let events: readonly ChangeEvent[];
+      try {
+        events = write.immediate(mutations);
+      } catch (err) {
+        if (err instanceof SteadyError) throw err;
+        throw new UnavailableError(`sqlite commit failed in ${dataDir}: ${describe(err)}`, { cause: err });
+      }
+      if (events.length === 0) return { revision: tables.revision(), events };
+      feed.publish(events);
+      return { revision: events[0]!.revision, events };
+    },
+    watch: (onEvents) => feed.watch(onEvents),
+    async close() {
+      if (closed) return;
+      closed = true;
+      feed.clear();
+      db.close();
+      logger.info({ dataDir }, "sqlite store closed");
+    },
+  };
+}

@@ -1,0 +1,48 @@
+import { createAdminServer } from "../admin/index.js";
+import { createSystemClock, type Clock } from "../clock/index.js";
+import { createMetrics } from "../metrics/index.js";
+import { loadCodec } from "../proto/index.js";
+import { createRegistry, openStore } from "../registry/index.js";
+import { createSnapshotCache, createXdsServer } from "../xds/index.js";
+import type { RunningServer, ServeOptions } from "./options.js";
+import { startSpine } from "./spine.js";
+
+export { SERVE_DEFAULTS, type ServeOptions, type RunningServer, type ListenAddress } from "./options.js";
+export { startSpine, type Spine, type SpineDeps } from "./spine.js";
+
+
+/**
+ * Starts a control plane: store → registry → snapshot builder → xDS server,
+ * with the admin API beside it. If any listener fails to start, everything
+ * already started is closed again before the error is thrown.
+ */
+export async function startServer(options: ServeOptions, clock: Clock = createSystemClock()): Promise<RunningServer> {
+  const { logger } = options;
+  const metrics = createMetrics();
+  const codec = loadCodec();
+  const store = await openStore(options.store, { dataDir: options.dataDir, logger });
+  const registry = await createRegistry(store, { logger });
+  const cache = createSnapshotCache();
+  const spine = startSpine({ registry, codec, publish: (s) => cache.setSnapshot(s), clock, coalesceMs: options.coalesceMs, logger, metrics });
+  const xds = createXdsServer({ watcher: cache, codec, logger, metrics, now: () => clock.now() });
+  const admin = createAdminServer({ registry, clients: { list: () => xds.clients() }, metrics, logger, bodyLimit: options.bodyLimit });
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      spine.stop();
+      await Promise.allSettled([xds.close(), admin.close()]);
+      await registry.close();
+      logger.info("steadymesh stopped");
+    })());
+
+  try {
+    const xdsAddress = await xds.listen(options.bind, options.xdsPort);
+    const adminAddress = await admin.listen(options.bind, options.adminPort);
+    logger.info({ store: store.kind, revision: registry.view().revision, xds: xdsAddress, admin: adminAddress }, "steadymesh started");
+    return { xds: xdsAddress, admin: adminAddress, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,111 @@
+import { SteadyError, type Issue } from "../errors/index.js";
+import {
+  CLUSTER_TYPE,
+  ENDPOINT_TYPE,
+  HTTP_CONNECTION_MANAGER_TYPE_NAME,
+  LISTENER_TYPE,
+  RESOURCE_TYPES,
+  ROUTE_TYPE,
+  shortTypeName,
+  type Codec,
+  type ResourceTypeUrl,
+} from "../proto/index.js";
+import type { Resource, Snapshot } from "./snapshot.js";
+
+/** A name one resource uses to point at another. */
+export interface Reference {
+  /** Path of the referring field inside the resource, e.g. `eds_cluster_config.service_name`. */
+  readonly path: string;
+  readonly type: ResourceTypeUrl;
+  readonly name: string;
+}
+
+/** What the checker needs to know about one resource, read from its bytes. */
+export interface ResourceFacts {
+  /** The name inside the message (Listener.name, ClusterLoadAssignment.cluster_name, …). */
+  readonly name: string;
+  readonly references: readonly Reference[];
+}
+
+/**
+ * Issues that would leave a client waiting for a resource that never comes:
+ * every RDS name an LDS listener uses, every cluster a route uses and every
+ * EDS name a CDS cluster uses (eds service_name, else its name) must be in
+ * the snapshot; every resource must be stored under the name its message
+ * carries, in the map of its own type, and must decode. Resources nobody
+ * references are allowed. Paths look like
+ * `RDS[login].virtual_hosts[0].routes[0].route.cluster`.
+ */
+export function checkConsistency(snapshot: Snapshot, codec: Codec): Issue[] {
+  return findInconsistencies(snapshot, (resource) => readFacts(resource, codec));
+}
+
+/** checkConsistency with the decoding step supplied, so a caller can memoize facts per Resource. */
+export function findInconsistencies(snapshot: Snapshot, factsOf: (resource: Resource) => ResourceFacts): Issue[] {
+  const issues: Issue[] = [];
+  for (const type of RESOURCE_TYPES) {
+    for (const [key, resource] of snapshot.resources[type]) {
+      const where = `${shortTypeName(type)}[${key}]`;
+      if (resource.typeUrl !== type) {
+        issues.push({ path: where, message: `holds a resource of type ${resource.typeUrl}` });
+        continue;
+      }
+      if (resource.name !== key) {
+        issues.push({ path: where, message: `holds resource ${JSON.stringify(resource.name)}` });
+      }
+      let facts: ResourceFacts;
+      try {
+        facts = factsOf(resource);
+      } catch (error) {
+        if (!(error instanceof SteadyError)) throw error;
+        issues.push({ path: where, message: error.message });
+        continue;
+      }
+      if (facts.name !== key) {
+        issues.push({ path: `${where}.name`, message: `is ${JSON.stringify(facts.name)}, but the resource is stored under ${JSON.stringify(key)}` });
+      }
+      for (const ref of facts.references) {
+        if (!snapshot.resources[ref.type].has(ref.name)) {
+          issues.push({ path: `${where}.${ref.path}`, message: `refers to ${shortTypeName(ref.type)} ${JSON.stringify(ref.name)}, which the snapshot does not contain` });
+        }
+      }
+    }
+  }
+  return issues;
+}
+
+/** Decodes `resource` and lists its references; throws the codec's typed errors. */
+export function readFacts(resource: Resource, codec: Codec): ResourceFacts {
+  switch (resource.typeUrl) {
+    case LISTENER_TYPE: {
+      const listener = codec.decodeResource(LISTENER_TYPE, resource.body);
+      const packed = listener.api_listener?.api_listener;
+      const rds = packed ? codec.unpackAny(HTTP_CONNECTION_MANAGER_TYPE_NAME, packed).rds : undefined;
+      const references: Reference[] = rds
+        ? [{ path: "api_listener.api_listener.rds.route_config_name", type: ROUTE_TYPE, name: rds.route_config_name }]
+        : [];
+      return { name: listener.name, references };
+    }
+    case ROUTE_TYPE: {
+      const routeConfiguration = codec.decodeResource(ROUTE_TYPE, resource.body);
+      const references = routeConfiguration.virtual_hosts.flatMap((host, i) =>
+        host.routes.flatMap((route, j): Reference[] => {
+          const cluster = route.route?.cluster;
+          return cluster === undefined ? [] : [{ path: `virtual_hosts[${i}].routes[${j}].route.cluster`, type: CLUSTER_TYPE, name: cluster }];
+        }),
+      );
+      return { name: routeConfiguration.name, references };
+    }
+    case CLUSTER_TYPE: {
+      const cluster = codec.decodeResource(CLUSTER_TYPE, resource.body);
+      if (cluster.type !== "EDS") return { name: cluster.name, references: [] };
+      const serviceName = cluster.eds_cluster_config?.service_name ?? "";
+      const reference: Reference = serviceName
+        ? { path: "eds_cluster_config.service_name", type: ENDPOINT_TYPE, name: serviceName }
+        : { path: "name", type: ENDPOINT_TYPE, name: cluster.name };
+      return { name: cluster.name, references: [reference] };
+    }
+    case ENDPOINT_TYPE:
+      return { name: codec.decodeResource(ENDPOINT_TYPE, resource.body).cluster_name, references: [] };
+  }
+}

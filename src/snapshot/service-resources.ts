@@ -1,0 +1,124 @@
+/**
+ * The four xDS resources of one service, named so that `xds:///S` works with
+ * a stock gRPC client: Listener S → (RDS) RouteConfiguration S → Cluster S
+ * (EDS) → ClusterLoadAssignment S.
+ */
+import {
+  CLUSTER_TYPE,
+  ENDPOINT_TYPE,
+  HTTP_CONNECTION_MANAGER_TYPE_NAME,
+  LISTENER_TYPE,
+  ROUTE_TYPE,
+  ROUTER_TYPE_NAME,
+  type Cluster,
+  type ClusterLoadAssignment,
+  type Codec,
+  type ConfigSource,
+  type HealthStatus,
+  type Listener,
+  type LocalityLbEndpoints,
+  type ResourceTypeUrl,
+  type RouteConfiguration,
+} from "../proto/index.js";
+import type { Health, Instance, LbPolicy } from "../registry/model.js";
+import type { ServiceEntry } from "../registry/view.js";
+import { compareStrings, createResource } from "./assemble.js";
+import type { Resource } from "./snapshot.js";
+
+/** Name of the HTTP router filter; gRPC clients require it as the last filter. */
+export const ROUTER_FILTER_NAME = "envoy.filters.http.router";
+
+/** "Fetch it over the same ADS stream", for RDS and EDS. */
+const ADS_CONFIG_SOURCE: ConfigSource = { ads: {}, resource_api_version: "V3" };
+
+/** Instance health → the EDS health_status sent; health states missing here are left out of EDS. */
+const SENT_HEALTH: Partial<Record<Health, HealthStatus>> = { healthy: "HEALTHY", unknown: "UNKNOWN" };
+
+export type ServiceResources = Readonly<Record<ResourceTypeUrl, Resource>>;
+
+/** Encodes the four resources of `entry`; throws what the codec throws. */
+export function encodeServiceResources(entry: ServiceEntry, codec: Codec): ServiceResources {
+  const name = entry.service.name;
+  return {
+    [LISTENER_TYPE]: createResource(LISTENER_TYPE, name, codec.encodeResource(LISTENER_TYPE, listenerFor(name, codec))),
+    [ROUTE_TYPE]: createResource(ROUTE_TYPE, name, codec.encodeResource(ROUTE_TYPE, routeConfigurationFor(name))),
+    [CLUSTER_TYPE]: createResource(CLUSTER_TYPE, name, codec.encodeResource(CLUSTER_TYPE, clusterFor(name, entry.service.lbPolicy))),
+    [ENDPOINT_TYPE]: createResource(ENDPOINT_TYPE, name, codec.encodeResource(ENDPOINT_TYPE, loadAssignmentFor(name, entry))),
+  };
+}
+
+/** An API listener whose HttpConnectionManager fetches route config `name` over ADS. */
+export function listenerFor(name: string, codec: Codec): Listener {
+  const connectionManager = codec.packAny(HTTP_CONNECTION_MANAGER_TYPE_NAME, {
+    // Envoy requires a non-empty stat_prefix; gRPC ignores it.
+    stat_prefix: name,
+    rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: name },
+    http_filters: [{ name: ROUTER_FILTER_NAME, typed_config: codec.packAny(ROUTER_TYPE_NAME, {}) }],
+  });
+  return { name, api_listener: { api_listener: connectionManager } };
+}
+
+/** Every request, whatever its authority and path, goes to cluster `name`. */
+export function routeConfigurationFor(name: string): RouteConfiguration {
+  return {
+    name,
+    virtual_hosts: [{ name, domains: ["*"], routes: [{ match: { prefix: "" }, route: { cluster: name } }] }],
+  };
+}
+
+export function clusterFor(name: string, lbPolicy: LbPolicy): Cluster {
+  const cluster: Cluster = {
+    name,
+    type: "EDS",
+    eds_cluster_config: { eds_config: ADS_CONFIG_SOURCE, service_name: name },
+    lb_policy: "ROUND_ROBIN",
+  };
+  switch (lbPolicy) {
+    case "round_robin":
+      return cluster;
+    case "ring_hash":
+      // gRPC clients accept only XX_HASH for ring hash.
+      return { ...cluster, lb_policy: "RING_HASH", ring_hash_lb_config: { hash_function: "XX_HASH" } };
+  }
+}
+
+/** Instances whose health is sent to clients (see SENT_HEALTH). */
+export function usableInstances(entry: ServiceEntry): Instance[] {
+  return [...entry.instances.values()].filter((instance) => SENT_HEALTH[instance.health] !== undefined);
+}
+
+/**
+ * Usable instances grouped by (region, zone), localities sorted by region then
+ * zone and endpoints by instance id, so equal registry content gives equal
+ * bytes. A locality's weight is the sum of its instances' weights (gRPC
+ * clients drop localities without one). No usable instance: zero localities.
+ */
+export function loadAssignmentFor(name: string, entry: ServiceEntry): ClusterLoadAssignment {
+  const groups = new Map<string, Instance[]>();
+  for (const instance of usableInstances(entry)) {
+    const key = JSON.stringify([instance.region, instance.zone]);
+    const group = groups.get(key);
+    if (group) group.push(instance);
+    else groups.set(key, [instance]);
+  }
+  const localities = [...groups.values()].map(localityFor);
+  localities.sort(
+    (a, b) => compareStrings(a.locality?.region ?? "", b.locality?.region ?? "") || compareStrings(a.locality?.zone ?? "", b.locality?.zone ?? ""),
+  );
+  return { cluster_name: name, endpoints: localities };
+}
+
+/** `instances` share one (region, zone) and are not empty. */
+function localityFor(instances: Instance[]): LocalityLbEndpoints {
+  const sorted = [...instances].sort((a, b) => compareStrings(a.id, b.id));
+  const first = sorted[0] as Instance;
+  return {
+    locality: { region: first.region, zone: first.zone },
+    load_balancing_weight: { value: sorted.reduce((sum, instance) => sum + instance.weight, 0) },
+    lb_endpoints: sorted.map((instance) => ({
+      endpoint: { address: { socket_address: { address: instance.address, port_value: instance.port } } },
+      health_status: SENT_HEALTH[instance.health] ?? "UNKNOWN",
+      load_balancing_weight: { value: instance.weight },
+    })),
+  };
+}

@@ -1,0 +1,23 @@
+import type { ServiceDefinition } from "@grpc/grpc-js";
+import type { Codec, DiscoveryRequest, DiscoveryResponse } from "../proto/index.js";
+
+export const ADS_SERVICE_NAME = "envoy.service.discovery.v3.AggregatedDiscoveryService";
+
+/**
+ * The ADS gRPC service, with (de)serialization done by our codec so the
+ * server works on typed objects and pre-encoded resources. Methods the server
+ * does not register answer UNIMPLEMENTED (grpc-js does that).
+ */
+export function createAdsServiceDefinition(codec: Codec): ServiceDefinition {
+  return {
+    StreamAggregatedResources: {
+      path: `/${ADS_SERVICE_NAME}/StreamAggregatedResources`,
+      requestStream: true,
+      responseStream: true,
+      requestSerialize: (value: DiscoveryRequest) => Buffer.from(codec.encodeDiscoveryRequest(value)),
+      requestDeserialize: (bytes: Buffer) => codec.decodeDiscoveryRequest(bytes),
+      responseSerialize: (value: DiscoveryResponse) => Buffer.from(codec.encodeDiscoveryResponse(value)),
+      responseDeserialize: (bytes: Buffer) => codec.decodeDiscoveryResponse(bytes),
+    },
+  };
+}

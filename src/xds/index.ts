@@ -1,0 +1,7 @@
+/** The xDS server: ADS State-of-the-World over gRPC, fed by a ResourceWatcher. */
+export type { ClientStatus, TypeStatus, NackStatus } from "./client-status.js";
+export type { ResourceWatcher, WatchRequest, WatchResponse, Subscription } from "./watcher.js";
+export type { StreamTransport } from "./transport.js";
+export { createSnapshotCache, type SnapshotCache } from "./snapshot-cache.js";
+export { createXdsServer, type XdsServer, type XdsServerDeps } from "./server.js";
+export { ADS_SERVICE_NAME } from "./ads-service.js";

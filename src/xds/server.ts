@@ -1,0 +1,120 @@
+import * as grpc from "@grpc/grpc-js";
+import type { Logger } from "../log/index.js";
+import type { Metrics } from "../metrics/index.js";
+import type { Codec, DiscoveryRequest, DiscoveryResponse } from "../proto/index.js";
+import type { ClientStatus } from "./client-status.js";
+import { createAdsServiceDefinition } from "./ads-service.js";
+import { SotwStream } from "./sotw-stream.js";
+import { StreamStatus, type StreamTransport } from "./transport.js";
+import type { ResourceWatcher } from "./watcher.js";
+
+export interface XdsServerDeps {
+  readonly watcher: ResourceWatcher;
+  readonly codec: Codec;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+  readonly now?: () => number;
+}
+
+export interface XdsServer {
+  /** Binds and starts serving; resolves to the real address (port 0 picks one). */
+  listen(host: string, port: number): Promise<{ host: string; port: number }>;
+  /** Every open ADS stream. */
+  clients(): ClientStatus[];
+  /** Ends every stream with UNAVAILABLE (clients reconnect elsewhere or later), then stops. */
+  close(): Promise<void>;
+}
+
+type AdsCall = grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+
+/** The xDS (ADS, State-of-the-World) gRPC server. */
+export function createXdsServer(deps: XdsServerDeps): XdsServer {
+  const now = deps.now ?? Date.now;
+  const server = new grpc.Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024 });
+  const streams = new Map<string, { stream: SotwStream; transport: StreamTransport }>();
+  let seq = 0;
+  let closing: Promise<void> | undefined;
+
+  function handle(call: AdsCall): void {
+    const id = `s${++seq}`;
+    const transport = grpcTransport(call);
+    const stream = new SotwStream({ id, watcher: deps.watcher, transport, logger: deps.logger, now, ...(deps.metrics && { metrics: deps.metrics }) });
+    streams.set(id, { stream, transport });
+    deps.metrics?.xdsClients.inc();
+    deps.logger.info({ stream: id, peer: transport.peer }, "ADS stream opened");
+    let finished = false;
+    const finish = (why: string, err?: unknown) => {
+      if (finished) return;
+      finished = true;
+      stream.close();
+      streams.delete(id);
+      deps.metrics?.xdsClients.dec();
+      deps.logger.info({ stream: id, node: stream.nodeId, why, err: err instanceof Error ? err.message : undefined }, "ADS stream closed");
+    };
+    call.on("data", (request: DiscoveryRequest) => {
+      try {
+        stream.onRequest(request);
+      } catch (err) {
+        // A bug in handling one request must not take the process down; end this stream only.
+        deps.logger.error({ stream: id, err }, "internal error handling a discovery request");
+        transport.end(StreamStatus.INTERNAL, "internal error in the control plane");
+        finish("internal error", err);
+      }
+    });
+    call.on("end", () => {
+      finish("client half-closed");
+      call.end();
+    });
+    call.on("cancelled", () => finish("cancelled"));
+    call.on("error", (err) => finish("error", err));
+    call.on("close", () => finish("closed"));
+  }
+
+  server.addService(createAdsServiceDefinition(deps.codec), { StreamAggregatedResources: handle });
+
+  return {
+    listen(host, port) {
+      return new Promise((resolve, reject) => {
+        server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+          if (err) reject(err);
+          else resolve({ host, port: bound });
+        });
+      });
+    },
+    clients: () => [...streams.values()].map((s) => s.stream.status()),
+    close() {
+      closing ??= (async () => {
+        for (const { stream, transport } of streams.values()) {
+          stream.close();
+          transport.end(StreamStatus.UNAVAILABLE, "control plane shutting down");
+        }
+        await new Promise<void>((resolve) => {
+          const force = setTimeout(() => {
+            server.forceShutdown();
+            resolve();
+          }, 2000);
+          server.tryShutdown(() => {
+            clearTimeout(force);
+            resolve();
+          });
+        });
+      })();
+      return closing;
+    },
+  };
+}
+
+function grpcTransport(call: AdsCall): StreamTransport {
+  let ended = false;
+  return {
+    peer: call.getPeer(),
+    send(response) {
+      if (!ended) call.write(response);
+    },
+    end(code, details) {
+      if (ended) return;
+      ended = true;
+      call.emit("error", { code, details, metadata: new grpc.Metadata() });
+    },
+  };
+}

@@ -1,0 +1,17 @@
+import type { DiscoveryResponse } from "../proto/index.js";
+
+/** gRPC status codes the xDS server ends streams with. */
+export const StreamStatus = { OK: 0, INVALID_ARGUMENT: 3, NOT_FOUND: 5, INTERNAL: 13, UNAVAILABLE: 14 } as const;
+
+/**
+ * What a protocol stream needs from the wire: the xDS state machines run on
+ * this, never on gRPC directly, so they can be driven by tests and wrapped by
+ * fault decorators.
+ */
+export interface StreamTransport {
+  /** Remote address, for logs and `GET /v1/clients`. */
+  readonly peer: string;
+  send(response: DiscoveryResponse): void;
+  /** Ends the stream with a gRPC status. Further sends are dropped. */
+  end(code: number, details: string): void;
+}

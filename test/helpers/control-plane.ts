@@ -1,0 +1,56 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createSilentLogger } from "../../src/log/index.js";
+import { startServer, SERVE_DEFAULTS, type RunningServer, type ServeOptions } from "../../src/server/index.js";
+
+export interface TestControlPlane extends RunningServer {
+  readonly adminUrl: string;
+  /** PUTs an instance through the admin API; throws on a non-2xx answer. */
+  register(service: string, id: string, port: number, extra?: object): Promise<void>;
+  deregister(service: string, id: string): Promise<void>;
+  /** Sends a request to the admin API and returns the status and JSON body. */
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+}
+
+/** Starts steadymesh in-process on free loopback ports, with a memory store unless told otherwise. */
+export async function startControlPlane(overrides: Partial<ServeOptions> = {}): Promise<TestControlPlane> {
+  const server = await startServer({
+    ...SERVE_DEFAULTS,
+    store: "memory",
+    xdsPort: 0,
+    adminPort: 0,
+    dnsPort: 0,
+    logger: createSilentLogger(),
+    ...overrides,
+  });
+  const adminUrl = `http://${server.admin.host}:${server.admin.port}`;
+  async function api(method: string, path: string, body?: unknown) {
+    const res = await fetch(adminUrl + path, {
+      method,
+      ...(body !== undefined && { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  }
+  return {
+    ...server,
+    close: server.close,
+    adminUrl,
+    api,
+    async register(service, id, port, extra = {}) {
+      const res = await api("PUT", `/v1/services/${service}/instances/${id}`, { address: "127.0.0.1", port, ...extra });
+      if (res.status >= 300) throw new Error(`register ${service}/${id}: ${res.status} ${JSON.stringify(res.body)}`);
+    },
+    async deregister(service, id) {
+      const res = await api("DELETE", `/v1/services/${service}/instances/${id}`);
+      if (res.status >= 300) throw new Error(`deregister ${service}/${id}: ${res.status} ${JSON.stringify(res.body)}`);
+    },
+  };
+}
+
+/** A fresh temp directory, removed by the returned cleanup. */
+export async function tempDir(prefix = "steadymesh-test-"): Promise<{ path: string; cleanup(): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
+}

@@ -1,0 +1,59 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+const BIN = fileURLToPath(new URL("../../src/cli/bin.ts", import.meta.url));
+
+/** `steadymesh serve` running as its own process, from the TypeScript sources. */
+export interface ServeProcess {
+  readonly xdsPort: number;
+  readonly adminPort: number;
+  readonly adminUrl: string;
+  /** The exact lines it printed on stdout while starting. */
+  readonly lines: readonly string[];
+  /** Sends `signal` and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  stderr(): string;
+}
+
+/** Runs the CLI from source with the given arguments (through tsx). */
+export function spawnCli(args: readonly string[]): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/** Starts `steadymesh serve ARGS --xds-port 0 --admin-port 0` and waits for both listener lines. */
+export async function startServeProcess(args: readonly string[]): Promise<ServeProcess> {
+  const child = spawnCli(["serve", "--xds-port", "0", "--admin-port", "0", ...args]);
+  let errText = "";
+  child.stderr!.on("data", (d: Buffer) => (errText += d.toString()));
+  const lines: string[] = [];
+  const ports = new Map<string, number>();
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start in 20 s: ${errText.slice(-2000)}`)), 20_000);
+    child.once("exit", (code) => reject(new Error(`serve exited with ${code}: ${errText.slice(-2000)}`)));
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      lines.push(line);
+      const m = /^steadymesh: (xds|admin|dns) listening on (.+):(\d+)$/.exec(line);
+      if (m) ports.set(m[1]!, Number(m[3]));
+      if (ports.has("xds") && ports.has("admin")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  const adminPort = ports.get("admin")!;
+  return {
+    xdsPort: ports.get("xds")!,
+    adminPort,
+    adminUrl: `http://127.0.0.1:${adminPort}`,
+    lines,
+    stderr: () => errText,
+    stop(signal = "SIGTERM") {
+      if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+      return new Promise((resolve) => {
+        child.once("exit", (code) => resolve(code));
+        child.kill(signal);
+      });
+    },
+  };
+}

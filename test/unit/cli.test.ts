@@ -1,0 +1,316 @@
+import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
+import { createServer } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { createAdminServer, type AdminServer } from "../../src/admin/index.js";
+import { main, type CliIo, type SignalSource, type StopSignal } from "../../src/cli/index.js";
+import { createSilentLogger } from "../../src/log/index.js";
+import { createMetrics } from "../../src/metrics/index.js";
+import { createMemoryStore, createRegistry, type Registry } from "../../src/registry/index.js";
+import type { RunningServer, ServeOptions } from "../../src/server/options.js";
+import type { ClientStatus } from "../../src/xds/client-status.js";
+import { capture } from "../helpers/io.js";
+
+interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+async function run(args: readonly string[], extra: Partial<CliIo> = {}): Promise<RunResult> {
+  const stdout = capture();
+  const stderr = capture();
+  const code = await main(["node", "steadymesh", ...args], { stdout: stdout.stream, stderr: stderr.stream, ...extra });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+/** Asserts the failure contract: non-zero, nothing on stdout, exactly one `steadymesh: error:` line on stderr. */
+function assertOneLineError(result: RunResult, pattern: RegExp): void {
+  assert.notEqual(result.code, 0, result.stderr);
+  assert.equal(result.stdout, "");
+  assert.match(result.stderr, /^steadymesh: error: [^\n]+\n$/, result.stderr);
+  assert.match(result.stderr.slice("steadymesh: error: ".length, -1), pattern);
+}
+
+const NACKING_CLIENT: ClientStatus = {
+  streamId: "s1",
+  nodeId: "web-1",
+  cluster: "web",
+  userAgent: "grpc-node-js 1.14.7",
+  peer: "127.0.0.1:40000",
+  connectedAt: "2024-01-01T00:00:00.000Z",
+  protocol: "sotw",
+  types: {
+    EDS: {
+      typeUrl: "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
+      subscribed: ["greeter"],
+      sentVersion: "3",
+      sentNonce: "7",
+      ackedVersion: "2",
+      lastNack: { at: "2024-01-01T00:00:02.000Z", nonce: "7", version: "2", errorDetail: { code: 3, message: "endpoints[0].port:\nmust be 1-65535" } },
+    },
+    LDS: { typeUrl: "type.googleapis.com/envoy.config.listener.v3.Listener", subscribed: ["greeter"], sentVersion: "3", sentNonce: "4", ackedVersion: "3" },
+  },
+};
+
+/** A port nothing listens on: bound by the OS, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  assert.ok(address !== null && typeof address === "object");
+  return address.port;
+}
+
+describe("cli against a live admin API", () => {
+  let registry: Registry;
+  let admin: AdminServer;
+  let url: string;
+  let clients: ClientStatus[] = [];
+
+  before(async () => {
+    registry = await createRegistry(createMemoryStore());
+    admin = createAdminServer({ registry, clients: { list: () => clients }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger() });
+    const address = await admin.listen("127.0.0.1", 0);
+    url = `http://127.0.0.1:${address.port}`;
+  });
+  after(async () => {
+    await admin.close();
+    await registry.close();
+  });
+
+  it("cli - list on an empty registry says so", async () => {
+    const result = await run(["list", "--admin", url]);
+    assert.deepEqual(result, { code: 0, stdout: "no services registered (revision 0)\n", stderr: "" });
+  });
+
+  it("cli - register derives the id from address and port and prints what was stored", async () => {
+    const result = await run(["register", "greeter", "--address", "127.0.0.1", "--port", "50051", "--admin", url]);
+    const revision = registry.view().revision;
+    assert.deepEqual(result, { code: 0, stdout: `registered greeter/127-0-0-1-50051 at 127.0.0.1:50051 (revision ${revision})\n`, stderr: "" });
+    const instance = registry.view().services.get("greeter")?.instances.get("127-0-0-1-50051");
+    assert.equal(instance?.port, 50051);
+  });
+
+  it("cli - register passes --id, --zone, --region and --weight; IPv6 addresses print in brackets", async () => {
+    const result = await run(["register", "greeter", "--address", "::1", "--port", "50052", "--id", "b2", "--zone", "z1", "--region", "r1", "--weight", "7", "--admin", url]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, `registered greeter/b2 at [::1]:50052 (revision ${registry.view().revision})\n`);
+    const instance = registry.view().services.get("greeter")?.instances.get("b2");
+    assert.deepEqual([instance?.zone, instance?.region, instance?.weight], ["z1", "r1", 7]);
+    const derived = await run(["register", "greeter", "--address", "fe80::1", "--port", "9", "--admin", url]);
+    assert.match(derived.stdout, /^registered greeter\/fe80--1-9 at \[fe80::1\]:9 /);
+  });
+
+  it("cli - list prints one row per instance; --json prints the admin API's answer", async () => {
+    const table = await run(["list", "--admin", url]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.deepEqual(table.stdout.split("\n"), [
+      "SERVICE  ID               ADDRESS          ZONE/REGION  WEIGHT  HEALTH",
+      "greeter  127-0-0-1-50051  127.0.0.1:50051  -            1       healthy",
+      "greeter  b2               [::1]:50052      z1/r1        7       healthy",
+      "greeter  fe80--1-9        [fe80::1]:9      -            1       healthy",
+      "",
+    ]);
+    const json = await run(["list", "greeter", "--json", "--admin", url]);
+    const answer = (await admin.inject("/v1/services/greeter")).json();
+    assert.deepEqual(JSON.parse(json.stdout), answer);
+  });
+
+  it("cli - server-side rejections come back as the server's one-line error, and nothing is written", async () => {
+    const revision = registry.view().revision;
+    assertOneLineError(await run(["register", "Bad_Name", "--address", "127.0.0.1", "--port", "1", "--admin", url]), /^service: must be a DNS label .*got "Bad_Name"$/);
+    assertOneLineError(await run(["register", "greeter", "--address", "127.0.0.1", "--port", "1", "--id", "-x", "--admin", url]), /^id: must be a DNS label/);
+    assertOneLineError(await run(["register", "greeter", "--address", "127.0.0.1", "--port", "1", "--zone", "a b", "--admin", url]), /^zone: must be at most 63 characters/);
+    assertOneLineError(await run(["list", "nope", "--admin", url]), /^service "nope" not found$/);
+    assert.equal(registry.view().revision, revision);
+  });
+
+  it("cli - deregister removes one instance and reports a missing one", async () => {
+    const result = await run(["deregister", "greeter", "b2", "--admin", url]);
+    assert.deepEqual(result, { code: 0, stdout: `deregistered greeter/b2 (revision ${registry.view().revision})\n`, stderr: "" });
+    assert.equal(registry.view().services.get("greeter")?.instances.has("b2"), false);
+    assertOneLineError(await run(["deregister", "greeter", "b2", "--admin", url]), /^instance "b2" not found in service "greeter"$/);
+  });
+
+  it("cli - status shows each client's types with ACKed versions and the last NACK's error", async () => {
+    clients = [];
+    assert.deepEqual(await run(["status", "--admin", url]), { code: 0, stdout: "no xDS clients connected\n", stderr: "" });
+    clients = [NACKING_CLIENT];
+    const table = await run(["status", "--admin", url]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.deepEqual(table.stdout.split("\n"), [
+      "NODE   STREAM  TYPE  SENT  ACKED  LAST NACK",
+      "web-1  s1      LDS   3     3      -",
+      "web-1  s1      EDS   3     2      at 2024-01-01T00:00:02.000Z (kept version 2): INVALID_ARGUMENT: endpoints[0].port: must be 1-65535",
+      "",
+    ]);
+    const json = await run(["status", "--json", "--admin", url]);
+    assert.deepEqual(JSON.parse(json.stdout), { clients: [NACKING_CLIENT] });
+  });
+
+  it("cli - an unreachable admin API is one line naming the URL and the reason", async () => {
+    const port = await closedPort();
+    const result = await run(["list", "--admin", `http://127.0.0.1:${port}/`]);
+    assertOneLineError(result, new RegExp(`^cannot reach the admin API at http://127\\.0\\.0\\.1:${port}: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}$`));
+  });
+});
+
+describe("cli without a server", () => {
+  it("cli - bootstrap prints a gRPC xDS bootstrap for the default server", async () => {
+    const result = await run(["bootstrap", "--node-id", "web-1"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), {
+      xds_servers: [{ server_uri: "127.0.0.1:18000", channel_creds: [{ type: "insecure" }], server_features: ["xds_v3"] }],
+      node: { id: "web-1", locality: {} },
+    });
+  });
+
+  it("cli - bootstrap takes several --xds servers, ignore_resource_deletion and a locality", async () => {
+    const result = await run(["bootstrap", "--node-id", "web-1", "--xds", "10.0.0.1:18000", "--xds", "[::1]:18001", "--ignore-resource-deletion", "--zone", "z1", "--region", "r1"]);
+    assert.equal(result.code, 0, result.stderr);
+    const features = ["xds_v3", "ignore_resource_deletion"];
+    assert.deepEqual(JSON.parse(result.stdout), {
+      xds_servers: [
+        { server_uri: "10.0.0.1:18000", channel_creds: [{ type: "insecure" }], server_features: features },
+        { server_uri: "[::1]:18001", channel_creds: [{ type: "insecure" }], server_features: features },
+      ],
+      node: { id: "web-1", locality: { region: "r1", zone: "z1" } },
+    });
+  });
+
+  for (const command of [[], ["serve"], ["register"], ["deregister"], ["list"], ["status"], ["bootstrap"]]) {
+    it(`cli - ${["steadymesh", ...command].join(" ")} --help prints usage and exits 0`, async () => {
+      const result = await run([...command, "--help"]);
+      assert.equal(result.code, 0);
+      assert.equal(result.stderr, "");
+      assert.match(result.stdout, new RegExp(`^Usage: ${["steadymesh", ...command].join(" ")} `));
+    });
+  }
+
+  it("cli - serve --help marks the DNS flags as reserved", async () => {
+    const result = await run(["serve", "--help"]);
+    assert.match(result.stdout, /--dns-port <port> +DNS port, 0-65535 \(reserved for the DNS interface/);
+    assert.match(result.stdout, /--dns-domain <domain> +DNS domain \(reserved for the DNS interface/);
+  });
+
+  const badInput: { args: string[]; error: RegExp }[] = [
+    { args: [], error: /^missing command; use one of serve, register, deregister, list, status, bootstrap/ },
+    { args: ["frobnicate"], error: /^unknown command 'frobnicate' \(see 'steadymesh --help'\)$/ },
+    { args: ["lst"], error: /^unknown command 'lst' \(Did you mean list\?\) \(see 'steadymesh --help'\)$/ },
+    { args: ["register", "greeter", "--port", "1"], error: /^required option '--address <ip>' not specified \(see 'steadymesh register --help'\)$/ },
+    { args: ["register", "--address", "127.0.0.1", "--port", "1"], error: /^missing required argument 'service'/ },
+    { args: ["register", "greeter", "--address", "localhost", "--port", "1"], error: /argument 'localhost' is invalid\. It must be an IPv4 or IPv6 address/ },
+    { args: ["register", "greeter", "--address", "127.0.0.1", "--port", "65536"], error: /^option '--port <port>' argument '65536' is invalid\. It must be an integer from 1 to 65535 \(see 'steadymesh register --help'\)$/ },
+    { args: ["register", "greeter", "--address", "127.0.0.1", "--port", "12ab"], error: /argument '12ab' is invalid\. It must be an integer from 1 to 65535/ },
+    { args: ["register", "greeter", "--address", "127.0.0.1", "--port", "1", "--weight", "0"], error: /argument '0' is invalid\. It must be an integer from 1 to 10000/ },
+    { args: ["register", "greeter", "--address", "127.0.0.1", "--port", "1", "--colour", "red"], error: /^unknown option '--colour'/ },
+    { args: ["deregister", "greeter"], error: /^missing required argument 'id' \(see 'steadymesh deregister --help'\)$/ },
+    { args: ["deregister", "a", "b", "c"], error: /^too many arguments for 'deregister'\. Expected 2 arguments but got 3/ },
+    { args: ["list", "--admin", "ftp://x"], error: /argument 'ftp:\/\/x' is invalid\. It must be an http:\/\/ or https:\/\/ URL/ },
+    { args: ["list", "--admin"], error: /^option '--admin <url>' argument missing/ },
+    { args: ["status", "extra"], error: /^too many arguments for 'status'/ },
+    { args: ["bootstrap"], error: /^required option '--node-id <id>' not specified/ },
+    { args: ["bootstrap", "--node-id", "x", "--xds", "host"], error: /argument 'host' is invalid\. It must be HOST:PORT with a port from 1 to 65535/ },
+    { args: ["bootstrap", "--node-id", "x", "--xds", "h:0"], error: /argument 'h:0' is invalid/ },
+    { args: ["serve", "--xds-port", "-1"], error: /^option '--xds-port <port>' argument '-1' is invalid\. It must be an integer from 0 to 65535/ },
+    { args: ["serve", "--admin-port", "70000"], error: /argument '70000' is invalid\. It must be an integer from 0 to 65535/ },
+    { args: ["serve", "--dns-port", "x"], error: /argument 'x' is invalid\. It must be an integer from 0 to 65535/ },
+    { args: ["serve", "--bind", "localhost"], error: /argument 'localhost' is invalid\. It must be an IPv4 or IPv6 address/ },
+    { args: ["serve", "--store", "postgres"], error: /argument 'postgres' is invalid\. It must be sqlite, memory or etcd:\/\/HOST:PORT/ },
+    { args: ["serve", "--store", "etcd://"], error: /argument 'etcd:\/\/' is invalid/ },
+    { args: ["serve", "--dns-domain", "Bad_Domain"], error: /argument 'Bad_Domain' is invalid\. It must be a DNS name/ },
+    { args: ["serve", "--coalesce-ms", "1.5"], error: /argument '1\.5' is invalid\. It must be an integer from 0 to 60000/ },
+    { args: ["serve", "--xds-port", "9000", "--admin-port", "9000"], error: /^--xds-port and --admin-port are both 9000; they must differ \(0 picks a free port\)$/ },
+  ];
+  for (const bad of badInput) {
+    it(`cli - rejects "${bad.args.join(" ")}" with one line on stderr`, async () => {
+      assertOneLineError(await run(bad.args), bad.error);
+    });
+  }
+});
+
+/** Signals under the test's control; `exit` is recorded instead of ending the test process. */
+function fakeSignals(): SignalSource & { emit(signal: StopSignal): void; listeners(): number; readonly exits: number[] } {
+  const emitter = new EventEmitter();
+  const exits: number[] = [];
+  return {
+    once: (signal, listener) => void emitter.once(signal, listener),
+    off: (signal, listener) => void emitter.off(signal, listener),
+    exit: (code) => void exits.push(code),
+    emit: (signal) => void emitter.emit(signal),
+    listeners: () => emitter.listenerCount("SIGINT") + emitter.listenerCount("SIGTERM"),
+    exits,
+  };
+}
+
+function deferred<T = void>(): { promise: Promise<T>; resolve(value: T): void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** A stand-in for startServer that records its options and lets the test decide when close() finishes. */
+function fakeServer(finishClose: Promise<void> = Promise.resolve()) {
+  const started = deferred<ServeOptions>();
+  const closeCalled = deferred();
+  const server: RunningServer = {
+    xds: { host: "127.0.0.1", port: 41000 },
+    admin: { host: "::1", port: 41001 },
+    close: async () => {
+      closeCalled.resolve();
+      await finishClose;
+    },
+  };
+  const startServer = async (options: ServeOptions) => (started.resolve(options), server);
+  return { startServer, started: started.promise, closeCalled: closeCalled.promise };
+}
+
+describe("cli serve", () => {
+  it("cli - serve passes its flags to startServer, prints one line per listener and stops on SIGTERM", async () => {
+    const signals = fakeSignals();
+    const fake = fakeServer();
+    const stdout = capture();
+    const running = main(
+      ["node", "steadymesh", "serve", "--store", "memory", "--xds-port", "0", "--admin-port", "0", "--dns-port", "5353", "--dns-domain", "svc.example", "--bind", "::1", "--coalesce-ms", "0", "--data-dir", "/tmp/x"],
+      { stdout: stdout.stream, stderr: capture().stream, startServer: fake.startServer, signals, logger: createSilentLogger() },
+    );
+    const options = await fake.started;
+    const { logger: _logger, ...rest } = options;
+    assert.deepEqual(rest, {
+      dataDir: "/tmp/x", store: "memory", xdsPort: 0, adminPort: 0, dnsPort: 5353, dnsDomain: "svc.example",
+      bind: "::1", coalesceMs: 0, bodyLimit: 65536,
+    });
+    signals.emit("SIGTERM");
+    assert.equal(await running, 0);
+    assert.equal(stdout.text(), "steadymesh: xds listening on 127.0.0.1:41000\nsteadymesh: admin listening on [::1]:41001\n");
+    assert.equal(signals.listeners(), 0);
+    assert.deepEqual(signals.exits, []);
+  });
+
+  it("cli - a second signal while closing forces the exit", async () => {
+    const signals = fakeSignals();
+    const finish = deferred();
+    const fake = fakeServer(finish.promise);
+    const running = main(["node", "steadymesh", "serve"], { stdout: capture().stream, stderr: capture().stream, startServer: fake.startServer, signals, logger: createSilentLogger() });
+    await fake.started;
+    signals.emit("SIGINT");
+    await fake.closeCalled;
+    signals.emit("SIGINT");
+    assert.deepEqual(signals.exits, [130]);
+    finish.resolve();
+    assert.equal(await running, 0);
+    assert.equal(signals.listeners(), 0);
+  });
+
+  it("cli - a server that fails to start is one line on stderr, with no signal listeners left behind", async () => {
+    const signals = fakeSignals();
+    const startServer = async (): Promise<RunningServer> => {
+      throw new Error("listen EADDRINUSE: address already in use 127.0.0.1:18080");
+    };
+    const result = await run(["serve"], { startServer, signals, logger: createSilentLogger() });
+    assertOneLineError(result, /^listen EADDRINUSE: address already in use 127\.0\.0\.1:18080$/);
+    assert.equal(signals.listeners(), 0);
+  });
+});

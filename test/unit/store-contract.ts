@@ -1,0 +1,231 @@
+import assert from "node:assert/strict";
+import { test, type TestContext } from "node:test";
+import { UnavailableError, ValidationError } from "../../src/errors/index.js";
+import type { ChangeEvent, Instance, Mutation, Service, Store } from "../../src/registry/index.js";
+
+/**
+ * The Store contract (src/registry/store.ts), run against every backend.
+ * `open` gives a fresh, empty store; `reopen`, when given, closes nothing
+ * itself and opens the same data again (the caller closes `store` first).
+ */
+export interface StoreFixture {
+  readonly store: Store;
+  readonly reopen?: () => Promise<Store>;
+  cleanup(): Promise<void>;
+}
+
+export function service(name: string, extra: Partial<Service> = {}): Service {
+  return { name, protocol: "grpc", lbPolicy: "round_robin", metadata: {}, ...extra };
+}
+
+export function instance(serviceName: string, id: string, extra: Partial<Instance> = {}): Instance {
+  return { service: serviceName, id, address: "10.0.0.1", port: 8080, zone: "", region: "", weight: 1, health: "healthy", metadata: {}, ...extra };
+}
+
+export function putInstance(serviceName: string, id: string, extra: Partial<Instance> = {}): Mutation {
+  return { kind: "put-instance", instance: instance(serviceName, id, extra), serviceDefaults: service(serviceName) };
+}
+
+/** Records every batch a watcher receives. */
+function record(store: Store): { batches: (readonly ChangeEvent[])[]; stop: () => void } {
+  const batches: (readonly ChangeEvent[])[] = [];
+  const stop = store.watch((events) => batches.push(events));
+  return { batches, stop };
+}
+
+function summary(events: readonly ChangeEvent[]): string[] {
+  return events.map((e) => {
+    switch (e.kind) {
+      case "service-put":
+        return `${e.revision} service-put ${e.service.name}`;
+      case "service-deleted":
+        return `${e.revision} service-deleted ${e.name}`;
+      case "instance-put":
+        return `${e.revision} instance-put ${e.instance.service}/${e.instance.id}`;
+      case "instance-deleted":
+        return `${e.revision} instance-deleted ${e.service}/${e.id}`;
+    }
+  });
+}
+
+export function runStoreContract(name: string, open: () => Promise<StoreFixture>): void {
+  const it = (behaviour: string, body: (store: Store, fixture: StoreFixture, t: TestContext) => Promise<void>) =>
+    test(`${name} store - ${behaviour}`, async (t) => {
+      const fixture = await open();
+      try {
+        await body(fixture.store, fixture, t);
+      } finally {
+        await fixture.store.close();
+        await fixture.cleanup();
+      }
+    });
+
+  it("starts empty at revision 0", async (store) => {
+    assert.deepEqual(await store.load(), { revision: 0, services: [], instances: [] });
+  });
+
+  it("raises the revision by one per changing commit and stamps every event of a commit with it", async (store) => {
+    const first = await store.commit([{ kind: "put-service", service: service("a") }, putInstance("a", "i1")]);
+    assert.equal(first.revision, 1);
+    assert.deepEqual(summary(first.events), ["1 service-put a", "1 instance-put a/i1"]);
+    const second = await store.commit([{ kind: "put-service", service: service("b") }]);
+    assert.equal(second.revision, 2);
+    assert.equal((await store.load()).revision, 2);
+  });
+
+  it("counts a put of an identical value as a change", async (store) => {
+    await store.commit([{ kind: "put-service", service: service("a") }]);
+    const again = await store.commit([{ kind: "put-service", service: service("a") }]);
+    assert.equal(again.revision, 2);
+    assert.deepEqual(summary(again.events), ["2 service-put a"]);
+  });
+
+  it("treats deletes of absent things and empty commits as no change", async (store) => {
+    await store.commit([{ kind: "put-service", service: service("a") }]);
+    const feed = record(store);
+    const results = [
+      await store.commit([{ kind: "delete-service", name: "ghost" }]),
+      await store.commit([{ kind: "delete-instance", service: "a", id: "ghost" }]),
+      await store.commit([{ kind: "delete-instance", service: "ghost", id: "x" }]),
+      await store.commit([]),
+    ];
+    assert.deepEqual(results, Array(4).fill({ revision: 1, events: [] }));
+    assert.deepEqual(feed.batches, []);
+    assert.equal((await store.load()).revision, 1);
+  });
+
+  it("creates a missing service from serviceDefaults on put-instance, and leaves an existing one alone", async (store) => {
+    const created = await store.commit([putInstance("a", "i1")]);
+    assert.deepEqual(summary(created.events), ["1 service-put a", "1 instance-put a/i1"]);
+    await store.commit([{ kind: "put-service", service: service("b", { protocol: "http" }) }]);
+    const existing = await store.commit([putInstance("b", "i1")]);
+    assert.deepEqual(summary(existing.events), ["3 instance-put b/i1"]);
+    const state = await store.load();
+    assert.deepEqual(state.services, [service("a"), service("b", { protocol: "http" })]);
+    assert.deepEqual(state.instances, [instance("a", "i1"), instance("b", "i1")]);
+  });
+
+  it("cascades a service delete: instance-deleted for each instance, then service-deleted", async (store) => {
+    await store.commit([putInstance("a", "i2"), putInstance("a", "i1"), putInstance("b", "i1")]);
+    const result = await store.commit([{ kind: "delete-service", name: "a" }]);
+    assert.deepEqual(summary(result.events), ["2 instance-deleted a/i1", "2 instance-deleted a/i2", "2 service-deleted a"]);
+    const state = await store.load();
+    assert.deepEqual(state.services.map((s) => s.name), ["b"]);
+    assert.deepEqual(state.instances, [instance("b", "i1")]);
+  });
+
+  it("deletes a single instance and keeps its service", async (store) => {
+    await store.commit([putInstance("a", "i1"), putInstance("a", "i2")]);
+    const result = await store.commit([{ kind: "delete-instance", service: "a", id: "i1" }]);
+    assert.deepEqual(summary(result.events), ["2 instance-deleted a/i1"]);
+    const state = await store.load();
+    assert.deepEqual(state.services, [service("a")]);
+    assert.deepEqual(state.instances, [instance("a", "i2")]);
+  });
+
+  it("applies nothing when a mutation fails part-way through a commit", async (store) => {
+    await store.commit([{ kind: "put-service", service: service("keep") }]);
+    const before = await store.load();
+    const feed = record(store);
+    const mismatched: Mutation = { kind: "put-instance", instance: instance("a", "i1"), serviceDefaults: service("other") };
+    await assert.rejects(
+      store.commit([{ kind: "put-service", service: service("new") }, { kind: "delete-service", name: "keep" }, mismatched]),
+      (err: unknown) => err instanceof ValidationError && err.issues[0]?.path === "mutations.2.serviceDefaults.name",
+    );
+    assert.deepEqual(await store.load(), before);
+    assert.deepEqual(feed.batches, []);
+    const next = await store.commit([{ kind: "put-service", service: service("later") }]);
+    assert.equal(next.revision, 2, "a failed commit must not use up a revision");
+  });
+
+  it("rejects malformed mutations: bad names and unknown kinds", async (store) => {
+    const bad = [
+      { kind: "put-service", service: service("Bad_Name") },
+      { kind: "delete-instance", service: "a", id: "-x" },
+      { kind: "rename-service", name: "a" },
+    ] as unknown as Mutation[];
+    for (const mutation of bad) {
+      await assert.rejects(store.commit([mutation]), ValidationError, JSON.stringify(mutation));
+    }
+    assert.equal((await store.load()).revision, 0);
+  });
+
+  it("delivers every commit to a watcher exactly once, in revision order, even for concurrent commits", async (store) => {
+    const feed = record(store);
+    const results = await Promise.all(["a", "b", "c", "d"].map((n) => store.commit([putInstance(n, "i1")])));
+    const revisions = feed.batches.map((batch) => batch[0]?.revision);
+    assert.deepEqual(revisions, [1, 2, 3, 4]);
+    assert.deepEqual(results.map((r) => r.revision).sort(), [1, 2, 3, 4]);
+    for (const batch of feed.batches) assert.ok(batch.every((e) => e.revision === batch[0]?.revision), "a batch is one commit");
+    assert.deepEqual(feed.batches.flat(), results.flatMap((r) => r.events));
+  });
+
+  it("sends a watcher only commits made after it subscribed, and nothing after it unsubscribed", async (store) => {
+    await store.commit([{ kind: "put-service", service: service("before") }]);
+    const feed = record(store);
+    await store.commit([{ kind: "put-service", service: service("during") }]);
+    feed.stop();
+    await store.commit([{ kind: "put-service", service: service("after") }]);
+    assert.deepEqual(feed.batches.map(summary), [["2 service-put during"]]);
+  });
+
+  it("keeps revision order for other watchers when a watcher commits from its callback", async (store) => {
+    const seen: number[] = [];
+    let nested: Promise<unknown> | undefined;
+    store.watch(() => {
+      // Once only: a store that reused revisions must fail this test, not loop forever.
+      nested ??= store.commit([{ kind: "put-service", service: service("nested") }]);
+    });
+    store.watch((events) => seen.push(events[0]!.revision));
+    await store.commit([{ kind: "put-service", service: service("outer") }]);
+    await nested;
+    assert.deepEqual(seen, [1, 2]);
+  });
+
+  it("survives a watcher that throws: the commit stands and other watchers still get it", async (store) => {
+    store.watch(() => {
+      throw new Error("watcher bug");
+    });
+    const feed = record(store);
+    const result = await store.commit([{ kind: "put-service", service: service("a") }]);
+    assert.equal(result.revision, 1);
+    assert.equal(feed.batches.length, 1);
+    assert.equal((await store.load()).services.length, 1);
+  });
+
+  it("keeps its own copies: changing the caller's objects after commit changes nothing", async (store) => {
+    const value = { ...service("a"), metadata: { team: "core" } };
+    await store.commit([{ kind: "put-service", service: value }]);
+    value.metadata.team = "changed";
+    (value as { protocol: string }).protocol = "tcp";
+    const [loaded] = (await store.load()).services;
+    assert.deepEqual(loaded, service("a", { metadata: { team: "core" } }));
+    assert.ok(Object.isFrozen(loaded) && Object.isFrozen(loaded?.metadata), "values handed out are frozen");
+  });
+
+  it("refuses load and commit with UnavailableError once closed, and closes twice quietly", async (store) => {
+    await store.close();
+    await store.close();
+    await assert.rejects(store.load(), UnavailableError);
+    await assert.rejects(store.commit([{ kind: "put-service", service: service("a") }]), UnavailableError);
+  });
+
+  it("keeps its state and its revision across reopen, and keeps raising the revision", async (store, fixture, t) => {
+    if (!fixture.reopen) {
+      t.skip("not a persistent backend");
+      return;
+    }
+    await store.commit([putInstance("a", "i1", { metadata: { team: "core" } }), putInstance("b", "i1")]);
+    await store.commit([{ kind: "delete-service", name: "b" }]);
+    const before = await store.load();
+    await store.close();
+    const reopened = await fixture.reopen();
+    try {
+      assert.deepEqual(await reopened.load(), before);
+      const next = await reopened.commit([{ kind: "put-service", service: service("c") }]);
+      assert.equal(next.revision, before.revision + 1);
+    } finally {
+      await reopened.close();
+    }
+  });
+}
