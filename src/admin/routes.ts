@@ -1,10 +1,9 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { NotFoundError } from "../errors/index.js";
 import type { Metrics } from "../metrics/index.js";
-import type { Instance } from "../registry/model.js";
+import type { Instance, ServiceEntry } from "../registry/index.js";
 import type { Registry } from "../registry/index.js";
-import type { ServiceEntry } from "../registry/view.js";
-import type { ClientStatus } from "../xds/client-status.js";
+import type { ClientStatus } from "../xds/index.js";
 
 /** What the routes read and write; injected so tests can pass fakes. */
 export interface RouteDeps {

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { Logger } from "../log/index.js";
-import type { RunningServer, ServeOptions } from "../server/options.js";
+import type { RunningServer, ServeOptions } from "../server/index.js";
 import { createAdminClient, type AdminClient } from "./admin-client.js";
 import { adminUrl, DEFAULT_ADMIN_URL } from "./parse.js";
 

@@ -1,6 +1,6 @@
 import { SteadyError, type Issue } from "../errors/index.js";
 import { RESOURCE_TYPES, type Codec, type ResourceTypeUrl } from "../proto/index.js";
-import type { RegistryView, ServiceEntry } from "../registry/view.js";
+import type { RegistryView, ServiceEntry } from "../registry/index.js";
 import { compareStrings, createSnapshot } from "./assemble.js";
 import { findInconsistencies, readFacts, type ResourceFacts } from "./consistency.js";
 import { checkServiceEntry } from "./input-checks.js";

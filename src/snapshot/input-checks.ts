@@ -5,8 +5,8 @@
  */
 import { isIP } from "node:net";
 import type { Issue } from "../errors/index.js";
-import { LB_POLICIES } from "../registry/model.js";
-import type { ServiceEntry } from "../registry/view.js";
+import { LB_POLICIES } from "../registry/index.js";
+import type { ServiceEntry } from "../registry/index.js";
 import { usableInstances } from "./service-resources.js";
 
 const UINT32_MAX = 0xffff_ffff;

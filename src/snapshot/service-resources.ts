@@ -20,8 +20,8 @@ import {
   type ResourceTypeUrl,
   type RouteConfiguration,
 } from "../proto/index.js";
-import type { Health, Instance, LbPolicy } from "../registry/model.js";
-import type { ServiceEntry } from "../registry/view.js";
+import type { Health, Instance, LbPolicy } from "../registry/index.js";
+import type { ServiceEntry } from "../registry/index.js";
 import { compareStrings, createResource } from "./assemble.js";
 import type { Resource } from "./snapshot.js";
 

@@ -14,9 +14,9 @@ export function createAdsServiceDefinition(codec: Codec): ServiceDefinition {
       path: `/${ADS_SERVICE_NAME}/StreamAggregatedResources`,
       requestStream: true,
       responseStream: true,
-      requestSerialize: (value: DiscoveryRequest) => Buffer.from(codec.encodeDiscoveryRequest(value)),
+      requestSerialize: (value: DiscoveryRequest) => codec.encodeDiscoveryRequest(value) as Buffer,
       requestDeserialize: (bytes: Buffer) => codec.decodeDiscoveryRequest(bytes),
-      responseSerialize: (value: DiscoveryResponse) => Buffer.from(codec.encodeDiscoveryResponse(value)),
+      responseSerialize: (value: DiscoveryResponse) => codec.encodeDiscoveryResponse(value) as Buffer,
       responseDeserialize: (bytes: Buffer) => codec.decodeDiscoveryResponse(bytes),
     },
   };

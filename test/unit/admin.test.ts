@@ -5,7 +5,7 @@ import { UnavailableError } from "../../src/errors/index.js";
 import { createSilentLogger } from "../../src/log/index.js";
 import { createMetrics } from "../../src/metrics/index.js";
 import { createMemoryStore, createRegistry, type Registry } from "../../src/registry/index.js";
-import type { ClientStatus } from "../../src/xds/client-status.js";
+import type { ClientStatus } from "../../src/xds/index.js";
 
 const FAKE_CLIENT: ClientStatus = {
   streamId: "s1",

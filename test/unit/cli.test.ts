@@ -8,7 +8,7 @@ import { createSilentLogger } from "../../src/log/index.js";
 import { createMetrics } from "../../src/metrics/index.js";
 import { createMemoryStore, createRegistry, type Registry } from "../../src/registry/index.js";
 import type { RunningServer, ServeOptions } from "../../src/server/options.js";
-import type { ClientStatus } from "../../src/xds/client-status.js";
+import type { ClientStatus } from "../../src/xds/index.js";
 import { capture } from "../helpers/io.js";
 
 interface RunResult {

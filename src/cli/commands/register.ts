@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { Instance } from "../../registry/model.js";
+import type { Instance } from "../../registry/index.js";
 import { segment } from "../admin-client.js";
 import { adminClient, withAdminOption, type CliContext } from "../context.js";
 import { defaultInstanceId, formatHostPort, integerIn, ipAddress } from "../parse.js";

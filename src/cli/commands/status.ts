@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { ClientStatus, NackStatus, TypeStatus } from "../../xds/client-status.js";
+import type { ClientStatus, NackStatus, TypeStatus } from "../../xds/index.js";
 import { adminClient, withAdminOption, type CliContext } from "../context.js";
 import { cell, formatTable } from "../table.js";
 
