@@ -5,8 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadCodec } from "../src/proto/index.js";
-import type { Instance } from "../src/registry/model.js";
-import type { RegistryView, ServiceEntry } from "../src/registry/view.js";
+import type { Instance, RegistryView, ServiceEntry } from "../src/registry/index.js";
 import { buildSnapshot, createBuildCache } from "../src/snapshot/index.js";
 
 const RUNS = 5;

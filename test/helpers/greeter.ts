@@ -2,7 +2,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { fileURLToPath } from "node:url";
 
-const PROTO = fileURLToPath(new URL("../fixtures/greeter.proto", import.meta.url));
+const PROTO = fileURLToPath(new URL("../../examples/greeter.proto", import.meta.url));
 
 export interface HelloReply {
   message: string;
