@@ -4,4 +4,4 @@ export type { ResourceWatcher, WatchRequest, WatchResponse, Subscription } from 
 export type { StreamTransport } from "./transport.js";
 export { createSnapshotCache, type SnapshotCache } from "./snapshot-cache.js";
 export { createXdsServer, type XdsServer, type XdsServerDeps } from "./server.js";
-export { ADS_SERVICE_NAME } from "./ads-service.js";
+export { ADS_SERVICE_NAME, createAdsServiceDefinition } from "./ads-service.js";

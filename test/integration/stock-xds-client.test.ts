@@ -3,7 +3,7 @@ import { after, before, test } from "node:test";
 import { startBackend, type Backend } from "../helpers/greeter.js";
 import { startControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 import { buildBootstrap } from "../../src/cli/commands/bootstrap.js";
-import { startStockXdsClient, type StockXdsClient, type CallResult } from "../helpers/xds-client.js";
+import { startClientProcess, type ClientProcess, type CallResult } from "../helpers/grpc-client.js";
 
 const TARGET = "xds:///greeter";
 const ok = (r: CallResult) => r.ok;
@@ -11,13 +11,13 @@ const ok = (r: CallResult) => r.ok;
 let cp: TestControlPlane;
 let b1: Backend;
 let b2: Backend;
-let client: StockXdsClient;
+let client: ClientProcess;
 
 before(async () => {
   cp = await startControlPlane();
   [b1, b2] = await Promise.all([startBackend("b1"), startBackend("b2")]);
   // The bootstrap `steadymesh bootstrap` prints, unmodified.
-  client = startStockXdsClient(buildBootstrap({ nodeId: "stock-test-1", xds: [`127.0.0.1:${cp.xds.port}`] }));
+  client = startClientProcess({ bootstrap: buildBootstrap({ nodeId: "stock-test-1", xds: [`127.0.0.1:${cp.xds.port}`] }) });
 });
 
 after(async () => {
