@@ -39,6 +39,7 @@ export class TargetState {
   private cacheStatus: string;
   private dnsResult: { ok: true; endpoints: readonly ResolvedEndpoint[] } | { ok: false; reason: string } | undefined;
   private dnsInFlight = false;
+  private cacheRead = false;
   private startupOver = false;
   private current: Resolution | undefined;
   private currentSource: SourceName | "none" = "none";
@@ -109,6 +110,7 @@ export class TargetState {
     if (cache) {
       const entry = await cache.load(this.target);
       if (this.closed) return;
+      this.cacheRead = true;
       if (entry.ok) {
         this.cacheStatus = `${entry.endpoints.length} endpoints saved at ${entry.savedAt} in ${entry.path}`;
         this.lastGood ??= { endpoints: entry.endpoints, from: `disk cache (${entry.path})` };
@@ -117,6 +119,7 @@ export class TargetState {
       }
       this.cacheStatus = entry.reason;
     }
+    this.cacheRead = true;
     if (!this.lastGood) await this.queryDns();
   }
 
@@ -137,6 +140,8 @@ export class TargetState {
     if (this.closed) return;
     const next = this.choose();
     this.scheduleDns(next);
+    // Every xDS server failed and the other sources have answered: no need to wait out the timeout.
+    if (this.deps.xds.allServersFailed() && this.cacheRead && (!this.deps.dns || (this.dnsResult && !this.dnsInFlight))) this.startupOver = true;
     if (!next.ok && !this.startupOver) return;
     const source = next.ok ? next.source : "none";
     if (source !== this.currentSource) {

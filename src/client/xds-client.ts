@@ -38,6 +38,8 @@ export interface XdsClient {
   watch(typeUrl: ResourceTypeUrl, name: string, onUpdate: (update: ResourceUpdate) => void): () => void;
   /** True while a stream is open and has answered. */
   isConnected(): boolean;
+  /** True once every server was tried since the last answer and none answered. */
+  allServersFailed(): boolean;
   /** One line for error messages, e.g. `cannot reach 127.0.0.1:18000 (UNAVAILABLE: …); retrying`. */
   describe(): string;
   onConnectionChange(listener: (connected: boolean) => void): () => void;
@@ -75,6 +77,7 @@ export function createXdsClient(deps: XdsClientDeps): XdsClient {
   let closed = false;
   let cancelTimer: (() => void) | undefined;
   let lastProblem = "not connected yet";
+  let failedRound = false;
 
   const server = () => deps.servers[serverIndex]!;
 
@@ -145,6 +148,11 @@ export function createXdsClient(deps: XdsClientDeps): XdsClient {
       return;
     }
     serverIndex = 0;
+    if (!answered) {
+      failedRound = true;
+      // Tell targets now: with nothing cached they need not wait out their start-up timeout.
+      for (const listener of [...connectionListeners]) listener(false);
+    }
     const delay = deps.backoff.next();
     deps.logger.warn({ server: from, reason, retryInMs: Math.round(delay) }, "ADS stream ended; keeping last good endpoints and retrying");
     cancelTimer = deps.clock.setTimeout(connect, delay);
@@ -156,6 +164,7 @@ export function createXdsClient(deps: XdsClientDeps): XdsClient {
       cancelTimer?.();
       cancelTimer = undefined;
       deps.backoff.reset();
+      failedRound = false;
       deps.logger.info({ server: server() }, "connected to xDS server");
       deps.emit({ type: "xds-connected", server: server() });
       setConnected(true);
@@ -269,6 +278,7 @@ export function createXdsClient(deps: XdsClientDeps): XdsClient {
       };
     },
     isConnected: () => connected,
+    allServersFailed: () => failedRound,
     describe: () => (connected ? `connected to ${server()}` : `no live stream (last problem: ${lastProblem})`),
     onConnectionChange(listener) {
       connectionListeners.add(listener);

@@ -14,6 +14,12 @@ export interface Metrics {
   readonly registryRevision: Gauge<never>;
   /** Snapshots built from the registry, by result (`ok`, `error`). */
   readonly snapshotBuilds: Counter<"result">;
+  /**
+   * DNS messages received, by question type (A, AAAA, SRV, SOA, NS, ANY,
+   * OTHER, or NONE when no question could be read) and response code
+   * (NOERROR, NXDOMAIN, …, or DROPPED when nothing was sent back).
+   */
+  readonly dnsQueries: Counter<"qtype" | "rcode">;
 }
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
@@ -29,5 +35,6 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     xdsBadRequests: new Counter({ name: "steadymesh_xds_bad_requests_total", help: "Discovery requests that could not be used, by reason.", labelNames: ["reason"], registers }),
     registryRevision: new Gauge({ name: "steadymesh_registry_revision", help: "Current registry revision.", registers }),
     snapshotBuilds: new Counter({ name: "steadymesh_snapshot_builds_total", help: "Snapshots built from the registry, by result.", labelNames: ["result"], registers }),
+    dnsQueries: new Counter({ name: "steadymesh_dns_queries_total", help: "DNS messages received, by question type and response code (DROPPED: no response sent).", labelNames: ["qtype", "rcode"], registers }),
   };
 }

@@ -1,5 +1,7 @@
 import { createAdminServer } from "../admin/index.js";
 import { createSystemClock, type Clock } from "../clock/index.js";
+import { createDnsServer } from "../dns/index.js";
+import { createFaultInjector } from "../faults/index.js";
 import { createMetrics } from "../metrics/index.js";
 import { loadCodec } from "../proto/index.js";
 import { createRegistry, openStore } from "../registry/index.js";
@@ -13,7 +15,7 @@ export { startSpine, type Spine, type SpineDeps } from "./spine.js";
 
 /**
  * Starts a control plane: store → registry → snapshot builder → xDS server,
- * with the admin API beside it. If any listener fails to start, everything
+ * with the admin API and the DNS server (which reads the registry directly) beside it. If any listener fails to start, everything
  * already started is closed again before the error is thrown.
  */
 export async function startServer(options: ServeOptions, clock: Clock = createSystemClock()): Promise<RunningServer> {
@@ -24,14 +26,16 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
   const registry = await createRegistry(store, { logger });
   const cache = createSnapshotCache();
   const spine = startSpine({ registry, codec, publish: (s) => cache.setSnapshot(s), clock, coalesceMs: options.coalesceMs, logger, metrics });
-  const xds = createXdsServer({ watcher: cache, codec, logger, metrics, now: () => clock.now() });
+  const faults = options.enableFaults ? createFaultInjector(cache) : undefined;
+  const xds = createXdsServer({ watcher: faults?.watcher ?? cache, codec, logger, metrics, now: () => clock.now(), ...(faults && { streamGate: faults }) });
   const admin = createAdminServer({ registry, clients: { list: () => xds.clients() }, metrics, logger, bodyLimit: options.bodyLimit });
+  const dns = createDnsServer({ registry, domain: options.dnsDomain, ttlSeconds: options.dnsTtlSeconds, logger, metrics, clock });
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       spine.stop();
-      await Promise.allSettled([xds.close(), admin.close()]);
+      await Promise.allSettled([xds.close(), admin.close(), dns.close()]);
       await registry.close();
       logger.info("steadymesh stopped");
     })());
@@ -39,8 +43,9 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
   try {
     const xdsAddress = await xds.listen(options.bind, options.xdsPort);
     const adminAddress = await admin.listen(options.bind, options.adminPort);
-    logger.info({ store: store.kind, revision: registry.view().revision, xds: xdsAddress, admin: adminAddress }, "steadymesh started");
-    return { xds: xdsAddress, admin: adminAddress, close };
+    const dnsAddress = await dns.listen(options.bind, options.dnsPort);
+    logger.info({ store: store.kind, revision: registry.view().revision, xds: xdsAddress, admin: adminAddress, dns: dnsAddress }, "steadymesh started");
+    return { xds: xdsAddress, admin: adminAddress, dns: dnsAddress, close, ...(faults && { faults }) };
   } catch (err) {
     await close();
     throw err;

@@ -1,3 +1,4 @@
+import type { FaultInjector } from "../faults/index.js";
 import type { Logger } from "../log/index.js";
 
 /** Everything `steadymesh serve` needs; the CLI parses flags into this. */
@@ -11,11 +12,15 @@ export interface ServeOptions {
   /** 0 picks a free port. */
   readonly xdsPort: number;
   readonly adminPort: number;
-  /** Reserved: the DNS listener arrives with the DNS interface. */
   readonly dnsPort: number;
+  /** Names are `<service>.service.<dnsDomain>.` (`--dns-domain`, default `mesh`). */
   readonly dnsDomain: string;
+  /** TTL of every DNS record and of negative answers, in seconds (`--dns-ttl`, default 5). */
+  readonly dnsTtlSeconds: number;
   /** How long registry changes are coalesced before a snapshot is built (default 10 ms). */
   readonly coalesceMs: number;
+  /** Puts the fault injector between the snapshot cache and the xDS server (for the outage lab). */
+  readonly enableFaults?: boolean;
   /** Largest admin API request body, in bytes (default 64 KiB). */
   readonly bodyLimit: number;
   readonly logger: Logger;
@@ -30,7 +35,11 @@ export interface ListenAddress {
 export interface RunningServer {
   readonly xds: ListenAddress;
   readonly admin: ListenAddress;
-  /** Graceful: stops accepting, ends ADS streams, flushes and closes the store. Idempotent. */
+  /** UDP and TCP, on the same port. */
+  readonly dns: ListenAddress;
+  /** Only with `enableFaults`: injects control-plane failures into what xDS clients see. */
+  readonly faults?: FaultInjector;
+  /** Graceful: stops accepting, ends ADS streams and DNS connections, flushes and closes the store. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -46,6 +55,7 @@ export const SERVE_DEFAULTS = {
   adminPort: 18080,
   dnsPort: 18053,
   dnsDomain: "mesh",
+  dnsTtlSeconds: 5,
   coalesceMs: 10,
   bodyLimit: 64 * 1024,
 } as const;

@@ -14,6 +14,10 @@ export interface XdsServerDeps {
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly now?: () => number;
+  /** Sees every new stream; may refuse it or end it later (the lab's stream-error fault). */
+  readonly streamGate?: {
+    attachStream(end: (code: number, details: string) => void): { readonly refuse: { code: number; details: string } } | { readonly detach: () => void };
+  };
 }
 
 export interface XdsServer {
@@ -38,6 +42,16 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
   function handle(call: AdsCall): void {
     const id = `s${++seq}`;
     const transport = grpcTransport(call);
+    const admission = deps.streamGate?.attachStream((code, details) => {
+      deps.logger.info({ stream: id, code }, "ADS stream ended by an injected fault");
+      transport.end(code, details);
+      finish("injected fault");
+    });
+    if (admission && "refuse" in admission) {
+      deps.logger.info({ stream: id, peer: transport.peer, code: admission.refuse.code }, "ADS stream refused by an injected fault");
+      transport.end(admission.refuse.code, admission.refuse.details);
+      return;
+    }
     const stream = new SotwStream({ id, watcher: deps.watcher, transport, logger: deps.logger, now, ...(deps.metrics && { metrics: deps.metrics }) });
     streams.set(id, { stream, transport });
     deps.metrics?.xdsClients.inc();
@@ -46,6 +60,7 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
     const finish = (why: string, err?: unknown) => {
       if (finished) return;
       finished = true;
+      if (admission && "detach" in admission) admission.detach();
       stream.close();
       streams.delete(id);
       deps.metrics?.xdsClients.dec();

@@ -8,6 +8,7 @@ const BIN = fileURLToPath(new URL("../../src/cli/bin.ts", import.meta.url));
 export interface ServeProcess {
   readonly xdsPort: number;
   readonly adminPort: number;
+  readonly dnsPort: number;
   readonly adminUrl: string;
   /** The exact lines it printed on stdout while starting. */
   readonly lines: readonly string[];
@@ -21,9 +22,9 @@ export function spawnCli(args: readonly string[]): ChildProcess {
   return spawn(process.execPath, ["--import", "tsx", BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
 }
 
-/** Starts `steadymesh serve ARGS --xds-port 0 --admin-port 0` and waits for both listener lines. */
+/** Starts `steadymesh serve --xds-port 0 --admin-port 0 --dns-port 0 ARGS` and waits for all three listener lines. */
 export async function startServeProcess(args: readonly string[]): Promise<ServeProcess> {
-  const child = spawnCli(["serve", "--xds-port", "0", "--admin-port", "0", ...args]);
+  const child = spawnCli(["serve", "--xds-port", "0", "--admin-port", "0", "--dns-port", "0", ...args]);
   let errText = "";
   child.stderr!.on("data", (d: Buffer) => (errText += d.toString()));
   const lines: string[] = [];
@@ -35,7 +36,7 @@ export async function startServeProcess(args: readonly string[]): Promise<ServeP
       lines.push(line);
       const m = /^steadymesh: (xds|admin|dns) listening on (.+):(\d+)$/.exec(line);
       if (m) ports.set(m[1]!, Number(m[3]));
-      if (ports.has("xds") && ports.has("admin")) {
+      if (ports.has("xds") && ports.has("admin") && ports.has("dns")) {
         clearTimeout(timer);
         resolve();
       }
@@ -45,6 +46,7 @@ export async function startServeProcess(args: readonly string[]): Promise<ServeP
   return {
     xdsPort: ports.get("xds")!,
     adminPort,
+    dnsPort: ports.get("dns")!,
     adminUrl: `http://127.0.0.1:${adminPort}`,
     lines,
     stderr: () => errText,

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
+import { Resolver } from "node:dns/promises";
 import { after, test } from "node:test";
 import { main } from "../../src/cli/index.js";
 import { startBackend } from "../helpers/greeter.js";
 import { tempDir } from "../helpers/control-plane.js";
 import { captureIo } from "../helpers/io.js";
 import { startServeProcess } from "../helpers/serve-process.js";
-import { startStockXdsClient } from "../helpers/xds-client.js";
+import { startClientProcess } from "../helpers/grpc-client.js";
 
 const cleanups: Array<() => Promise<unknown>> = [];
 after(async () => {
@@ -25,8 +26,10 @@ test("serve - prints one line per listener and exits 0 on SIGTERM", async () => 
   assert.deepEqual(serve.lines, [
     `steadymesh: xds listening on 127.0.0.1:${serve.xdsPort}`,
     `steadymesh: admin listening on 127.0.0.1:${serve.adminPort}`,
+    `steadymesh: dns listening on 127.0.0.1:${serve.dnsPort}`,
   ]);
   assert.notEqual(serve.xdsPort, 0);
+  assert.notEqual(serve.dnsPort, 0);
   assert.equal(await serve.stop("SIGTERM"), 0);
 });
 
@@ -46,10 +49,13 @@ test("serve - after a restart on the same data dir, a stock client works with no
   const list = await cli("list", "greeter", "--admin", second.adminUrl);
   assert.equal(list.code, 0, list.err);
   assert.match(list.out, new RegExp(`p1 .*127\\.0\\.0\\.1:${backend.port}`));
+  const resolver = new Resolver({ timeout: 2000, tries: 1 });
+  resolver.setServers([`127.0.0.1:${second.dnsPort}`]);
+  assert.deepEqual(await resolver.resolveSrv("_greeter._tcp.service.mesh"), [{ name: "p1.greeter.service.mesh", port: backend.port, priority: 0, weight: 1 }]);
 
   const boot = await cli("bootstrap", "--node-id", "restart-test", "--xds", `127.0.0.1:${second.xdsPort}`);
   assert.equal(boot.code, 0, boot.err);
-  const client = startStockXdsClient(JSON.parse(boot.out));
+  const client = startClientProcess({ bootstrap: JSON.parse(boot.out) });
   cleanups.push(client.stop);
   const result = await client.callUntil("xds:///greeter", (r) => r.ok);
   assert.deepEqual(result, { ok: true, backend: "persisted" }, client.stderr());

@@ -189,10 +189,12 @@ describe("cli without a server", () => {
     });
   }
 
-  it("cli - serve --help marks the DNS flags as reserved", async () => {
+  it("cli - serve --help describes the DNS flags as served", async () => {
     const result = await run(["serve", "--help"]);
-    assert.match(result.stdout, /--dns-port <port> +DNS port, 0-65535 \(reserved for the DNS interface/);
-    assert.match(result.stdout, /--dns-domain <domain> +DNS domain \(reserved for the DNS interface/);
+    assert.match(result.stdout, /--dns-port <port> +DNS port \(UDP and TCP\), 0-65535/);
+    assert.match(result.stdout, /--dns-domain <domain> +DNS domain/);
+    assert.match(result.stdout, /--dns-ttl <seconds> +TTL of DNS answers, 0-86400 \(default: 5\)/);
+    assert.doesNotMatch(result.stdout, /reserved for the DNS interface|not served yet/);
   });
 
   const badInput: { args: string[]; error: RegExp }[] = [
@@ -223,6 +225,10 @@ describe("cli without a server", () => {
     { args: ["serve", "--dns-domain", "Bad_Domain"], error: /argument 'Bad_Domain' is invalid\. It must be a DNS name/ },
     { args: ["serve", "--coalesce-ms", "1.5"], error: /argument '1\.5' is invalid\. It must be an integer from 0 to 60000/ },
     { args: ["serve", "--xds-port", "9000", "--admin-port", "9000"], error: /^--xds-port and --admin-port are both 9000; they must differ \(0 picks a free port\)$/ },
+    { args: ["serve", "--admin-port", "9000", "--dns-port", "9000"], error: /^--admin-port and --dns-port are both 9000; they must differ \(0 picks a free port\)$/ },
+    { args: ["serve", "--dns-port", "18000"], error: /^--xds-port and --dns-port are both 18000; they must differ/ },
+    { args: ["serve", "--dns-ttl", "86401"], error: /^option '--dns-ttl <seconds>' argument '86401' is invalid\. It must be an integer from 0 to 86400/ },
+    { args: ["serve", "--dns-ttl", "-1"], error: /argument '-1' is invalid\. It must be an integer from 0 to 86400/ },
   ];
   for (const bad of badInput) {
     it(`cli - rejects "${bad.args.join(" ")}" with one line on stderr`, async () => {
@@ -258,6 +264,7 @@ function fakeServer(finishClose: Promise<void> = Promise.resolve()) {
   const server: RunningServer = {
     xds: { host: "127.0.0.1", port: 41000 },
     admin: { host: "::1", port: 41001 },
+    dns: { host: "::1", port: 41002 },
     close: async () => {
       closeCalled.resolve();
       await finishClose;
@@ -273,18 +280,21 @@ describe("cli serve", () => {
     const fake = fakeServer();
     const stdout = capture();
     const running = main(
-      ["node", "steadymesh", "serve", "--store", "memory", "--xds-port", "0", "--admin-port", "0", "--dns-port", "5353", "--dns-domain", "svc.example", "--bind", "::1", "--coalesce-ms", "0", "--data-dir", "/tmp/x"],
+      ["node", "steadymesh", "serve", "--store", "memory", "--xds-port", "0", "--admin-port", "0", "--dns-port", "5353", "--dns-domain", "svc.example", "--dns-ttl", "30", "--bind", "::1", "--coalesce-ms", "0", "--data-dir", "/tmp/x"],
       { stdout: stdout.stream, stderr: capture().stream, startServer: fake.startServer, signals, logger: createSilentLogger() },
     );
     const options = await fake.started;
     const { logger: _logger, ...rest } = options;
     assert.deepEqual(rest, {
-      dataDir: "/tmp/x", store: "memory", xdsPort: 0, adminPort: 0, dnsPort: 5353, dnsDomain: "svc.example",
+      dataDir: "/tmp/x", store: "memory", xdsPort: 0, adminPort: 0, dnsPort: 5353, dnsDomain: "svc.example", dnsTtlSeconds: 30,
       bind: "::1", coalesceMs: 0, bodyLimit: 65536,
     });
     signals.emit("SIGTERM");
     assert.equal(await running, 0);
-    assert.equal(stdout.text(), "steadymesh: xds listening on 127.0.0.1:41000\nsteadymesh: admin listening on [::1]:41001\n");
+    assert.equal(
+      stdout.text(),
+      "steadymesh: xds listening on 127.0.0.1:41000\nsteadymesh: admin listening on [::1]:41001\nsteadymesh: dns listening on [::1]:41002\n",
+    );
     assert.equal(signals.listeners(), 0);
     assert.deepEqual(signals.exits, []);
   });

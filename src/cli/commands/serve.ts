@@ -14,6 +14,7 @@ interface ServeFlags {
   readonly adminPort: number;
   readonly dnsPort: number;
   readonly dnsDomain: string;
+  readonly dnsTtl: number;
   readonly bind: string;
   readonly coalesceMs: number;
 }
@@ -32,27 +33,36 @@ export function addServeCommand(program: Command, context: CliContext): void {
   const d = SERVE_DEFAULTS;
   program
     .command("serve")
-    .description("run the control plane: registry, xDS server and admin API")
+    .description("run the control plane: registry, xDS server, admin API and DNS server")
     .option("--data-dir <dir>", "where the sqlite store keeps its data", nonEmpty, d.dataDir)
     .option("--store <store>", "sqlite, memory or etcd://HOST:PORT[,HOST:PORT...]", storeSpec, d.store)
     .option("--xds-port <port>", "xDS (ADS) gRPC port, 0-65535; 0 picks a free port", port, d.xdsPort)
     .option("--admin-port <port>", "admin HTTP API port, 0-65535; 0 picks a free port", port, d.adminPort)
-    .option("--dns-port <port>", "DNS port, 0-65535 (reserved for the DNS interface; not served yet)", port, d.dnsPort)
-    .option("--dns-domain <domain>", "DNS domain (reserved for the DNS interface; not served yet)", dnsDomain, d.dnsDomain)
+    .option("--dns-port <port>", "DNS port (UDP and TCP), 0-65535; 0 picks a free port", port, d.dnsPort)
+    .option("--dns-domain <domain>", "DNS domain: names are <service>.service.<domain>", dnsDomain, d.dnsDomain)
+    .option("--dns-ttl <seconds>", "TTL of DNS answers, 0-86400", integerIn(0, 86_400), d.dnsTtlSeconds)
     .option("--bind <ip>", "IP address every listener binds to", ipAddress, d.bind)
     .option("--coalesce-ms <ms>", "registry changes within this many milliseconds become one xDS push, 0-60000", integerIn(0, 60_000), d.coalesceMs)
     .action(async (flags: ServeFlags) => {
-      if (flags.xdsPort !== 0 && flags.xdsPort === flags.adminPort) {
-        throw new SteadyError("invalid-argument", `--xds-port and --admin-port are both ${flags.xdsPort}; they must differ (0 picks a free port)`);
-      }
+      checkDistinctPorts(flags);
       await serve(flags, context);
     });
+}
+
+/** The listeners share one address, so two fixed ports may not be equal (the DNS port is TCP too). */
+function checkDistinctPorts(flags: ServeFlags): void {
+  const ports: [string, number][] = [["--xds-port", flags.xdsPort], ["--admin-port", flags.adminPort], ["--dns-port", flags.dnsPort]];
+  for (const [i, [name, value]] of ports.entries()) {
+    const clash = ports.slice(i + 1).find(([, other]) => value !== 0 && other === value);
+    if (clash) throw new SteadyError("invalid-argument", `${name} and ${clash[0]} are both ${value}; they must differ (0 picks a free port)`);
+  }
 }
 
 async function serve(flags: ServeFlags, context: CliContext): Promise<void> {
   const { io } = context;
   const logger = io.logger ?? (io.stderr === process.stderr ? createLogger() : createLogger({ destination: io.stderr }));
-  const options: ServeOptions = { ...flags, bodyLimit: SERVE_DEFAULTS.bodyLimit, logger };
+  const { dnsTtl, ...rest } = flags;
+  const options: ServeOptions = { ...rest, dnsTtlSeconds: dnsTtl, bodyLimit: SERVE_DEFAULTS.bodyLimit, logger };
   const signals = io.signals ?? processSignals();
   // Listening before the start, so a Ctrl-C during start-up is not lost: the server starts, then stops.
   let stopped!: (signal: StopSignal) => void;
@@ -67,6 +77,7 @@ async function serve(flags: ServeFlags, context: CliContext): Promise<void> {
   }
   context.print(`steadymesh: xds listening on ${formatHostPort(server.xds.host, server.xds.port)}`);
   context.print(`steadymesh: admin listening on ${formatHostPort(server.admin.host, server.admin.port)}`);
+  context.print(`steadymesh: dns listening on ${formatHostPort(server.dns.host, server.dns.port)}`);
   const signal = await stop;
   logger.info({ signal }, "stopping; send the signal again to exit at once");
   await closeOrForce(server, signals, logger);
