@@ -23,7 +23,7 @@ let active: SteadyResolverHandle | undefined;
  */
 export function registerSteadyResolver(options: SteadyResolverOptions): SteadyResolverHandle {
   const normalized = parseResolverOptions(options);
-  active?.close();
+  void active?.close();
   active = startRuntime(normalized);
   return active;
 }

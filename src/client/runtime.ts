@@ -24,8 +24,11 @@ export interface SteadyResolverHandle {
   /** Where each known target's endpoints come from now. */
   sources(): Record<string, SourceName | "none">;
   stats(): SteadyStats;
-  /** Closes the xDS stream and every target; channels using `steady:` stop getting updates. */
-  close(): void;
+  /**
+   * Closes the xDS stream and every target (channels using `steady:` stop
+   * getting updates); resolves once cache writes in progress are on disk.
+   */
+  close(): Promise<void>;
 }
 
 const SERVICE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -94,11 +97,12 @@ export function startRuntime(options: NormalizedResolverOptions, clock: Clock = 
   return {
     sources: () => Object.fromEntries([...targets].map(([name, state]) => [name, state.source()])),
     stats: () => structuredClone(stats),
-    close() {
-      for (const state of targets.values()) state.close();
+    async close() {
+      const closing = [...targets.values()].map((state) => state.close());
       targets.clear();
       dns?.close();
       xds.close();
+      await Promise.all(closing);
     },
   };
 }

@@ -44,6 +44,7 @@ export class TargetState {
   private current: Resolution | undefined;
   private currentSource: SourceName | "none" = "none";
   private savedKey = "";
+  private saving: Promise<void> = Promise.resolve();
   private readonly listeners = new Set<(resolution: Resolution) => void>();
   private readonly cancels: Array<() => void> = [];
   private cancelDnsTimer: (() => void) | undefined;
@@ -85,18 +86,20 @@ export class TargetState {
     if (this.currentSource === "dns" || this.currentSource === "none") void this.queryDns();
   }
 
-  close(): void {
+  /** Stops every watch and timer; resolves once a cache write in progress has finished. */
+  async close(): Promise<void> {
     this.closed = true;
     this.cancelDnsTimer?.();
     for (const cancel of this.cancels.splice(0)) cancel();
     this.listeners.clear();
+    await this.saving;
   }
 
   private onXds(update: ChainUpdate): void {
     this.xds = update;
     if (update.status === "ok") {
       this.lastGood = { endpoints: update.endpoints, from: "xDS" };
-      void this.persist(update.endpoints);
+      this.saving = this.saving.then(() => this.persist(update.endpoints));
     }
     this.evaluate(update.status === "ok" ? "live xDS update" : update.reason);
   }
@@ -138,10 +141,10 @@ export class TargetState {
   /** Picks the source by the order of truth and tells grpc-js when the answer changes. */
   private evaluate(why: string): void {
     if (this.closed) return;
-    const next = this.choose();
-    this.scheduleDns(next);
     // Every xDS server failed and the other sources have answered: no need to wait out the timeout.
     if (this.deps.xds.allServersFailed() && this.cacheRead && (!this.deps.dns || (this.dnsResult && !this.dnsInFlight))) this.startupOver = true;
+    const next = this.choose();
+    this.scheduleDns(next);
     if (!next.ok && !this.startupOver) return;
     const source = next.ok ? next.source : "none";
     if (source !== this.currentSource) {
@@ -161,7 +164,8 @@ export class TargetState {
     if (xdsLive && this.xds?.status === "ok") return { ok: true, source: "xds", endpoints: this.xds.endpoints };
     const obeyXds = this.deps.strict && this.deps.xds.isConnected() && this.xds?.status === "missing";
     if (this.lastGood && !obeyXds) return { ok: true, source: "cache", endpoints: this.lastGood.endpoints };
-    if (this.dnsResult?.ok && !obeyXds) return { ok: true, source: "dns", endpoints: this.dnsResult.endpoints };
+    // DNS is the last resort: xDS gets the start-up window (or must have failed on every server) first.
+    if (this.dnsResult?.ok && !obeyXds && this.startupOver) return { ok: true, source: "dns", endpoints: this.dnsResult.endpoints };
     return { ok: false, message: this.describeFailure() };
   }
 

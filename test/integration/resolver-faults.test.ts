@@ -77,13 +77,19 @@ describe("resolver - faults the control plane can have", () => {
     assertMeasuredStock("keeps serving from its cache when streams end with NOT_FOUND", stockResult, (r) => r.failed === 0);
   });
 
-  test("resolver - a Listener deletion: zero failed RPCs (stock client fails)", async () => {
+  test("resolver - a Listener deletion: zero failed RPCs (stock client fails unless ignore_resource_deletion)", async () => {
     const cp = await controlPlane();
     const steady = steadyClient([cp.xds.port]);
     const stock = stockClient([cp.xds.port]);
+    const stockIgnoring = stockClient([cp.xds.port], true);
     await warm(steady, stock);
-    const { steadyResult, stockResult } = await underLoad(steady, stock, [[1000, () => cp.faults!.add({ kind: "drop-resources", typeUrl: LISTENER_TYPE, names: ["greeter"] })]]);
+    await warm(steady, stockIgnoring);
+    const [{ steadyResult, stockResult }, ignoringResult] = await Promise.all([
+      underLoad(steady, stock, [[1000, () => cp.faults!.add({ kind: "drop-resources", typeUrl: LISTENER_TYPE, names: ["greeter"] })]]),
+      stockIgnoring.load(STOCK, RPS, WINDOW_MS),
+    ]);
     cp.faults!.clear();
+    assertMeasuredStock("with ignore_resource_deletion, keeps serving after a Listener deletion", ignoringResult, (r) => r.failed === 0);
     assertNoFailures("steady", steadyResult);
     const { stats } = await steady.events();
     assert.equal(stats!.updatesIgnored["listener-deleted"], 1);
