@@ -161,4 +161,25 @@ describe("resolver - faults the control plane can have", () => {
     const afterReAdd = await stock.load(STOCK, RPS, 2000);
     assertMeasuredStock("never recovers when the identical Listener comes back", afterReAdd, (r) => r.failed === r.sent);
   });
+
+  test("resolver - a control plane that accepts streams and never answers: zero failed RPCs, then failover", async () => {
+    const stalled = await controlPlane();
+    const healthy = await controlPlane();
+    const steady = steadyClient([stalled.xds.port, healthy.xds.port]);
+    const stock = stockClient([stalled.xds.port, healthy.xds.port]);
+    await warm(steady, stock);
+    const { steadyResult, stockResult } = await underLoad(steady, stock, [
+      [1000, () => {
+        // End the open streams, then stall every new one: clients reconnect into the stall.
+        const kick = stalled.faults!.add({ kind: "stream-error", code: grpc.status.UNAVAILABLE, details: "restarting" });
+        stalled.faults!.add({ kind: "stall" });
+        stalled.faults!.remove(kick);
+      }],
+    ]);
+    assertNoFailures("steady", steadyResult);
+    const { events, sources } = await steady.events();
+    assert.ok(events.some((e) => e.type === "xds-failover" && /stalled/.test(e.reason) && e.to === `127.0.0.1:${healthy.xds.port}`), JSON.stringify(events.filter((e) => e.type.startsWith("xds"))));
+    assert.equal(sources?.greeter, "xds");
+    assertMeasuredStock("keeps serving from its cache while its only used server stalls", stockResult, (r) => r.failed === 0);
+  });
 });
