@@ -1,5 +1,7 @@
 import Fastify, { LogController, type FastifyReply, type FastifyRequest, type InjectOptions, type LightMyRequestResponse } from "fastify";
+import type { LabFaults } from "../faults/index.js";
 import type { Logger } from "../log/index.js";
+import { createFaultRoutes } from "./fault-routes.js";
 import { toHttpError } from "./http-errors.js";
 import { allowedMethods, createRoutes, type RouteDeps, type RouteSpec } from "./routes.js";
 
@@ -10,6 +12,8 @@ export interface AdminDeps extends RouteDeps {
   readonly logger: Logger;
   /** Largest request body in bytes; larger ones get 413. */
   readonly bodyLimit?: number;
+  /** The lab's faults (`serve --enable-faults`); without them `/v1/faults` answers 404 and says how to turn them on. */
+  readonly faults?: LabFaults | undefined;
 }
 
 export interface AdminAddress {
@@ -28,14 +32,15 @@ export interface AdminServer {
 }
 
 /**
- * Builds the admin API over a registry. Input is validated by the registry;
- * this layer only translates: every error leaves as `{ "error": "…" }` with
- * the status its code maps to, fastify's own errors (bad JSON, body too
- * large, wrong content type, unknown route) included.
+ * Builds the admin API over a registry. Input is validated by the registry
+ * (fault requests by the fault layer); this layer only translates: every
+ * error leaves as `{ "error": "…" }` with the status its code maps to,
+ * fastify's own errors (bad JSON, body too large, wrong content type, unknown
+ * route) included.
  */
 export function createAdminServer(deps: AdminDeps): AdminServer {
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const routes = createRoutes(deps);
+  const routes = [...createRoutes(deps), ...createFaultRoutes(deps.faults)];
 
   function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
     const httpError = toHttpError(err, { bodyLimit, contentType: request.headers["content-type"] });
@@ -88,7 +93,7 @@ function sendNoRoute(routes: readonly RouteSpec[], request: FastifyRequest, repl
   }
   const error =
     `no route for ${request.method} ${path}; the API serves /v1/services, /v1/services/{service}, ` +
-    "/v1/services/{service}/instances/{id}, /v1/clients, /healthz and /metrics";
+    "/v1/services/{service}/instances/{id}, /v1/clients, /v1/faults, /v1/faults/{id}, /healthz and /metrics";
   request.log.warn({ ...context, status: 404, error }, "admin request rejected");
   return reply.code(404).send({ error });
 }

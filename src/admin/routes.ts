@@ -12,7 +12,7 @@ export interface RouteDeps {
   readonly metrics: Metrics;
 }
 
-type Method = "GET" | "PUT" | "DELETE";
+type Method = "GET" | "POST" | "PUT" | "DELETE";
 
 /** One admin API route; the table below is the whole API (DESIGN.md, "Admin HTTP API"). */
 export interface RouteSpec {
@@ -134,7 +134,7 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-function param(request: FastifyRequest, name: string): string {
+export function param(request: FastifyRequest, name: string): string {
   const value = (request.params as Record<string, string | undefined>)[name];
   if (value === undefined) throw new Error(`route has no :${name} parameter`);
   return value;

@@ -20,6 +20,10 @@ export interface Metrics {
    * (NOERROR, NXDOMAIN, …, or DROPPED when nothing was sent back).
    */
   readonly dnsQueries: Counter<"qtype" | "rcode">;
+  /** Lab faults active now (`serve --enable-faults`, `/v1/faults`). */
+  readonly faultsActive: Gauge<never>;
+  /** Lab faults injected since start, by kind (`config-loss`, `stream-error`, `empty-endpoints`, `stall`). */
+  readonly faultsInjected: Counter<"kind">;
 }
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
@@ -36,5 +40,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     registryRevision: new Gauge({ name: "steadymesh_registry_revision", help: "Current registry revision.", registers }),
     snapshotBuilds: new Counter({ name: "steadymesh_snapshot_builds_total", help: "Snapshots built from the registry, by result.", labelNames: ["result"], registers }),
     dnsQueries: new Counter({ name: "steadymesh_dns_queries_total", help: "DNS messages received, by question type and response code (DROPPED: no response sent).", labelNames: ["qtype", "rcode"], registers }),
+    faultsActive: new Gauge({ name: "steadymesh_faults_active", help: "Injected lab faults active now.", registers }),
+    faultsInjected: new Counter({ name: "steadymesh_faults_injected_total", help: "Lab faults injected, by kind.", labelNames: ["kind"], registers }),
   };
 }

@@ -1,4 +1,4 @@
-import type { FaultInjector } from "../faults/index.js";
+import type { FaultInjector, LabFaults } from "../faults/index.js";
 import type { Logger } from "../log/index.js";
 
 /** Everything `steadymesh serve` needs; the CLI parses flags into this. */
@@ -19,7 +19,11 @@ export interface ServeOptions {
   readonly dnsTtlSeconds: number;
   /** How long registry changes are coalesced before a snapshot is built (default 10 ms). */
   readonly coalesceMs: number;
-  /** Puts the fault injector between the snapshot cache and the xDS server (for the outage lab). */
+  /**
+   * Puts the fault injector between the snapshot cache and the xDS server and
+   * serves `/v1/faults` (`--enable-faults`, for the outage lab). Off by default:
+   * without it the fault routes answer 404.
+   */
   readonly enableFaults?: boolean;
   /** Largest admin API request body, in bytes (default 64 KiB). */
   readonly bodyLimit: number;
@@ -39,6 +43,8 @@ export interface RunningServer {
   readonly dns: ListenAddress;
   /** Only with `enableFaults`: injects control-plane failures into what xDS clients see. */
   readonly faults?: FaultInjector;
+  /** Only with `enableFaults`: the lab's faults (what `/v1/faults` drives), on top of `faults`. */
+  readonly labFaults?: LabFaults;
   /** Graceful: stops accepting, ends ADS streams and DNS connections, flushes and closes the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -57,5 +63,6 @@ export const SERVE_DEFAULTS = {
   dnsDomain: "mesh",
   dnsTtlSeconds: 5,
   coalesceMs: 10,
+  enableFaults: false,
   bodyLimit: 64 * 1024,
 } as const;

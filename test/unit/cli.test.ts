@@ -287,7 +287,7 @@ describe("cli serve", () => {
     const { logger: _logger, ...rest } = options;
     assert.deepEqual(rest, {
       dataDir: "/tmp/x", store: "memory", xdsPort: 0, adminPort: 0, dnsPort: 5353, dnsDomain: "svc.example", dnsTtlSeconds: 30,
-      bind: "::1", coalesceMs: 0, bodyLimit: 65536,
+      bind: "::1", coalesceMs: 0, enableFaults: false, bodyLimit: 65536,
     });
     signals.emit("SIGTERM");
     assert.equal(await running, 0);
@@ -297,6 +297,15 @@ describe("cli serve", () => {
     );
     assert.equal(signals.listeners(), 0);
     assert.deepEqual(signals.exits, []);
+  });
+
+  it("cli - serve --enable-faults turns the fault API on", async () => {
+    const signals = fakeSignals();
+    const fake = fakeServer();
+    const running = main(["node", "steadymesh", "serve", "--enable-faults"], { stdout: capture().stream, stderr: capture().stream, startServer: fake.startServer, signals, logger: createSilentLogger() });
+    assert.equal((await fake.started).enableFaults, true);
+    signals.emit("SIGINT");
+    assert.equal(await running, 0);
   });
 
   it("cli - a second signal while closing forces the exit", async () => {

@@ -17,8 +17,8 @@ interface ServeFlags {
   readonly dnsTtl: number;
   readonly bind: string;
   readonly coalesceMs: number;
+  readonly enableFaults: boolean;
 }
-
 
 const STOP_SIGNALS: readonly StopSignal[] = ["SIGINT", "SIGTERM"];
 const port = integerIn(0, 65535);
@@ -43,6 +43,7 @@ export function addServeCommand(program: Command, context: CliContext): void {
     .option("--dns-ttl <seconds>", "TTL of DNS answers, 0-86400", integerIn(0, 86_400), d.dnsTtlSeconds)
     .option("--bind <ip>", "IP address every listener binds to", ipAddress, d.bind)
     .option("--coalesce-ms <ms>", "registry changes within this many milliseconds become one xDS push, 0-60000", integerIn(0, 60_000), d.coalesceMs)
+    .option("--enable-faults", "serve /v1/faults, which injects control-plane failures into what xDS clients see (outage lab; never in production)", d.enableFaults)
     .action(async (flags: ServeFlags) => {
       checkDistinctPorts(flags);
       await serve(flags, context);

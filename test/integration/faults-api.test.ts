@@ -1,0 +1,108 @@
+/**
+ * `serve --enable-faults` end to end: faults posted to the admin API change
+ * what a real ADS stream on loopback receives, and deleting them restores it.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import * as grpc from "@grpc/grpc-js";
+import { createLogger } from "../../src/log/index.js";
+import { ENDPOINT_TYPE, LISTENER_TYPE, loadCodec, type DiscoveryResponse } from "../../src/proto/index.js";
+import { startControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
+import { capture } from "../helpers/io.js";
+import { openRawAds, type RawAdsStream } from "../helpers/raw-ads.js";
+
+const codec = loadCodec();
+const node = { id: "faults-1", cluster: "test", user_agent_name: "raw-test" };
+let cp: TestControlPlane;
+const serveLog = capture();
+const open: RawAdsStream[] = [];
+
+function stream(): RawAdsStream {
+  const s = openRawAds(cp.xds.port, codec);
+  open.push(s);
+  return s;
+}
+
+function names(response: DiscoveryResponse): string[] {
+  return response.resources.map((r) => codec.decodeResource(LISTENER_TYPE, r.value).name).sort();
+}
+
+function ack(s: RawAdsStream, r: DiscoveryResponse): void {
+  s.send({ type_url: r.type_url, version_info: r.version_info, response_nonce: r.nonce });
+}
+
+/** Reads (and ACKs) LDS responses until one holds exactly `want`; the first snapshot trails registration by the coalescing delay. */
+async function untilNames(s: RawAdsStream, want: string[]): Promise<DiscoveryResponse> {
+  for (;;) {
+    const r = await s.next();
+    ack(s, r);
+    if (JSON.stringify(names(r)) === JSON.stringify(want)) return r;
+  }
+}
+
+before(async () => {
+  cp = await startControlPlane({ enableFaults: true, logger: createLogger({ level: "warn", destination: serveLog.stream }) });
+  await cp.register("login", "l1", 7001);
+  await cp.register("search", "s1", 7002);
+});
+
+after(async () => {
+  for (const s of open) s.close();
+  await cp?.close();
+});
+
+describe("faults - admin API against real ADS streams", () => {
+  it("faults - serve with faults enabled says so at warn", () => {
+    assert.match(serveLog.text(), /"level":40,.*"msg":"fault injection is ON/);
+  });
+
+  it("faults - config-loss for a service removes it from the next LDS response; DELETE brings it back", async () => {
+    const s = stream();
+    s.send({ node, type_url: LISTENER_TYPE });
+    const whole = await untilNames(s, ["login", "search"]);
+    const created = await cp.api("POST", "/v1/faults", { kind: "config-loss", services: ["login"] });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const lost = await s.next();
+    assert.deepEqual(names(lost), ["search"]);
+    ack(s, lost);
+    const deleted = await cp.api("DELETE", `/v1/faults/${created.body.fault.id}`);
+    assert.equal(deleted.status, 200);
+    const back = await s.next();
+    assert.deepEqual(names(back), ["login", "search"]);
+    assert.equal(back.version_info, whole.version_info, "the restored LDS answer is the one from before the fault");
+    assert.equal(s.buffered(), 0);
+  });
+
+  it("faults - empty-endpoints gives a subscribed service a ClusterLoadAssignment with no endpoints", async () => {
+    const s = stream();
+    s.send({ node, type_url: ENDPOINT_TYPE, resource_names: ["login"] });
+    const first = await s.next();
+    ack(s, first);
+    assert.equal(codec.decodeResource(ENDPOINT_TYPE, first.resources[0]!.value).endpoints.length, 1);
+    const created = await cp.api("POST", "/v1/faults", { kind: "empty-endpoints", services: ["login"] });
+    const empty = await s.next();
+    ack(s, empty);
+    const assignment = codec.decodeResource(ENDPOINT_TYPE, empty.resources[0]!.value);
+    assert.deepEqual([assignment.cluster_name, assignment.endpoints], ["login", []]);
+    await cp.api("DELETE", `/v1/faults/${created.body.fault.id}`);
+    assert.equal((await s.next()).version_info, first.version_info);
+  });
+
+  it("faults - stream-error NOT_FOUND ends open ADS streams and every new one with NOT_FOUND, until deleted", async () => {
+    const before = stream();
+    before.send({ node, type_url: LISTENER_TYPE });
+    await before.next();
+    const created = await cp.api("POST", "/v1/faults", { kind: "stream-error", services: [], status: "NOT_FOUND" });
+    assert.equal(created.status, 201);
+    assert.equal((await before.status()).code, grpc.status.NOT_FOUND);
+    const fresh = stream();
+    fresh.send({ node, type_url: LISTENER_TYPE });
+    const status = await fresh.status();
+    assert.equal(status.code, grpc.status.NOT_FOUND);
+    assert.match(status.details, new RegExp(`injected fault ${created.body.fault.id}`));
+    assert.equal((await cp.api("DELETE", "/v1/faults")).status, 200);
+    const after = stream();
+    after.send({ node, type_url: LISTENER_TYPE });
+    assert.deepEqual(names(await after.next()), ["login", "search"]);
+  });
+});
