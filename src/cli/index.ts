@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { addBootstrapCommand } from "./commands/bootstrap.js";
 import { addDeregisterCommand } from "./commands/deregister.js";
+import { addLabCommands } from "./commands/lab.js";
 import { addListCommand } from "./commands/list.js";
 import { addRegisterCommand } from "./commands/register.js";
 import { addServeCommand } from "./commands/serve.js";
@@ -9,7 +10,7 @@ import { createContext, type CliContext, type CliIo } from "./context.js";
 
 export type { CliIo, SignalSource, StopSignal } from "./context.js";
 
-const COMMANDS = ["serve", "register", "deregister", "list", "status", "bootstrap"];
+const COMMANDS = ["serve", "register", "deregister", "list", "status", "bootstrap", "lab", "demo"];
 
 /**
  * Runs the `steadymesh` command line. `argv` is shaped like `process.argv`
@@ -60,6 +61,7 @@ function buildProgram(context: CliContext, state: { command: string }): Command 
   addListCommand(program, context);
   addStatusCommand(program, context);
   addBootstrapCommand(program, context);
+  addLabCommands(program, context);
   return program;
 }
 

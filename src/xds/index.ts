@@ -5,3 +5,4 @@ export type { StreamTransport } from "./transport.js";
 export { createSnapshotCache, type SnapshotCache } from "./snapshot-cache.js";
 export { createXdsServer, type XdsServer, type XdsServerDeps } from "./server.js";
 export { ADS_SERVICE_NAME, createAdsServiceDefinition } from "./ads-service.js";
+export { buildBootstrap, type Bootstrap, type BootstrapOptions } from "./bootstrap.js";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import { buildBootstrap } from "../../src/cli/commands/bootstrap.js";
+import { buildBootstrap } from "../../src/xds/index.js";
 import { CLUSTER_TYPE, LISTENER_TYPE, loadCodec } from "../../src/proto/index.js";
 import { createResource } from "../../src/snapshot/index.js";
 import { startBackend, type Backend } from "../helpers/greeter.js";

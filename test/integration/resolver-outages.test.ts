@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import { buildBootstrap } from "../../src/cli/commands/bootstrap.js";
+import { buildBootstrap } from "../../src/xds/index.js";
 import { startBackend, type Backend } from "../helpers/greeter.js";
 import { startControlPlane, tempDir, type TestControlPlane } from "../helpers/control-plane.js";
 import { startClientProcess, type ClientProcess } from "../helpers/grpc-client.js";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startBackend, type Backend } from "../helpers/greeter.js";
 import { startControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
-import { buildBootstrap } from "../../src/cli/commands/bootstrap.js";
+import { buildBootstrap } from "../../src/xds/index.js";
 import { startClientProcess, type ClientProcess, type CallResult } from "../helpers/grpc-client.js";
 
 const TARGET = "xds:///greeter";

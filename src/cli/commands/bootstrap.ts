@@ -1,4 +1,6 @@
 import type { Command } from "commander";
+// bootstrap.ts, not the xds index: it has no run-time imports, so this command does not load gRPC.
+import { buildBootstrap } from "../../xds/bootstrap.js";
 import type { CliContext } from "../context.js";
 import { hostPort, nonEmpty } from "../parse.js";
 
@@ -12,34 +14,6 @@ interface BootstrapOptions {
 
 const DEFAULT_XDS = "127.0.0.1:18000";
 
-/** A gRPC xDS bootstrap file (the `GRPC_XDS_BOOTSTRAP` format). */
-export interface Bootstrap {
-  readonly xds_servers: readonly {
-    readonly server_uri: string;
-    readonly channel_creds: readonly { readonly type: string }[];
-    readonly server_features: readonly string[];
-  }[];
-  readonly node: { readonly id: string; readonly locality: { readonly region?: string; readonly zone?: string } };
-}
-
-export function buildBootstrap(options: BootstrapOptions): Bootstrap {
-  const features = options.ignoreResourceDeletion ? ["xds_v3", "ignore_resource_deletion"] : ["xds_v3"];
-  return {
-    xds_servers: (options.xds ?? [DEFAULT_XDS]).map((uri) => ({
-      server_uri: uri,
-      channel_creds: [{ type: "insecure" }],
-      server_features: features,
-    })),
-    node: {
-      id: options.nodeId,
-      locality: {
-        ...(options.region !== undefined && { region: options.region }),
-        ...(options.zone !== undefined && { zone: options.zone }),
-      },
-    },
-  };
-}
-
 /** `steadymesh bootstrap --node-id ID [--xds HOST:PORT…]`: prints a bootstrap for stock gRPC xDS clients. */
 export function addBootstrapCommand(program: Command, context: CliContext): void {
   program
@@ -51,7 +25,7 @@ export function addBootstrapCommand(program: Command, context: CliContext): void
     .option("--zone <zone>", "node locality zone")
     .option("--region <region>", "node locality region")
     .action((options: BootstrapOptions) => {
-      context.print(JSON.stringify(buildBootstrap(options), null, 2));
+      context.print(JSON.stringify(buildBootstrap({ ...options, xds: options.xds ?? [DEFAULT_XDS] }), null, 2));
     });
 }
 

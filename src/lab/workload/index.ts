@@ -1,4 +1,3 @@
 /** The lab's virtual users and what they measure. */
 export { createRng } from "./rng.js";
 export { startUserPool, type Outcome, type UserPool, type UserPoolOptions } from "./users.js";
-export { createStatsRecorder, type CohortStats, type StatsRecorder, type TimeWindow } from "./stats.js";

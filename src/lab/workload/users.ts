@@ -32,8 +32,8 @@ export interface UserPool {
 }
 
 /**
- * Virtual users of one cohort. Logged-out users try to log in at
- * `loginRatePerSec`; a failed login is retried by the same user after a
+ * Virtual users of one cohort. Users log in at `loginRatePerSec` (logged-out
+ * users first; when there are none, a logged-in user's session ends); a failed login is retried by the same user after a
  * jittered exponential backoff, so an outage builds a retry herd that hits
  * the system when login comes back. Logged-in users call `me` steadily.
  */
@@ -80,7 +80,14 @@ export function startUserPool(options: UserPoolOptions): UserPool {
 
   const loginEveryMs = 1000 / Math.max(options.loginRatePerSec, 1e-9);
   function loginTick(): void {
-    const user = pickWaiting();
+    // With nobody waiting, a logged-in user's session ends and they log in again:
+    // the stream of logins never dries up.
+    let user = pickWaiting();
+    if (user === undefined && loggedIn.size > 0) {
+      const users = [...loggedIn];
+      user = users[Math.floor(rng() * users.length)]!;
+      loggedIn.delete(user);
+    }
     if (user !== undefined) attempt(user);
     later(loginEveryMs, loginTick);
   }

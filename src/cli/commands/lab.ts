@@ -1,0 +1,114 @@
+import type { Command } from "commander";
+import { resolve } from "node:path";
+import { SteadyError } from "../../errors/index.js";
+import type { CliContext } from "../context.js";
+import { formatTable } from "../table.js";
+
+interface RunFlags {
+  readonly out?: string;
+  readonly speed?: string;
+  readonly seed?: string;
+}
+
+const REPLAY = "spotify-2022-03-08";
+
+/** `steadymesh lab list|run` and `steadymesh demo`: the outage lab. */
+export function addLabCommands(program: Command, context: CliContext): void {
+  const lab = program.command("lab").description("the outage lab: replay control-plane failures against real clients");
+  lab
+    .command("list")
+    .description("list the scenarios that ship with steadymesh")
+    .action(async () => {
+      const { listScenarios } = await import("../../lab/index.js");
+      const rows = listScenarios().map((s) => [s.name, s.summary.length > 100 ? `${s.summary.slice(0, 97)}...` : s.summary]);
+      for (const line of formatTable(["SCENARIO", "DESCRIPTION"], rows)) context.print(line);
+    });
+  lab
+    .command("run")
+    .description("run a scenario (a shipped name or a YAML file) and write its report; exits 1 if an SLO fails")
+    .argument("<scenario>", "scenario name (see 'steadymesh lab list') or path to a .yaml file")
+    .option("--out <dir>", "where report.json, report.html and report.png go (default: ./lab-reports/<scenario>)")
+    .option("--speed <x>", "scenario seconds per real second (default: the scenario's own)")
+    .option("--seed <n>", "seed of the virtual users' randomness (default: the scenario's own)")
+    .action((scenario: string, flags: RunFlags) => runLab(scenario, flags, context));
+  program
+    .command("demo")
+    .description(`replay Spotify's 8 March 2022 outage (${REPLAY}) and write its report`)
+    .option("--out <dir>", `where the report goes (default: ./lab-reports/${REPLAY})`)
+    .option("--speed <x>", "scenario seconds per real second (default: the scenario's own)")
+    .option("--seed <n>", "seed of the virtual users' randomness")
+    .action((flags: RunFlags) => runLab(REPLAY, flags, context));
+}
+
+function positive(name: string, text: string | undefined, integer: boolean): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  const good = Number.isFinite(value) && value > 0 && (!integer || Number.isInteger(value));
+  if (!good) throw new SteadyError("invalid-argument", `${name} must be a ${integer ? "positive integer" : "positive number"}, got "${text}"`);
+  return value;
+}
+
+async function runLab(name: string, flags: RunFlags, context: CliContext): Promise<void> {
+  const speed = positive("--speed", flags.speed, false);
+  const seed = positive("--seed", flags.seed, true);
+  const { loadScenario } = await import("../../lab/index.js");
+  const { runScenario } = await import("../../lab/runner/index.js");
+  const scenario = loadScenario(name);
+  const outDir = resolve(flags.out ?? `lab-reports/${scenario.name}`);
+  const live = createLiveLines(context);
+  context.print(`lab: running ${scenario.name} at ${speed ?? scenario.speed}× (${scenario.cohorts.length} cohorts); starting control plane, services and gateways…`);
+  const { result, files } = await runScenario({
+    scenario, outDir, ...(speed !== undefined && { speed }), ...(seed !== undefined && { seed }),
+    onProgress: live.update,
+    onNote: (note) => live.note(`lab: ${note}`),
+  });
+  live.done();
+  const rows = Object.entries(result.cohorts).map(([cohort, s]) => [
+    cohort,
+    pct(s.successes, s.attempts),
+    pct(s.duringFault.successes, s.duringFault.attempts),
+    String(s.attempts),
+    Object.entries(s.errors).map(([code, n]) => `${code}×${n}`).join(" ") || "-",
+  ]);
+  for (const line of formatTable(["COHORT", "LOGIN OK", "DURING FAULT", "ATTEMPTS", "ERRORS"], rows)) context.print(line);
+  for (const slo of result.slos) {
+    const bound = slo.max !== undefined ? `${pct(slo.min, 1)}–${pct(slo.max, 1)}` : `≥ ${pct(slo.min, 1)}`;
+    context.print(`SLO ${slo.ok ? "ok  " : "FAIL"} ${slo.cohort} ${slo.window}: ${pct(slo.actual, 1)} (wanted ${bound})${slo.reason ? ` — ${slo.reason}` : ""}`);
+  }
+  context.print(`report: ${files.html}`);
+  if (!result.ok) {
+    const failed = result.slos.filter((s) => !s.ok).map((s) => `${s.cohort} ${s.window}`);
+    throw new SteadyError("unavailable", `${failed.length} SLO(s) failed (${failed.join(", ")}); see ${files.html}`);
+  }
+}
+
+function pct(n: number, of: number): string {
+  return of === 0 ? "-" : `${((100 * n) / of).toFixed(1)}%`;
+}
+
+/** On a terminal, one line per cohort redrawn in place; otherwise a block every 5 s. */
+function createLiveLines(context: CliContext) {
+  const tty = (context.io.stdout as NodeJS.WriteStream).isTTY === true;
+  let drawn = 0;
+  let last = 0;
+  return {
+    update(lines: readonly string[]) {
+      if (tty) {
+        if (drawn > 0) context.io.stdout.write(`\x1b[${drawn}A`);
+        for (const line of lines) context.io.stdout.write(`\x1b[2K${line}\n`);
+        drawn = lines.length;
+      } else if (Date.now() - last >= 5000) {
+        last = Date.now();
+        for (const line of lines) context.print(line);
+      }
+    },
+    note(text: string) {
+      if (tty && drawn > 0) context.io.stdout.write(`\x1b[${drawn}A\x1b[0J`);
+      drawn = 0;
+      context.print(text);
+    },
+    done() {
+      drawn = 0;
+    },
+  };
+}

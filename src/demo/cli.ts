@@ -1,0 +1,218 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import { SteadyError } from "../errors/index.js";
+import type { DiscoverySettings } from "./discovery.js";
+import { DEMO_KINDS, DISCOVERY_MODES, type DemoKind, type DiscoveryMode } from "./kinds.js";
+
+/** Everything one demo process is told on its command line. */
+export interface DemoConfig {
+  readonly kind: DemoKind;
+  readonly id: string;
+  readonly port: number;
+  readonly adminUrl: string;
+  /** Whether to register in steadymesh (never for a gateway). */
+  readonly register: boolean;
+  /** How login (for a gateway) or accounts (for login) is found; unused by the other kinds. */
+  readonly discovery: DiscoveryMode;
+  readonly settings: DiscoverySettings;
+  /** Deadline of each outbound RPC. */
+  readonly deadlineMs: number;
+  /** accounts: how many users. */
+  readonly users: number;
+  /** login and gateway: the shared HMAC secret of session tokens. */
+  readonly secret: string;
+  /** login: how long a session token lasts. */
+  readonly tokenTtlMs: number;
+}
+
+interface Flags {
+  readonly port: number;
+  readonly id?: string;
+  readonly admin: string;
+  readonly register?: boolean;
+  readonly discovery?: DiscoveryMode;
+  readonly xds?: string[];
+  readonly nodeId?: string;
+  readonly dnsServer?: string;
+  readonly dnsDomain?: string;
+  readonly dnsRefreshMs?: number;
+  readonly cacheDir?: string;
+  readonly bootstrap?: string;
+  readonly deadlineMs?: number;
+  readonly users?: number;
+  readonly secret?: string;
+  readonly tokenTtlS?: number;
+}
+
+const UPSTREAM: Partial<Record<DemoKind, string>> = { login: "accounts", gateway: "login" };
+/** The defaults match `steadymesh serve`'s, so a demo finds a control plane started with no flags. */
+const DEFAULTS = {
+  admin: "http://127.0.0.1:18080",
+  xds: "127.0.0.1:18000",
+  dnsServer: "127.0.0.1:18053",
+  dnsDomain: "mesh",
+  dnsRefreshMs: 2000,
+  deadlineMs: 1000,
+  users: 1000,
+  secret: "steadymesh-demo-secret",
+  tokenTtlS: 3600,
+} as const;
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/**
+ * Parses `<kind> [flags]` (argv shaped like process.argv). Resolves with the
+ * config, or undefined when help was printed; throws with a one-line message
+ * (what is wrong, what is allowed) on bad input.
+ */
+export async function parseDemoArgs(argv: readonly string[], out: NodeJS.WritableStream, env: NodeJS.ProcessEnv): Promise<DemoConfig | undefined> {
+  let config: DemoConfig | undefined;
+  const program = new Command("demo")
+    .description("a process of steadymesh's demo music backend (login path)")
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => void out.write(text), writeErr: (text) => void out.write(text), outputError: () => undefined });
+  for (const kind of DEMO_KINDS) {
+    const command = addKindOptions(program.command(kind).description(describeKind(kind)), kind);
+    command.action((flags: Flags) => {
+      config = toConfig(kind, flags, env);
+    });
+  }
+  if (argv.length <= 2) throw new SteadyError("invalid-argument", `missing kind; use one of ${DEMO_KINDS.join(", ")} (see --help)`);
+  try {
+    await program.parseAsync([...argv], { from: "node" });
+  } catch (err) {
+    if (err instanceof CommanderError && err.exitCode === 0) return undefined;
+    if (err instanceof CommanderError) throw new SteadyError("invalid-argument", err.message.replace(/^error:\s*/, "").split("\n")[0]!, { cause: err });
+    throw err;
+  }
+  return config;
+}
+
+function describeKind(kind: DemoKind): string {
+  switch (kind) {
+    case "accounts":
+      return "gRPC Accounts: users user0..user{N-1}, password pw-<i>";
+    case "login":
+      return "gRPC Login: checks a password with accounts, issues a session token";
+    case "playback":
+      return "gRPC Playback: a stream URL for a logged-in user";
+    case "gateway":
+      return "HTTP gateway: POST /login, GET /me, GET /healthz (not registered)";
+  }
+}
+
+function addKindOptions(command: Command, kind: DemoKind): Command {
+  command
+    .option("--port <port>", "port on 127.0.0.1, 0-65535; 0 picks a free one", integer(0, 65535), 0)
+    .option("--id <id>", "instance id, a DNS label (default: <kind>-<pid>)", dnsLabel)
+    .option("--admin <url>", "steadymesh admin API", httpUrl, DEFAULTS.admin);
+  if (kind !== "gateway") command.option("--register", "register in steadymesh (the default)").option("--no-register", "do not register in steadymesh");
+  if (kind === "accounts") command.option("--users <n>", "number of users, 1-1000000", integer(1, 1_000_000), DEFAULTS.users);
+  if (kind === "login" || kind === "gateway") addUpstreamOptions(command, UPSTREAM[kind]!);
+  if (kind === "login") command.option("--token-ttl-s <s>", "session token lifetime, 1-604800", integer(1, 604_800), DEFAULTS.tokenTtlS);
+  return command;
+}
+
+function addUpstreamOptions(command: Command, upstream: string): void {
+  command
+    .addOption(new Option("--discovery <mode>", `how to find ${upstream}`).choices(DISCOVERY_MODES).default("steady"))
+    .option("--xds <host:port...>", `xDS servers for steady mode, in priority order (default: ${DEFAULTS.xds})`, (v: string, prev: string[] | undefined) => [...(prev ?? []), hostPort(v)])
+    .option("--node-id <id>", "xDS node id for steady mode (default: the --id)")
+    .option("--cache-dir <dir>", "steady mode's last-known-good cache (default: none)")
+    .option("--bootstrap <json|file>", "xds mode: bootstrap JSON, or a file holding it (default: GRPC_XDS_BOOTSTRAP[_CONFIG])", bootstrap)
+    .option("--dns-server <ip:port>", "steadymesh DNS server (dns mode, playback, steady's fallback)", ipPort, DEFAULTS.dnsServer)
+    .option("--dns-domain <domain>", "DNS domain: SRV names are _<service>._tcp.service.<domain>", domain, DEFAULTS.dnsDomain)
+    .option("--dns-refresh-ms <ms>", "how often dns mode asks again, 100-60000", integer(100, 60_000), DEFAULTS.dnsRefreshMs)
+    .option("--deadline-ms <ms>", "deadline of each outbound RPC, 1-60000", integer(1, 60_000), DEFAULTS.deadlineMs)
+    .option("--secret <secret>", "HMAC secret of session tokens, shared by login and gateway", DEFAULTS.secret);
+}
+
+function toConfig(kind: DemoKind, flags: Flags, env: NodeJS.ProcessEnv): DemoConfig {
+  const id = flags.id ?? `${kind}-${process.pid}`;
+  const discovery = flags.discovery ?? "steady";
+  if (UPSTREAM[kind] && discovery === "xds" && flags.bootstrap === undefined && !env.GRPC_XDS_BOOTSTRAP && !env.GRPC_XDS_BOOTSTRAP_CONFIG) {
+    throw new SteadyError("invalid-argument", "--discovery xds needs a bootstrap: --bootstrap JSON|FILE, or GRPC_XDS_BOOTSTRAP / GRPC_XDS_BOOTSTRAP_CONFIG in the environment");
+  }
+  return {
+    kind,
+    id,
+    port: flags.port,
+    adminUrl: flags.admin,
+    register: kind !== "gateway" && flags.register !== false,
+    discovery,
+    settings: {
+      nodeId: flags.nodeId ?? id,
+      xdsServers: flags.xds ?? [DEFAULTS.xds],
+      dnsServer: flags.dnsServer ?? DEFAULTS.dnsServer,
+      dnsDomain: flags.dnsDomain ?? DEFAULTS.dnsDomain,
+      dnsRefreshMs: flags.dnsRefreshMs ?? DEFAULTS.dnsRefreshMs,
+      ...(flags.cacheDir !== undefined && { cacheDir: flags.cacheDir }),
+      ...(flags.bootstrap !== undefined && { bootstrapJson: flags.bootstrap }),
+    },
+    deadlineMs: flags.deadlineMs ?? DEFAULTS.deadlineMs,
+    users: flags.users ?? DEFAULTS.users,
+    secret: flags.secret ?? DEFAULTS.secret,
+    tokenTtlMs: (flags.tokenTtlS ?? DEFAULTS.tokenTtlS) * 1000,
+  };
+}
+
+function integer(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`It must be an integer from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+function dnsLabel(value: string): string {
+  if (!DNS_LABEL.test(value)) throw new InvalidArgumentError("It must be a DNS label: [a-z0-9-], 1-63 characters, no hyphen at either end.");
+  return value;
+}
+
+function domain(value: string): string {
+  if (!value.split(".").every((label) => DNS_LABEL.test(label))) throw new InvalidArgumentError("It must be dot-separated DNS labels, e.g. mesh.");
+  return value;
+}
+
+function httpUrl(value: string): string {
+  const ok = URL.canParse(value) && /^https?:$/.test(new URL(value).protocol);
+  if (!ok) throw new InvalidArgumentError("It must be an http:// or https:// URL, e.g. http://127.0.0.1:18080.");
+  return value.replace(/\/+$/, "");
+}
+
+function hostPort(value: string): string {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) throw new InvalidArgumentError("It must be HOST:PORT, e.g. 127.0.0.1:18000.");
+  return value;
+}
+
+function ipPort(value: string): string {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(value);
+  const ip = match?.[1] ?? match?.[2] ?? "";
+  if (!match || isIP(ip) === 0 || Number(match[3]) < 1 || Number(match[3]) > 65535) {
+    throw new InvalidArgumentError("It must be IP:PORT, e.g. 127.0.0.1:18053 or [::1]:18053.");
+  }
+  return value;
+}
+
+/** JSON text (starting with `{`) or the path of a file holding it; returned as JSON text. */
+function bootstrap(value: string): string {
+  let text = value;
+  if (!value.trimStart().startsWith("{")) {
+    try {
+      text = readFileSync(value, "utf8");
+    } catch (err) {
+      throw new InvalidArgumentError(`It must be bootstrap JSON or a readable file (${err instanceof Error ? err.message : String(err)}).`);
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new InvalidArgumentError(`It must be bootstrap JSON (${err instanceof Error ? err.message : String(err)}).`);
+  }
+  if (typeof parsed !== "object" || parsed === null || !Array.isArray((parsed as { xds_servers?: unknown }).xds_servers)) {
+    throw new InvalidArgumentError("It must be a bootstrap object with an xds_servers list, as `steadymesh bootstrap` prints.");
+  }
+  return text;
+}

@@ -1,0 +1,153 @@
+import type { CohortStats, LabResult, SloResult } from "./model.js";
+import { clockAt, errorList, escapeHtml as esc, percent, rate } from "./format.js";
+
+/**
+ * report.html: one self-contained page, readable offline. The chart is
+ * inlined SVG, the style is inline CSS, and there is no script; the only
+ * links that leave the page are the scenario's sources.
+ */
+export function renderHtml(result: LabResult, svg: string): string {
+  const failed = result.slos.filter((slo) => !slo.ok).length;
+  const verdict = result.ok
+    ? `<p class="verdict pass">PASS: all ${result.slos.length} SLOs met</p>`
+    : `<p class="verdict fail">FAIL: ${failed} of ${result.slos.length} SLOs not met</p>`;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(result.scenario)}: steadymesh outage lab report</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header>
+<p class="kicker">steadymesh outage lab</p>
+<h1>${esc(result.scenario)}</h1>
+${verdict}
+<p class="meta">${esc(runFacts(result))}</p>
+</header>
+<main>
+<section id="story"><h2>The story</h2>${paragraphs(result.story.description)}</section>
+<section id="chart"><h2>Login success over time</h2><figure>${inlineSvg(svg, result)}<figcaption>Each line is one cohort's share of login attempts that succeeded, per time bucket. Shaded: ${esc(windowList(result))}.</figcaption></figure></section>
+<section id="slos"><h2>SLOs</h2>${sloTable(result.slos)}</section>
+<section id="cohorts"><h2>Cohorts</h2>${cohortTable(result)}${cohortNotes(result)}</section>
+<section id="timeline"><h2>Timeline</h2>${timelineTable(result)}</section>
+<section id="sources"><h2>Sources</h2>${sourceList(result)}</section>
+</main>
+<footer>Written by steadymesh's outage lab. Times on the scenario clock; real time is scenario time divided by the speed.</footer>
+</body>
+</html>
+`;
+}
+
+function runFacts(result: LabResult): string {
+  const seconds = (result.durationMs / 1000).toFixed(1);
+  return `Scenario clock ${clockAt(result, 0)}–${clockAt(result, result.durationMs)}, replayed at ${result.speed}× speed in ${seconds} s of real time. Seed ${result.seed}.`;
+}
+
+function paragraphs(text: string): string {
+  return text
+    .split(/\n\s*\n/)
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0)
+    .map((p) => `<p>${esc(p)}</p>`)
+    .join("\n");
+}
+
+/** The SVG as an element of the page: sized by CSS, labelled for screen readers, without namespace URLs. */
+function inlineSvg(svg: string, result: LabResult): string {
+  const label = `Line chart: login success rate per cohort over the scenario clock for ${result.scenario}, fault windows shaded.`;
+  return svg
+    .replace(/\s+xmlns(:xlink)?="[^"]*"/g, "")
+    .replace(/^<svg\b/, `<svg role="img" aria-label="${esc(label)}"`);
+}
+
+function windowList(result: LabResult): string {
+  if (result.faultWindows.length === 0) return "no fault windows in this run";
+  return result.faultWindows
+    .map((w) => `${w.kind}${w.services.length > 0 ? ` on ${w.services.join(", ")}` : ""} from ${clockAt(result, w.startMs)} to ${clockAt(result, w.endMs)}`)
+    .join("; ");
+}
+
+function sloTable(slos: readonly SloResult[]): string {
+  if (slos.length === 0) return "<p>This scenario declares no SLOs.</p>";
+  const rows = slos.map((slo) => {
+    const target = slo.max === undefined ? `≥ ${percent(slo.min, 1)}` : `${percent(slo.min, 1)} – ${percent(slo.max, 1)}`;
+    const actual = slo.reason ? esc(slo.reason) : `${percent(slo.actual, 3)} of ${slo.attempts}`;
+    const result = slo.ok ? `<td class="pass">PASS</td>` : `<td class="fail">FAIL</td>`;
+    return `<tr><td>${esc(slo.cohort)}</td><td>${esc(slo.window)}</td><td class="num">${esc(target)}</td><td class="num">${actual}</td>${result}</tr>`;
+  });
+  return table(["cohort", "window", "target (login success)", "measured", "result"], rows);
+}
+
+function cohortTable(result: LabResult): string {
+  const rows = Object.entries(result.cohorts).map(([name, stats]) => cohortRow(name, stats, result));
+  return table(["cohort", "discovery", "attempts", "successes", "success", "during fault", "after fault", "errors"], rows);
+}
+
+function cohortRow(name: string, stats: CohortStats, result: LabResult): string {
+  const cells = [
+    esc(name),
+    esc(result.story.cohorts[name]?.discovery ?? "–"),
+    `<span class="num">${stats.attempts}</span>`,
+    `<span class="num">${stats.successes}</span>`,
+    `<span class="num">${percent(rate(stats))}</span>`,
+    `<span class="num">${percent(rate(stats.duringFault))} <span class="muted">of ${stats.duringFault.attempts}</span></span>`,
+    `<span class="num">${percent(rate(stats.afterFault))} <span class="muted">of ${stats.afterFault.attempts}</span></span>`,
+    esc(errorList(stats.errors)),
+  ];
+  return `<tr>${cells.map((c) => `<td>${c}</td>`).join("")}</tr>`;
+}
+
+function cohortNotes(result: LabResult): string {
+  const notes = Object.keys(result.cohorts).flatMap((name) => {
+    const story = result.story.cohorts[name];
+    if (!story) return [];
+    const observed = story.observed ? `<p><strong>In this run:</strong> ${esc(story.observed)}</p>` : "";
+    const explanation = story.explanation ? `<p>${esc(story.explanation)}</p>` : "";
+    return [`<dt>${esc(name)} <span class="muted">(${esc(story.discovery)})</span></dt><dd><p class="muted">${esc(story.discoveryText)}</p>${explanation}${observed}</dd>`];
+  });
+  return notes.length === 0 ? "" : `<h3>Why each cohort behaves as it does</h3><dl>${notes.join("\n")}</dl>`;
+}
+
+function timelineTable(result: LabResult): string {
+  const rows = result.story.timeline.map((e) => `<tr><td class="num">${esc(e.clock)}</td><td>${esc(e.what || "note")}</td><td>${esc(e.note)}</td></tr>`);
+  return table(["scenario clock", "what the lab does", "what happened"], rows);
+}
+
+function sourceList(result: LabResult): string {
+  if (result.story.sources.length === 0) return "<p>This scenario cites no sources.</p>";
+  const items = result.story.sources.map((s) => `<li><a href="${esc(s.url)}" rel="noreferrer">${esc(s.title)}</a><br><span class="url">${esc(s.url)}</span></li>`);
+  return `<ul class="sources">${items.join("\n")}</ul>`;
+}
+
+function table(headers: readonly string[], rows: readonly string[]): string {
+  return `<div class="scroll"><table><thead><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${rows.join("\n")}</tbody></table></div>`;
+}
+
+const STYLE = `
+:root { color-scheme: light; }
+body { font: 16px/1.5 "DejaVu Sans", system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1f2328; background: #fff; margin: 0 auto; max-width: 1240px; padding: 24px 28px 48px; }
+h1 { font-size: 30px; margin: 0 0 8px; }
+h2 { font-size: 22px; margin: 36px 0 12px; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
+h3 { font-size: 18px; margin: 24px 0 8px; }
+.kicker { text-transform: uppercase; letter-spacing: .08em; color: #57606a; font-size: 13px; margin: 0; }
+.meta, .muted, .url, footer { color: #57606a; }
+.url { font-size: 13px; word-break: break-all; }
+.verdict { display: inline-block; font-weight: bold; padding: 6px 14px; border-radius: 6px; margin: 4px 0 8px; }
+.pass { background: #dafbe1; color: #116329; font-weight: bold; }
+.fail { background: #ffebe9; color: #a40e26; font-weight: bold; }
+figure { margin: 0; }
+figure svg { display: block; max-width: 100%; height: auto; border: 1px solid #d0d7de; border-radius: 6px; }
+figcaption { color: #57606a; font-size: 14px; margin-top: 6px; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; font-size: 15px; }
+th, td { text-align: left; vertical-align: top; padding: 6px 10px; border-bottom: 1px solid #d0d7de; }
+th { background: #f6f8fa; }
+.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
+dt { font-weight: bold; margin-top: 10px; }
+dd { margin: 2px 0 0 0; }
+dd p { margin: 4px 0; }
+.sources li { margin-bottom: 8px; }
+footer { margin-top: 48px; font-size: 13px; }
+`;

@@ -1,0 +1,107 @@
+import type { Source } from "../scenario/index.js";
+
+/**
+ * What a lab run hands to the report writer. Times (`tMs`, `startMs`,
+ * `endMs`, `durationMs`) are real milliseconds since the scenario's time 0,
+ * the moment its timeline started (set-up before it is not counted); the
+ * scenario clock at `tMs` is `story.startOfDaySec + tMs / 1000 * speed`.
+ */
+
+/** A disruption as it happened: a fault, a killed control plane (`control-plane-down`) or a stopped DNS server (`dns-down`). */
+export interface FaultWindow {
+  readonly kind: string;
+  /** Empty when it is not per service (every ADS stream, a whole process). */
+  readonly services: readonly string[];
+  readonly startMs: number;
+  /** The run's end if it was never cleared. */
+  readonly endMs: number;
+}
+
+export interface Counts {
+  readonly attempts: number;
+  readonly successes: number;
+}
+
+/** One time bucket: attempts that started in [tMs, tMs + bucket). */
+export interface SeriesPoint extends Counts {
+  readonly tMs: number;
+}
+
+/** A cohort's login attempts; an attempt counts at the time it started. */
+export interface CohortStats extends Counts {
+  /** Attempts that started inside any fault window. */
+  readonly duringFault: Counts;
+  /** Attempts that started after the last fault window ended; zero when there was none. */
+  readonly afterFault: Counts;
+  /** Failed attempts by gRPC status name or HTTP status, e.g. `UNAVAILABLE` or `503`. */
+  readonly errors: Readonly<Record<string, number>>;
+  readonly series: readonly SeriesPoint[];
+}
+
+export interface SloResult {
+  readonly cohort: string;
+  readonly window: string;
+  readonly min: number;
+  /** Only for SLOs that check a failure is reproduced. */
+  readonly max?: number;
+  /** Success share in the window, 0–1; 0 when nothing was measured. */
+  readonly actual: number;
+  readonly attempts: number;
+  readonly ok: boolean;
+  /** Why it failed without a measurement (no attempts, no fault window, no such cohort). */
+  readonly reason?: string;
+}
+
+/** One timeline entry as the report tells it. */
+export interface StoryEvent {
+  readonly atMs: number;
+  /** Scenario clock, `HH:MM[:SS]`. */
+  readonly clock: string;
+  readonly action: string;
+  /** What the lab did, e.g. `config-loss on login, accounts`; empty for a note. */
+  readonly what: string;
+  readonly note: string;
+  /** For a rolling remediation: when it completes. */
+  readonly untilMs?: number;
+}
+
+export interface CohortStory {
+  readonly discovery: string;
+  /** What that discovery mode is, in a sentence. */
+  readonly discoveryText: string;
+  /** Why the cohort behaves as it does (the scenario's words); may be empty. */
+  readonly explanation: string;
+  /** What this run observed, if the runner says (e.g. cold starts during the fault); may be empty. */
+  readonly observed: string;
+}
+
+/** The words around the numbers: from the scenario, plus what the run observed. */
+export interface ReportStory {
+  readonly description: string;
+  /** The scenario clock at time 0, in seconds since midnight. */
+  readonly startOfDaySec: number;
+  readonly timeline: readonly StoryEvent[];
+  readonly sources: readonly Source[];
+  /** Per cohort: its discovery mode and why it behaves as it does. */
+  readonly cohorts: Readonly<Record<string, CohortStory>>;
+}
+
+export interface LabResult {
+  readonly scenario: string;
+  readonly speed: number;
+  readonly seed: number;
+  readonly durationMs: number;
+  readonly faultWindows: readonly FaultWindow[];
+  readonly cohorts: Readonly<Record<string, CohortStats>>;
+  readonly slos: readonly SloResult[];
+  /** Every SLO met. */
+  readonly ok: boolean;
+  readonly story: ReportStory;
+}
+
+/** Paths of the files writeReport wrote. */
+export interface ReportFiles {
+  readonly json: string;
+  readonly html: string;
+  readonly png: string;
+}

@@ -1,0 +1,47 @@
+import type { LabResult } from "./model.js";
+import { clockAt, rate } from "./format.js";
+
+/**
+ * report.json: the fields of the lab's report schema (issue 4), plus the
+ * scenario clock of each window, each cohort's discovery mode and success
+ * rate, and the story, so the file stands on its own.
+ */
+export function toReportJson(result: LabResult): Record<string, unknown> {
+  const cohorts: Record<string, unknown> = {};
+  for (const [name, stats] of Object.entries(result.cohorts)) {
+    cohorts[name] = {
+      attempts: stats.attempts,
+      successes: stats.successes,
+      duringFault: { attempts: stats.duringFault.attempts, successes: stats.duringFault.successes },
+      afterFault: { attempts: stats.afterFault.attempts, successes: stats.afterFault.successes },
+      errors: { ...stats.errors },
+      series: stats.series.map((p) => ({ tMs: p.tMs, attempts: p.attempts, successes: p.successes })),
+      discovery: result.story.cohorts[name]?.discovery ?? null,
+      explanation: result.story.cohorts[name]?.explanation ?? "",
+      observed: result.story.cohorts[name]?.observed ?? "",
+      successRate: rate(stats) ?? null,
+    };
+  }
+  return {
+    scenario: result.scenario,
+    speed: result.speed,
+    seed: result.seed,
+    durationMs: result.durationMs,
+    faultWindows: result.faultWindows.map((w) => ({
+      kind: w.kind,
+      services: [...w.services],
+      startMs: w.startMs,
+      endMs: w.endMs,
+      startClock: clockAt(result, w.startMs),
+      endClock: clockAt(result, w.endMs),
+    })),
+    cohorts,
+    slos: result.slos.map((slo) => ({ ...slo })),
+    ok: result.ok,
+    startClock: clockAt(result, 0),
+    endClock: clockAt(result, result.durationMs),
+    description: result.story.description,
+    timeline: result.story.timeline.map((e) => ({ ...e })),
+    sources: result.story.sources.map((s) => ({ title: s.title, url: s.url })),
+  };
+}

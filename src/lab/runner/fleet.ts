@@ -1,0 +1,78 @@
+import { join } from "node:path";
+import { spawnDemo, type DemoProcess, type DemoSpawnOptions } from "../../demo/index.js";
+import type { Cohort, DiscoveryMode } from "../scenario/index.js";
+import { buildBootstrap } from "../../xds/index.js";
+
+/** How long a gateway is out of rotation before it is stopped. */
+const DRAIN_MS = 500;
+
+/** Where a gateway finds the control plane and DNS. */
+export interface FleetEnvironment {
+  readonly xdsPort: number;
+  readonly dnsPort: number;
+  readonly adminUrl: string;
+  /** Per-run scratch folder (steady caches live here and survive gateway restarts). */
+  readonly workDir: string;
+}
+
+/** The gateways of one cohort. A gateway being restarted is not in `ready()`. */
+export interface GatewayFleet {
+  readonly cohort: string;
+  discovery(): DiscoveryMode;
+  ready(): readonly DemoProcess[];
+  /** Restarts gateway `slot` (cold start), in `to` discovery mode when given. */
+  restart(slot: number, to?: DiscoveryMode): Promise<void>;
+  size(): number;
+  /** Restarts so far (each is a cold start of its resolver). */
+  restarts(): number;
+  stop(): Promise<void>;
+}
+
+/** The flags a gateway of `mode` is started with: the only place a cohort's discovery becomes a process. */
+export function gatewayOptions(mode: DiscoveryMode, id: string, env: FleetEnvironment): DemoSpawnOptions {
+  const xds = [`127.0.0.1:${env.xdsPort}`];
+  const dns = { dnsServer: `127.0.0.1:${env.dnsPort}`, dnsDomain: "mesh" };
+  const base = { id, admin: env.adminUrl, deadlineMs: 1000 };
+  switch (mode) {
+    case "xds-default":
+    case "xds-remediated":
+      return { ...base, discovery: "xds", bootstrap: buildBootstrap({ nodeId: id, xds }) };
+    case "xds-ignore-deletion":
+      return { ...base, discovery: "xds", bootstrap: buildBootstrap({ nodeId: id, xds, ignoreResourceDeletion: true }) };
+    case "steady":
+      return { ...base, discovery: "steady", xds, nodeId: id, cacheDir: join(env.workDir, `cache-${id}`), ...dns };
+    case "dns":
+      return { ...base, discovery: "dns", ...dns };
+  }
+}
+
+export async function startFleet(cohort: Cohort, env: FleetEnvironment): Promise<GatewayFleet> {
+  let mode: DiscoveryMode = cohort.discovery;
+  let restarts = 0;
+  const slots: Array<DemoProcess | undefined> = [];
+  const id = (slot: number) => `${cohort.name}-gw${slot}`;
+  const launch = (slot: number) => spawnDemo("gateway", gatewayOptions(mode, id(slot), env));
+  const started = await Promise.all(Array.from({ length: cohort.gateways }, (_, slot) => launch(slot)));
+  slots.push(...started);
+  return {
+    cohort: cohort.name,
+    discovery: () => mode,
+    ready: () => slots.filter((p): p is DemoProcess => p !== undefined),
+    async restart(slot, to) {
+      const old = slots[slot];
+      slots[slot] = undefined;
+      if (to) mode = to;
+      // Drain, as a rolling deploy does: no new requests reach it, and those in flight finish.
+      await new Promise((r) => setTimeout(r, DRAIN_MS));
+      await old?.stop();
+      restarts++;
+      slots[slot] = await launch(slot);
+    },
+    size: () => slots.length,
+    restarts: () => restarts,
+    async stop() {
+      const all = slots.splice(0);
+      await Promise.all(all.map((p) => p?.stop()));
+    },
+  };
+}

@@ -1,0 +1,186 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { demoCredentials, spawnDemo, type DemoProcess } from "../../demo/index.js";
+import { createTally, evaluateSlos, storyFromScenario, writeReport, type LabResult, type ReportFiles, type Tally } from "../report/index.js";
+import { DEMO_SERVICES, type Scenario } from "../scenario/index.js";
+import { createRng, startUserPool, type Outcome, type UserPool } from "../workload/index.js";
+import { startControlPlaneProcess, type ControlPlaneProcess } from "./control-plane.js";
+import { startFleet, type GatewayFleet } from "./fleet.js";
+import { freePort, gatewayCall } from "./net.js";
+import { createTimelineActor } from "./timeline.js";
+
+export interface RunOptions {
+  readonly scenario: Scenario;
+  readonly outDir: string;
+  /** Scenario seconds per real second; the scenario's own speed by default. */
+  readonly speed?: number;
+  readonly seed?: number;
+  /** One line per cohort, about once a second, while it runs. */
+  readonly onProgress?: (lines: readonly string[]) => void;
+  readonly onNote?: (text: string) => void;
+}
+
+export interface RunOutcome {
+  readonly result: LabResult;
+  readonly files: ReportFiles;
+}
+
+interface Lab {
+  readonly workDir: string;
+  readonly controlPlane: ControlPlaneProcess;
+  readonly services: DemoProcess[];
+  readonly fleets: Map<string, GatewayFleet>;
+}
+
+/** Runs a scenario end to end with real processes on loopback, then writes its report. */
+export async function runScenario(options: RunOptions): Promise<RunOutcome> {
+  const { scenario } = options;
+  const speed = options.speed ?? scenario.speed;
+  const seed = options.seed ?? scenario.seed;
+  const lab = await setUp(scenario);
+  try {
+    const { durationMs, faultWindows, tallies, restarts } = await play(scenario, lab, speed, seed, options);
+    const cohorts = Object.fromEntries([...tallies].map(([name, tally]) => [name, tally.stats(faultWindows, durationMs)]));
+    const slos = evaluateSlos(scenario, cohorts, faultWindows);
+    const observations = Object.fromEntries([...restarts].map(([name, n]) => [name, n > 0 ? `In this run its gateways were restarted ${n} times (each a cold start of its discovery).` : ""]));
+    const result: LabResult = {
+      scenario: scenario.name, speed, seed, durationMs, faultWindows, cohorts, slos,
+      ok: slos.every((s) => s.ok),
+      story: storyFromScenario(scenario, speed, observations),
+    };
+    return { result, files: await writeReport(options.outDir, result) };
+  } finally {
+    await tearDown(lab);
+  }
+}
+
+async function setUp(scenario: Scenario): Promise<Lab> {
+  const workDir = await mkdtemp(join(tmpdir(), "steadymesh-lab-"));
+  const [xdsPort, adminPort, dnsPort] = [await freePort(), await freePort(), await freePort()];
+  const controlPlane = await startControlPlaneProcess({ dataDir: join(workDir, "control-plane"), xdsPort, adminPort, dnsPort });
+  const lab: Lab = { workDir, controlPlane, services: [], fleets: new Map() };
+  try {
+    const env = { xdsPort, dnsPort, adminUrl: controlPlane.adminUrl, workDir };
+    for (const service of DEMO_SERVICES) {
+      const count = scenario.topology.instances[service];
+      const started = await Promise.all(
+        Array.from({ length: count }, (_, i) =>
+          spawnDemo(service, { id: `${service}-${i}`, admin: env.adminUrl, xds: [`127.0.0.1:${xdsPort}`], nodeId: `${service}-${i}`, dnsServer: `127.0.0.1:${dnsPort}`, dnsDomain: "mesh", cacheDir: join(workDir, `cache-${service}-${i}`) }),
+        ),
+      );
+      lab.services.push(...started);
+    }
+    for (const cohort of scenario.cohorts) lab.fleets.set(cohort.name, await startFleet(cohort, env));
+    return lab;
+  } catch (err) {
+    await tearDown(lab);
+    throw err;
+  }
+}
+
+async function tearDown(lab: Lab): Promise<void> {
+  await Promise.allSettled([...lab.fleets.values()].map((f) => f.stop()));
+  await Promise.allSettled(lab.services.map((s) => s.stop()));
+  await lab.controlPlane.stop();
+  await rm(lab.workDir, { recursive: true, force: true });
+}
+
+async function play(scenario: Scenario, lab: Lab, speed: number, seed: number, options: RunOptions) {
+  const durationMs = Math.round((scenario.durationSec * 1000) / speed);
+  const t0 = Date.now();
+  const now = () => Date.now() - t0;
+  const timers = new Set<NodeJS.Timeout>();
+  const later = (ms: number, fn: () => void) => {
+    const t = setTimeout(() => (timers.delete(t), fn()), Math.max(0, ms));
+    timers.add(t);
+  };
+  const actor = createTimelineActor({ controlPlane: lab.controlPlane, fleets: lab.fleets, speed, now, later, onNote: (n) => options.onNote?.(n) });
+  const tallies = new Map<string, Tally>();
+  const pools: UserPool[] = [];
+  const rng = createRng(seed);
+  for (const cohort of scenario.cohorts) {
+    const tally = createTally({ bucketMs: Math.max(250, durationMs / 60) });
+    tallies.set(cohort.name, tally);
+    pools.push(cohortUsers(scenario, lab.fleets.get(cohort.name)!, tally, now, createRng(Math.floor(rng() * 2 ** 31))));
+  }
+  for (const entry of scenario.timeline) {
+    later((entry.atSec * 1000) / speed, () => void actor.apply(entry).catch((err: Error) => options.onNote?.(`timeline ${entry.clock} ${entry.action} failed: ${err.message}`)));
+  }
+  scheduleRestarts(scenario, lab, later, durationMs);
+  const progress = setInterval(() => options.onProgress?.(progressLines(scenario, tallies, actor.active(), now())), 1000);
+  await new Promise((r) => setTimeout(r, durationMs));
+  clearInterval(progress);
+  for (const t of timers) clearTimeout(t);
+  for (const pool of pools) pool.stop();
+  const restarts = new Map([...lab.fleets].map(([name, fleet]) => [name, fleet.restarts()]));
+  return { durationMs, faultWindows: actor.windows(durationMs), tallies, restarts };
+}
+
+/** Virtual users of one cohort, sending their logins and plays to the cohort's ready gateways. */
+function cohortUsers(scenario: Scenario, fleet: GatewayFleet, tally: Tally, now: () => number, rng: () => number): UserPool {
+  const tokens = new Map<number, string>();
+  const pick = () => {
+    const ready = fleet.ready();
+    return ready.length === 0 ? undefined : ready[Math.floor(rng() * ready.length)];
+  };
+  const { workload } = scenario;
+  return startUserPool({
+    users: workload.users,
+    loggedInShare: workload.loggedInShare,
+    loginRatePerSec: workload.loginRatePerSec,
+    meRatePerSec: 0.2,
+    retry: workload.retry,
+    rng,
+    clock: { now: Date.now, setTimeout: (fn, ms) => { const t = setTimeout(fn, ms); return () => clearTimeout(t); } },
+    async login(user) {
+      const gateway = pick();
+      const startedAt = now();
+      const { user: name, password } = demoCredentials(user);
+      const outcome: Outcome & { token?: string } = gateway ? await gatewayCall(gateway.port, "POST", "/login", { user: name, password }) : { ok: false, code: "NO_GATEWAY" };
+      if (outcome.token) tokens.set(user, outcome.token);
+      tally.record(startedAt, outcome.ok, outcome.code);
+      return outcome;
+    },
+    async me(user) {
+      const gateway = pick();
+      const token = tokens.get(user);
+      if (!gateway || !token) return { ok: false, code: "NO_GATEWAY" };
+      return gatewayCall(gateway.port, "GET", "/me", undefined, token);
+    },
+    record: () => undefined,
+  });
+}
+
+/** Rolling deploys and autoscaling: every `everySec`, restart `share` of each cohort's gateways. */
+function scheduleRestarts(scenario: Scenario, lab: Lab, later: (ms: number, fn: () => void) => void, durationMs: number): void {
+  const plan = scenario.workload.restarts;
+  if (!plan) return;
+  let round = 0;
+  for (let at = plan.everySec * 1000; at < durationMs; at += plan.everySec * 1000) {
+    const r = round++;
+    later(at, () => {
+      for (const fleet of lab.fleets.values()) {
+        const n = Math.max(1, Math.round(fleet.size() * plan.share));
+        for (let k = 0; k < n; k++) void fleet.restart((r * n + k) % fleet.size()).catch(() => undefined);
+      }
+    });
+  }
+}
+
+function progressLines(scenario: Scenario, tallies: ReadonlyMap<string, Tally>, active: readonly string[], tMs: number): string[] {
+  const clock = formatScenarioClock(scenario, tMs);
+  return scenario.cohorts.map((c) => {
+    const s = tallies.get(c.name)!.stats([], Math.max(tMs, 1));
+    const recent = s.series.slice(-2);
+    const a = recent.reduce((n, p) => n + p.attempts, 0);
+    const ok = recent.reduce((n, p) => n + p.successes, 0);
+    const pct = a === 0 ? "   -  " : `${((100 * ok) / a).toFixed(1).padStart(5)}%`;
+    return `${clock}  ${c.name.padEnd(20)} login ${pct} now, ${s.successes}/${s.attempts} total  fault: ${active.join(" ") || "none"}`;
+  });
+}
+
+function formatScenarioClock(scenario: Scenario, tMs: number): string {
+  const sec = Math.floor(scenario.startOfDaySec + (tMs / 1000) * scenario.speed) % 86400;
+  return `${String(Math.floor(sec / 3600)).padStart(2, "0")}:${String(Math.floor((sec % 3600) / 60)).padStart(2, "0")}`;
+}

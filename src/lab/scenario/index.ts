@@ -1,0 +1,13 @@
+/**
+ * Lab scenarios: YAML files in `scenarios/`, validated against a schema that
+ * reports every problem with its path, loaded with times in scenario seconds.
+ */
+export {
+  DEMO_SERVICES, CONTROL_PLANES, DISCOVERY_MODES, FAULT_KINDS, ACTIONS, SLO_WINDOWS, GRPC_STATUS_NAMES,
+  type DemoService, type ControlPlaneName, type DiscoveryMode, type FaultKind, type Action, type SloWindow, type GrpcStatusName,
+  type Scenario, type Source, type Topology, type Cohort, type Workload, type TimelineEntry, type Slo,
+} from "./model.js";
+export { parseScenario, ScenarioError } from "./parse-scenario.js";
+export { loadScenario, listScenarios, scenariosDir, type ScenarioListing } from "./load-scenario.js";
+export { plannedDisruptions, type Disruption, type DisruptionKind } from "./disruptions.js";
+export { formatClock } from "./clock-time.js";

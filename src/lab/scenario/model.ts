@@ -1,0 +1,146 @@
+/**
+ * The shape of a lab scenario once it is loaded: every field validated,
+ * defaults filled in, and every time turned into scenario seconds since the
+ * scenario's start.
+ *
+ * Two clocks: the timeline runs in scenario time, which the lab compresses
+ * by `speed` (scenario seconds per real second); the workload (rates, retry
+ * backoff, restart period) is real time, because it drives real processes.
+ */
+
+/** The demo backend's services that register in steadymesh (gateways belong to cohorts). */
+export const DEMO_SERVICES = ["accounts", "login", "playback"] as const;
+export type DemoService = (typeof DEMO_SERVICES)[number];
+
+/** `primary` serves every cohort; `guarded` is reserved for the push guard. */
+export const CONTROL_PLANES = ["primary", "guarded"] as const;
+export type ControlPlaneName = (typeof CONTROL_PLANES)[number];
+
+/** How a cohort's gateways find `login`. */
+export const DISCOVERY_MODES = ["xds-default", "xds-remediated", "xds-ignore-deletion", "steady", "dns"] as const;
+export type DiscoveryMode = (typeof DISCOVERY_MODES)[number];
+
+/** The faults of the control plane's fault API (`POST /v1/faults`). */
+export const FAULT_KINDS = ["config-loss", "stream-error", "empty-endpoints", "stall"] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+/** Kinds that act on whole ADS streams, so `services` may be empty (every stream). */
+export const STREAM_FAULT_KINDS: readonly FaultKind[] = ["stream-error", "stall"];
+
+export const ACTIONS = ["fault", "clear-fault", "remediate", "kill", "restart", "stop-dns", "start-dns", "note"] as const;
+export type Action = (typeof ACTIONS)[number];
+
+/** Which attempts an SLO counts: all, those started inside a disruption window, or those after the last one ended. */
+export const SLO_WINDOWS = ["whole", "during-fault", "after-fault"] as const;
+export type SloWindow = (typeof SLO_WINDOWS)[number];
+
+export const GRPC_STATUS_NAMES = [
+  "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
+  "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+  "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+] as const;
+export type GrpcStatusName = (typeof GRPC_STATUS_NAMES)[number];
+
+export interface Source {
+  readonly title: string;
+  readonly url: string;
+}
+
+export interface Topology {
+  /** Instances of each demo service, 1–20. */
+  readonly instances: Readonly<Record<DemoService, number>>;
+  /** Always contains `primary`. */
+  readonly controlPlanes: readonly ControlPlaneName[];
+}
+
+export interface Cohort {
+  /** A DNS label, unique in the scenario. */
+  readonly name: string;
+  readonly discovery: DiscoveryMode;
+  /** Gateway processes in this cohort, 1–10. */
+  readonly gateways: number;
+  /** What the scenario author expects of this cohort and why; shown in the report. */
+  readonly explain?: string;
+}
+
+/** Real time, per cohort: the lab drives real processes. */
+export interface Workload {
+  /** Virtual users per cohort. */
+  readonly users: number;
+  /** Share of users logged in (playing music) at the start, 0–1. */
+  readonly loggedInShare: number;
+  /** Fresh login attempts per real second per cohort, not counting retries. */
+  readonly loginRatePerSec: number;
+  /** A user retries a failed login after min(maxMs, baseMs·2^n), ± jitter (0–1) of that delay. */
+  readonly retry: { readonly baseMs: number; readonly maxMs: number; readonly jitter: number };
+  /** Every `everySec` real seconds, restart this share (0–1] of each cohort's gateways; absent: no scheduled restarts. */
+  readonly restarts?: { readonly everySec: number; readonly share: number };
+}
+
+interface EntryBase {
+  /** Scenario seconds since the scenario's start. */
+  readonly atSec: number;
+  /** The scenario clock at this entry, `HH:MM` or `HH:MM:SS`. */
+  readonly clock: string;
+  readonly note?: string;
+}
+
+export type TimelineEntry = EntryBase &
+  (
+    | {
+        readonly action: "fault";
+        readonly kind: FaultKind;
+        /** Empty only for stream-error and stall: every stream. */
+        readonly services: readonly DemoService[];
+        /** stream-error only; defaults to UNAVAILABLE. */
+        readonly status?: GrpcStatusName;
+      }
+    /** Clears the active faults of `kind`, or every active fault. */
+    | { readonly action: "clear-fault"; readonly kind?: FaultKind }
+    /**
+     * People move `cohort` to discovery `to` by a rolling restart of its
+     * gateways, spread evenly until `untilSec` (at once when absent).
+     */
+    | { readonly action: "remediate"; readonly cohort: string; readonly to: DiscoveryMode; readonly untilSec?: number }
+    /** SIGKILL a control plane. */
+    | { readonly action: "kill"; readonly controlPlane: ControlPlaneName }
+    /** Start a killed control plane again, or restart every gateway of the cohorts at once (cold starts). */
+    | { readonly action: "restart"; readonly controlPlane: ControlPlaneName; readonly cohorts?: undefined }
+    | { readonly action: "restart"; readonly cohorts: readonly string[]; readonly controlPlane?: undefined }
+    | { readonly action: "stop-dns" }
+    | { readonly action: "start-dns" }
+    | { readonly action: "note"; readonly note: string }
+  );
+
+export interface Slo {
+  readonly cohort: string;
+  readonly window: SloWindow;
+  /** Lowest acceptable success share, 0–1. */
+  readonly minSuccess: number;
+  /**
+   * Highest acceptable success share, 0–1: a check that the replay really
+   * reproduces a failure (e.g. the stock client during the 2022 outage).
+   */
+  readonly maxSuccess?: number;
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly description: string;
+  readonly sources: readonly Source[];
+  /** Default speed: scenario seconds per real second. */
+  readonly speed: number;
+  /** Default seed for the workload's randomness. */
+  readonly seed: number;
+  /** The scenario clock at its start, in seconds since midnight (e.g. 18:00 → 64800). */
+  readonly startOfDaySec: number;
+  /** Scenario seconds from start to end. */
+  readonly durationSec: number;
+  readonly topology: Topology;
+  readonly cohorts: readonly Cohort[];
+  readonly workload: Workload;
+  /** Sorted by `atSec`. */
+  readonly timeline: readonly TimelineEntry[];
+  readonly slos: readonly Slo[];
+  /** The file it was loaded from, or a label for text parsed directly. */
+  readonly file: string;
+}

@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { createTally, evaluateSlos, loadScenario, parseScenario, renderChart, svgToPng, writeReport, type LabResult } from "../../src/lab/index.js";
+import { spotifyLike, syntheticResult } from "./lab-fixtures.js";
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+let dir = "";
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "steadymesh-report-"));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+test("lab - a tally counts attempts during and after the fault windows, by the time they started", () => {
+  const tally = createTally({ bucketMs: 1000 });
+  tally.record(500, true);
+  tally.record(1500, false, "UNAVAILABLE");
+  tally.record(1999, false, "UNAVAILABLE");
+  tally.record(2000, true);
+  tally.record(3500, false);
+  tally.record(4200, true);
+  const stats = tally.stats([{ kind: "config-loss", services: ["login"], startMs: 1000, endMs: 2000 }, { kind: "stall", services: [], startMs: 3000, endMs: 4000 }], 5000);
+  assert.deepEqual({ attempts: stats.attempts, successes: stats.successes }, { attempts: 6, successes: 3 });
+  assert.deepEqual(stats.duringFault, { attempts: 3, successes: 0 });
+  assert.deepEqual(stats.afterFault, { attempts: 1, successes: 1 });
+  assert.deepEqual(stats.errors, { UNAVAILABLE: 2, UNKNOWN: 1 });
+  assert.deepEqual(stats.series.map((p) => [p.tMs, p.attempts, p.successes]), [[0, 1, 1], [1000, 2, 0], [2000, 1, 1], [3000, 1, 0], [4000, 1, 1]]);
+  assert.deepEqual(tally.stats([], 5000).afterFault, { attempts: 0, successes: 0 });
+  assert.throws(() => tally.record(-1, true), RangeError);
+  assert.throws(() => createTally({ bucketMs: 0 }), RangeError);
+});
+
+test("lab - SLOs pass and fail on the measured share, and fail when nothing was measured", () => {
+  const scenario = parseScenario(`name: slo
+description: SLO check.
+speed: 1
+end: "+10s"
+cohorts: [{ name: a, discovery: steady }, { name: b, discovery: xds-default }, { name: c, discovery: dns }]
+workload: { users: 1, loggedInShare: 0, loginRatePerSec: 1, retry: { baseMs: 1, maxMs: 1, jitter: 0 } }
+timeline: [{ at: "+2s", action: fault, kind: stall }, { at: "+5s", action: clear-fault }]
+slos:
+  - { cohort: a, window: whole, minSuccess: 0.9 }
+  - { cohort: a, window: during-fault, minSuccess: 0.999 }
+  - { cohort: b, window: during-fault, minSuccess: 0, maxSuccess: 0.05 }
+  - { cohort: b, window: after-fault, minSuccess: 0.5 }
+  - { cohort: c, window: whole, minSuccess: 0.5 }
+`);
+  const windows = [{ kind: "stall", services: [], startMs: 2000, endMs: 5000 }];
+  const a = createTally({ bucketMs: 1000 });
+  const b = createTally({ bucketMs: 1000 });
+  for (let t = 0; t < 10_000; t += 100) {
+    const inFault = t >= 2000 && t < 5000;
+    a.record(t, !(inFault && t === 2500));
+    b.record(t, !inFault);
+  }
+  const results = evaluateSlos(scenario, { a: a.stats(windows, 10_000), b: b.stats(windows, 10_000) }, windows);
+  assert.deepEqual(results.map((r) => [r.cohort, r.window, r.ok]), [["a", "whole", true], ["a", "during-fault", false], ["b", "during-fault", true], ["b", "after-fault", true], ["c", "whole", false]]);
+  assert.equal(results[1]?.actual, 29 / 30);
+  assert.equal(results[1]?.attempts, 30);
+  assert.equal(results[2]?.max, 0.05);
+  assert.match(results[4]?.reason ?? "", /no measurements for cohort "c"/);
+  const noWindows = evaluateSlos(scenario, { a: a.stats([], 10_000), b: b.stats([], 10_000) }, []);
+  assert.equal(noWindows[1]?.ok, false);
+  assert.equal(noWindows[1]?.reason, "no fault window was recorded");
+});
+
+/** Checks one value against a type description: "string", "number", "boolean", [item], or { field: type }. */
+function assertShape(value: unknown, shape: unknown, path: string): void {
+  if (typeof shape === "string") {
+    assert.equal(typeof value, shape, `${path}: expected a ${shape}, got ${JSON.stringify(value)}`);
+    if (shape === "number") assert.ok(Number.isFinite(value), `${path}: not finite`);
+  } else if (Array.isArray(shape)) {
+    assert.ok(Array.isArray(value), `${path}: expected an array`);
+    value.forEach((item, i) => assertShape(item, shape[0], `${path}[${i}]`));
+  } else {
+    assert.ok(typeof value === "object" && value !== null && !Array.isArray(value), `${path}: expected an object`);
+    for (const [key, inner] of Object.entries(shape as object)) assertShape((value as Record<string, unknown>)[key], inner, `${path}.${key}`);
+  }
+}
+
+const COUNTS = { attempts: "number", successes: "number" };
+const REPORT_SCHEMA = {
+  scenario: "string",
+  speed: "number",
+  seed: "number",
+  durationMs: "number",
+  faultWindows: [{ kind: "string", services: ["string"], startMs: "number", endMs: "number" }],
+  slos: [{ cohort: "string", window: "string", min: "number", actual: "number", ok: "boolean" }],
+  ok: "boolean",
+};
+
+test("lab - writeReport writes report.json with the schema's fields, report.png and report.html", async () => {
+  const result = syntheticResult(loadScenario("spotify-2022-03-08"), spotifyLike);
+  const out = join(dir, "spotify");
+  const files = await writeReport(out, result);
+  assert.deepEqual(files, { json: join(out, "report.json"), html: join(out, "report.html"), png: join(out, "report.png") });
+
+  const json = JSON.parse(await readFile(files.json, "utf8")) as Record<string, unknown>;
+  assertShape(json, REPORT_SCHEMA, "report");
+  const cohorts = json["cohorts"] as Record<string, unknown>;
+  assert.deepEqual(Object.keys(cohorts), ["xds-default", "xds-remediated", "xds-ignore-deletion", "steady", "dns"]);
+  for (const [name, stats] of Object.entries(cohorts)) {
+    assertShape(stats, { ...COUNTS, duringFault: COUNTS, series: [{ tMs: "number", ...COUNTS }] }, `cohorts.${name}`);
+    for (const [code, n] of Object.entries((stats as { errors: Record<string, unknown> }).errors)) assert.equal(typeof n, "number", `${name}.errors.${code}`);
+  }
+  assert.equal(json["scenario"], "spotify-2022-03-08");
+  assert.equal(json["ok"], result.slos.every((slo) => slo.ok));
+  assert.deepEqual(json["faultWindows"], result.faultWindows.map((w) => ({ ...w, startClock: "18:07", endClock: "20:42" })));
+});
+
+test("lab - report.png is a real PNG of about 1200×600 with the chart drawn", async () => {
+  const out = join(dir, "png");
+  const files = await writeReport(out, syntheticResult(loadScenario("spotify-2022-03-08"), spotifyLike));
+  const png = await readFile(files.png);
+  assert.deepEqual(png.subarray(0, 8), PNG_SIGNATURE);
+  assert.equal(png.subarray(12, 16).toString("ascii"), "IHDR");
+  assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [1200, 600]);
+  // A blank or text-less 1200×600 PNG compresses to a few kB; lines, shading and labels take far more.
+  assert.ok((await stat(files.png)).size > 30_000, `report.png is only ${png.length} bytes`);
+});
+
+test("lab - the chart's SVG has real text: title, clock times on the axis and the cohort legend", async () => {
+  const { svg } = await renderChart(syntheticResult(loadScenario("spotify-2022-03-08"), spotifyLike));
+  const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+  for (const expected of ["spotify-2022-03-08: login success rate per cohort", "18:00", "20:40", "xds-default", "steady", "dns", "login success (%)", "18:39 remediation starts"]) {
+    assert.ok(texts.includes(expected), `the chart has no text "${expected}"`);
+  }
+  assert.ok(texts.some((t) => t?.startsWith("config-loss (login, accounts)")), "the fault window is not labelled");
+});
+
+test("lab - the PNG renderer finds a font, so text is really drawn", () => {
+  // resvg leaves out text it has no font for, without an error: then both images would be the same.
+  const frame = (text: string) => `<svg xmlns="http://www.w3.org/2000/svg" width="300" height="60"><text x="10" y="40" font-family="sans-serif" font-size="24">${text}</text></svg>`;
+  assert.notDeepEqual(svgToPng(frame("18:07 login")), svgToPng(frame("")), "no font was found; install fonts-dejavu-core");
+});
+
+test("lab - report.html is self-contained: no scripts, no external resources, only source links leave the page", async () => {
+  const scenario = loadScenario("spotify-2022-03-08");
+  const base = syntheticResult(scenario, spotifyLike);
+  const result: LabResult = { ...base, story: { ...base.story, description: `${base.story.description}\n\n<script>alert(1)</script> & "quotes"` } };
+  const files = await writeReport(join(dir, "html"), result);
+  const html = await readFile(files.html, "utf8");
+  assert.doesNotMatch(html, /<script/i);
+  assert.doesNotMatch(html, /<link\b|@import|url\(/i);
+  assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt; &amp; &quot;quotes&quot;/);
+  const sources = new Set(scenario.sources.map((s) => s.url));
+  assert.ok(sources.size > 0);
+  for (const match of html.matchAll(/https?:\/\/[^\s"'<>]+/g)) {
+    const before = html.slice(0, match.index);
+    const linkOrText = before.endsWith('<a href="') || before.endsWith('<span class="url">');
+    assert.ok(sources.has(match[0]) && linkOrText, `unexpected external reference ${match[0]}`);
+  }
+  assert.match(html, /<svg role="img"[^>]*>/);
+  for (const section of ["The story", "Login success over time", "SLOs", "Cohorts", "Timeline", "Sources"]) assert.match(html, new RegExp(`<h2>${section}</h2>`));
+  for (const slo of result.slos) assert.match(html, new RegExp(`<td>${slo.cohort}</td><td>${slo.window}</td>`));
+  assert.match(html, /<td class="(pass|fail)">(PASS|FAIL)<\/td>/);
+  assert.match(html, /UNAVAILABLE \d+/);
+});
