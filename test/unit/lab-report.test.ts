@@ -133,6 +133,18 @@ test("lab - the chart's SVG has real text: title, clock times on the axis and th
   assert.ok(texts.some((t) => t?.startsWith("config-loss (login, accounts)")), "the fault window is not labelled");
 });
 
+test("lab - fault windows that start a few ms apart get one label, not two printed over each other", async () => {
+  // The runner applies the replay's config-loss and stream-error one after the other, ms apart.
+  const base = syntheticResult(loadScenario("spotify-2022-03-08"), spotifyLike);
+  const [loss, streams] = base.faultWindows;
+  assert.ok(loss && streams);
+  const result: LabResult = { ...base, faultWindows: [loss, { ...streams, startMs: streams.startMs + 19 }] };
+  const { svg } = await renderChart(result);
+  const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+  assert.ok(texts.includes("config-loss (login, accounts) + stream-error"), `fault labels: ${texts.filter((t) => /loss|error/.test(t ?? "")).join(" | ")}`);
+  assert.ok(!texts.includes("stream-error"));
+});
+
 test("lab - the PNG renderer finds a font, so text is really drawn", () => {
   // resvg leaves out text it has no font for, without an error: then both images would be the same.
   const frame = (text: string) => `<svg xmlns="http://www.w3.org/2000/svg" width="300" height="60"><text x="10" y="40" font-family="sans-serif" font-size="24">${text}</text></svg>`;

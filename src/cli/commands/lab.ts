@@ -57,11 +57,21 @@ async function runLab(name: string, flags: RunFlags, context: CliContext): Promi
   const outDir = resolve(flags.out ?? `lab-reports/${scenario.name}`);
   const live = createLiveLines(context);
   context.print(`lab: running ${scenario.name} at ${speed ?? scenario.speed}× (${scenario.cohorts.length} cohorts); starting control plane, services and gateways…`);
-  const { result, files } = await runScenario({
-    scenario, outDir, ...(speed !== undefined && { speed }), ...(seed !== undefined && { seed }),
-    onProgress: live.update,
-    onNote: (note) => live.note(`lab: ${note}`),
-  });
+  // Ctrl-C stops every process the lab started before the command exits.
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
+  let run;
+  try {
+    run = await runScenario({
+      scenario, outDir, signal: abort.signal, ...(speed !== undefined && { speed }), ...(seed !== undefined && { seed }),
+      onProgress: live.update,
+      onNote: (note) => live.note(`lab: ${note}`),
+    });
+  } finally {
+    process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
+  }
+  const { result, files } = run;
   live.done();
   const rows = Object.entries(result.cohorts).map(([cohort, s]) => [
     cohort,

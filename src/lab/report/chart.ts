@@ -96,15 +96,22 @@ export function chartSpec(result: LabResult): TopLevelSpec {
 
 type XDef = Record<string, unknown>;
 
+/**
+ * Windows that start and end within 1% of the run of each other look like one
+ * on the chart (the runner applies a timeline entry's faults a few ms apart),
+ * so they get one shaded area and one label; otherwise the labels overprint.
+ */
+const SAME_WINDOW_SHARE = 0.01;
+
 function faultLayer(result: LabResult, x: XDef): object {
-  const merged = new Map<string, { start: number; end: number; labels: string[] }>();
+  const near = (a: number, b: number): boolean => Math.abs(a - b) <= result.durationMs * SAME_WINDOW_SHARE;
+  const merged: Array<{ startMs: number; endMs: number; labels: string[] }> = [];
   for (const w of result.faultWindows) {
-    const key = `${w.startMs}-${w.endMs}`;
-    const entry = merged.get(key) ?? { start: clockMs(result, w.startMs), end: clockMs(result, w.endMs), labels: [] };
+    let entry = merged.find((m) => near(m.startMs, w.startMs) && near(m.endMs, w.endMs));
+    if (!entry) merged.push((entry = { startMs: w.startMs, endMs: w.endMs, labels: [] }));
     entry.labels.push(w.services.length > 0 ? `${w.kind} (${w.services.join(", ")})` : w.kind);
-    merged.set(key, entry);
   }
-  const values = [...merged.values()].map((w) => ({ start: w.start, end: w.end, label: w.labels.join(" + ") }));
+  const values = merged.map((w) => ({ start: clockMs(result, w.startMs), end: clockMs(result, w.endMs), label: w.labels.join(" + ") }));
   return {
     data: { values },
     layer: [

@@ -49,30 +49,45 @@ export function gatewayOptions(mode: DiscoveryMode, id: string, env: FleetEnviro
 export async function startFleet(cohort: Cohort, env: FleetEnvironment): Promise<GatewayFleet> {
   let mode: DiscoveryMode = cohort.discovery;
   let restarts = 0;
+  let stopped = false;
   const slots: Array<DemoProcess | undefined> = [];
   const id = (slot: number) => `${cohort.name}-gw${slot}`;
   const launch = (slot: number) => spawnDemo("gateway", gatewayOptions(mode, id(slot), env));
+  const pending: Array<Promise<void> | undefined> = [];
+
+  async function restartNow(slot: number, to: DiscoveryMode | undefined): Promise<void> {
+    if (stopped) return;
+    const old = slots[slot];
+    slots[slot] = undefined;
+    if (to) mode = to;
+    // Drain, as a rolling deploy does: no new requests reach it, and those in flight finish.
+    await new Promise((r) => setTimeout(r, DRAIN_MS));
+    await old?.stop();
+    if (stopped) return;
+    restarts++;
+    const fresh = await launch(slot);
+    // The fleet may have been stopped while this one started: it must not outlive the run.
+    if (stopped) await fresh.stop();
+    else slots[slot] = fresh;
+  }
   const started = await Promise.all(Array.from({ length: cohort.gateways }, (_, slot) => launch(slot)));
   slots.push(...started);
   return {
     cohort: cohort.name,
     discovery: () => mode,
     ready: () => slots.filter((p): p is DemoProcess => p !== undefined),
-    async restart(slot, to) {
-      const old = slots[slot];
-      slots[slot] = undefined;
-      if (to) mode = to;
-      // Drain, as a rolling deploy does: no new requests reach it, and those in flight finish.
-      await new Promise((r) => setTimeout(r, DRAIN_MS));
-      await old?.stop();
-      restarts++;
-      slots[slot] = await launch(slot);
+    restart(slot, to) {
+      // One restart per gateway at a time: a scheduled restart and a remediation may overlap.
+      const next = (pending[slot] ?? Promise.resolve()).then(() => restartNow(slot, to));
+      pending[slot] = next.catch(() => undefined);
+      return next;
     },
     size: () => slots.length,
     restarts: () => restarts,
     async stop() {
+      stopped = true;
       const all = slots.splice(0);
-      await Promise.all(all.map((p) => p?.stop()));
+      await Promise.all([...all.map((p) => p?.stop()), ...pending]);
     },
   };
 }

@@ -1,11 +1,13 @@
 import { mkdtemp, rm } from "node:fs/promises";
+import { SteadyError } from "../../errors/index.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { demoCredentials, spawnDemo, type DemoProcess } from "../../demo/index.js";
 import { createTally, evaluateSlos, storyFromScenario, writeReport, type LabResult, type ReportFiles, type Tally } from "../report/index.js";
-import { DEMO_SERVICES, type Scenario } from "../scenario/index.js";
+import { DEMO_SERVICES, formatClock, type Scenario } from "../scenario/index.js";
 import { createRng, startUserPool, type Outcome, type UserPool } from "../workload/index.js";
 import { startControlPlaneProcess, type ControlPlaneProcess } from "./control-plane.js";
+import { startDnsRelay, type DnsRelay } from "./dns-relay.js";
 import { startFleet, type GatewayFleet } from "./fleet.js";
 import { freePort, gatewayCall } from "./net.js";
 import { createTimelineActor } from "./timeline.js";
@@ -19,6 +21,8 @@ export interface RunOptions {
   /** One line per cohort, about once a second, while it runs. */
   readonly onProgress?: (lines: readonly string[]) => void;
   readonly onNote?: (text: string) => void;
+  /** Aborting ends the run early: every process is stopped and the run rejects. */
+  readonly signal?: AbortSignal;
 }
 
 export interface RunOutcome {
@@ -29,6 +33,8 @@ export interface RunOutcome {
 interface Lab {
   readonly workDir: string;
   readonly controlPlane: ControlPlaneProcess;
+  /** What every lab client uses as its DNS server. */
+  readonly dns: DnsRelay;
   readonly services: DemoProcess[];
   readonly fleets: Map<string, GatewayFleet>;
 }
@@ -40,10 +46,12 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   const seed = options.seed ?? scenario.seed;
   const lab = await setUp(scenario);
   try {
+    options.signal?.throwIfAborted();
     const { durationMs, faultWindows, tallies, restarts } = await play(scenario, lab, speed, seed, options);
+    if (options.signal?.aborted) throw new SteadyError("unavailable", "the lab run was interrupted; every process it started was stopped");
     const cohorts = Object.fromEntries([...tallies].map(([name, tally]) => [name, tally.stats(faultWindows, durationMs)]));
     const slos = evaluateSlos(scenario, cohorts, faultWindows);
-    const observations = Object.fromEntries([...restarts].map(([name, n]) => [name, n > 0 ? `In this run its gateways were restarted ${n} times (each a cold start of its discovery).` : ""]));
+    const observations = Object.fromEntries([...restarts].map(([name, n]) => [name, n > 0 ? `Its gateways were restarted ${n} times (each a cold start of its discovery, during faults too).` : ""]));
     const result: LabResult = {
       scenario: scenario.name, speed, seed, durationMs, faultWindows, cohorts, slos,
       ok: slos.every((s) => s.ok),
@@ -59,19 +67,21 @@ async function setUp(scenario: Scenario): Promise<Lab> {
   const workDir = await mkdtemp(join(tmpdir(), "steadymesh-lab-"));
   const [xdsPort, adminPort, dnsPort] = [await freePort(), await freePort(), await freePort()];
   const controlPlane = await startControlPlaneProcess({ dataDir: join(workDir, "control-plane"), xdsPort, adminPort, dnsPort });
-  const lab: Lab = { workDir, controlPlane, services: [], fleets: new Map() };
+  const dns = await startDnsRelay(await freePort(), dnsPort);
+  const lab: Lab = { workDir, controlPlane, dns, services: [], fleets: new Map() };
   try {
-    const env = { xdsPort, dnsPort, adminUrl: controlPlane.adminUrl, workDir };
-    for (const service of DEMO_SERVICES) {
-      const count = scenario.topology.instances[service];
-      const started = await Promise.all(
-        Array.from({ length: count }, (_, i) =>
-          spawnDemo(service, { id: `${service}-${i}`, admin: env.adminUrl, xds: [`127.0.0.1:${xdsPort}`], nodeId: `${service}-${i}`, dnsServer: `127.0.0.1:${dnsPort}`, dnsDomain: "mesh", cacheDir: join(workDir, `cache-${service}-${i}`) }),
-        ),
-      );
-      lab.services.push(...started);
-    }
-    for (const cohort of scenario.cohorts) lab.fleets.set(cohort.name, await startFleet(cohort, env));
+    const env = { xdsPort, dnsPort: dns.port, adminUrl: controlPlane.adminUrl, workDir };
+    // The services start together; gateways start once the services are registered,
+    // so no cohort's first lookup finds an empty registry.
+    const services = DEMO_SERVICES.flatMap((service) =>
+      Array.from({ length: scenario.topology.instances[service] }, (_, i) =>
+        spawnDemo(service, { id: `${service}-${i}`, admin: env.adminUrl, xds: [`127.0.0.1:${xdsPort}`], nodeId: `${service}-${i}`, dnsServer: `127.0.0.1:${dns.port}`, dnsDomain: "mesh", cacheDir: join(workDir, `cache-${service}-${i}`) }).then((p) => {
+          lab.services.push(p);
+        }),
+      ),
+    );
+    await settleAll(services);
+    await settleAll(scenario.cohorts.map((cohort) => startFleet(cohort, env).then((f) => void lab.fleets.set(cohort.name, f))));
     return lab;
   } catch (err) {
     await tearDown(lab);
@@ -79,10 +89,18 @@ async function setUp(scenario: Scenario): Promise<Lab> {
   }
 }
 
+/** Waits for every start; throws the first failure once all have settled (so tearDown sees every process). */
+async function settleAll(starts: readonly Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(starts);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+}
+
 async function tearDown(lab: Lab): Promise<void> {
   await Promise.allSettled([...lab.fleets.values()].map((f) => f.stop()));
   await Promise.allSettled(lab.services.map((s) => s.stop()));
   await lab.controlPlane.stop();
+  await lab.dns.stop();
   await rm(lab.workDir, { recursive: true, force: true });
 }
 
@@ -95,7 +113,7 @@ async function play(scenario: Scenario, lab: Lab, speed: number, seed: number, o
     const t = setTimeout(() => (timers.delete(t), fn()), Math.max(0, ms));
     timers.add(t);
   };
-  const actor = createTimelineActor({ controlPlane: lab.controlPlane, fleets: lab.fleets, speed, now, later, onNote: (n) => options.onNote?.(n) });
+  const actor = createTimelineActor({ controlPlane: lab.controlPlane, dns: lab.dns, fleets: lab.fleets, speed, now, later, onNote: (n) => options.onNote?.(n) });
   const tallies = new Map<string, Tally>();
   const pools: UserPool[] = [];
   const rng = createRng(seed);
@@ -107,9 +125,12 @@ async function play(scenario: Scenario, lab: Lab, speed: number, seed: number, o
   for (const entry of scenario.timeline) {
     later((entry.atSec * 1000) / speed, () => void actor.apply(entry).catch((err: Error) => options.onNote?.(`timeline ${entry.clock} ${entry.action} failed: ${err.message}`)));
   }
-  scheduleRestarts(scenario, lab, later, durationMs);
-  const progress = setInterval(() => options.onProgress?.(progressLines(scenario, tallies, actor.active(), now())), 1000);
-  await new Promise((r) => setTimeout(r, durationMs));
+  scheduleRestarts(scenario, lab, later, durationMs, (n) => options.onNote?.(n));
+  const progress = setInterval(() => options.onProgress?.(progressLines(scenario, speed, tallies, actor.active(), now())), 1000);
+  await new Promise<void>((resolve) => {
+    const end = setTimeout(resolve, durationMs);
+    options.signal?.addEventListener("abort", () => (clearTimeout(end), resolve()), { once: true });
+  });
   clearInterval(progress);
   for (const t of timers) clearTimeout(t);
   for (const pool of pools) pool.stop();
@@ -153,7 +174,7 @@ function cohortUsers(scenario: Scenario, fleet: GatewayFleet, tally: Tally, now:
 }
 
 /** Rolling deploys and autoscaling: every `everySec`, restart `share` of each cohort's gateways. */
-function scheduleRestarts(scenario: Scenario, lab: Lab, later: (ms: number, fn: () => void) => void, durationMs: number): void {
+function scheduleRestarts(scenario: Scenario, lab: Lab, later: (ms: number, fn: () => void) => void, durationMs: number, onNote: (text: string) => void): void {
   const plan = scenario.workload.restarts;
   if (!plan) return;
   let round = 0;
@@ -162,14 +183,17 @@ function scheduleRestarts(scenario: Scenario, lab: Lab, later: (ms: number, fn: 
     later(at, () => {
       for (const fleet of lab.fleets.values()) {
         const n = Math.max(1, Math.round(fleet.size() * plan.share));
-        for (let k = 0; k < n; k++) void fleet.restart((r * n + k) % fleet.size()).catch(() => undefined);
+        for (let k = 0; k < n; k++) {
+          const slot = (r * n + k) % fleet.size();
+          void fleet.restart(slot).catch((err: Error) => onNote(`scheduled restart of ${fleet.cohort} gateway ${slot} failed: ${err.message}`));
+        }
       }
     });
   }
 }
 
-function progressLines(scenario: Scenario, tallies: ReadonlyMap<string, Tally>, active: readonly string[], tMs: number): string[] {
-  const clock = formatScenarioClock(scenario, tMs);
+function progressLines(scenario: Scenario, speed: number, tallies: ReadonlyMap<string, Tally>, active: readonly string[], tMs: number): string[] {
+  const clock = formatClock(Math.floor(scenario.startOfDaySec + (tMs / 1000) * speed) % 86400);
   return scenario.cohorts.map((c) => {
     const s = tallies.get(c.name)!.stats([], Math.max(tMs, 1));
     const recent = s.series.slice(-2);
@@ -178,9 +202,4 @@ function progressLines(scenario: Scenario, tallies: ReadonlyMap<string, Tally>, 
     const pct = a === 0 ? "   -  " : `${((100 * ok) / a).toFixed(1).padStart(5)}%`;
     return `${clock}  ${c.name.padEnd(20)} login ${pct} now, ${s.successes}/${s.attempts} total  fault: ${active.join(" ") || "none"}`;
   });
-}
-
-function formatScenarioClock(scenario: Scenario, tMs: number): string {
-  const sec = Math.floor(scenario.startOfDaySec + (tMs / 1000) * scenario.speed) % 86400;
-  return `${String(Math.floor(sec / 3600)).padStart(2, "0")}:${String(Math.floor((sec % 3600) / 60)).padStart(2, "0")}`;
 }

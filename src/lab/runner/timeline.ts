@@ -1,10 +1,12 @@
 import type { ControlPlaneProcess } from "./control-plane.js";
+import type { DnsRelay } from "./dns-relay.js";
 import type { GatewayFleet } from "./fleet.js";
 import type { FaultWindow } from "../report/index.js";
 import type { DiscoveryMode, TimelineEntry } from "../scenario/index.js";
 
 export interface TimelineDeps {
   readonly controlPlane: ControlPlaneProcess;
+  readonly dns: DnsRelay;
   readonly fleets: ReadonlyMap<string, GatewayFleet>;
   readonly speed: number;
   /** Real ms since time 0. */
@@ -61,8 +63,13 @@ export function createTimelineActor(deps: TimelineDeps) {
         close("control-plane-down");
         return;
       case "stop-dns":
+        await deps.dns.stop();
+        windows.push({ kind: "dns-down", services: [], startMs: deps.now() });
+        return;
       case "start-dns":
-        throw new Error(`${entry.action} is not supported by this lab yet: the DNS server runs inside serve and cannot be stopped alone`);
+        await deps.dns.start();
+        close("dns-down");
+        return;
       case "note":
         deps.onNote(entry.note);
         return;

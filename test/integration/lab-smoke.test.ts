@@ -1,0 +1,196 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, before, test } from "node:test";
+
+/**
+ * `steadymesh lab` end to end, as a user's CI would run it: the CLI in its
+ * own process, the ci-smoke scenario with real control plane, services and
+ * gateways, then report.json checked against the schema of issue 4. Two
+ * runs of ci-smoke take about 85 s.
+ */
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const BIN = join(ROOT, "src/cli/bin.ts");
+const SHIPPED = ["ci-smoke", "cold-start-during-outage", "control-plane-crash", "dns-outage", "empty-endpoints-push", "recovery-login-storm", "spotify-2022-03-08"];
+const COHORTS = ["xds-default", "steady", "dns"];
+
+interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+let dir = "";
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "steadymesh-lab-"));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/**
+ * Runs `steadymesh ARGS` from the sources with the repository as working
+ * directory. It leads its own process group, so that on a timeout the lab's
+ * children (control plane, services, gateways) are killed with it.
+ */
+function cli(args: readonly string[], timeoutMs: number): Promise<CliRun> {
+  const child = spawn(process.execPath, ["--import", "tsx", BIN, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      process.kill(-child.pid!, "SIGKILL");
+      reject(new Error(`steadymesh ${args.join(" ")} took over ${timeoutMs / 1000} s; stdout: ${stdout.slice(-1500)} stderr: ${stderr.slice(-1500)}`));
+    }, timeoutMs);
+    child.once("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The failure contract of every command: exit 1, nothing on stdout, exactly one `steadymesh: error:` line. */
+function assertOneLineError(run: CliRun, pattern: RegExp): void {
+  assert.equal(run.code, 1, run.stderr);
+  assert.equal(run.stdout, "");
+  assert.match(run.stderr, /^steadymesh: error: [^\n]+\n$/, run.stderr);
+  assert.match(run.stderr, pattern);
+}
+
+const isNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+function assertCounts(where: string, v: unknown): asserts v is { attempts: number; successes: number } {
+  assert.ok(isObject(v), `${where}: must be an object`);
+  assert.ok(Number.isInteger(v.attempts) && (v.attempts as number) >= 0, `${where}.attempts: ${v.attempts}`);
+  assert.ok(Number.isInteger(v.successes) && (v.successes as number) >= 0 && (v.successes as number) <= (v.attempts as number), `${where}.successes: ${v.successes}`);
+}
+
+/** Every field of issue 4's report.json schema, with its type (more fields are allowed). */
+function assertReportSchema(report: Record<string, unknown>): void {
+  assert.equal(typeof report.scenario, "string");
+  for (const key of ["speed", "seed", "durationMs"]) assert.ok(isNumber(report[key]), `${key}: ${report[key]}`);
+  assert.equal(typeof report.ok, "boolean");
+
+  assert.ok(Array.isArray(report.faultWindows), "faultWindows: must be an array");
+  report.faultWindows.forEach((w: unknown, i: number) => {
+    assert.ok(isObject(w), `faultWindows[${i}]`);
+    assert.equal(typeof w.kind, "string", `faultWindows[${i}].kind`);
+    assert.ok(Array.isArray(w.services) && w.services.every((s) => typeof s === "string"), `faultWindows[${i}].services`);
+    assert.ok(isNumber(w.startMs) && isNumber(w.endMs) && w.startMs <= w.endMs, `faultWindows[${i}]: ${JSON.stringify(w)}`);
+  });
+
+  assert.ok(isObject(report.cohorts), "cohorts: must be an object");
+  for (const [name, c] of Object.entries(report.cohorts)) {
+    assertCounts(`cohorts.${name}`, c);
+    const cohort = c as Record<string, unknown>;
+    assertCounts(`cohorts.${name}.duringFault`, cohort.duringFault);
+    assert.ok(isObject(cohort.errors), `cohorts.${name}.errors`);
+    for (const [code, n] of Object.entries(cohort.errors)) assert.ok(Number.isInteger(n) && (n as number) > 0, `cohorts.${name}.errors.${code}: ${n}`);
+    const failures = Object.values(cohort.errors).reduce((sum: number, n) => sum + (n as number), 0);
+    assert.equal(failures, c.attempts - c.successes, `cohorts.${name}: errors must count every failed attempt`);
+    assert.ok(Array.isArray(cohort.series) && cohort.series.length > 0, `cohorts.${name}.series`);
+    cohort.series.forEach((p: unknown, i: number) => {
+      assert.ok(isObject(p) && isNumber(p.tMs), `cohorts.${name}.series[${i}].tMs`);
+      assertCounts(`cohorts.${name}.series[${i}]`, p);
+    });
+    const summed = (cohort.series as Array<{ attempts: number }>).reduce((sum, p) => sum + p.attempts, 0);
+    assert.equal(summed, c.attempts, `cohorts.${name}: the series must add up to attempts`);
+  }
+
+  assert.ok(Array.isArray(report.slos) && report.slos.length > 0, "slos: must be a non-empty array");
+  report.slos.forEach((s: unknown, i: number) => {
+    assert.ok(isObject(s), `slos[${i}]`);
+    assert.equal(typeof s.cohort, "string", `slos[${i}].cohort`);
+    assert.equal(typeof s.window, "string", `slos[${i}].window`);
+    assert.ok(isNumber(s.min) && isNumber(s.actual), `slos[${i}]: ${JSON.stringify(s)}`);
+    assert.equal(typeof s.ok, "boolean", `slos[${i}].ok`);
+  });
+  assert.equal(report.ok, (report.slos as Array<{ ok: boolean }>).every((s) => s.ok), "ok: must be true exactly when every SLO is met");
+}
+
+type Verdict = { cohort: string; window: string; ok: boolean };
+const verdicts: Verdict[][] = [];
+
+/** One `lab run ci-smoke --seed 7`, with every check of a single run; records its SLO verdicts. */
+async function smokeRun(n: number): Promise<void> {
+  const out = join(dir, `run-${n}`);
+  const run = await cli(["lab", "run", "ci-smoke", "--out", out, "--seed", "7"], 80_000);
+  const log = `stdout:\n${run.stdout.slice(-3000)}\nstderr:\n${run.stderr.slice(-3000)}`;
+  assert.equal(run.code, 0, `lab run exited with ${run.code}\n${log}`);
+
+  assert.match(run.stdout, /^COHORT +LOGIN OK +DURING FAULT +ATTEMPTS +ERRORS$/m, log);
+  for (const cohort of COHORTS) assert.match(run.stdout, new RegExp(`^${cohort} +\\d+\\.\\d%`, "m"), log);
+  assert.match(run.stdout, /^SLO ok +steady during-fault: /m, log);
+  const reported = /^report: (.+)$/m.exec(run.stdout)?.[1];
+  assert.equal(reported, join(out, "report.html"), log);
+  for (const file of ["report.json", "report.html", "report.png"]) {
+    assert.ok(existsSync(join(out, file)) && (await stat(join(out, file))).size > 0, `${file} was not written`);
+  }
+
+  const report = JSON.parse(await readFile(join(out, "report.json"), "utf8")) as Record<string, unknown>;
+  assertReportSchema(report);
+  assert.deepEqual([report.scenario, report.speed, report.seed], ["ci-smoke", 1, 7]);
+  assert.equal(report.ok, true, JSON.stringify(report.slos));
+  const windows = report.faultWindows as Array<{ kind: string; services: string[]; startMs: number; endMs: number }>;
+  assert.deepEqual(windows.map((w) => [w.kind, w.services]), [["config-loss", ["login"]]]);
+  assert.ok(windows[0]!.startMs >= 10_000 && windows[0]!.endMs <= (report.durationMs as number), JSON.stringify(windows));
+
+  const cohorts = report.cohorts as Record<string, { attempts: number; successes: number; duringFault: { attempts: number; successes: number } }>;
+  assert.deepEqual(Object.keys(cohorts), COHORTS);
+  const { steady, dns } = cohorts;
+  const stock = cohorts["xds-default"]!;
+  assert.ok(steady!.duringFault.attempts > 0, "steady: no attempts during the fault");
+  assert.equal(steady!.duringFault.successes, steady!.duringFault.attempts, "steady: a login failed during the fault");
+  assert.ok(stock.duringFault.attempts > 0, "xds-default: no attempts during the fault");
+  assert.ok(stock.duringFault.successes <= stock.duringFault.attempts * 0.5, `xds-default: ${stock.duringFault.successes} of ${stock.duringFault.attempts} succeeded during the fault; it must not ride it out`);
+  assert.ok(dns!.attempts > 0 && dns!.successes >= dns!.attempts * 0.99, `dns: ${dns!.successes} of ${dns!.attempts}`);
+
+  verdicts.push((report.slos as Verdict[]).map(({ cohort, window, ok }) => ({ cohort, window, ok })));
+}
+
+test("lab - `lab list` lists the seven shipped scenarios, one line each", async () => {
+  const run = await cli(["lab", "list"], 30_000);
+  assert.equal(run.code, 0, run.stderr);
+  const lines = run.stdout.trimEnd().split("\n");
+  assert.match(lines[0]!, /^SCENARIO +DESCRIPTION$/);
+  assert.deepEqual(lines.slice(1).map((line) => line.split(/\s+/)[0]), SHIPPED);
+});
+
+test("lab - `lab run --speed 0` fails with one line and runs nothing", async () => {
+  assertOneLineError(await cli(["lab", "run", "--speed", "0", "ci-smoke"], 30_000), /--speed must be a positive number, got "0"/);
+});
+
+test("lab - a bad scenario file fails with one line naming every bad field's path, and writes nothing", async () => {
+  const smoke = await readFile(join(ROOT, "scenarios/ci-smoke.yaml"), "utf8");
+  const bad = smoke
+    .replace('at: "+0s"', 'at: "25:00"')
+    .replace("{ cohort: steady, window: during-fault", "{ cohort: stedy, window: during-fault");
+  assert.notEqual(bad, smoke);
+  const file = join(dir, "ci-smoke.yaml");
+  await writeFile(file, bad);
+  const out = join(dir, "bad-out");
+  const run = await cli(["lab", "run", file, "--out", out], 30_000);
+  assertOneLineError(run, /timeline\[0\]\.at: must be "HH:MM" or "\+<seconds>s", got "25:00"/);
+  assert.match(run.stderr, /slos\[0\]\.cohort: must name a cohort of this scenario \(xds-default, steady, dns\), got "stedy"/);
+  assert.ok(run.stderr.startsWith(`steadymesh: error: ${file}: `), run.stderr);
+  assert.equal(existsSync(out), false);
+});
+
+test("lab - ci-smoke end to end (run 1 of 2, seed 7): exit 0, summary, report.json per the schema, steady rides out the fault", { timeout: 90_000 }, () => smokeRun(1));
+
+test("lab - ci-smoke again with seed 7 (run 2 of 2): the same checks, and the same SLO verdicts as run 1", { timeout: 90_000 }, async () => {
+  await smokeRun(2);
+  assert.equal(verdicts.length, 2, "run 1 failed, so there is nothing to compare with");
+  assert.deepEqual(verdicts[1], verdicts[0]);
+});
