@@ -18,7 +18,7 @@ import { spotifyLike, syntheticResult } from "../unit/lab-fixtures.js";
 const CHROMIUM = "/usr/bin/chromium";
 const WIDTH = 1280;
 const HEIGHT = 2000;
-/** The chart's cohort colours (Okabe–Ito, src/lab/report/chart.ts), in the Spotify replay's cohort order. */
+/** The chart's cohort colours (Okabe–Ito, COHORT_COLOURS in src/lab/report/chart.ts), in the Spotify replay's cohort order. */
 const COHORT_COLOURS: Record<string, string> = {
   "xds-default": "0072b2",
   "xds-remediated": "d55e00",
@@ -112,12 +112,17 @@ test("lab - report.html in headless Chromium: the chart, fault shading and text 
   assert.ok(counts.text! > 10_000, `only ${counts.text} pixels of body text`);
 });
 
-test("lab - report.png is the 1200×600 chart with every cohort and the fault shaded", async () => {
+test("lab - report.png is the 1200 px wide chart, a panel per cohort, every cohort and the fault shaded", async () => {
   const bytes = await readFile(files.png);
-  assert.deepEqual(pngSize(bytes), { width: 1200, height: 600 });
+  const size = pngSize(bytes);
+  // Five stacked cohort panels: taller than the old single 600 px chart, still one screen-ish.
+  assert.ok(size.width === 1200 && size.height >= 700 && size.height <= 1300, `report.png is ${size.width}×${size.height}`);
   assert.ok((await stat(files.png)).size > 20_000);
   const png = decodePng(bytes);
   const counts = countColours(png, COHORT_COLOURS);
   for (const cohort of Object.keys(COHORT_COLOURS)) assert.ok(counts[cohort]! >= 30, `cohort ${cohort}: ${JSON.stringify(counts)}`);
-  assert.ok(countColours(png, { shade: FAULT_SHADE }, 3).shade! > 100_000);
+  // Each cohort's line is in its own panel, not hidden behind another: plenty of pixels of every colour.
+  for (const cohort of Object.keys(COHORT_COLOURS)) assert.ok(counts[cohort]! >= 1500, `cohort ${cohort} is barely drawn: ${JSON.stringify(counts)}`);
+  // Fault shading in every panel.
+  assert.ok(countColours(png, { shade: FAULT_SHADE }, 3).shade! > 300_000);
 });

@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { createTally, evaluateSlos, loadScenario, parseScenario, renderChart, svgToPng, writeReport, type LabResult } from "../../src/lab/index.js";
+import { PANEL_HEIGHT } from "../../src/lab/report/chart.js";
+import { percent } from "../../src/lab/report/format.js";
 import { spotifyLike, syntheticResult } from "./lab-fixtures.js";
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -113,24 +115,69 @@ test("lab - writeReport writes report.json with the schema's fields, report.png 
   assert.deepEqual(json["faultWindows"], result.faultWindows.map((w) => ({ ...w, startClock: "18:07", endClock: "20:42" })));
 });
 
-test("lab - report.png is a real PNG of about 1200×600 with the chart drawn", async () => {
+test("lab - report.png is a real PNG 1200 px wide, one readable panel per cohort", async () => {
   const out = join(dir, "png");
   const files = await writeReport(out, syntheticResult(loadScenario("spotify-2022-03-08"), spotifyLike));
   const png = await readFile(files.png);
   assert.deepEqual(png.subarray(0, 8), PNG_SIGNATURE);
   assert.equal(png.subarray(12, 16).toString("ascii"), "IHDR");
-  assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [1200, 600]);
-  // A blank or text-less 1200×600 PNG compresses to a few kB; lines, shading and labels take far more.
+  const [width, height] = [png.readUInt32BE(16), png.readUInt32BE(20)];
+  assert.equal(width, 1200);
+  // Five cohorts: a title and a plot of PANEL_HEIGHT px each, plus the header, the event band and the x axis.
+  assert.ok(height >= 5 * (PANEL_HEIGHT + 40) && height <= 1300, `report.png is ${width}×${height}`);
+  // A blank or text-less PNG of this size compresses to a few kB; lines, shading and labels take far more.
   assert.ok((await stat(files.png)).size > 30_000, `report.png is only ${png.length} bytes`);
 });
 
-test("lab - the chart's SVG has real text: title, clock times on the axis and the cohort legend", async () => {
-  const { svg } = await renderChart(syntheticResult(loadScenario("spotify-2022-03-08"), spotifyLike));
-  const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
-  for (const expected of ["spotify-2022-03-08: login success rate per cohort", "18:00", "20:40", "xds-default", "steady", "dns", "login success (%)", "18:39 remediation starts"]) {
+test("lab - the chart grows with the number of cohorts: each panel keeps its height", async () => {
+  const base = syntheticResult(loadScenario("spotify-2022-03-08"), spotifyLike);
+  const two: LabResult = { ...base, cohorts: Object.fromEntries(Object.entries(base.cohorts).slice(0, 2)) };
+  const heightOf = (png: Buffer): number => png.readUInt32BE(20);
+  const [small, full] = await Promise.all([renderChart(two), renderChart(base)]);
+  assert.equal(small.png.readUInt32BE(16), 1200);
+  const perPanel = (heightOf(full.png) - heightOf(small.png)) / 3;
+  assert.ok(perPanel >= PANEL_HEIGHT + 30, `a panel adds only ${perPanel} px`);
+});
+
+/** The SVG's text marks, with their x, y position and anchor. */
+function svgTexts(svg: string): Array<{ text: string; x: number; y: number; anchor: string }> {
+  return [...svg.matchAll(/<text([^>]*)>([^<]*)<\/text>/g)].map((m) => {
+    const at = /translate\(([-\d.]+),([-\d.]+)\)/.exec(m[1]!);
+    return { text: m[2]!, x: Number(at?.[1] ?? 0), y: Number(at?.[2] ?? 0), anchor: /text-anchor="(\w+)"/.exec(m[1]!)?.[1] ?? "start" };
+  });
+}
+
+test("lab - the chart's SVG has real text: title, clock times on the axis, a titled panel per cohort", async () => {
+  const result = syntheticResult(loadScenario("spotify-2022-03-08"), spotifyLike);
+  const { svg } = await renderChart(result);
+  const texts = svgTexts(svg).map((t) => t.text);
+  for (const expected of ["spotify-2022-03-08: login success rate per cohort", "18:00", "20:40", "scenario clock (HH:MM)", "18:39 remediation starts", "20:35 remediation complete"]) {
     assert.ok(texts.includes(expected), `the chart has no text "${expected}"`);
   }
-  assert.ok(texts.some((t) => t?.startsWith("config-loss (login, accounts)")), "the fault window is not labelled");
+  for (const cohort of Object.keys(result.cohorts)) assert.ok(texts.includes(cohort), `no panel titled "${cohort}"`);
+  assert.ok(texts.includes("config-loss (login, accounts) + stream-error, 18:07–20:42"), "the fault window is not labelled");
+  // Over an hour of scenario time: HH:MM everywhere, no seconds.
+  assert.ok(!texts.some((t) => /\d\d:\d\d:\d\d/.test(t)), `times with seconds: ${texts.filter((t) => /\d\d:\d\d:\d\d/.test(t)).join(" | ")}`);
+  // Every percentage has 1 decimal.
+  const percents = texts.flatMap((t) => t.match(/[\d.]+%/g) ?? []);
+  assert.ok(percents.length >= 10);
+  for (const p of percents) assert.match(p, /^\d{1,3}\.\d%$/);
+  // Each label once: the remediation is not repeated per panel.
+  assert.equal(texts.filter((t) => t === "18:39 remediation starts").length, 1);
+});
+
+test("lab - event labels are drawn once, in the band above the panels, before any data line", async () => {
+  const result = syntheticResult(loadScenario("spotify-2022-03-08"), spotifyLike);
+  const { svg } = await renderChart(result);
+  // vega writes the concat's views in order: the event band first, then one panel per cohort with its line.
+  const firstLine = svg.indexOf('aria-roledescription="line mark"');
+  assert.ok(firstLine > 0);
+  assert.equal(svg.split('aria-roledescription="line mark"').length - 1, Object.keys(result.cohorts).length, "one line per panel");
+  for (const label of ["18:39 remediation starts", "20:35 remediation complete", "config-loss (login, accounts) + stream-error, 18:07–20:42"]) {
+    const at = svg.indexOf(`>${label}</text>`);
+    assert.ok(at > 0 && at < firstLine, `"${label}" is not in the band above the panels`);
+    assert.equal(svg.indexOf(`>${label}</text>`, at + 1), -1, `"${label}" is drawn more than once`);
+  }
 });
 
 test("lab - fault windows that start a few ms apart get one label, not two printed over each other", async () => {
@@ -141,8 +188,8 @@ test("lab - fault windows that start a few ms apart get one label, not two print
   const result: LabResult = { ...base, faultWindows: [loss, { ...streams, startMs: streams.startMs + 19 }] };
   const { svg } = await renderChart(result);
   const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
-  assert.ok(texts.includes("config-loss (login, accounts) + stream-error"), `fault labels: ${texts.filter((t) => /loss|error/.test(t ?? "")).join(" | ")}`);
-  assert.ok(!texts.includes("stream-error"));
+  assert.ok(texts.includes("config-loss (login, accounts) + stream-error, 18:07–20:42"), `fault labels: ${texts.filter((t) => /loss|error/.test(t ?? "")).join(" | ")}`);
+  assert.ok(!texts.some((t) => t?.startsWith("stream-error")));
 });
 
 test("lab - the PNG renderer finds a font, so text is really drawn", () => {
@@ -172,4 +219,17 @@ test("lab - report.html is self-contained: no scripts, no external resources, on
   for (const slo of result.slos) assert.match(html, new RegExp(`<td>${slo.cohort}</td><td>${slo.window}</td>`));
   assert.match(html, /<td class="(pass|fail)">(PASS|FAIL)<\/td>/);
   assert.match(html, /UNAVAILABLE \d+/);
+  // The lab's own error codes are explained, as not discovery failures.
+  for (const code of ["GATEWAY_UNREACHABLE", "GATEWAY_TIMEOUT", "NO_GATEWAY"]) assert.match(html, new RegExp(`<code>${code}</code>`));
+  assert.match(html, /not<\/strong> discovery failures/);
+  // One percent format: 1 decimal everywhere.
+  const page = html.replace(/<svg[\s\S]*<\/svg>/, "").replace(/<style>[\s\S]*<\/style>/, "");
+  const percents = page.match(/[\d.]+%/g) ?? [];
+  assert.ok(percents.length >= 10);
+  for (const p of percents) assert.match(p, /^\d{1,3}\.\d%$/, `percent "${p}"`);
+  assert.doesNotMatch(page, /\b\d\d:\d\d:\d\d\b/, "times with seconds in a run over an hour");
+});
+
+test("lab - percent: 1 decimal, never rounded to 100.0% or 0.0% unless exact", () => {
+  assert.deepEqual([1, 0, 0.998, 0.99949, 0.9996, 0.0004, 0.05, undefined].map((share) => percent(share)), ["100.0%", "0.0%", "99.8%", "99.9%", "99.9%", "0.1%", "5.0%", "–"]);
 });

@@ -32,11 +32,16 @@ export function minutesOnly(result: LabResult): boolean {
   return (result.durationMs / 1000) * result.speed > MINUTES_ONLY_OVER_SEC;
 }
 
-/** The scenario clock at real time `tMs` as people read it: HH:MM (nearest minute) for runs over an hour, else HH:MM[:SS]. */
+/**
+ * The scenario clock at real time `tMs` as the report shows it, like the
+ * chart's x axis: HH:MM (to the nearest minute) for runs over an hour, else
+ * HH:MM:SS.
+ */
 export function clockLabel(result: LabResult, tMs: number): string {
   const sec = result.story.startOfDaySec + (tMs / 1000) * result.speed;
-  if (!minutesOnly(result)) return formatClock(sec);
-  return formatClock(Math.round(sec / 60) * 60).slice(0, 5);
+  if (minutesOnly(result)) return formatClock(Math.round(sec / 60) * 60).slice(0, 5);
+  const clock = formatClock(sec);
+  return clock.length === 5 ? `${clock}:00` : clock;
 }
 
 /** `UNAVAILABLE 120, DEADLINE_EXCEEDED 3`, most frequent first; `none` when empty. */

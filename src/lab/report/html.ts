@@ -1,5 +1,5 @@
 import type { CohortStats, LabResult, SloResult } from "./model.js";
-import { clockAt, errorList, escapeHtml as esc, percent, rate } from "./format.js";
+import { clockLabel, errorList, escapeHtml as esc, percent, rate } from "./format.js";
 
 /**
  * report.html: one self-contained page, readable offline. The chart is
@@ -28,9 +28,9 @@ ${verdict}
 </header>
 <main>
 <section id="story"><h2>The story</h2>${paragraphs(result.story.description)}</section>
-<section id="chart"><h2>Login success over time</h2><figure>${inlineSvg(svg, result)}<figcaption>Each line is one cohort's share of login attempts that succeeded, per time bucket. Shaded: ${esc(windowList(result))}.</figcaption></figure></section>
+<section id="chart"><h2>Login success over time</h2><figure>${inlineSvg(svg, result)}<figcaption>One panel per cohort, all on the same time axis: the line is that cohort's share of login attempts that succeeded, per time bucket. Shaded: ${esc(windowList(result))}.</figcaption></figure></section>
 <section id="slos"><h2>SLOs</h2>${sloTable(result.slos)}</section>
-<section id="cohorts"><h2>Cohorts</h2>${cohortTable(result)}${cohortNotes(result)}</section>
+<section id="cohorts"><h2>Cohorts</h2>${cohortTable(result)}${errorNotes(result)}${cohortNotes(result)}</section>
 <section id="timeline"><h2>Timeline</h2>${timelineTable(result)}</section>
 <section id="sources"><h2>Sources</h2>${sourceList(result)}</section>
 </main>
@@ -42,7 +42,7 @@ ${verdict}
 
 function runFacts(result: LabResult): string {
   const seconds = (result.durationMs / 1000).toFixed(1);
-  return `Scenario clock ${clockAt(result, 0)}–${clockAt(result, result.durationMs)}, replayed at ${result.speed}× speed in ${seconds} s of real time. Seed ${result.seed}.`;
+  return `Scenario clock ${clockLabel(result, 0)}–${clockLabel(result, result.durationMs)}, replayed at ${result.speed}× speed in ${seconds} s of real time. Seed ${result.seed}.`;
 }
 
 function paragraphs(text: string): string {
@@ -56,7 +56,7 @@ function paragraphs(text: string): string {
 
 /** The SVG as an element of the page: sized by CSS, labelled for screen readers, without namespace URLs. */
 function inlineSvg(svg: string, result: LabResult): string {
-  const label = `Line chart: login success rate per cohort over the scenario clock for ${result.scenario}, fault windows shaded.`;
+  const label = `Line charts, one per cohort: login success rate over the scenario clock for ${result.scenario}, fault windows shaded.`;
   return svg
     .replace(/\s+xmlns(:xlink)?="[^"]*"/g, "")
     .replace(/^<svg\b/, `<svg role="img" aria-label="${esc(label)}"`);
@@ -65,15 +65,15 @@ function inlineSvg(svg: string, result: LabResult): string {
 function windowList(result: LabResult): string {
   if (result.faultWindows.length === 0) return "no fault windows in this run";
   return result.faultWindows
-    .map((w) => `${w.kind}${w.services.length > 0 ? ` on ${w.services.join(", ")}` : ""} from ${clockAt(result, w.startMs)} to ${clockAt(result, w.endMs)}`)
+    .map((w) => `${w.kind}${w.services.length > 0 ? ` on ${w.services.join(", ")}` : ""} from ${clockLabel(result, w.startMs)} to ${clockLabel(result, w.endMs)}`)
     .join("; ");
 }
 
 function sloTable(slos: readonly SloResult[]): string {
   if (slos.length === 0) return "<p>This scenario declares no SLOs.</p>";
   const rows = slos.map((slo) => {
-    const target = slo.max === undefined ? `≥ ${percent(slo.min, 1)}` : `${percent(slo.min, 1)} – ${percent(slo.max, 1)}`;
-    const actual = slo.reason ? esc(slo.reason) : `${percent(slo.actual, 3)} of ${slo.attempts}`;
+    const target = slo.max === undefined ? `≥ ${percent(slo.min)}` : `${percent(slo.min)} – ${percent(slo.max)}`;
+    const actual = slo.reason ? esc(slo.reason) : `${percent(slo.actual)} of ${slo.attempts}`;
     const result = slo.ok ? `<td class="pass">PASS</td>` : `<td class="fail">FAIL</td>`;
     return `<tr><td>${esc(slo.cohort)}</td><td>${esc(slo.window)}</td><td class="num">${esc(target)}</td><td class="num">${actual}</td>${result}</tr>`;
   });
@@ -82,7 +82,7 @@ function sloTable(slos: readonly SloResult[]): string {
 
 function cohortTable(result: LabResult): string {
   const rows = Object.entries(result.cohorts).map(([name, stats]) => cohortRow(name, stats, result));
-  return table(["cohort", "discovery", "attempts", "successes", "success", "during fault", "after fault", "errors"], rows);
+  return table(["cohort", "discovery", "attempts", "successes", "success", "during fault", "after fault", "errors (codes explained below)"], rows);
 }
 
 function cohortRow(name: string, stats: CohortStats, result: LabResult): string {
@@ -99,6 +99,22 @@ function cohortRow(name: string, stats: CohortStats, result: LabResult): string 
   return `<tr>${cells.map((c) => `<td>${c}</td>`).join("")}</tr>`;
 }
 
+/** Error codes the lab itself reports, when a virtual user's call never reached a login service. */
+const LAB_ERRORS: Readonly<Record<string, string>> = {
+  GATEWAY_UNREACHABLE: "the connection to the gateway process failed (refused or reset), for example while that gateway was restarting",
+  GATEWAY_TIMEOUT: "the gateway process did not answer within the lab's request timeout, for example while it was stopping or still starting",
+  NO_GATEWAY: "none of the cohort's gateway processes was ready to take the request, for example all of them restarting at once",
+};
+
+/** Explains the lab-side error codes that appear in this run (or, when none does, says what they would mean). */
+function errorNotes(result: LabResult): string {
+  const seen = new Set(Object.values(result.cohorts).flatMap((stats) => Object.keys(stats.errors)));
+  const items = Object.entries(LAB_ERRORS).map(([code, text]) => `<li><code>${esc(code)}</code>${seen.has(code) ? "" : ' <span class="muted">(not seen in this run)</span>'}: ${esc(text)}.</li>`);
+  return `<h3>What the error codes mean</h3>
+<p>gRPC status names (such as <code>UNAVAILABLE</code>, <code>DEADLINE_EXCEEDED</code>) and HTTP statuses are what the gateway answered after calling the login service through its discovery path. Three codes come from the lab itself, not from a gateway: they mean the virtual user's request never reached a gateway process, so they are <strong>not</strong> discovery failures.</p>
+<ul class="codes">${items.join("\n")}</ul>`;
+}
+
 function cohortNotes(result: LabResult): string {
   const notes = Object.keys(result.cohorts).flatMap((name) => {
     const story = result.story.cohorts[name];
@@ -111,7 +127,7 @@ function cohortNotes(result: LabResult): string {
 }
 
 function timelineTable(result: LabResult): string {
-  const rows = result.story.timeline.map((e) => `<tr><td class="num">${esc(e.clock)}</td><td>${esc(e.what || "note")}</td><td>${esc(e.note)}</td></tr>`);
+  const rows = result.story.timeline.map((e) => `<tr><td class="num">${esc(clockLabel(result, e.atMs))}</td><td>${esc(e.what || "note")}</td><td>${esc(e.note)}</td></tr>`);
   return table(["scenario clock", "what the lab does", "what happened"], rows);
 }
 
