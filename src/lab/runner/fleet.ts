@@ -18,7 +18,8 @@ export interface FleetEnvironment {
 /** The gateways of one cohort. A gateway being restarted is not in `ready()`. */
 export interface GatewayFleet {
   readonly cohort: string;
-  discovery(): DiscoveryMode;
+  /** The gateways' discovery modes, comma-separated, for logs. */
+  discovery(): string;
   ready(): readonly DemoProcess[];
   /** Restarts gateway `slot` (cold start), in `to` discovery mode when given. */
   restart(slot: number, to?: DiscoveryMode): Promise<void>;
@@ -47,19 +48,21 @@ export function gatewayOptions(mode: DiscoveryMode, id: string, env: FleetEnviro
 }
 
 export async function startFleet(cohort: Cohort, env: FleetEnvironment): Promise<GatewayFleet> {
-  let mode: DiscoveryMode = cohort.discovery;
+  // Each gateway keeps its own mode: a remediation moves the gateways it restarts, one by one,
+  // while scheduled restarts of the others keep theirs (as in a rolling configuration change).
+  const modes: DiscoveryMode[] = Array.from({ length: cohort.gateways }, () => cohort.discovery);
   let restarts = 0;
   let stopped = false;
   const slots: Array<DemoProcess | undefined> = [];
   const id = (slot: number) => `${cohort.name}-gw${slot}`;
-  const launch = (slot: number) => spawnDemo("gateway", gatewayOptions(mode, id(slot), env));
+  const launch = (slot: number) => spawnDemo("gateway", gatewayOptions(modes[slot]!, id(slot), env));
   const pending: Array<Promise<void> | undefined> = [];
 
   async function restartNow(slot: number, to: DiscoveryMode | undefined): Promise<void> {
     if (stopped) return;
     const old = slots[slot];
     slots[slot] = undefined;
-    if (to) mode = to;
+    if (to) modes[slot] = to;
     // Drain, as a rolling deploy does: no new requests reach it, and those in flight finish.
     await new Promise((r) => setTimeout(r, DRAIN_MS));
     await old?.stop();
@@ -74,7 +77,7 @@ export async function startFleet(cohort: Cohort, env: FleetEnvironment): Promise
   slots.push(...started);
   return {
     cohort: cohort.name,
-    discovery: () => mode,
+    discovery: () => modes.join(","),
     ready: () => slots.filter((p): p is DemoProcess => p !== undefined),
     restart(slot, to) {
       // One restart per gateway at a time: a scheduled restart and a remediation may overlap.
