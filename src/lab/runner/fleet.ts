@@ -82,6 +82,7 @@ export async function startFleet(cohort: Cohort, env: FleetEnvironment): Promise
     restart(slot, to) {
       // One restart per gateway at a time: a scheduled restart and a remediation may overlap.
       const next = (pending[slot] ?? Promise.resolve()).then(() => restartNow(slot, to));
+      // The queue only orders restarts; the caller of `next` gets (and reports) its failure.
       pending[slot] = next.catch(() => undefined);
       return next;
     },
