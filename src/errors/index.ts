@@ -50,3 +50,4 @@ export class UnavailableError extends SteadyError {
 export function formatIssues(issues: readonly Issue[]): string {
   return issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ");
 }
+export { show, rule, oneOf, formatPath } from "./show.js";

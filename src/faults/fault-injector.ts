@@ -1,7 +1,6 @@
-import { createHash } from "node:crypto";
 import type { ResourceTypeUrl } from "../proto/index.js";
 import type { Resource } from "../snapshot/index.js";
-import type { ResourceWatcher, WatchRequest, WatchResponse } from "../xds/index.js";
+import { responseVersion, type ResourceWatcher, type WatchRequest, type WatchResponse } from "../xds/index.js";
 
 /**
  * A control-plane failure to inject. Each is applied around the real
@@ -121,7 +120,5 @@ function applyFaults(response: WatchResponse, faults: readonly Fault[]): WatchRe
     }
   }
   if (resources === response.resources) return response;
-  const hash = createHash("sha256");
-  for (const r of resources) hash.update(`${r.name}\u0000${r.version}\u0000`);
-  return { ...response, version: hash.digest("hex").slice(0, 16), resources };
+  return { ...response, version: responseVersion(resources), resources };
 }

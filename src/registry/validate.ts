@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { z } from "zod";
-import { ValidationError, type Issue } from "../errors/index.js";
+import { ValidationError, formatPath, oneOf, rule, show, type Issue } from "../errors/index.js";
 import { HEALTH_STATES, LB_POLICIES, PROTOCOLS, type Instance, type Service } from "./model.js";
 
 /**
@@ -14,37 +14,10 @@ const LOCALITY = /^[A-Za-z0-9._-]{0,63}$/;
 const MAX_METADATA_ENTRIES = 64;
 const MAX_METADATA_VALUE = 1024;
 /** Longest rendering of a bad value inside a message. */
-const MAX_SHOWN = 40;
 
 /** True when `value` is a DNS label, the rule for service names and instance ids. */
 export function isDnsLabel(value: string): boolean {
   return DNS_LABEL.test(value);
-}
-
-function show(value: unknown): string {
-  // Strings are cut inside the quotes, so the message still shows where the value ends.
-  if (typeof value === "string") return JSON.stringify(value.length > MAX_SHOWN - 2 ? `${value.slice(0, MAX_SHOWN - 3)}…` : value);
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    // Not reachable for parsed JSON; a BigInt or a cycle from a library caller still gets a readable message.
-    text = String(value);
-  }
-  return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN - 1)}…` : text;
-}
-
-function explain(allowed: string, input: unknown): string {
-  return input === undefined ? `is required; must be ${allowed}` : `must be ${allowed}, got ${show(input)}`;
-}
-
-/** A zod `error` option whose message names the rule and shows the value that broke it. */
-function rule(allowed: string): { error: (issue: { input?: unknown }) => string } {
-  return { error: (issue) => explain(allowed, issue.input) };
-}
-
-function oneOf(values: readonly string[]): string {
-  return `one of ${values.join(", ")}`;
 }
 
 const DNS_LABEL_RULE = "a DNS label ([a-z0-9-], 1–63 characters, not starting or ending with '-')";
@@ -104,22 +77,18 @@ const instanceBody = z.strictObject(
   BODY_RULE,
 );
 
-function joinPath(path: readonly PropertyKey[]): string {
-  return path.map(String).join(".");
-}
-
 /** Flattens zod issues into ours: one per unknown field or bad key, without repeats. */
 function toIssues(error: z.ZodError, allowedFields: readonly string[]): Issue[] {
   const issues: Issue[] = [];
   for (const issue of error.issues) {
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
-        issues.push({ path: joinPath([...issue.path, key]), message: `unknown field; allowed fields are ${allowedFields.join(", ")}` });
+        issues.push({ path: formatPath([...issue.path, key]), message: `unknown field; allowed fields are ${allowedFields.join(", ")}` });
       }
     } else if (issue.code === "invalid_key") {
-      issues.push({ path: joinPath(issue.path.slice(0, -1)), message: issue.issues[0]?.message ?? issue.message });
+      issues.push({ path: formatPath(issue.path.slice(0, -1)), message: issue.issues[0]?.message ?? issue.message });
     } else {
-      issues.push({ path: joinPath(issue.path), message: issue.message });
+      issues.push({ path: formatPath(issue.path), message: issue.message });
     }
   }
   const seen = new Set<string>();

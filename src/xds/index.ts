@@ -2,7 +2,7 @@
 export type { ClientStatus, TypeStatus, NackStatus } from "./client-status.js";
 export type { ResourceWatcher, WatchRequest, WatchResponse, Subscription } from "./watcher.js";
 export type { StreamTransport } from "./transport.js";
-export { createSnapshotCache, type SnapshotCache } from "./snapshot-cache.js";
+export { createSnapshotCache, responseVersion, type SnapshotCache } from "./snapshot-cache.js";
 export { createXdsServer, type XdsServer, type XdsServerDeps } from "./server.js";
 export { ADS_SERVICE_NAME, createAdsServiceDefinition } from "./ads-service.js";
 export { buildBootstrap, type Bootstrap, type BootstrapOptions } from "./bootstrap.js";

@@ -55,10 +55,11 @@ export function respond(snapshot: Snapshot, request: WatchRequest): WatchRespons
     const resource = all.get(name);
     if (resource) resources.push(resource);
   }
-  return { typeUrl: request.typeUrl, version: versionOf(resources), resources };
+  return { typeUrl: request.typeUrl, version: responseVersion(resources), resources };
 }
 
-function versionOf(resources: readonly Resource[]): string {
+/** The version of a response holding exactly `resources`: equal content ⇔ equal version. */
+export function responseVersion(resources: readonly Resource[]): string {
   const hash = createHash("sha256");
   for (const r of resources) hash.update(`${r.name}\u0000${r.version}\u0000`);
   return hash.digest("hex").slice(0, 16);

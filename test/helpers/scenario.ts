@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import type { LoadResult } from "./grpc-client.js";
 
 /** RPC load used by every resolver fault test: at least 20 RPC/s over at least 10 s. */
@@ -36,14 +35,4 @@ export function assertMeasuredStock(fact: string, result: LoadResult, holds: (r:
   }
 }
 
-/** A TCP port that was free a moment ago, for servers that must come back on the same port. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "../../src/lab/runner/net.js";
