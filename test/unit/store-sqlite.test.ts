@@ -6,9 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { test } from "node:test";
+import Database from "better-sqlite3";
 import { UnavailableError } from "../../src/errors/index.js";
 import { openSqliteStore } from "../../src/registry/stores/sqlite.js";
-import { putInstance, runStoreContract } from "./store-contract.js";
+import { bodiesAsHex, CDS, EDS, instance, putInstance, resource, runStoreContract, service } from "./store-contract.js";
 
 const SQLITE_MODULE = new URL("../../src/registry/stores/sqlite.ts", import.meta.url).href;
 
@@ -105,6 +106,108 @@ test("sqlite store - another process holding the data dir locks it; after that p
     await store.close();
   } finally {
     if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await cleanup();
+  }
+});
+
+/** Reads registry.db on its own connection; the store must be closed first, as it holds the file exclusively. */
+function readDatabase<T>(dir: string, read: (db: Database.Database) => T): T {
+  const db = new Database(join(dir, "registry.db"), { readonly: true, fileMustExist: true });
+  try {
+    return read(db);
+  } finally {
+    db.close();
+  }
+}
+
+function countRows(db: Database.Database, table: string): number {
+  return db.prepare<[], number>(`SELECT count(*) FROM ${table}`).pluck().get()!;
+}
+
+test("sqlite store - stores each resource body once, however many generations list it, and drops it with the last", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const shared = [1, 2, 3];
+    let store = await openSqliteStore({ dataDir: dir });
+    for (const id of [1, 2, 3]) {
+      await store.generations.put({ id, record: { id } }, [resource(CDS, "a", shared), resource(EDS, "a", shared), resource(CDS, `own-${id}`, [id])]);
+    }
+    await store.close();
+    assert.deepEqual(readDatabase(dir, (db) => [countRows(db, "generation_resources"), countRows(db, "resource_bodies")]), [9, 4]);
+
+    store = await openSqliteStore({ dataDir: dir });
+    await store.generations.retain(new Set([3]));
+    await store.close();
+    assert.deepEqual(readDatabase(dir, (db) => [countRows(db, "generation_resources"), countRows(db, "resource_bodies")]), [3, 2]);
+
+    store = await openSqliteStore({ dataDir: dir });
+    await store.generations.retain(new Set());
+    await store.close();
+    assert.deepEqual(readDatabase(dir, (db) => [countRows(db, "generations"), countRows(db, "resource_bodies")]), [0, 0]);
+  } finally {
+    await cleanup();
+  }
+});
+
+/** The schema steadymesh wrote before the generation log existed. */
+const SCHEMA_V1 = `
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
+  INSERT OR IGNORE INTO meta (key, value) VALUES ('revision', 0);
+  CREATE TABLE IF NOT EXISTS services (name TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+  CREATE TABLE IF NOT EXISTS instances (
+    service TEXT NOT NULL, id TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (service, id)
+  ) STRICT;
+`;
+
+async function writeDatabase(dir: string, version: number, sql: string): Promise<void> {
+  const db = new Database(join(dir, "registry.db"));
+  try {
+    db.pragma("journal_mode = WAL");
+    db.exec(sql);
+    db.pragma(`user_version = ${version}`);
+  } finally {
+    db.close();
+  }
+}
+
+test("sqlite store - migrates a version-1 registry.db in place: the registry is intact and the generation log starts empty", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const a = service("a", { metadata: { team: "core" } });
+    const i1 = instance("a", "i1", { port: 9090 });
+    await writeDatabase(dir, 1, `${SCHEMA_V1}
+      UPDATE meta SET value = 7 WHERE key = 'revision';
+      INSERT INTO services (name, value) VALUES ('a', '${JSON.stringify(a)}');
+      INSERT INTO instances (service, id, value) VALUES ('a', 'i1', '${JSON.stringify(i1)}');
+    `);
+    const store = await openSqliteStore({ dataDir: dir });
+    assert.deepEqual(await store.load(), { revision: 7, services: [a], instances: [i1] });
+    assert.deepEqual(await store.generations.list(), []);
+    await store.generations.put({ id: 1, record: { status: "pushed" } }, [resource(CDS, "a", [1])]);
+    assert.equal((await store.commit([putInstance("a", "i2")])).revision, 8);
+    await store.close();
+    assert.equal(readDatabase(dir, (db) => db.pragma("user_version", { simple: true })), 2);
+
+    const reopened = await openSqliteStore({ dataDir: dir });
+    assert.deepEqual(await reopened.generations.list(), [{ id: 1, record: { status: "pushed" } }]);
+    assert.deepEqual(bodiesAsHex(await reopened.generations.resources(1)), [{ typeUrl: CDS, name: "a", body: "01" }]);
+    assert.equal((await reopened.load()).instances.length, 2);
+    await reopened.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+test("sqlite store - refuses a registry.db from a newer schema version, with UnavailableError", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    await writeDatabase(dir, 3, SCHEMA_V1);
+    await assert.rejects(openSqliteStore({ dataDir: dir }), (err: unknown) => {
+      assert.ok(err instanceof UnavailableError);
+      assert.equal(err.message, "registry.db has schema version 3, newer than this steadymesh supports (2)");
+      return true;
+    });
+  } finally {
     await cleanup();
   }
 });

@@ -4,6 +4,7 @@ import type { Instance, Service } from "../model.js";
 import type { Store } from "../store.js";
 import { applyMutations, type Tables } from "./apply.js";
 import { createFeed } from "./feed.js";
+import { createMemoryGenerationLog } from "./generation-log-memory.js";
 
 interface MemoryState {
   readonly services: Map<string, Service>;
@@ -53,7 +54,8 @@ function draftTables(base: MemoryState): { tables: Tables; state: MemoryState } 
 
 /**
  * A Store that lives in this process only; everything is lost on exit. For
- * tests, demos and `serve --store memory`. Values are frozen copies.
+ * tests, demos and `serve --store memory`. Values are frozen copies; the
+ * generation log hands out fresh copies of what was put.
  */
 export function createMemoryStore(options: { logger?: Logger } = {}): Store {
   const feed = createFeed(options.logger ?? createSilentLogger());
@@ -67,6 +69,7 @@ export function createMemoryStore(options: { logger?: Logger } = {}): Store {
 
   return {
     kind: "memory",
+    generations: createMemoryGenerationLog(ensureOpen),
     async load() {
       ensureOpen();
       const services = [...state.services.values()].sort((a, b) => compareText(a.name, b.name));

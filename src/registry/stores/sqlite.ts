@@ -7,9 +7,15 @@ import type { Instance, Service } from "../model.js";
 import type { ChangeEvent, Mutation, Store, StoreState } from "../store.js";
 import { applyMutations, freezeInstance, freezeService, type Tables } from "./apply.js";
 import { createFeed } from "./feed.js";
+import { createSqliteGenerationLog, GENERATION_SCHEMA } from "./generation-log-sqlite.js";
 
-/** Bumped when the tables change shape; a file from a newer steadymesh is refused rather than misread. */
-const SCHEMA_VERSION = 1;
+/**
+ * Bumped when the tables change shape; a file from a newer steadymesh is
+ * refused rather than misread. Version 2 added the generation log's tables:
+ * a version-1 file gains them, empty, on open (every statement of the schema
+ * is IF NOT EXISTS), and its registry tables are left as they are.
+ */
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
@@ -18,7 +24,7 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS instances (
     service TEXT NOT NULL, id TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (service, id)
   ) STRICT;
-`;
+${GENERATION_SCHEMA}`;
 
 export interface SqliteStoreOptions {
   /** Created if missing; the database is `<dataDir>/registry.db`. */
@@ -105,7 +111,8 @@ function sqliteTables(db: Database.Database): Tables & { revision(): number; set
 /**
  * The embedded default Store: `<dataDir>/registry.db`, one SQLite
  * transaction per commit, values as JSON, the revision in the `meta` table so
- * it keeps rising across restarts. Throws UnavailableError when the data dir
+ * it keeps rising across restarts, and the generation log in the same file
+ * on the same connection. Throws UnavailableError when the data dir
  * cannot be created or opened, or is in use by another process.
  */
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
@@ -124,6 +131,8 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   const ensureOpen = (): void => {
     if (closed) throw new UnavailableError(`sqlite store for ${dataDir} is closed`);
   };
+  const failure = (what: string, err: unknown): Error =>
+    err instanceof SteadyError ? err : new UnavailableError(`sqlite ${what} failed in ${dataDir}: ${describe(err)}`, { cause: err });
   const write = db.transaction((mutations: readonly Mutation[]): readonly ChangeEvent[] => {
     const revision = tables.revision() + 1;
     const events = applyMutations(tables, mutations, revision);
@@ -135,6 +144,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   logger.info({ dataDir, revision: tables.revision() }, "sqlite store opened");
   return {
     kind: "sqlite",
+    generations: createSqliteGenerationLog(db, { ensureOpen, failure }),
     async load() {
       ensureOpen();
       return read();
@@ -145,8 +155,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
       try {
         events = write.immediate(mutations);
       } catch (err) {
-        if (err instanceof SteadyError) throw err;
-        throw new UnavailableError(`sqlite commit failed in ${dataDir}: ${describe(err)}`, { cause: err });
+        throw failure("commit", err);
       }
       if (events.length === 0) return { revision: tables.revision(), events };
       feed.publish(events);

@@ -1,0 +1,90 @@
+import { createHash } from "node:crypto";
+import { show, ValidationError, type Issue } from "../../errors/index.js";
+import type { StoredGeneration, StoredResource } from "../store.js";
+
+/** A resource as both backends keep it: the body named by its content, so equal bodies are stored once. */
+export interface HashedResource {
+  readonly typeUrl: string;
+  readonly name: string;
+  /** sha256 of `body`, lowercase hex. */
+  readonly hash: string;
+  readonly body: Uint8Array;
+}
+
+/** The arguments of one `GenerationLog.put`, checked and copied. */
+export interface GenerationInput {
+  readonly id: number;
+  /** The record as JSON text; parsing it gives every reader its own deep-equal copy. */
+  readonly json: string;
+  /** In (typeUrl, name) order; undefined when the put keeps the resources already stored. */
+  readonly resources?: readonly HashedResource[];
+}
+
+/**
+ * The order resources are handed out in: typeUrl, then name, by JavaScript
+ * string comparison (UTF-16 code units), whichever backend stored them.
+ */
+export function compareResources(a: { readonly typeUrl: string; readonly name: string }, b: { readonly typeUrl: string; readonly name: string }): number {
+  if (a.typeUrl !== b.typeUrl) return a.typeUrl < b.typeUrl ? -1 : 1;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+function recordJson(record: unknown, issues: Issue[]): string {
+  if (typeof record !== "object" || record === null || Array.isArray(record)) {
+    issues.push({ path: "record", message: `must be a JSON object, got ${show(record)}` });
+    return "";
+  }
+  try {
+    return JSON.stringify(record);
+  } catch (err) {
+    // A cycle's message spans several lines; its first line says what is wrong.
+    const reason = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+    issues.push({ path: "record", message: `must be a JSON object without cycles or BigInts: ${reason}` });
+    return "";
+  }
+}
+
+function hashedResources(resources: unknown, issues: Issue[]): HashedResource[] {
+  if (!Array.isArray(resources)) {
+    issues.push({ path: "resources", message: `must be an array of { typeUrl, name, body }, got ${show(resources)}` });
+    return [];
+  }
+  const out: HashedResource[] = [];
+  const seen = new Set<string>();
+  resources.forEach((resource: Partial<StoredResource> | null | undefined, index) => {
+    const path = `resources[${index}]`;
+    const { typeUrl, name, body } = resource ?? {};
+    const before = issues.length;
+    if (typeof typeUrl !== "string" || typeUrl === "") issues.push({ path: `${path}.typeUrl`, message: `must be a non-empty string, got ${show(typeUrl)}` });
+    if (typeof name !== "string" || name === "") issues.push({ path: `${path}.name`, message: `must be a non-empty string, got ${show(name)}` });
+    if (!(body instanceof Uint8Array)) issues.push({ path: `${path}.body`, message: `must be a Uint8Array, got ${show(body)}` });
+    if (issues.length > before) return;
+    const key = JSON.stringify([typeUrl, name]);
+    if (seen.has(key)) {
+      issues.push({ path, message: `${show(typeUrl)} ${show(name)} is listed twice; list each (typeUrl, name) once` });
+      return;
+    }
+    seen.add(key);
+    const copy = new Uint8Array(body!);
+    out.push({ typeUrl: typeUrl!, name: name!, hash: createHash("sha256").update(copy).digest("hex"), body: copy });
+  });
+  return out.sort(compareResources);
+}
+
+/**
+ * Checks and copies a put's arguments before a backend writes anything, so a
+ * put that fails here stores nothing and the caller may change its objects
+ * afterwards. Throws ValidationError listing every problem: an id that is not
+ * a positive integer, a record that is not a JSON object, a resource without
+ * a typeUrl or name or with a body that is not a Uint8Array, or the same
+ * (typeUrl, name) twice.
+ */
+export function readGenerationInput(generation: StoredGeneration, resources?: readonly StoredResource[]): GenerationInput {
+  const issues: Issue[] = [];
+  const id: unknown = generation?.id;
+  if (!Number.isSafeInteger(id) || (id as number) < 1) issues.push({ path: "id", message: `must be a positive integer, got ${show(id)}` });
+  const json = recordJson(generation?.record, issues);
+  const hashed = resources === undefined ? undefined : hashedResources(resources, issues);
+  if (issues.length > 0) throw new ValidationError(issues);
+  return { id: id as number, json, resources: hashed };
+}
