@@ -39,6 +39,13 @@ export class NotFoundError extends SteadyError {
   }
 }
 
+/** The request is well-formed but the thing is not in a state that allows it (approving a generation that is not held). */
+export class ConflictError extends SteadyError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("conflict", message, options);
+  }
+}
+
 /** The backing store cannot be reached or refused the operation. */
 export class UnavailableError extends SteadyError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -24,6 +24,16 @@ export interface Metrics {
   readonly faultsActive: Gauge<never>;
   /** Lab faults injected since start, by kind (`config-loss`, `stream-error`, `empty-endpoints`, `stall`). */
   readonly faultsInjected: Counter<"kind">;
+  /** Generations the push guard decided on, by the status it gave them first (`pushed`, `held`, `rejected`, `canary`). */
+  readonly generations: Counter<"status">;
+  /** Holds, by rule: `resource-removal`, `endpoint-removal`, `zero-endpoints`, `canary-nack`, `pinned`. */
+  readonly guardHolds: Counter<"rule">;
+  /** 1 while a held generation keeps clients on an older one, else 0. */
+  readonly guardHolding: Gauge<never>;
+  /** The id of the generation every client group has. */
+  readonly generationPushed: Gauge<never>;
+  /** The id of the generation in canary, 0 when none. */
+  readonly generationCanary: Gauge<never>;
 }
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
@@ -42,5 +52,10 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     dnsQueries: new Counter({ name: "steadymesh_dns_queries_total", help: "DNS messages received, by question type and response code (DROPPED: no response sent).", labelNames: ["qtype", "rcode"], registers }),
     faultsActive: new Gauge({ name: "steadymesh_faults_active", help: "Injected lab faults active now.", registers }),
     faultsInjected: new Counter({ name: "steadymesh_faults_injected_total", help: "Lab faults injected, by kind.", labelNames: ["kind"], registers }),
+    generations: new Counter({ name: "steadymesh_generations_total", help: "Generations the push guard decided on, by first status.", labelNames: ["status"], registers }),
+    guardHolds: new Counter({ name: "steadymesh_guard_holds_total", help: "Generations held by the push guard, by rule.", labelNames: ["rule"], registers }),
+    guardHolding: new Gauge({ name: "steadymesh_guard_holding", help: "1 while a held generation keeps clients on an older one.", registers }),
+    generationPushed: new Gauge({ name: "steadymesh_generation_pushed", help: "Id of the generation every client group has.", registers }),
+    generationCanary: new Gauge({ name: "steadymesh_generation_canary", help: "Id of the generation in canary, 0 when none.", registers }),
   };
 }

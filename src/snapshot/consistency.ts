@@ -40,6 +40,21 @@ export function checkConsistency(snapshot: Snapshot, codec: Codec): Issue[] {
   return findInconsistencies(snapshot, (resource) => readFacts(resource, codec));
 }
 
+/**
+ * checkConsistency for a caller that checks many successive snapshots sharing
+ * most of their resources (the push guard): each Resource's facts are read
+ * once and remembered, weakly, across calls.
+ */
+export function createConsistencyChecker(codec: Codec): (snapshot: Snapshot) => Issue[] {
+  const facts = new WeakMap<Resource, ResourceFacts>();
+  return (snapshot) =>
+    findInconsistencies(snapshot, (resource) => {
+      let known = facts.get(resource);
+      if (!known) facts.set(resource, (known = readFacts(resource, codec)));
+      return known;
+    });
+}
+
 /** checkConsistency with the decoding step supplied, so a caller can memoize facts per Resource. */
 export function findInconsistencies(snapshot: Snapshot, factsOf: (resource: Resource) => ResourceFacts): Issue[] {
   const issues: Issue[] = [];

@@ -4,6 +4,8 @@ export interface ClientStatus {
   readonly streamId: string;
   readonly nodeId: string;
   readonly cluster: string;
+  /** The node's metadata Struct as JSON ({} when absent); node groups can be chosen by it. */
+  readonly metadata: Readonly<Record<string, unknown>>;
   /** `user_agent_name user_agent_version` from the node, e.g. `grpc-node-js 1.14.7`. */
   readonly userAgent: string;
   /** Remote address of the stream. */
@@ -26,6 +28,9 @@ export interface TypeStatus {
   /** The version_info the client last ACKed; empty before the first ACK. */
   readonly ackedVersion: string;
   readonly ackedAt?: string;
+  /** The push guard's generation the last response came from, and the one the client last ACKed (absent when unknown). */
+  readonly sentGeneration?: number;
+  readonly ackedGeneration?: number;
   readonly lastNack?: NackStatus;
 }
 
@@ -37,4 +42,6 @@ export interface NackStatus {
   readonly version: string;
   /** The client's `error_detail`. */
   readonly errorDetail: { readonly code: number; readonly message: string };
+  /** The generation of the response it refused, when known. */
+  readonly generation?: number;
 }

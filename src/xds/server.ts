@@ -4,7 +4,7 @@ import type { Metrics } from "../metrics/index.js";
 import type { Codec, DiscoveryRequest, DiscoveryResponse } from "../proto/index.js";
 import type { ClientStatus } from "./client-status.js";
 import { createAdsServiceDefinition } from "./ads-service.js";
-import { SotwStream } from "./sotw-stream.js";
+import { SotwStream, type ClientReply } from "./sotw-stream.js";
 import { StreamStatus, type StreamTransport } from "./transport.js";
 import type { ResourceWatcher } from "./watcher.js";
 
@@ -14,6 +14,8 @@ export interface XdsServerDeps {
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly now?: () => number;
+  /** Sees every ACK and NACK, with the generation answered when known. */
+  readonly onReply?: (reply: ClientReply) => void;
   /** Sees every new stream; may refuse it or end it later (the lab's stream-error fault). */
   readonly streamGate?: {
     attachStream(end: (code: number, details: string) => void): { readonly refuse: { code: number; details: string } } | { readonly detach: () => void };
@@ -52,7 +54,7 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
       transport.end(admission.refuse.code, admission.refuse.details);
       return;
     }
-    const stream = new SotwStream({ id, watcher: deps.watcher, transport, logger: deps.logger, now, ...(deps.metrics && { metrics: deps.metrics }) });
+    const stream = new SotwStream({ id, watcher: deps.watcher, transport, logger: deps.logger, now, ...(deps.metrics && { metrics: deps.metrics }), ...(deps.onReply && { onReply: deps.onReply }) });
     streams.set(id, { stream, transport });
     deps.metrics?.xdsClients.inc();
     deps.logger.info({ stream: id, peer: transport.peer }, "ADS stream opened");

@@ -1,11 +1,26 @@
 import { createHash } from "node:crypto";
 import type { Snapshot, Resource } from "../snapshot/index.js";
-import type { ResourceWatcher, WatchRequest, WatchResponse } from "./watcher.js";
+import type { NodeInfo, ResourceWatcher, WatchRequest, WatchResponse } from "./watcher.js";
 
-/** Holds the snapshot clients should see and answers watches from it. */
+/** A snapshot served to one group of clients only (a canary). */
+export interface GroupSnapshot {
+  readonly snapshot: Snapshot;
+  readonly generation: number;
+  /** True for the clients in the group; called with the node of each watch. */
+  selects(node: NodeInfo): boolean;
+}
+
+/**
+ * Holds the snapshot clients should see and answers watches from it: the
+ * snapshot for everyone, or, for the clients a canary group selects, the
+ * canary's. Responses carry the generation they came from when one was given.
+ */
 export interface SnapshotCache extends ResourceWatcher {
-  /** Replaces the current snapshot and notifies every watch whose answer changed. */
-  setSnapshot(snapshot: Snapshot): void;
+  /** Replaces everyone's snapshot and notifies every watch whose answer changed. */
+  setSnapshot(snapshot: Snapshot, generation?: number): void;
+  /** Starts (or replaces) a canary, or ends it with undefined: its clients go back to everyone's snapshot. */
+  setCanary(canary: GroupSnapshot | undefined): void;
+  /** Everyone's snapshot. */
   current(): Snapshot | undefined;
 }
 
@@ -17,14 +32,24 @@ interface ActiveWatch {
 
 export function createSnapshotCache(): SnapshotCache {
   let snapshot: Snapshot | undefined;
+  let generation: number | undefined;
+  let canary: GroupSnapshot | undefined;
   const watches = new Set<ActiveWatch>();
 
   function deliver(watch: ActiveWatch): void {
-    if (!snapshot) return;
-    const response = respond(snapshot, watch.request);
+    const inCanary = canary !== undefined && canary.selects(watch.request.node);
+    const source = inCanary ? canary!.snapshot : snapshot;
+    if (!source) return;
+    const response = respond(source, watch.request);
     if (response.version === watch.lastVersion) return;
     watch.lastVersion = response.version;
-    watch.onResponse(response);
+    const tag = inCanary ? canary!.generation : generation;
+    watch.onResponse(tag === undefined ? response : { ...response, generation: tag });
+  }
+
+  function deliverAll(): void {
+    // Copy: a callback may cancel or add watches while we iterate.
+    for (const watch of [...watches]) if (watches.has(watch)) deliver(watch);
   }
 
   return {
@@ -34,10 +59,14 @@ export function createSnapshotCache(): SnapshotCache {
       deliver(watch);
       return () => watches.delete(watch);
     },
-    setSnapshot(next) {
+    setSnapshot(next, nextGeneration) {
       snapshot = next;
-      // Copy: a callback may cancel or add watches while we iterate.
-      for (const watch of [...watches]) if (watches.has(watch)) deliver(watch);
+      generation = nextGeneration;
+      deliverAll();
+    },
+    setCanary(next) {
+      canary = next;
+      deliverAll();
     },
     current: () => snapshot,
   };

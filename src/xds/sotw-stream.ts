@@ -3,7 +3,17 @@ import type { Metrics } from "../metrics/index.js";
 import { isResourceTypeUrl, shortTypeName, type DiscoveryRequest, type Node } from "../proto/index.js";
 import type { ClientStatus, NackStatus, TypeStatus } from "./client-status.js";
 import { StreamStatus, type StreamTransport } from "./transport.js";
-import type { ResourceWatcher, Subscription, WatchResponse } from "./watcher.js";
+import type { NodeInfo, ResourceWatcher, Subscription, WatchResponse } from "./watcher.js";
+
+/** A client's answer to a response: an ACK, or a NACK with its error_detail. */
+export interface ClientReply {
+  readonly streamId: string;
+  readonly node: NodeInfo;
+  readonly typeUrl: string;
+  /** The generation of the response answered, when the watcher tagged it. */
+  readonly generation?: number;
+  readonly nack?: { readonly code: number; readonly message: string };
+}
 
 export interface SotwStreamDeps {
   readonly id: string;
@@ -12,6 +22,8 @@ export interface SotwStreamDeps {
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly now: () => number;
+  /** Sees every ACK and NACK (the push guard's canary watches these). */
+  readonly onReply?: (reply: ClientReply) => void;
 }
 
 /** Per-type state of one stream. */
@@ -24,6 +36,8 @@ interface TypeState {
   sentNonce: string;
   ackedVersion: string;
   ackedAt?: number;
+  sentGeneration?: number;
+  ackedGeneration?: number;
   lastNack?: NackStatus;
 }
 
@@ -48,6 +62,11 @@ export class SotwStream {
 
   get nodeId(): string {
     return this.node?.id ?? "";
+  }
+
+  /** The client as the node of its first request described it. */
+  get nodeInfo(): NodeInfo {
+    return { id: this.nodeId, cluster: this.node?.cluster ?? "", metadata: this.node?.metadata ?? {} };
   }
 
   /** Handles one DiscoveryRequest from the client. */
@@ -93,6 +112,8 @@ export class SotwStream {
         sentNonce: s.sentNonce,
         ackedVersion: s.ackedVersion,
         ...(s.ackedAt !== undefined && { ackedAt: new Date(s.ackedAt).toISOString() }),
+        ...(s.sentGeneration !== undefined && { sentGeneration: s.sentGeneration }),
+        ...(s.ackedGeneration !== undefined && { ackedGeneration: s.ackedGeneration }),
         ...(s.lastNack && { lastNack: s.lastNack }),
       };
     }
@@ -101,6 +122,7 @@ export class SotwStream {
       streamId: this.deps.id,
       nodeId: this.nodeId,
       cluster: this.node?.cluster ?? "",
+      metadata: this.node?.metadata ?? {},
       userAgent: agent,
       peer: this.deps.transport.peer,
       connectedAt: new Date(this.connectedAt).toISOString(),
@@ -119,6 +141,7 @@ export class SotwStream {
       sentNonce: previous?.sentNonce ?? "",
       ackedVersion: previous?.ackedVersion ?? request.version_info,
       ...(previous?.ackedAt !== undefined && { ackedAt: previous.ackedAt }),
+      ...(previous?.ackedGeneration !== undefined && { ackedGeneration: previous.ackedGeneration }),
       ...(previous?.lastNack && { lastNack: previous.lastNack }),
     };
     this.types.set(typeUrl, state);
@@ -140,16 +163,17 @@ export class SotwStream {
       return;
     }
     state.cancel = this.deps.watcher.watch(
-      { typeUrl, subscription: state.subscription, nodeId: this.nodeId },
+      { typeUrl, subscription: state.subscription, nodeId: this.nodeId, node: this.nodeInfo },
       (response) => this.send(typeUrl, state, response),
     );
   }
 
-  private send(typeUrl: string, state: TypeState, response: Pick<WatchResponse, "version" | "resources">): void {
+  private send(typeUrl: string, state: TypeState, response: Pick<WatchResponse, "version" | "resources" | "generation">): void {
     if (this.closed || this.types.get(typeUrl) !== state) return;
     const nonce = String(++this.nonceSeq);
     state.sentVersion = response.version;
     state.sentNonce = nonce;
+    state.sentGeneration = response.generation;
     this.deps.transport.send({
       version_info: response.version,
       resources: response.resources.map((r) => ({ type_url: r.typeUrl, value: r.body })),
@@ -164,20 +188,29 @@ export class SotwStream {
     const type = shortTypeName(typeUrl);
     const detail = request.error_detail;
     if (detail && (detail.code !== 0 || detail.message !== "")) {
+      const errorDetail = { code: detail.code, message: detail.message };
       state.lastNack = {
         at: new Date(this.deps.now()).toISOString(),
         nonce: request.response_nonce,
         version: request.version_info,
-        errorDetail: { code: detail.code, message: detail.message },
+        errorDetail,
+        ...(state.sentGeneration !== undefined && { generation: state.sentGeneration }),
       };
       this.deps.metrics?.xdsNacks.inc({ type });
-      this.deps.logger.warn({ stream: this.deps.id, node: this.nodeId, typeUrl, nonce: request.response_nonce, keptVersion: request.version_info, errorDetail: detail.message, code: detail.code }, "client NACKed a response");
+      this.deps.logger.warn({ stream: this.deps.id, node: this.nodeId, typeUrl, nonce: request.response_nonce, keptVersion: request.version_info, generation: state.sentGeneration, errorDetail: detail.message, code: detail.code }, "client NACKed a response");
+      this.reply(typeUrl, state.sentGeneration, errorDetail);
       return;
     }
     state.ackedVersion = request.version_info;
     state.ackedAt = this.deps.now();
+    if (state.sentGeneration !== undefined) state.ackedGeneration = state.sentGeneration;
     this.deps.metrics?.xdsAcks.inc({ type });
+    this.reply(typeUrl, state.sentGeneration);
     this.deps.logger.debug({ stream: this.deps.id, node: this.nodeId, type, version: request.version_info, nonce: request.response_nonce }, "ACK");
+  }
+
+  private reply(typeUrl: string, generation: number | undefined, nack?: { code: number; message: string }): void {
+    this.deps.onReply?.({ streamId: this.deps.id, node: this.nodeInfo, typeUrl, ...(generation !== undefined && { generation }), ...(nack && { nack }) });
   }
 
   private reject(reason: string, details: string): void {

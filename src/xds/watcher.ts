@@ -4,11 +4,21 @@ import type { Resource } from "../snapshot/index.js";
 /** Which resources of one type a stream wants. */
 export type Subscription = { readonly wildcard: true } | { readonly wildcard: false; readonly names: ReadonlySet<string> };
 
+/** Who a stream's client is, from the `node` of its first request. */
+export interface NodeInfo {
+  readonly id: string;
+  readonly cluster: string;
+  /** The node's metadata Struct as plain JSON; {} when absent. */
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+
 export interface WatchRequest {
   readonly typeUrl: ResourceTypeUrl;
   readonly subscription: Subscription;
   /** The requesting node's id, for node-group decisions (canary rollouts). */
   readonly nodeId: string;
+  /** The whole node, for groups chosen by metadata. */
+  readonly node: NodeInfo;
 }
 
 /** The resources a watch currently resolves to. */
@@ -17,6 +27,8 @@ export interface WatchResponse {
   /** Derived from the resources it holds: equal content ⇔ equal version. */
   readonly version: string;
   readonly resources: readonly Resource[];
+  /** The push guard's generation the answer came from, when known; the server reports it per client and in ACK/NACK events. */
+  readonly generation?: number;
 }
 
 /**

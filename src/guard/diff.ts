@@ -1,0 +1,58 @@
+import { ENDPOINT_TYPE, RESOURCE_TYPES, TYPE_SHORT_NAMES, type Codec } from "../proto/index.js";
+import type { Resource, Snapshot } from "../snapshot/index.js";
+import { endpointsOf } from "./endpoints.js";
+import type { EndpointDiff, GenerationDiff, ShortType, TypeDiff } from "./model.js";
+
+const NO_RESOURCES: ReadonlyMap<string, Resource> = new Map();
+
+/**
+ * What `after` changes against `before` (undefined: the first generation, so
+ * every resource is added). Per short type, the names added, removed and
+ * changed (same name, another version), each sorted. `endpoints` lists only
+ * the services (ClusterLoadAssignment names) whose endpoint set differs, a
+ * missing CLA counting as zero endpoints; a CLA that changes in other ways
+ * (weights, health, localities) is not listed there. `against` is copied in
+ * when given. Throws ProtoDecodeError when a CLA does not decode.
+ */
+export function diffSnapshots(codec: Codec, before: Snapshot | undefined, after: Snapshot, against?: number): GenerationDiff {
+  const types = {} as Record<ShortType, TypeDiff>;
+  for (const type of RESOURCE_TYPES) {
+    types[TYPE_SHORT_NAMES[type]] = diffNames(before?.resources[type] ?? NO_RESOURCES, after.resources[type]);
+  }
+  const endpoints: Record<string, EndpointDiff> = {};
+  const services = new Set([...(before?.resources[ENDPOINT_TYPE].keys() ?? []), ...after.resources[ENDPOINT_TYPE].keys()]);
+  for (const service of [...services].sort()) {
+    const change = diffEndpoints(codec, before, after, service);
+    if (change) endpoints[service] = change;
+  }
+  return against === undefined ? { types, endpoints } : { against, types, endpoints };
+}
+
+function diffNames(before: ReadonlyMap<string, Resource>, after: ReadonlyMap<string, Resource>): TypeDiff {
+  const added: string[] = [];
+  const removed: string[] = [];
+  const changed: string[] = [];
+  for (const [name, resource] of after) {
+    const previous = before.get(name);
+    if (!previous) added.push(name);
+    else if (previous.version !== resource.version) changed.push(name);
+  }
+  for (const name of before.keys()) if (!after.has(name)) removed.push(name);
+  return { added: added.sort(), removed: removed.sort(), changed: changed.sort() };
+}
+
+/** The endpoint change of one service, or undefined when its endpoint set is the same on both sides. */
+function diffEndpoints(codec: Codec, before: Snapshot | undefined, after: Snapshot, service: string): EndpointDiff | undefined {
+  const previous = before?.resources[ENDPOINT_TYPE].get(service);
+  const next = after.resources[ENDPOINT_TYPE].get(service);
+  // Equal versions mean equal bytes: no need to decode.
+  if (previous && next && previous.version === next.version) return undefined;
+  const was = (before && endpointsOf(codec, before, service)) ?? [];
+  const is = endpointsOf(codec, after, service) ?? [];
+  const wasSet = new Set(was);
+  const isSet = new Set(is);
+  const added = is.filter((endpoint) => !wasSet.has(endpoint));
+  const removed = was.filter((endpoint) => !isSet.has(endpoint));
+  if (added.length === 0 && removed.length === 0) return undefined;
+  return { before: was.length, after: is.length, added, removed };
+}

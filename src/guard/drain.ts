@@ -1,0 +1,154 @@
+import type { Issue } from "../errors/index.js";
+import {
+  ENDPOINT_TYPE,
+  RESOURCE_TYPES,
+  type ClusterLoadAssignment,
+  type Codec,
+  type LocalityLbEndpoints,
+  type ResourceTypeUrl,
+} from "../proto/index.js";
+import { createResource, createSnapshot, type Resource, type Snapshot } from "../snapshot/index.js";
+import { assessBlastRadius, endpointViolation } from "./blast-radius.js";
+import { diffSnapshots } from "./diff.js";
+import { endpointKey } from "./endpoints.js";
+import type { EndpointDiff, GenerationDiff, GuardPolicy } from "./model.js";
+
+/**
+ * Absorbs float error in `drainStep × count` (0.29 × 100 = 28.999…), so a
+ * share that is a whole number of endpoints releases that many.
+ */
+const SHARE_EPSILON = 1e-9;
+
+/**
+ * One step of a held endpoint drain: `candidate` (a generation that fails
+ * assessBlastRadius against `baseline`, the generation served now) with part
+ * of its removals put back, so that the step passes assessBlastRadius against
+ * `baseline` and is consistent whenever both inputs are.
+ * - While the LDS or CDS rule is violated, services removed are restored
+ *   from `baseline` in full (all four resources of that name) and services
+ *   added are held back (left out): removing services wholesale is never
+ *   drained, it waits for a person to approve.
+ * - A service that is still present but loses too many endpoints releases at
+ *   most max(1, floor(drainStep × its endpoints in `baseline`)) of its removed
+ *   endpoints (the first in sorted `host:port` order), fewer if more would
+ *   break maxEndpointRemoval, and never its last endpoint. The other removed
+ *   endpoints go back into the candidate's CLA with their baseline locality,
+ *   priority, weight and health; a locality the candidate lacks comes back
+ *   with its baseline weight, one it has keeps the candidate's weight. A
+ *   service that can release nothing keeps its baseline CLA as it is.
+ * - Everything else is the candidate's.
+ * Returns `candidate` itself when it passes already, and undefined when the
+ * step would equal `baseline` (nothing can be released: only whole-service
+ * changes or last-endpoint holds remain). The step has revision
+ * `revision ?? candidate.revision`. Repeating the step from the previous one
+ * reaches the candidate, or stops at one endpoint for a candidate that
+ * empties a service. Throws what the codec throws.
+ */
+export function drainStep(codec: Codec, baseline: Snapshot, candidate: Snapshot, policy: GuardPolicy, revision?: number): Snapshot | undefined {
+  const diff = diffSnapshots(codec, baseline, candidate);
+  const issues = assessBlastRadius(codec, baseline, candidate, diff, policy);
+  if (issues.length === 0) return candidate;
+  const maps = new Map(RESOURCE_TYPES.map((type) => [type, new Map(candidate.resources[type])] as const));
+  const held = holdServiceChanges(baseline, diff, issues, maps);
+  const assignments = maps.get(ENDPOINT_TYPE) as Map<string, Resource>;
+  for (const [service, change] of Object.entries(diff.endpoints)) {
+    if (held.has(service) || !candidate.resources[ENDPOINT_TYPE].has(service)) continue;
+    if (endpointViolation(service, change, policy) === undefined) continue;
+    assignments.set(service, drainedAssignment(codec, baseline, candidate, service, change, policy));
+  }
+  const sorted: Partial<Record<ResourceTypeUrl, ReadonlyMap<string, Resource>>> = {};
+  for (const [type, map] of maps) sorted[type] = new Map([...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const step = createSnapshot(revision ?? candidate.revision, sorted);
+  return step.version === baseline.version ? undefined : step;
+}
+
+/**
+ * When the LDS or CDS rule is violated, keeps the step's services those of
+ * `baseline`: each service whose Listener or Cluster the candidate removes
+ * gets all its resources back as `baseline` has them, and each one it adds
+ * is left out. Added services are held too because they would dilute the
+ * share: against a step that has them, the next step's removals could fall
+ * within maxResourceRemoval and go out without approval. Returns the names
+ * held.
+ */
+function holdServiceChanges(
+  baseline: Snapshot,
+  diff: GenerationDiff,
+  issues: readonly Issue[],
+  maps: ReadonlyMap<ResourceTypeUrl, Map<string, Resource>>,
+): Set<string> {
+  if (!issues.some((issue) => issue.path === "LDS" || issue.path === "CDS")) return new Set();
+  const { LDS, CDS } = diff.types;
+  const names = new Set([...LDS.removed, ...CDS.removed, ...LDS.added, ...CDS.added]);
+  for (const name of names) {
+    for (const type of RESOURCE_TYPES) {
+      const resource = baseline.resources[type].get(name);
+      if (resource) maps.get(type)?.set(name, resource);
+      else maps.get(type)?.delete(name);
+    }
+  }
+  return names;
+}
+
+/** The CLA of `service` in the step: the candidate's, with the removed endpoints not released put back. */
+function drainedAssignment(
+  codec: Codec,
+  baseline: Snapshot,
+  candidate: Snapshot,
+  service: string,
+  change: EndpointDiff,
+  policy: GuardPolicy,
+): Resource {
+  const was = baseline.resources[ENDPOINT_TYPE].get(service) as Resource;
+  const is = candidate.resources[ENDPOINT_TYPE].get(service) as Resource;
+  const released = releasable(service, change, policy);
+  if (released === 0) return was;
+  const keep = new Set(change.removed.slice(released));
+  const merged = putBack(codec.decodeResource(ENDPOINT_TYPE, was.body), codec.decodeResource(ENDPOINT_TYPE, is.body), keep);
+  return createResource(ENDPOINT_TYPE, service, codec.encodeResource(ENDPOINT_TYPE, merged));
+}
+
+/**
+ * How many of the removed endpoints this step releases: the drain share of
+ * what the service had (at least one), cut down until the step passes the EDS
+ * rule, whose no-endpoints check keeps the last endpoint. A step that
+ * releases `n` has before + added − n endpoints.
+ */
+function releasable(service: string, change: EndpointDiff, policy: GuardPolicy): number {
+  const share = Math.max(1, Math.floor(policy.drainStep * change.before + SHARE_EPSILON));
+  let count = Math.min(share, change.removed.length);
+  while (count > 0 && endpointViolation(service, { before: change.before, after: change.before + change.added.length - count }, policy)) {
+    count--;
+  }
+  return count;
+}
+
+/**
+ * `candidate` with the endpoints in `keep` copied back from `baseline`: into
+ * the candidate's locality group with the same locality and priority, or into
+ * a copy of the baseline group (locality weight included) when it has none.
+ */
+function putBack(baseline: ClusterLoadAssignment, candidate: ClusterLoadAssignment, keep: ReadonlySet<string>): ClusterLoadAssignment {
+  const groups = candidate.endpoints.map((group) => ({ ...group, lb_endpoints: [...group.lb_endpoints] }));
+  const byKey = new Map(groups.map((group) => [groupKey(group), group]));
+  const pending = new Set(keep);
+  for (const group of baseline.endpoints) {
+    // delete() is true once per host:port, so one listed twice comes back once.
+    const back = group.lb_endpoints.filter((lbEndpoint) => pending.delete(endpointKey(lbEndpoint)));
+    if (back.length === 0) continue;
+    const target = byKey.get(groupKey(group));
+    if (target) {
+      target.lb_endpoints.push(...back);
+    } else {
+      const copy = { ...group, lb_endpoints: back };
+      groups.push(copy);
+      byKey.set(groupKey(copy), copy);
+    }
+  }
+  return { ...candidate, endpoints: groups };
+}
+
+function groupKey(group: LocalityLbEndpoints): string {
+  const locality = group.locality;
+  return JSON.stringify([locality?.region ?? "", locality?.zone ?? "", locality?.sub_zone ?? "", group.priority ?? 0]);
+}

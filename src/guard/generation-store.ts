@@ -1,0 +1,94 @@
+import type { Logger } from "../log/index.js";
+import { RESOURCE_TYPES, isResourceTypeUrl, type ResourceTypeUrl } from "../proto/index.js";
+import type { GenerationLog, StoredResource } from "../registry/index.js";
+import { createResource, createSnapshot, type Resource, type Snapshot } from "../snapshot/index.js";
+import { GENERATION_STATUSES, type Generation } from "./model.js";
+
+/** Snapshots kept decoded in memory; older ones are read back from the log when needed. */
+const MEMORY_SNAPSHOTS = 8;
+
+/**
+ * The guard's view of the Store's GenerationLog: Generation records as JSON,
+ * snapshots as their encoded resources. A snapshot read back is rebuilt with
+ * createSnapshot and must have the version its generation recorded, or it is
+ * treated as missing.
+ */
+export interface GenerationStore {
+  /** Every readable record, ascending id; records that do not look like generations are logged and skipped. */
+  load(): Promise<Generation[]>;
+  /** Writes the record, with its snapshot's resources when given. */
+  save(generation: Generation, snapshot?: Snapshot): Promise<void>;
+  snapshot(generation: Generation): Promise<Snapshot | undefined>;
+  retain(ids: ReadonlySet<number>): Promise<void>;
+}
+
+export function createGenerationStore(log: GenerationLog, logger: Logger): GenerationStore {
+  const recent = new Map<number, Snapshot>();
+  const remember = (id: number, snapshot: Snapshot): void => {
+    recent.delete(id);
+    recent.set(id, snapshot);
+    while (recent.size > MEMORY_SNAPSHOTS) recent.delete(recent.keys().next().value as number);
+  };
+
+  return {
+    async load() {
+      const stored = await log.list();
+      const generations: Generation[] = [];
+      for (const { id, record } of stored) {
+        if (looksLikeGeneration(id, record)) generations.push(record as unknown as Generation);
+        else logger.warn({ id }, "skipping a stored generation record this steadymesh cannot read");
+      }
+      return generations;
+    },
+    async save(generation, snapshot) {
+      const record = JSON.parse(JSON.stringify(generation)) as Record<string, unknown>;
+      await log.put({ id: generation.id, record }, snapshot && toStored(snapshot));
+      if (snapshot) remember(generation.id, snapshot);
+    },
+    async snapshot(generation) {
+      const cached = recent.get(generation.id);
+      if (cached) return cached;
+      const stored = await log.resources(generation.id);
+      if (!stored) return undefined;
+      const snapshot = fromStored(generation.revision, stored);
+      if (snapshot.version !== generation.version) {
+        logger.error({ generation: generation.id, stored: snapshot.version, recorded: generation.version }, "stored snapshot does not match its generation's version; ignoring it");
+        return undefined;
+      }
+      remember(generation.id, snapshot);
+      return snapshot;
+    },
+    async retain(ids) {
+      await log.retain(ids);
+      for (const id of [...recent.keys()]) if (!ids.has(id)) recent.delete(id);
+    },
+  };
+}
+
+function looksLikeGeneration(id: number, record: Readonly<Record<string, unknown>>): boolean {
+  return (
+    record["id"] === id &&
+    typeof record["revision"] === "number" &&
+    typeof record["version"] === "string" &&
+    (GENERATION_STATUSES as readonly unknown[]).includes(record["status"]) &&
+    typeof record["diff"] === "object" &&
+    Array.isArray(record["history"])
+  );
+}
+
+function toStored(snapshot: Snapshot): StoredResource[] {
+  const out: StoredResource[] = [];
+  for (const type of RESOURCE_TYPES) for (const r of snapshot.resources[type].values()) out.push({ typeUrl: type, name: r.name, body: r.body });
+  return out;
+}
+
+function fromStored(revision: number, stored: readonly StoredResource[]): Snapshot {
+  const byType = new Map<ResourceTypeUrl, Map<string, Resource>>(RESOURCE_TYPES.map((t) => [t, new Map()]));
+  for (const r of stored) {
+    if (!isResourceTypeUrl(r.typeUrl)) continue;
+    byType.get(r.typeUrl)!.set(r.name, createResource(r.typeUrl, r.name, r.body));
+  }
+  // Each type's map iterates in name order, as the builder's do.
+  const sorted = Object.fromEntries([...byType].map(([t, m]) => [t, new Map([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))]));
+  return createSnapshot(revision, sorted);
+}

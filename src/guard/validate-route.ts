@@ -1,0 +1,162 @@
+import { show } from "../errors/index.js";
+import { ROUTER_TYPE_NAME, typeUrlOf } from "../proto/index.js";
+import { asMessage, messages, strings, sub, text, whichOf, wrapped, type Findings, type Message } from "./validate-fields.js";
+
+const UINT32_MAX = 0xffff_ffff;
+const ROUTER_URL = typeUrlOf(ROUTER_TYPE_NAME);
+
+/** Every member of RouteMatch.path_specifier, and those gRPC clients accept (A28). */
+const PATH_SPECIFIERS = ["prefix", "path", "safe_regex", "connect_matcher", "path_separated_prefix", "path_match_policy"] as const;
+const SUPPORTED_PATH_SPECIFIERS = ["prefix", "path", "safe_regex"];
+/** Every member of HeaderMatcher.header_match_specifier, and those gRPC clients accept. */
+const HEADER_SPECIFIERS = ["exact_match", "safe_regex_match", "range_match", "present_match", "prefix_match", "suffix_match", "contains_match", "string_match"] as const;
+const SUPPORTED_HEADER_SPECIFIERS = HEADER_SPECIFIERS.filter((name) => name !== "contains_match");
+/** Every member of Route.action. */
+const ACTIONS = ["route", "redirect", "direct_response", "filter_action", "non_forwarding_action"] as const;
+/** Every member of RouteAction.cluster_specifier, and those gRPC clients accept. */
+const CLUSTER_SPECIFIERS = ["cluster", "cluster_header", "weighted_clusters", "cluster_specifier_plugin", "inline_cluster_specifier_plugin"] as const;
+const SUPPORTED_CLUSTER_SPECIFIERS = ["cluster", "weighted_clusters", "cluster_header"];
+
+/**
+ * Reports what grpc-js-xds (RouteConfigurationResourceType.validateResource,
+ * after gRPC proposal A28) NACKs in a RouteConfiguration, what Envoy's rules
+ * forbid, and what would leave a client without a route:
+ * - at least one virtual host; each has domains, none empty, each with at
+ *   most one `*` at its start or end, and no domain (case-insensitively) in
+ *   two virtual hosts (Envoy);
+ * - every route has a match with a prefix, path or safe_regex path specifier
+ *   and no contains_match header matcher, and a `route` action naming a
+ *   non-empty cluster, a cluster_header, or weighted clusters whose weights
+ *   add up to 1..2^32-1;
+ * - retry policies (virtual host and route): num_retries ≥ 1 when set, a
+ *   retry_back_off with a positive base_interval and max_interval ≥ it;
+ * - typed_per_filter_config overrides must be Router configs: the client
+ *   rejects unregistered filter types and the guard cannot read the others.
+ * Also used for an HttpConnectionManager's inline route_config.
+ */
+export function validateRouteConfiguration(config: Message, findings: Findings): void {
+  const hosts = messages(config["virtual_hosts"]);
+  if (hosts.length === 0) findings.add("virtual_hosts", "must have at least one virtual host; a client finds no route for its target without one");
+  const domains = new Map<string, string>();
+  hosts.forEach((host, i) => checkVirtualHost(host, `virtual_hosts[${i}]`, domains, findings));
+}
+
+/** `domains` maps each lower-cased domain seen so far to the path where it first appears. */
+function checkVirtualHost(host: Message, path: string, domains: Map<string, string>, findings: Findings): void {
+  const at = findings.at(path);
+  const list = strings(host["domains"]);
+  if (list.length === 0) at.add("domains", "must not be empty; use \"*\" to match every authority");
+  list.forEach((domain, j) => {
+    const problem = domainProblem(domain);
+    if (problem) at.add(`domains[${j}]`, problem);
+    // Envoy lower-cases domains before it checks them for duplicates.
+    const key = domain.toLowerCase();
+    const first = domains.get(key);
+    if (first === undefined) domains.set(key, `${path}.domains[${j}]`);
+    else at.add(`domains[${j}]`, `${show(domain)} repeats ${first}; each domain may appear once per RouteConfiguration, ignoring case`);
+  });
+  checkRetryPolicy(sub(host, "retry_policy"), at.at("retry_policy"));
+  checkFilterOverrides(host["typed_per_filter_config"], at.at("typed_per_filter_config"));
+  messages(host["routes"]).forEach((route, k) => checkRoute(route, at.at(`routes[${k}]`)));
+}
+
+function domainProblem(domain: string): string | undefined {
+  if (domain === "") return "must not be empty";
+  const star = domain.indexOf("*");
+  if (star !== domain.lastIndexOf("*")) return `${show(domain)} has more than one wildcard; allowed: one * at the start or the end`;
+  if (star > 0 && star < domain.length - 1) return `${show(domain)} has a wildcard in the middle; allowed: one * at the start or the end`;
+  return undefined;
+}
+
+function checkRoute(route: Message, findings: Findings): void {
+  const match = sub(route, "match");
+  if (!match) findings.add("match", "is required");
+  else checkMatch(match, findings.at("match"));
+  const action = whichOf(route, ACTIONS);
+  if (action === undefined) findings.add("route", "is required; a route must forward to a cluster");
+  else if (action !== "route") findings.add(action, "is not supported for gRPC clients; allowed: route");
+  else checkRouteAction(sub(route, "route") ?? {}, findings.at("route"));
+  checkFilterOverrides(route["typed_per_filter_config"], findings.at("typed_per_filter_config"));
+}
+
+function checkMatch(match: Message, findings: Findings): void {
+  const specifier = whichOf(match, PATH_SPECIFIERS);
+  if (specifier === undefined) {
+    findings.add("", `has no path specifier; allowed: ${SUPPORTED_PATH_SPECIFIERS.join(", ")}`);
+  } else if (!SUPPORTED_PATH_SPECIFIERS.includes(specifier)) {
+    findings.add(specifier, `is not supported by gRPC clients; allowed: ${SUPPORTED_PATH_SPECIFIERS.join(", ")}`);
+  }
+  messages(match["headers"]).forEach((header, h) => {
+    const which = whichOf(header, HEADER_SPECIFIERS);
+    if (which !== undefined && !(SUPPORTED_HEADER_SPECIFIERS as readonly string[]).includes(which)) {
+      findings.add(`headers[${h}].${which}`, `is not supported by gRPC clients; allowed: ${SUPPORTED_HEADER_SPECIFIERS.join(", ")}`);
+    }
+  });
+}
+
+function checkRouteAction(action: Message, findings: Findings): void {
+  const specifier = whichOf(action, CLUSTER_SPECIFIERS);
+  switch (specifier) {
+    case "cluster":
+    case "cluster_header":
+      if (text(action[specifier]) === "") findings.add(specifier, "must not be empty");
+      break;
+    case "weighted_clusters":
+      checkWeightedClusters(sub(action, specifier) ?? {}, findings.at(specifier));
+      break;
+    case undefined:
+      findings.add("", `must name a cluster; allowed: ${SUPPORTED_CLUSTER_SPECIFIERS.join(", ")}`);
+      break;
+    default:
+      findings.add(specifier, `is not supported by gRPC clients; allowed: ${SUPPORTED_CLUSTER_SPECIFIERS.join(", ")}`);
+  }
+  checkRetryPolicy(sub(action, "retry_policy"), findings.at("retry_policy"));
+}
+
+function checkWeightedClusters(weighted: Message, findings: Findings): void {
+  let sum = 0;
+  messages(weighted["clusters"]).forEach((cluster, i) => {
+    if (text(cluster["name"]) === "" && text(cluster["cluster_header"]) === "") {
+      findings.add(`clusters[${i}].name`, "must not be empty");
+    }
+    const weight = wrapped(cluster, "weight");
+    sum += typeof weight === "number" ? weight : 0;
+    checkFilterOverrides(cluster["typed_per_filter_config"], findings.at(`clusters[${i}].typed_per_filter_config`));
+  });
+  if (sum === 0 || sum > UINT32_MAX) findings.add("clusters", `weights add up to ${sum}; the sum must be 1-${UINT32_MAX}`);
+}
+
+/** Mirrors validateRetryPolicy, which grpc-js-xds applies by default (retry support is on). */
+function checkRetryPolicy(policy: Message | undefined, findings: Findings): void {
+  if (!policy) return;
+  const retries = wrapped(policy, "num_retries");
+  if (typeof retries === "number" && retries < 1) findings.add("num_retries.value", `must be at least 1 when set, got ${retries}`);
+  const backOff = sub(policy, "retry_back_off");
+  if (!backOff) return;
+  const base = sub(backOff, "base_interval");
+  if (!base) {
+    findings.add("retry_back_off.base_interval", "is required when retry_back_off is set");
+    return;
+  }
+  const baseMs = durationMs(base);
+  if (baseMs <= 0) findings.add("retry_back_off.base_interval", `must be at least 1ms, got ${show(base)}`);
+  const max = sub(backOff, "max_interval");
+  if (max && durationMs(max) < baseMs) findings.add("retry_back_off.max_interval", `must not be less than base_interval, got ${show(max)}`);
+}
+
+/** Whole milliseconds, truncated, as grpc-js-xds's durationToMs counts them. */
+function durationMs(duration: Message): number {
+  const seconds = typeof duration["seconds"] === "number" ? duration["seconds"] : 0;
+  const nanos = typeof duration["nanos"] === "number" ? duration["nanos"] : 0;
+  return Math.trunc(seconds * 1000 + nanos / 1e6);
+}
+
+/** typed_per_filter_config: a map of filter name → Any (validateOverrideFilter). */
+function checkFilterOverrides(overrides: unknown, findings: Findings): void {
+  for (const [name, value] of Object.entries(asMessage(overrides) ?? {})) {
+    const typeUrl = text(asMessage(value)?.["type_url"]);
+    if (typeUrl !== ROUTER_URL) {
+      findings.add(`[${JSON.stringify(name)}]`, `${JSON.stringify(typeUrl)} cannot be verified by the guard; allowed: ${ROUTER_URL}`);
+    }
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * The push guard's validation: would a stock client NACK any resource of a
+ * generation? One module per resource type (validate-listener.ts,
+ * validate-route.ts, validate-cluster.ts, validate-endpoint.ts) mirrors the
+ * checks of @grpc/grpc-js-xds 1.14 (build/src/xds-resource-type/*.js) and
+ * adds Envoy's field rules where they are stricter. Where the client's
+ * verdict hangs on a nested message the codec cannot read (TLS contexts,
+ * fault-filter configs, TypedStruct, custom LB policies), the guard rejects:
+ * holding a valid generation is recoverable, pushing a NACKed one is not.
+ */
+import type { Issue } from "../errors/index.js";
+import {
+  CLUSTER_TYPE,
+  ENDPOINT_TYPE,
+  LISTENER_TYPE,
+  RESOURCE_TYPES,
+  ROUTE_TYPE,
+  shortTypeName,
+  type Codec,
+  type ResourceTypeUrl,
+} from "../proto/index.js";
+import { createConsistencyChecker, type Snapshot } from "../snapshot/index.js";
+import { validateCluster } from "./validate-cluster.js";
+import { validateLoadAssignment } from "./validate-endpoint.js";
+import { asMessage, joinPath, type Findings, type Message } from "./validate-fields.js";
+import { validateListener } from "./validate-listener.js";
+import { validateRouteConfiguration } from "./validate-route.js";
+
+/**
+ * Every problem in `snapshot` that would make a stock gRPC client
+ * (@grpc/grpc-js-xds) or Envoy NACK it, or leave a client waiting for a
+ * resource that never comes; [] when there is none. Never throws.
+ *
+ * Paths are `<LDS|RDS|CDS|EDS>/<resource name>: <field path>`, e.g.
+ * `CDS/greeter: lb_policy` or
+ * `EDS/greeter: endpoints[0].lb_endpoints[1].endpoint.address.socket_address.port_value`;
+ * a problem with the whole resource has the bare `EDS/greeter` (`cannot
+ * decode …`). Messages say what is wrong and what is allowed.
+ *
+ * Order: the consistency check's issues (dangling references, resources
+ * stored under the wrong name or type; see checkConsistency) first, then
+ * each resource's own, by type (LDS, RDS, CDS, EDS) and map order. A
+ * failure is reported once, even when both passes meet it.
+ */
+export function validateSnapshot(codec: Codec, snapshot: Snapshot): Issue[] {
+  const state = stateFor(codec);
+  const memo = memoizeDecoding(codec);
+  const issues: Issue[] = [];
+  const decodeErrors = new Map<string, ReadonlySet<string>>();
+  for (const type of RESOURCE_TYPES) {
+    for (const [key, resource] of snapshot.resources[type]) {
+      // A resource filed under another type is the consistency check's finding; its body means nothing here.
+      if (resource.typeUrl !== type) continue;
+      const result = resourceResult(state, memo, type, key, resource.body);
+      decodeErrors.set(consistencyPrefix(type, key), result.noted);
+      issues.push(...result.issues);
+    }
+  }
+  return [...consistencyIssues(state.consistency, snapshot, decodeErrors), ...issues];
+}
+
+/** One resource's own findings: a pure function of its type, key and bytes. */
+interface ResourceResult {
+  readonly issues: readonly Issue[];
+  readonly noted: ReadonlySet<string>;
+}
+
+/**
+ * What is remembered across calls, per codec: successive generations share
+ * most Resource bodies (the builder reuses unchanged ones), so each body is
+ * validated once; entries go when the bodies do.
+ */
+interface ValidationState {
+  readonly results: WeakMap<Uint8Array, Map<string, ResourceResult>>;
+  readonly consistency: (snapshot: Snapshot) => Issue[];
+}
+
+const states = new WeakMap<Codec, ValidationState>();
+
+function stateFor(codec: Codec): ValidationState {
+  let state = states.get(codec);
+  if (!state) states.set(codec, (state = { results: new WeakMap(), consistency: createConsistencyChecker(codec) }));
+  return state;
+}
+
+function resourceResult(state: ValidationState, memo: Codec, type: ResourceTypeUrl, key: string, body: Uint8Array): ResourceResult {
+  const cacheKey = `${type}\u0000${key}`;
+  // Not bytes at all: nothing to remember it by (the codec reports the problem).
+  const byKey = body instanceof Uint8Array ? (state.results.get(body) ?? new Map<string, ResourceResult>()) : undefined;
+  const known = byKey?.get(cacheKey);
+  if (known) return known;
+  const issues: Issue[] = [];
+  const noted = new Set<string>();
+  validateResource(memo, type, body, createFindings(resourcePath(type, key), issues, noted));
+  const result = { issues, noted };
+  if (byKey) {
+    byKey.set(cacheKey, result);
+    state.results.set(body, byKey);
+  }
+  return result;
+}
+
+function validateResource(codec: Codec, type: ResourceTypeUrl, body: Uint8Array, findings: Findings): void {
+  let message: Message;
+  try {
+    message = asMessage(codec.decodeResource(type, body)) ?? {};
+  } catch (error) {
+    // The codec throws only ProtoDecodeError ("cannot decode <type>: …"); anything else is named as such.
+    const text = error instanceof Error && error.message.startsWith("cannot decode") ? error.message : `cannot decode: ${describe(error)}`;
+    findings.noteDecodeError(describe(error));
+    findings.add("", text);
+    return;
+  }
+  try {
+    switch (type) {
+      case LISTENER_TYPE:
+        return validateListener(codec, message, findings);
+      case ROUTE_TYPE:
+        return validateRouteConfiguration(message, findings);
+      case CLUSTER_TYPE:
+        return validateCluster(message, findings);
+      case ENDPOINT_TYPE:
+        return validateLoadAssignment(message, findings);
+    }
+  } catch (error) {
+    // A validator that breaks on odd input must not wave the generation through: reject it, saying why.
+    findings.add("", `could not be validated: ${describe(error)}`);
+  }
+}
+
+/** checkConsistency's issues, in this module's path style, minus decode failures the resource pass already reported. */
+function consistencyIssues(check: (snapshot: Snapshot) => Issue[], snapshot: Snapshot, decodeErrors: ReadonlyMap<string, ReadonlySet<string>>): Issue[] {
+  let found: Issue[];
+  try {
+    found = check(snapshot);
+  } catch (error) {
+    // checkConsistency rethrows anything but the codec's typed errors; report it rather than throw.
+    return [{ path: "", message: `the consistency check failed: ${describe(error)}` }];
+  }
+  const issues: Issue[] = [];
+  for (const issue of found) {
+    const where = locate(snapshot, issue.path);
+    if (!where) {
+      issues.push(issue);
+      continue;
+    }
+    const prefix = consistencyPrefix(where.type, where.key);
+    if (where.field === "" && decodeErrors.get(prefix)?.has(issue.message)) continue;
+    const field = where.type === ENDPOINT_TYPE && where.field === "name" ? "cluster_name" : where.field;
+    issues.push({ path: joinResourcePath(resourcePath(where.type, where.key), field), message: issue.message });
+  }
+  return issues;
+}
+
+/**
+ * Splits a consistency path (`RDS[login].virtual_hosts[0].route.cluster`) into
+ * the resource and the field. Keys may contain `]` or `.`, so the path is
+ * matched against the snapshot's own keys, the longest match winning.
+ */
+function locate(snapshot: Snapshot, path: string): { type: ResourceTypeUrl; key: string; field: string } | undefined {
+  let best: { type: ResourceTypeUrl; key: string; field: string } | undefined;
+  for (const type of RESOURCE_TYPES) {
+    for (const key of snapshot.resources[type].keys()) {
+      const prefix = consistencyPrefix(type, key);
+      if (path !== prefix && !path.startsWith(`${prefix}.`)) continue;
+      if (!best || key.length > best.key.length) best = { type, key, field: path.slice(prefix.length + 1) };
+    }
+  }
+  return best;
+}
+
+function consistencyPrefix(type: ResourceTypeUrl, key: string): string {
+  return `${shortTypeName(type)}[${key}]`;
+}
+
+function resourcePath(type: ResourceTypeUrl, key: string): string {
+  return `${shortTypeName(type)}/${key}`;
+}
+
+function joinResourcePath(resource: string, field: string): string {
+  return field === "" ? resource : `${resource}: ${field}`;
+}
+
+/** Findings that append to `issues` under `resource`; `noted` collects the decode errors reported. */
+function createFindings(resource: string, issues: Issue[], noted: Set<string>, prefix = ""): Findings {
+  return {
+    add: (field, message) => issues.push({ path: joinResourcePath(resource, joinPath(prefix, field)), message }),
+    at: (more) => createFindings(resource, issues, noted, joinPath(prefix, more)),
+    noteDecodeError: (message) => noted.add(message),
+  };
+}
+
+/**
+ * The codec with decodeResource and unpackAny remembered per input bytes,
+ * so the consistency check reuses what the resource pass decoded. Decoded
+ * messages are only read, never changed, by both passes.
+ */
+function memoizeDecoding(codec: Codec): Codec {
+  const cache = new WeakMap<Uint8Array, Map<string, unknown>>();
+  const remember = <T>(bytes: Uint8Array, kind: string, decode: () => T): T => {
+    // Not bytes at all: the codec reports that (a WeakMap would throw a TypeError instead).
+    if (!(bytes instanceof Uint8Array)) return decode();
+    let byKind = cache.get(bytes);
+    if (!byKind) cache.set(bytes, (byKind = new Map()));
+    if (byKind.has(kind)) return byKind.get(kind) as T;
+    const decoded = decode();
+    byKind.set(kind, decoded);
+    return decoded;
+  };
+  return {
+    ...codec,
+    decodeResource: (typeUrl, bytes) => remember(bytes, typeUrl, () => codec.decodeResource(typeUrl, bytes)),
+    unpackAny: (typeName, any) => remember(any.value, `${typeName} ${any.type_url}`, () => codec.unpackAny(typeName, any)),
+  };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
