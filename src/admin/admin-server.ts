@@ -1,7 +1,18 @@
-import Fastify, { LogController, type FastifyReply, type FastifyRequest, type InjectOptions, type LightMyRequestResponse } from "fastify";
+import Fastify, {
+  errorCodes,
+  LogController,
+  type FastifyInstance,
+  type RawServerDefault,
+  type FastifyReply,
+  type FastifyRequest,
+  type InjectOptions,
+  type LightMyRequestResponse,
+} from "fastify";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { LabFaults } from "../faults/index.js";
 import type { Logger } from "../log/index.js";
 import { createFaultRoutes } from "./fault-routes.js";
+import { createGenerationRoutes } from "./generation-routes.js";
 import { toHttpError } from "./http-errors.js";
 import { allowedMethods, createRoutes, type RouteDeps, type RouteSpec } from "./routes.js";
 
@@ -40,7 +51,7 @@ export interface AdminServer {
  */
 export function createAdminServer(deps: AdminDeps): AdminServer {
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const routes = [...createRoutes(deps), ...createFaultRoutes(deps.faults)];
+  const routes = [...createRoutes(deps), ...createGenerationRoutes(deps.generations), ...createFaultRoutes(deps.faults)];
 
   function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
     const httpError = toHttpError(err, { bodyLimit, contentType: request.headers["content-type"] });
@@ -66,7 +77,7 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
   app.addHook("onResponse", async (request, reply) => {
     request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, "admin request");
   });
-  for (const route of routes) app.route({ method: route.method, url: route.url, handler: route.handler });
+  addRoutes(app, routes);
 
   let closing: Promise<void> | undefined;
   return {
@@ -93,7 +104,31 @@ function sendNoRoute(routes: readonly RouteSpec[], request: FastifyRequest, repl
   }
   const error =
     `no route for ${request.method} ${path}; the API serves /v1/services, /v1/services/{service}, ` +
-    "/v1/services/{service}/instances/{id}, /v1/clients, /v1/faults, /v1/faults/{id}, /healthz and /metrics";
+    "/v1/services/{service}/instances/{id}, /v1/clients, /v1/generations, /v1/generations/{id}, " +
+    "/v1/generations/{id}/approve, /v1/generations/{id}/rollback, /v1/faults, /v1/faults/{id}, /healthz and /metrics";
   request.log.warn({ ...context, status: 404, error }, "admin request rejected");
   return reply.code(404).send({ error });
+}
+
+/**
+ * Registers the table. Bodyless routes live in their own fastify scope whose
+ * only parser accepts an empty body of any content-type (as `undefined`) and
+ * otherwise parses JSON exactly as the rest of the API does; other
+ * content-types with a body stay 415.
+ */
+function addRoutes(app: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger>, routes: readonly RouteSpec[]): void {
+  for (const route of routes.filter((r) => !r.bodyless)) app.route({ method: route.method, url: route.url, handler: route.handler });
+  const bodyless = routes.filter((r) => r.bodyless);
+  void app.register(async (scope) => {
+    const json = scope.getDefaultJsonParser("error", "error");
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser("*", { parseAs: "string" }, (request, body, done) => {
+      const text = typeof body === "string" ? body : body.toString("utf8");
+      if (text === "") return done(null, undefined);
+      const type = request.headers["content-type"] ?? "";
+      if (!/^application\/json\s*(;|$)/i.test(type)) return done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(type), undefined);
+      return json(request, text, done);
+    });
+    for (const route of bodyless) scope.route({ method: route.method, url: route.url, handler: route.handler });
+  });
 }

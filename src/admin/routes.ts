@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { NotFoundError } from "../errors/index.js";
+import type { GenerationControl } from "../guard/index.js";
 import type { Metrics } from "../metrics/index.js";
 import type { Instance, ServiceEntry } from "../registry/index.js";
 import type { Registry } from "../registry/index.js";
@@ -10,6 +11,8 @@ export interface RouteDeps {
   readonly registry: Registry;
   readonly clients: { list(): readonly ClientStatus[] };
   readonly metrics: Metrics;
+  /** The push guard's generations: `/v1/generations` reads and acts through it. */
+  readonly generations: GenerationControl;
 }
 
 type Method = "GET" | "POST" | "PUT" | "DELETE";
@@ -20,6 +23,13 @@ export interface RouteSpec {
   /** fastify pattern, e.g. `/v1/services/:service`. */
   readonly url: string;
   readonly handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+  /**
+   * The route takes no body. An empty body is accepted whatever its
+   * content-type (`curl -X POST -H 'content-type: application/json'`,
+   * `curl -d ''`), so the handler sees `undefined`; a non-empty one must
+   * still be JSON.
+   */
+  readonly bodyless?: boolean;
 }
 
 /** A service as the API shows it: its fields plus its instances, sorted by id. */

@@ -3,6 +3,8 @@ import { SteadyError, UnavailableError, type ErrorCode } from "../errors/index.j
 /** A request that gets no answer within this long is reported as unreachable rather than hanging the CLI. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
+export type AdminMethod = "GET" | "PUT" | "POST" | "DELETE";
+
 /** Talks JSON to a running server's admin API (DESIGN.md, "Admin HTTP API"). */
 export interface AdminClient {
   /**
@@ -10,7 +12,7 @@ export interface AdminClient {
    * UnavailableError when the server cannot be reached, and with a
    * SteadyError carrying the server's own `error` text on a 4xx/5xx answer.
    */
-  request<T>(method: "GET" | "PUT" | "DELETE", path: string, body?: unknown): Promise<T>;
+  request<T>(method: AdminMethod, path: string, body?: unknown): Promise<T>;
 }
 
 /** Path segment for a name; names are DNS labels, but a bad one must still reach the server intact to be rejected there. */
@@ -20,7 +22,7 @@ export function segment(name: string): string {
 
 export function createAdminClient(baseUrl: string, fetchImpl: typeof fetch = fetch): AdminClient {
   return {
-    async request<T>(method: "GET" | "PUT" | "DELETE", path: string, body?: unknown): Promise<T> {
+    async request<T>(method: AdminMethod, path: string, body?: unknown): Promise<T> {
       const url = `${baseUrl}${path}`;
       let response: Response;
       let text: string;

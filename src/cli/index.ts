@@ -1,16 +1,19 @@
 import { Command, CommanderError } from "commander";
+import { addApproveCommand } from "./commands/approve.js";
 import { addBootstrapCommand } from "./commands/bootstrap.js";
 import { addDeregisterCommand } from "./commands/deregister.js";
+import { addGenerationsCommand } from "./commands/generations.js";
 import { addLabCommands } from "./commands/lab.js";
 import { addListCommand } from "./commands/list.js";
 import { addRegisterCommand } from "./commands/register.js";
+import { addRollbackCommand } from "./commands/rollback.js";
 import { addServeCommand } from "./commands/serve.js";
 import { addStatusCommand } from "./commands/status.js";
 import { createContext, type CliContext, type CliIo } from "./context.js";
 
 export type { CliIo, SignalSource, StopSignal } from "./context.js";
 
-const COMMANDS = ["serve", "register", "deregister", "list", "status", "bootstrap", "lab", "demo"];
+const COMMANDS = ["serve", "register", "deregister", "list", "status", "generations", "approve", "rollback", "bootstrap", "lab", "demo"];
 
 /**
  * Runs the `steadymesh` command line. `argv` is shaped like `process.argv`
@@ -60,6 +63,9 @@ function buildProgram(context: CliContext, state: { command: string }): Command 
   addDeregisterCommand(program, context);
   addListCommand(program, context);
   addStatusCommand(program, context);
+  addGenerationsCommand(program, context);
+  addApproveCommand(program, context);
+  addRollbackCommand(program, context);
   addBootstrapCommand(program, context);
   addLabCommands(program, context);
   return program;

@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { InvalidArgumentError } from "commander";
+import type { NodeSelector } from "../guard/model.js";
 
 /**
  * Argument parsers for commander. Each throws InvalidArgumentError with a
@@ -21,6 +22,60 @@ export function integerIn(min: number, max: number): (value: string) => number {
     }
     return n;
   };
+}
+
+/** A share such as `0.5`, `1` or `.25`: from 0 to 1, or with `aboveZero` more than 0 and at most 1. */
+export function share(options: { aboveZero?: boolean } = {}): (value: string) => number {
+  return (value) => {
+    const n = /^(\d+(\.\d*)?|\.\d+)$/.test(value.trim()) ? Number(value) : Number.NaN;
+    // NaN fails both comparisons.
+    const ok = options.aboveZero ? n > 0 && n <= 1 : n >= 0 && n <= 1;
+    if (!ok) {
+      throw new InvalidArgumentError(options.aboveZero ? "It must be a number greater than 0 and at most 1, e.g. 0.1." : "It must be a number from 0 to 1, e.g. 0.5.");
+    }
+    return n;
+  };
+}
+
+/** One of a fixed list of words. */
+export function oneOfValues<T extends string>(values: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!(values as readonly string[]).includes(value)) throw new InvalidArgumentError(`It must be one of ${values.join(", ")}.`);
+    return value as T;
+  };
+}
+
+/** A push guard generation id: a positive integer, as `steadymesh generations` shows it. */
+export function generationId(value: string): number {
+  const n = /^[1-9]\d*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError("It must be a positive integer generation id, as shown by 'steadymesh generations'.");
+  return n;
+}
+
+const NODE_ID_GLOB = /^[A-Za-z0-9._:*?-]{1,128}$/;
+const METADATA_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
+const METADATA_VALUE = /^[\x20-\x7e]{1,128}$/;
+
+/**
+ * A canary selector: `node-id=GLOB` (GLOB: 1-128 of `A-Za-z0-9._:*?-`, where
+ * `*` and `?` are wildcards) or `metadata.KEY=VALUE` (KEY: 1-64 of
+ * `A-Za-z0-9_.-`; VALUE: 1-128 printable ASCII characters, `=` included).
+ */
+export function canarySelector(value: string): NodeSelector {
+  if (value.startsWith("node-id=")) {
+    const glob = value.slice("node-id=".length);
+    if (NODE_ID_GLOB.test(glob)) return { kind: "node-id", glob };
+    throw new InvalidArgumentError("The GLOB of node-id=GLOB must be 1-128 characters of A-Z a-z 0-9 . _ : - and the wildcards * and ?.");
+  }
+  if (value.startsWith("metadata.")) {
+    const rest = value.slice("metadata.".length);
+    const equals = rest.indexOf("=");
+    const key = equals === -1 ? rest : rest.slice(0, equals);
+    const selectorValue = equals === -1 ? "" : rest.slice(equals + 1);
+    if (METADATA_KEY.test(key) && METADATA_VALUE.test(selectorValue)) return { kind: "metadata", key, value: selectorValue };
+    throw new InvalidArgumentError("It must be metadata.KEY=VALUE with KEY 1-64 characters of A-Z a-z 0-9 _ . - and VALUE 1-128 printable ASCII characters.");
+  }
+  throw new InvalidArgumentError("It must be node-id=GLOB (e.g. node-id=canary-*) or metadata.KEY=VALUE (e.g. metadata.canary=true).");
 }
 
 /** An IPv4 or IPv6 literal (no brackets, no hostnames). */

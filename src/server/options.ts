@@ -1,4 +1,6 @@
 import type { FaultInjector, LabFaults } from "../faults/index.js";
+import type { PushGuard } from "../guard/index.js";
+import { GUARD_DEFAULTS, ROLLOUT_DEFAULTS, type GuardPolicy, type RolloutPolicy } from "../guard/model.js";
 import type { Logger } from "../log/index.js";
 
 /** Everything `steadymesh serve` needs; the CLI parses flags into this. */
@@ -17,8 +19,19 @@ export interface ServeOptions {
   readonly dnsDomain: string;
   /** TTL of every DNS record and of negative answers, in seconds (`--dns-ttl`, default 5). */
   readonly dnsTtlSeconds: number;
-  /** How long registry changes are coalesced before a snapshot is built (default 10 ms). */
-  readonly coalesceMs: number;
+  /**
+   * Push coalescing: a burst of registry changes becomes one generation, built
+   * once no change has come for `pushMinDelayMs` (`--push-min-delay-ms`,
+   * default 100), and never later than `pushMaxDelayMs` after the first change
+   * of the burst (`--push-max-delay-ms`, default 10000); Istio's debounce uses
+   * the same 100 ms and 10 s.
+   */
+  readonly pushMinDelayMs: number;
+  readonly pushMaxDelayMs: number;
+  /** The push guard's blast-radius rules (`--no-guard`, `--guard-*`). */
+  readonly guard: GuardPolicy;
+  /** Staged rollout (`--canary`, `--canary-bake-ms`). */
+  readonly rollout: RolloutPolicy;
   /**
    * Puts the fault injector between the snapshot cache and the xDS server and
    * serves `/v1/faults` (`--enable-faults`, for the outage lab). Off by default:
@@ -41,6 +54,8 @@ export interface RunningServer {
   readonly admin: ListenAddress;
   /** UDP and TCP, on the same port. */
   readonly dns: ListenAddress;
+  /** The push guard: generations, approve, rollback (what `/v1/generations` serves). */
+  readonly guard: PushGuard;
   /** Only with `enableFaults`: injects control-plane failures into what xDS clients see. */
   readonly faults?: FaultInjector;
   /** Only with `enableFaults`: the lab's faults (what `/v1/faults` drives), on top of `faults`. */
@@ -51,7 +66,8 @@ export interface RunningServer {
 
 /**
  * Default values of every ServeOptions field but the logger. This file imports
- * nothing at run time, so the CLI reads these without loading the server.
+ * nothing heavy at run time (guard/model.ts holds only constants), so the CLI
+ * reads these without loading the server.
  */
 export const SERVE_DEFAULTS = {
   dataDir: "./.steadymesh",
@@ -62,7 +78,10 @@ export const SERVE_DEFAULTS = {
   dnsPort: 18053,
   dnsDomain: "mesh",
   dnsTtlSeconds: 5,
-  coalesceMs: 10,
+  pushMinDelayMs: 100,
+  pushMaxDelayMs: 10_000,
+  guard: GUARD_DEFAULTS,
+  rollout: ROLLOUT_DEFAULTS,
   enableFaults: false,
   bodyLimit: 64 * 1024,
 } as const;

@@ -6,11 +6,13 @@ import { createSilentLogger } from "../../src/log/index.js";
 import { createMetrics } from "../../src/metrics/index.js";
 import { createMemoryStore, createRegistry, type Registry } from "../../src/registry/index.js";
 import type { ClientStatus } from "../../src/xds/index.js";
+import { createFakeGenerations } from "./generation-fixtures.js";
 
 const FAKE_CLIENT: ClientStatus = {
   streamId: "s1",
   nodeId: "web-1",
   cluster: "web",
+  metadata: {},
   userAgent: "grpc-node-js 1.14.7",
   peer: "127.0.0.1:40000",
   connectedAt: "2024-01-01T00:00:00.000Z",
@@ -47,6 +49,7 @@ async function setup(options: { registry?: (real: Registry) => Registry; bodyLim
     clients: { list: () => [FAKE_CLIENT] },
     metrics: createMetrics({ processMetrics: false }),
     logger: createSilentLogger(),
+    generations: createFakeGenerations([]),
     bodyLimit: options.bodyLimit,
   });
   return { registry: real, admin, close: async () => (await admin.close(), await real.close()) };

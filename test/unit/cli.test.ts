@@ -7,9 +7,10 @@ import { main, type CliIo, type SignalSource, type StopSignal } from "../../src/
 import { createSilentLogger } from "../../src/log/index.js";
 import { createMetrics } from "../../src/metrics/index.js";
 import { createMemoryStore, createRegistry, type Registry } from "../../src/registry/index.js";
-import type { RunningServer, ServeOptions } from "../../src/server/options.js";
+import { SERVE_DEFAULTS, type RunningServer, type ServeOptions } from "../../src/server/options.js";
 import type { ClientStatus } from "../../src/xds/index.js";
 import { capture } from "../helpers/io.js";
+import { createFakeGenerations, createFakePushGuard } from "./generation-fixtures.js";
 
 interface RunResult {
   readonly code: number;
@@ -36,6 +37,7 @@ const NACKING_CLIENT: ClientStatus = {
   streamId: "s1",
   nodeId: "web-1",
   cluster: "web",
+  metadata: {},
   userAgent: "grpc-node-js 1.14.7",
   peer: "127.0.0.1:40000",
   connectedAt: "2024-01-01T00:00:00.000Z",
@@ -47,7 +49,8 @@ const NACKING_CLIENT: ClientStatus = {
       sentVersion: "3",
       sentNonce: "7",
       ackedVersion: "2",
-      lastNack: { at: "2024-01-01T00:00:02.000Z", nonce: "7", version: "2", errorDetail: { code: 3, message: "endpoints[0].port:\nmust be 1-65535" } },
+      ackedGeneration: 4,
+      lastNack: { at: "2024-01-01T00:00:02.000Z", nonce: "7", version: "2", generation: 5, errorDetail: { code: 3, message: "endpoints[0].port:\nmust be 1-65535" } },
     },
     LDS: { typeUrl: "type.googleapis.com/envoy.config.listener.v3.Listener", subscribed: ["greeter"], sentVersion: "3", sentNonce: "4", ackedVersion: "3" },
   },
@@ -71,7 +74,7 @@ describe("cli against a live admin API", () => {
 
   before(async () => {
     registry = await createRegistry(createMemoryStore());
-    admin = createAdminServer({ registry, clients: { list: () => clients }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger() });
+    admin = createAdminServer({ registry, clients: { list: () => clients }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: createFakeGenerations([]) });
     const address = await admin.listen("127.0.0.1", 0);
     url = `http://127.0.0.1:${address.port}`;
   });
@@ -134,16 +137,16 @@ describe("cli against a live admin API", () => {
     assertOneLineError(await run(["deregister", "greeter", "b2", "--admin", url]), /^instance "b2" not found in service "greeter"$/);
   });
 
-  it("cli - status shows each client's types with ACKed versions and the last NACK's error", async () => {
+  it("cli - status shows each client's types with ACKed versions and generations and the last NACK's error", async () => {
     clients = [];
     assert.deepEqual(await run(["status", "--admin", url]), { code: 0, stdout: "no xDS clients connected\n", stderr: "" });
     clients = [NACKING_CLIENT];
     const table = await run(["status", "--admin", url]);
     assert.equal(table.code, 0, table.stderr);
     assert.deepEqual(table.stdout.split("\n"), [
-      "NODE   STREAM  TYPE  SENT  ACKED  LAST NACK",
-      "web-1  s1      LDS   3     3      -",
-      "web-1  s1      EDS   3     2      at 2024-01-01T00:00:02.000Z (kept version 2): INVALID_ARGUMENT: endpoints[0].port: must be 1-65535",
+      "NODE   STREAM  TYPE  SENT  ACKED  ACKED GEN  LAST NACK",
+      "web-1  s1      LDS   3     3      -          -",
+      "web-1  s1      EDS   3     2      4          at 2024-01-01T00:00:02.000Z (generation 5; kept version 2): INVALID_ARGUMENT: endpoints[0].port: must be 1-65535",
       "",
     ]);
     const json = await run(["status", "--json", "--admin", url]);
@@ -180,7 +183,7 @@ describe("cli without a server", () => {
     });
   });
 
-  for (const command of [[], ["serve"], ["register"], ["deregister"], ["list"], ["status"], ["bootstrap"]]) {
+  for (const command of [[], ["serve"], ["register"], ["deregister"], ["list"], ["status"], ["generations"], ["approve"], ["rollback"], ["bootstrap"]]) {
     it(`cli - ${["steadymesh", ...command].join(" ")} --help prints usage and exits 0`, async () => {
       const result = await run([...command, "--help"]);
       assert.equal(result.code, 0);
@@ -198,7 +201,7 @@ describe("cli without a server", () => {
   });
 
   const badInput: { args: string[]; error: RegExp }[] = [
-    { args: [], error: /^missing command; use one of serve, register, deregister, list, status, bootstrap/ },
+    { args: [], error: /^missing command; use one of serve, register, deregister, list, status, generations, approve, rollback, bootstrap/ },
     { args: ["frobnicate"], error: /^unknown command 'frobnicate' \(see 'steadymesh --help'\)$/ },
     { args: ["lst"], error: /^unknown command 'lst' \(Did you mean list\?\) \(see 'steadymesh --help'\)$/ },
     { args: ["register", "greeter", "--port", "1"], error: /^required option '--address <ip>' not specified \(see 'steadymesh register --help'\)$/ },
@@ -223,7 +226,20 @@ describe("cli without a server", () => {
     { args: ["serve", "--store", "postgres"], error: /argument 'postgres' is invalid\. It must be sqlite, memory or etcd:\/\/HOST:PORT/ },
     { args: ["serve", "--store", "etcd://"], error: /argument 'etcd:\/\/' is invalid/ },
     { args: ["serve", "--dns-domain", "Bad_Domain"], error: /argument 'Bad_Domain' is invalid\. It must be a DNS name/ },
-    { args: ["serve", "--coalesce-ms", "1.5"], error: /argument '1\.5' is invalid\. It must be an integer from 0 to 60000/ },
+    { args: ["serve", "--coalesce-ms", "10"], error: /^unknown option '--coalesce-ms'/ },
+    { args: ["serve", "--push-min-delay-ms", "1.5"], error: /^option '--push-min-delay-ms <ms>' argument '1\.5' is invalid\. It must be an integer from 0 to 60000/ },
+    { args: ["serve", "--push-max-delay-ms", "0"], error: /^option '--push-max-delay-ms <ms>' argument '0' is invalid\. It must be an integer from 1 to 600000/ },
+    { args: ["serve", "--push-min-delay-ms", "500", "--push-max-delay-ms", "200"], error: /^--push-max-delay-ms \(200\) must be at least --push-min-delay-ms \(500\)$/ },
+    { args: ["serve", "--guard-max-resource-removal", "1.5"], error: /^option '--guard-max-resource-removal <share>' argument '1\.5' is invalid\. It must be a number from 0 to 1, e\.g\. 0\.5 \(see 'steadymesh serve --help'\)$/ },
+    { args: ["serve", "--guard-max-endpoint-removal", "50%"], error: /^option '--guard-max-endpoint-removal <share>' argument '50%' is invalid\. It must be a number from 0 to 1/ },
+    { args: ["serve", "--guard-drain-step", "0"], error: /^option '--guard-drain-step <share>' argument '0' is invalid\. It must be a number greater than 0 and at most 1/ },
+    { args: ["serve", "--guard-drain-interval-ms", "999"], error: /^option '--guard-drain-interval-ms <ms>' argument '999' is invalid\. It must be an integer from 1000 to 86400000/ },
+    { args: ["serve", "--canary", "zone=z1"], error: /^option '--canary <selector>' argument 'zone=z1' is invalid\. It must be node-id=GLOB \(e\.g\. node-id=canary-\*\) or metadata\.KEY=VALUE/ },
+    { args: ["serve", "--canary", "node-id=web 1"], error: /argument 'node-id=web 1' is invalid\. The GLOB of node-id=GLOB must be 1-128 characters of A-Z a-z 0-9 \. _ : - and the wildcards \* and \?/ },
+    { args: ["serve", "--canary", "node-id="], error: /argument 'node-id=' is invalid\. The GLOB of node-id=GLOB must be 1-128 characters/ },
+    { args: ["serve", "--canary", "metadata.canary"], error: /argument 'metadata\.canary' is invalid\. It must be metadata\.KEY=VALUE with KEY 1-64 characters/ },
+    { args: ["serve", "--canary", `metadata.${"k".repeat(65)}=1`], error: /It must be metadata\.KEY=VALUE with KEY 1-64 characters of A-Z a-z 0-9 _ \. - and VALUE 1-128 printable ASCII characters/ },
+    { args: ["serve", "--canary-bake-ms", "3600001"], error: /^option '--canary-bake-ms <ms>' argument '3600001' is invalid\. It must be an integer from 0 to 3600000/ },
     { args: ["serve", "--xds-port", "9000", "--admin-port", "9000"], error: /^--xds-port and --admin-port are both 9000; they must differ \(0 picks a free port\)$/ },
     { args: ["serve", "--admin-port", "9000", "--dns-port", "9000"], error: /^--admin-port and --dns-port are both 9000; they must differ \(0 picks a free port\)$/ },
     { args: ["serve", "--dns-port", "18000"], error: /^--xds-port and --dns-port are both 18000; they must differ/ },
@@ -265,6 +281,7 @@ function fakeServer(finishClose: Promise<void> = Promise.resolve()) {
     xds: { host: "127.0.0.1", port: 41000 },
     admin: { host: "::1", port: 41001 },
     dns: { host: "::1", port: 41002 },
+    guard: createFakePushGuard(),
     close: async () => {
       closeCalled.resolve();
       await finishClose;
@@ -280,14 +297,21 @@ describe("cli serve", () => {
     const fake = fakeServer();
     const stdout = capture();
     const running = main(
-      ["node", "steadymesh", "serve", "--store", "memory", "--xds-port", "0", "--admin-port", "0", "--dns-port", "5353", "--dns-domain", "svc.example", "--dns-ttl", "30", "--bind", "::1", "--coalesce-ms", "0", "--data-dir", "/tmp/x"],
+      [
+        "node", "steadymesh", "serve", "--store", "memory", "--xds-port", "0", "--admin-port", "0", "--dns-port", "5353", "--dns-domain", "svc.example",
+        "--dns-ttl", "30", "--bind", "::1", "--data-dir", "/tmp/x", "--push-min-delay-ms", "0", "--push-max-delay-ms", "250", "--no-guard",
+        "--guard-max-resource-removal", "0.25", "--guard-max-endpoint-removal", "1", "--guard-drain-step", ".2", "--guard-drain-interval-ms", "60000",
+        "--canary", "node-id=canary-*", "--canary", "metadata.track=canary=yes", "--canary-bake-ms", "0",
+      ],
       { stdout: stdout.stream, stderr: capture().stream, startServer: fake.startServer, signals, logger: createSilentLogger() },
     );
     const options = await fake.started;
     const { logger: _logger, ...rest } = options;
     assert.deepEqual(rest, {
       dataDir: "/tmp/x", store: "memory", xdsPort: 0, adminPort: 0, dnsPort: 5353, dnsDomain: "svc.example", dnsTtlSeconds: 30,
-      bind: "::1", coalesceMs: 0, enableFaults: false, bodyLimit: 65536,
+      bind: "::1", pushMinDelayMs: 0, pushMaxDelayMs: 250, enableFaults: false, bodyLimit: 65536,
+      guard: { enabled: false, maxResourceRemoval: 0.25, maxEndpointRemoval: 1, drainStep: 0.2, drainIntervalMs: 60_000 },
+      rollout: { canary: [{ kind: "node-id", glob: "canary-*" }, { kind: "metadata", key: "track", value: "canary=yes" }], bakeMs: 0 },
     });
     signals.emit("SIGTERM");
     assert.equal(await running, 0);
@@ -299,11 +323,12 @@ describe("cli serve", () => {
     assert.deepEqual(signals.exits, []);
   });
 
-  it("cli - serve --enable-faults turns the fault API on", async () => {
+  it("cli - serve without flags passes SERVE_DEFAULTS; --enable-faults turns the fault API on", async () => {
     const signals = fakeSignals();
     const fake = fakeServer();
     const running = main(["node", "steadymesh", "serve", "--enable-faults"], { stdout: capture().stream, stderr: capture().stream, startServer: fake.startServer, signals, logger: createSilentLogger() });
-    assert.equal((await fake.started).enableFaults, true);
+    const { logger: _logger, ...options } = await fake.started;
+    assert.deepEqual(options, { ...SERVE_DEFAULTS, enableFaults: true });
     signals.emit("SIGINT");
     assert.equal(await running, 0);
   });

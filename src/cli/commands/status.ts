@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import type { ClientStatus, NackStatus, TypeStatus } from "../../xds/index.js";
 import { adminClient, withAdminOption, type CliContext } from "../context.js";
+import { grpcCodeName } from "../grpc-codes.js";
 import { cell, formatTable } from "../table.js";
 
 interface StatusOptions {
@@ -8,21 +9,19 @@ interface StatusOptions {
   readonly json?: boolean;
 }
 
-const HEADER = ["NODE", "STREAM", "TYPE", "SENT", "ACKED", "LAST NACK"];
+const HEADER = ["NODE", "STREAM", "TYPE", "SENT", "ACKED", "ACKED GEN", "LAST NACK"];
 /** Resource types in the order a client resolves them. */
 const TYPE_ORDER = ["LDS", "RDS", "CDS", "EDS"];
-/** gRPC status names by code, for NACK error details. */
-const GRPC_CODES = [
-  "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
-  "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-  "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
-];
 
-/** `steadymesh status`: every connected xDS client, per resource type what it was sent, ACKed and last NACKed. */
+/**
+ * `steadymesh status`: every connected xDS client, per resource type the
+ * version it was sent and ACKed, the push guard generation it ACKed, and its
+ * last NACK (with the generation refused, when known).
+ */
 export function addStatusCommand(program: Command, context: CliContext): void {
   const command = program
     .command("status")
-    .description("show connected xDS clients: per resource type the version ACKed and the last NACK with its error")
+    .description("show connected xDS clients: per resource type the version and generation ACKed and the last NACK with its error")
     .option("--json", "print the admin API's JSON answer instead of a table");
   withAdminOption(command).action(async (options: StatusOptions) => {
     const answer = await adminClient(options).request<{ clients: ClientStatus[] }>("GET", "/v1/clients");
@@ -41,13 +40,14 @@ export function addStatusCommand(program: Command, context: CliContext): void {
 function rowsOf(client: ClientStatus): string[][] {
   const types = Object.entries(client.types).sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b));
   // A client that has not subscribed to anything yet still shows up.
-  if (types.length === 0) return [[cell(client.nodeId), client.streamId, "-", "-", "-", "-"]];
+  if (types.length === 0) return [[cell(client.nodeId), client.streamId, "-", "-", "-", "-", "-"]];
   return types.map(([type, status]: [string, TypeStatus]) => [
     cell(client.nodeId),
     client.streamId,
     type,
     cell(status.sentVersion),
     cell(status.ackedVersion),
+    status.ackedGeneration === undefined ? "-" : String(status.ackedGeneration),
     status.lastNack ? describeNack(status.lastNack) : "-",
   ]);
 }
@@ -57,9 +57,9 @@ function rank(type: string): number {
   return index === -1 ? TYPE_ORDER.length : index;
 }
 
-/** `at 2024-… (kept version 3): INVALID_ARGUMENT: endpoints[0].port: …` */
+/** `at 2024-… (generation 8; kept version 3): INVALID_ARGUMENT: endpoints[0].port: …`; the generation only when known. */
 export function describeNack(nack: NackStatus): string {
   const { code, message } = nack.errorDetail;
-  const name = GRPC_CODES[code] ?? `code ${code}`;
-  return cell(`at ${nack.at} (kept version ${nack.version || "none"}): ${name}: ${message}`);
+  const generation = nack.generation === undefined ? "" : `generation ${nack.generation}; `;
+  return cell(`at ${nack.at} (${generation}kept version ${nack.version || "none"}): ${grpcCodeName(code)}: ${message}`);
 }

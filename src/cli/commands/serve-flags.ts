@@ -1,0 +1,109 @@
+import type { Command } from "commander";
+import { SteadyError } from "../../errors/index.js";
+import type { NodeSelector } from "../../guard/model.js";
+import type { Logger } from "../../log/index.js";
+// options.ts, not the server index: it imports only constants at run time, so other commands start
+// without loading gRPC, protobuf and sqlite.
+import { SERVE_DEFAULTS, type ServeOptions } from "../../server/options.js";
+import { canarySelector, dnsDomain, integerIn, ipAddress, nonEmpty, share, storeSpec } from "../parse.js";
+
+/** What commander parses `serve`'s flags into; `toServeOptions` turns it into ServeOptions. */
+export interface ServeFlags {
+  readonly dataDir: string;
+  readonly store: string;
+  readonly xdsPort: number;
+  readonly adminPort: number;
+  readonly dnsPort: number;
+  readonly dnsDomain: string;
+  readonly dnsTtl: number;
+  readonly bind: string;
+  readonly pushMinDelayMs: number;
+  readonly pushMaxDelayMs: number;
+  /** false with `--no-guard`. */
+  readonly guard: boolean;
+  readonly guardMaxResourceRemoval: number;
+  readonly guardMaxEndpointRemoval: number;
+  readonly guardDrainStep: number;
+  readonly guardDrainIntervalMs: number;
+  /** Absent when no `--canary` was given. */
+  readonly canary?: readonly NodeSelector[];
+  readonly canaryBakeMs: number;
+  readonly enableFaults: boolean;
+}
+
+const port = integerIn(0, 65535);
+
+/** Adds every `serve` flag, each with its range in the help text and its default from SERVE_DEFAULTS. */
+export function addServeFlags(command: Command): Command {
+  const d = SERVE_DEFAULTS;
+  return command
+    .option("--data-dir <dir>", "where the sqlite store keeps its data", nonEmpty, d.dataDir)
+    .option("--store <store>", "sqlite, memory or etcd://HOST:PORT[,HOST:PORT...]", storeSpec, d.store)
+    .option("--xds-port <port>", "xDS (ADS) gRPC port, 0-65535; 0 picks a free port", port, d.xdsPort)
+    .option("--admin-port <port>", "admin HTTP API port, 0-65535; 0 picks a free port", port, d.adminPort)
+    .option("--dns-port <port>", "DNS port (UDP and TCP), 0-65535; 0 picks a free port", port, d.dnsPort)
+    .option("--dns-domain <domain>", "DNS domain: names are <service>.service.<domain>", dnsDomain, d.dnsDomain)
+    .option("--dns-ttl <seconds>", "TTL of DNS answers, 0-86400", integerIn(0, 86_400), d.dnsTtlSeconds)
+    .option("--bind <ip>", "IP address every listener binds to", ipAddress, d.bind)
+    .option("--push-min-delay-ms <ms>", "build a generation once registry changes have been quiet this long, 0-60000", integerIn(0, 60_000), d.pushMinDelayMs)
+    .option("--push-max-delay-ms <ms>", "...but at most this long after the first change of a burst, 1-600000", integerIn(1, 600_000), d.pushMaxDelayMs)
+    .option("--no-guard", "never hold a generation back (generations that clients would NACK are still rejected)")
+    .option("--guard-max-resource-removal <share>", "hold a generation that removes more than this share of the Listeners, or of the Clusters, 0-1", share(), d.guard.maxResourceRemoval)
+    .option("--guard-max-endpoint-removal <share>", "hold a generation that removes more than this share of one service's endpoints, 0-1", share(), d.guard.maxEndpointRemoval)
+    .option("--guard-drain-step <share>", "release a held endpoint drain in steps of this share of each service's endpoints (at least one), more than 0 and at most 1", share({ aboveZero: true }), d.guard.drainStep)
+    .option("--guard-drain-interval-ms <ms>", "one drain step every this many ms, 1000-86400000", integerIn(1000, 86_400_000), d.guard.drainIntervalMs)
+    .option("--canary <selector>", "clients that get each generation first: node-id=GLOB or metadata.KEY=VALUE; repeat for more", collectSelector)
+    .option("--canary-bake-ms <ms>", "how long a canary must run with no NACK before every client gets it, 0-3600000", integerIn(0, 3_600_000), d.rollout.bakeMs)
+    .option("--enable-faults", "serve /v1/faults, which injects control-plane failures into what xDS clients see (outage lab; never in production)", d.enableFaults);
+}
+
+function collectSelector(value: string, previous: readonly NodeSelector[] | undefined): readonly NodeSelector[] {
+  return [...(previous ?? []), canarySelector(value)];
+}
+
+/**
+ * Checks what no single flag can: distinct fixed ports (the listeners share
+ * one address, and the DNS port is TCP too) and a push delay window whose
+ * maximum is not below its minimum. Throws an invalid-argument SteadyError
+ * naming both flags.
+ */
+export function checkServeFlags(flags: ServeFlags): void {
+  const ports: [string, number][] = [["--xds-port", flags.xdsPort], ["--admin-port", flags.adminPort], ["--dns-port", flags.dnsPort]];
+  for (const [i, [name, value]] of ports.entries()) {
+    const clash = ports.slice(i + 1).find(([, other]) => value !== 0 && other === value);
+    if (clash) throw new SteadyError("invalid-argument", `${name} and ${clash[0]} are both ${value}; they must differ (0 picks a free port)`);
+  }
+  if (flags.pushMaxDelayMs < flags.pushMinDelayMs) {
+    throw new SteadyError(
+      "invalid-argument",
+      `--push-max-delay-ms (${flags.pushMaxDelayMs}) must be at least --push-min-delay-ms (${flags.pushMinDelayMs})`,
+    );
+  }
+}
+
+/** The ServeOptions the flags stand for; every field not given a flag comes from SERVE_DEFAULTS. */
+export function toServeOptions(flags: ServeFlags, logger: Logger): ServeOptions {
+  return {
+    dataDir: flags.dataDir,
+    store: flags.store,
+    xdsPort: flags.xdsPort,
+    adminPort: flags.adminPort,
+    dnsPort: flags.dnsPort,
+    dnsDomain: flags.dnsDomain,
+    dnsTtlSeconds: flags.dnsTtl,
+    bind: flags.bind,
+    pushMinDelayMs: flags.pushMinDelayMs,
+    pushMaxDelayMs: flags.pushMaxDelayMs,
+    guard: {
+      enabled: flags.guard,
+      maxResourceRemoval: flags.guardMaxResourceRemoval,
+      maxEndpointRemoval: flags.guardMaxEndpointRemoval,
+      drainStep: flags.guardDrainStep,
+      drainIntervalMs: flags.guardDrainIntervalMs,
+    },
+    rollout: { canary: flags.canary ?? SERVE_DEFAULTS.rollout.canary, bakeMs: flags.canaryBakeMs },
+    enableFaults: flags.enableFaults,
+    bodyLimit: SERVE_DEFAULTS.bodyLimit,
+    logger,
+  };
+}
