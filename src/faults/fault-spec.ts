@@ -1,21 +1,34 @@
 import { z } from "zod";
-import { ValidationError, type Issue } from "../errors/index.js";
+import { ValidationError, formatPath, rule, show, type Issue } from "../errors/index.js";
 import { GRPC_STATUS_NAMES, type GrpcStatusName } from "./grpc-status.js";
 
 /**
  * The faults the lab's HTTP API (`POST /v1/faults`) offers, in the words of
  * an outage rather than of the injector's low-level decorators:
  * - `config-loss`: the services' Listener, RouteConfiguration, Cluster and
- *   ClusterLoadAssignment vanish from responses (8 March 2022);
+ *   ClusterLoadAssignment vanish (8 March 2022);
  * - `empty-endpoints`: each service's ClusterLoadAssignment has no endpoints;
+ * - `invalid-config`: each service's Cluster asks for lb_policy MAGLEV, which
+ *   stock gRPC clients NACK;
  * - `stream-error`: ADS streams end with a gRPC status;
  * - `stall`: ADS streams are accepted and never answered.
  */
-export const LAB_FAULT_KINDS = ["config-loss", "stream-error", "empty-endpoints", "stall"] as const;
+export const LAB_FAULT_KINDS = ["config-loss", "stream-error", "empty-endpoints", "stall", "invalid-config"] as const;
 export type LabFaultKind = (typeof LAB_FAULT_KINDS)[number];
 
 /** Kinds that act on whole ADS streams: their `services` may be empty (all) and only describe intent. */
 export const STREAM_FAULT_KINDS: readonly LabFaultKind[] = ["stream-error", "stall"];
+
+/**
+ * Where a fault acts:
+ * - `server`: on what the xDS server sends, below the push guard, which
+ *   cannot see it (what clients receive);
+ * - `pipeline`: on the snapshots the builder hands to the push guard, as a
+ *   config-pipeline bug would; the guard judges the result like any other
+ *   generation. Only kinds that change resources can act there.
+ */
+export const FAULT_LAYERS = ["server", "pipeline"] as const;
+export type FaultLayer = (typeof FAULT_LAYERS)[number];
 
 export const MAX_FAULT_SERVICES = 100;
 export const MAX_FAULT_DURATION_MS = 86_400_000;
@@ -23,6 +36,8 @@ export const MAX_FAULT_DURATION_MS = 86_400_000;
 /** A validated fault request, defaults filled in. */
 export interface LabFaultSpec {
   readonly kind: LabFaultKind;
+  /** Default `server`; stream-error and stall are server-only. */
+  readonly layer: FaultLayer;
   /** DNS labels, no repeats; 1–100 of them, or 0–100 for stream-error and stall (which hit every stream anyway). */
   readonly services: readonly string[];
   /** Only for stream-error, where it defaults to UNAVAILABLE. */
@@ -31,28 +46,18 @@ export interface LabFaultSpec {
   readonly durationMs?: number;
 }
 
+/** What a caller may send: `layer` is optional. */
+export type LabFaultRequest = Omit<LabFaultSpec, "layer"> & { readonly layer?: FaultLayer };
+
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const DNS_LABEL_RULE = "a service name: a DNS label ([a-z0-9-], 1–63 characters, not starting or ending with '-')";
 const DURATION_RULE = `an integer number of milliseconds from 1 to ${MAX_FAULT_DURATION_MS} (omit it to keep the fault until it is deleted)`;
 const SERVICES_RULE = `an array of at most ${MAX_FAULT_SERVICES} service names`;
-/** Longest rendering of a bad value inside a message. */
-const MAX_SHOWN = 40;
-
-function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value.length > MAX_SHOWN - 2 ? `${value.slice(0, MAX_SHOWN - 3)}…` : value);
-  // Parsed JSON always stringifies; `?? String` covers undefined.
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN - 1)}…` : text;
-}
-
-/** A zod `error` option whose message names the rule and shows the value that broke it. */
-function rule(allowed: string): { error: (issue: { input?: unknown }) => string } {
-  return { error: (issue) => (issue.input === undefined ? `is required; must be ${allowed}` : `must be ${allowed}, got ${show(issue.input)}`) };
-}
 
 const specBody = z.strictObject(
   {
     kind: z.enum(LAB_FAULT_KINDS, rule(`one of ${LAB_FAULT_KINDS.join(", ")}`)),
+    layer: z.enum(FAULT_LAYERS, rule(`one of ${FAULT_LAYERS.join(", ")} (default server)`)).optional(),
     services: z
       .array(z.string(rule(DNS_LABEL_RULE)).regex(DNS_LABEL, rule(DNS_LABEL_RULE)), rule(SERVICES_RULE))
       .max(MAX_FAULT_SERVICES, { error: (issue) => `must list at most ${MAX_FAULT_SERVICES} services, got ${(issue.input as unknown[]).length}` }),
@@ -74,9 +79,10 @@ export function parseFaultSpec(input: unknown): LabFaultSpec {
   const issues = result.success ? [] : zodIssues(result.error);
   issues.push(...crossFieldIssues(input));
   if (issues.length > 0 || !result.success) throw new ValidationError(dedupe(issues));
-  const { kind, services, status, durationMs } = result.data;
+  const { kind, layer, services, status, durationMs } = result.data;
   return {
     kind,
+    layer: layer ?? "server",
     services,
     ...(kind === "stream-error" && { status: status ?? "UNAVAILABLE" }),
     ...(durationMs !== undefined && { durationMs }),
@@ -97,7 +103,7 @@ function zodIssues(error: z.ZodError): Issue[] {
  */
 function crossFieldIssues(input: unknown): Issue[] {
   if (typeof input !== "object" || input === null || Array.isArray(input)) return [];
-  const { kind, services, status } = input as Record<string, unknown>;
+  const { kind, layer, services, status } = input as Record<string, unknown>;
   const known = (LAB_FAULT_KINDS as readonly unknown[]).includes(kind) ? (kind as LabFaultKind) : undefined;
   const issues: Issue[] = [];
   if (known && !STREAM_FAULT_KINDS.includes(known) && Array.isArray(services) && services.length === 0) {
@@ -105,6 +111,9 @@ function crossFieldIssues(input: unknown): Issue[] {
   }
   if (known && known !== "stream-error" && status !== undefined) {
     issues.push({ path: "status", message: `is only allowed with kind "stream-error", got kind "${known}"` });
+  }
+  if (known && STREAM_FAULT_KINDS.includes(known) && layer === "pipeline") {
+    issues.push({ path: "layer", message: `must be "server" for kind "${known}", which acts on ADS streams; "pipeline" is allowed for ${pipelineKinds()}` });
   }
   if (Array.isArray(services)) {
     const seen = new Set<unknown>();
@@ -116,11 +125,8 @@ function crossFieldIssues(input: unknown): Issue[] {
   return issues;
 }
 
-/** `services[1]`, `durationMs`. */
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const key of path) out += typeof key === "number" ? `[${key}]` : out === "" ? String(key) : `.${String(key)}`;
-  return out;
+function pipelineKinds(): string {
+  return LAB_FAULT_KINDS.filter((kind) => !STREAM_FAULT_KINDS.includes(kind)).join(", ");
 }
 
 function dedupe(issues: readonly Issue[]): Issue[] {

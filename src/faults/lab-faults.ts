@@ -2,16 +2,19 @@ import type { Clock } from "../clock/index.js";
 import { NotFoundError } from "../errors/index.js";
 import type { Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, type Codec } from "../proto/index.js";
-import { createResource } from "../snapshot/index.js";
+import type { Codec } from "../proto/index.js";
 import type { Fault, FaultInjector } from "./fault-injector.js";
-import { parseFaultSpec, type LabFaultKind, type LabFaultSpec } from "./fault-spec.js";
+import { parseFaultSpec, type FaultLayer, type LabFaultKind, type LabFaultRequest, type LabFaultSpec } from "./fault-spec.js";
+import { isResourceFaultKind, resourceFaults } from "./faulty-resources.js";
 import { GRPC_STATUS_CODES, type GrpcStatusName } from "./grpc-status.js";
+import type { PipelineFaults } from "./pipeline-faults.js";
 
 /** An active fault as the API shows it. Times are ISO 8601 (UTC), read from the injected Clock. */
 export interface LabFault {
   readonly id: string;
   readonly kind: LabFaultKind;
+  /** `server` (below the push guard) or `pipeline` (above it). */
+  readonly layer: FaultLayer;
   readonly services: readonly string[];
   readonly status?: GrpcStatusName;
   readonly durationMs?: number;
@@ -20,17 +23,21 @@ export interface LabFault {
 }
 
 /**
- * The lab's faults, mapped onto the low-level FaultInjector. Every fault is a
- * decorator around the real watcher or the stream gate; nothing inside the
- * registry, the builder or the xDS server knows about it.
+ * The lab's faults, mapped onto two decorators: the FaultInjector around the
+ * snapshot cache and the stream gate (layer `server`, below the push guard),
+ * and the PipelineFaults between the builder and the guard (layer
+ * `pipeline`). Nothing inside the registry, the builder, the guard or the
+ * xDS server knows about them.
  */
 export interface LabFaults {
   /**
    * Validates `spec` (parseFaultSpec; throws ValidationError and applies
-   * nothing when it is bad) and activates it at once: open streams see it in
-   * their next response. With `durationMs`, it is removed when that expires.
+   * nothing when it is bad) and activates it at once: at the server layer,
+   * open streams see it in their next response; at the pipeline layer, the
+   * guard gets the transformed snapshot at once. With `durationMs`, it is
+   * removed when that expires.
    */
-  add(spec: LabFaultSpec): LabFault;
+  add(spec: LabFaultRequest): LabFault;
   /** Active faults, oldest first. */
   list(): LabFault[];
   /** Removes one fault and restores what it hid; throws NotFoundError for an unknown id. */
@@ -43,7 +50,9 @@ export interface LabFaults {
 
 export interface LabFaultsDeps {
   readonly injector: FaultInjector;
-  /** Encodes the empty ClusterLoadAssignments of `empty-endpoints`. */
+  /** Where `layer: pipeline` faults go. */
+  readonly pipeline: PipelineFaults;
+  /** Encodes the resources that empty-endpoints and invalid-config put in place. */
   readonly codec: Codec;
   /** Expiry timers and timestamps; a fake clock in tests. */
   readonly clock: Clock;
@@ -53,17 +62,12 @@ export interface LabFaultsDeps {
 
 interface ActiveFault {
   readonly view: LabFault;
-  /** Injector fault ids, in the order they were added. */
+  /** Injector fault ids, in the order they were added (server layer). */
   readonly injectorIds: readonly string[];
+  /** The pipeline fault's id (pipeline layer). */
+  readonly pipelineId?: string;
   cancelExpiry?: () => void;
 }
-
-/**
- * Top-down, so a client never sees a Listener whose RouteConfiguration is
- * already gone; faults are removed in reverse, so restoring is bottom-up and
- * every name a restored resource references is already back.
- */
-const CONFIG_LOSS_ORDER = [LISTENER_TYPE, ROUTE_TYPE, CLUSTER_TYPE, ENDPOINT_TYPE] as const;
 
 export function createLabFaults(deps: LabFaultsDeps): LabFaults {
   const logger = deps.logger.child({ component: "faults" });
@@ -79,10 +83,11 @@ export function createLabFaults(deps: LabFaultsDeps): LabFaults {
     if (!entry) throw new NotFoundError(`fault "${id}" not found; GET /v1/faults lists the active faults`);
     entry.cancelExpiry?.();
     for (const injectorId of [...entry.injectorIds].reverse()) deps.injector.remove(injectorId);
+    if (entry.pipelineId !== undefined) deps.pipeline.remove(entry.pipelineId);
     active.delete(id);
     updateGauge();
-    const { kind, services } = entry.view;
-    logger.warn({ fault: id, kind, services, reason }, "fault removed");
+    const { kind, layer, services } = entry.view;
+    logger.warn({ fault: id, kind, layer, services, reason }, "fault removed");
     return entry.view;
   }
 
@@ -90,16 +95,14 @@ export function createLabFaults(deps: LabFaultsDeps): LabFaults {
     add(requested) {
       const spec = parseFaultSpec(requested);
       const id = `fault-${++seq}`;
-      // Everything that can throw happens before the first injector.add, so a failure applies nothing.
-      const injectorFaults = toInjectorFaults(spec, id, deps.codec);
-      const view = faultView(id, spec, deps.clock.now());
-      const entry: ActiveFault = { view, injectorIds: injectorFaults.map((fault) => deps.injector.add(fault)) };
+      const entry: ActiveFault = { view: faultView(id, spec, deps.clock.now()), ...activate(deps, spec, id) };
       active.set(id, entry);
       if (spec.durationMs !== undefined) entry.cancelExpiry = deps.clock.setTimeout(() => removeActive(id, "expired"), spec.durationMs);
       deps.metrics?.faultsInjected.inc({ kind: spec.kind });
       updateGauge();
-      logger.warn({ fault: id, kind: spec.kind, services: spec.services, status: spec.status, durationMs: spec.durationMs }, "fault injected");
-      return view;
+      const { kind, layer, services, status, durationMs } = spec;
+      logger.warn({ fault: id, kind, layer, services, status, durationMs }, "fault injected");
+      return entry.view;
     },
     list: () => [...active.values()].map((entry) => entry.view),
     remove: (id) => removeActive(id, "deleted"),
@@ -108,6 +111,15 @@ export function createLabFaults(deps: LabFaultsDeps): LabFaults {
       for (const entry of active.values()) entry.cancelExpiry?.();
     },
   };
+}
+
+/** Applies the spec on its layer. Everything that can throw comes before the first change, so a failure applies nothing. */
+function activate(deps: LabFaultsDeps, spec: LabFaultSpec, id: string): Pick<ActiveFault, "injectorIds" | "pipelineId"> {
+  if (spec.layer === "pipeline" && isResourceFaultKind(spec.kind)) {
+    return { injectorIds: [], pipelineId: deps.pipeline.add({ kind: spec.kind, services: spec.services }) };
+  }
+  const injectorFaults = toInjectorFaults(spec, id, deps.codec);
+  return { injectorIds: injectorFaults.map((fault) => deps.injector.add(fault)) };
 }
 
 /** The fault as the API shows it. */
@@ -120,17 +132,13 @@ function faultView(id: string, spec: LabFaultSpec, now: number): LabFault {
   };
 }
 
-/** The injector's decorators that together make one lab fault. */
+/** The injector's decorators that together make one lab fault at the server layer. */
 function toInjectorFaults(spec: LabFaultSpec, id: string, codec: Codec): Fault[] {
   switch (spec.kind) {
     case "config-loss":
-      return CONFIG_LOSS_ORDER.map((typeUrl) => ({ kind: "drop-resources", typeUrl, names: spec.services }));
     case "empty-endpoints":
-      // A valid assignment a client accepts (so it is not NACKed) and that leaves it with nothing to call.
-      return spec.services.map((name) => ({
-        kind: "replace-resource",
-        resource: createResource(ENDPOINT_TYPE, name, codec.encodeResource(ENDPOINT_TYPE, { cluster_name: name, endpoints: [] })),
-      }));
+    case "invalid-config":
+      return resourceFaults(spec.kind, spec.services, codec);
     case "stream-error": {
       const status = spec.status ?? "UNAVAILABLE";
       return [{ kind: "stream-error", code: GRPC_STATUS_CODES[status], details: `ADS stream ended by injected fault ${id} (stream-error ${status})` }];

@@ -7,12 +7,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createAdminServer, type AdminServer } from "../../src/admin/index.js";
 import { createFakeClock } from "../../src/clock/index.js";
-import { createFaultInjector, createLabFaults } from "../../src/faults/index.js";
+import { createFaultInjector, createLabFaults, createPipelineFaults } from "../../src/faults/index.js";
 import { createSilentLogger } from "../../src/log/index.js";
 import { createMetrics } from "../../src/metrics/index.js";
 import { loadCodec } from "../../src/proto/index.js";
 import { createMemoryStore, createRegistry } from "../../src/registry/index.js";
 import { createSnapshotCache } from "../../src/xds/index.js";
+import { createFakeGenerations } from "./generation-fixtures.js";
 
 const codec = loadCodec();
 const START = Date.parse("2022-03-08T18:07:00.000Z");
@@ -23,9 +24,10 @@ async function setup(options: { enableFaults?: boolean } = {}) {
   const registry = await createRegistry(createMemoryStore());
   const injector = createFaultInjector(createSnapshotCache());
   const metrics = createMetrics({ processMetrics: false });
-  const faults = options.enableFaults === false ? undefined : createLabFaults({ injector, codec, clock, metrics, logger: createSilentLogger() });
-  const admin = createAdminServer({ registry, clients: { list: () => [] }, metrics, logger: createSilentLogger(), faults });
-  return { admin, clock, injector, close: async () => (await admin.close(), await registry.close()) };
+  const pipeline = createPipelineFaults({ codec, logger: createSilentLogger(), next: () => undefined });
+  const faults = options.enableFaults === false ? undefined : createLabFaults({ injector, pipeline, codec, clock, metrics, logger: createSilentLogger() });
+  const admin = createAdminServer({ registry, clients: { list: () => [] }, metrics, logger: createSilentLogger(), generations: createFakeGenerations([]), faults });
+  return { admin, clock, injector, pipeline, close: async () => (await admin.close(), await registry.close()) };
 }
 
 /** Sends JSON (or a raw string as is) and returns status and parsed body. */
@@ -42,7 +44,7 @@ describe("faults - admin API", () => {
     const { admin, injector, close } = await setup();
     const created = await call(admin, "POST", "/v1/faults", { kind: "config-loss", services: ["login", "search"] });
     assert.equal(created.status, 201);
-    const fault = { id: created.json.fault.id, kind: "config-loss", services: ["login", "search"], createdAt: "2022-03-08T18:07:00.000Z" };
+    const fault = { id: created.json.fault.id, kind: "config-loss", layer: "server", services: ["login", "search"], createdAt: "2022-03-08T18:07:00.000Z" };
     assert.deepEqual(created.json, { fault });
     assert.equal(injector.active().length, 4, "one drop per resource type");
     assert.deepEqual(await call(admin, "GET", "/v1/faults").then((r) => [r.status, r.json]), [200, { faults: [fault] }]);
@@ -57,7 +59,7 @@ describe("faults - admin API", () => {
     const notFound = await call(admin, "POST", "/v1/faults", { kind: "stream-error", services: ["login"], status: "NOT_FOUND", durationMs: 60_000 });
     assert.equal(notFound.status, 201);
     assert.deepEqual(notFound.json.fault, {
-      id: notFound.json.fault.id, kind: "stream-error", services: ["login"], status: "NOT_FOUND", durationMs: 60_000,
+      id: notFound.json.fault.id, kind: "stream-error", layer: "server", services: ["login"], status: "NOT_FOUND", durationMs: 60_000,
       createdAt: "2022-03-08T18:07:00.000Z", expiresAt: "2022-03-08T18:08:00.000Z",
     });
     const unavailable = await call(admin, "POST", "/v1/faults", { kind: "stream-error", services: [] });
@@ -68,6 +70,19 @@ describe("faults - admin API", () => {
     clock.advance(60_000);
     const left = (await call(admin, "GET", "/v1/faults")).json.faults;
     assert.deepEqual(left.map((f: { status: string }) => f.status), ["UNAVAILABLE", "OK", "DEADLINE_EXCEEDED", "UNAUTHENTICATED"]);
+    await close();
+  });
+
+  it("faults - layer pipeline: POST answers 201 with the layer, GET shows it, and nothing acts below the guard", async () => {
+    const { admin, injector, pipeline, close } = await setup();
+    const created = await call(admin, "POST", "/v1/faults", { kind: "invalid-config", layer: "pipeline", services: ["login"] });
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.json.fault.layer, "pipeline");
+    assert.deepEqual((await call(admin, "GET", "/v1/faults")).json.faults.map((f: { kind: string; layer: string }) => [f.kind, f.layer]), [["invalid-config", "pipeline"]]);
+    assert.deepEqual(injector.active(), []);
+    assert.deepEqual(pipeline.active().map((a) => a.fault), [{ kind: "invalid-config", services: ["login"] }]);
+    await call(admin, "DELETE", "/v1/faults");
+    assert.deepEqual(pipeline.active(), []);
     await close();
   });
 
@@ -94,7 +109,7 @@ describe("faults - admin API", () => {
     await close();
   });
 
-  const KINDS = "one of config-loss, stream-error, empty-endpoints, stall";
+  const KINDS = "one of config-loss, stream-error, empty-endpoints, stall, invalid-config";
   const LABEL = "a service name: a DNS label ([a-z0-9-], 1–63 characters, not starting or ending with '-')";
   const DURATION = "an integer number of milliseconds from 1 to 86400000 (omit it to keep the fault until it is deleted)";
   const badInput: Array<{ name: string; body: unknown; status?: number; error: string | RegExp }> = [
@@ -112,7 +127,10 @@ describe("faults - admin API", () => {
     { name: "durationMs 0", body: { kind: "stall", services: [], durationMs: 0 }, error: `durationMs: must be ${DURATION}, got 0` },
     { name: "durationMs over a day", body: { kind: "stall", services: [], durationMs: 86_400_001 }, error: `durationMs: must be ${DURATION}, got 86400001` },
     { name: "durationMs not an integer", body: { kind: "stall", services: [], durationMs: 1.5 }, error: `durationMs: must be ${DURATION}, got 1.5` },
-    { name: "unknown field", body: { kind: "stall", services: [], sevrices: [] }, error: "sevrices: unknown field; allowed fields are kind, services, status, durationMs" },
+    { name: "unknown field", body: { kind: "stall", services: [], sevrices: [] }, error: "sevrices: unknown field; allowed fields are kind, layer, services, status, durationMs" },
+    { name: "unknown layer", body: { kind: "config-loss", layer: "guard", services: ["login"] }, error: 'layer: must be one of server, pipeline (default server), got "guard"' },
+    { name: "stream-error on the pipeline layer", body: { kind: "stream-error", layer: "pipeline", services: [] }, error: 'layer: must be "server" for kind "stream-error", which acts on ADS streams; "pipeline" is allowed for config-loss, empty-endpoints, invalid-config' },
+    { name: "no services for invalid-config", body: { kind: "invalid-config", layer: "pipeline", services: [] }, error: 'services: must name 1 to 100 services for kind "invalid-config", got []' },
     { name: "every problem at once", body: { kind: "nope", services: ["A"], durationMs: -1 }, error: `kind: must be ${KINDS}, got "nope"; services[0]: must be ${LABEL}, got "A"; durationMs: must be ${DURATION}, got -1` },
     { name: "a body that is not an object", body: "[1]", error: "body: must be a JSON object, got [1]" },
     { name: "no body", body: undefined, error: "body: must be a JSON object, got no body" },
@@ -120,7 +138,7 @@ describe("faults - admin API", () => {
   ];
   for (const bad of badInput) {
     it(`faults - POST /v1/faults rejects ${bad.name} with 400 and one line, and applies nothing`, async () => {
-      const { admin, injector, close } = await setup();
+      const { admin, injector, pipeline, close } = await setup();
       const result = await call(admin, "POST", "/v1/faults", bad.body);
       assert.equal(result.status, bad.status ?? 400, result.text);
       assert.deepEqual(Object.keys(result.json), ["error"]);
@@ -128,6 +146,7 @@ describe("faults - admin API", () => {
       else assert.match(result.json.error, bad.error);
       assert.doesNotMatch(result.json.error, /\n/);
       assert.deepEqual(injector.active(), []);
+      assert.deepEqual(pipeline.active(), []);
       assert.deepEqual((await call(admin, "GET", "/v1/faults")).json, { faults: [] });
       await close();
     });

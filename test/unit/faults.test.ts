@@ -8,11 +8,11 @@ import { describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { createFakeClock } from "../../src/clock/index.js";
 import { NotFoundError, ValidationError } from "../../src/errors/index.js";
-import { createFaultInjector, createLabFaults, GRPC_STATUS_CODES, type FaultInjector, type LabFaultSpec } from "../../src/faults/index.js";
+import { createFaultInjector, createLabFaults, createPipelineFaults, GRPC_STATUS_CODES, type FaultInjector, type LabFaultSpec } from "../../src/faults/index.js";
 import { createLogger } from "../../src/log/index.js";
 import { createMetrics, type Metrics } from "../../src/metrics/index.js";
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, RESOURCE_TYPES, ROUTE_TYPE, loadCodec, shortTypeName, type ResourceTypeUrl } from "../../src/proto/index.js";
-import { createResource, type Resource } from "../../src/snapshot/index.js";
+import { createResource, createSnapshot, type Resource, type Snapshot } from "../../src/snapshot/index.js";
 import type { ResourceWatcher, WatchResponse } from "../../src/xds/index.js";
 import { capture } from "../helpers/io.js";
 
@@ -66,19 +66,23 @@ function setup() {
   const injector = createFaultInjector(inner);
   const metrics = createMetrics({ processMetrics: false });
   const logs = capture();
-  const lab = createLabFaults({ injector, codec, clock, metrics, logger: createLogger({ level: "warn", destination: logs.stream }) });
+  const logger = createLogger({ level: "warn", destination: logs.stream });
+  /** What the pipeline hands to the guard. */
+  const guarded: Snapshot[] = [];
+  const pipeline = createPipelineFaults({ codec, logger, next: (snapshot) => guarded.push(snapshot) });
+  const lab = createLabFaults({ injector, pipeline, codec, clock, metrics, logger });
   /** Every response delivered, in order, as "LDS:login,search". */
   const delivered: string[] = [];
   const latest = new Map<ResourceTypeUrl, WatchResponse>();
   for (const typeUrl of RESOURCE_TYPES) {
-    injector.watcher.watch({ typeUrl, subscription: { wildcard: true }, nodeId: "test" }, (response) => {
+    injector.watcher.watch({ typeUrl, subscription: { wildcard: true }, nodeId: "test", node: { id: "test", cluster: "", metadata: {} } }, (response) => {
       latest.set(typeUrl, response);
       delivered.push(`${shortTypeName(typeUrl)}:${response.resources.map((r) => r.name).join(",")}`);
     });
   }
   const names = (typeUrl: ResourceTypeUrl) => latest.get(typeUrl)!.resources.map((r) => r.name);
   const logLines = () => logs.text().trim().split("\n").filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
-  return { clock, inner, injector, metrics, lab, delivered, latest, names, logLines };
+  return { clock, inner, injector, pipeline, guarded, metrics, lab, delivered, latest, names, logLines };
 }
 
 async function metricValue(metrics: Metrics, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
@@ -98,7 +102,7 @@ describe("faults - lab faults over the injector", () => {
     const { lab, delivered, names } = setup();
     delivered.length = 0;
     const fault = lab.add({ kind: "config-loss", services: ["login"] });
-    assert.deepEqual(fault, { id: fault.id, kind: "config-loss", services: ["login"], createdAt: "2022-03-08T18:07:00.000Z" });
+    assert.deepEqual(fault, { id: fault.id, kind: "config-loss", layer: "server", services: ["login"], createdAt: "2022-03-08T18:07:00.000Z" });
     for (const type of RESOURCE_TYPES) assert.deepEqual(names(type), ["search"], shortTypeName(type));
     // Top-down: no client sees a Listener whose RouteConfiguration is already gone.
     assert.deepEqual(delivered.splice(0), ["LDS:search", "RDS:search", "CDS:search", "EDS:search"]);
@@ -129,6 +133,36 @@ describe("faults - lab faults over the injector", () => {
     for (const type of [LISTENER_TYPE, ROUTE_TYPE, CLUSTER_TYPE]) assert.equal(latest.get(type)!.version, before.get(type));
     lab.remove(fault.id);
     assert.equal(latest.get(ENDPOINT_TYPE)!.version, before.get(ENDPOINT_TYPE));
+  });
+
+  it("faults - invalid-config at the server layer replaces each Cluster by one with lb_policy MAGLEV; remove restores it", () => {
+    const { lab, latest } = setup();
+    const before = latest.get(CLUSTER_TYPE)!.version;
+    const fault = lab.add({ kind: "invalid-config", services: ["login"] });
+    const [login, search] = latest.get(CLUSTER_TYPE)!.resources;
+    const cluster = codec.decodeResource(CLUSTER_TYPE, login!.body);
+    assert.deepEqual([cluster.name, cluster.lb_policy, cluster.eds_cluster_config?.service_name], ["login", "MAGLEV", "login"]);
+    assert.equal(search!.body.toString(), `${CLUSTER_TYPE}/search`, "a service not named keeps its Cluster");
+    lab.remove(fault.id);
+    assert.equal(latest.get(CLUSTER_TYPE)!.version, before);
+  });
+
+  it("faults - layer pipeline goes to the pipeline faults, not to the injector; the view and the log show the layer", () => {
+    const { lab, injector, pipeline, guarded, names, logLines } = setup();
+    const snapshot = createSnapshot(7, { [LISTENER_TYPE]: new Map(SERVICES.map((name) => [name, createResource(LISTENER_TYPE, name, Buffer.from(name))])) });
+    pipeline.offer(snapshot);
+    const fault = lab.add({ kind: "config-loss", layer: "pipeline", services: ["login"] });
+    assert.equal(fault.layer, "pipeline");
+    assert.deepEqual(injector.active(), [], "nothing acts below the guard");
+    assert.deepEqual(names(LISTENER_TYPE), SERVICES, "clients see no change from the pipeline layer itself");
+    assert.deepEqual(pipeline.active().map((a) => a.fault), [{ kind: "config-loss", services: ["login"] }]);
+    assert.deepEqual([...guarded.at(-1)!.resources[LISTENER_TYPE].keys()], ["search"], "the guard got the faulted snapshot at once");
+    assert.equal(guarded.at(-1)!.revision, 7);
+    assert.deepEqual(lab.list(), [fault]);
+    lab.remove(fault.id);
+    assert.deepEqual(pipeline.active(), []);
+    assert.equal(guarded.at(-1)!.version, snapshot.version, "removing it re-sends the snapshot as built");
+    assert.deepEqual(logLines().map((l) => [l.msg, l.layer]), [["fault injected", "pipeline"], ["fault removed", "pipeline"]]);
   });
 
   it("faults - stream-error ends every open stream at once and refuses new ones with the status, until removed", () => {
@@ -201,14 +235,20 @@ describe("faults - lab faults over the injector", () => {
   });
 
   it("faults - a bad spec throws one ValidationError naming every problem, and applies nothing", () => {
-    const { lab, injector, clock } = setup();
+    const { lab, injector, pipeline, clock } = setup();
     const bad = { kind: "config-loss", services: ["login", "Bad_Name", "login"], status: "NOT_FOUND", durationMs: 0 } as unknown as LabFaultSpec;
     assert.throws(() => lab.add(bad), (err) => {
       assert.ok(err instanceof ValidationError);
       assert.deepEqual(err.issues.map((i) => i.path), ["services[1]", "durationMs", "status", "services[2]"]);
       return true;
     });
+    assert.throws(() => lab.add({ kind: "stall", layer: "pipeline", services: [] }), (err) => {
+      assert.ok(err instanceof ValidationError);
+      assert.equal(err.message, 'layer: must be "server" for kind "stall", which acts on ADS streams; "pipeline" is allowed for config-loss, empty-endpoints, invalid-config');
+      return true;
+    });
     assert.deepEqual(injector.active(), []);
+    assert.deepEqual(pipeline.active(), []);
     assert.deepEqual(lab.list(), []);
     assert.equal(clock.pending(), 0);
   });
@@ -227,7 +267,7 @@ describe("faults - lab faults over the injector", () => {
     assert.equal(await metricValue(metrics, "steadymesh_faults_active"), 0);
     const lines = logLines();
     assert.equal(lines.length, 6);
-    assert.ok(lines.every((l) => l.level === 40 && l.component === "faults"));
+    assert.ok(lines.every((l) => l.level === 40 && l.component === "faults" && l.layer === "server"));
     assert.deepEqual(
       lines.map((l) => [l.msg, l.fault, l.kind, l.services]),
       [
