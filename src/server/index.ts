@@ -1,11 +1,13 @@
 import { createAdminServer } from "../admin/index.js";
 import { createSystemClock, type Clock } from "../clock/index.js";
 import { createDnsServer } from "../dns/index.js";
-import { createFaultInjector, createLabFaults } from "../faults/index.js";
+import { createFaultInjector, createLabFaults, createPipelineFaults } from "../faults/index.js";
+import { createPushGuard } from "../guard/index.js";
 import { createMetrics } from "../metrics/index.js";
 import { loadCodec } from "../proto/index.js";
 import { createRegistry, openStore } from "../registry/index.js";
-import { createSnapshotCache, createXdsServer } from "../xds/index.js";
+import { createSnapshotCache, createXdsServer, type XdsServer } from "../xds/index.js";
+import type { Snapshot } from "../snapshot/index.js";
 import type { RunningServer, ServeOptions } from "./options.js";
 import { startSpine } from "./spine.js";
 
@@ -13,10 +15,10 @@ export { SERVE_DEFAULTS, type ServeOptions, type RunningServer, type ListenAddre
 export { startSpine, type Spine, type SpineDeps } from "./spine.js";
 
 /**
- * Starts a control plane: store → registry → snapshot builder → xDS server,
- * with the admin API and the DNS server (which reads the registry directly)
- * beside it; with `enableFaults`, the fault injector sits between the
- * snapshot cache and the xDS server. If any listener fails to start,
+ * Starts a control plane: store → registry → snapshot builder → push guard →
+ * snapshot cache → xDS server, with the admin API and the DNS server (which
+ * reads the registry directly) beside it; with `enableFaults`, the fault
+ * injector sits between the snapshot cache and the xDS server. If any listener fails to start,
  * everything already started is closed again before the error is thrown.
  */
 export async function startServer(options: ServeOptions, clock: Clock = createSystemClock()): Promise<RunningServer> {
@@ -26,18 +28,31 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
   const store = await openStore(options.store, { dataDir: options.dataDir, logger });
   const registry = await createRegistry(store, { logger });
   const cache = createSnapshotCache();
-  const spine = startSpine({ registry, codec, publish: (s) => cache.setSnapshot(s), clock, coalesceMs: options.coalesceMs, logger, metrics });
+  // The xDS server is made after the guard, which needs its client list for canary checks.
+  let xdsServer: XdsServer | undefined;
+  const guard = await createPushGuard({
+    log: store.generations, cache, codec, policy: options.guard, rollout: options.rollout, clock, logger, metrics,
+    clients: () => xdsServer?.clients() ?? [],
+  });
+  if (!options.guard.enabled) logger.warn("the push guard's holds are OFF (--no-guard): generations that delete most of the configuration are pushed; invalid ones are still rejected");
+  const toGuard = (snapshot: Snapshot) => void guard.offer(snapshot).catch((err: unknown) => logger.error({ err, revision: snapshot.revision }, "the push guard could not decide on a snapshot; clients keep the last pushed generation"));
+  // With faults on, a faulty snapshot source sits above the guard (the lab's pipeline bugs).
+  const pipeline = options.enableFaults ? createPipelineFaults({ codec, logger, next: toGuard }) : undefined;
+  const publish = pipeline ? (snapshot: Snapshot) => pipeline.offer(snapshot) : toGuard;
+  const spine = startSpine({ registry, codec, publish, clock, minDelayMs: options.pushMinDelayMs, maxDelayMs: options.pushMaxDelayMs, logger, metrics });
   const faults = options.enableFaults ? createFaultInjector(cache) : undefined;
-  const labFaults = faults && createLabFaults({ injector: faults, codec, clock, logger, metrics });
+  const labFaults = faults && createLabFaults({ injector: faults, pipeline: pipeline!, codec, clock, logger, metrics });
   if (faults) logger.warn("fault injection is ON: POST /v1/faults can break what xDS clients see; never enable it in production");
-  const xds = createXdsServer({ watcher: faults?.watcher ?? cache, codec, logger, metrics, now: () => clock.now(), ...(faults && { streamGate: faults }) });
-  const admin = createAdminServer({ registry, clients: { list: () => xds.clients() }, metrics, logger, bodyLimit: options.bodyLimit, faults: labFaults });
+  const xds = createXdsServer({ watcher: faults?.watcher ?? cache, codec, logger, metrics, now: () => clock.now(), onReply: (r) => guard.onReply(r), ...(faults && { streamGate: faults }) });
+  xdsServer = xds;
+  const admin = createAdminServer({ registry, clients: { list: () => xds.clients() }, generations: guard, metrics, logger, bodyLimit: options.bodyLimit, faults: labFaults });
   const dns = createDnsServer({ registry, domain: options.dnsDomain, ttlSeconds: options.dnsTtlSeconds, logger, metrics, clock });
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       spine.stop();
+      await guard.close();
       labFaults?.close();
       await Promise.allSettled([xds.close(), admin.close(), dns.close()]);
       await registry.close();
@@ -49,7 +64,7 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
     const adminAddress = await admin.listen(options.bind, options.adminPort);
     const dnsAddress = await dns.listen(options.bind, options.dnsPort);
     logger.info({ store: store.kind, revision: registry.view().revision, xds: xdsAddress, admin: adminAddress, dns: dnsAddress }, "steadymesh started");
-    return { xds: xdsAddress, admin: adminAddress, dns: dnsAddress, close, ...(faults && { faults, labFaults }) };
+    return { xds: xdsAddress, admin: adminAddress, dns: dnsAddress, guard, close, ...(faults && { faults, labFaults }) };
   } catch (err) {
     await close();
     throw err;

@@ -11,8 +11,10 @@ export interface SpineDeps {
   /** Where each new consistent snapshot goes (the push guard, or the xDS cache directly). */
   readonly publish: (snapshot: Snapshot) => void;
   readonly clock: Clock;
-  /** Registry changes within this window become one snapshot. */
-  readonly coalesceMs: number;
+  /** A burst of registry changes becomes one snapshot once no change has come for this long… */
+  readonly minDelayMs: number;
+  /** …or this long after the burst's first change, whichever is sooner. */
+  readonly maxDelayMs: number;
   readonly logger: Logger;
   readonly metrics?: Metrics;
 }
@@ -24,18 +26,22 @@ export interface Spine {
 }
 
 /**
- * registry → snapshot builder → publish. A burst of registry changes within
- * `coalesceMs` of the first one becomes a single snapshot built from the
- * latest view. A build that fails keeps the last good snapshot in place.
+ * registry → snapshot builder → publish, with push coalescing as Istio's
+ * debounce does it: after a change the spine waits until `minDelayMs` pass
+ * with no further change, but never longer than `maxDelayMs` after the first
+ * change of the burst, then builds one snapshot from the latest view. A
+ * build that fails keeps the last good snapshot in place.
  */
 export function startSpine(deps: SpineDeps): Spine {
   const cache = createBuildCache();
   let cancelTimer: (() => void) | undefined;
+  let burstStart: number | undefined;
   let lastRevision = -1;
 
   function rebuild(): void {
     cancelTimer?.();
     cancelTimer = undefined;
+    burstStart = undefined;
     const view = deps.registry.view();
     if (view.revision === lastRevision) return;
     const result = buildSnapshot(view, deps.codec, cache);
@@ -52,8 +58,11 @@ export function startSpine(deps: SpineDeps): Spine {
   }
 
   const unsubscribe = deps.registry.subscribe(() => {
-    if (cancelTimer) return;
-    cancelTimer = deps.clock.setTimeout(rebuild, deps.coalesceMs);
+    const now = deps.clock.now();
+    burstStart ??= now;
+    const due = Math.min(now + deps.minDelayMs, burstStart + deps.maxDelayMs);
+    cancelTimer?.();
+    cancelTimer = deps.clock.setTimeout(rebuild, Math.max(0, due - now));
   });
   rebuild();
 

@@ -13,7 +13,12 @@ export interface TestControlPlane extends RunningServer {
   api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
 }
 
-/** Starts steadymesh in-process on free loopback ports, with a memory store unless told otherwise. */
+/**
+ * Starts steadymesh in-process on free loopback ports, with a memory store
+ * unless told otherwise, and a 10 ms push quiet period (production: 100 ms)
+ * so that a registration reaches clients before the next step of a test;
+ * test/unit/spine.test.ts covers the delays themselves.
+ */
 export async function startControlPlane(overrides: Partial<ServeOptions> = {}): Promise<TestControlPlane> {
   const server = await startServer({
     ...SERVE_DEFAULTS,
@@ -21,6 +26,8 @@ export async function startControlPlane(overrides: Partial<ServeOptions> = {}): 
     xdsPort: 0,
     adminPort: 0,
     dnsPort: 0,
+    pushMinDelayMs: 10,
+    pushMaxDelayMs: 1000,
     logger: createSilentLogger(),
     ...overrides,
   });

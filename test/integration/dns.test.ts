@@ -10,9 +10,9 @@ let cp: TestControlPlane;
 let resolver: Resolver;
 
 before(async () => {
-  // A coalescing window far longer than any test: DNS reads registry.view() per query,
+  // A push delay far longer than any test: DNS reads registry.view() per query,
   // so its answers must not wait for the xDS snapshot path.
-  cp = await startControlPlane({ coalesceMs: 60_000 });
+  cp = await startControlPlane({ pushMinDelayMs: 60_000, pushMaxDelayMs: 60_000 });
   resolver = new Resolver({ timeout: 2000, tries: 1 });
   resolver.setServers([`127.0.0.1:${cp.dns.port}`]);
   await cp.register("greeter", "a", 50051);

@@ -10,6 +10,7 @@ import { buildBootstrap } from "../../src/xds/index.js";
 import { CLUSTER_TYPE, LISTENER_TYPE, loadCodec } from "../../src/proto/index.js";
 import { createResource } from "../../src/snapshot/index.js";
 import { startBackend, type Backend } from "../helpers/greeter.js";
+import { GUARD_DEFAULTS } from "../../src/guard/index.js";
 import { startControlPlane, tempDir, type TestControlPlane } from "../helpers/control-plane.js";
 import { startClientProcess, type ClientProcess } from "../helpers/grpc-client.js";
 import { RPS, WINDOW_MS, assertMeasuredStock, assertNoFailures, timeline } from "../helpers/scenario.js";
@@ -29,7 +30,8 @@ after(async () => {
 });
 
 async function controlPlane(): Promise<TestControlPlane> {
-  const cp = await startControlPlane({ enableFaults: true });
+  // The push guard off: these tests measure clients under a control plane that does send deletions and wipe-outs.
+  const cp = await startControlPlane({ enableFaults: true, guard: { ...GUARD_DEFAULTS, enabled: false } });
   cleanups.push(() => cp.close());
   for (const b of backends) await cp.register("greeter", b.id, b.port);
   return cp;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startBackend, type Backend } from "../helpers/greeter.js";
+import { GUARD_DEFAULTS } from "../../src/guard/index.js";
 import { startControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 import { buildBootstrap } from "../../src/xds/index.js";
 import { startClientProcess, type ClientProcess, type CallResult } from "../helpers/grpc-client.js";
@@ -14,7 +15,8 @@ let b2: Backend;
 let client: ClientProcess;
 
 before(async () => {
-  cp = await startControlPlane();
+  // The push guard off: these tests follow the registry all the way to zero endpoints (test/integration/guard.test.ts covers the guard).
+  cp = await startControlPlane({ guard: { ...GUARD_DEFAULTS, enabled: false } });
   [b1, b2] = await Promise.all([startBackend("b1"), startBackend("b2")]);
   // The bootstrap `steadymesh bootstrap` prints, unmodified.
   client = startClientProcess({ bootstrap: buildBootstrap({ nodeId: "stock-test-1", xds: [`127.0.0.1:${cp.xds.port}`] }) });

@@ -9,11 +9,11 @@ import type { Snapshot } from "../../src/snapshot/index.js";
 
 const codec = loadCodec();
 
-async function setup(coalesceMs = 10) {
+async function setup(minDelayMs = 10, maxDelayMs = 1000) {
   const clock = createFakeClock(1000);
   const registry = await createRegistry(createMemoryStore());
   const published: Snapshot[] = [];
-  const spine = startSpine({ registry, codec, publish: (s) => published.push(s), clock, coalesceMs, logger: createSilentLogger() });
+  const spine = startSpine({ registry, codec, publish: (s) => published.push(s), clock, minDelayMs, maxDelayMs, logger: createSilentLogger() });
   return { clock, registry, published, spine };
 }
 
@@ -36,6 +36,22 @@ test("spine - a burst of writes within the coalescing window becomes one snapsho
   const latest = published[1]!;
   assert.equal(latest.revision, registry.view().revision);
   assert.ok(latest.resources[ENDPOINT_TYPE].has("login"));
+  spine.stop();
+});
+
+test("spine - each write restarts the quiet period: a steady trickle is pushed once, at the maximum delay", async () => {
+  const { clock, registry, published, spine } = await setup(100, 1000);
+  for (let i = 1; i <= 15; i++) {
+    await registry.putInstance("login", `i${i}`, { address: "127.0.0.1", port: 9000 + i });
+    clock.advance(80);
+    if (i < 12) assert.equal(published.length, 1, `nothing before the max delay (write ${i}, t=${i * 80} ms)`);
+  }
+  // The first write was at t=0; the max delay (1000 ms) fires during the advance after write 12 (t=960..1040).
+  assert.equal(published.length, 2, "one push at the max delay, none since (the quiet period restarted)");
+  assert.equal(published[1]!.resources[ENDPOINT_TYPE].size, 1);
+  clock.advance(100);
+  assert.equal(published.length, 3, "the writes after the max-delay push go out once the quiet period ends");
+  assert.equal(published[2]!.revision, registry.view().revision);
   spine.stop();
 });
 
