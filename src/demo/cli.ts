@@ -10,7 +10,8 @@ export interface DemoConfig {
   readonly kind: DemoKind;
   readonly id: string;
   readonly port: number;
-  readonly adminUrl: string;
+  /** The admin APIs of the control planes to register in (one or more; `--admin`, repeatable). */
+  readonly adminUrls: readonly string[];
   /** Whether to register in steadymesh (never for a gateway). */
   readonly register: boolean;
   /** How login (for a gateway) or accounts (for login) is found; unused by the other kinds. */
@@ -29,7 +30,7 @@ export interface DemoConfig {
 interface Flags {
   readonly port: number;
   readonly id?: string;
-  readonly admin: string;
+  readonly admin?: string[];
   readonly register?: boolean;
   readonly discovery?: DiscoveryMode;
   readonly xds?: string[];
@@ -105,7 +106,7 @@ function addKindOptions(command: Command, kind: DemoKind): Command {
   command
     .option("--port <port>", "port on 127.0.0.1, 0-65535; 0 picks a free one", integer(0, 65535), 0)
     .option("--id <id>", "instance id, a DNS label (default: <kind>-<pid>)", dnsLabel)
-    .option("--admin <url>", "steadymesh admin API", httpUrl, DEFAULTS.admin);
+    .option("--admin <url>", `steadymesh admin API; repeat it to register in several control planes (default: ${DEFAULTS.admin})`, (v: string, prev: string[] | undefined) => [...(prev ?? []), httpUrl(v)]);
   if (kind !== "gateway") command.option("--register", "register in steadymesh (the default)").option("--no-register", "do not register in steadymesh");
   if (kind === "accounts") command.option("--users <n>", "number of users, 1-1000000", integer(1, 1_000_000), DEFAULTS.users);
   if (kind === "login" || kind === "gateway") addUpstreamOptions(command, UPSTREAM[kind]!);
@@ -137,7 +138,7 @@ function toConfig(kind: DemoKind, flags: Flags, env: NodeJS.ProcessEnv): DemoCon
     kind,
     id,
     port: flags.port,
-    adminUrl: flags.admin,
+    adminUrls: flags.admin ?? [DEFAULTS.admin],
     register: kind !== "gateway" && flags.register !== false,
     discovery,
     settings: {

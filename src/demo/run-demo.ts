@@ -46,18 +46,20 @@ export async function runDemo(config: DemoConfig, io: DemoIo): Promise<number> {
   const cancelStop = onFirstSignal(io, onStop);
   const discovery = createDiscovery(config.settings, { clock: io.clock, logger, ...(io.registerXds && { registerXds: io.registerXds }) });
   const service = SERVICE_OF_KIND[config.kind];
-  const ref: InstanceRef | undefined = config.register && service ? { adminUrl: config.adminUrl, service, id: config.id } : undefined;
+  // One registration per control plane: an instance is listed in each admin API it was given.
+  const refs: InstanceRef[] = config.register && service ? config.adminUrls.map((adminUrl) => ({ adminUrl, service, id: config.id })) : [];
   let listening: Listening | undefined;
   try {
     listening = await startKind(config, discovery, io.clock, logger);
-    if (ref) await registerInstance(ref, listening.port);
+    const port = listening.port;
+    await Promise.all(refs.map((ref) => registerInstance(ref, port)));
   } catch (err) {
     cancelStop();
     await listening?.close();
     await discovery.close();
     throw err;
   }
-  logger.info({ port: listening.port, registered: ref !== undefined }, "serving");
+  logger.info({ port: listening.port, registered: refs.map((ref) => ref.adminUrl) }, "serving");
   io.stdout.write(`${readyLine(config.kind, config.id, listening.port)}\n`);
   const signal = await stopped;
   logger.info({ signal }, "stopping; send the signal again to exit at once");
@@ -65,24 +67,26 @@ export async function runDemo(config: DemoConfig, io: DemoIo): Promise<number> {
     logger.warn({ signal: again }, "second signal while stopping; exiting without waiting");
     io.exit(again === "SIGINT" ? 130 : 143);
   });
-  await stop(ref, listening, discovery, logger);
+  await stop(refs, listening, discovery, logger);
   cancelForce();
   return 0;
 }
 
-/** Deregisters first, so clients stop choosing this instance, then stops serving. */
-async function stop(ref: InstanceRef | undefined, listening: Listening, discovery: Discovery, logger: Logger): Promise<void> {
-  if (ref) {
-    try {
-      await deregisterInstance(ref, logger);
-      logger.info({ service: ref.service }, "deregistered");
-    } catch (err) {
-      // Stopping must not depend on the control plane being up; the instance stays listed until someone removes it.
-      logger.warn({ err: err instanceof Error ? err.message : String(err) }, "could not deregister; stopping anyway");
-    }
-  }
+/** Deregisters first (from every control plane), so clients stop choosing this instance, then stops serving. */
+async function stop(refs: readonly InstanceRef[], listening: Listening, discovery: Discovery, logger: Logger): Promise<void> {
+  await Promise.all(refs.map((ref) => deregisterQuietly(ref, logger)));
   await listening.close();
   await discovery.close();
+}
+
+async function deregisterQuietly(ref: InstanceRef, logger: Logger): Promise<void> {
+  try {
+    await deregisterInstance(ref, logger);
+    logger.info({ service: ref.service, admin: ref.adminUrl }, "deregistered");
+  } catch (err) {
+    // Stopping must not depend on the control plane being up; the instance stays listed until someone removes it.
+    logger.warn({ admin: ref.adminUrl, err: err instanceof Error ? err.message : String(err) }, "could not deregister; stopping anyway");
+  }
 }
 
 async function startKind(config: DemoConfig, discovery: Discovery, clock: Clock, logger: Logger): Promise<Listening> {

@@ -16,7 +16,8 @@ export interface DemoSpawnOptions {
   readonly id: string;
   /** 0 (the default) picks a free port; `DemoProcess.port` tells which. */
   readonly port?: number;
-  readonly admin?: string;
+  /** The admin API to register in; several: register in each (one control plane per URL). */
+  readonly admin?: string | readonly string[];
   /** false: do not register in steadymesh (gateways never do). */
   readonly register?: boolean;
   /** login and gateway: how their upstream (accounts, login) is found. */
@@ -85,7 +86,7 @@ export function demoCommand(kind: DemoKind, options: DemoSpawnOptions): string[]
 function demoFlags(kind: DemoKind, o: DemoSpawnOptions): string[] {
   const flags: string[] = ["--id", o.id, "--port", String(o.port ?? 0)];
   const add = (name: string, value: string | number | undefined) => void (value !== undefined && flags.push(name, String(value)));
-  add("--admin", o.admin);
+  for (const url of typeof o.admin === "string" ? [o.admin] : (o.admin ?? [])) flags.push("--admin", url);
   if (kind !== "gateway" && o.register === false) flags.push("--no-register");
   if (kind === "accounts") add("--users", o.users);
   if (kind === "login") add("--token-ttl-s", o.tokenTtlS);

@@ -134,6 +134,21 @@ test("demo - with every login process gone, each gateway answers 503 naming the 
   }
 });
 
+test("demo - a service given two --admin URLs registers in both control planes, and SIGTERM deregisters it from both", async () => {
+  const second = await startControlPlane();
+  try {
+    const proc = await start("playback", { id: "playback-2", admin: [cp.adminUrl, second.adminUrl] });
+    const listed = async (plane: TestControlPlane) => ((await plane.api("GET", "/v1/services/playback")).body?.service?.instances ?? []).map((i: { id: string; port: number }) => `${i.id}:${i.port}`);
+    assert.ok((await listed(cp)).includes(`playback-2:${proc.port}`));
+    assert.deepEqual(await listed(second), [`playback-2:${proc.port}`]);
+    assert.deepEqual(await proc.stop("SIGTERM"), { code: 0, signal: null }, proc.stderr());
+    assert.ok(!(await listed(cp)).some((entry: string) => entry.startsWith("playback-2:")));
+    assert.deepEqual(await listed(second), []);
+  } finally {
+    await second.close();
+  }
+});
+
 test("demo - a process given a bad flag fails to start with its one-line error", async () => {
   await assert.rejects(spawnDemo("accounts", { id: "bad-1", extraArgs: ["--bogus"] }), (err: Error) => {
     assert.ok(err instanceof DemoStartError);

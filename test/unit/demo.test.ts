@@ -134,7 +134,8 @@ test("demo - command line: defaults match steadymesh serve's, bad input is one l
   assert.deepEqual(config?.settings.xdsServers, ["127.0.0.1:18000"]);
   assert.equal(config?.settings.dnsServer, "127.0.0.1:18053");
   assert.equal(config?.settings.nodeId, "login-1");
-  assert.equal(config?.adminUrl, "http://127.0.0.1:18080");
+  assert.deepEqual(config?.adminUrls, ["http://127.0.0.1:18080"]);
+  assert.deepEqual((await parse("login", "--admin", "http://127.0.0.1:1/", "--admin", "http://127.0.0.1:2"))?.adminUrls, ["http://127.0.0.1:1", "http://127.0.0.1:2"], "--admin repeats: one control plane each");
   assert.equal((await parse("playback", "--no-register"))?.register, false);
   assert.equal((await parse("gateway"))?.register, false, "gateways never register");
   assert.equal(await parse("gateway", "--help"), undefined);

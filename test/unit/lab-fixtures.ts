@@ -22,11 +22,18 @@ export function syntheticResult(scenario: Scenario, successShare: (cohort: strin
   const cohorts: Record<string, CohortStats> = {};
   for (const cohort of scenario.cohorts) {
     const tally = createTally({ bucketMs: Math.max(250, durationMs / 80) });
-    for (let t = 0; t < durationMs; t += 100) {
+    const coldUp = coldStartAt(scenario, cohort.name, speed);
+    const cold = (t: number, i: number): boolean => coldUp !== undefined && i % 2 === 1 && faultWindows.some((w) => coldUp >= w.startMs && t >= coldUp && t < w.endMs);
+    for (let t = 0, i = 0; t < durationMs; t += 100, i++) {
+      // A cold-started gateway takes every other attempt, and fails each one while the fault lasts.
+      if (cold(t, i)) {
+        tally.record(t, false, "UNAVAILABLE", coldUp);
+        continue;
+      }
       const ok = next() < successShare(cohort.name, t, faultWindows);
-      tally.record(t, ok, ok ? undefined : next() < 0.8 ? "UNAVAILABLE" : "DEADLINE_EXCEEDED");
+      tally.record(t, ok, ok ? undefined : next() < 0.8 ? "UNAVAILABLE" : "DEADLINE_EXCEEDED", -1);
     }
-    cohorts[cohort.name] = tally.stats(faultWindows, durationMs);
+    cohorts[cohort.name] = tally.stats(faultWindows, durationMs, coldUp === undefined ? [-1] : [-1, coldUp]);
   }
   const slos = evaluateSlos(scenario, cohorts, faultWindows);
   return {
@@ -40,6 +47,12 @@ export function syntheticResult(scenario: Scenario, successShare: (cohort: strin
     ok: slos.every((slo) => slo.ok),
     story: storyFromScenario(scenario, speed, { "xds-ignore-deletion": "Synthetic data: no gateway really ran." }),
   };
+}
+
+/** When the timeline's first `restart` of `cohort`'s gateways happens, in real ms; undefined if it has none. */
+function coldStartAt(scenario: Scenario, cohort: string, speed: number): number | undefined {
+  const entry = scenario.timeline.find((e) => e.action === "restart" && e.cohorts?.includes(cohort));
+  return entry && Math.round((entry.atSec * 1000) / speed);
 }
 
 /** Shapes like the acceptance criteria of the Spotify replay. */

@@ -71,6 +71,47 @@ slos:
   assert.equal(noWindows[1]?.reason, "no fault window was recorded");
 });
 
+test("lab - a tally tells cold starts apart: attempts on a gateway that came up inside a window, while that window lasts", () => {
+  const tally = createTally({ bucketMs: 1000 });
+  const windows = [{ kind: "stream-error", services: [], startMs: 1000, endMs: 3000 }];
+  tally.record(500, true, undefined, -100);
+  tally.record(1200, true, undefined, -100);
+  tally.record(1600, false, "NOT_FOUND", 1500);
+  tally.record(2900, false, "NOT_FOUND", 1500);
+  tally.record(3100, true, undefined, 1500);
+  tally.record(3200, false, "NO_GATEWAY");
+  const stats = tally.stats(windows, 4000, [-100, -100, 1500, 3050]);
+  assert.deepEqual(stats.coldStarts, { gateways: 1, during: ["stream-error"], attempts: 2, successes: 0 });
+  assert.deepEqual(stats.duringFault, { attempts: 3, successes: 1 });
+  assert.deepEqual(tally.stats([], 4000, [1500]).coldStarts, { gateways: 0, during: [], attempts: 0, successes: 0 });
+});
+
+test("lab - an SLO on warm gateways leaves the cold starts out; one with none left fails with a reason", () => {
+  const scenario = parseScenario(`name: warm
+description: Warm SLO check.
+speed: 1
+end: "+10s"
+cohorts: [{ name: a, discovery: xds-default }]
+workload: { users: 1, loggedInShare: 0, loginRatePerSec: 1, retry: { baseMs: 1, maxMs: 1, jitter: 0 } }
+timeline: [{ at: "+2s", action: fault, kind: stream-error }, { at: "+5s", action: clear-fault }]
+slos:
+  - { cohort: a, window: during-fault, minSuccess: 0.999, gateways: warm }
+  - { cohort: a, window: during-fault, minSuccess: 0.999 }
+  - { cohort: a, window: whole, minSuccess: 0.9, gateways: warm }
+`);
+  const windows = [{ kind: "stream-error", services: [], startMs: 2000, endMs: 5000 }];
+  const a = createTally({ bucketMs: 1000 });
+  for (let t = 0; t < 10_000; t += 100) {
+    const coldGateway = t >= 3000 && t < 5000 && t % 200 === 0;
+    a.record(t, !coldGateway, coldGateway ? "NOT_FOUND" : undefined, coldGateway ? 3000 : -1);
+  }
+  const stats = a.stats(windows, 10_000, [-1, 3000]);
+  const results = evaluateSlos(scenario, { a: stats }, windows);
+  assert.deepEqual(results.map((r) => [r.window, r.gateways, r.ok, r.attempts]), [["during-fault", "warm", true, 20], ["during-fault", undefined, false, 30], ["whole", "warm", true, 90]]);
+  const allCold = evaluateSlos(scenario, { a: { ...stats, coldStarts: { ...stats.coldStarts, ...stats.duringFault } } }, windows);
+  assert.deepEqual([allCold[0]?.ok, allCold[0]?.reason], [false, "no attempts during-fault on warm gateways"]);
+});
+
 /** Checks one value against a type description: "string", "number", "boolean", [item], or { field: type }. */
 function assertShape(value: unknown, shape: unknown, path: string): void {
   if (typeof shape === "string") {
@@ -105,14 +146,21 @@ test("lab - writeReport writes report.json with the schema's fields, report.png 
   const json = JSON.parse(await readFile(files.json, "utf8")) as Record<string, unknown>;
   assertShape(json, REPORT_SCHEMA, "report");
   const cohorts = json["cohorts"] as Record<string, unknown>;
-  assert.deepEqual(Object.keys(cohorts), ["xds-default", "xds-remediated", "xds-ignore-deletion", "steady", "dns"]);
+  assert.deepEqual(Object.keys(cohorts), ["xds-default", "xds-remediated", "xds-ignore-deletion", "steady", "dns", "xds-default-guarded"]);
   for (const [name, stats] of Object.entries(cohorts)) {
-    assertShape(stats, { ...COUNTS, duringFault: COUNTS, series: [{ tMs: "number", ...COUNTS }] }, `cohorts.${name}`);
+    const coldStarts = { ...COUNTS, gateways: "number", during: ["string"] };
+    assertShape(stats, { ...COUNTS, duringFault: COUNTS, series: [{ tMs: "number", ...COUNTS }], coldStarts, controlPlane: "string" }, `cohorts.${name}`);
     for (const [code, n] of Object.entries((stats as { errors: Record<string, unknown> }).errors)) assert.equal(typeof n, "number", `${name}.errors.${code}`);
   }
   assert.equal(json["scenario"], "spotify-2022-03-08");
   assert.equal(json["ok"], result.slos.every((slo) => slo.ok));
   assert.deepEqual(json["faultWindows"], result.faultWindows.map((w) => ({ ...w, startClock: "18:07", endClock: "20:42" })));
+  assert.deepEqual((json["faultWindows"] as Array<{ layer: string }>).map((w) => w.layer), ["pipeline", "server"]);
+  const guarded = cohorts["xds-default-guarded"] as { controlPlane: string; coldStarts: { gateways: number; attempts: number; successes: number; during: string[] } };
+  assert.equal(guarded.controlPlane, "guarded");
+  assert.deepEqual([guarded.coldStarts.gateways, guarded.coldStarts.successes, guarded.coldStarts.during], [1, 0, ["config-loss", "stream-error"]]);
+  assert.ok(guarded.coldStarts.attempts > 0);
+  assert.equal((cohorts["steady"] as typeof guarded).coldStarts.gateways, 0);
 });
 
 test("lab - report.png is a real PNG 1200 px wide, one readable panel per cohort", async () => {
@@ -123,8 +171,8 @@ test("lab - report.png is a real PNG 1200 px wide, one readable panel per cohort
   assert.equal(png.subarray(12, 16).toString("ascii"), "IHDR");
   const [width, height] = [png.readUInt32BE(16), png.readUInt32BE(20)];
   assert.equal(width, 1200);
-  // Five cohorts: a title and a plot of PANEL_HEIGHT px each, plus the header, the event band and the x axis.
-  assert.ok(height >= 5 * (PANEL_HEIGHT + 40) && height <= 1300, `report.png is ${width}×${height}`);
+  // Six cohorts: a title and a plot of PANEL_HEIGHT px each, plus the header, the event band and the x axis.
+  assert.ok(height >= 6 * (PANEL_HEIGHT + 40) && height <= 1400, `report.png is ${width}×${height}`);
   // A blank or text-less PNG of this size compresses to a few kB; lines, shading and labels take far more.
   assert.ok((await stat(files.png)).size > 30_000, `report.png is only ${png.length} bytes`);
 });
@@ -135,7 +183,7 @@ test("lab - the chart grows with the number of cohorts: each panel keeps its hei
   const heightOf = (png: Buffer): number => png.readUInt32BE(20);
   const [small, full] = await Promise.all([renderChart(two), renderChart(base)]);
   assert.equal(small.png.readUInt32BE(16), 1200);
-  const perPanel = (heightOf(full.png) - heightOf(small.png)) / 3;
+  const perPanel = (heightOf(full.png) - heightOf(small.png)) / (Object.keys(base.cohorts).length - 2);
   assert.ok(perPanel >= PANEL_HEIGHT + 30, `a panel adds only ${perPanel} px`);
 });
 
@@ -155,7 +203,7 @@ test("lab - the chart's SVG has real text: title, clock times on the axis, a tit
     assert.ok(texts.includes(expected), `the chart has no text "${expected}"`);
   }
   for (const cohort of Object.keys(result.cohorts)) assert.ok(texts.includes(cohort), `no panel titled "${cohort}"`);
-  assert.ok(texts.includes("config-loss (login, accounts) + stream-error, 18:07–20:42"), "the fault window is not labelled");
+  assert.ok(texts.includes("pipeline config-loss (login, accounts) + stream-error, 18:07–20:42"), "the fault window is not labelled");
   // Over an hour of scenario time: HH:MM everywhere, no seconds.
   assert.ok(!texts.some((t) => /\d\d:\d\d:\d\d/.test(t)), `times with seconds: ${texts.filter((t) => /\d\d:\d\d:\d\d/.test(t)).join(" | ")}`);
   // Every percentage has 1 decimal.
@@ -173,7 +221,7 @@ test("lab - event labels are drawn once, in the band above the panels, before an
   const firstLine = svg.indexOf('aria-roledescription="line mark"');
   assert.ok(firstLine > 0);
   assert.equal(svg.split('aria-roledescription="line mark"').length - 1, Object.keys(result.cohorts).length, "one line per panel");
-  for (const label of ["18:39 remediation starts", "20:35 remediation complete", "config-loss (login, accounts) + stream-error, 18:07–20:42"]) {
+  for (const label of ["18:39 remediation starts", "20:35 remediation complete", "pipeline config-loss (login, accounts) + stream-error, 18:07–20:42"]) {
     const at = svg.indexOf(`>${label}</text>`);
     assert.ok(at > 0 && at < firstLine, `"${label}" is not in the band above the panels`);
     assert.equal(svg.indexOf(`>${label}</text>`, at + 1), -1, `"${label}" is drawn more than once`);
@@ -188,7 +236,7 @@ test("lab - fault windows that start a few ms apart get one label, not two print
   const result: LabResult = { ...base, faultWindows: [loss, { ...streams, startMs: streams.startMs + 19 }] };
   const { svg } = await renderChart(result);
   const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
-  assert.ok(texts.includes("config-loss (login, accounts) + stream-error, 18:07–20:42"), `fault labels: ${texts.filter((t) => /loss|error/.test(t ?? "")).join(" | ")}`);
+  assert.ok(texts.includes("pipeline config-loss (login, accounts) + stream-error, 18:07–20:42"), `fault labels: ${texts.filter((t) => /loss|error/.test(t ?? "")).join(" | ")}`);
   assert.ok(!texts.some((t) => t?.startsWith("stream-error")));
 });
 
@@ -216,7 +264,13 @@ test("lab - report.html is self-contained: no scripts, no external resources, on
   }
   assert.match(html, /<svg role="img"[^>]*>/);
   for (const section of ["The story", "Login success over time", "SLOs", "Cohorts", "Timeline", "Sources"]) assert.match(html, new RegExp(`<h2>${section}</h2>`));
-  for (const slo of result.slos) assert.match(html, new RegExp(`<td>${slo.cohort}</td><td>${slo.window}</td>`));
+  for (const slo of result.slos) {
+    const window = slo.gateways === "warm" ? `${slo.window} \\(warm gateways: cold starts left out\\)` : slo.window;
+    assert.match(html, new RegExp(`<td>${slo.cohort}</td><td>${window}</td>`));
+  }
+  // The guarded cohort's cold start is told apart, with its measured logins.
+  assert.match(html, /Cold starts during config-loss \+ stream-error: 1 gateway came up while the fault lasted; 0 of \d+ logins through it succeeded \(0\.0%\) before it ended\./);
+  assert.match(html, /xds-default <span class="muted">\(guarded control plane\)<\/span>/);
   assert.match(html, /<td class="(pass|fail)">(PASS|FAIL)<\/td>/);
   assert.match(html, /UNAVAILABLE \d+/);
   // The lab's own error codes are explained, as not discovery failures.

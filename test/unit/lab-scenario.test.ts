@@ -70,13 +70,17 @@ test("lab - the Spotify replay keeps the public timeline", () => {
     ["18:07", "fault", "stream-error"],
     ["18:12", "note", undefined],
     ["18:39", "remediate", undefined],
+    ["20:20", "restart", undefined],
     ["20:35", "note", undefined],
     ["20:42", "clear-fault", undefined],
   ]);
-  const [, loss, error, , remediate] = spotify.timeline;
-  assert.ok(loss?.action === "fault" && error?.action === "fault" && remediate?.action === "remediate");
+  const [, loss, error, , remediate, coldStart] = spotify.timeline;
+  assert.ok(loss?.action === "fault" && error?.action === "fault" && remediate?.action === "remediate" && coldStart?.action === "restart");
   assert.deepEqual(loss.services, ["login", "accounts"]);
+  // The pipeline bug acts above the push guard; the stream errors are what clients receive, below it.
+  assert.deepEqual([loss.layer, error.layer], ["pipeline", "server"]);
   assert.equal(error.status, "NOT_FOUND");
+  assert.deepEqual([coldStart.cohorts, "gateways" in coldStart && coldStart.gateways], [["xds-default-guarded"], 1]);
   assert.match(error.note ?? "", /NOT_FOUND: Requested entity was not found\./);
   assert.equal(remediate.cohort, "xds-remediated");
   assert.equal(remediate.to, "dns");
@@ -84,9 +88,18 @@ test("lab - the Spotify replay keeps the public timeline", () => {
   assert.match(spotify.description, /model/);
   assert.ok(spotify.durationSec / spotify.speed < 100, "the demo must finish in under 2 minutes");
   assert.deepEqual(
-    plannedDisruptions(spotify).map((d) => [d.kind, d.startSec, d.endSec]),
-    [["config-loss", 7 * 60, 162 * 60], ["stream-error", 7 * 60, 162 * 60]],
+    plannedDisruptions(spotify).map((d) => [d.kind, d.layer, d.startSec, d.endSec]),
+    [["config-loss", "pipeline", 7 * 60, 162 * 60], ["stream-error", "server", 7 * 60, 162 * 60]],
   );
+  assert.deepEqual(spotify.topology.controlPlanes, ["primary", "guarded"]);
+  const guarded = spotify.cohorts.find((c) => c.name === "xds-default-guarded");
+  assert.deepEqual([guarded?.discovery, guarded?.controlPlane, guarded?.scheduledRestarts], ["xds-default", "guarded", false]);
+  assert.ok(spotify.cohorts.filter((c) => c !== guarded).every((c) => c.controlPlane === "primary" && c.scheduledRestarts));
+  const slos = spotify.slos.map((slo) => [slo.cohort, slo.window, slo.minSuccess, slo.maxSuccess, slo.gateways]);
+  assert.deepEqual(slos.filter(([cohort]) => cohort === "xds-default" || cohort === "xds-default-guarded"), [
+    ["xds-default", "during-fault", 0, 0.05, "all"],
+    ["xds-default-guarded", "during-fault", 0.999, undefined, "warm"],
+  ]);
 });
 
 test("lab - a valid scenario resolves its times and fills defaults", () => {
@@ -95,6 +108,9 @@ test("lab - a valid scenario resolves its times and fills defaults", () => {
   assert.equal(scenario.durationSec, 600);
   assert.deepEqual(scenario.timeline.map((e) => [e.atSec, e.clock]), [[0, "18:00"], [120, "18:02"], [300, "18:05"]]);
   assert.equal(scenario.cohorts[1]?.gateways, 2);
+  assert.deepEqual([scenario.cohorts[1]?.controlPlane, scenario.cohorts[1]?.scheduledRestarts], ["primary", true]);
+  assert.equal(scenario.timeline[1]?.action === "fault" && scenario.timeline[1].layer, "server");
+  assert.equal(scenario.slos[0]?.gateways, "all");
   assert.deepEqual(scenario.topology, { instances: { accounts: 2, login: 2, playback: 2 }, controlPlanes: ["primary"] });
   assert.equal(scenario.seed, 1);
   assert.equal(scenario.file, "good.yaml");
@@ -115,7 +131,7 @@ test("lab - a bad scenario names every wrong field at once", () => {
     ],
     ["an unknown field", GOOD.replace("speed: 2", "speed: 2\nsped: 3"), ["sped: unknown field; allowed fields are name, description, sources, speed, seed, start, end, topology, cohorts, workload, timeline, slos"]],
     ["an unknown action", GOOD.replace("action: note, note: start", "action: explode"), ["timeline[0].action: must be an action, one of fault, clear-fault, remediate, kill, restart, stop-dns, start-dns, note, got \"explode\""]],
-    ["a bad fault kind", GOOD.replace("kind: config-loss", "kind: meltdown"), ['timeline[1].kind: must be a fault kind, one of config-loss, stream-error, empty-endpoints, stall, got "meltdown"']],
+    ["a bad fault kind", GOOD.replace("kind: config-loss", "kind: meltdown"), ['timeline[1].kind: must be a fault kind, one of config-loss, stream-error, empty-endpoints, stall, invalid-config, got "meltdown"']],
     ["an unknown service", GOOD.replace("services: [login]", "services: [billing]"), ['timeline[1].services[0]: must be a demo service, one of accounts, login, playback, got "billing"']],
     ["a missing field", GOOD.replace("end: \"18:10\"\n", ""), ['end: is required; must be "HH:MM" or "+<seconds>s"']],
   ];
@@ -151,6 +167,31 @@ test("lab - SLO windows need a disruption, and after-fault needs it to end", () 
     'timeline[5].controlPlane: must be a control plane in topology.controlPlanes (primary), got "guarded"',
     'timeline[4]: kill at "+320s": control plane "primary" is already down',
   ]);
+});
+
+test("lab - control planes, fault layers, partial restarts and warm-gateway SLOs: each bad use is one line naming its path", () => {
+  const guarded = GOOD.replace("{ name: ours, discovery: steady }", "{ name: ours, discovery: steady, controlPlane: guarded }");
+  assert.deepEqual(rendered(issuesOf(guarded)), ['cohorts[1].controlPlane: must be a control plane in topology.controlPlanes (primary), got "guarded"']);
+  const withPlane = `${guarded.replace("cohorts:", "topology: { controlPlanes: [primary, guarded] }\ncohorts:")}`;
+  assert.equal(parseScenario(withPlane, "ok.yaml").cohorts[1]?.controlPlane, "guarded");
+  const entries = GOOD.replace("kind: config-loss, services: [login] }", "kind: config-loss, layer: pipeline, services: [login] }")
+    .replace('  - { at: "+300s", action: clear-fault }', [
+      '  - { at: "18:03", action: fault, kind: stream-error, layer: pipeline }',
+      '  - { at: "18:04", action: fault, kind: stall, layer: guard }',
+      '  - { at: "18:04", action: restart, cohorts: [stock], gateways: 2 }',
+      '  - { at: "+300s", action: clear-fault }',
+    ].join("\n"))
+    .replace("minSuccess: 0.99 }", "minSuccess: 0.99, gateways: cold }");
+  assert.deepEqual(rendered(issuesOf(entries)), [
+    'timeline[3].layer: must be a fault layer, one of server, pipeline, got "guard"',
+    'slos[0].gateways: must be one of all, warm, got "cold"',
+    'timeline[2].layer: must be "server" for kind "stream-error", which acts on ADS streams; "pipeline" is allowed for config-loss, empty-endpoints, invalid-config',
+    'timeline[4].gateways: must be at most the gateways of cohort "stock" (1), got 2',
+  ]);
+  const restarts = GOOD.replace("{ name: stock, discovery: xds-default, gateways: 1 }", "{ name: stock, discovery: xds-default, gateways: 1, scheduledRestarts: no }");
+  assert.deepEqual(rendered(issuesOf(restarts)), ['cohorts[0].scheduledRestarts: must be true or false, got "no"']);
+  const planeRestart = GOOD.replace('  - { at: "+300s", action: clear-fault }', '  - { at: "+300s", action: clear-fault }\n  - { at: "+310s", action: kill, controlPlane: primary }\n  - { at: "+320s", action: restart, controlPlane: primary, gateways: 1 }');
+  assert.deepEqual(rendered(issuesOf(planeRestart)), ["timeline[4].gateways: is only allowed with cohorts (how many of each cohort's gateways restart), got 1 with a controlPlane"]);
 });
 
 test("lab - YAML errors and documents that are not a mapping are reported, not thrown raw", () => {

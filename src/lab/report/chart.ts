@@ -125,7 +125,8 @@ function mergedWindows(result: LabResult): Array<Window & { label: string }> {
   for (const w of result.faultWindows) {
     let entry = merged.find((m) => near(m.startMs, w.startMs) && near(m.endMs, w.endMs));
     if (!entry) merged.push((entry = { startMs: w.startMs, endMs: w.endMs, labels: [] }));
-    entry.labels.push(w.services.length > 0 ? `${w.kind} (${w.services.join(", ")})` : w.kind);
+    const kind = w.layer === "pipeline" ? `pipeline ${w.kind}` : w.kind;
+    entry.labels.push(w.services.length > 0 ? `${kind} (${w.services.join(", ")})` : kind);
   }
   return merged.map((w) => ({
     start: clockMs(result, w.startMs),
@@ -142,7 +143,7 @@ function events(result: LabResult): Array<{ t: number; label: string }> {
       values.push({ t: event.atMs, label: `${clockLabel(result, event.atMs)} remediation starts` });
       if (event.untilMs !== undefined && event.untilMs > event.atMs) values.push({ t: event.untilMs, label: `${clockLabel(result, event.untilMs)} remediation complete` });
     } else if (event.action === "restart" && !event.what.startsWith("control plane")) {
-      values.push({ t: event.atMs, label: `${clockLabel(result, event.atMs)} gateways restart` });
+      values.push({ t: event.atMs, label: `${clockLabel(result, event.atMs)} ${event.what}` });
     }
   }
   return values.map((v) => ({ t: clockMs(result, v.t), label: v.label }));
@@ -256,11 +257,14 @@ function cohortPanel(result: LabResult, cohort: string, index: number, x: XDef, 
     if (point.attempts > 0) values.push({ t: clockMs(result, point.tMs + width / 2), rate: (100 * point.successes) / point.attempts });
   }
   const colour = COHORT_COLOURS[index % COHORT_COLOURS.length]!;
-  const discovery = result.story.cohorts[cohort]?.discovery;
+  const story = result.story.cohorts[cohort];
+  const cold = stats.coldStarts;
   const facts = [
-    discovery && discovery !== cohort ? `${discovery} discovery` : "",
+    story && story.discovery !== cohort ? `${story.discovery} discovery` : "",
+    story?.controlPlane === "guarded" ? "guarded plane" : "",
     `whole run ${percent(rate(stats))}`,
     result.faultWindows.length > 0 ? `during fault ${percent(rate(stats.duringFault))}` : "",
+    cold.attempts > 0 ? `cold starts ${cold.successes}/${cold.attempts} ok` : "",
     stats.afterFault.attempts > 0 ? `after fault ${percent(rate(stats.afterFault))}` : "",
   ].filter((f) => f.length > 0);
   const xAxis = bottom

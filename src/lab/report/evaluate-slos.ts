@@ -5,7 +5,8 @@ import type { CohortStats, Counts, FaultWindow, SloResult } from "./model.js";
  * Checks a scenario's SLOs against what a run measured. An SLO that cannot
  * be measured (no such cohort, no attempts in its window, a fault window
  * that never happened) fails with a `reason`: a check that cannot fail
- * proves nothing.
+ * proves nothing. An SLO on `warm` gateways leaves out the cohort's cold
+ * starts (all of which fall inside fault windows, so never after them).
  */
 export function evaluateSlos(
   scenario: Pick<Scenario, "slos">,
@@ -13,14 +14,25 @@ export function evaluateSlos(
   faultWindows: readonly FaultWindow[],
 ): SloResult[] {
   return scenario.slos.map((slo) => {
-    const base = { cohort: slo.cohort, window: slo.window, min: slo.minSuccess, ...(slo.maxSuccess !== undefined && { max: slo.maxSuccess }) };
+    const base = {
+      cohort: slo.cohort,
+      window: slo.window,
+      min: slo.minSuccess,
+      ...(slo.maxSuccess !== undefined && { max: slo.maxSuccess }),
+      ...(slo.gateways === "warm" && { gateways: "warm" as const }),
+    };
     const stats = Object.hasOwn(cohorts, slo.cohort) ? cohorts[slo.cohort] : undefined;
     if (!stats) return { ...base, actual: 0, attempts: 0, ok: false, reason: `no measurements for cohort "${slo.cohort}"` };
     if (slo.window !== "whole" && faultWindows.length === 0) return { ...base, actual: 0, attempts: 0, ok: false, reason: "no fault window was recorded" };
-    const counts: Counts = slo.window === "whole" ? stats : slo.window === "during-fault" ? stats.duringFault : stats.afterFault;
-    if (counts.attempts === 0) return { ...base, actual: 0, attempts: 0, ok: false, reason: `no attempts ${slo.window === "whole" ? "in the run" : slo.window}` };
+    const inWindow: Counts = slo.window === "whole" ? stats : slo.window === "during-fault" ? stats.duringFault : stats.afterFault;
+    const counts = slo.gateways === "warm" && slo.window !== "after-fault" ? minus(inWindow, stats.coldStarts) : inWindow;
+    if (counts.attempts === 0) return { ...base, actual: 0, attempts: 0, ok: false, reason: `no attempts ${slo.window === "whole" ? "in the run" : slo.window}${slo.gateways === "warm" ? " on warm gateways" : ""}` };
     const actual = counts.successes / counts.attempts;
     const ok = actual >= slo.minSuccess && (slo.maxSuccess === undefined || actual <= slo.maxSuccess);
     return { ...base, actual, attempts: counts.attempts, ok };
   });
+}
+
+function minus(a: Counts, b: Counts): Counts {
+  return { attempts: a.attempts - b.attempts, successes: a.successes - b.successes };
 }

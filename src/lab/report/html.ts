@@ -31,7 +31,7 @@ ${verdict}
 <section id="chart"><h2>Login success over time</h2><figure>${inlineSvg(svg, result)}<figcaption>One panel per cohort, all on the same time axis: the line is that cohort's share of login attempts that succeeded, per time bucket. Shaded: ${esc(windowList(result))}.</figcaption></figure></section>
 <section id="slos"><h2>SLOs</h2>${sloTable(result.slos)}</section>
 <section id="cohorts"><h2>Cohorts</h2>${cohortTable(result)}${errorNotes(result)}${cohortNotes(result)}</section>
-<section id="timeline"><h2>Timeline</h2>${timelineTable(result)}</section>
+<section id="timeline"><h2>Timeline</h2>${timelineTable(result)}${planeNotes(result)}</section>
 <section id="sources"><h2>Sources</h2>${sourceList(result)}</section>
 </main>
 <footer>Written by steadymesh's outage lab. Times on the scenario clock; real time is scenario time divided by the speed.</footer>
@@ -65,7 +65,7 @@ function inlineSvg(svg: string, result: LabResult): string {
 function windowList(result: LabResult): string {
   if (result.faultWindows.length === 0) return "no fault windows in this run";
   return result.faultWindows
-    .map((w) => `${w.kind}${w.services.length > 0 ? ` on ${w.services.join(", ")}` : ""} from ${clockLabel(result, w.startMs)} to ${clockLabel(result, w.endMs)}`)
+    .map((w) => `${w.kind}${w.layer === "pipeline" ? " (in the config pipeline, above the push guard)" : ""}${w.services.length > 0 ? ` on ${w.services.join(", ")}` : ""} from ${clockLabel(result, w.startMs)} to ${clockLabel(result, w.endMs)}`)
     .join("; ");
 }
 
@@ -75,28 +75,52 @@ function sloTable(slos: readonly SloResult[]): string {
     const target = slo.max === undefined ? `≥ ${percent(slo.min)}` : `${percent(slo.min)} – ${percent(slo.max)}`;
     const actual = slo.reason ? esc(slo.reason) : `${percent(slo.actual)} of ${slo.attempts}`;
     const result = slo.ok ? `<td class="pass">PASS</td>` : `<td class="fail">FAIL</td>`;
-    return `<tr><td>${esc(slo.cohort)}</td><td>${esc(slo.window)}</td><td class="num">${esc(target)}</td><td class="num">${actual}</td>${result}</tr>`;
+    const window = slo.gateways === "warm" ? `${slo.window} (warm gateways: cold starts left out)` : slo.window;
+    return `<tr><td>${esc(slo.cohort)}</td><td>${esc(window)}</td><td class="num">${esc(target)}</td><td class="num">${actual}</td>${result}</tr>`;
   });
   return table(["cohort", "window", "target (login success)", "measured", "result"], rows);
 }
 
 function cohortTable(result: LabResult): string {
   const rows = Object.entries(result.cohorts).map(([name, stats]) => cohortRow(name, stats, result));
-  return table(["cohort", "discovery", "attempts", "successes", "success", "during fault", "after fault", "errors (codes explained below)"], rows);
+  return table(["cohort", "discovery", "attempts", "successes", "success", "during fault", "cold starts in a fault", "after fault", "errors (codes explained below)"], rows);
 }
 
 function cohortRow(name: string, stats: CohortStats, result: LabResult): string {
+  const story = result.story.cohorts[name];
+  const plane = story?.controlPlane === "guarded" ? ' <span class="muted">(guarded control plane)</span>' : "";
   const cells = [
     esc(name),
-    esc(result.story.cohorts[name]?.discovery ?? "–"),
+    `${esc(story?.discovery ?? "–")}${plane}`,
     `<span class="num">${stats.attempts}</span>`,
     `<span class="num">${stats.successes}</span>`,
     `<span class="num">${percent(rate(stats))}</span>`,
     `<span class="num">${percent(rate(stats.duringFault))} <span class="muted">of ${stats.duringFault.attempts}</span></span>`,
+    coldCell(stats),
     `<span class="num">${percent(rate(stats.afterFault))} <span class="muted">of ${stats.afterFault.attempts}</span></span>`,
     esc(errorList(stats.errors)),
   ];
   return `<tr>${cells.map((c) => `<td>${c}</td>`).join("")}</tr>`;
+}
+
+/** `1 gateway: 0 of 40 ok`, or `none`. */
+function coldCell(stats: CohortStats): string {
+  const cold = stats.coldStarts;
+  if (cold.gateways === 0) return '<span class="muted">none</span>';
+  const gateways = `${cold.gateways} gateway${cold.gateways === 1 ? "" : "s"}`;
+  return `<span class="num">${gateways}: ${cold.successes} of ${cold.attempts} ok</span>`;
+}
+
+/**
+ * The cold-start line of a cohort's note: how many of its gateways came up
+ * inside a disruption, and how their logins went until it ended.
+ */
+function coldStartLine(stats: CohortStats): string {
+  const cold = stats.coldStarts;
+  if (cold.gateways === 0) return "";
+  const gateways = `${cold.gateways} gateway${cold.gateways === 1 ? "" : "s"}`;
+  const them = cold.gateways === 1 ? "it" : "them";
+  return `Cold starts during ${cold.during.join(" + ")}: ${gateways} came up while the fault lasted; ${cold.successes} of ${cold.attempts} logins through ${them} succeeded (${percent(rate(cold))}) before it ended.`;
 }
 
 /** Error codes the lab itself reports, when a virtual user's call never reached a login service. */
@@ -119,9 +143,12 @@ function cohortNotes(result: LabResult): string {
   const notes = Object.keys(result.cohorts).flatMap((name) => {
     const story = result.story.cohorts[name];
     if (!story) return [];
-    const observed = story.observed ? `<p><strong>In this run:</strong> ${esc(story.observed)}</p>` : "";
+    const stats = result.cohorts[name]!;
+    const seen = [story.observed, coldStartLine(stats)].filter((text) => text.length > 0).join(" ");
+    const observed = seen ? `<p><strong>In this run:</strong> ${esc(seen)}</p>` : "";
     const explanation = story.explanation ? `<p>${esc(story.explanation)}</p>` : "";
-    return [`<dt>${esc(name)} <span class="muted">(${esc(story.discovery)})</span></dt><dd><p class="muted">${esc(story.discoveryText)}</p>${explanation}${observed}</dd>`];
+    const plane = story.controlPlane === "guarded" ? ", guarded control plane" : "";
+    return [`<dt>${esc(name)} <span class="muted">(${esc(story.discovery)}${plane})</span></dt><dd><p class="muted">${esc(story.discoveryText)}</p>${explanation}${observed}</dd>`];
   });
   return notes.length === 0 ? "" : `<h3>Why each cohort behaves as it does</h3><dl>${notes.join("\n")}</dl>`;
 }
@@ -129,6 +156,13 @@ function cohortNotes(result: LabResult): string {
 function timelineTable(result: LabResult): string {
   const rows = result.story.timeline.map((e) => `<tr><td class="num">${esc(clockLabel(result, e.atMs))}</td><td>${esc(e.what || "note")}</td><td>${esc(e.note)}</td></tr>`);
   return table(["scenario clock", "what the lab does", "what happened"], rows);
+}
+
+/** What each control plane's push guard did with the run's generations. */
+function planeNotes(result: LabResult): string {
+  const notes = Object.values(result.story.controlPlanes).filter((note) => note.length > 0);
+  if (notes.length === 0) return "";
+  return `<h3>What the control planes pushed</h3><ul class="planes">${notes.map((note) => `<li>${esc(note)}</li>`).join("\n")}</ul>`;
 }
 
 function sourceList(result: LabResult): string {

@@ -12,6 +12,8 @@ export interface FaultWindow {
   readonly kind: string;
   /** Empty when it is not per service (every ADS stream, a whole process). */
   readonly services: readonly string[];
+  /** For a fault: `server` (below the push guard) or `pipeline` (above it). */
+  readonly layer?: string;
   readonly startMs: number;
   /** The run's end if it was never cleared. */
   readonly endMs: number;
@@ -27,6 +29,18 @@ export interface SeriesPoint extends Counts {
   readonly tMs: number;
 }
 
+/**
+ * A cohort's cold starts inside disruptions: gateways that came up while a
+ * disruption window was open, and the attempts they served before that
+ * window closed. A client that starts then has no configuration to keep.
+ */
+export interface ColdStarts extends Counts {
+  /** Gateway processes that came up inside a disruption window. */
+  readonly gateways: number;
+  /** The kinds of the windows they came up in (`stream-error`, …), in order of first appearance. */
+  readonly during: readonly string[];
+}
+
 /** A cohort's login attempts; an attempt counts at the time it started. */
 export interface CohortStats extends Counts {
   /** Attempts that started inside any fault window. */
@@ -36,6 +50,8 @@ export interface CohortStats extends Counts {
   /** Failed attempts by gRPC status name or HTTP status, e.g. `UNAVAILABLE` or `503`. */
   readonly errors: Readonly<Record<string, number>>;
   readonly series: readonly SeriesPoint[];
+  /** Part of the attempts above (all inside fault windows), tallied apart. */
+  readonly coldStarts: ColdStarts;
 }
 
 export interface SloResult {
@@ -44,6 +60,8 @@ export interface SloResult {
   readonly min: number;
   /** Only for SLOs that check a failure is reproduced. */
   readonly max?: number;
+  /** Only for SLOs that leave out cold starts (they count warm gateways). */
+  readonly gateways?: "warm";
   /** Success share in the window, 0–1; 0 when nothing was measured. */
   readonly actual: number;
   readonly attempts: number;
@@ -67,6 +85,8 @@ export interface StoryEvent {
 
 export interface CohortStory {
   readonly discovery: string;
+  /** The lab control plane its gateways use: `primary` (no push guard) or `guarded`. */
+  readonly controlPlane: string;
   /** What that discovery mode is, in a sentence. */
   readonly discoveryText: string;
   /** Why the cohort behaves as it does (the scenario's words); may be empty. */
@@ -84,6 +104,11 @@ export interface ReportStory {
   readonly sources: readonly Source[];
   /** Per cohort: its discovery mode and why it behaves as it does. */
   readonly cohorts: Readonly<Record<string, CohortStory>>;
+  /**
+   * Per control plane (`primary`, `guarded`): what its push guard did with
+   * the generations of the run, in a line; empty when the runner did not say.
+   */
+  readonly controlPlanes: Readonly<Record<string, string>>;
 }
 
 export interface LabResult {

@@ -3,8 +3,9 @@ import { clockAt, rate } from "./format.js";
 
 /**
  * report.json: the fields of the lab's report schema (issue 4), plus the
- * scenario clock of each window, each cohort's discovery mode and success
- * rate, and the story, so the file stands on its own.
+ * scenario clock and layer of each window, each cohort's discovery mode,
+ * control plane, success rate and cold starts, what each control plane's
+ * push guard did, and the story, so the file stands on its own.
  */
 export function toReportJson(result: LabResult): Record<string, unknown> {
   const cohorts: Record<string, unknown> = {};
@@ -16,7 +17,9 @@ export function toReportJson(result: LabResult): Record<string, unknown> {
       afterFault: { attempts: stats.afterFault.attempts, successes: stats.afterFault.successes },
       errors: { ...stats.errors },
       series: stats.series.map((p) => ({ tMs: p.tMs, attempts: p.attempts, successes: p.successes })),
+      coldStarts: { ...stats.coldStarts, during: [...stats.coldStarts.during] },
       discovery: result.story.cohorts[name]?.discovery ?? null,
+      controlPlane: result.story.cohorts[name]?.controlPlane ?? null,
       explanation: result.story.cohorts[name]?.explanation ?? "",
       observed: result.story.cohorts[name]?.observed ?? "",
       successRate: rate(stats) ?? null,
@@ -30,6 +33,7 @@ export function toReportJson(result: LabResult): Record<string, unknown> {
     faultWindows: result.faultWindows.map((w) => ({
       kind: w.kind,
       services: [...w.services],
+      ...(w.layer !== undefined && { layer: w.layer }),
       startMs: w.startMs,
       endMs: w.endMs,
       startClock: clockAt(result, w.startMs),
@@ -43,5 +47,6 @@ export function toReportJson(result: LabResult): Record<string, unknown> {
     description: result.story.description,
     timeline: result.story.timeline.map((e) => ({ ...e })),
     sources: result.story.sources.map((s) => ({ title: s.title, url: s.url })),
+    controlPlanes: { ...result.story.controlPlanes },
   };
 }

@@ -1,4 +1,4 @@
-import { formatClock, plannedDisruptions, type DiscoveryMode, type Scenario, type TimelineEntry } from "../scenario/index.js";
+import { formatClock, plannedDisruptions, type ControlPlaneName, type DiscoveryMode, type Scenario, type TimelineEntry } from "../scenario/index.js";
 import type { CohortStory, FaultWindow, ReportStory, StoryEvent } from "./model.js";
 
 /** What each discovery mode is, in one or two sentences, for the report. */
@@ -10,18 +10,33 @@ const DISCOVERY_TEXT: Readonly<Record<DiscoveryMode, string>> = {
   dns: "DNS discovery only, from steadymesh's DNS server.",
 };
 
+/** What each lab control plane is, for a cohort's description. */
+const CONTROL_PLANE_TEXT: Readonly<Record<ControlPlaneName, string>> = {
+  primary: "Its control plane runs without the push guard's holds (serve --no-guard), like an xDS control plane that pushes whatever its config pipeline produces.",
+  guarded: "Its control plane runs the push guard with its default thresholds: a generation that removes more than half of the Listeners or Clusters, or more than half of a service's endpoints, or leaves a service with none, is held, and clients keep the last pushed one.",
+};
+
 /**
  * The report's story for a run of `scenario` at `speed`: its description,
  * sources and timeline (times in real ms at that speed), and per cohort its
- * discovery mode and explanation. `observations` adds what the run itself
+ * discovery mode, control plane and explanation. A cohort's control plane is
+ * described only when the scenario has more than one. `controlPlanes` says
+ * what each control plane did in the run (see ReportStory). `observations` adds what the run itself
  * saw, per cohort (e.g. "3 gateways started cold during the fault").
  */
-export function storyFromScenario(scenario: Scenario, speed: number, observations: Readonly<Record<string, string>> = {}): ReportStory {
+export function storyFromScenario(
+  scenario: Scenario,
+  speed: number,
+  observations: Readonly<Record<string, string>> = {},
+  controlPlanes: Readonly<Record<string, string>> = {},
+): ReportStory {
   const cohorts: Record<string, CohortStory> = {};
+  const planes = scenario.topology.controlPlanes.length > 1;
   for (const cohort of scenario.cohorts) {
     cohorts[cohort.name] = {
       discovery: cohort.discovery,
-      discoveryText: DISCOVERY_TEXT[cohort.discovery],
+      controlPlane: cohort.controlPlane,
+      discoveryText: planes && cohort.discovery !== "dns" ? `${DISCOVERY_TEXT[cohort.discovery]} ${CONTROL_PLANE_TEXT[cohort.controlPlane]}` : DISCOVERY_TEXT[cohort.discovery],
       explanation: cohort.explain ?? "",
       observed: observations[cohort.name] ?? "",
     };
@@ -29,9 +44,10 @@ export function storyFromScenario(scenario: Scenario, speed: number, observation
   return {
     description: scenario.description,
     startOfDaySec: scenario.startOfDaySec,
-    timeline: scenario.timeline.map((entry) => storyEvent(entry, scenario.startOfDaySec, speed)),
+    timeline: scenario.timeline.map((entry) => storyEvent(entry, scenario, speed)),
     sources: scenario.sources,
     cohorts,
+    controlPlanes: { ...controlPlanes },
   };
 }
 
@@ -40,26 +56,29 @@ export function plannedFaultWindows(scenario: Scenario, speed: number): FaultWin
   return plannedDisruptions(scenario).map((d) => ({
     kind: d.kind,
     services: d.services,
+    ...(d.layer !== undefined && { layer: d.layer }),
     startMs: toMs(d.startSec, speed),
     endMs: toMs(d.endSec, speed),
   }));
 }
 
-function storyEvent(entry: TimelineEntry, startOfDaySec: number, speed: number): StoryEvent {
+function storyEvent(entry: TimelineEntry, scenario: Scenario, speed: number): StoryEvent {
   const until = entry.action === "remediate" && entry.untilSec !== undefined ? { untilMs: toMs(entry.untilSec, speed) } : {};
-  return { atMs: toMs(entry.atSec, speed), clock: entry.clock, action: entry.action, what: describe(entry, startOfDaySec), note: entry.note ?? "", ...until };
+  const what = describe(entry, scenario.startOfDaySec, scenario.topology.controlPlanes.length);
+  return { atMs: toMs(entry.atSec, speed), clock: entry.clock, action: entry.action, what, note: entry.note ?? "", ...until };
 }
 
 function toMs(scenarioSec: number, speed: number): number {
   return Math.round((scenarioSec * 1000) / speed);
 }
 
-/** What the lab does at a timeline entry, in a few words. */
-export function describe(entry: TimelineEntry, startOfDaySec: number): string {
+/** What the lab does at a timeline entry, in a few words; `planes` is how many control planes the run has. */
+export function describe(entry: TimelineEntry, startOfDaySec: number, planes = 1): string {
   switch (entry.action) {
     case "fault": {
       const target = entry.services.length > 0 ? `on ${entry.services.join(", ")}` : "on every ADS stream";
-      return `fault: ${entry.kind}${entry.status ? ` ${entry.status}` : ""} ${target}`;
+      const layer = entry.layer === "pipeline" ? ", in the config pipeline (above the push guard)" : planes > 1 ? ", in what the xDS server sends (below the push guard)" : "";
+      return `fault: ${entry.kind}${entry.status ? ` ${entry.status}` : ""} ${target}${layer}${planes > 1 ? ", on both control planes" : ""}`;
     }
     case "clear-fault":
       return entry.kind ? `fault cleared: ${entry.kind}` : "every fault cleared";
@@ -69,8 +88,11 @@ export function describe(entry: TimelineEntry, startOfDaySec: number): string {
     }
     case "kill":
       return `control plane ${entry.controlPlane} killed (SIGKILL)`;
-    case "restart":
-      return entry.controlPlane !== undefined ? `control plane ${entry.controlPlane} started again` : `gateways of ${(entry.cohorts ?? []).join(", ")} restarted`;
+    case "restart": {
+      if (entry.controlPlane !== undefined) return `control plane ${entry.controlPlane} started again`;
+      const which = entry.gateways === undefined ? "gateways" : entry.gateways === 1 ? "1 gateway" : `${entry.gateways} gateways`;
+      return `${which} of ${(entry.cohorts ?? []).join(", ")} restarted`;
+    }
     case "stop-dns":
       return "DNS server stopped";
     case "start-dns":

@@ -1,20 +1,27 @@
-import type { CohortStats, Counts, FaultWindow, SeriesPoint } from "./model.js";
+import type { CohortStats, ColdStarts, Counts, FaultWindow, SeriesPoint } from "./model.js";
 
 /**
  * Counts one cohort's attempts during a run and turns them into CohortStats
- * once the fault windows are known. Keeping every attempt (a time and an
- * outcome) is cheap at lab rates, and lets "during fault" use the windows
- * as they really happened.
+ * once the fault windows are known. Keeping every attempt (a time, an
+ * outcome, and when the gateway that served it came up) is cheap at lab
+ * rates, and lets "during fault" and cold starts use the windows as they
+ * really happened.
  */
 export interface Tally {
   /**
    * One attempt that started `tMs` after time 0. `code` names a failure
    * (gRPC status name or HTTP status); failures without one count as
-   * `UNKNOWN`. Throws RangeError for a negative or non-finite time.
+   * `UNKNOWN`. `gatewayUpMs` is when the gateway that served it came up
+   * (negative: before time 0; absent: no gateway took it). Throws RangeError
+   * for a negative or non-finite time.
    */
-  record(tMs: number, ok: boolean, code?: string): void;
-  /** The stats so far, for a run of `durationMs` with these fault windows. */
-  stats(faultWindows: readonly FaultWindow[], durationMs: number): CohortStats;
+  record(tMs: number, ok: boolean, code?: string, gatewayUpMs?: number): void;
+  /**
+   * The stats so far, for a run of `durationMs` with these fault windows.
+   * `gatewayUps` lists when each of the cohort's gateway processes came up
+   * (for the count of cold starts).
+   */
+  stats(faultWindows: readonly FaultWindow[], durationMs: number, gatewayUps?: readonly number[]): CohortStats;
 }
 
 /** `bucketMs` is the width of one point of the time series (e.g. a run's length / 120). */
@@ -23,33 +30,57 @@ export function createTally(options: { bucketMs: number }): Tally {
   if (!(bucketMs > 0) || !Number.isFinite(bucketMs)) throw new RangeError(`bucketMs must be a positive number, got ${bucketMs}`);
   const times: number[] = [];
   const outcomes: boolean[] = [];
+  const ups: Array<number | undefined> = [];
   const errors: Record<string, number> = {};
   return {
-    record(tMs, ok, code) {
+    record(tMs, ok, code, gatewayUpMs) {
       if (!(tMs >= 0) || !Number.isFinite(tMs)) throw new RangeError(`tMs must be a finite time at or after 0, got ${tMs}`);
       times.push(tMs);
       outcomes.push(ok);
+      ups.push(gatewayUpMs);
       if (!ok) errors[code ?? "UNKNOWN"] = (errors[code ?? "UNKNOWN"] ?? 0) + 1;
     },
-    stats(faultWindows, durationMs) {
+    stats(faultWindows, durationMs, gatewayUps = []) {
       const lastEnd = faultWindows.length === 0 ? Infinity : Math.max(...faultWindows.map((w) => w.endMs));
-      const inFault = (t: number): boolean => faultWindows.some((w) => t >= w.startMs && t < w.endMs);
+      const inFault = (t: number): boolean => faultWindows.some((w) => inside(w, t));
       return {
         ...count(times, outcomes, () => true),
         duringFault: count(times, outcomes, inFault),
         afterFault: count(times, outcomes, (t) => t >= lastEnd),
         errors: { ...errors },
         series: buckets(times, outcomes, bucketMs, durationMs),
+        coldStarts: coldStarts(faultWindows, gatewayUps, times, outcomes, ups),
       };
     },
   };
 }
 
-function count(times: readonly number[], outcomes: readonly boolean[], include: (tMs: number) => boolean): Counts {
+function inside(window: FaultWindow, tMs: number): boolean {
+  return tMs >= window.startMs && tMs < window.endMs;
+}
+
+/** Attempts served by a gateway that came up inside a window, while that window lasted. */
+function coldStarts(windows: readonly FaultWindow[], gatewayUps: readonly number[], times: readonly number[], outcomes: readonly boolean[], ups: ReadonlyArray<number | undefined>): ColdStarts {
+  const cold = (t: number, i: number): boolean => {
+    const up = ups[i];
+    return up !== undefined && windows.some((w) => inside(w, up) && inside(w, t));
+  };
+  const during: string[] = [];
+  let gateways = 0;
+  for (const up of gatewayUps) {
+    const open = windows.filter((w) => inside(w, up));
+    if (open.length === 0) continue;
+    gateways += 1;
+    for (const w of open) if (!during.includes(w.kind)) during.push(w.kind);
+  }
+  return { gateways, during, ...count(times, outcomes, cold) };
+}
+
+function count(times: readonly number[], outcomes: readonly boolean[], include: (tMs: number, index: number) => boolean): Counts {
   let attempts = 0;
   let successes = 0;
   times.forEach((t, i) => {
-    if (!include(t)) return;
+    if (!include(t, i)) return;
     attempts += 1;
     if (outcomes[i]) successes += 1;
   });

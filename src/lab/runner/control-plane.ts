@@ -5,6 +5,8 @@ import { SteadyError } from "../../errors/index.js";
 
 /** A `steadymesh serve` process the lab started, on fixed ports so a restart keeps them. */
 export interface ControlPlaneProcess {
+  /** The lab's name for it (`primary`, `guarded`). */
+  readonly name: string;
   readonly xdsPort: number;
   readonly adminPort: number;
   readonly dnsPort: number;
@@ -18,6 +20,9 @@ export interface ControlPlaneProcess {
 }
 
 export interface ControlPlaneOptions {
+  readonly name: string;
+  /** false: `--no-guard`, so the push guard holds nothing (it still rejects what clients would NACK). */
+  readonly guard: boolean;
   readonly dataDir: string;
   readonly xdsPort: number;
   readonly adminPort: number;
@@ -37,6 +42,7 @@ export async function startControlPlaneProcess(options: ControlPlaneOptions): Pr
   const args = [
     ...cliCommand(), "serve", "--enable-faults", "--data-dir", options.dataDir,
     "--xds-port", String(options.xdsPort), "--admin-port", String(options.adminPort), "--dns-port", String(options.dnsPort),
+    ...(options.guard ? [] : ["--no-guard"]),
   ];
 
   async function start(): Promise<void> {
@@ -45,7 +51,7 @@ export async function startControlPlaneProcess(options: ControlPlaneOptions): Pr
     proc.stderr!.on("data", (d: Buffer) => (errText = (errText + d.toString()).slice(-8192)));
     await new Promise<void>((resolve, reject) => {
       let lines = 0;
-      const onExit = (code: number | null) => reject(new SteadyError("unavailable", `the lab's control plane exited (${code}) before it was ready: ${errText.trim().split("\n").pop() ?? ""}`));
+      const onExit = (code: number | null) => reject(new SteadyError("unavailable", `the lab's ${options.name} control plane exited (${code}) before it was ready: ${errText.trim().split("\n").pop() ?? ""}`));
       proc.once("exit", onExit);
       createInterface({ input: proc.stdout! }).on("line", (line) => {
         if (/^steadymesh: (xds|admin|dns) listening on /.test(line) && ++lines === 3) {

@@ -26,6 +26,10 @@ export interface GatewayFleet {
   size(): number;
   /** Restarts so far (each is a cold start of its resolver). */
   restarts(): number;
+  /** When `gateway` (one of this fleet's) came up, epoch ms; undefined for one it does not know. */
+  upAt(gateway: DemoProcess): number | undefined;
+  /** When each gateway process this fleet started came up, epoch ms, in order. */
+  ups(): readonly number[];
   stop(): Promise<void>;
 }
 
@@ -47,6 +51,13 @@ export function gatewayOptions(mode: DiscoveryMode, id: string, env: FleetEnviro
   }
 }
 
+/** Starts one gateway and notes when it came up (epoch ms). */
+async function launchGateway(options: DemoSpawnOptions, upTimes: Map<DemoProcess, number>): Promise<DemoProcess> {
+  const gateway = await spawnDemo("gateway", options);
+  upTimes.set(gateway, Date.now());
+  return gateway;
+}
+
 export async function startFleet(cohort: Cohort, env: FleetEnvironment): Promise<GatewayFleet> {
   // Each gateway keeps its own mode: a remediation moves the gateways it restarts, one by one,
   // while scheduled restarts of the others keep theirs (as in a rolling configuration change).
@@ -54,8 +65,8 @@ export async function startFleet(cohort: Cohort, env: FleetEnvironment): Promise
   let restarts = 0;
   let stopped = false;
   const slots: Array<DemoProcess | undefined> = [];
-  const id = (slot: number) => `${cohort.name}-gw${slot}`;
-  const launch = (slot: number) => spawnDemo("gateway", gatewayOptions(modes[slot]!, id(slot), env));
+  const upTimes = new Map<DemoProcess, number>();
+  const launch = (slot: number) => launchGateway(gatewayOptions(modes[slot]!, `${cohort.name}-gw${slot}`, env), upTimes);
   const pending: Array<Promise<void> | undefined> = [];
 
   async function restartNow(slot: number, to: DiscoveryMode | undefined): Promise<void> {
@@ -88,6 +99,8 @@ export async function startFleet(cohort: Cohort, env: FleetEnvironment): Promise
     },
     size: () => slots.length,
     restarts: () => restarts,
+    upAt: (gateway) => upTimes.get(gateway),
+    ups: () => [...upTimes.values()],
     async stop() {
       stopped = true;
       const all = slots.splice(0);

@@ -1,15 +1,12 @@
-import { mkdtemp, rm } from "node:fs/promises";
 import { SteadyError } from "../../errors/index.js";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { demoCredentials, spawnDemo, type DemoProcess } from "../../demo/index.js";
+import { demoCredentials } from "../../demo/index.js";
 import { createTally, evaluateSlos, storyFromScenario, writeReport, type LabResult, type ReportFiles, type Tally } from "../report/index.js";
-import { DEMO_SERVICES, formatClock, type Scenario } from "../scenario/index.js";
+import { formatClock, type Scenario } from "../scenario/index.js";
 import { createRng, startUserPool, type Outcome, type UserPool } from "../workload/index.js";
-import { startControlPlaneProcess, type ControlPlaneProcess } from "./control-plane.js";
-import { startDnsRelay, type DnsRelay } from "./dns-relay.js";
-import { startFleet, type GatewayFleet } from "./fleet.js";
-import { freePort, gatewayCall } from "./net.js";
+import type { GatewayFleet } from "./fleet.js";
+import { setUp, tearDown, type Lab } from "./lab-setup.js";
+import { gatewayCall } from "./net.js";
+import { controlPlaneNotes } from "./plane-notes.js";
 import { createTimelineActor } from "./timeline.js";
 
 export interface RunOptions {
@@ -30,15 +27,6 @@ export interface RunOutcome {
   readonly files: ReportFiles;
 }
 
-interface Lab {
-  readonly workDir: string;
-  readonly controlPlane: ControlPlaneProcess;
-  /** What every lab client uses as its DNS server. */
-  readonly dns: DnsRelay;
-  readonly services: DemoProcess[];
-  readonly fleets: Map<string, GatewayFleet>;
-}
-
 /** Runs a scenario end to end with real processes on loopback, then writes its report. */
 export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   const { scenario } = options;
@@ -47,15 +35,16 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   const lab = await setUp(scenario);
   try {
     options.signal?.throwIfAborted();
-    const { durationMs, faultWindows, tallies, restarts } = await play(scenario, lab, speed, seed, options);
+    const { t0, durationMs, faultWindows, tallies, restarts, ups } = await play(scenario, lab, speed, seed, options);
     if (options.signal?.aborted) throw new SteadyError("unavailable", "the lab run was interrupted; every process it started was stopped");
-    const cohorts = Object.fromEntries([...tallies].map(([name, tally]) => [name, tally.stats(faultWindows, durationMs)]));
+    const planeNotes = await controlPlaneNotes(lab.controlPlanes, t0, scenarioClock(scenario, speed, t0, durationMs));
+    const cohorts = Object.fromEntries([...tallies].map(([name, tally]) => [name, tally.stats(faultWindows, durationMs, ups.get(name))]));
     const slos = evaluateSlos(scenario, cohorts, faultWindows);
-    const observations = Object.fromEntries([...restarts].map(([name, n]) => [name, n > 0 ? `Its gateways were restarted ${n} times (each a cold start of its discovery, during faults too).` : ""]));
+    const observations = Object.fromEntries([...restarts].map(([name, n]) => [name, restartObservation(n)]));
     const result: LabResult = {
       scenario: scenario.name, speed, seed, durationMs, faultWindows, cohorts, slos,
       ok: slos.every((s) => s.ok),
-      story: storyFromScenario(scenario, speed, observations),
+      story: storyFromScenario(scenario, speed, observations, planeNotes),
     };
     return { result, files: await writeReport(options.outDir, result) };
   } finally {
@@ -63,64 +52,38 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   }
 }
 
-async function setUp(scenario: Scenario): Promise<Lab> {
-  const workDir = await mkdtemp(join(tmpdir(), "steadymesh-lab-"));
-  const [xdsPort, adminPort, dnsPort] = [await freePort(), await freePort(), await freePort()];
-  const controlPlane = await startControlPlaneProcess({ dataDir: join(workDir, "control-plane"), xdsPort, adminPort, dnsPort });
-  const dns = await startDnsRelay(await freePort(), dnsPort);
-  const lab: Lab = { workDir, controlPlane, dns, services: [], fleets: new Map() };
-  try {
-    const env = { xdsPort, dnsPort: dns.port, adminUrl: controlPlane.adminUrl, workDir };
-    // The services start together; gateways start once the services are registered,
-    // so no cohort's first lookup finds an empty registry.
-    const services = DEMO_SERVICES.flatMap((service) =>
-      Array.from({ length: scenario.topology.instances[service] }, (_, i) =>
-        spawnDemo(service, { id: `${service}-${i}`, admin: env.adminUrl, xds: [`127.0.0.1:${xdsPort}`], nodeId: `${service}-${i}`, dnsServer: `127.0.0.1:${dns.port}`, dnsDomain: "mesh", cacheDir: join(workDir, `cache-${service}-${i}`) }).then((p) => {
-          lab.services.push(p);
-        }),
-      ),
-    );
-    await settleAll(services);
-    await settleAll(scenario.cohorts.map((cohort) => startFleet(cohort, env).then((f) => void lab.fleets.set(cohort.name, f))));
-    return lab;
-  } catch (err) {
-    await tearDown(lab);
-    throw err;
-  }
+/** Epoch ms → the scenario clock: HH:MM for runs over an hour of scenario time (as the report shows them), else HH:MM:SS. */
+function scenarioClock(scenario: Scenario, speed: number, t0: number, durationMs: number): (epochMs: number) => string {
+  const minutes = (durationMs / 1000) * speed > 3600;
+  return (epochMs) => {
+    const sec = scenario.startOfDaySec + ((epochMs - t0) / 1000) * speed;
+    return minutes ? formatClock(Math.round(sec / 60) * 60).slice(0, 5) : formatClock(Math.round(sec));
+  };
 }
 
-/** Waits for every start; throws the first failure once all have settled (so tearDown sees every process). */
-async function settleAll(starts: readonly Promise<void>[]): Promise<void> {
-  const results = await Promise.allSettled(starts);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-  if (failed) throw failed.reason;
-}
-
-async function tearDown(lab: Lab): Promise<void> {
-  await Promise.allSettled([...lab.fleets.values()].map((f) => f.stop()));
-  await Promise.allSettled(lab.services.map((s) => s.stop()));
-  await lab.controlPlane.stop();
-  await lab.dns.stop();
-  await rm(lab.workDir, { recursive: true, force: true });
+function restartObservation(restarts: number): string {
+  if (restarts === 0) return "";
+  return `Its gateways were restarted ${restarts === 1 ? "once" : `${restarts} times`} (each a cold start of its discovery).`;
 }
 
 async function play(scenario: Scenario, lab: Lab, speed: number, seed: number, options: RunOptions) {
   const durationMs = Math.round((scenario.durationSec * 1000) / speed);
   const t0 = Date.now();
   const now = () => Date.now() - t0;
+  const sinceStart = (epochMs: number | undefined) => (epochMs === undefined ? undefined : epochMs - t0);
   const timers = new Set<NodeJS.Timeout>();
   const later = (ms: number, fn: () => void) => {
     const t = setTimeout(() => (timers.delete(t), fn()), Math.max(0, ms));
     timers.add(t);
   };
-  const actor = createTimelineActor({ controlPlane: lab.controlPlane, dns: lab.dns, fleets: lab.fleets, speed, now, later, onNote: (n) => options.onNote?.(n) });
+  const actor = createTimelineActor({ controlPlanes: lab.controlPlanes, dns: lab.dns!, fleets: lab.fleets, speed, now, later, onNote: (n) => options.onNote?.(n) });
   const tallies = new Map<string, Tally>();
   const pools: UserPool[] = [];
   const rng = createRng(seed);
   for (const cohort of scenario.cohorts) {
     const tally = createTally({ bucketMs: Math.max(250, durationMs / 60) });
     tallies.set(cohort.name, tally);
-    pools.push(cohortUsers(scenario, lab.fleets.get(cohort.name)!, tally, now, createRng(Math.floor(rng() * 2 ** 31))));
+    pools.push(cohortUsers(scenario, lab.fleets.get(cohort.name)!, tally, { now, sinceStart }, createRng(Math.floor(rng() * 2 ** 31))));
   }
   for (const entry of scenario.timeline) {
     later((entry.atSec * 1000) / speed, () => void actor.apply(entry).catch((err: Error) => options.onNote?.(`timeline ${entry.clock} ${entry.action} failed: ${err.message}`)));
@@ -135,11 +98,23 @@ async function play(scenario: Scenario, lab: Lab, speed: number, seed: number, o
   for (const t of timers) clearTimeout(t);
   for (const pool of pools) pool.stop();
   const restarts = new Map([...lab.fleets].map(([name, fleet]) => [name, fleet.restarts()]));
-  return { durationMs, faultWindows: actor.windows(durationMs), tallies, restarts };
+  const ups = new Map([...lab.fleets].map(([name, fleet]) => [name, fleet.ups().map((up) => up - t0)]));
+  return { t0, durationMs, faultWindows: actor.windows(durationMs), tallies, restarts, ups };
 }
 
-/** Virtual users of one cohort, sending their logins and plays to the cohort's ready gateways. */
-function cohortUsers(scenario: Scenario, fleet: GatewayFleet, tally: Tally, now: () => number, rng: () => number): UserPool {
+interface RunClock {
+  /** Real ms since time 0. */
+  readonly now: () => number;
+  /** An epoch time as real ms since time 0. */
+  readonly sinceStart: (epochMs: number | undefined) => number | undefined;
+}
+
+/**
+ * Virtual users of one cohort, sending their logins and plays to the
+ * cohort's ready gateways. Each login is tallied with when the gateway that
+ * served it came up, so cold starts can be told apart.
+ */
+function cohortUsers(scenario: Scenario, fleet: GatewayFleet, tally: Tally, { now, sinceStart }: RunClock, rng: () => number): UserPool {
   const tokens = new Map<number, string>();
   const pick = () => {
     const ready = fleet.ready();
@@ -160,7 +135,7 @@ function cohortUsers(scenario: Scenario, fleet: GatewayFleet, tally: Tally, now:
       const { user: name, password } = demoCredentials(user);
       const outcome: Outcome & { token?: string } = gateway ? await gatewayCall(gateway.port, "POST", "/login", { user: name, password }) : { ok: false, code: "NO_GATEWAY" };
       if (outcome.token) tokens.set(user, outcome.token);
-      tally.record(startedAt, outcome.ok, outcome.code);
+      tally.record(startedAt, outcome.ok, outcome.code, gateway && sinceStart(fleet.upAt(gateway)));
       return outcome;
     },
     async me(user) {
@@ -181,7 +156,8 @@ function scheduleRestarts(scenario: Scenario, lab: Lab, later: (ms: number, fn: 
   for (let at = plan.everySec * 1000; at < durationMs; at += plan.everySec * 1000) {
     const r = round++;
     later(at, () => {
-      for (const fleet of lab.fleets.values()) {
+      for (const cohort of scenario.cohorts.filter((c) => c.scheduledRestarts)) {
+        const fleet = lab.fleets.get(cohort.name)!;
         const n = Math.max(1, Math.round(fleet.size() * plan.share));
         for (let k = 0; k < n; k++) {
           const slot = (r * n + k) % fleet.size();

@@ -1,11 +1,13 @@
 import type { ControlPlaneProcess } from "./control-plane.js";
 import type { DnsRelay } from "./dns-relay.js";
+import { createFaultDriver } from "./fault-driver.js";
 import type { GatewayFleet } from "./fleet.js";
 import type { FaultWindow } from "../report/index.js";
-import type { DiscoveryMode, TimelineEntry } from "../scenario/index.js";
+import type { ControlPlaneName, DiscoveryMode, TimelineEntry } from "../scenario/index.js";
 
 export interface TimelineDeps {
-  readonly controlPlane: ControlPlaneProcess;
+  /** Every control plane of the run; faults hit each one that is running. */
+  readonly controlPlanes: ReadonlyMap<ControlPlaneName, ControlPlaneProcess>;
   readonly dns: DnsRelay;
   readonly fleets: ReadonlyMap<string, GatewayFleet>;
   readonly speed: number;
@@ -15,20 +17,22 @@ export interface TimelineDeps {
   readonly onNote: (text: string) => void;
 }
 
-/** Applies timeline entries and keeps the fault windows as they really happened. */
-export function createTimelineActor(deps: TimelineDeps) {
-  const windows: Array<{ kind: string; services: readonly string[]; startMs: number; endMs?: number; faultId?: string }> = [];
+interface OpenWindow {
+  readonly kind: string;
+  readonly services: readonly string[];
+  readonly layer?: string;
+  readonly startMs: number;
+  endMs?: number;
+}
 
-  async function adminCall(method: string, path: string, body?: unknown): Promise<unknown> {
-    const res = await fetch(deps.controlPlane.adminUrl + path, {
-      method,
-      signal: AbortSignal.timeout(5000),
-      ...(body !== undefined && { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
-    });
-    const json = (await res.json()) as { error?: string };
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${json.error ?? ""}`);
-    return json;
-  }
+/**
+ * Applies timeline entries and keeps the fault windows as they really
+ * happened. Faults hit every running control plane, in timeline order (see
+ * createFaultDriver); a window opens once every plane has the fault.
+ */
+export function createTimelineActor(deps: TimelineDeps) {
+  const windows: OpenWindow[] = [];
+  const faults = createFaultDriver(deps);
 
   function close(kind: string | undefined): void {
     for (const w of windows) if (w.endMs === undefined && (kind === undefined || w.kind === kind)) w.endMs = deps.now();
@@ -36,30 +40,26 @@ export function createTimelineActor(deps: TimelineDeps) {
 
   async function apply(entry: TimelineEntry): Promise<void> {
     switch (entry.action) {
-      case "fault": {
-        const body = { kind: entry.kind, services: entry.services, ...(entry.status && { status: entry.status }) };
-        const { fault } = (await adminCall("POST", "/v1/faults", body)) as { fault: { id: string } };
-        windows.push({ kind: entry.kind, services: entry.services, startMs: deps.now(), faultId: fault.id });
+      case "fault":
+        await faults.inject(entry);
+        windows.push({ kind: entry.kind, services: entry.services, layer: entry.layer, startMs: deps.now() });
         return;
-      }
-      case "clear-fault": {
-        const { faults } = (await adminCall("GET", "/v1/faults")) as { faults: Array<{ id: string; kind: string }> };
-        for (const f of faults) if (!entry.kind || f.kind === entry.kind) await adminCall("DELETE", `/v1/faults/${f.id}`);
+      case "clear-fault":
+        await faults.clear(entry.kind);
         close(entry.kind);
         return;
-      }
       case "remediate":
         return remediate(entry.cohort, entry.to, entry.untilSec === undefined ? 0 : ((entry.untilSec - entry.atSec) * 1000) / deps.speed);
       case "kill":
-        await deps.controlPlane.kill();
+        await deps.controlPlanes.get(entry.controlPlane)!.kill();
         windows.push({ kind: "control-plane-down", services: [], startMs: deps.now() });
         return;
       case "restart":
         if (entry.cohorts) {
-          await Promise.all(entry.cohorts.map((c) => restartAll(c)));
+          await Promise.all(entry.cohorts.map((c) => restartGateways(c, entry.gateways)));
           return;
         }
-        await deps.controlPlane.restart();
+        await deps.controlPlanes.get(entry.controlPlane)!.restart();
         close("control-plane-down");
         return;
       case "stop-dns":
@@ -86,19 +86,21 @@ export function createTimelineActor(deps: TimelineDeps) {
     }
   }
 
-  async function restartAll(cohort: string): Promise<void> {
+  /** Restarts the first `count` gateways of `cohort` (all by default) at once. */
+  async function restartGateways(cohort: string, count: number | undefined): Promise<void> {
     const fleet = deps.fleets.get(cohort)!;
-    await Promise.all(Array.from({ length: fleet.size() }, (_, slot) => fleet.restart(slot)));
+    const n = Math.min(count ?? fleet.size(), fleet.size());
+    await Promise.all(Array.from({ length: n }, (_, slot) => fleet.restart(slot)));
   }
 
   return {
     apply,
     /** The windows so far, open ones ending at `endMs`. */
     windows(endMs: number): FaultWindow[] {
-      return windows.map((w) => ({ kind: w.kind, services: [...w.services], startMs: w.startMs, endMs: w.endMs ?? endMs }));
+      return windows.map((w) => ({ kind: w.kind, services: [...w.services], ...(w.layer !== undefined && { layer: w.layer }), startMs: w.startMs, endMs: w.endMs ?? endMs }));
     },
     active(): string[] {
-      return windows.filter((w) => w.endMs === undefined).map((w) => `${w.kind}${w.services.length ? `(${w.services.join(",")})` : ""}`);
+      return windows.filter((w) => w.endMs === undefined).map((w) => `${w.layer === "pipeline" ? "pipeline " : ""}${w.kind}${w.services.length ? `(${w.services.join(",")})` : ""}`);
     },
   };
 }

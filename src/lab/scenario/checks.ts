@@ -2,7 +2,7 @@ import type { z } from "zod";
 import type { Issue } from "../../errors/index.js";
 import { formatClock, parseClock, toScenarioSec } from "./clock-time.js";
 import { show } from "./issues.js";
-import { STREAM_FAULT_KINDS, type ControlPlaneName } from "./model.js";
+import { FAULT_KINDS, STREAM_FAULT_KINDS, type ControlPlaneName } from "./model.js";
 import { cohortSchema, entrySchema, sloSchema, type RawCohort, type RawEntry, type RawSlo } from "./schema.js";
 
 /**
@@ -42,6 +42,7 @@ export function crossFieldIssues(input: unknown): Issue[] {
   return [
     ...scenarioClockIssues(input, context),
     ...cohortIssues(context),
+    ...cohortPlaneIssues(context),
     ...topologyIssues(input),
     ...retryIssues(input),
     ...timelineOrderIssues(context),
@@ -86,6 +87,16 @@ function cohortIssues(context: Context): Issue[] {
     else first.set(value.name, index);
   }
   return issues;
+}
+
+function cohortPlaneIssues(context: Context): Issue[] {
+  const planes = context.controlPlanes;
+  if (!planes) return [];
+  return context.cohorts.flatMap(({ index, value }) =>
+    planes.includes(value.controlPlane)
+      ? []
+      : [{ path: `cohorts[${index}].controlPlane`, message: `must be a control plane in topology.controlPlanes (${planes.join(", ")}), got ${show(value.controlPlane)}` }],
+  );
 }
 
 function topologyIssues(input: Record<string, unknown>): Issue[] {
@@ -153,6 +164,9 @@ function faultEntryIssues(base: string, e: Extract<RawEntry, { action: "fault" }
     issues.push({ path: `${base}.services`, message: `must name at least one demo service for kind "${e.kind}" (only stream-error and stall may omit it)` });
   }
   if (e.status !== undefined && e.kind !== "stream-error") issues.push({ path: `${base}.status`, message: `is only allowed with kind "stream-error", got kind "${e.kind}"` });
+  if (e.layer === "pipeline" && STREAM_FAULT_KINDS.includes(e.kind)) {
+    issues.push({ path: `${base}.layer`, message: `must be "server" for kind "${e.kind}", which acts on ADS streams; "pipeline" is allowed for ${FAULT_KINDS.filter((k) => !STREAM_FAULT_KINDS.includes(k)).join(", ")}` });
+  }
   e.services.forEach((name, i) => {
     if (e.services.indexOf(name) !== i) issues.push({ path: `${base}.services[${i}]`, message: `${show(name)} is listed twice; list each service once` });
   });
@@ -181,10 +195,20 @@ function restartIssues(base: string, e: Extract<RawEntry, { action: "restart" }>
   if ((e.controlPlane === undefined) === (e.cohorts === undefined)) {
     return [{ path: base, message: `must name either a controlPlane (start a killed one again) or cohorts (restart their gateways), not ${e.controlPlane === undefined ? "neither" : "both"}` }];
   }
-  if (e.controlPlane !== undefined) return controlPlaneIssues(base, e.controlPlane, context);
+  if (e.controlPlane !== undefined) {
+    const gateways = e.gateways === undefined ? [] : [{ path: `${base}.gateways`, message: `is only allowed with cohorts (how many of each cohort's gateways restart), got ${e.gateways} with a controlPlane` }];
+    return [...gateways, ...controlPlaneIssues(base, e.controlPlane, context)];
+  }
   const names = e.cohorts ?? [];
   if (names.length === 0) return [{ path: `${base}.cohorts`, message: "must name at least one cohort" }];
-  return names.flatMap((name, i) => (cohorts.has(name) ? [] : [unknownCohort(`${base}.cohorts[${i}]`, name, cohorts)]));
+  return names.flatMap((name, i) => {
+    const cohort = cohorts.get(name);
+    if (!cohort) return [unknownCohort(`${base}.cohorts[${i}]`, name, cohorts)];
+    if (e.gateways !== undefined && e.gateways > cohort.gateways) {
+      return [{ path: `${base}.gateways`, message: `must be at most the gateways of cohort "${name}" (${cohort.gateways}), got ${e.gateways}` }];
+    }
+    return [];
+  });
 }
 
 function controlPlaneIssues(base: string, plane: ControlPlaneName, context: Context): Issue[] {

@@ -3,8 +3,8 @@
  * reports every problem with its path, loaded with times in scenario seconds.
  */
 export {
-  DEMO_SERVICES, CONTROL_PLANES, DISCOVERY_MODES, FAULT_KINDS, ACTIONS, SLO_WINDOWS, GRPC_STATUS_NAMES,
-  type DemoService, type ControlPlaneName, type DiscoveryMode, type FaultKind, type Action, type SloWindow, type GrpcStatusName,
+  DEMO_SERVICES, CONTROL_PLANES, DISCOVERY_MODES, FAULT_KINDS, FAULT_LAYERS, ACTIONS, SLO_WINDOWS, SLO_GATEWAYS, GRPC_STATUS_NAMES,
+  type DemoService, type ControlPlaneName, type DiscoveryMode, type FaultKind, type FaultLayer, type Action, type SloWindow, type SloGateways, type GrpcStatusName,
   type Scenario, type Source, type Topology, type Cohort, type Workload, type TimelineEntry, type Slo,
 } from "./model.js";
 export { parseScenario, ScenarioError } from "./parse-scenario.js";

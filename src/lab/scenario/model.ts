@@ -12,7 +12,13 @@
 export const DEMO_SERVICES = ["accounts", "login", "playback"] as const;
 export type DemoService = (typeof DEMO_SERVICES)[number];
 
-/** `primary` serves every cohort; `guarded` is reserved for the push guard. */
+/**
+ * The lab's control planes, each a `steadymesh serve` process with its own
+ * registry (every demo service registers in each): `primary` runs with the
+ * push guard's holds off (`--no-guard`), standing for a control plane
+ * without one; `guarded`, when listed, runs with the guard on at its
+ * default thresholds. Cohorts choose one; faults hit every one.
+ */
 export const CONTROL_PLANES = ["primary", "guarded"] as const;
 export type ControlPlaneName = (typeof CONTROL_PLANES)[number];
 
@@ -21,10 +27,18 @@ export const DISCOVERY_MODES = ["xds-default", "xds-remediated", "xds-ignore-del
 export type DiscoveryMode = (typeof DISCOVERY_MODES)[number];
 
 /** The faults of the control plane's fault API (`POST /v1/faults`). */
-export const FAULT_KINDS = ["config-loss", "stream-error", "empty-endpoints", "stall"] as const;
+export const FAULT_KINDS = ["config-loss", "stream-error", "empty-endpoints", "stall", "invalid-config"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
-/** Kinds that act on whole ADS streams, so `services` may be empty (every stream). */
+/** Kinds that act on whole ADS streams, so `services` may be empty (every stream), and only at the server layer. */
 export const STREAM_FAULT_KINDS: readonly FaultKind[] = ["stream-error", "stall"];
+
+/**
+ * Where a fault acts: `server`, on what the xDS server sends (below the push
+ * guard, which cannot see it), or `pipeline`, on the snapshots the builder
+ * hands to the guard (a config-pipeline bug, which the guard judges).
+ */
+export const FAULT_LAYERS = ["server", "pipeline"] as const;
+export type FaultLayer = (typeof FAULT_LAYERS)[number];
 
 export const ACTIONS = ["fault", "clear-fault", "remediate", "kill", "restart", "stop-dns", "start-dns", "note"] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -32,6 +46,14 @@ export type Action = (typeof ACTIONS)[number];
 /** Which attempts an SLO counts: all, those started inside a disruption window, or those after the last one ended. */
 export const SLO_WINDOWS = ["whole", "during-fault", "after-fault"] as const;
 export type SloWindow = (typeof SLO_WINDOWS)[number];
+
+/**
+ * Whose attempts an SLO counts: `all` gateways, or only `warm` ones, leaving
+ * out the attempts a gateway served while the disruption it started in (its
+ * cold start) lasted. The report shows those as the cohort's cold starts.
+ */
+export const SLO_GATEWAYS = ["all", "warm"] as const;
+export type SloGateways = (typeof SLO_GATEWAYS)[number];
 
 export const GRPC_STATUS_NAMES = [
   "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
@@ -58,6 +80,10 @@ export interface Cohort {
   readonly discovery: DiscoveryMode;
   /** Gateway processes in this cohort, 1–10. */
   readonly gateways: number;
+  /** The control plane its gateways use (default `primary`); one in `topology.controlPlanes`. */
+  readonly controlPlane: ControlPlaneName;
+  /** Whether `workload.restarts` restarts its gateways (default true). */
+  readonly scheduledRestarts: boolean;
   /** What the scenario author expects of this cohort and why; shown in the report. */
   readonly explain?: string;
 }
@@ -89,6 +115,8 @@ export type TimelineEntry = EntryBase &
     | {
         readonly action: "fault";
         readonly kind: FaultKind;
+        /** Default `server`; stream-error and stall are server-only. The fault hits every control plane. */
+        readonly layer: FaultLayer;
         /** Empty only for stream-error and stall: every stream. */
         readonly services: readonly DemoService[];
         /** stream-error only; defaults to UNAVAILABLE. */
@@ -103,9 +131,12 @@ export type TimelineEntry = EntryBase &
     | { readonly action: "remediate"; readonly cohort: string; readonly to: DiscoveryMode; readonly untilSec?: number }
     /** SIGKILL a control plane. */
     | { readonly action: "kill"; readonly controlPlane: ControlPlaneName }
-    /** Start a killed control plane again, or restart every gateway of the cohorts at once (cold starts). */
+    /**
+     * Start a killed control plane again, or restart gateways of the cohorts
+     * at once (cold starts): the first `gateways` of each, or all of them.
+     */
     | { readonly action: "restart"; readonly controlPlane: ControlPlaneName; readonly cohorts?: undefined }
-    | { readonly action: "restart"; readonly cohorts: readonly string[]; readonly controlPlane?: undefined }
+    | { readonly action: "restart"; readonly cohorts: readonly string[]; readonly gateways?: number; readonly controlPlane?: undefined }
     | { readonly action: "stop-dns" }
     | { readonly action: "start-dns" }
     | { readonly action: "note"; readonly note: string }
@@ -121,6 +152,8 @@ export interface Slo {
    * reproduces a failure (e.g. the stock client during the 2022 outage).
    */
   readonly maxSuccess?: number;
+  /** Default `all`. */
+  readonly gateways: SloGateways;
 }
 
 export interface Scenario {

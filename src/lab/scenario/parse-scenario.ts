@@ -75,7 +75,7 @@ function resolveEntry(raw: RawEntry, startOfDaySec: number): TimelineEntry {
   const base = { atSec, clock: formatClock(startOfDaySec + atSec), ...(raw.note !== undefined && { note: raw.note }) };
   switch (raw.action) {
     case "fault":
-      return { ...base, action: raw.action, kind: raw.kind, services: raw.services, ...(raw.status !== undefined && { status: raw.status }) };
+      return { ...base, action: raw.action, kind: raw.kind, layer: raw.layer, services: raw.services, ...(raw.status !== undefined && { status: raw.status }) };
     case "clear-fault":
       return { ...base, action: raw.action, ...(raw.kind !== undefined && { kind: raw.kind }) };
     case "remediate": {
@@ -87,7 +87,7 @@ function resolveEntry(raw: RawEntry, startOfDaySec: number): TimelineEntry {
     case "restart":
       return raw.controlPlane !== undefined
         ? { ...base, action: raw.action, controlPlane: raw.controlPlane }
-        : { ...base, action: raw.action, cohorts: raw.cohorts ?? [] };
+        : { ...base, action: raw.action, cohorts: raw.cohorts ?? [], ...(raw.gateways !== undefined && { gateways: raw.gateways }) };
     case "note":
       return { ...base, action: raw.action, note: raw.note };
     default:

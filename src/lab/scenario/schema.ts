@@ -2,7 +2,7 @@ import { z } from "zod";
 import { CLOCK_RULE, TIME_RULE, isTime, parseClock } from "./clock-time.js";
 import { oneOf, rule, show } from "./issues.js";
 import {
-  ACTIONS, CONTROL_PLANES, DEMO_SERVICES, DISCOVERY_MODES, FAULT_KINDS, GRPC_STATUS_NAMES, SLO_WINDOWS,
+  ACTIONS, CONTROL_PLANES, DEMO_SERVICES, DISCOVERY_MODES, FAULT_KINDS, FAULT_LAYERS, GRPC_STATUS_NAMES, SLO_GATEWAYS, SLO_WINDOWS,
 } from "./model.js";
 
 /**
@@ -43,6 +43,8 @@ const service = z.enum(DEMO_SERVICES, rule(`a demo service, ${oneOf(DEMO_SERVICE
 const controlPlane = z.enum(CONTROL_PLANES, rule(`a control plane, ${oneOf(CONTROL_PLANES)}`));
 const discovery = z.enum(DISCOVERY_MODES, rule(oneOf(DISCOVERY_MODES)));
 const faultKind = z.enum(FAULT_KINDS, rule(`a fault kind, ${oneOf(FAULT_KINDS)}`));
+const faultLayer = z.enum(FAULT_LAYERS, rule(`a fault layer, ${oneOf(FAULT_LAYERS)}`));
+const flag = z.boolean(rule("true or false"));
 const note = text("a non-empty text").optional();
 
 const source = object({ title: text("a non-empty title"), url });
@@ -60,6 +62,8 @@ const cohort = object({
   name: label,
   discovery,
   gateways: intIn(1, 10).default(2),
+  controlPlane: controlPlane.default("primary"),
+  scheduledRestarts: flag.default(true),
   explain: text("a non-empty text").optional(),
 });
 
@@ -77,6 +81,7 @@ export const ENTRY_SCHEMAS = {
     at: time,
     action: z.literal("fault"),
     kind: faultKind,
+    layer: faultLayer.default("server"),
     services: list(service, "demo services").default([]),
     status: z.enum(GRPC_STATUS_NAMES, rule(`a gRPC status name (${GRPC_STATUS_NAMES.join(", ")})`)).optional(),
     note,
@@ -84,7 +89,14 @@ export const ENTRY_SCHEMAS = {
   "clear-fault": object({ at: time, action: z.literal("clear-fault"), kind: faultKind.optional(), note }),
   remediate: object({ at: time, action: z.literal("remediate"), cohort: label, to: discovery.default("dns"), until: time.optional(), note }),
   kill: object({ at: time, action: z.literal("kill"), controlPlane, note }),
-  restart: object({ at: time, action: z.literal("restart"), controlPlane: controlPlane.optional(), cohorts: list(label, "cohort names").optional(), note }),
+  restart: object({
+    at: time,
+    action: z.literal("restart"),
+    controlPlane: controlPlane.optional(),
+    cohorts: list(label, "cohort names").optional(),
+    gateways: intIn(1, 10).optional(),
+    note,
+  }),
   "stop-dns": object({ at: time, action: z.literal("stop-dns"), note }),
   "start-dns": object({ at: time, action: z.literal("start-dns"), note }),
   note: object({ at: time, action: z.literal("note"), note: text("a non-empty text") }),
@@ -104,6 +116,7 @@ const slo = object({
   window: z.enum(SLO_WINDOWS, rule(oneOf(SLO_WINDOWS))),
   minSuccess: share,
   maxSuccess: share.optional(),
+  gateways: z.enum(SLO_GATEWAYS, rule(oneOf(SLO_GATEWAYS))).default("all"),
 });
 
 export const scenarioSchema = z.strictObject(

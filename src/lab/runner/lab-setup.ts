@@ -1,0 +1,100 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawnDemo, type DemoProcess } from "../../demo/index.js";
+import { DEMO_SERVICES, type ControlPlaneName, type Scenario } from "../scenario/index.js";
+import { startControlPlaneProcess, type ControlPlaneProcess } from "./control-plane.js";
+import { startDnsRelay, type DnsRelay } from "./dns-relay.js";
+import { startFleet, type FleetEnvironment, type GatewayFleet } from "./fleet.js";
+import { freePort } from "./net.js";
+
+/** Everything a run started: torn down by tearDown, whatever happened. */
+export interface Lab {
+  readonly workDir: string;
+  /** `primary` always; `guarded` when the topology lists it. */
+  readonly controlPlanes: Map<ControlPlaneName, ControlPlaneProcess>;
+  /** What every lab client uses as its DNS server (in front of the primary's DNS). */
+  dns?: DnsRelay;
+  readonly services: DemoProcess[];
+  readonly fleets: Map<string, GatewayFleet>;
+}
+
+/**
+ * Starts the scenario's control planes (the primary with `--no-guard`, the
+ * guarded one with the guard at its defaults), the DNS relay, the demo
+ * services (each registered in every control plane) and then the cohorts'
+ * gateways (each on its cohort's control plane). On any failure, everything
+ * already started is stopped and the error is thrown.
+ */
+export async function setUp(scenario: Scenario): Promise<Lab> {
+  const lab: Lab = { workDir: await mkdtemp(join(tmpdir(), "steadymesh-lab-")), controlPlanes: new Map(), services: [], fleets: new Map() };
+  try {
+    await startPlanes(lab, scenario.topology.controlPlanes);
+    const primary = lab.controlPlanes.get("primary")!;
+    lab.dns = await startDnsRelay(await freePort(), primary.dnsPort);
+    await startServices(scenario, lab, primary, lab.dns);
+    const dnsPort = lab.dns.port;
+    await settleAll(
+      scenario.cohorts.map(async (cohort) => {
+        const plane = lab.controlPlanes.get(cohort.controlPlane)!;
+        const env: FleetEnvironment = { xdsPort: plane.xdsPort, dnsPort, adminUrl: plane.adminUrl, workDir: lab.workDir };
+        lab.fleets.set(cohort.name, await startFleet(cohort, env));
+      }),
+    );
+    return lab;
+  } catch (err) {
+    await tearDown(lab);
+    throw err;
+  }
+}
+
+/** Starts the control planes together; `lab.controlPlanes` lists them in topology order (every one that started, even if another failed). */
+async function startPlanes(lab: Lab, names: readonly ControlPlaneName[]): Promise<void> {
+  // Ports are picked one after another, so two planes never get the same one; the processes start together.
+  const ports: Array<[number, number, number]> = [];
+  for (let i = 0; i < names.length; i++) ports.push([await freePort(), await freePort(), await freePort()]);
+  const results = await Promise.allSettled(names.map((name, i) => startPlane(lab.workDir, name, ports[i]!)));
+  results.forEach((result, i) => {
+    if (result.status === "fulfilled") lab.controlPlanes.set(names[i]!, result.value);
+  });
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+}
+
+async function startPlane(workDir: string, name: ControlPlaneName, [xdsPort, adminPort, dnsPort]: [number, number, number]): Promise<ControlPlaneProcess> {
+  const dataDir = join(workDir, `control-plane-${name}`);
+  return startControlPlaneProcess({ name, guard: name === "guarded", dataDir, xdsPort, adminPort, dnsPort });
+}
+
+/**
+ * The demo services start together, each registered in every control plane;
+ * they find each other through the primary. Gateways start only once they
+ * are registered, so no cohort's first lookup finds an empty registry.
+ */
+async function startServices(scenario: Scenario, lab: Lab, primary: ControlPlaneProcess, dns: DnsRelay): Promise<void> {
+  const admin = [...lab.controlPlanes.values()].map((plane) => plane.adminUrl);
+  const common = { admin, xds: [`127.0.0.1:${primary.xdsPort}`], dnsServer: `127.0.0.1:${dns.port}`, dnsDomain: "mesh" };
+  const starts = DEMO_SERVICES.flatMap((service) =>
+    Array.from({ length: scenario.topology.instances[service] }, async (_, i) => {
+      const id = `${service}-${i}`;
+      lab.services.push(await spawnDemo(service, { ...common, id, nodeId: id, cacheDir: join(lab.workDir, `cache-${id}`) }));
+    }),
+  );
+  await settleAll(starts);
+}
+
+/** Waits for every start; throws the first failure once all have settled (so tearDown sees every process). */
+async function settleAll(starts: readonly Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(starts);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+}
+
+/** Stops gateways, then services (which deregister while the control planes still run), then the control planes. */
+export async function tearDown(lab: Lab): Promise<void> {
+  await Promise.allSettled([...lab.fleets.values()].map((f) => f.stop()));
+  await Promise.allSettled(lab.services.map((s) => s.stop()));
+  await Promise.allSettled([...lab.controlPlanes.values()].map((plane) => plane.stop()));
+  await lab.dns?.stop();
+  await rm(lab.workDir, { recursive: true, force: true });
+}
