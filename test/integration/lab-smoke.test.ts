@@ -130,7 +130,7 @@ async function smokeRun(n: number): Promise<void> {
   const log = `stdout:\n${run.stdout.slice(-3000)}\nstderr:\n${run.stderr.slice(-3000)}`;
   assert.equal(run.code, 0, `lab run exited with ${run.code}\n${log}`);
 
-  assert.match(run.stdout, /^COHORT +LOGIN OK +DURING FAULT +ATTEMPTS +ERRORS$/m, log);
+  assert.match(run.stdout, /^COHORT +LOGIN OK +DURING FAULT +ATTEMPTS +COLD STARTS IN FAULT +ERRORS$/m, log);
   for (const cohort of COHORTS) assert.match(run.stdout, new RegExp(`^${cohort} +\\d+\\.\\d%`, "m"), log);
   assert.match(run.stdout, /^SLO ok +steady during-fault: /m, log);
   const reported = /^report: (.+)$/m.exec(run.stdout)?.[1];

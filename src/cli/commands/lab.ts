@@ -78,12 +78,14 @@ async function runLab(name: string, flags: RunFlags, context: CliContext): Promi
     pct(s.successes, s.attempts),
     pct(s.duringFault.successes, s.duringFault.attempts),
     String(s.attempts),
+    s.coldStarts.gateways === 0 ? "-" : `${s.coldStarts.gateways} (${pct(s.coldStarts.successes, s.coldStarts.attempts)} of ${s.coldStarts.attempts})`,
     Object.entries(s.errors).map(([code, n]) => `${code}×${n}`).join(" ") || "-",
   ]);
-  for (const line of formatTable(["COHORT", "LOGIN OK", "DURING FAULT", "ATTEMPTS", "ERRORS"], rows)) context.print(line);
+  for (const line of formatTable(["COHORT", "LOGIN OK", "DURING FAULT", "ATTEMPTS", "COLD STARTS IN FAULT", "ERRORS"], rows)) context.print(line);
   for (const slo of result.slos) {
     const bound = slo.max !== undefined ? `${pct(slo.min, 1)}–${pct(slo.max, 1)}` : `≥ ${pct(slo.min, 1)}`;
-    context.print(`SLO ${slo.ok ? "ok  " : "FAIL"} ${slo.cohort} ${slo.window}: ${pct(slo.actual, 1)} (wanted ${bound})${slo.reason ? ` — ${slo.reason}` : ""}`);
+    const whose = slo.gateways === "warm" ? " (warm gateways: cold starts left out)" : "";
+    context.print(`SLO ${slo.ok ? "ok  " : "FAIL"} ${slo.cohort} ${slo.window}${whose}: ${pct(slo.actual, 1)} (wanted ${bound})${slo.reason ? ` — ${slo.reason}` : ""}`);
   }
   context.print(`report: ${files.html}`);
   if (!result.ok) {
