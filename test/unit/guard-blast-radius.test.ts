@@ -1,42 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { addresses, build, codec, entry } from "./guard-fixtures.js";
 import { assessBlastRadius } from "../../src/guard/blast-radius.js";
 import { diffSnapshots } from "../../src/guard/diff.js";
 import { GUARD_DEFAULTS, type GuardPolicy } from "../../src/guard/model.js";
-import { loadCodec } from "../../src/proto/index.js";
-import type { Instance, RegistryView, ServiceEntry } from "../../src/registry/index.js";
-import { buildSnapshot, type Snapshot } from "../../src/snapshot/index.js";
-
-const codec = loadCodec();
-
-/** A service with one healthy instance on port 8080 at each of `addresses`. */
-function entry(name: string, addresses: readonly string[]): ServiceEntry {
-  const instances = addresses.map((address, i): Instance => ({
-    service: name,
-    id: `i-${i}`,
-    address,
-    port: 8080,
-    zone: "",
-    region: "",
-    weight: 1,
-    health: "healthy",
-    metadata: {},
-  }));
-  const service = { name, protocol: "grpc" as const, lbPolicy: "round_robin" as const, metadata: {} };
-  return { service, instances: new Map(instances.map((instance) => [instance.id, instance])) };
-}
-
-function build(revision: number, entries: ServiceEntry[]): Snapshot {
-  const view: RegistryView = { revision, services: new Map(entries.map((e) => [e.service.name, e])) };
-  const result = buildSnapshot(view, codec);
-  assert.ok(result.ok, result.ok ? "" : JSON.stringify(result.errors));
-  return result.snapshot;
-}
-
-/** `count` addresses 10.0.<net>.1, 10.0.<net>.2, … */
-function addresses(net: number, count: number): string[] {
-  return Array.from({ length: count }, (_, i) => `10.0.${net}.${i + 1}`);
-}
+import type { Snapshot } from "../../src/snapshot/index.js";
 
 function assess(before: Snapshot, after: Snapshot, policy: GuardPolicy = GUARD_DEFAULTS) {
   return assessBlastRadius(codec, before, after, diffSnapshots(codec, before, after), policy);

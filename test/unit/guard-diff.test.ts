@@ -1,42 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { addresses, build, codec, entry } from "./guard-fixtures.js";
 import { diffSnapshots } from "../../src/guard/diff.js";
 import { endpointsOf } from "../../src/guard/endpoints.js";
-import { ENDPOINT_TYPE, loadCodec, type ClusterLoadAssignment, type Codec } from "../../src/proto/index.js";
-import type { Instance, LbPolicy } from "../../src/registry/index.js";
-import type { RegistryView, ServiceEntry } from "../../src/registry/index.js";
-import { buildSnapshot, createResource, createSnapshot, type Snapshot } from "../../src/snapshot/index.js";
-
-const codec = loadCodec();
-
-/** A service with one healthy instance on port 8080 at each of `addresses`. */
-function entry(name: string, addresses: readonly string[], options: { lbPolicy?: LbPolicy; weight?: number } = {}): ServiceEntry {
-  const instances = addresses.map((address, i): Instance => ({
-    service: name,
-    id: `i-${i}`,
-    address,
-    port: 8080,
-    zone: "",
-    region: "",
-    weight: options.weight ?? 1,
-    health: "healthy",
-    metadata: {},
-  }));
-  const service = { name, protocol: "grpc" as const, lbPolicy: options.lbPolicy ?? "round_robin", metadata: {} };
-  return { service, instances: new Map(instances.map((instance) => [instance.id, instance])) };
-}
-
-function build(revision: number, entries: ServiceEntry[]): Snapshot {
-  const view: RegistryView = { revision, services: new Map(entries.map((e) => [e.service.name, e])) };
-  const result = buildSnapshot(view, codec);
-  assert.ok(result.ok, result.ok ? "" : JSON.stringify(result.errors));
-  return result.snapshot;
-}
-
-/** `count` addresses 10.0.<net>.1, 10.0.<net>.2, … */
-function addresses(net: number, count: number): string[] {
-  return Array.from({ length: count }, (_, i) => `10.0.${net}.${i + 1}`);
-}
+import { ENDPOINT_TYPE, type ClusterLoadAssignment, type Codec } from "../../src/proto/index.js";
+import { createResource, createSnapshot, type Snapshot } from "../../src/snapshot/index.js";
 
 /** A snapshot holding only one hand-written ClusterLoadAssignment. */
 function withAssignment(assignment: ClusterLoadAssignment): Snapshot {

@@ -1,46 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { addresses, build, codec, entry, type InstanceSpec } from "./guard-fixtures.js";
 import { assessBlastRadius } from "../../src/guard/blast-radius.js";
 import { diffSnapshots } from "../../src/guard/diff.js";
 import { drainStep } from "../../src/guard/drain.js";
 import { endpointKey, endpointsOf } from "../../src/guard/endpoints.js";
 import { GUARD_DEFAULTS, type GuardPolicy } from "../../src/guard/model.js";
-import { ENDPOINT_TYPE, RESOURCE_TYPES, loadCodec } from "../../src/proto/index.js";
-import type { Instance, RegistryView, ServiceEntry } from "../../src/registry/index.js";
-import { buildSnapshot, checkConsistency, type Snapshot } from "../../src/snapshot/index.js";
-
-const codec = loadCodec();
-
-type InstanceSpec = Partial<Instance> & { address: string };
-
-/** A service with one instance per spec (or address): healthy, port 8080, weight 1, no locality unless given. */
-function entry(name: string, specs: readonly (string | InstanceSpec)[]): ServiceEntry {
-  const instances = specs.map((spec, i): Instance => ({
-    service: name,
-    id: `i-${i}`,
-    port: 8080,
-    zone: "",
-    region: "",
-    weight: 1,
-    health: "healthy",
-    metadata: {},
-    ...(typeof spec === "string" ? { address: spec } : spec),
-  }));
-  const service = { name, protocol: "grpc" as const, lbPolicy: "round_robin" as const, metadata: {} };
-  return { service, instances: new Map(instances.map((instance) => [instance.id, instance])) };
-}
-
-function build(revision: number, entries: ServiceEntry[]): Snapshot {
-  const view: RegistryView = { revision, services: new Map(entries.map((e) => [e.service.name, e])) };
-  const result = buildSnapshot(view, codec);
-  assert.ok(result.ok, result.ok ? "" : JSON.stringify(result.errors));
-  return result.snapshot;
-}
-
-/** `count` addresses 10.0.<net>.1, 10.0.<net>.2, … */
-function addresses(net: number, count: number): string[] {
-  return Array.from({ length: count }, (_, i) => `10.0.${net}.${i + 1}`);
-}
+import { ENDPOINT_TYPE, RESOURCE_TYPES } from "../../src/proto/index.js";
+import { checkConsistency, type Snapshot } from "../../src/snapshot/index.js";
 
 function count(snapshot: Snapshot, service: string): number | undefined {
   return endpointsOf(codec, snapshot, service)?.length;
