@@ -41,11 +41,13 @@ test("openStore - sqlite opens registry.db in the data dir", async () => {
   });
 });
 
-test("openStore - etcd is refused as not supported yet, naming the values allowed now", async () => {
-  await assert.rejects(openStore("etcd://127.0.0.1:2379,127.0.0.1:22379", { dataDir: "unused" }), (err: unknown) => {
-    assert.match(storeIssue(err), /^etcd is not supported yet, got "etcd:\/\/127\.0\.0\.1:2379,127\.0\.0\.1:22379"; use one of memory, sqlite$/);
-    return true;
-  });
+test("openStore - a malformed etcd spec is refused before any connection, naming the allowed form", async () => {
+  for (const spec of ["etcd://", "etcd://127.0.0.1", "etcd://127.0.0.1:0", "etcd://127.0.0.1:2379,", "etcd://h:2379,h:70000", "etcd://user@h:2379"]) {
+    await assert.rejects(openStore(spec, { dataDir: "unused" }), (err: unknown) => {
+      assert.equal(storeIssue(err), `must be etcd://host:port[,host:port…] with ports 1-65535, got ${JSON.stringify(spec)}`);
+      return true;
+    });
+  }
 });
 
 test("openStore - any other value is refused, naming the allowed values", async () => {

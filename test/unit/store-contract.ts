@@ -240,7 +240,8 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
     try {
       assert.deepEqual(await reopened.load(), before);
       const next = await reopened.commit([{ kind: "put-service", service: service("c") }]);
-      assert.equal(next.revision, before.revision + 1);
+      // "Rises by at least 1": etcd's revision also counts writes outside the registry (a replica's claim on reopen).
+      assert.ok(next.revision > before.revision, `revision ${next.revision} after ${before.revision}`);
     } finally {
       await reopened.close();
     }

@@ -1,0 +1,225 @@
+import { randomUUID } from "node:crypto";
+import type { Etcd3 } from "etcd3";
+import { createSystemClock, type Clock } from "../../clock/index.js";
+import { UnavailableError, ValidationError } from "../../errors/index.js";
+import { createSilentLogger, type Logger } from "../../log/index.js";
+import type { ChangeEvent, CommitResult, Mutation, Store, StoreState } from "../store.js";
+import { commitPoint, draftCommit, parseInstance, parseService, readOps, recordEvents, registryKeys, storeRevision, type CommitRecord, type RegistryKeys } from "./etcd-commit.js";
+import { createEtcdGenerationLog } from "./etcd-generation-log.js";
+import { claimReplica, type ReplicaClaim } from "./etcd-replica.js";
+import { createEtcdClient, etcdFailure, op, rangeAt, REQUEST_TIMEOUT_MS, revisionOf, txn } from "./etcd-kv.js";
+import { watchCommits, type CommitWatch } from "./etcd-watch.js";
+import { createFeed, type Feed } from "./feed.js";
+
+export interface EtcdStoreOptions {
+  /** Client endpoints, `host:port`; etcd3 spreads requests over them and fails over between them. */
+  readonly endpoints: readonly string[];
+  /** Every key the store writes starts with it; default `/steadymesh/`. A missing trailing `/` is added. */
+  readonly prefix?: string;
+  readonly logger?: Logger;
+  /**
+   * This replica's id (a DNS label, default `default`): the registry is
+   * shared by every replica, each replica's push-guard generation log is its
+   * own (`<prefix>replicas/<id>/…`), and a live process holds the id under an
+   * etcd lease (etcd-replica.ts).
+   */
+  readonly replica?: string;
+  /** How long to wait for a claimed replica id to be freed before giving up; default one lease period plus 2 s. */
+  readonly replicaWaitMs?: number;
+  /** For the store's own timeouts (open, and a commit waiting for its watch event); the system clock by default. */
+  readonly clock?: Clock;
+}
+
+export const DEFAULT_ETCD_PREFIX = "/steadymesh/";
+
+/**
+ * Commits that keep losing the race against other replicas give up after
+ * this many tries; each try is two round trips, so this is rarely reached.
+ */
+const MAX_COMMIT_ATTEMPTS = 50;
+
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Parses `etcd://host:port[,host:port…]` (the value of `serve --store`) into
+ * endpoints. Throws a one-line ValidationError on path `store` otherwise.
+ */
+export function parseEtcdSpec(spec: string): string[] {
+  const shown = JSON.stringify(spec.length > 60 ? `${spec.slice(0, 59)}…` : spec);
+  const endpoints = spec.slice("etcd://".length).split(",");
+  const valid = (endpoint: string): boolean => {
+    const match = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(endpoint);
+    return match !== null && Number(match[2]) >= 1 && Number(match[2]) <= 65535;
+  };
+  if (!spec.startsWith("etcd://") || !endpoints.every(valid)) {
+    throw new ValidationError([{ path: "store", message: `must be etcd://host:port[,host:port…] with ports 1-65535, got ${shown}` }]);
+  }
+  return endpoints;
+}
+
+interface EtcdStoreParts {
+  readonly client: Etcd3;
+  readonly keys: RegistryKeys;
+  readonly endpoints: readonly string[];
+  readonly logger: Logger;
+  readonly ensureOpen: () => void;
+  /** The store's watch; commit waits on it so a local commit reaches watchers before it resolves. */
+  readonly watch: CommitWatch;
+}
+
+/** Reads the whole registry in one txn, so everything comes from one etcd revision. */
+async function loadState(parts: EtcdStoreParts): Promise<StoreState> {
+  const { client, keys } = parts;
+  const response = await txn(client, [op.get(keys.commit), op.range(keys.services), op.range(keys.instances)]);
+  const services = rangeAt(response, 1).map(parseService).sort((a, b) => compareText(a.name, b.name));
+  const instances = rangeAt(response, 2)
+    .map(parseInstance)
+    .sort((a, b) => compareText(a.service, b.service) || compareText(a.id, b.id));
+  return { revision: storeRevision(commitPoint(rangeAt(response, 0)[0])), services, instances };
+}
+
+const restamp = (events: readonly ChangeEvent[], revision: number): ChangeEvent[] => events.map((event) => ({ ...event, revision }));
+
+/** How one try at a commit ended. */
+type Attempt =
+  | { readonly kind: "done"; readonly result: CommitResult }
+  /** Another commit landed between the read and the write; `events` is what this try would have written. */
+  | { readonly kind: "raced"; readonly events: readonly ChangeEvent[] }
+  /** An earlier try of this commit landed, though its answer was lost (etcd3 retried the txn, which then found its own write). */
+  | { readonly kind: "landed"; readonly revision: number };
+
+/**
+ * One try at a commit: read what the mutations touch, work the commit out,
+ * and write it guarded by the commit key's mod revision, so the txn applies
+ * only if no other commit landed since the read. `id` marks this commit's
+ * record, so a later try can tell that an earlier one landed.
+ */
+async function tryCommit(parts: EtcdStoreParts, mutations: readonly Mutation[], id: string): Promise<Attempt> {
+  const { client, keys } = parts;
+  const { ops, plan } = readOps(keys, mutations);
+  const read = await txn(client, ops);
+  const point = commitPoint(rangeAt(read, 0)[0]);
+  if (point.id === id) return { kind: "landed", revision: storeRevision(point) };
+  const draft = draftCommit(keys, plan, read, mutations, storeRevision(point) + 1);
+  if (draft.events.length === 0) return { kind: "done", result: { revision: storeRevision(point), events: [] } };
+  const record: CommitRecord = { id, events: recordEvents(draft.events) };
+  const written = await txn(client, [...draft.ops, op.put(keys.commit, JSON.stringify(record))], [{ key: keys.commit, modRevision: point.modRevision }]);
+  if (!written.succeeded) return { kind: "raced", events: draft.events };
+  const modRevision = revisionOf(written.header.revision);
+  // The first commit under the prefix creates the commit key, at this very revision.
+  const revision = storeRevision({ modRevision, createRevision: point.createRevision || modRevision });
+  return { kind: "done", result: { revision, events: restamp(draft.events, revision) } };
+}
+
+/** Tries until a commit lands or is found to need no change; ValidationError and etcd failures propagate. */
+async function commitWithRetries(parts: EtcdStoreParts, mutations: readonly Mutation[]): Promise<CommitResult> {
+  const id = randomUUID();
+  let tried: readonly ChangeEvent[] = [];
+  for (let attempt = 1; attempt <= MAX_COMMIT_ATTEMPTS; attempt++) {
+    parts.ensureOpen();
+    const outcome = await tryCommit(parts, mutations, id);
+    if (outcome.kind === "done") return outcome.result;
+    if (outcome.kind === "landed") return { revision: outcome.revision, events: restamp(tried, outcome.revision) };
+    tried = outcome.events;
+    parts.logger.debug({ attempt }, "etcd commit raced another commit; reading again");
+  }
+  throw new UnavailableError(`etcd commit gave up after ${MAX_COMMIT_ATTEMPTS} tries: other replicas kept committing first`);
+}
+
+function createEtcdStore(parts: EtcdStoreParts & { feed: Feed; close(): Promise<void> }, generations: Store["generations"]): Store {
+  const { endpoints, ensureOpen, feed } = parts;
+  // Local commits go one at a time: they would only race each other for the commit key.
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    kind: "etcd",
+    generations,
+    async load() {
+      ensureOpen();
+      try {
+        return await loadState(parts);
+      } catch (err) {
+        throw etcdFailure(endpoints, "load", err);
+      }
+    },
+    async commit(mutations) {
+      ensureOpen();
+      const run = queue.then(() => commitWithRetries(parts, mutations));
+      queue = run.catch((err: unknown) => parts.logger.debug({ err }, "etcd commit failed; the next one goes ahead"));
+      let result: CommitResult;
+      try {
+        result = await run;
+      } catch (err) {
+        throw etcdFailure(endpoints, "commit", err);
+      }
+      if (result.events.length > 0 && !(await parts.watch.reached(result.revision, REQUEST_TIMEOUT_MS))) {
+        parts.logger.debug({ revision: result.revision }, "etcd watch has not delivered this commit yet; it will when it catches up");
+      }
+      return result;
+    },
+    watch: (onEvents) => feed.watch(onEvents),
+    close: parts.close,
+  };
+}
+
+/**
+ * The HA Store: registry and generation log in etcd under one prefix, shared
+ * by every replica that opens the same prefix. Keys (prefix `/steadymesh/`):
+ * `services/<name>`, `instances/<service>/<id>` (JSON), `commit` (the last
+ * commit's events, see etcd-commit.ts) and the generation log's keys (see
+ * etcd-generation-log.ts). The revision is etcd's, counted from the prefix's
+ * first commit (storeRevision). A commit is one etcd txn; every replica's
+ * watch delivers every commit from etcd. Unreachable etcd: load and commit
+ * throw UnavailableError within a few seconds, and the watch resumes where it
+ * was once etcd answers again. Opening throws UnavailableError when etcd does
+ * not answer.
+ */
+export async function openEtcdStore(options: EtcdStoreOptions): Promise<Store> {
+  const endpoints = [...options.endpoints];
+  if (endpoints.length === 0) throw new ValidationError([{ path: "endpoints", message: "must list at least one host:port" }]);
+  const given = options.prefix ?? DEFAULT_ETCD_PREFIX;
+  const prefix = given.endsWith("/") ? given : `${given}/`;
+  const logger = options.logger ?? createSilentLogger();
+  const clock = options.clock ?? createSystemClock();
+  const client = createEtcdClient(endpoints);
+  const keys = registryKeys(prefix);
+  const feed = createFeed(logger);
+  let closed = false;
+  let watch: CommitWatch;
+  const replica = options.replica ?? "default";
+  const replicaPrefix = `${prefix}replicas/${replica}/`;
+  let claim: ReplicaClaim;
+  try {
+    claim = await claimReplica(client, `${replicaPrefix}owner`, replica, logger, options.replicaWaitMs);
+  } catch (err) {
+    client.close();
+    if (err instanceof UnavailableError) throw err;
+    throw etcdFailure(endpoints, "open", err);
+  }
+  try {
+    const response = await txn(client, [op.get(keys.commit)]);
+    const point = commitPoint(rangeAt(response, 0)[0]);
+    const afterEtcdRevision = revisionOf(response.header.revision);
+    watch = await watchCommits({ client, key: keys.commit, afterEtcdRevision, deliveredRevision: storeRevision(point), feed, clock, logger, timeoutMs: REQUEST_TIMEOUT_MS, endpoints });
+    logger.info({ endpoints, prefix, replica, revision: storeRevision(point) }, "etcd store opened");
+  } catch (err) {
+    await claim.release().catch((releaseErr: unknown) => logger.debug({ err: releaseErr }, "releasing the replica claim after a failed open"));
+    client.close();
+    throw etcdFailure(endpoints, "open", err);
+  }
+  const ensureOpen = (): void => {
+    if (closed) throw new UnavailableError(`etcd store at ${endpoints.join(",")} is closed`);
+  };
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    feed.clear();
+    await watch.close(REQUEST_TIMEOUT_MS);
+    // A lost etcd cannot take the release; the lease then expires by itself.
+    await claim.release().catch((err: unknown) => logger.debug({ err }, "releasing the replica claim on close"));
+    client.close();
+    logger.info({ endpoints, prefix }, "etcd store closed");
+  };
+  const parts = { client, keys, endpoints, logger, ensureOpen, watch, feed, close };
+  const failure = (what: string, err: unknown): Error => etcdFailure(endpoints, what, err);
+  return createEtcdStore(parts, createEtcdGenerationLog({ client, prefix: replicaPrefix, logger, ensureOpen, failure }));
+}

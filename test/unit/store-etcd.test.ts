@@ -1,0 +1,230 @@
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { Etcd3 } from "etcd3";
+import { UnavailableError } from "../../src/errors/index.js";
+import { openStore, type ChangeEvent, type Store } from "../../src/registry/index.js";
+import { openEtcdStore } from "../../src/registry/stores/index.js";
+import { startEtcd, type EtcdCluster } from "../helpers/etcd.js";
+import { bodiesAsHex, CDS, putInstance, runStoreContract, service } from "./store-contract.js";
+
+/** One single-member etcd for the contract suite and the tests that do not kill it; each test gets its own prefix. */
+let shared: EtcdCluster | undefined;
+before(async () => {
+  shared = await startEtcd();
+});
+after(async () => {
+  await shared?.stop();
+});
+
+function etcd(): EtcdCluster {
+  assert.ok(shared, "etcd did not start");
+  return shared;
+}
+
+let prefixes = 0;
+const freshPrefix = (): string => `/steadymesh-test-${process.pid}-${++prefixes}/`;
+
+runStoreContract("etcd", async () => {
+  const prefix = freshPrefix();
+  const open = (): Promise<Store> => openEtcdStore({ endpoints: etcd().endpoints, prefix });
+  return { store: await open(), reopen: open, cleanup: async () => {} };
+});
+
+/** Every batch a store's watch delivers, and a way to wait for more. */
+function recorder(store: Store) {
+  const batches: (readonly ChangeEvent[])[] = [];
+  let wake = (): void => {};
+  store.watch((events) => {
+    batches.push(events);
+    wake();
+  });
+  const revisions = (): number[] => batches.map((batch) => batch[0]!.revision);
+  return {
+    batches,
+    revisions,
+    /** Resolves once a batch of `revision` has arrived; fails after `ms`. */
+    async until(revision: number, ms = 10_000): Promise<void> {
+      const deadline = Date.now() + ms;
+      while (!revisions().includes(revision)) {
+        assert.ok(Date.now() < deadline, `no batch for revision ${revision} within ${ms} ms; got ${JSON.stringify(revisions())}`);
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 200);
+        });
+      }
+    },
+  };
+}
+
+/** Calls `attempt` until it resolves (etcd is electing a leader or coming back), for at most `ms`. */
+async function eventually<T>(attempt: () => Promise<T>, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+test("etcd store - two stores on one prefix see each other's commits in watch and load, at etcd's revision", async () => {
+  const prefix = freshPrefix();
+  const [a, b] = await Promise.all([openEtcdStore({ endpoints: etcd().endpoints, prefix, replica: "a" }), openEtcdStore({ endpoints: etcd().endpoints, prefix, replica: "b" })]);
+  const raw = new Etcd3({ hosts: etcd().endpoints.map((e) => `http://${e}`) });
+  try {
+    const seenByA = recorder(a);
+    const seenByB = recorder(b);
+    const first = await a.commit([putInstance("web", "i1")]);
+    assert.equal(first.revision, 1);
+    await seenByB.until(1);
+    assert.deepEqual(seenByB.batches, [first.events]);
+    assert.deepEqual(await b.load(), await a.load());
+
+    // Any other etcd write moves etcd's revision, and so the store's: revisions are etcd's, counted from the prefix's first commit.
+    const before = Number((await raw.get(`${prefix}commit`).exec()).kvs[0]!.mod_revision);
+    await raw.put("/elsewhere/key").value("x");
+    const second = await b.commit([{ kind: "delete-service", name: "web" }]);
+    assert.equal(second.revision, 3);
+    const commitKv = (await raw.get(`${prefix}commit`).exec()).kvs[0]!;
+    assert.equal(Number(commitKv.mod_revision), before + 2);
+    assert.equal(second.revision, Number(commitKv.mod_revision) - Number(commitKv.create_revision) + 1);
+    await seenByA.until(3);
+    assert.deepEqual(seenByA.batches, [first.events, second.events]);
+    assert.deepEqual(await a.load(), { revision: 3, services: [], instances: [] });
+  } finally {
+    raw.close();
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test("etcd store - deletes a service with more instances than one etcd txn may hold operations, and says when a commit is too big", async () => {
+  const store = await openEtcdStore({ endpoints: etcd().endpoints, prefix: freshPrefix() });
+  try {
+    const ids = Array.from({ length: 150 }, (_, i) => `i${String(i).padStart(3, "0")}`);
+    // etcd refuses a txn of more than 128 operations (its --max-txn-ops default).
+    await assert.rejects(store.commit(ids.map((id) => putInstance("big", id))), (err: unknown) => {
+      assert.ok(err instanceof UnavailableError);
+      assert.match(err.message, /^etcd at 127\.0\.0\.1:\d+ refused commit: .*too many operations in txn request/);
+      return true;
+    });
+    await store.commit(ids.slice(0, 75).map((id) => putInstance("big", id)));
+    await store.commit(ids.slice(75).map((id) => putInstance("big", id)));
+    const seen = recorder(store);
+    const result = await store.commit([{ kind: "delete-service", name: "big" }]);
+    assert.deepEqual(
+      result.events.map((e) => (e.kind === "instance-deleted" ? e.id : e.kind)),
+      [...ids, "service-deleted"],
+    );
+    assert.deepEqual(seen.batches, [result.events]);
+    assert.deepEqual(await store.load(), { revision: result.revision, services: [], instances: [] });
+  } finally {
+    await store.close();
+  }
+});
+
+test("etcd store - generations: a snapshot larger than one etcd request (bytes and operations) is written, read back and pruned", async () => {
+  const prefix = freshPrefix();
+  const store = await openEtcdStore({ endpoints: etcd().endpoints, prefix });
+  const raw = new Etcd3({ hosts: etcd().endpoints.map((e) => `http://${e}`) });
+  const bodyCount = (): Promise<number> => raw.getAll().prefix(`${prefix}replicas/default/bodies/`).count();
+  try {
+    // 250 distinct 8 KiB bodies: 2 MiB in all, over etcd's 1.5 MiB request limit and its 128 operations per txn.
+    const resources = Array.from({ length: 250 }, (_, i) => ({ typeUrl: CDS, name: `c${String(i).padStart(3, "0")}`, body: new Uint8Array(8192).fill(i % 256).map((b, j) => (j === 0 ? i >> 8 : b)) }));
+    await store.generations.put({ id: 1, record: { status: "pushed" } }, resources);
+    await store.generations.put({ id: 2, record: { status: "pushed" } }, resources);
+    assert.deepEqual(bodiesAsHex(await store.generations.resources(2)), bodiesAsHex(resources));
+    assert.equal(await bodyCount(), 250, "each body once, however many generations list it");
+    await store.generations.retain(new Set([2]));
+    assert.equal(await bodyCount(), 250);
+    await store.generations.retain(new Set());
+    assert.deepEqual(await store.generations.list(), []);
+    assert.equal(await store.generations.resources(2), undefined);
+    assert.equal(await bodyCount(), 0);
+  } finally {
+    raw.close();
+    await store.close();
+  }
+});
+
+test("etcd store - refuses commit and load with UnavailableError while etcd is down; after a restart commits work and the watch resumes", async () => {
+  const own = await startEtcd();
+  const writer = await openEtcdStore({ endpoints: own.endpoints, replica: "writer" });
+  const reader = await openEtcdStore({ endpoints: own.endpoints, replica: "reader" });
+  try {
+    const seen = recorder(reader);
+    const first = await writer.commit([putInstance("web", "i1")]);
+    await seen.until(first.revision);
+    await own.kill(0);
+    const started = Date.now();
+    const down = new RegExp(`^etcd unavailable at ${own.endpoints[0]!.replace(/\./g, "\\.")}: `);
+    await assert.rejects(writer.commit([putInstance("web", "i2")]), (err: unknown) => err instanceof UnavailableError && down.test(err.message));
+    await assert.rejects(writer.load(), (err: unknown) => err instanceof UnavailableError && down.test(err.message));
+    assert.ok(Date.now() - started < 10_000, `refusals took ${Date.now() - started} ms; they must come within a few seconds`);
+
+    await own.restart(0);
+    const second = await eventually(() => writer.commit([putInstance("web", "i2")]));
+    const third = await writer.commit([putInstance("web", "i3")]);
+    await seen.until(third.revision);
+    assert.deepEqual(seen.revisions(), [first.revision, second.revision, third.revision], "each commit exactly once, in order");
+    assert.deepEqual((await reader.load()).instances.map((i) => i.id), ["i1", "i2", "i3"]);
+  } finally {
+    await Promise.all([writer.close(), reader.close()]);
+    await own.stop();
+  }
+});
+
+test("etcd store - a 3-member cluster keeps committing and watching with any one member killed", async () => {
+  const cluster = await startEtcd({ members: 3 });
+  const writer = await openEtcdStore({ endpoints: cluster.endpoints, replica: "writer" });
+  const reader = await openEtcdStore({ endpoints: cluster.endpoints, replica: "reader" });
+  try {
+    const seen = recorder(reader);
+    const revisions: number[] = [];
+    // Each member in turn, so the one that holds the reader's watch stream is killed at some point.
+    for (const member of [0, 1, 2]) {
+      await cluster.kill(member);
+      const result = await eventually(() => writer.commit([putInstance("web", `while-m${member}-down`)]));
+      revisions.push(result.revision);
+      await seen.until(result.revision);
+      await cluster.restart(member);
+    }
+    assert.deepEqual(seen.revisions(), revisions, "each commit exactly once, in order");
+    assert.deepEqual((await reader.load()).instances.map((i) => i.id), ["while-m0-down", "while-m1-down", "while-m2-down"]);
+  } finally {
+    await Promise.all([writer.close(), reader.close()]);
+    await cluster.stop();
+  }
+});
+
+test("etcd store - openStore opens etcd://host:port[,host:port…] under the default prefix", async () => {
+  const store = await openStore(etcd().spec, { dataDir: "unused" });
+  try {
+    assert.equal(store.kind, "etcd");
+    const result = await store.commit([{ kind: "put-service", service: service("default-prefix") }]);
+    assert.deepEqual((await store.load()).services, [service("default-prefix")]);
+    assert.ok(result.revision >= 1);
+  } finally {
+    await store.close();
+  }
+});
+
+test("etcd store - two live processes cannot share a replica id; each replica keeps its own generation log", async () => {
+  const prefix = freshPrefix();
+  const first = await openEtcdStore({ endpoints: etcd().endpoints, prefix, replica: "r1" });
+  await assert.rejects(
+    openEtcdStore({ endpoints: etcd().endpoints, prefix, replica: "r1", replicaWaitMs: 1500 }),
+    (err) => err instanceof UnavailableError && /replica id "r1" is in use by another steadymesh serve on this etcd; give each replica its own --replica-id/.test(err.message),
+  );
+  const second = await openEtcdStore({ endpoints: etcd().endpoints, prefix, replica: "r2" });
+  await first.generations.put({ id: 1, record: { from: "r1" } });
+  await second.generations.put({ id: 1, record: { from: "r2" } });
+  assert.deepEqual(await first.generations.list(), [{ id: 1, record: { from: "r1" } }]);
+  assert.deepEqual(await second.generations.list(), [{ id: 1, record: { from: "r2" } }]);
+  await first.close();
+  // Closing releases the claim at once: the id can be taken again.
+  const again = await openEtcdStore({ endpoints: etcd().endpoints, prefix, replica: "r1", replicaWaitMs: 1500 });
+  assert.deepEqual(await again.generations.list(), [{ id: 1, record: { from: "r1" } }]);
+  await Promise.all([again.close(), second.close()]);
+});
