@@ -104,7 +104,7 @@ function sendNoRoute(routes: readonly RouteSpec[], request: FastifyRequest, repl
   }
   const error =
     `no route for ${request.method} ${path}; the API serves /v1/services, /v1/services/{service}, ` +
-    "/v1/services/{service}/instances/{id}, /v1/clients, /v1/generations, /v1/generations/{id}, " +
+    "/v1/services/{service}/instances/{id}, /v1/services/{service}/instances/{id}/heartbeat, /v1/clients, /v1/generations, /v1/generations/{id}, " +
     "/v1/generations/{id}/approve, /v1/generations/{id}/rollback, /v1/faults, /v1/faults/{id}, /healthz and /metrics";
   request.log.warn({ ...context, status: 404, error }, "admin request rejected");
   return reply.code(404).send({ error });

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from "fastify";
 import { NotFoundError, ValidationError, oneOf, show, type Issue } from "../errors/index.js";
 import { GENERATION_STATUSES, type Generation, type GenerationControl, type GenerationStatus } from "../guard/index.js";
-import { param, type RouteSpec } from "./routes.js";
+import { param, requireNoFields, type RouteSpec } from "./routes.js";
 
 /** The most generations one `GET /v1/generations?limit=N` may ask for. */
 export const MAX_GENERATIONS_LIMIT = 1000;
@@ -114,10 +114,4 @@ function generationId(request: FastifyRequest): number {
     throw new ValidationError([{ path: "id", message: `must be a positive integer generation id, got ${show(text)}` }]);
   }
   return id;
-}
-
-/** approve and rollback have nothing to say in a body; anything but none or `{}` is refused rather than ignored. */
-function requireNoFields(body: unknown, action: string): void {
-  const empty = body === undefined || (typeof body === "object" && body !== null && !Array.isArray(body) && Object.keys(body).length === 0);
-  if (!empty) throw new ValidationError([{ path: "body", message: `${action} takes no fields; send no body or {}, got ${show(body)}` }]);
 }

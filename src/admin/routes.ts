@@ -1,8 +1,9 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { NotFoundError } from "../errors/index.js";
+import { NotFoundError, ValidationError, show } from "../errors/index.js";
 import type { GenerationControl } from "../guard/index.js";
+import type { HealthMonitor } from "../health/index.js";
 import type { Metrics } from "../metrics/index.js";
-import type { Instance, ServiceEntry } from "../registry/index.js";
+import type { HealthCheck, Instance, ServiceEntry } from "../registry/index.js";
 import type { Registry } from "../registry/index.js";
 import type { ClientStatus } from "../xds/index.js";
 
@@ -13,7 +14,12 @@ export interface RouteDeps {
   readonly metrics: Metrics;
   /** The push guard's generations: `/v1/generations` reads and acts through it. */
   readonly generations: GenerationControl;
+  /** TTL heartbeats go to the health monitor; without one, the heartbeat route answers 404 and says so. */
+  readonly heartbeats?: Pick<HealthMonitor, "heartbeat"> | undefined;
 }
+
+/** The 404 of the heartbeat route on a server without a health monitor. */
+export const HEARTBEATS_OFF_MESSAGE = "this server runs no health monitor, so it takes no heartbeats";
 
 type Method = "GET" | "POST" | "PUT" | "DELETE";
 
@@ -38,13 +44,15 @@ export interface ServiceJson {
   readonly protocol: string;
   readonly lbPolicy: string;
   readonly metadata: Readonly<Record<string, string>>;
+  /** Only when the service has one. */
+  readonly healthCheck?: HealthCheck;
   readonly instances: readonly Instance[];
 }
 
 export function serviceJson(entry: ServiceEntry): ServiceJson {
-  const { name, protocol, lbPolicy, metadata } = entry.service;
+  const { name, protocol, lbPolicy, metadata, healthCheck } = entry.service;
   const instances = [...entry.instances.values()].sort((a, b) => compare(a.id, b.id));
-  return { name, protocol, lbPolicy, metadata, instances };
+  return { name, protocol, lbPolicy, metadata, ...(healthCheck && { healthCheck }), instances };
 }
 
 export function createRoutes(deps: RouteDeps): readonly RouteSpec[] {
@@ -99,6 +107,19 @@ export function createRoutes(deps: RouteDeps): readonly RouteSpec[] {
       handler: async (request) => registry.deleteInstance(param(request, "service"), param(request, "id")),
     },
     {
+      // Renews a TTL; kept in the monitor's memory, so it writes nothing and leaves the revision alone.
+      method: "PUT",
+      url: "/v1/services/:service/instances/:id/heartbeat",
+      bodyless: true,
+      handler: async (request) => {
+        const service = param(request, "service");
+        const id = param(request, "id");
+        requireNoFields(request.body, "a heartbeat");
+        if (!deps.heartbeats) throw new NotFoundError(HEARTBEATS_OFF_MESSAGE);
+        return deps.heartbeats.heartbeat(service, id);
+      },
+    },
+    {
       method: "GET",
       url: "/v1/clients",
       handler: async () => ({ clients: deps.clients.list() }),
@@ -142,6 +163,12 @@ function patternOf(url: string): RegExp {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** For routes with nothing to say in a body: anything but none or `{}` is refused rather than ignored. */
+export function requireNoFields(body: unknown, what: string): void {
+  const empty = body === undefined || (typeof body === "object" && body !== null && !Array.isArray(body) && Object.keys(body).length === 0);
+  if (!empty) throw new ValidationError([{ path: "body", message: `${what} takes no fields; send no body or {}, got ${show(body)}` }]);
 }
 
 export function param(request: FastifyRequest, name: string): string {

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { Clock } from "../clock/index.js";
 import type { Logger } from "../log/index.js";
 import type { RunningServer, ServeOptions } from "../server/index.js";
 import { createAdminClient, type AdminClient } from "./admin-client.js";
@@ -24,7 +25,10 @@ export interface CliIo {
   readonly stderr: NodeJS.WritableStream;
   /** Defaults to `startServer` from src/server. */
   readonly startServer?: (options: ServeOptions) => Promise<RunningServer>;
+  /** Where `serve` and `heartbeat --every` learn about Ctrl-C; this process by default. */
   readonly signals?: SignalSource;
+  /** Times `heartbeat --every`; the system clock by default. */
+  readonly clock?: Clock;
   /** Defaults to JSON logs on `stderr`. */
   readonly logger?: Logger;
 }

@@ -3,6 +3,7 @@ import { addApproveCommand } from "./commands/approve.js";
 import { addBootstrapCommand } from "./commands/bootstrap.js";
 import { addDeregisterCommand } from "./commands/deregister.js";
 import { addGenerationsCommand } from "./commands/generations.js";
+import { addHeartbeatCommand } from "./commands/heartbeat.js";
 import { addLabCommands } from "./commands/lab.js";
 import { addListCommand } from "./commands/list.js";
 import { addRegisterCommand } from "./commands/register.js";
@@ -13,7 +14,7 @@ import { createContext, type CliContext, type CliIo } from "./context.js";
 
 export type { CliIo, SignalSource, StopSignal } from "./context.js";
 
-const COMMANDS = ["serve", "register", "deregister", "list", "status", "generations", "approve", "rollback", "bootstrap", "lab", "demo"];
+const COMMANDS = ["serve", "register", "deregister", "heartbeat", "list", "status", "generations", "approve", "rollback", "bootstrap", "lab", "demo"];
 
 /**
  * Runs the `steadymesh` command line. `argv` is shaped like `process.argv`
@@ -61,6 +62,7 @@ function buildProgram(context: CliContext, state: { command: string }): Command 
   addServeCommand(program, context);
   addRegisterCommand(program, context);
   addDeregisterCommand(program, context);
+  addHeartbeatCommand(program, context);
   addListCommand(program, context);
   addStatusCommand(program, context);
   addGenerationsCommand(program, context);

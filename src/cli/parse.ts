@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { hostname } from "node:os";
 import { InvalidArgumentError } from "commander";
 import type { NodeSelector } from "../guard/model.js";
 
@@ -147,4 +148,16 @@ export function formatHostPort(host: string, port: number): string {
 export function defaultInstanceId(address: string, port: number): string {
   const label = `${address}-${port}`.toLowerCase().replace(/[^a-z0-9]/g, "-");
   return label.replace(/^-+|-+$/g, "");
+}
+
+/** A DNS label: `[a-z0-9-]`, 1–63 characters, no hyphen at either end. */
+export function dnsLabel(value: string): string {
+  if (!DNS_LABEL.test(value)) throw new InvalidArgumentError("It must be a DNS label ([a-z0-9-], 1-63 characters, no hyphen at either end).");
+  return value;
+}
+
+/** The host name as a DNS label (lowercase, other characters as `-`), the default `--replica-id`. */
+export function defaultReplicaId(host: string = hostname()): string {
+  const label = host.toLowerCase().replace(/[^a-z0-9]/g, "-").replace(/^-+|-+$/g, "").slice(0, 63).replace(/-+$/, "");
+  return label || "replica";
 }

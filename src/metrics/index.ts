@@ -34,6 +34,16 @@ export interface Metrics {
   readonly generationPushed: Gauge<never>;
   /** The id of the generation in canary, 0 when none. */
   readonly generationCanary: Gauge<never>;
+  /** Active health checks run, by kind (`grpc`, `http`, `tcp`) and result (`pass`, `fail`). */
+  readonly healthChecks: Counter<"kind" | "result">;
+  /** Health changes the monitor wrote, by the state written (`healthy`, `unhealthy`). */
+  readonly healthTransitions: Counter<"to">;
+  /** Instances that flap damping holds unhealthy now. */
+  readonly healthSuppressed: Gauge<never>;
+  /** TTL heartbeats accepted. */
+  readonly heartbeats: Counter<never>;
+  /** Instances removed because their TTL and grace period ran out. */
+  readonly ttlRemovals: Counter<never>;
 }
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
@@ -57,5 +67,10 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     guardHolding: new Gauge({ name: "steadymesh_guard_holding", help: "1 while a held generation keeps clients on an older one.", registers }),
     generationPushed: new Gauge({ name: "steadymesh_generation_pushed", help: "Id of the generation every client group has.", registers }),
     generationCanary: new Gauge({ name: "steadymesh_generation_canary", help: "Id of the generation in canary, 0 when none.", registers }),
+    healthChecks: new Counter({ name: "steadymesh_health_checks_total", help: "Active health checks run, by kind and result.", labelNames: ["kind", "result"], registers }),
+    healthTransitions: new Counter({ name: "steadymesh_health_transitions_total", help: "Instance health changes written by the health monitor, by new state.", labelNames: ["to"], registers }),
+    healthSuppressed: new Gauge({ name: "steadymesh_health_suppressed_instances", help: "Instances held unhealthy by flap damping.", registers }),
+    heartbeats: new Counter({ name: "steadymesh_heartbeats_total", help: "TTL heartbeats accepted.", registers }),
+    ttlRemovals: new Counter({ name: "steadymesh_ttl_removals_total", help: "Instances removed after missing their TTL and the grace period.", registers }),
   };
 }

@@ -2,9 +2,21 @@
  * The registry: services and their instances, validated on the way in, kept
  * in a Store, and read as a revisioned immutable view plus a change feed.
  */
-export { PROTOCOLS, LB_POLICIES, HEALTH_STATES, type Protocol, type LbPolicy, type Health, type Service, type Instance } from "./model.js";
+export {
+  PROTOCOLS,
+  LB_POLICIES,
+  HEALTH_STATES,
+  HEALTH_CHECK_KINDS,
+  type Protocol,
+  type LbPolicy,
+  type Health,
+  type HealthCheck,
+  type HealthCheckKind,
+  type Service,
+  type Instance,
+} from "./model.js";
 export type { Store, StoreState, Mutation, ChangeEvent, CommitResult, GenerationLog, StoredGeneration, StoredResource } from "./store.js";
 export type { RegistryView, ServiceEntry } from "./view.js";
 export { createRegistry, type Registry, type RegistryOptions, type PutResult } from "./registry.js";
 export { openStore, createMemoryStore, type OpenStoreOptions } from "./stores/index.js";
-export { parseServiceBody, parseInstanceBody } from "./validate.js";
+export { parseServiceBody, parseInstanceBody, checkNames } from "./validate.js";

@@ -14,12 +14,40 @@ export type LbPolicy = (typeof LB_POLICIES)[number];
 export const HEALTH_STATES = ["healthy", "unhealthy", "unknown", "draining"] as const;
 export type Health = (typeof HEALTH_STATES)[number];
 
+/** How an active health check reaches an instance. */
+export const HEALTH_CHECK_KINDS = ["grpc", "http", "tcp"] as const;
+export type HealthCheckKind = (typeof HEALTH_CHECK_KINDS)[number];
+
+/**
+ * An active health check, run against every instance of the service (see
+ * src/health). `grpc` calls `grpc.health.v1.Health/Check` with the service's
+ * name and passes on SERVING; `http` GETs `path` and passes on 2xx; `tcp`
+ * passes when a connection opens. A check that takes longer than `timeoutMs`
+ * fails. An instance turns unhealthy after `unhealthyThreshold` failures in a
+ * row and healthy again after `healthyThreshold` passes in a row.
+ */
+export interface HealthCheck {
+  readonly kind: HealthCheckKind;
+  /** Only for `http`: an absolute path, `/` by default. */
+  readonly path?: string;
+  /** Time between checks of one instance, before jitter; 1000–3600000. */
+  readonly intervalMs: number;
+  /** 100–60000 and less than intervalMs. */
+  readonly timeoutMs: number;
+  /** 1–10. */
+  readonly healthyThreshold: number;
+  /** 1–10. */
+  readonly unhealthyThreshold: number;
+}
+
 export interface Service {
   /** DNS label: `[a-z0-9-]`, 1–63 characters, no leading or trailing hyphen. */
   readonly name: string;
   readonly protocol: Protocol;
   readonly lbPolicy: LbPolicy;
   readonly metadata: Readonly<Record<string, string>>;
+  /** Absent: instances keep the health they were registered with (and TTLs still apply). */
+  readonly healthCheck?: HealthCheck;
 }
 
 export interface Instance {
@@ -37,4 +65,10 @@ export interface Instance {
   readonly weight: number;
   readonly health: Health;
   readonly metadata: Readonly<Record<string, string>>;
+  /**
+   * Passive liveness: when set (1000–86400000), the instance must renew
+   * with a heartbeat at least this often, or it turns unhealthy and, after
+   * the server's grace period, is removed (see src/health).
+   */
+  readonly ttlMs?: number;
 }

@@ -1,6 +1,6 @@
 import { NotFoundError, UnavailableError } from "../errors/index.js";
 import { createSilentLogger, type Logger } from "../log/index.js";
-import type { Instance, Service } from "./model.js";
+import type { Health, Instance, Service } from "./model.js";
 import { nextView, viewFromState } from "./next-view.js";
 import type { ChangeEvent, CommitResult, Mutation, Store } from "./store.js";
 import { checkNames, parseInstanceBody, parseServiceBody } from "./validate.js";
@@ -35,6 +35,15 @@ export interface Registry {
   putService(name: string, body: unknown): Promise<PutResult<Service>>;
   /** Creates or replaces an instance, creating its service with defaults when missing. */
   putInstance(service: string, id: string, body: unknown): Promise<PutResult<Instance>>;
+  /**
+   * Sets one instance's health and keeps every other field (the health
+   * monitor's write). Writes nothing and resolves with `changed: false` when
+   * the health is already that; NotFoundError when the instance is absent.
+   * The instance is read and the commit issued in one turn of the event loop,
+   * so no other write through this registry lands in between; writes through
+   * another registry on a shared store (etcd replicas) are not fenced off.
+   */
+  setHealth(service: string, id: string, health: Health): Promise<{ revision: number; changed: boolean; value: Instance }>;
   /** Deletes a service and all its instances; NotFoundError when absent. */
   deleteService(name: string): Promise<{ revision: number }>;
   /** NotFoundError when the service or the instance is absent. */
@@ -172,6 +181,17 @@ function registryOn(store: Store, keeper: ViewKeeper, unwatch: () => void, logge
       const result = await commit([{ kind: "put-instance", instance, serviceDefaults }]);
       const stored = result.events.find((e) => e.kind === "instance-put");
       return { revision: result.revision, created, value: stored?.kind === "instance-put" ? stored.instance : instance };
+    },
+    async setHealth(serviceName, id, health) {
+      checkNames(serviceName, id);
+      const view = keeper.view();
+      const entry = view.services.get(serviceName);
+      const current = entry?.instances.get(id);
+      if (!entry || !current) throw new NotFoundError(`instance "${id}" not found in service "${serviceName}"`);
+      if (current.health === health) return { revision: view.revision, changed: false, value: current };
+      const result = await commit([{ kind: "put-instance", instance: { ...current, health }, serviceDefaults: entry.service }]);
+      const stored = result.events.find((e) => e.kind === "instance-put");
+      return { revision: result.revision, changed: true, value: stored?.kind === "instance-put" ? stored.instance : { ...current, health } };
     },
     async deleteService(name) {
       checkNames(name);

@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { ValidationError, formatPath, oneOf, rule, show, type Issue } from "../errors/index.js";
-import { HEALTH_STATES, LB_POLICIES, PROTOCOLS, type Instance, type Service } from "./model.js";
+import { HEALTH_CHECK_KINDS, HEALTH_STATES, LB_POLICIES, PROTOCOLS, type HealthCheck, type Instance, type Service } from "./model.js";
 
 /**
  * Turns untrusted request bodies (admin API, CLI) into Service and Instance
@@ -24,6 +24,8 @@ const DNS_LABEL_RULE = "a DNS label ([a-z0-9-], 1–63 characters, not starting 
 const PORT_RULE = "an integer from 1 to 65535";
 const WEIGHT_RULE = "an integer from 1 to 10000";
 const LOCALITY_RULE = "at most 63 characters of [A-Za-z0-9._-]";
+const TTL_RULE = "an integer from 1000 to 86400000 (milliseconds)";
+const HTTP_PATH_RULE = "an absolute path such as /healthz: '/' then at most 1023 printable ASCII characters, no spaces";
 const ADDRESS_RULE = "an IPv4 or IPv6 address";
 /** Key problems are reported on the `metadata` path: a bad key can be too long to serve as a path itself. */
 const KEY_RULE = {
@@ -53,6 +55,42 @@ const metadata = z
   .pipe(metadataRecord)
   .default(() => ({}));
 
+/** An integer field of a health check with its range and default. */
+function checkInteger(min: number, max: number, fallback: number) {
+  const allowed = `an integer from ${min} to ${max}`;
+  return z.int(rule(allowed)).min(min, rule(allowed)).max(max, rule(allowed)).default(fallback);
+}
+
+const HEALTH_CHECK_RULE = {
+  error: (issue: { input?: unknown }) => `must be an object such as {"kind": "grpc"}, got ${show(issue.input)}`,
+};
+
+/**
+ * Defaults: interval 5000 ms, timeout 1000 ms, healthy after 2 passes,
+ * unhealthy after 3 failures, path `/` for http. Rules that span two fields
+ * (timeout below the interval, path only for http) are checked once every
+ * field is valid on its own.
+ */
+const healthCheckShape = {
+  kind: z.enum(HEALTH_CHECK_KINDS, rule(oneOf(HEALTH_CHECK_KINDS))),
+  path: z.string(rule(HTTP_PATH_RULE)).regex(/^\/[\x21-\x7e]{0,1023}$/, rule(HTTP_PATH_RULE)).optional(),
+  intervalMs: checkInteger(1000, 3_600_000, 5000),
+  timeoutMs: checkInteger(100, 60_000, 1000),
+  healthyThreshold: checkInteger(1, 10, 2),
+  unhealthyThreshold: checkInteger(1, 10, 3),
+};
+const healthCheck = z
+  .strictObject(healthCheckShape, HEALTH_CHECK_RULE)
+  .superRefine((check, ctx) => {
+    if (check.timeoutMs >= check.intervalMs) {
+      ctx.addIssue({ code: "custom", path: ["timeoutMs"], message: `must be less than intervalMs (${check.intervalMs}), got ${check.timeoutMs}` });
+    }
+    if (check.path !== undefined && check.kind !== "http") {
+      ctx.addIssue({ code: "custom", path: ["path"], message: `is only for kind "http"; leave it out for kind "${check.kind}"` });
+    }
+  })
+  .transform((check): HealthCheck => (check.kind === "http" ? { ...check, path: check.path ?? "/" } : check));
+
 const BODY_RULE = { error: (issue: { input?: unknown }) => `body: must be a JSON object, got ${issue.input === undefined ? "no body" : show(issue.input)}` };
 
 const serviceBody = z.strictObject(
@@ -60,6 +98,7 @@ const serviceBody = z.strictObject(
     protocol: z.enum(PROTOCOLS, rule(oneOf(PROTOCOLS))).default("grpc"),
     lbPolicy: z.enum(LB_POLICIES, rule(oneOf(LB_POLICIES))).default("round_robin"),
     metadata,
+    healthCheck: healthCheck.optional(),
   },
   BODY_RULE,
 );
@@ -73,17 +112,25 @@ const instanceBody = z.strictObject(
     weight: z.int(rule(WEIGHT_RULE)).min(1, rule(WEIGHT_RULE)).max(10000, rule(WEIGHT_RULE)).default(1),
     health: z.enum(HEALTH_STATES, rule(oneOf(HEALTH_STATES))).default("healthy"),
     metadata,
+    ttlMs: z.int(rule(TTL_RULE)).min(1000, rule(TTL_RULE)).max(86_400_000, rule(TTL_RULE)).optional(),
   },
   BODY_RULE,
 );
 
+/** The fields each strict object of a body allows, by the object's path (`""` for the body itself). */
+type AllowedFields = Readonly<Record<string, readonly string[]>>;
+
+const SERVICE_FIELDS: AllowedFields = { "": Object.keys(serviceBody.shape), healthCheck: Object.keys(healthCheckShape) };
+const INSTANCE_FIELDS: AllowedFields = { "": Object.keys(instanceBody.shape) };
+
 /** Flattens zod issues into ours: one per unknown field or bad key, without repeats. */
-function toIssues(error: z.ZodError, allowedFields: readonly string[]): Issue[] {
+function toIssues(error: z.ZodError, allowedFields: AllowedFields): Issue[] {
   const issues: Issue[] = [];
   for (const issue of error.issues) {
     if (issue.code === "unrecognized_keys") {
+      const allowed = allowedFields[formatPath(issue.path)] ?? [];
       for (const key of issue.keys) {
-        issues.push({ path: formatPath([...issue.path, key]), message: `unknown field; allowed fields are ${allowedFields.join(", ")}` });
+        issues.push({ path: formatPath([...issue.path, key]), message: `unknown field; allowed fields are ${allowed.join(", ")}` });
       }
     } else if (issue.code === "invalid_key") {
       issues.push({ path: formatPath(issue.path.slice(0, -1)), message: issue.issues[0]?.message ?? issue.message });
@@ -119,28 +166,29 @@ export function checkNames(service: string, id?: string): void {
 
 /**
  * Validates the body of `PUT /v1/services/{name}` and fills in defaults
- * (protocol `grpc`, lbPolicy `round_robin`, metadata `{}`). Throws one
+ * (protocol `grpc`, lbPolicy `round_robin`, metadata `{}`, no healthCheck;
+ * a healthCheck's own defaults are listed above). Throws one
  * ValidationError listing every problem; the name's path is `service`.
  */
 export function parseServiceBody(name: string, body: unknown): Service {
   const issues = nameIssues({ service: name, id: undefined });
   const result = serviceBody.safeParse(body);
-  if (!result.success) issues.push(...toIssues(result.error, Object.keys(serviceBody.shape)));
+  if (!result.success) issues.push(...toIssues(result.error, SERVICE_FIELDS));
   if (issues.length > 0 || !result.success) throw new ValidationError(issues);
-  const { protocol, lbPolicy, metadata: entries } = result.data;
-  return { name, protocol, lbPolicy, metadata: entries };
+  const { protocol, lbPolicy, metadata: entries, healthCheck: check } = result.data;
+  return { name, protocol, lbPolicy, metadata: entries, ...(check !== undefined && { healthCheck: check }) };
 }
 
 /**
  * Validates the body of `PUT /v1/services/{service}/instances/{id}` and
  * fills in defaults (zone and region `""`, weight 1, health `healthy`,
- * metadata `{}`). Throws one ValidationError listing every problem.
+ * metadata `{}`, no ttlMs). Throws one ValidationError listing every problem.
  */
 export function parseInstanceBody(service: string, id: string, body: unknown): Instance {
   const issues = nameIssues({ service, id });
   const result = instanceBody.safeParse(body);
-  if (!result.success) issues.push(...toIssues(result.error, Object.keys(instanceBody.shape)));
+  if (!result.success) issues.push(...toIssues(result.error, INSTANCE_FIELDS));
   if (issues.length > 0 || !result.success) throw new ValidationError(issues);
-  const { address, port, zone, region, weight, health, metadata: entries } = result.data;
-  return { service, id, address, port, zone, region, weight, health, metadata: entries };
+  const { address, port, zone, region, weight, health, metadata: entries, ttlMs } = result.data;
+  return { service, id, address, port, zone, region, weight, health, metadata: entries, ...(ttlMs !== undefined && { ttlMs }) };
 }

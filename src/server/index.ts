@@ -3,6 +3,7 @@ import { createSystemClock, type Clock } from "../clock/index.js";
 import { createDnsServer } from "../dns/index.js";
 import { createFaultInjector, createLabFaults, createPipelineFaults } from "../faults/index.js";
 import { createPushGuard } from "../guard/index.js";
+import { createHealthMonitor } from "../health/index.js";
 import { createMetrics } from "../metrics/index.js";
 import { loadCodec } from "../proto/index.js";
 import { createRegistry, openStore } from "../registry/index.js";
@@ -16,7 +17,8 @@ export { startSpine, type Spine, type SpineDeps } from "./spine.js";
 
 /**
  * Starts a control plane: store → registry → snapshot builder → push guard →
- * snapshot cache → xDS server, with the admin API and the DNS server (which
+ * snapshot cache → xDS server, with the health monitor writing instance health
+ * into the registry, and the admin API and the DNS server (which
  * reads the registry directly) beside it; with `enableFaults`, the fault
  * injector sits between the snapshot cache and the xDS server. If any listener fails to start,
  * everything already started is closed again before the error is thrown.
@@ -25,7 +27,7 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
   const { logger } = options;
   const metrics = createMetrics();
   const codec = loadCodec();
-  const store = await openStore(options.store, { dataDir: options.dataDir, logger });
+  const store = await openStore(options.store, { dataDir: options.dataDir, logger, ...(options.replicaId !== undefined && { replica: options.replicaId }) });
   const registry = await createRegistry(store, { logger });
   const cache = createSnapshotCache();
   // The xDS server is made after the guard, which needs its client list for canary checks.
@@ -45,12 +47,15 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
   if (faults) logger.warn("fault injection is ON: POST /v1/faults can break what xDS clients see; never enable it in production");
   const xds = createXdsServer({ watcher: faults?.watcher ?? cache, codec, logger, metrics, now: () => clock.now(), onReply: (r) => guard.onReply(r), ...(faults && { streamGate: faults }) });
   xdsServer = xds;
-  const admin = createAdminServer({ registry, clients: { list: () => xds.clients() }, generations: guard, metrics, logger, bodyLimit: options.bodyLimit, faults: labFaults });
+  const health = createHealthMonitor({ registry, clock, logger, metrics, ttlGraceMs: options.ttlGraceMs, damping: options.healthDamping });
+  const admin = createAdminServer({ registry, clients: { list: () => xds.clients() }, generations: guard, heartbeats: health, metrics, logger, bodyLimit: options.bodyLimit, faults: labFaults });
   const dns = createDnsServer({ registry, domain: options.dnsDomain, ttlSeconds: options.dnsTtlSeconds, logger, metrics, clock });
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      // First, so that no health write starts while the rest shuts down.
+      await health.stop();
       spine.stop();
       await guard.close();
       labFaults?.close();

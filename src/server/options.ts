@@ -1,12 +1,19 @@
 import type { FaultInjector, LabFaults } from "../faults/index.js";
 import type { PushGuard } from "../guard/index.js";
 import { GUARD_DEFAULTS, ROLLOUT_DEFAULTS, type GuardPolicy, type RolloutPolicy } from "../guard/model.js";
+import { DAMPING_DEFAULTS, TTL_GRACE_DEFAULT_MS, type DampingPolicy } from "../health/model.js";
 import type { Logger } from "../log/index.js";
 
 /** Everything `steadymesh serve` needs; the CLI parses flags into this. */
 export interface ServeOptions {
   /** Where the sqlite store keeps its file (`--data-dir`, default `./.steadymesh`). */
   readonly dataDir: string;
+  /**
+   * With the etcd store: this replica's id (`--replica-id`, a DNS label,
+   * default the host name). Replicas share the registry; each keeps its own
+   * push-guard generations, and two live processes cannot use one id.
+   */
+  readonly replicaId?: string;
   /** `sqlite` (default), `memory`, or `etcd://h:p[,h:p…]`. */
   readonly store: string;
   /** Address every listener binds to (`--bind`, default 127.0.0.1). */
@@ -38,6 +45,13 @@ export interface ServeOptions {
    * without it the fault routes answer 404.
    */
   readonly enableFaults?: boolean;
+  /**
+   * How long an instance that missed its TTL stays registered, unhealthy,
+   * before it is removed (`--ttl-grace-ms`, default 30000).
+   */
+  readonly ttlGraceMs: number;
+  /** Flap damping of health checks (no flags; DAMPING_DEFAULTS in src/health/model.ts explains the numbers). */
+  readonly healthDamping: DampingPolicy;
   /** Largest admin API request body, in bytes (default 64 KiB). */
   readonly bodyLimit: number;
   readonly logger: Logger;
@@ -66,7 +80,7 @@ export interface RunningServer {
 
 /**
  * Default values of every ServeOptions field but the logger. This file imports
- * nothing heavy at run time (guard/model.ts holds only constants), so the CLI
+ * nothing heavy at run time (guard/model.ts and health/model.ts hold only constants), so the CLI
  * reads these without loading the server.
  */
 export const SERVE_DEFAULTS = {
@@ -83,5 +97,7 @@ export const SERVE_DEFAULTS = {
   guard: GUARD_DEFAULTS,
   rollout: ROLLOUT_DEFAULTS,
   enableFaults: false,
+  ttlGraceMs: TTL_GRACE_DEFAULT_MS,
+  healthDamping: DAMPING_DEFAULTS,
   bodyLimit: 64 * 1024,
 } as const;

@@ -201,7 +201,7 @@ describe("cli without a server", () => {
   });
 
   const badInput: { args: string[]; error: RegExp }[] = [
-    { args: [], error: /^missing command; use one of serve, register, deregister, list, status, generations, approve, rollback, bootstrap/ },
+    { args: [], error: /^missing command; use one of serve, register, deregister, heartbeat, list, status, generations, approve, rollback, bootstrap/ },
     { args: ["frobnicate"], error: /^unknown command 'frobnicate' \(see 'steadymesh --help'\)$/ },
     { args: ["lst"], error: /^unknown command 'lst' \(Did you mean list\?\) \(see 'steadymesh --help'\)$/ },
     { args: ["register", "greeter", "--port", "1"], error: /^required option '--address <ip>' not specified \(see 'steadymesh register --help'\)$/ },
@@ -301,7 +301,7 @@ describe("cli serve", () => {
         "node", "steadymesh", "serve", "--store", "memory", "--xds-port", "0", "--admin-port", "0", "--dns-port", "5353", "--dns-domain", "svc.example",
         "--dns-ttl", "30", "--bind", "::1", "--data-dir", "/tmp/x", "--push-min-delay-ms", "0", "--push-max-delay-ms", "250", "--no-guard",
         "--guard-max-resource-removal", "0.25", "--guard-max-endpoint-removal", "1", "--guard-drain-step", ".2", "--guard-drain-interval-ms", "60000",
-        "--canary", "node-id=canary-*", "--canary", "metadata.track=canary=yes", "--canary-bake-ms", "0",
+        "--canary", "node-id=canary-*", "--canary", "metadata.track=canary=yes", "--canary-bake-ms", "0", "--ttl-grace-ms", "5000",
       ],
       { stdout: stdout.stream, stderr: capture().stream, startServer: fake.startServer, signals, logger: createSilentLogger() },
     );
@@ -309,7 +309,7 @@ describe("cli serve", () => {
     const { logger: _logger, ...rest } = options;
     assert.deepEqual(rest, {
       dataDir: "/tmp/x", store: "memory", xdsPort: 0, adminPort: 0, dnsPort: 5353, dnsDomain: "svc.example", dnsTtlSeconds: 30,
-      bind: "::1", pushMinDelayMs: 0, pushMaxDelayMs: 250, enableFaults: false, bodyLimit: 65536,
+      bind: "::1", pushMinDelayMs: 0, pushMaxDelayMs: 250, enableFaults: false, bodyLimit: 65536, ttlGraceMs: 5000, healthDamping: SERVE_DEFAULTS.healthDamping,
       guard: { enabled: false, maxResourceRemoval: 0.25, maxEndpointRemoval: 1, drainStep: 0.2, drainIntervalMs: 60_000 },
       rollout: { canary: [{ kind: "node-id", glob: "canary-*" }, { kind: "metadata", key: "track", value: "canary=yes" }], bakeMs: 0 },
     });

@@ -67,11 +67,11 @@ test("validate - the body must be a JSON object", () => {
 test("validate - unknown fields are rejected by name, listing the allowed ones", () => {
   assert.deepEqual(onlyIssue(() => parseServiceBody("svc", { protocl: "grpc" })), {
     path: "protocl",
-    message: "unknown field; allowed fields are protocol, lbPolicy, metadata",
+    message: "unknown field; allowed fields are protocol, lbPolicy, metadata, healthCheck",
   });
   const issue = instanceIssue({ prot: 1 });
   assert.equal(issue.path, "prot");
-  assert.match(issue.message, /allowed fields are address, port, zone, region, weight, health, metadata$/);
+  assert.match(issue.message, /allowed fields are address, port, zone, region, weight, health, metadata, ttlMs$/);
 });
 
 test("validate - protocol, lbPolicy and health must be one of their values", () => {
@@ -135,4 +135,52 @@ test("validate - reports every problem at once, each with its path", () => {
   assert.deepEqual(issues.map((i) => i.path), ["address", "port", "weight"]);
   const all = issuesOf(() => parseInstanceBody("Bad", "-", { address: "foo", zone: "a b", extra: 1 }));
   assert.deepEqual(all.map((i) => i.path), ["service", "id", "address", "port", "zone", "extra"]);
+});
+
+const checkIssues = (healthCheck: unknown) => issuesOf(() => parseServiceBody("svc", { healthCheck }));
+
+test("validate - healthCheck fills its defaults; path only for http, / by default", () => {
+  assert.deepEqual(parseServiceBody("svc", { healthCheck: { kind: "grpc" } }).healthCheck, {
+    kind: "grpc", intervalMs: 5000, timeoutMs: 1000, healthyThreshold: 2, unhealthyThreshold: 3,
+  });
+  assert.equal(parseServiceBody("svc", { healthCheck: { kind: "http" } }).healthCheck?.path, "/");
+  const http = { kind: "http", path: "/healthz?full=1", intervalMs: 1000, timeoutMs: 999, healthyThreshold: 1, unhealthyThreshold: 10 };
+  assert.deepEqual(parseServiceBody("svc", { healthCheck: http }).healthCheck, http);
+  assert.equal("healthCheck" in parseServiceBody("svc", {}), false);
+});
+
+test("validate - a bad healthCheck names every problem with its path and what is allowed", () => {
+  const issues = checkIssues({ kind: "udp", intervalMs: 999, timeoutMs: "1s", healthyThreshold: 0, unhealthyThreshold: 11, every: 5 });
+  assert.deepEqual(issues, [
+    { path: "healthCheck.kind", message: `must be one of grpc, http, tcp, got "udp"` },
+    { path: "healthCheck.intervalMs", message: "must be an integer from 1000 to 3600000, got 999" },
+    { path: "healthCheck.timeoutMs", message: `must be an integer from 100 to 60000, got "1s"` },
+    { path: "healthCheck.healthyThreshold", message: "must be an integer from 1 to 10, got 0" },
+    { path: "healthCheck.unhealthyThreshold", message: "must be an integer from 1 to 10, got 11" },
+    { path: "healthCheck.every", message: "unknown field; allowed fields are kind, path, intervalMs, timeoutMs, healthyThreshold, unhealthyThreshold" },
+  ]);
+  assert.deepEqual(checkIssues({}), [{ path: "healthCheck.kind", message: "is required; must be one of grpc, http, tcp" }]);
+  assert.deepEqual(checkIssues("grpc"), [{ path: "healthCheck", message: `must be an object such as {"kind": "grpc"}, got "grpc"` }]);
+  assert.deepEqual(checkIssues({ kind: "grpc", intervalMs: 3_600_001 }).map((i) => i.path), ["healthCheck.intervalMs"]);
+});
+
+test("validate - healthCheck timeout must be below the interval, and path belongs to http alone", () => {
+  assert.deepEqual(checkIssues({ kind: "tcp", intervalMs: 1000, timeoutMs: 1000 }), [
+    { path: "healthCheck.timeoutMs", message: "must be less than intervalMs (1000), got 1000" },
+  ]);
+  assert.deepEqual(checkIssues({ kind: "grpc", path: "/x" }), [{ path: "healthCheck.path", message: `is only for kind "http"; leave it out for kind "grpc"` }]);
+  for (const path of ["healthz", "/a b", "", `/${"x".repeat(1024)}`]) {
+    const [issue] = checkIssues({ kind: "http", path });
+    assert.equal(issue?.path, "healthCheck.path", path);
+    assert.match(issue!.message, /^must be an absolute path such as \/healthz/);
+  }
+});
+
+test("validate - ttlMs is an integer from 1000 to 86400000 and absent by default", () => {
+  assert.equal(parseInstanceBody("svc", "i1", { ...GOOD_INSTANCE, ttlMs: 1000 }).ttlMs, 1000);
+  assert.equal(parseInstanceBody("svc", "i1", { ...GOOD_INSTANCE, ttlMs: 86_400_000 }).ttlMs, 86_400_000);
+  assert.equal("ttlMs" in parseInstanceBody("svc", "i1", GOOD_INSTANCE), false);
+  for (const ttlMs of [999, 86_400_001, 1500.5, "1500", null]) {
+    assert.deepEqual(instanceIssue({ ttlMs }), { path: "ttlMs", message: `must be an integer from 1000 to 86400000 (milliseconds), got ${JSON.stringify(ttlMs)}` });
+  }
 });

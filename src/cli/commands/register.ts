@@ -12,6 +12,7 @@ interface RegisterOptions {
   readonly zone?: string;
   readonly region?: string;
   readonly weight?: number;
+  readonly ttlMs?: number;
 }
 
 /** `steadymesh register SERVICE --address A --port P …`: creates or replaces one instance. */
@@ -25,7 +26,8 @@ export function addRegisterCommand(program: Command, context: CliContext): void 
     .option("--id <id>", "instance id, a DNS label (default: address and port, e.g. 127-0-0-1-50051)")
     .option("--zone <zone>", "locality zone, e.g. z1")
     .option("--region <region>", "locality region, e.g. r1")
-    .option("--weight <weight>", "load-balancing weight, 1-10000 (default: 1)", integerIn(1, 10000));
+    .option("--weight <weight>", "load-balancing weight, 1-10000 (default: 1)", integerIn(1, 10000))
+    .option("--ttl-ms <ms>", "renew with 'steadymesh heartbeat' at least this often, or turn unhealthy and later be removed, 1000-86400000", integerIn(1000, 86_400_000));
   withAdminOption(command).action(async (service: string, options: RegisterOptions) => {
     const id = options.id ?? defaultInstanceId(options.address, options.port);
     // Only the flags given are sent, so the server's defaults apply to the rest.
@@ -35,6 +37,7 @@ export function addRegisterCommand(program: Command, context: CliContext): void 
       ...(options.zone !== undefined && { zone: options.zone }),
       ...(options.region !== undefined && { region: options.region }),
       ...(options.weight !== undefined && { weight: options.weight }),
+      ...(options.ttlMs !== undefined && { ttlMs: options.ttlMs }),
     };
     const path = `/v1/services/${segment(service)}/instances/${segment(id)}`;
     const result = await adminClient(options).request<{ revision: number; instance: Instance }>("PUT", path, body);

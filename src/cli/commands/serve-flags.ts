@@ -5,11 +5,12 @@ import type { Logger } from "../../log/index.js";
 // options.ts, not the server index: it imports only constants at run time, so other commands start
 // without loading gRPC, protobuf and sqlite.
 import { SERVE_DEFAULTS, type ServeOptions } from "../../server/options.js";
-import { canarySelector, dnsDomain, integerIn, ipAddress, nonEmpty, share, storeSpec } from "../parse.js";
+import { canarySelector, defaultReplicaId, dnsDomain, dnsLabel, integerIn, ipAddress, nonEmpty, share, storeSpec } from "../parse.js";
 
 /** What commander parses `serve`'s flags into; `toServeOptions` turns it into ServeOptions. */
 export interface ServeFlags {
   readonly dataDir: string;
+  readonly replicaId?: string;
   readonly store: string;
   readonly xdsPort: number;
   readonly adminPort: number;
@@ -28,6 +29,7 @@ export interface ServeFlags {
   /** Absent when no `--canary` was given. */
   readonly canary?: readonly NodeSelector[];
   readonly canaryBakeMs: number;
+  readonly ttlGraceMs: number;
   readonly enableFaults: boolean;
 }
 
@@ -38,6 +40,7 @@ export function addServeFlags(command: Command): Command {
   const d = SERVE_DEFAULTS;
   return command
     .option("--data-dir <dir>", "where the sqlite store keeps its data", nonEmpty, d.dataDir)
+    .option("--replica-id <id>", "with --store etcd://…: this replica's id, a DNS label unique among the replicas (default: the host name)", dnsLabel)
     .option("--store <store>", "sqlite, memory or etcd://HOST:PORT[,HOST:PORT...]", storeSpec, d.store)
     .option("--xds-port <port>", "xDS (ADS) gRPC port, 0-65535; 0 picks a free port", port, d.xdsPort)
     .option("--admin-port <port>", "admin HTTP API port, 0-65535; 0 picks a free port", port, d.adminPort)
@@ -54,6 +57,7 @@ export function addServeFlags(command: Command): Command {
     .option("--guard-drain-interval-ms <ms>", "one drain step every this many ms, 1000-86400000", integerIn(1000, 86_400_000), d.guard.drainIntervalMs)
     .option("--canary <selector>", "clients that get each generation first: node-id=GLOB or metadata.KEY=VALUE; repeat for more", collectSelector)
     .option("--canary-bake-ms <ms>", "how long a canary must run with no NACK before every client gets it, 0-3600000", integerIn(0, 3_600_000), d.rollout.bakeMs)
+    .option("--ttl-grace-ms <ms>", "how long an instance that missed its TTL stays, unhealthy, before it is removed, 0-86400000", integerIn(0, 86_400_000), d.ttlGraceMs)
     .option("--enable-faults", "serve /v1/faults, which injects control-plane failures into what xDS clients see (outage lab; never in production)", d.enableFaults);
 }
 
@@ -85,6 +89,7 @@ export function checkServeFlags(flags: ServeFlags): void {
 export function toServeOptions(flags: ServeFlags, logger: Logger): ServeOptions {
   return {
     dataDir: flags.dataDir,
+    ...(flags.store.startsWith("etcd://") && { replicaId: flags.replicaId ?? defaultReplicaId() }),
     store: flags.store,
     xdsPort: flags.xdsPort,
     adminPort: flags.adminPort,
@@ -103,6 +108,8 @@ export function toServeOptions(flags: ServeFlags, logger: Logger): ServeOptions 
     },
     rollout: { canary: flags.canary ?? SERVE_DEFAULTS.rollout.canary, bakeMs: flags.canaryBakeMs },
     enableFaults: flags.enableFaults,
+    ttlGraceMs: flags.ttlGraceMs,
+    healthDamping: SERVE_DEFAULTS.healthDamping,
     bodyLimit: SERVE_DEFAULTS.bodyLimit,
     logger,
   };

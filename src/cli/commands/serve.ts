@@ -4,9 +4,8 @@ import { createLogger, type Logger } from "../../log/index.js";
 import type { RunningServer, ServeOptions } from "../../server/options.js";
 import type { CliContext, SignalSource, StopSignal } from "../context.js";
 import { formatHostPort } from "../parse.js";
+import { onFirstSignal, processSignals } from "../signals.js";
 import { addServeFlags, checkServeFlags, toServeOptions, type ServeFlags } from "./serve-flags.js";
-
-const STOP_SIGNALS: readonly StopSignal[] = ["SIGINT", "SIGTERM"];
 
 /**
  * `steadymesh serve`: runs the control plane until SIGINT or SIGTERM, then
@@ -59,32 +58,7 @@ async function closeOrForce(server: RunningServer, signals: SignalSource, logger
   }
 }
 
-/** Calls `onSignal` on the first stop signal only; returns a function that removes the listeners. */
-function onFirstSignal(signals: SignalSource, onSignal: (signal: StopSignal) => void): () => void {
-  const listeners: [StopSignal, () => void][] = [];
-  const cancel = (): void => {
-    for (const [name, listener] of listeners.splice(0)) signals.off(name, listener);
-  };
-  for (const name of STOP_SIGNALS) {
-    const listener = (): void => {
-      cancel();
-      onSignal(name);
-    };
-    listeners.push([name, listener]);
-    signals.once(name, listener);
-  }
-  return cancel;
-}
-
 async function loadStartServer(): Promise<(options: ServeOptions) => Promise<RunningServer>> {
   const { startServer } = await import("../../server/index.js");
   return startServer;
-}
-
-function processSignals(): SignalSource {
-  return {
-    once: (signal, listener) => void process.once(signal, listener),
-    off: (signal, listener) => void process.off(signal, listener),
-    exit: (code) => process.exit(code),
-  };
 }

@@ -23,14 +23,25 @@ export interface Tables {
 
 /** A deep-frozen copy holding only the model's fields, so later changes to the caller's object cannot leak in. */
 export function freezeService(service: Service): Service {
-  const { name, protocol, lbPolicy } = service;
-  return Object.freeze({ name, protocol, lbPolicy, metadata: Object.freeze({ ...service.metadata }) });
+  const { name, protocol, lbPolicy, healthCheck } = service;
+  return Object.freeze({
+    name,
+    protocol,
+    lbPolicy,
+    metadata: Object.freeze({ ...service.metadata }),
+    // Optional fields are left out rather than stored as undefined, so values without them compare equal to older ones.
+    ...(healthCheck !== undefined && { healthCheck: Object.freeze({ ...healthCheck }) }),
+  });
 }
 
 /** See freezeService. */
 export function freezeInstance(instance: Instance): Instance {
-  const { service, id, address, port, zone, region, weight, health } = instance;
-  return Object.freeze({ service, id, address, port, zone, region, weight, health, metadata: Object.freeze({ ...instance.metadata }) });
+  const { service, id, address, port, zone, region, weight, health, ttlMs } = instance;
+  return Object.freeze({
+    service, id, address, port, zone, region, weight, health,
+    metadata: Object.freeze({ ...instance.metadata }),
+    ...(ttlMs !== undefined && { ttlMs }),
+  });
 }
 
 function labelIssue(path: string, value: unknown): Issue[] {

@@ -1,0 +1,177 @@
+import type { Clock } from "../clock/index.js";
+import { ConflictError, NotFoundError } from "../errors/index.js";
+import type { Logger } from "../log/index.js";
+import type { Metrics } from "../metrics/index.js";
+import { checkNames, type Instance, type RegistryView, type ServiceEntry } from "../registry/index.js";
+import { DAMPING_DEFAULTS, TTL_GRACE_DEFAULT_MS, type DampingPolicy } from "./model.js";
+import { createNetworkProber } from "./network-prober.js";
+import { ownEverything, type Ownership } from "./ownership.js";
+import type { Prober } from "./prober.js";
+import { InstanceTracker, type TrackerDeps } from "./tracker.js";
+import { createWriteQueue, type MonitoredRegistry, type WriteQueue } from "./write-queue.js";
+
+export type { MonitoredRegistry } from "./write-queue.js";
+
+export interface HealthMonitorDeps {
+  readonly registry: MonitoredRegistry;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+  /** gRPC, HTTP and TCP checks over the network unless a fake is given. */
+  readonly prober?: Prober;
+  /** Which instances this replica looks after; all of them by default. */
+  readonly ownership?: Ownership;
+  /** How long an instance whose TTL ran out stays (unhealthy) before it is removed; 30 s by default. */
+  readonly ttlGraceMs?: number;
+  readonly damping?: DampingPolicy;
+  /** A number in [0, 1); Math.random by default. */
+  readonly random?: () => number;
+}
+
+/** What a heartbeat answers. */
+export interface HeartbeatResult {
+  readonly service: string;
+  readonly id: string;
+  readonly ttlMs: number;
+  /** ISO time at which the instance turns unhealthy unless another heartbeat comes first. */
+  readonly expiresAt: string;
+}
+
+/**
+ * Keeps the registry's `health` true: active checks for every instance of a
+ * service with a `healthCheck`, TTLs for every instance with a `ttlMs`, for
+ * the instances `ownership` gives this replica. It follows the registry's
+ * change feed: re-registering an instance keeps its checks running; checks of
+ * an instance that disappears stop at once. Health changes are written
+ * through the registry (a new revision); heartbeats are kept in memory only
+ * (no revision), so after a restart every TTL instance starts a fresh TTL.
+ */
+export interface HealthMonitor {
+  /**
+   * Renews the TTL of an instance. ValidationError for a bad name,
+   * NotFoundError for an unknown instance, ConflictError for one registered
+   * without `ttlMs`.
+   */
+  heartbeat(service: string, id: string): HeartbeatResult;
+  /** Stops every check and timer, then waits for writes already issued. Writes nothing more. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Starts following `deps.registry` at once, from its current view. */
+export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
+  return new Monitor(deps);
+}
+
+class Monitor implements HealthMonitor {
+  private readonly logger: Logger;
+  private readonly ownership: Ownership;
+  private readonly trackerDeps: Omit<TrackerDeps, "lastBeat" | "setHealth" | "remove" | "onSuppression">;
+  private readonly writes: WriteQueue;
+  /** Trackers by service, then instance id. */
+  private readonly trackers = new Map<string, Map<string, InstanceTracker>>();
+  /** Last heartbeat (or first sight) of each instance with a ttlMs, owned or not: by service, then id. */
+  private readonly beats = new Map<string, Map<string, number>>();
+  private readonly unsubscribe: () => void;
+  private seen = new Map<string, ServiceEntry>();
+  private suppressed = 0;
+  private stopped = false;
+
+  constructor(private readonly deps: HealthMonitorDeps) {
+    this.logger = deps.logger.child({ component: "health" });
+    this.ownership = deps.ownership ?? ownEverything();
+    this.writes = createWriteQueue(deps.registry, this.logger, deps.metrics);
+    this.trackerDeps = {
+      clock: deps.clock,
+      random: deps.random ?? Math.random,
+      prober: deps.prober ?? createNetworkProber(),
+      damping: deps.damping ?? DAMPING_DEFAULTS,
+      ttlGraceMs: deps.ttlGraceMs ?? TTL_GRACE_DEFAULT_MS,
+      logger: this.logger,
+      metrics: deps.metrics,
+    };
+    const unsubscribeRegistry = deps.registry.subscribe((view) => this.sync(view));
+    const unsubscribeOwnership = this.ownership.subscribe(() => this.sync(deps.registry.view(), true));
+    this.unsubscribe = () => (unsubscribeRegistry(), unsubscribeOwnership());
+    this.sync(deps.registry.view(), true);
+    this.logger.debug({ ttlGraceMs: this.trackerDeps.ttlGraceMs, damping: this.trackerDeps.damping }, "health monitor started");
+  }
+
+  heartbeat(service: string, id: string): HeartbeatResult {
+    checkNames(service, id);
+    const entry = this.deps.registry.view().services.get(service);
+    const instance = entry?.instances.get(id);
+    if (!entry) throw new NotFoundError(`service "${service}" not found`);
+    if (!instance) throw new NotFoundError(`instance "${id}" not found in service "${service}"`);
+    if (instance.ttlMs === undefined) {
+      throw new ConflictError(`instance "${id}" of service "${service}" has no ttlMs, so it takes no heartbeats; register it with "ttlMs" (1000–86400000) to use them`);
+    }
+    const now = this.deps.clock.now();
+    this.beats.get(service)?.set(id, now);
+    this.deps.metrics?.heartbeats.inc();
+    this.trackers.get(service)?.get(id)?.heartbeat();
+    return { service, id, ttlMs: instance.ttlMs, expiresAt: new Date(now + instance.ttlMs).toISOString() };
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return this.writes.drain();
+    this.stopped = true;
+    this.unsubscribe();
+    for (const byId of this.trackers.values()) for (const tracker of byId.values()) tracker.stop();
+    this.trackers.clear();
+    await this.writes.stop();
+    this.logger.debug("health monitor stopped");
+  }
+
+  /** Syncs the services whose entry changed since the last sync, or every service with `all`. */
+  private sync(view: RegistryView, all = false): void {
+    if (this.stopped) return;
+    for (const [name, entry] of view.services) if (all || this.seen.get(name) !== entry) this.syncService(name, entry);
+    for (const name of this.seen.keys()) if (!view.services.has(name)) this.syncService(name, undefined);
+    this.seen = new Map(view.services);
+  }
+
+  /** Starts, updates and stops the trackers of one service to match `entry` (undefined: the service is gone). */
+  private syncService(name: string, entry: ServiceEntry | undefined): void {
+    const current = this.trackers.get(name) ?? new Map<string, InstanceTracker>();
+    const next = new Map<string, InstanceTracker>();
+    const check = entry?.service.healthCheck;
+    this.syncBeats(name, entry);
+    for (const instance of entry?.instances.values() ?? []) {
+      if ((!check && instance.ttlMs === undefined) || !this.ownership.owns(name, instance.id)) continue;
+      const tracker = current.get(instance.id) ?? this.newTracker(instance);
+      tracker.update(instance, check);
+      next.set(instance.id, tracker);
+    }
+    for (const [id, tracker] of current) {
+      if (next.has(id)) continue;
+      const instance = entry?.instances.get(id);
+      // Still here and still ours, but nothing to check any more: the tracker undoes its own verdict first.
+      if (instance && this.ownership.owns(name, id)) tracker.update(instance, undefined);
+      tracker.stop();
+    }
+    if (next.size > 0) this.trackers.set(name, next);
+    else this.trackers.delete(name);
+  }
+
+  /** A first sighting counts as a heartbeat; instances gone (or without a ttlMs now) are forgotten. */
+  private syncBeats(name: string, entry: ServiceEntry | undefined): void {
+    const old = this.beats.get(name);
+    const next = new Map<string, number>();
+    for (const instance of entry?.instances.values() ?? []) {
+      if (instance.ttlMs !== undefined) next.set(instance.id, old?.get(instance.id) ?? this.deps.clock.now());
+    }
+    if (next.size > 0) this.beats.set(name, next);
+    else this.beats.delete(name);
+  }
+
+  private newTracker(instance: Instance): InstanceTracker {
+    const { service, id } = instance;
+    return new InstanceTracker(instance, {
+      ...this.trackerDeps,
+      lastBeat: () => this.beats.get(service)?.get(id) ?? this.deps.clock.now(),
+      setHealth: (to, why) => this.writes.setHealth(service, id, to, why),
+      remove: (why) => this.writes.remove(service, id, why),
+      onSuppression: (on) => this.deps.metrics?.healthSuppressed.set((this.suppressed += on ? 1 : -1)),
+    });
+  }
+}

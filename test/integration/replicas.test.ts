@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import { buildBootstrap } from "../../src/xds/index.js";
+import { startEtcd, type EtcdCluster } from "../helpers/etcd.js";
+import { startBackend, type Backend } from "../helpers/greeter.js";
+import { startClientProcess, type ClientProcess } from "../helpers/grpc-client.js";
+import { assertMeasuredStock, assertNoFailures, RPS, timeline, WINDOW_MS } from "../helpers/scenario.js";
+import { startServeProcess, type ServeProcess } from "../helpers/serve-process.js";
+
+/** steadymesh as several stateless `serve` replicas on one real etcd (issue 6). */
+const cleanups: Array<() => Promise<unknown>> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+function track<T extends { stop(): Promise<unknown> }>(thing: T): T {
+  cleanups.push(() => thing.stop());
+  return thing;
+}
+
+async function http(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(base + path, { method, ...(body !== undefined && { body: JSON.stringify(body), headers: { "content-type": "application/json" } }) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+async function register(serve: ServeProcess, backend: Backend): Promise<void> {
+  const res = await http(serve.adminUrl, "PUT", `/v1/services/greeter/instances/${backend.id}`, { address: "127.0.0.1", port: backend.port });
+  assert.ok(res.status < 300, JSON.stringify(res));
+}
+
+/** Calls until a call reaches `backend`; resolves with the milliseconds that took, or fails after `timeoutMs`. */
+async function reach(client: ClientProcess, backend: string, timeoutMs: number): Promise<number> {
+  const start = Date.now();
+  const last = await client.callUntil("xds:///greeter", (r) => r.ok && r.backend === backend, timeoutMs);
+  assert.ok(last.ok && last.backend === backend, `not reached within ${timeoutMs} ms: ${JSON.stringify(last)}`);
+  return Date.now() - start;
+}
+
+async function backends(n: number): Promise<Backend[]> {
+  const list: Backend[] = [];
+  for (let i = 1; i <= n; i++) list.push(track(await startBackend(`r${i}`)));
+  return list;
+}
+
+test("replicas - a registration through replica A reaches a stock client of replica B within 1 s; A SIGKILLed: a steady client of both fails no RPC", async (t) => {
+  const etcd: EtcdCluster = track(await startEtcd());
+  const a = await startServeProcess(["--store", etcd.spec, "--replica-id", "a"]);
+  cleanups.push(() => a.stop());
+  const b = await startServeProcess(["--store", etcd.spec, "--replica-id", "b"]);
+  cleanups.push(() => b.stop());
+  const [b1, b2] = await backends(2);
+  await register(a, b1!);
+  const stock = track(startClientProcess({ bootstrap: buildBootstrap({ nodeId: "stock-on-b", xds: [`127.0.0.1:${b.xdsPort}`] }) }));
+  await reach(stock, "r1", 10_000);
+
+  const sent = Date.now();
+  await register(a, b2!);
+  const ms = await reach(stock, "r2", 5000);
+  const total = Date.now() - sent;
+  t.diagnostic(`registered through replica A, first RPC to it through replica B after ${total} ms`);
+  assert.ok(total <= 1000, `registered through A, reached through B after ${total} ms (first call to r2 after ${ms} ms); wanted ≤ 1000 ms`);
+
+  const steady = track(startClientProcess({
+    steady: { xdsServers: [`127.0.0.1:${a.xdsPort}`, `127.0.0.1:${b.xdsPort}`], nodeId: "steady-both", dns: false, startupTimeoutMs: 1000, streamTimeoutMs: 2000, backoff: { initialMs: 200, maxMs: 2000 } },
+  }));
+  assert.ok((await steady.callUntil("steady:///greeter", (r) => r.ok, 10_000)).ok);
+  const [result] = await Promise.all([steady.load("steady:///greeter", RPS, WINDOW_MS), timeline([[1000, () => a.stop("SIGKILL")]])]);
+  assertNoFailures("steady client of replicas A and B, A SIGKILLed", result);
+  assert.deepEqual(Object.keys(result.backends).sort(), ["r1", "r2"]);
+
+  // The stock client reads only xds_servers[0] (@grpc/grpc-js-xds 1.14.1, build/src/xds-client.js: `bootstrapInfo.xdsServers[0]`).
+  const coldStock = track(startClientProcess({ bootstrap: buildBootstrap({ nodeId: "stock-a-then-b", xds: [`127.0.0.1:${a.xdsPort}`, `127.0.0.1:${b.xdsPort}`] }) }));
+  const cold = await coldStock.load("xds:///greeter", RPS, 3000);
+  assertMeasuredStock("a new stock client listing A then B, started after A died, gets no configuration from B", cold, (r) => r.sent > 0 && r.failed === r.sent);
+});
+
+test("replicas - etcd stopped: clients keep their endpoints and writes get 503; etcd back: writes work again and reach clients", async () => {
+  const etcd: EtcdCluster = track(await startEtcd());
+  const serve = await startServeProcess(["--store", etcd.spec]);
+  cleanups.push(() => serve.stop());
+  const [b1, b2, b3] = await backends(3);
+  await register(serve, b1!);
+  await register(serve, b2!);
+  const stock = track(startClientProcess({ bootstrap: buildBootstrap({ nodeId: "stock-etcd-down", xds: [`127.0.0.1:${serve.xdsPort}`] }) }));
+  await reach(stock, "r2", 10_000);
+
+  await etcd.kill(0);
+  const write = await http(serve.adminUrl, "PUT", `/v1/services/greeter/instances/${b3!.id}`, { address: "127.0.0.1", port: b3!.port });
+  assert.equal(write.status, 503, JSON.stringify(write));
+  assert.match(write.body.error, /etcd/);
+  const during = await stock.load("xds:///greeter", RPS, 3000);
+  assert.ok(during.sent >= 70, `only ${during.sent} RPCs were sent`);
+  assert.equal(during.failed, 0, `stock client while etcd is down: ${during.failed} of ${during.sent} failed: ${JSON.stringify(during.errors)}`);
+  assert.deepEqual(Object.keys(during.backends).sort(), ["r1", "r2"]);
+
+  await etcd.restart(0);
+  let status = 0;
+  for (let i = 0; i < 50; i++) {
+    status = (await http(serve.adminUrl, "PUT", `/v1/services/greeter/instances/${b3!.id}`, { address: "127.0.0.1", port: b3!.port })).status;
+    if (status < 300) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(status < 300, `writes work again once etcd is back (last status ${status})`);
+  await reach(stock, "r3", 10_000);
+});

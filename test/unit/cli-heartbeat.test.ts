@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
+import { after, before, describe, it } from "node:test";
+import { createAdminServer, type AdminServer } from "../../src/admin/index.js";
+import { main, type CliIo, type SignalSource, type StopSignal } from "../../src/cli/index.js";
+import { createFakeClock } from "../../src/clock/index.js";
+import { createHealthMonitor, type HealthMonitor } from "../../src/health/index.js";
+import { createSilentLogger } from "../../src/log/index.js";
+import { createMetrics } from "../../src/metrics/index.js";
+import { createMemoryStore, createRegistry, type Registry } from "../../src/registry/index.js";
+import { capture } from "../helpers/io.js";
+import { createFakeGenerations } from "./generation-fixtures.js";
+import { createFakeProber } from "./health-fixtures.js";
+
+async function run(args: readonly string[], extra: Partial<CliIo> = {}) {
+  const stdout = capture();
+  const stderr = capture();
+  const code = await main(["node", "steadymesh", ...args], { stdout: stdout.stream, stderr: stderr.stream, ...extra });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+/** Waits (on real time: the CLI talks HTTP) until `done` holds. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(done(), `timed out waiting until ${what}`);
+}
+
+function fakeSignals(): SignalSource & { emit(signal: StopSignal): void; listeners(): number } {
+  const emitter = new EventEmitter();
+  return {
+    once: (signal, listener) => void emitter.once(signal, listener),
+    off: (signal, listener) => void emitter.off(signal, listener),
+    exit: () => assert.fail("heartbeat never forces an exit"),
+    emit: (signal) => void emitter.emit(signal),
+    listeners: () => emitter.listenerCount("SIGINT") + emitter.listenerCount("SIGTERM"),
+  };
+}
+
+describe("cli - heartbeat against a live admin API", () => {
+  const monitorClock = createFakeClock(Date.parse("2030-01-01T00:00:00.000Z"));
+  let registry: Registry;
+  let monitor: HealthMonitor;
+  let admin: AdminServer;
+  let url: string;
+  let heartbeats = 0;
+
+  before(async () => {
+    registry = await createRegistry(createMemoryStore());
+    monitor = createHealthMonitor({ registry, clock: monitorClock, prober: createFakeProber(monitorClock), logger: createSilentLogger() });
+    const counting = { heartbeat: (service: string, id: string) => (heartbeats++, monitor.heartbeat(service, id)) };
+    admin = createAdminServer({ registry, clients: { list: () => [] }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: createFakeGenerations([]), heartbeats: counting });
+    url = `http://127.0.0.1:${(await admin.listen("127.0.0.1", 0)).port}`;
+  });
+  after(async () => {
+    await admin.close();
+    await monitor.stop();
+    await registry.close();
+  });
+
+  it("cli heartbeat - register --ttl-ms stores the TTL", async () => {
+    const result = await run(["register", "svc", "--address", "127.0.0.1", "--port", "5000", "--id", "t1", "--ttl-ms", "1500", "--admin", url]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(registry.view().services.get("svc")?.instances.get("t1")?.ttlMs, 1500);
+  });
+
+  it("cli heartbeat - one renewal prints the new expiry", async () => {
+    const result = await run(["heartbeat", "svc", "t1", "--admin", url]);
+    assert.deepEqual(result, { code: 0, stdout: "renewed svc/t1: healthy until 2030-01-01T00:00:01.500Z unless renewed (ttl 1500 ms)\n", stderr: "" });
+  });
+
+  it("cli heartbeat - an instance without ttlMs, or an unknown one, is the server's one-line error", async () => {
+    await run(["register", "svc", "--address", "127.0.0.1", "--port", "5001", "--id", "plain", "--admin", url]);
+    const plain = await run(["heartbeat", "svc", "plain", "--admin", url]);
+    assert.equal(plain.code, 1);
+    assert.match(plain.stderr, /^steadymesh: error: instance "plain" of service "svc" has no ttlMs, so it takes no heartbeats; register it with "ttlMs" .*\n$/);
+    const unknown = await run(["heartbeat", "svc", "nope", "--admin", url]);
+    assert.equal(unknown.stderr, `steadymesh: error: instance "nope" not found in service "svc"\n`);
+  });
+
+  it("cli heartbeat - --every renews at that period until Ctrl-C, one stderr line per failure, then a summary", async () => {
+    const clock = createFakeClock();
+    const signals = fakeSignals();
+    const stdout = capture();
+    const stderr = capture();
+    heartbeats = 0;
+    const running = main(["node", "steadymesh", "heartbeat", "svc", "t1", "--every", "500", "--admin", url], { stdout: stdout.stream, stderr: stderr.stream, clock, signals });
+    await until(() => heartbeats === 1 && clock.pending() === 1, "the first renewal");
+    assert.match(stdout.text(), /^renewed svc\/t1: healthy until .* \(ttl 1500 ms\); renewing every 500 ms until Ctrl-C\n$/);
+    clock.advance(499);
+    assert.equal(heartbeats, 1);
+    clock.advance(1);
+    await until(() => heartbeats === 2 && clock.pending() === 1, "the second renewal");
+    await registry.deleteInstance("svc", "t1");
+    clock.advance(500);
+    await until(() => stderr.text() !== "" && clock.pending() === 1, "a failed renewal");
+    assert.equal(stderr.text(), `steadymesh: heartbeat svc/t1 failed: instance "t1" not found in service "svc"\n`);
+    signals.emit("SIGINT");
+    assert.equal(await running, 0);
+    assert.match(stdout.text(), /\nstopped renewing svc\/t1: 2 renewed, 1 failed\n$/);
+    assert.equal(signals.listeners(), 0);
+    assert.equal(clock.pending(), 0, "no renewal scheduled after the stop");
+  });
+});
+
+describe("cli - heartbeat usage", () => {
+  it("cli heartbeat - --help prints usage", async () => {
+    const result = await run(["heartbeat", "--help"]);
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /^Usage: steadymesh heartbeat \[options\] <service> <id>/);
+    assert.match(result.stdout, /--every <ms> +keep renewing at this period until Ctrl-C, 100-3600000/);
+  });
+
+  for (const [args, error] of [
+    [["heartbeat", "svc"], /^missing required argument 'id' \(see 'steadymesh heartbeat --help'\)$/],
+    [["heartbeat", "svc", "t1", "--every", "50"], /^option '--every <ms>' argument '50' is invalid\. It must be an integer from 100 to 3600000 \(see 'steadymesh heartbeat --help'\)$/],
+    [["register", "svc", "--address", "127.0.0.1", "--port", "1", "--ttl-ms", "999"], /^option '--ttl-ms <ms>' argument '999' is invalid\. It must be an integer from 1000 to 86400000/],
+    [["serve", "--ttl-grace-ms", "-1"], /^option '--ttl-grace-ms <ms>' argument '-1' is invalid\. It must be an integer from 0 to 86400000/],
+  ] as const) {
+    it(`cli heartbeat - rejects "${args.join(" ")}" with one line`, async () => {
+      const result = await run(args);
+      assert.equal(result.code, 1);
+      assert.equal(result.stdout, "");
+      assert.match(result.stderr.replace(/^steadymesh: error: /, "").trimEnd(), error);
+    });
+  }
+});
