@@ -4,7 +4,7 @@ import type { GenerationControl } from "../guard/index.js";
 import type { HealthMonitor } from "../health/index.js";
 import type { Metrics } from "../metrics/index.js";
 import type { HealthCheck, Instance, ServiceEntry } from "../registry/index.js";
-import type { Registry } from "../registry/index.js";
+import type { Liveness, Registry } from "../registry/index.js";
 import type { ClientStatus } from "../xds/index.js";
 
 /** What the routes read and write; injected so tests can pass fakes. */
@@ -16,6 +16,8 @@ export interface RouteDeps {
   readonly generations: GenerationControl;
   /** TTL heartbeats go to the health monitor; without one, the heartbeat route answers 404 and says so. */
   readonly heartbeats?: Pick<HealthMonitor, "heartbeat"> | undefined;
+  /** Heartbeats shared by every replica (etcd): each accepted heartbeat is written through to it, and one it cannot take answers 503. */
+  readonly liveness?: Liveness | undefined;
 }
 
 /** The 404 of the heartbeat route on a server without a health monitor. */
@@ -107,7 +109,7 @@ export function createRoutes(deps: RouteDeps): readonly RouteSpec[] {
       handler: async (request) => registry.deleteInstance(param(request, "service"), param(request, "id")),
     },
     {
-      // Renews a TTL; kept in the monitor's memory, so it writes nothing and leaves the revision alone.
+      // Renews a TTL in the monitor's memory and, on etcd, as a leased key: neither makes a registry revision.
       method: "PUT",
       url: "/v1/services/:service/instances/:id/heartbeat",
       bodyless: true,
@@ -116,6 +118,9 @@ export function createRoutes(deps: RouteDeps): readonly RouteSpec[] {
         const id = param(request, "id");
         requireNoFields(request.body, "a heartbeat");
         if (!deps.heartbeats) throw new NotFoundError(HEARTBEATS_OFF_MESSAGE);
+        // The shared beat first, so a 503 leaves nothing half-applied; the monitor reports unknown names and missing ttlMs.
+        const ttlMs = registry.view().services.get(service)?.instances.get(id)?.ttlMs;
+        if (deps.liveness && ttlMs !== undefined) await deps.liveness.beat(service, id, ttlMs);
         return deps.heartbeats.heartbeat(service, id);
       },
     },

@@ -5,6 +5,7 @@
 export { createHealthMonitor, type HealthMonitor, type HealthMonitorDeps, type HeartbeatResult, type MonitoredRegistry } from "./monitor.js";
 export { DAMPING_DEFAULTS, TTL_GRACE_DEFAULT_MS, CHECK_JITTER, type DampingPolicy } from "./model.js";
 export { ownEverything, type Ownership } from "./ownership.js";
+export { createRendezvousOwnership, rendezvousOwner } from "./rendezvous.js";
 export type { Prober, ProbeSession, ProbeTarget, ProbeResult } from "./prober.js";
 export { createNetworkProber } from "./network-prober.js";
 export { createHealthStatusService, loadHealthService, SERVING_STATUSES, type HealthStatusService, type ServingStatus } from "./health-service.js";

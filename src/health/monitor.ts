@@ -2,7 +2,7 @@ import type { Clock } from "../clock/index.js";
 import { ConflictError, NotFoundError } from "../errors/index.js";
 import type { Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
-import { checkNames, type Instance, type RegistryView, type ServiceEntry } from "../registry/index.js";
+import { checkNames, type Instance, type Liveness, type RegistryView, type ServiceEntry } from "../registry/index.js";
 import { DAMPING_DEFAULTS, TTL_GRACE_DEFAULT_MS, type DampingPolicy } from "./model.js";
 import { createNetworkProber } from "./network-prober.js";
 import { ownEverything, type Ownership } from "./ownership.js";
@@ -21,6 +21,13 @@ export interface HealthMonitorDeps {
   readonly prober?: Prober;
   /** Which instances this replica looks after; all of them by default. */
   readonly ownership?: Ownership;
+  /**
+   * Heartbeats shared by every replica (the store's `liveness`, etcd). The
+   * owner of a TTL instance records its first sighting there as a beat, and
+   * asks it before a TTL turns an instance unhealthy or removes it. Writing
+   * heartbeats through to it is the caller's job (the admin route).
+   */
+  readonly liveness?: Liveness | undefined;
   /** How long an instance whose TTL ran out stays (unhealthy) before it is removed; 30 s by default. */
   readonly ttlGraceMs?: number;
   readonly damping?: DampingPolicy;
@@ -43,8 +50,9 @@ export interface HeartbeatResult {
  * the instances `ownership` gives this replica. It follows the registry's
  * change feed: re-registering an instance keeps its checks running; checks of
  * an instance that disappears stop at once. Health changes are written
- * through the registry (a new revision); heartbeats are kept in memory only
- * (no revision), so after a restart every TTL instance starts a fresh TTL.
+ * through the registry (a new revision); heartbeats are kept in memory (no
+ * revision), so after a restart every TTL instance starts a fresh TTL, and,
+ * with `liveness`, also in the store where every replica sees them.
  */
 export interface HealthMonitor {
   /**
@@ -158,16 +166,35 @@ class Monitor implements HealthMonitor {
     const old = this.beats.get(name);
     const next = new Map<string, number>();
     for (const instance of entry?.instances.values() ?? []) {
-      if (instance.ttlMs !== undefined) next.set(instance.id, old?.get(instance.id) ?? this.deps.clock.now());
+      if (instance.ttlMs === undefined) continue;
+      const seen = old?.get(instance.id);
+      next.set(instance.id, seen ?? this.deps.clock.now());
+      if (seen === undefined) this.shareFirstBeat(instance, instance.ttlMs);
     }
     if (next.size > 0) this.beats.set(name, next);
     else this.beats.delete(name);
   }
 
+  /** The owner writes a first sighting to the shared heartbeats, so other replicas see it alive if this one dies. */
+  private shareFirstBeat(instance: Instance, ttlMs: number): void {
+    const { liveness } = this.deps;
+    if (!liveness || !this.ownership.owns(instance.service, instance.id)) return;
+    const at = { service: instance.service, id: instance.id };
+    liveness.beat(instance.service, instance.id, ttlMs).then(
+      () => this.logger.debug(at, "first sighting recorded as a shared heartbeat"),
+      (err: unknown) => this.logger.warn({ ...at, err }, "could not record a first sighting as a shared heartbeat; this replica's memory still counts it"),
+    );
+  }
+
   private newTracker(instance: Instance): InstanceTracker {
     const { service, id } = instance;
+    const { liveness } = this.deps;
     return new InstanceTracker(instance, {
       ...this.trackerDeps,
+      sharedBeat: liveness && {
+        alive: () => liveness.alive(service, id),
+        record: () => this.beats.get(service)?.set(id, this.deps.clock.now()),
+      },
       lastBeat: () => this.beats.get(service)?.get(id) ?? this.deps.clock.now(),
       setHealth: (to, why) => this.writes.setHealth(service, id, to, why),
       remove: (why) => this.writes.remove(service, id, why),

@@ -19,6 +19,13 @@ export interface TrackerDeps {
   readonly metrics?: Metrics | undefined;
   /** When the instance last sent a heartbeat (or was first seen). */
   lastBeat(): number;
+  /**
+   * Heartbeats shared with other replicas (etcd): asked once the local TTL has
+   * run out, before each step (unhealthy, removal); true counts as a heartbeat
+   * received now. A rejection is logged, and the local TTL decides. Absent:
+   * the local TTL alone decides.
+   */
+  readonly sharedBeat?: { alive(): Promise<boolean>; record(): void } | undefined;
   /** Asks for the registry's health of the instance to be `to`; a no-op when it already is. */
   setHealth(to: Verdict, why: string): void;
   /** Asks for the instance to be deregistered. */
@@ -42,6 +49,8 @@ interface Ttl {
   /** Undefined until the first heartbeat or the first expiry. */
   opinion?: Verdict;
   cancelTimer?: () => void;
+  /** Set while the shared heartbeat is asked; a reschedule replaces it, and the stale answer is dropped. */
+  asking?: object;
 }
 
 /** How long to wait before asking again when a removal did not go through. */
@@ -232,17 +241,26 @@ export class InstanceTracker {
     return "started";
   }
 
-  /** Sets the timer for the TTL's next step: expiry (unhealthy), then removal `ttlGraceMs` later. */
-  private scheduleTtl(state: Ttl): void {
+  /**
+   * Sets the timer for the TTL's next step: expiry (unhealthy), then removal
+   * `ttlGraceMs` later. Each step past expiry first asks the shared heartbeat
+   * (when there is one) unless `asked` says it just answered "not alive".
+   */
+  private scheduleTtl(state: Ttl, asked = false): void {
     const { clock, ttlGraceMs } = this.deps;
     state.cancelTimer?.();
     state.cancelTimer = undefined;
+    state.asking = undefined;
     const now = clock.now();
     const lastBeat = this.deps.lastBeat();
     const expiresAt = lastBeat + state.ttlMs;
     const next = () => this.scheduleTtl(state);
     if (now < expiresAt) {
       state.cancelTimer = clock.setTimeout(next, expiresAt - now);
+      return;
+    }
+    if (this.deps.sharedBeat && !asked) {
+      this.askSharedBeat(state, this.deps.sharedBeat);
       return;
     }
     const silence = `no heartbeat for ${now - lastBeat} ms (ttlMs ${state.ttlMs})`;
@@ -258,6 +276,26 @@ export class InstanceTracker {
     this.deps.remove(`${silence}, and the ${ttlGraceMs} ms grace period has passed`);
     // Normally the deletion stops this tracker first; the retry is for a removal that failed.
     state.cancelTimer = clock.setTimeout(next, REMOVE_RETRY_MS);
+  }
+
+  /** Asks another replica's heartbeats (etcd) before the TTL takes its next step; a live one counts as a heartbeat now. */
+  private askSharedBeat(state: Ttl, shared: NonNullable<TrackerDeps["sharedBeat"]>): void {
+    const token = {};
+    state.asking = token;
+    const current = () => this.ttl === state && state.asking === token;
+    shared.alive().then(
+      (alive) => {
+        if (!current()) return;
+        if (!alive) return this.scheduleTtl(state, true);
+        shared.record();
+        this.heartbeat();
+      },
+      (err: unknown) => {
+        if (!current()) return;
+        this.deps.logger.warn({ err, service: this.instance.service, id: this.instance.id }, "could not read the shared heartbeat; the local TTL decides");
+        this.scheduleTtl(state, true);
+      },
+    );
   }
 }
 

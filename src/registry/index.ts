@@ -15,7 +15,7 @@ export {
   type Service,
   type Instance,
 } from "./model.js";
-export type { Store, StoreState, Mutation, ChangeEvent, CommitResult, GenerationLog, StoredGeneration, StoredResource } from "./store.js";
+export type { Store, Liveness, Members, StoreState, Mutation, ChangeEvent, CommitResult, GenerationLog, StoredGeneration, StoredResource } from "./store.js";
 export type { RegistryView, ServiceEntry } from "./view.js";
 export { createRegistry, type Registry, type RegistryOptions, type PutResult } from "./registry.js";
 export { openStore, createMemoryStore, type OpenStoreOptions } from "./stores/index.js";

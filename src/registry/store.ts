@@ -64,6 +64,31 @@ export interface Store {
   watch(onEvents: (events: readonly ChangeEvent[]) => void): () => void;
   /** Releases the backend (and, for sqlite, the data dir lock); calling it again does nothing. */
   close(): Promise<void>;
+  /** Heartbeats shared by every replica (etcd); absent where one process holds them in memory. */
+  readonly liveness?: Liveness;
+  /** The live replicas sharing this store (etcd); absent for single-process stores. */
+  readonly members?: Members;
+}
+
+/**
+ * TTL heartbeats kept in the store beside, not in, the registry: a beat makes
+ * no commit, no revision and no snapshot.
+ */
+export interface Liveness {
+  /** Records a heartbeat that lapses by itself after ceil(ttlMs / 1000) s. UnavailableError when the backend fails. */
+  beat(service: string, id: string, ttlMs: number): Promise<void>;
+  /** True while the last beat of that instance has not lapsed. UnavailableError when the backend fails. */
+  alive(service: string, id: string): Promise<boolean>;
+}
+
+/** The replicas currently alive on a shared store, each holding its id under a lease. */
+export interface Members {
+  /** This replica's id; it counts as a member even while its own claim is not visible. */
+  readonly self: string;
+  /** Live replica ids, sorted; includes `self`. */
+  list(): readonly string[];
+  /** Calls `onChange` after `list()` changed. Returns unsubscribe. */
+  onChange(onChange: () => void): () => void;
 }
 
 /** A generation as the push guard's audit trail keeps it: JSON the store does not look into, keyed by id. */

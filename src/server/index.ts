@@ -3,7 +3,7 @@ import { createSystemClock, type Clock } from "../clock/index.js";
 import { createDnsServer } from "../dns/index.js";
 import { createFaultInjector, createLabFaults, createPipelineFaults } from "../faults/index.js";
 import { createPushGuard } from "../guard/index.js";
-import { createHealthMonitor } from "../health/index.js";
+import { createHealthMonitor, createRendezvousOwnership, ownEverything } from "../health/index.js";
 import { createMetrics } from "../metrics/index.js";
 import { loadCodec } from "../proto/index.js";
 import { createRegistry, openStore } from "../registry/index.js";
@@ -47,8 +47,11 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
   if (faults) logger.warn("fault injection is ON: POST /v1/faults can break what xDS clients see; never enable it in production");
   const xds = createXdsServer({ watcher: faults?.watcher ?? cache, codec, logger, metrics, now: () => clock.now(), onReply: (r) => guard.onReply(r), ...(faults && { streamGate: faults }) });
   xdsServer = xds;
-  const health = createHealthMonitor({ registry, clock, logger, metrics, ttlGraceMs: options.ttlGraceMs, damping: options.healthDamping });
-  const admin = createAdminServer({ registry, clients: { list: () => xds.clients() }, generations: guard, heartbeats: health, metrics, logger, bodyLimit: options.bodyLimit, faults: labFaults });
+  // On a shared store, each instance's checks and TTL run on one live replica; a single process owns everything.
+  const ownership = store.members ? createRendezvousOwnership(store.members) : ownEverything();
+  const { liveness } = store;
+  const health = createHealthMonitor({ registry, clock, logger, metrics, ownership, liveness, ttlGraceMs: options.ttlGraceMs, damping: options.healthDamping });
+  const admin = createAdminServer({ registry, clients: { list: () => xds.clients() }, generations: guard, heartbeats: health, liveness, metrics, logger, bodyLimit: options.bodyLimit, faults: labFaults });
   const dns = createDnsServer({ registry, domain: options.dnsDomain, ttlSeconds: options.dnsTtlSeconds, logger, metrics, clock });
 
   let closing: Promise<void> | undefined;

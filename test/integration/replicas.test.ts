@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
+import { Etcd3 } from "etcd3";
+import { rendezvousOwner } from "../../src/health/index.js";
 import { buildBootstrap } from "../../src/xds/index.js";
 import { startEtcd, type EtcdCluster } from "../helpers/etcd.js";
 import { startBackend, type Backend } from "../helpers/greeter.js";
@@ -103,4 +105,65 @@ test("replicas - etcd stopped: clients keep their endpoints and writes get 503; 
   }
   assert.ok(status < 300, `writes work again once etcd is back (last status ${status})`);
   await reach(stock, "r3", 10_000);
+});
+
+/** The health of `id` in service greeter as `serve` reports it; undefined once it is gone. */
+async function healthOn(serve: ServeProcess, id: string): Promise<string | undefined> {
+  const res = await http(serve.adminUrl, "GET", "/v1/services/greeter");
+  assert.equal(res.status, 200, JSON.stringify(res));
+  return res.body.service.instances.find((i: { id: string }) => i.id === id)?.health;
+}
+
+/** Polls until `ok(health)`; resolves with the milliseconds that took, or fails after `timeoutMs`. */
+async function healthUntil(serve: ServeProcess, id: string, ok: (health: string | undefined) => boolean, what: string, timeoutMs: number): Promise<number> {
+  const start = Date.now();
+  let last: string | undefined;
+  while (Date.now() - start < timeoutMs) {
+    last = await healthOn(serve, id);
+    if (ok(last)) return Date.now() - start;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`${what}: not within ${timeoutMs} ms (last health ${JSON.stringify(last)})`);
+}
+
+test("replicas - a TTL instance owned by A, heartbeated through B, stays healthy; A SIGKILLed and heartbeats stopped: B marks it unhealthy, then removes it", async (t) => {
+  // A grace longer than A's lease (10 s), so that B, taking over once that lease expires, shows the unhealthy state before the removal.
+  const graceMs = 14_000;
+  const etcd: EtcdCluster = track(await startEtcd());
+  const a = await startServeProcess(["--store", etcd.spec, "--replica-id", "a", "--ttl-grace-ms", String(graceMs)]);
+  cleanups.push(() => a.stop());
+  const b = await startServeProcess(["--store", etcd.spec, "--replica-id", "b", "--ttl-grace-ms", String(graceMs)]);
+  cleanups.push(() => b.stop());
+  // An id whose TTL replica A owns while both live: B's heartbeats must reach A through etcd.
+  const id = Array.from({ length: 50 }, (_, i) => `ttl${i}`).find((candidate) => rendezvousOwner(`greeter/${candidate}`, ["a", "b"]) === "a")!;
+  const put = await http(a.adminUrl, "PUT", `/v1/services/greeter/instances/${id}`, { address: "127.0.0.1", port: 9, ttlMs: 2000 });
+  assert.ok(put.status < 300, JSON.stringify(put));
+
+  // 3.6 s of heartbeats through B only: longer than the TTL, so A would expire it without them.
+  for (let i = 0; i < 6; i++) {
+    await new Promise((r) => setTimeout(r, 600));
+    const beat = await http(b.adminUrl, "PUT", `/v1/services/greeter/instances/${id}/heartbeat`);
+    assert.equal(beat.status, 200, JSON.stringify(beat));
+  }
+  assert.equal(await healthOn(a, id), "healthy", "seen through A");
+  assert.equal(await healthOn(b, id), "healthy", "seen through B");
+
+  await a.stop("SIGKILL");
+  // While A's claim (under its 10 s lease) lives, the TTL stays A's: B, whose own TTL of it has run out, must not act.
+  const etcdClient = new Etcd3({ hosts: etcd.endpoints.map((endpoint) => `http://${endpoint}`) });
+  cleanups.push(async () => etcdClient.close());
+  const killedAt = Date.now();
+  let heldMs = 0;
+  for (; ; heldMs = Date.now() - killedAt) {
+    const health = await healthOn(b, id);
+    if ((await etcdClient.get("/steadymesh/replicas/a/owner").string()) === null) break;
+    assert.equal(health, "healthy", `B acted on A's instance ${heldMs} ms after A was killed, while A's claim still lived`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(heldMs > 2000, `A's claim lived ${heldMs} ms after the kill, not past the TTL: the check above proved nothing`);
+  const limitMs = 2000 + 10_000 + graceMs + 5000;
+  await healthUntil(b, id, (h) => h === "unhealthy", "unhealthy through B after A was killed", limitMs - (Date.now() - killedAt));
+  const unhealthyAfter = Date.now() - killedAt;
+  await healthUntil(b, id, (h) => h === undefined, "removed through B", limitMs - unhealthyAfter);
+  t.diagnostic(`A killed, heartbeats stopped: its claim lived ${heldMs} ms; unhealthy through B after ${unhealthyAfter} ms, removed after ${Date.now() - killedAt} ms (ttl 2000, lease 10000, grace ${graceMs})`);
 });

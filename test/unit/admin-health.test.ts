@@ -5,7 +5,8 @@ import { createFakeClock } from "../../src/clock/index.js";
 import { createHealthMonitor, type HealthMonitor } from "../../src/health/index.js";
 import { createSilentLogger } from "../../src/log/index.js";
 import { createMetrics } from "../../src/metrics/index.js";
-import { createMemoryStore, createRegistry, type Registry } from "../../src/registry/index.js";
+import { UnavailableError } from "../../src/errors/index.js";
+import { createMemoryStore, createRegistry, type Liveness, type Registry } from "../../src/registry/index.js";
 import { createFakeGenerations } from "./generation-fixtures.js";
 import { createFakeProber } from "./health-fixtures.js";
 
@@ -16,7 +17,7 @@ interface Setup {
 }
 
 /** The admin API over a memory registry, with a health monitor on a fake clock unless `monitor` is false. */
-async function setup(options: { monitor?: boolean } = {}): Promise<Setup> {
+async function setup(options: { monitor?: boolean; liveness?: Liveness } = {}): Promise<Setup> {
   const registry = await createRegistry(createMemoryStore());
   const clock = createFakeClock(Date.parse("2030-01-01T00:00:00.000Z"));
   const monitor: HealthMonitor | undefined = options.monitor === false ? undefined : createHealthMonitor({ registry, clock, prober: createFakeProber(clock), logger: createSilentLogger() });
@@ -27,6 +28,7 @@ async function setup(options: { monitor?: boolean } = {}): Promise<Setup> {
     logger: createSilentLogger(),
     generations: createFakeGenerations([]),
     heartbeats: monitor,
+    liveness: options.liveness,
   });
   return { registry, admin, close: async () => (await admin.close(), await monitor?.stop(), await registry.close()) };
 }
@@ -109,6 +111,28 @@ describe("admin - health checks and heartbeats", () => {
     await call(admin, "PUT", "/v1/services/svc/instances/t1", JSON.stringify({ address: "10.0.0.1", port: 1, ttlMs: 1500 }));
     const response = await call(admin, "PUT", HEARTBEAT);
     assert.deepEqual([response.status, response.json], [404, { error: "this server runs no health monitor, so it takes no heartbeats" }]);
+    await close();
+  });
+
+  it("admin health - with shared liveness (etcd) a heartbeat is written through, and 503 when it cannot be", async () => {
+    const beats: string[] = [];
+    let down = false;
+    const liveness: Liveness = {
+      beat: async (service, id, ttlMs) => {
+        if (down) throw new UnavailableError("etcd unavailable at 127.0.0.1:1: heartbeat failed: connection refused");
+        beats.push(`${service}/${id}/${ttlMs}`);
+      },
+      alive: async () => true,
+    };
+    const { registry, admin, close } = await setup({ liveness });
+    await registry.putInstance("svc", "t1", { address: "10.0.0.1", port: 1, ttlMs: 2000 });
+    const ok = await call(admin, "PUT", HEARTBEAT);
+    assert.equal(ok.status, 200);
+    down = true;
+    const failed = await call(admin, "PUT", HEARTBEAT);
+    assert.equal(failed.status, 503);
+    assert.match(failed.json.error, /^etcd unavailable at 127\.0\.0\.1:1: heartbeat failed/);
+    assert.deepEqual(beats, ["svc/t1/2000"]);
     await close();
   });
 });

@@ -4,7 +4,7 @@ import { createFakeClock, type FakeClock } from "../../src/clock/index.js";
 import { createHealthMonitor, type DampingPolicy, type HealthMonitor, type Ownership, type ProbeResult, type ProbeTarget, type Prober } from "../../src/health/index.js";
 import { createLogger } from "../../src/log/index.js";
 import { createMetrics, type Metrics } from "../../src/metrics/index.js";
-import { createMemoryStore, createRegistry, type Instance, type Registry } from "../../src/registry/index.js";
+import { createMemoryStore, createRegistry, type Instance, type Liveness, type Registry } from "../../src/registry/index.js";
 
 /** What a fake target answers: pass, fail, or never answer. */
 export type Answer = "pass" | "fail" | "hang";
@@ -88,7 +88,7 @@ export interface HealthSetup {
 export const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Jitter-free by default: random() = 0.5 gives a first check half an interval in and then exactly one interval apart. */
-export async function setupHealth(options: { random?: () => number; ownership?: Ownership; ttlGraceMs?: number; damping?: DampingPolicy } = {}): Promise<HealthSetup> {
+export async function setupHealth(options: { random?: () => number; ownership?: Ownership; ttlGraceMs?: number; damping?: DampingPolicy; liveness?: Liveness } = {}): Promise<HealthSetup> {
   const clock = createFakeClock(1_000_000);
   const prober = createFakeProber(clock);
   const registry = await createRegistry(createMemoryStore());
@@ -102,6 +102,7 @@ export async function setupHealth(options: { random?: () => number; ownership?: 
     ...(options.ownership && { ownership: options.ownership }),
     ...(options.ttlGraceMs !== undefined && { ttlGraceMs: options.ttlGraceMs }),
     ...(options.damping && { damping: options.damping }),
+    ...(options.liveness && { liveness: options.liveness }),
   });
   return {
     clock, prober, registry, monitor, metrics,

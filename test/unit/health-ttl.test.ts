@@ -138,3 +138,48 @@ test("health ttl - after a restart every TTL instance gets a full TTL, and one s
   await restarted.stop();
   await h.registry.close();
 });
+
+/** A fake shared heartbeat store: beats recorded, and whether the key is alive decided by the test. */
+function fakeLiveness(alive: () => boolean | Promise<boolean>) {
+  const beats: string[] = [];
+  return {
+    beats,
+    liveness: {
+      beat: async (service: string, id: string, ttlMs: number) => void beats.push(`${service}/${id}/${ttlMs}`),
+      alive: async () => alive(),
+    },
+  };
+}
+
+test("health ttl - shared heartbeats: a first sighting is written; a live shared key counts as a heartbeat, a lapsed one lets the TTL expire", async () => {
+  let sharedAlive = true;
+  const shared = fakeLiveness(() => sharedAlive);
+  const h = await setupHealth({ ttlGraceMs: 3000, liveness: shared.liveness });
+  await h.registry.putInstance("svc", "t1", TTL_INSTANCE);
+  await h.advance(100);
+  assert.deepEqual(shared.beats, ["svc/t1/2000"], "registration counts as the first beat, shared");
+  await h.advance(7000);
+  assert.equal(h.instance("svc", "t1")?.health, "healthy", "another replica's heartbeats keep it healthy");
+  sharedAlive = false;
+  await h.advance(2100);
+  assert.equal(h.instance("svc", "t1")?.health, "unhealthy");
+  sharedAlive = true;
+  await h.advance(2100);
+  assert.equal(h.instance("svc", "t1")?.health, "healthy", "a shared heartbeat during the grace period revives it");
+  sharedAlive = false;
+  await h.advance(2100 + 3100);
+  assert.equal(h.instance("svc", "t1"), undefined, "removed once neither memory nor the shared key saw a heartbeat");
+  await h.close();
+});
+
+test("health ttl - a shared heartbeat store that fails leaves the decision to the local TTL", async () => {
+  const shared = fakeLiveness(() => Promise.reject(new Error("etcd down")));
+  const h = await setupHealth({ ttlGraceMs: 1000, liveness: shared.liveness });
+  await h.registry.putInstance("svc", "t1", TTL_INSTANCE);
+  await h.advance(2100);
+  assert.equal(h.instance("svc", "t1")?.health, "unhealthy");
+  assert.ok(h.logLines().some((l) => l.msg === "could not read the shared heartbeat; the local TTL decides"));
+  await h.advance(1100);
+  assert.equal(h.instance("svc", "t1"), undefined);
+  await h.close();
+});

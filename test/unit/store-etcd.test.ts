@@ -228,3 +228,47 @@ test("etcd store - two live processes cannot share a replica id; each replica ke
   assert.deepEqual(await again.generations.list(), [{ id: 1, record: { from: "r1" } }]);
   await Promise.all([again.close(), second.close()]);
 });
+
+/** Polls `check` every 100 ms until it holds; fails after `ms`. */
+async function until(what: string, check: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    assert.ok(Date.now() < deadline, `${what}: not within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test("etcd store - liveness: a beat is a leased key that lapses with its TTL and makes no registry revision", async () => {
+  const store = await openEtcdStore({ endpoints: etcd().endpoints, prefix: freshPrefix() });
+  try {
+    const { liveness } = store;
+    assert.ok(liveness);
+    const { revision } = await store.load();
+    assert.equal(await liveness.alive("svc", "t1"), false);
+    await liveness.beat("svc", "t1", 1500);
+    assert.equal(await liveness.alive("svc", "t1"), true);
+    assert.equal(await liveness.alive("svc", "t2"), false);
+    assert.equal((await store.load()).revision, revision, "a beat makes no commit");
+    await until("the beat lapsed", async () => !(await liveness.alive("svc", "t1")));
+  } finally {
+    await store.close();
+  }
+});
+
+test("etcd store - members: the live replicas on one prefix, with a change event when one leaves", async () => {
+  const prefix = freshPrefix();
+  const a = await openEtcdStore({ endpoints: etcd().endpoints, prefix, replica: "a" });
+  let changes = 0;
+  a.members?.onChange(() => changes++);
+  try {
+    const b = await openEtcdStore({ endpoints: etcd().endpoints, prefix, replica: "b" });
+    assert.equal(b.members?.self, "b");
+    assert.deepEqual(b.members?.list(), ["a", "b"]);
+    await until("a sees b join", () => a.members?.list().join() === "a,b");
+    await b.close();
+    await until("a sees b leave", () => a.members?.list().join() === "a");
+    assert.equal(changes, 2);
+  } finally {
+    await a.close();
+  }
+});

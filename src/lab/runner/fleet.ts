@@ -84,8 +84,14 @@ export async function startFleet(cohort: Cohort, env: FleetEnvironment): Promise
     if (stopped) await fresh.stop();
     else slots[slot] = fresh;
   }
-  const started = await Promise.all(Array.from({ length: cohort.gateways }, (_, slot) => launch(slot)));
-  slots.push(...started);
+  const launches = await Promise.allSettled(Array.from({ length: cohort.gateways }, (_, slot) => launch(slot)));
+  const failed = launches.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) {
+    // The gateways that did start must not outlive a fleet that failed to start (they would keep the lab's process alive).
+    await Promise.allSettled(launches.map((r) => (r.status === "fulfilled" ? r.value.stop() : undefined)));
+    throw failed.reason;
+  }
+  slots.push(...launches.map((r) => (r as PromiseFulfilledResult<DemoProcess>).value));
   return {
     cohort: cohort.name,
     discovery: () => modes.join(","),

@@ -22,18 +22,72 @@ export async function claimReplica(client: Etcd3, key: string, replica: string, 
   const giveUpAt = Date.now() + waitMs;
   const owner = JSON.stringify({ host: hostname(), pid: process.pid, since: new Date().toISOString() });
   for (let attempt = 1; ; attempt++) {
-    const lease = client.lease(REPLICA_LEASE_SECONDS);
-    const leaseId = await lease.grant();
-    const result = await client.if(key, "Create", "==", 0).then(client.put(key).value(owner).lease(leaseId)).commit();
-    if (result.succeeded) {
-      lease.on("lost", (err) => logger.error({ replica, err: err.message }, "lost the etcd lease on this replica's id; another process may claim it"));
-      return { release: () => lease.revoke() };
-    }
-    await lease.revoke();
+    const lease = await tryClaim(client, key, owner);
+    if (lease) return keepClaim(client, key, owner, replica, logger, lease);
     if (Date.now() > giveUpAt) {
       throw new UnavailableError(`replica id "${replica}" is in use by another steadymesh serve on this etcd; give each replica its own --replica-id`);
     }
     if (attempt === 1) logger.warn({ replica, waitSeconds: REPLICA_LEASE_SECONDS }, "replica id is claimed; waiting in case its previous process died");
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
+}
+
+type Lease = ReturnType<Etcd3["lease"]>;
+
+/** One attempt: the lease holding `key`, or undefined when another process holds it. */
+async function tryClaim(client: Etcd3, key: string, owner: string): Promise<Lease | undefined> {
+  const lease = client.lease(REPLICA_LEASE_SECONDS);
+  const leaseId = await lease.grant();
+  const result = await client.if(key, "Create", "==", 0).then(client.put(key).value(owner).lease(leaseId)).commit();
+  if (result.succeeded) return lease;
+  await lease.revoke();
+  return undefined;
+}
+
+/**
+ * Keeps the claim: when its lease is lost (etcd unreachable for longer than
+ * the lease), the other replicas see this one as gone and take over its
+ * health checks; this one claims its id again every 2 s until it holds it,
+ * and rejoins.
+ */
+function keepClaim(client: Etcd3, key: string, owner: string, replica: string, logger: Logger, first: Lease): ReplicaClaim {
+  let lease = first;
+  let released = false;
+  let retry: NodeJS.Timeout | undefined;
+  const watchLoss = (held: Lease): void => {
+    held.on("lost", (err) => {
+      if (released) return;
+      logger.error({ replica, err: err.message }, "lost the etcd lease on this replica's id; claiming it again");
+      retry = setTimeout(reclaim, 2000);
+    });
+  };
+  const reclaim = (): void => {
+    retry = undefined;
+    if (released) return;
+    tryClaim(client, key, owner).then(
+      (next) => {
+        if (released) return void next?.revoke();
+        if (!next) {
+          // Held by a process that took the id while this one was cut off: keep trying; that one's lease decides.
+          retry = setTimeout(reclaim, 2000);
+          return;
+        }
+        lease = next;
+        watchLoss(next);
+        logger.info({ replica }, "claimed this replica's id again");
+      },
+      (err: unknown) => {
+        logger.debug({ replica, err }, "claiming the replica id again failed; retrying");
+        retry = setTimeout(reclaim, 2000);
+      },
+    );
+  };
+  watchLoss(first);
+  return {
+    release: async () => {
+      released = true;
+      if (retry) clearTimeout(retry);
+      await lease.revoke();
+    },
+  };
 }

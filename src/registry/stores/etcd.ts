@@ -6,6 +6,7 @@ import { createSilentLogger, type Logger } from "../../log/index.js";
 import type { ChangeEvent, CommitResult, Mutation, Store, StoreState } from "../store.js";
 import { commitPoint, draftCommit, parseInstance, parseService, readOps, recordEvents, registryKeys, storeRevision, type CommitRecord, type RegistryKeys } from "./etcd-commit.js";
 import { createEtcdGenerationLog } from "./etcd-generation-log.js";
+import { createEtcdLiveness, watchEtcdMembers, type EtcdMembers } from "./etcd-liveness.js";
 import { claimReplica, type ReplicaClaim } from "./etcd-replica.js";
 import { createEtcdClient, etcdFailure, op, rangeAt, REQUEST_TIMEOUT_MS, revisionOf, txn } from "./etcd-kv.js";
 import { watchCommits, type CommitWatch } from "./etcd-watch.js";
@@ -171,7 +172,9 @@ function createEtcdStore(parts: EtcdStoreParts & { feed: Feed; close(): Promise<
  * watch delivers every commit from etcd. Unreachable etcd: load and commit
  * throw UnavailableError within a few seconds, and the watch resumes where it
  * was once etcd answers again. Opening throws UnavailableError when etcd does
- * not answer.
+ * not answer. Beside the registry: `liveness` (heartbeats under etcd leases,
+ * `heartbeats/<service>/<id>`) and `members` (the live replicas, from their
+ * `replicas/<id>/owner` claims); see etcd-liveness.ts.
  */
 export async function openEtcdStore(options: EtcdStoreOptions): Promise<Store> {
   const endpoints = [...options.endpoints];
@@ -185,6 +188,7 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<Store> {
   const feed = createFeed(logger);
   let closed = false;
   let watch: CommitWatch;
+  let members: EtcdMembers;
   const replica = options.replica ?? "default";
   const replicaPrefix = `${prefix}replicas/${replica}/`;
   let claim: ReplicaClaim;
@@ -200,6 +204,7 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<Store> {
     const point = commitPoint(rangeAt(response, 0)[0]);
     const afterEtcdRevision = revisionOf(response.header.revision);
     watch = await watchCommits({ client, key: keys.commit, afterEtcdRevision, deliveredRevision: storeRevision(point), feed, clock, logger, timeoutMs: REQUEST_TIMEOUT_MS, endpoints });
+    members = await watchEtcdMembers(client, prefix, replica, logger);
     logger.info({ endpoints, prefix, replica, revision: storeRevision(point) }, "etcd store opened");
   } catch (err) {
     await claim.release().catch((releaseErr: unknown) => logger.debug({ err: releaseErr }, "releasing the replica claim after a failed open"));
@@ -214,6 +219,7 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<Store> {
     closed = true;
     feed.clear();
     await watch.close(REQUEST_TIMEOUT_MS);
+    await members.close().catch((err: unknown) => logger.debug({ err }, "cancelling the live replicas watch on close"));
     // A lost etcd cannot take the release; the lease then expires by itself.
     await claim.release().catch((err: unknown) => logger.debug({ err }, "releasing the replica claim on close"));
     client.close();
@@ -221,5 +227,6 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<Store> {
   };
   const parts = { client, keys, endpoints, logger, ensureOpen, watch, feed, close };
   const failure = (what: string, err: unknown): Error => etcdFailure(endpoints, what, err);
-  return createEtcdStore(parts, createEtcdGenerationLog({ client, prefix: replicaPrefix, logger, ensureOpen, failure }));
+  const store = createEtcdStore(parts, createEtcdGenerationLog({ client, prefix: replicaPrefix, logger, ensureOpen, failure }));
+  return { ...store, liveness: createEtcdLiveness(client, prefix, failure), members };
 }
