@@ -1,5 +1,5 @@
 import type { ServiceDefinition } from "@grpc/grpc-js";
-import type { Codec, DiscoveryRequest, DiscoveryResponse } from "../proto/index.js";
+import type { Codec, DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse } from "../proto/index.js";
 
 export const ADS_SERVICE_NAME = "envoy.service.discovery.v3.AggregatedDiscoveryService";
 
@@ -18,6 +18,15 @@ export function createAdsServiceDefinition(codec: Codec): ServiceDefinition {
       requestDeserialize: (bytes: Buffer) => codec.decodeDiscoveryRequest(bytes),
       responseSerialize: (value: DiscoveryResponse) => codec.encodeDiscoveryResponse(value) as Buffer,
       responseDeserialize: (bytes: Buffer) => codec.decodeDiscoveryResponse(bytes),
+    },
+    DeltaAggregatedResources: {
+      path: `/${ADS_SERVICE_NAME}/DeltaAggregatedResources`,
+      requestStream: true,
+      responseStream: true,
+      requestSerialize: (value: DeltaDiscoveryRequest) => codec.encodeDeltaDiscoveryRequest(value) as Buffer,
+      requestDeserialize: (bytes: Buffer) => codec.decodeDeltaDiscoveryRequest(bytes),
+      responseSerialize: (value: DeltaDiscoveryResponse) => codec.encodeDeltaDiscoveryResponse(value) as Buffer,
+      responseDeserialize: (bytes: Buffer) => codec.decodeDeltaDiscoveryResponse(bytes),
     },
   };
 }

@@ -12,7 +12,7 @@ export interface ClientStatus {
   readonly peer: string;
   /** ISO 8601. */
   readonly connectedAt: string;
-  /** `sotw` now; `delta` once delta xDS exists. */
+  /** Which ADS variant the stream speaks: State-of-the-World or Delta (incremental). */
   readonly protocol: "sotw" | "delta";
   /** Keyed by short type name (`LDS`, `RDS`, `CDS`, `EDS`) or the raw type URL for unknown types. */
   readonly types: Readonly<Record<string, TypeStatus>>;

@@ -1,9 +1,10 @@
-/** The xDS server: ADS State-of-the-World over gRPC, fed by a ResourceWatcher. */
+/** The xDS server: ADS State-of-the-World and Delta over gRPC, fed by a ResourceWatcher. */
 export type { ClientStatus, TypeStatus, NackStatus } from "./client-status.js";
 export type { ResourceWatcher, WatchRequest, WatchResponse, Subscription, NodeInfo } from "./watcher.js";
 export type { StreamTransport } from "./transport.js";
 export { createSnapshotCache, responseVersion, type SnapshotCache, type GroupSnapshot } from "./snapshot-cache.js";
 export { createXdsServer, type XdsServer, type XdsServerDeps } from "./server.js";
 export type { ClientReply } from "./sotw-stream.js";
+export type { DeltaStreamTransport } from "./delta-stream.js";
 export { ADS_SERVICE_NAME, createAdsServiceDefinition } from "./ads-service.js";
 export { buildBootstrap, type Bootstrap, type BootstrapOptions } from "./bootstrap.js";

@@ -1,9 +1,10 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
-import type { Codec, DiscoveryRequest, DiscoveryResponse } from "../proto/index.js";
+import type { Codec, DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse } from "../proto/index.js";
 import type { ClientStatus } from "./client-status.js";
 import { createAdsServiceDefinition } from "./ads-service.js";
+import { DeltaStream } from "./delta-stream.js";
 import { SotwStream, type ClientReply } from "./sotw-stream.js";
 import { StreamStatus, type StreamTransport } from "./transport.js";
 import type { ResourceWatcher } from "./watcher.js";
@@ -32,16 +33,25 @@ export interface XdsServer {
 }
 
 type AdsCall = grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+type DeltaAdsCall = grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
 
-/** The xDS (ADS, State-of-the-World) gRPC server. */
+/** What the server needs of a protocol stream, SotW or Delta. */
+interface ProtocolStream<Req> {
+  readonly nodeId: string;
+  onRequest(request: Req): void;
+  close(): void;
+  status(): ClientStatus;
+}
+
+/** The xDS gRPC server: ADS State-of-the-World and Delta, sharing one stream table. */
 export function createXdsServer(deps: XdsServerDeps): XdsServer {
   const now = deps.now ?? Date.now;
   const server = new grpc.Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024 });
-  const streams = new Map<string, { stream: SotwStream; transport: StreamTransport }>();
+  const streams = new Map<string, { stream: ProtocolStream<never>; transport: { end(code: number, details: string): void } }>();
   let seq = 0;
   let closing: Promise<void> | undefined;
 
-  function handle(call: AdsCall): void {
+  function handle<Req, Res>(call: grpc.ServerDuplexStream<Req, Res>, create: (id: string, transport: GrpcTransport<Res>) => ProtocolStream<Req>): void {
     const id = `s${++seq}`;
     const transport = grpcTransport(call);
     const admission = deps.streamGate?.attachStream((code, details) => {
@@ -54,7 +64,7 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
       transport.end(admission.refuse.code, admission.refuse.details);
       return;
     }
-    const stream = new SotwStream({ id, watcher: deps.watcher, transport, logger: deps.logger, now, ...(deps.metrics && { metrics: deps.metrics }), ...(deps.onReply && { onReply: deps.onReply }) });
+    const stream = create(id, transport);
     streams.set(id, { stream, transport });
     deps.metrics?.xdsClients.inc();
     deps.logger.info({ stream: id, peer: transport.peer }, "ADS stream opened");
@@ -68,7 +78,7 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
       deps.metrics?.xdsClients.dec();
       deps.logger.info({ stream: id, node: stream.nodeId, why, err: err instanceof Error ? err.message : undefined }, "ADS stream closed");
     };
-    call.on("data", (request: DiscoveryRequest) => {
+    call.on("data", (request: Req) => {
       try {
         stream.onRequest(request);
       } catch (err) {
@@ -87,7 +97,11 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
     call.on("close", () => finish("closed"));
   }
 
-  server.addService(createAdsServiceDefinition(deps.codec), { StreamAggregatedResources: handle });
+  const common = { watcher: deps.watcher, logger: deps.logger, now, ...(deps.metrics && { metrics: deps.metrics }), ...(deps.onReply && { onReply: deps.onReply }) };
+  server.addService(createAdsServiceDefinition(deps.codec), {
+    StreamAggregatedResources: (call: AdsCall) => handle(call, (id, transport: StreamTransport) => new SotwStream({ id, transport, ...common })),
+    DeltaAggregatedResources: (call: DeltaAdsCall) => handle(call, (id, transport) => new DeltaStream({ id, transport, ...common })),
+  });
 
   return {
     listen(host, port) {
@@ -121,7 +135,14 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
   };
 }
 
-function grpcTransport(call: AdsCall): StreamTransport {
+/** A transport for either protocol: StreamTransport for SotW, DeltaStreamTransport for Delta. */
+interface GrpcTransport<Res> {
+  readonly peer: string;
+  send(response: Res): void;
+  end(code: number, details: string): void;
+}
+
+function grpcTransport<Req, Res>(call: grpc.ServerDuplexStream<Req, Res>): GrpcTransport<Res> {
   let ended = false;
   return {
     peer: call.getPeer(),

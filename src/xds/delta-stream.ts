@@ -1,0 +1,254 @@
+import type { Logger } from "../log/index.js";
+import type { Metrics } from "../metrics/index.js";
+import { isResourceTypeUrl, shortTypeName, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type Node } from "../proto/index.js";
+import type { ClientStatus, NackStatus, TypeStatus } from "./client-status.js";
+import type { ClientReply } from "./sotw-stream.js";
+import { StreamStatus } from "./transport.js";
+import type { NodeInfo, ResourceWatcher, Subscription, WatchResponse } from "./watcher.js";
+
+/** The wire side of a Delta ADS stream; like StreamTransport, but carrying Delta responses. */
+export interface DeltaStreamTransport {
+  readonly peer: string;
+  send(response: DeltaDiscoveryResponse): void;
+  /** Ends the stream with a gRPC status. Further sends are dropped. */
+  end(code: number, details: string): void;
+}
+
+export interface DeltaStreamDeps {
+  readonly id: string;
+  readonly watcher: ResourceWatcher;
+  readonly transport: DeltaStreamTransport;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+  readonly now: () => number;
+  /** Sees every ACK and NACK, as for SotW streams. */
+  readonly onReply?: (reply: ClientReply) => void;
+}
+
+/** Per-type state of one Delta stream. */
+interface DeltaTypeState {
+  wildcard: boolean;
+  readonly names: Set<string>;
+  /** What the client holds, name → version: what we sent, or what it declared in initial_resource_versions. */
+  readonly known: Map<string, string>;
+  cancel?: () => void;
+  sentVersion: string;
+  sentNonce: string;
+  ackedVersion: string;
+  ackedAt?: number;
+  sentGeneration?: number;
+  ackedGeneration?: number;
+  lastNack?: NackStatus;
+}
+
+/**
+ * One Delta (incremental) ADS stream, per the Envoy xDS protocol.
+ *
+ * Contracts:
+ * - Subscriptions change by `resource_names_subscribe` / `_unsubscribe`. The
+ *   first request of a type with no names, or any request subscribing `*`, is
+ *   a wildcard subscription; unsubscribing `*` ends it.
+ * - Each response carries only resources whose version differs from what the
+ *   client holds, plus `removed_resources` for names the client holds that no
+ *   longer exist. A subscribed name that never existed is not mentioned until
+ *   it exists. A response with nothing in it is never sent.
+ * - `initial_resource_versions` on a type's first request seeds what the
+ *   client holds, so a reconnect gets only what changed (and removals).
+ * - Unsubscribed names are forgotten without a response.
+ * - A request carrying the last nonce sent for its type is an ACK (or a NACK
+ *   when `error_detail` is set). A request with any other non-empty nonce is
+ *   stale: its subscription changes still apply, but it is not an ACK.
+ */
+export class DeltaStream {
+  private readonly types = new Map<string, DeltaTypeState>();
+  private node: Node | undefined;
+  private nonceSeq = 0;
+  private closed = false;
+  private readonly connectedAt: number;
+
+  constructor(private readonly deps: DeltaStreamDeps) {
+    this.connectedAt = deps.now();
+  }
+
+  get nodeId(): string {
+    return this.node?.id ?? "";
+  }
+
+  /** The client as the node of its first request described it. */
+  get nodeInfo(): NodeInfo {
+    return { id: this.nodeId, cluster: this.node?.cluster ?? "", metadata: this.node?.metadata ?? {} };
+  }
+
+  /** Handles one DeltaDiscoveryRequest from the client. */
+  onRequest(request: DeltaDiscoveryRequest): void {
+    if (this.closed) return;
+    if (!this.node && request.node) this.node = request.node;
+    const typeUrl = request.type_url;
+    if (!typeUrl) {
+      this.reject("missing-type-url", "type_url is required on every Delta ADS request");
+      return;
+    }
+    let state = this.types.get(typeUrl);
+    if (!state) {
+      state = this.firstRequest(typeUrl, request);
+      this.types.set(typeUrl, state);
+    } else if (request.response_nonce !== "") {
+      if (request.response_nonce === state.sentNonce) this.recordReply(typeUrl, state, request);
+      else this.deps.logger.debug({ stream: this.deps.id, node: this.nodeId, type: shortTypeName(typeUrl), nonce: request.response_nonce, current: state.sentNonce }, "stale nonce: applying subscription changes only");
+    }
+    const changed = this.applySubscriptionChanges(state, request);
+    if (changed || !state.cancel) this.startWatch(typeUrl, state);
+  }
+
+  /** Stops every watch; called when the transport closes. */
+  close(): void {
+    this.closed = true;
+    for (const state of this.types.values()) state.cancel?.();
+  }
+
+  status(): ClientStatus {
+    const types: Record<string, TypeStatus> = {};
+    for (const [typeUrl, s] of this.types) {
+      types[shortTypeName(typeUrl)] = {
+        typeUrl,
+        subscribed: [...(s.wildcard ? ["*"] : []), ...[...s.names].sort()],
+        sentVersion: s.sentVersion,
+        sentNonce: s.sentNonce,
+        ackedVersion: s.ackedVersion,
+        ...(s.ackedAt !== undefined && { ackedAt: new Date(s.ackedAt).toISOString() }),
+        ...(s.sentGeneration !== undefined && { sentGeneration: s.sentGeneration }),
+        ...(s.ackedGeneration !== undefined && { ackedGeneration: s.ackedGeneration }),
+        ...(s.lastNack && { lastNack: s.lastNack }),
+      };
+    }
+    const agent = [this.node?.user_agent_name, this.node?.user_agent_version].filter(Boolean).join(" ");
+    return {
+      streamId: this.deps.id,
+      nodeId: this.nodeId,
+      cluster: this.node?.cluster ?? "",
+      metadata: this.node?.metadata ?? {},
+      userAgent: agent,
+      peer: this.deps.transport.peer,
+      connectedAt: new Date(this.connectedAt).toISOString(),
+      protocol: "delta",
+      types,
+    };
+  }
+
+  private firstRequest(typeUrl: string, request: DeltaDiscoveryRequest): DeltaTypeState {
+    const wildcard = request.resource_names_subscribe.length === 0 && request.resource_names_unsubscribe.length === 0;
+    const known = new Map(Object.entries(request.initial_resource_versions ?? {}));
+    if (!isResourceTypeUrl(typeUrl)) {
+      this.deps.metrics?.xdsBadRequests.inc({ reason: "unknown-type-url" });
+      this.deps.logger.warn({ stream: this.deps.id, node: this.nodeId, typeUrl }, "Delta request for an unknown resource type; none of its resources exist");
+    }
+    return { wildcard, names: new Set(), known, sentVersion: "", sentNonce: "", ackedVersion: "" };
+  }
+
+  /** Applies subscribe/unsubscribe; true when the subscription changed. */
+  private applySubscriptionChanges(state: DeltaTypeState, request: DeltaDiscoveryRequest): boolean {
+    let changed = false;
+    for (const name of request.resource_names_subscribe) {
+      if (name === "*") {
+        changed ||= !state.wildcard;
+        state.wildcard = true;
+      } else if (!state.names.has(name)) {
+        state.names.add(name);
+        changed = true;
+      }
+    }
+    for (const name of request.resource_names_unsubscribe) {
+      if (name === "*") {
+        changed ||= state.wildcard;
+        state.wildcard = false;
+      } else if (state.names.delete(name)) {
+        changed = true;
+      }
+    }
+    if (changed) {
+      // Forget what the client holds outside its subscription: it dropped those names.
+      for (const name of [...state.known.keys()]) if (!this.covers(state, name)) state.known.delete(name);
+    }
+    return changed;
+  }
+
+  private covers(state: DeltaTypeState, name: string): boolean {
+    return state.wildcard || state.names.has(name);
+  }
+
+  private startWatch(typeUrl: string, state: DeltaTypeState): void {
+    state.cancel?.();
+    if (!isResourceTypeUrl(typeUrl)) {
+      state.cancel = () => undefined;
+      this.deliver(typeUrl, state, { version: "", resources: [] });
+      return;
+    }
+    const subscription: Subscription = state.wildcard ? { wildcard: true } : { wildcard: false, names: new Set(state.names) };
+    state.cancel = this.deps.watcher.watch(
+      { typeUrl, subscription, nodeId: this.nodeId, node: this.nodeInfo },
+      (response) => this.deliver(typeUrl, state, response),
+    );
+  }
+
+  /** Sends the difference between `response` and what the client holds, if there is any. */
+  private deliver(typeUrl: string, state: DeltaTypeState, response: Pick<WatchResponse, "version" | "resources" | "generation">): void {
+    if (this.closed || this.types.get(typeUrl) !== state) return;
+    const changed = response.resources.filter((r) => state.known.get(r.name) !== r.version);
+    const present = new Set(response.resources.map((r) => r.name));
+    const removed = [...state.known.keys()].filter((name) => this.covers(state, name) && !present.has(name)).sort();
+    if (changed.length === 0 && removed.length === 0) return;
+    for (const r of changed) state.known.set(r.name, r.version);
+    for (const name of removed) state.known.delete(name);
+    const nonce = String(++this.nonceSeq);
+    state.sentVersion = response.version;
+    state.sentNonce = nonce;
+    state.sentGeneration = response.generation;
+    this.deps.transport.send({
+      system_version_info: response.version,
+      resources: changed.map((r) => ({ name: r.name, aliases: [], version: r.version, resource: { type_url: r.typeUrl, value: r.body } })),
+      type_url: typeUrl,
+      removed_resources: removed,
+      removed_resource_names: [],
+      nonce,
+      control_plane: { identifier: "steadymesh" },
+    });
+    this.deps.metrics?.xdsPushes.inc({ type: shortTypeName(typeUrl) });
+  }
+
+  private recordReply(typeUrl: string, state: DeltaTypeState, request: DeltaDiscoveryRequest): void {
+    const type = shortTypeName(typeUrl);
+    const detail = request.error_detail;
+    if (detail && (detail.code !== 0 || detail.message !== "")) {
+      const errorDetail = { code: detail.code, message: detail.message };
+      state.lastNack = {
+        at: new Date(this.deps.now()).toISOString(),
+        nonce: request.response_nonce,
+        version: state.ackedVersion,
+        errorDetail,
+        ...(state.sentGeneration !== undefined && { generation: state.sentGeneration }),
+      };
+      this.deps.metrics?.xdsNacks.inc({ type });
+      this.deps.logger.warn({ stream: this.deps.id, node: this.nodeId, typeUrl, nonce: request.response_nonce, generation: state.sentGeneration, errorDetail: detail.message, code: detail.code }, "client NACKed a Delta response");
+      this.reply(typeUrl, state.sentGeneration, errorDetail);
+      return;
+    }
+    // Delta requests carry no version: the ACK is for the response with this nonce.
+    state.ackedVersion = state.sentVersion;
+    state.ackedAt = this.deps.now();
+    if (state.sentGeneration !== undefined) state.ackedGeneration = state.sentGeneration;
+    this.deps.metrics?.xdsAcks.inc({ type });
+    this.reply(typeUrl, state.sentGeneration);
+    this.deps.logger.debug({ stream: this.deps.id, node: this.nodeId, type, version: state.sentVersion, nonce: request.response_nonce }, "Delta ACK");
+  }
+
+  private reply(typeUrl: string, generation: number | undefined, nack?: { code: number; message: string }): void {
+    this.deps.onReply?.({ streamId: this.deps.id, node: this.nodeInfo, typeUrl, ...(generation !== undefined && { generation }), ...(nack && { nack }) });
+  }
+
+  private reject(reason: string, details: string): void {
+    this.deps.metrics?.xdsBadRequests.inc({ reason });
+    this.deps.logger.warn({ stream: this.deps.id, node: this.nodeId, reason }, `ending Delta ADS stream: ${details}`);
+    this.close();
+    this.deps.transport.end(StreamStatus.INVALID_ARGUMENT, details);
+  }
+}
