@@ -1,8 +1,8 @@
 import type { Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
 import { isResourceTypeUrl, shortTypeName, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type Node } from "../proto/index.js";
-import type { ClientStatus, NackStatus, TypeStatus } from "./client-status.js";
-import type { ClientReply } from "./sotw-stream.js";
+import type { ClientStatus, TypeStatus } from "./client-status.js";
+import { clientStatusOf, nodeInfoOf, recordReply, typeStatusOf, type ClientReply, type ReplyContext, type ReplyState } from "./reply-book.js";
 import { StreamStatus } from "./transport.js";
 import type { NodeInfo, ResourceWatcher, Subscription, WatchResponse } from "./watcher.js";
 
@@ -26,19 +26,12 @@ export interface DeltaStreamDeps {
 }
 
 /** Per-type state of one Delta stream. */
-interface DeltaTypeState {
+interface DeltaTypeState extends ReplyState {
   wildcard: boolean;
   readonly names: Set<string>;
   /** What the client holds, name → version: what we sent, or what it declared in initial_resource_versions. */
   readonly known: Map<string, string>;
   cancel?: () => void;
-  sentVersion: string;
-  sentNonce: string;
-  ackedVersion: string;
-  ackedAt?: number;
-  sentGeneration?: number;
-  ackedGeneration?: number;
-  lastNack?: NackStatus;
 }
 
 /**
@@ -76,7 +69,7 @@ export class DeltaStream {
 
   /** The client as the node of its first request described it. */
   get nodeInfo(): NodeInfo {
-    return { id: this.nodeId, cluster: this.node?.cluster ?? "", metadata: this.node?.metadata ?? {} };
+    return nodeInfoOf(this.node);
   }
 
   /** Handles one DeltaDiscoveryRequest from the client. */
@@ -109,31 +102,11 @@ export class DeltaStream {
   status(): ClientStatus {
     const types: Record<string, TypeStatus> = {};
     for (const [typeUrl, s] of this.types) {
-      types[shortTypeName(typeUrl)] = {
-        typeUrl,
-        subscribed: [...(s.wildcard ? ["*"] : []), ...[...s.names].sort()],
-        sentVersion: s.sentVersion,
-        sentNonce: s.sentNonce,
-        ackedVersion: s.ackedVersion,
-        ...(s.ackedAt !== undefined && { ackedAt: new Date(s.ackedAt).toISOString() }),
-        ...(s.sentGeneration !== undefined && { sentGeneration: s.sentGeneration }),
-        ...(s.ackedGeneration !== undefined && { ackedGeneration: s.ackedGeneration }),
-        ...(s.lastNack && { lastNack: s.lastNack }),
-      };
+      types[shortTypeName(typeUrl)] = typeStatusOf(typeUrl, s, [...(s.wildcard ? ["*"] : []), ...[...s.names].sort()]);
     }
-    const agent = [this.node?.user_agent_name, this.node?.user_agent_version].filter(Boolean).join(" ");
-    return {
-      streamId: this.deps.id,
-      nodeId: this.nodeId,
-      cluster: this.node?.cluster ?? "",
-      metadata: this.node?.metadata ?? {},
-      userAgent: agent,
-      peer: this.deps.transport.peer,
-      connectedAt: new Date(this.connectedAt).toISOString(),
-      protocol: "delta",
-      types,
-    };
+    return clientStatusOf({ id: this.deps.id, node: this.node, peer: this.deps.transport.peer, connectedAt: this.connectedAt, protocol: "delta" }, types);
   }
+
 
   private firstRequest(typeUrl: string, request: DeltaDiscoveryRequest): DeltaTypeState {
     const wildcard = request.resource_names_subscribe.length === 0 && request.resource_names_unsubscribe.length === 0;
@@ -216,33 +189,10 @@ export class DeltaStream {
   }
 
   private recordReply(typeUrl: string, state: DeltaTypeState, request: DeltaDiscoveryRequest): void {
-    const type = shortTypeName(typeUrl);
-    const detail = request.error_detail;
-    if (detail && (detail.code !== 0 || detail.message !== "")) {
-      const errorDetail = { code: detail.code, message: detail.message };
-      state.lastNack = {
-        at: new Date(this.deps.now()).toISOString(),
-        nonce: request.response_nonce,
-        version: state.ackedVersion,
-        errorDetail,
-        ...(state.sentGeneration !== undefined && { generation: state.sentGeneration }),
-      };
-      this.deps.metrics?.xdsNacks.inc({ type });
-      this.deps.logger.warn({ stream: this.deps.id, node: this.nodeId, typeUrl, nonce: request.response_nonce, generation: state.sentGeneration, errorDetail: detail.message, code: detail.code }, "client NACKed a Delta response");
-      this.reply(typeUrl, state.sentGeneration, errorDetail);
-      return;
-    }
-    // Delta requests carry no version: the ACK is for the response with this nonce.
-    state.ackedVersion = state.sentVersion;
-    state.ackedAt = this.deps.now();
-    if (state.sentGeneration !== undefined) state.ackedGeneration = state.sentGeneration;
-    this.deps.metrics?.xdsAcks.inc({ type });
-    this.reply(typeUrl, state.sentGeneration);
-    this.deps.logger.debug({ stream: this.deps.id, node: this.nodeId, type, version: state.sentVersion, nonce: request.response_nonce }, "Delta ACK");
-  }
-
-  private reply(typeUrl: string, generation: number | undefined, nack?: { code: number; message: string }): void {
-    this.deps.onReply?.({ streamId: this.deps.id, node: this.nodeInfo, typeUrl, ...(generation !== undefined && { generation }), ...(nack && { nack }) });
+    const { id, logger, metrics, now, onReply } = this.deps;
+    const context: ReplyContext = { streamId: id, node: this.nodeInfo, logger, metrics, now, onReply };
+    // Delta requests carry no version: an ACK is for the response with this nonce, and a NACKing client keeps what it last ACKed.
+    recordReply(context, typeUrl, state, { nonce: request.response_nonce, detail: request.error_detail, ackedVersion: state.sentVersion, keptVersion: state.ackedVersion });
   }
 
   private reject(reason: string, details: string): void {

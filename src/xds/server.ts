@@ -5,7 +5,8 @@ import type { Codec, DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryReq
 import type { ClientStatus } from "./client-status.js";
 import { createAdsServiceDefinition } from "./ads-service.js";
 import { DeltaStream } from "./delta-stream.js";
-import { SotwStream, type ClientReply } from "./sotw-stream.js";
+import type { ClientReply } from "./reply-book.js";
+import { SotwStream } from "./sotw-stream.js";
 import { StreamStatus, type StreamTransport } from "./transport.js";
 import type { ResourceWatcher } from "./watcher.js";
 

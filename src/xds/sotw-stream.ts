@@ -1,19 +1,12 @@
 import type { Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
 import { isResourceTypeUrl, shortTypeName, type DiscoveryRequest, type Node } from "../proto/index.js";
-import type { ClientStatus, NackStatus, TypeStatus } from "./client-status.js";
+import type { ClientStatus, TypeStatus } from "./client-status.js";
+import { clientStatusOf, nodeInfoOf, recordReply, typeStatusOf, type ClientReply, type ReplyContext, type ReplyState } from "./reply-book.js";
+
+export type { ClientReply } from "./reply-book.js";
 import { StreamStatus, type StreamTransport } from "./transport.js";
 import type { NodeInfo, ResourceWatcher, Subscription, WatchResponse } from "./watcher.js";
-
-/** A client's answer to a response: an ACK, or a NACK with its error_detail. */
-export interface ClientReply {
-  readonly streamId: string;
-  readonly node: NodeInfo;
-  readonly typeUrl: string;
-  /** The generation of the response answered, when the watcher tagged it. */
-  readonly generation?: number;
-  readonly nack?: { readonly code: number; readonly message: string };
-}
 
 export interface SotwStreamDeps {
   readonly id: string;
@@ -27,18 +20,11 @@ export interface SotwStreamDeps {
 }
 
 /** Per-type state of one stream. */
-interface TypeState {
+interface TypeState extends ReplyState {
   subscription: Subscription;
   /** True once the client has named resources: an empty list then means "none", not wildcard. */
   named: boolean;
   cancel?: () => void;
-  sentVersion: string;
-  sentNonce: string;
-  ackedVersion: string;
-  ackedAt?: number;
-  sentGeneration?: number;
-  ackedGeneration?: number;
-  lastNack?: NackStatus;
 }
 
 /**
@@ -66,7 +52,7 @@ export class SotwStream {
 
   /** The client as the node of its first request described it. */
   get nodeInfo(): NodeInfo {
-    return { id: this.nodeId, cluster: this.node?.cluster ?? "", metadata: this.node?.metadata ?? {} };
+    return nodeInfoOf(this.node);
   }
 
   /** Handles one DiscoveryRequest from the client. */
@@ -105,31 +91,11 @@ export class SotwStream {
   status(): ClientStatus {
     const types: Record<string, TypeStatus> = {};
     for (const [typeUrl, s] of this.types) {
-      types[shortTypeName(typeUrl)] = {
-        typeUrl,
-        subscribed: s.subscription.wildcard ? ["*"] : [...s.subscription.names].sort(),
-        sentVersion: s.sentVersion,
-        sentNonce: s.sentNonce,
-        ackedVersion: s.ackedVersion,
-        ...(s.ackedAt !== undefined && { ackedAt: new Date(s.ackedAt).toISOString() }),
-        ...(s.sentGeneration !== undefined && { sentGeneration: s.sentGeneration }),
-        ...(s.ackedGeneration !== undefined && { ackedGeneration: s.ackedGeneration }),
-        ...(s.lastNack && { lastNack: s.lastNack }),
-      };
+      types[shortTypeName(typeUrl)] = typeStatusOf(typeUrl, s, s.subscription.wildcard ? ["*"] : [...s.subscription.names].sort());
     }
-    const agent = [this.node?.user_agent_name, this.node?.user_agent_version].filter(Boolean).join(" ");
-    return {
-      streamId: this.deps.id,
-      nodeId: this.nodeId,
-      cluster: this.node?.cluster ?? "",
-      metadata: this.node?.metadata ?? {},
-      userAgent: agent,
-      peer: this.deps.transport.peer,
-      connectedAt: new Date(this.connectedAt).toISOString(),
-      protocol: "sotw",
-      types,
-    };
+    return clientStatusOf({ id: this.deps.id, node: this.node, peer: this.deps.transport.peer, connectedAt: this.connectedAt, protocol: "sotw" }, types);
   }
+
 
   private subscribe(typeUrl: string, request: DiscoveryRequest, previous: TypeState | undefined): void {
     previous?.cancel?.();
@@ -185,32 +151,12 @@ export class SotwStream {
   }
 
   private recordReply(typeUrl: string, state: TypeState, request: DiscoveryRequest): void {
-    const type = shortTypeName(typeUrl);
-    const detail = request.error_detail;
-    if (detail && (detail.code !== 0 || detail.message !== "")) {
-      const errorDetail = { code: detail.code, message: detail.message };
-      state.lastNack = {
-        at: new Date(this.deps.now()).toISOString(),
-        nonce: request.response_nonce,
-        version: request.version_info,
-        errorDetail,
-        ...(state.sentGeneration !== undefined && { generation: state.sentGeneration }),
-      };
-      this.deps.metrics?.xdsNacks.inc({ type });
-      this.deps.logger.warn({ stream: this.deps.id, node: this.nodeId, typeUrl, nonce: request.response_nonce, keptVersion: request.version_info, generation: state.sentGeneration, errorDetail: detail.message, code: detail.code }, "client NACKed a response");
-      this.reply(typeUrl, state.sentGeneration, errorDetail);
-      return;
-    }
-    state.ackedVersion = request.version_info;
-    state.ackedAt = this.deps.now();
-    if (state.sentGeneration !== undefined) state.ackedGeneration = state.sentGeneration;
-    this.deps.metrics?.xdsAcks.inc({ type });
-    this.reply(typeUrl, state.sentGeneration);
-    this.deps.logger.debug({ stream: this.deps.id, node: this.nodeId, type, version: request.version_info, nonce: request.response_nonce }, "ACK");
+    recordReply(this.replyContext(), typeUrl, state, { nonce: request.response_nonce, detail: request.error_detail, ackedVersion: request.version_info, keptVersion: request.version_info });
   }
 
-  private reply(typeUrl: string, generation: number | undefined, nack?: { code: number; message: string }): void {
-    this.deps.onReply?.({ streamId: this.deps.id, node: this.nodeInfo, typeUrl, ...(generation !== undefined && { generation }), ...(nack && { nack }) });
+  private replyContext(): ReplyContext {
+    const { id, logger, metrics, now, onReply } = this.deps;
+    return { streamId: id, node: this.nodeInfo, logger, metrics, now, onReply };
   }
 
   private reject(reason: string, details: string): void {

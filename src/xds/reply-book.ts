@@ -1,0 +1,102 @@
+import type { Logger } from "../log/index.js";
+import type { Metrics } from "../metrics/index.js";
+import { shortTypeName, type Node, type Status } from "../proto/index.js";
+import type { ClientStatus, NackStatus, TypeStatus } from "./client-status.js";
+import type { NodeInfo } from "./watcher.js";
+
+/**
+ * The ACK/NACK bookkeeping SotW and Delta streams share: what was sent per
+ * type, what the client ACKed, its last NACK, and the generation of each.
+ */
+export interface ReplyState {
+  sentVersion: string;
+  sentNonce: string;
+  ackedVersion: string;
+  ackedAt?: number;
+  sentGeneration?: number;
+  ackedGeneration?: number;
+  lastNack?: NackStatus;
+}
+
+/** A client's answer to a response: an ACK, or a NACK with its error_detail. */
+export interface ClientReply {
+  readonly streamId: string;
+  readonly node: NodeInfo;
+  readonly typeUrl: string;
+  /** The generation of the response answered, when the watcher tagged it. */
+  readonly generation?: number;
+  readonly nack?: { readonly code: number; readonly message: string };
+}
+
+/** Who is answering, and where the bookkeeping reports. */
+export interface ReplyContext {
+  readonly streamId: string;
+  readonly node: NodeInfo;
+  readonly logger: Logger;
+  readonly metrics?: Metrics | undefined;
+  readonly now: () => number;
+  readonly onReply?: ((reply: ClientReply) => void) | undefined;
+}
+
+/** The client as a stream's first request described it ({} metadata when absent). */
+export function nodeInfoOf(node: Node | undefined): NodeInfo {
+  return { id: node?.id ?? "", cluster: node?.cluster ?? "", metadata: node?.metadata ?? {} };
+}
+
+/**
+ * Records the reply to the last response of `typeUrl` (the caller has checked
+ * the nonce): a NACK when `detail` carries a code or message, else an ACK of
+ * `ackedVersion`. `keptVersion` is the version a NACKing client keeps. Counts
+ * it, logs it (every NACK with node, type URL, nonce and detail) and reports
+ * it to `onReply` with the generation of the response answered.
+ */
+export function recordReply(ctx: ReplyContext, typeUrl: string, state: ReplyState, reply: { nonce: string; detail?: Status | undefined; ackedVersion: string; keptVersion: string }): void {
+  const type = shortTypeName(typeUrl);
+  const generation = state.sentGeneration;
+  const detail = reply.detail;
+  if (detail && (detail.code !== 0 || detail.message !== "")) {
+    const errorDetail = { code: detail.code, message: detail.message };
+    state.lastNack = { at: new Date(ctx.now()).toISOString(), nonce: reply.nonce, version: reply.keptVersion, errorDetail, ...(generation !== undefined && { generation }) };
+    ctx.metrics?.xdsNacks.inc({ type });
+    ctx.logger.warn({ stream: ctx.streamId, node: ctx.node.id, typeUrl, nonce: reply.nonce, keptVersion: reply.keptVersion, generation, errorDetail: detail.message, code: detail.code }, "client NACKed a response");
+    ctx.onReply?.({ streamId: ctx.streamId, node: ctx.node, typeUrl, ...(generation !== undefined && { generation }), nack: errorDetail });
+    return;
+  }
+  state.ackedVersion = reply.ackedVersion;
+  state.ackedAt = ctx.now();
+  if (generation !== undefined) state.ackedGeneration = generation;
+  ctx.metrics?.xdsAcks.inc({ type });
+  ctx.onReply?.({ streamId: ctx.streamId, node: ctx.node, typeUrl, ...(generation !== undefined && { generation }) });
+  ctx.logger.debug({ stream: ctx.streamId, node: ctx.node.id, type, version: reply.ackedVersion, nonce: reply.nonce }, "ACK");
+}
+
+/** One type's status for `GET /v1/clients`. */
+export function typeStatusOf(typeUrl: string, state: ReplyState, subscribed: readonly string[]): TypeStatus {
+  return {
+    typeUrl,
+    subscribed,
+    sentVersion: state.sentVersion,
+    sentNonce: state.sentNonce,
+    ackedVersion: state.ackedVersion,
+    ...(state.ackedAt !== undefined && { ackedAt: new Date(state.ackedAt).toISOString() }),
+    ...(state.sentGeneration !== undefined && { sentGeneration: state.sentGeneration }),
+    ...(state.ackedGeneration !== undefined && { ackedGeneration: state.ackedGeneration }),
+    ...(state.lastNack && { lastNack: state.lastNack }),
+  };
+}
+
+/** A stream's ClientStatus from its node, its per-type status (keyed by short type name) and where it came from. */
+export function clientStatusOf(stream: { id: string; node: Node | undefined; peer: string; connectedAt: number; protocol: "sotw" | "delta" }, types: Record<string, TypeStatus>): ClientStatus {
+  const { node } = stream;
+  return {
+    streamId: stream.id,
+    nodeId: node?.id ?? "",
+    cluster: node?.cluster ?? "",
+    metadata: node?.metadata ?? {},
+    userAgent: [node?.user_agent_name, node?.user_agent_version].filter(Boolean).join(" "),
+    peer: stream.peer,
+    connectedAt: new Date(stream.connectedAt).toISOString(),
+    protocol: stream.protocol,
+    types,
+  };
+}
