@@ -11,6 +11,7 @@ export interface Metrics {
   readonly xdsNacks: Counter<"type">;
   /** Requests the server could not use (unknown type URL, missing field…). */
   readonly xdsBadRequests: Counter<"reason">;
+  readonly xdsResourceEncodings: Counter<"protocol">;
   readonly registryRevision: Gauge<never>;
   /** Snapshots built from the registry, by result (`ok`, `error`). */
   readonly snapshotBuilds: Counter<"result">;
@@ -56,6 +57,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     xdsPushes: new Counter({ name: "steadymesh_xds_pushes_total", help: "Discovery responses sent, by type.", labelNames: ["type"], registers }),
     xdsAcks: new Counter({ name: "steadymesh_xds_acks_total", help: "ACKs received, by type.", labelNames: ["type"], registers }),
     xdsNacks: new Counter({ name: "steadymesh_xds_nacks_total", help: "NACKs received, by type.", labelNames: ["type"], registers }),
+    xdsResourceEncodings: new Counter({ name: "steadymesh_xds_resource_encodings_total", help: "Resource versions encoded as response entries (once per version and protocol, shared by every stream), by protocol.", labelNames: ["protocol"], registers }),
     xdsBadRequests: new Counter({ name: "steadymesh_xds_bad_requests_total", help: "Discovery requests that could not be used, by reason.", labelNames: ["reason"], registers }),
     registryRevision: new Gauge({ name: "steadymesh_registry_revision", help: "Current registry revision.", registers }),
     snapshotBuilds: new Counter({ name: "steadymesh_snapshot_builds_total", help: "Snapshots built from the registry, by result.", labelNames: ["result"], registers }),

@@ -28,7 +28,7 @@ const INCLUDE_DIRS = ["envoy-api", "xds", "googleapis", "protoc-gen-validate"] a
  * Synchronous and uncached: each call parses again, so call it once at start-up.
  *
  * Measured (Node 20, 2 vCPUs): 65–80 ms when idle, 125–165 ms under load;
- * about 70 files are parsed. `bench/proto-load.ts` records it.
+ * about 70 files are parsed. The `build` section of `npm run bench` records it.
  *
  * @throws ProtoLoadError when the package or a proto file is missing or does not parse.
  */

@@ -72,7 +72,7 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
     const adminAddress = await admin.listen(options.bind, options.adminPort);
     const dnsAddress = await dns.listen(options.bind, options.dnsPort);
     logger.info({ store: store.kind, revision: registry.view().revision, xds: xdsAddress, admin: adminAddress, dns: dnsAddress }, "steadymesh started");
-    return { xds: xdsAddress, admin: adminAddress, dns: dnsAddress, guard, close, ...(faults && { faults, labFaults }) };
+    return { xds: xdsAddress, admin: adminAddress, dns: dnsAddress, xdsServer: xds, guard, close, ...(faults && { faults, labFaults }) };
   } catch (err) {
     await close();
     throw err;

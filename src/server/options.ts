@@ -3,6 +3,7 @@ import type { PushGuard } from "../guard/index.js";
 import { GUARD_DEFAULTS, ROLLOUT_DEFAULTS, type GuardPolicy, type RolloutPolicy } from "../guard/model.js";
 import { DAMPING_DEFAULTS, TTL_GRACE_DEFAULT_MS, type DampingPolicy } from "../health/model.js";
 import type { Logger } from "../log/index.js";
+import type { XdsServer } from "../xds/index.js";
 
 /** Everything `steadymesh serve` needs; the CLI parses flags into this. */
 export interface ServeOptions {
@@ -68,6 +69,8 @@ export interface RunningServer {
   readonly admin: ListenAddress;
   /** UDP and TCP, on the same port. */
   readonly dns: ListenAddress;
+  /** The xDS server itself: its clients, and the raw broadcast bench/ measures the transport with. */
+  readonly xdsServer: XdsServer;
   /** The push guard: generations, approve, rollback (what `/v1/generations` serves). */
   readonly guard: PushGuard;
   /** Only with `enableFaults`: injects control-plane failures into what xDS clients see. */

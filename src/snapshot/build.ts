@@ -4,7 +4,7 @@ import type { RegistryView, ServiceEntry } from "../registry/index.js";
 import { compareStrings, createSnapshot } from "./assemble.js";
 import { findInconsistencies, readFacts, type ResourceFacts } from "./consistency.js";
 import { checkServiceEntry } from "./input-checks.js";
-import { encodeServiceResources, type ServiceResources } from "./service-resources.js";
+import { encodeServiceResources, type EncodedService, type ServiceResources } from "./service-resources.js";
 import type { Resource, Snapshot } from "./snapshot.js";
 
 /** Either a consistent snapshot, or every problem found (nothing is half-built). */
@@ -14,7 +14,9 @@ export type BuildResult = { ok: true; snapshot: Snapshot } | { ok: false; errors
  * Memo shared by successive buildSnapshot calls: treat it as opaque. It holds
  * each service's encoded resources keyed by ServiceEntry identity (the
  * registry reuses unchanged entries across views), so a rebuild re-encodes
- * only the services that changed. Entries are weakly held.
+ * only the services that changed, and within one of those only the resources
+ * whose inputs changed. Entries are weakly held; the last per name strongly,
+ * until the name leaves the registry.
  */
 export interface BuildCache {
   readonly kind: "snapshot-build-cache";
@@ -22,11 +24,13 @@ export interface BuildCache {
 
 interface CacheState extends BuildCache {
   readonly services: WeakMap<ServiceEntry, ServiceResources>;
+  /** The last resources encoded per service name, so a changed service re-encodes only what changed in it. */
+  readonly latest: Map<string, EncodedService>;
   readonly facts: WeakMap<Resource, ResourceFacts>;
 }
 
 export function createBuildCache(): BuildCache {
-  const state: CacheState = { kind: "snapshot-build-cache", services: new WeakMap(), facts: new WeakMap() };
+  const state: CacheState = { kind: "snapshot-build-cache", services: new WeakMap(), latest: new Map(), facts: new WeakMap() };
   return state;
 }
 
@@ -48,6 +52,7 @@ export function buildSnapshot(view: RegistryView, codec: Codec, cache?: BuildCac
     for (const type of RESOURCE_TYPES) byType.get(type)?.set(name, resources[type]);
   }
   if (errors.length > 0) return { ok: false, errors };
+  if (state) for (const name of [...state.latest.keys()]) if (!view.services.has(name)) state.latest.delete(name);
   const snapshot = createSnapshot(view.revision, Object.fromEntries(byType));
   const inconsistencies = findInconsistencies(snapshot, (resource) => factsOf(resource, codec, state));
   return inconsistencies.length > 0 ? { ok: false, errors: inconsistencies } : { ok: true, snapshot };
@@ -63,8 +68,9 @@ function resourcesOf(name: string, entry: ServiceEntry, codec: Codec, state: Cac
     return undefined;
   }
   try {
-    const resources = encodeServiceResources(entry, codec);
+    const resources = encodeServiceResources(entry, codec, state?.latest.get(name));
     state?.services.set(entry, resources);
+    state?.latest.set(name, { entry, resources });
     return resources;
   } catch (error) {
     // Typed errors (e.g. MessageShapeError) become issues like any other; anything else is a bug.

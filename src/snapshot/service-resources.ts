@@ -36,14 +36,32 @@ const SENT_HEALTH: Partial<Record<Health, HealthStatus>> = { healthy: "HEALTHY",
 
 export type ServiceResources = Readonly<Record<ResourceTypeUrl, Resource>>;
 
-/** Encodes the four resources of `entry`; throws what the codec throws. */
-export function encodeServiceResources(entry: ServiceEntry, codec: Codec): ServiceResources {
+/** A service's entry and the resources encoded from it. */
+export interface EncodedService {
+  readonly entry: ServiceEntry;
+  readonly resources: ServiceResources;
+}
+
+/**
+ * Encodes the four resources of `entry`; throws what the codec throws. Given
+ * what was encoded for the same service before, it encodes only the resources
+ * whose inputs changed and reuses the others (same objects, so nothing
+ * downstream encodes them again): the Listener and RouteConfiguration depend
+ * on the name only, the Cluster on the lb policy too, the ClusterLoadAssignment
+ * on the instances.
+ */
+export function encodeServiceResources(entry: ServiceEntry, codec: Codec, previous?: EncodedService): ServiceResources {
   const name = entry.service.name;
+  const before = previous && previous.entry.service.name === name ? previous : undefined;
   return {
-    [LISTENER_TYPE]: createResource(LISTENER_TYPE, name, codec.encodeResource(LISTENER_TYPE, listenerFor(name, codec))),
-    [ROUTE_TYPE]: createResource(ROUTE_TYPE, name, codec.encodeResource(ROUTE_TYPE, routeConfigurationFor(name))),
-    [CLUSTER_TYPE]: createResource(CLUSTER_TYPE, name, codec.encodeResource(CLUSTER_TYPE, clusterFor(name, entry.service.lbPolicy))),
-    [ENDPOINT_TYPE]: createResource(ENDPOINT_TYPE, name, codec.encodeResource(ENDPOINT_TYPE, loadAssignmentFor(name, entry))),
+    [LISTENER_TYPE]: before?.resources[LISTENER_TYPE] ?? createResource(LISTENER_TYPE, name, codec.encodeResource(LISTENER_TYPE, listenerFor(name, codec))),
+    [ROUTE_TYPE]: before?.resources[ROUTE_TYPE] ?? createResource(ROUTE_TYPE, name, codec.encodeResource(ROUTE_TYPE, routeConfigurationFor(name))),
+    [CLUSTER_TYPE]:
+      (before?.entry.service.lbPolicy === entry.service.lbPolicy ? before.resources[CLUSTER_TYPE] : undefined) ??
+      createResource(CLUSTER_TYPE, name, codec.encodeResource(CLUSTER_TYPE, clusterFor(name, entry.service.lbPolicy))),
+    [ENDPOINT_TYPE]:
+      (before?.entry.instances === entry.instances ? before.resources[ENDPOINT_TYPE] : undefined) ??
+      createResource(ENDPOINT_TYPE, name, codec.encodeResource(ENDPOINT_TYPE, loadAssignmentFor(name, entry))),
   };
 }
 

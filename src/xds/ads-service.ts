@@ -5,7 +5,8 @@ export const ADS_SERVICE_NAME = "envoy.service.discovery.v3.AggregatedDiscoveryS
 
 /**
  * The ADS gRPC service, with (de)serialization done by our codec so the
- * server works on typed objects and pre-encoded resources. Methods the server
+ * server works on typed objects and pre-encoded resources. Responses may be
+ * given already encoded (the server's streams send bytes from wire.ts). Methods the server
  * does not register answer UNIMPLEMENTED (grpc-js does that).
  */
 export function createAdsServiceDefinition(codec: Codec): ServiceDefinition {
@@ -16,7 +17,7 @@ export function createAdsServiceDefinition(codec: Codec): ServiceDefinition {
       responseStream: true,
       requestSerialize: (value: DiscoveryRequest) => codec.encodeDiscoveryRequest(value) as Buffer,
       requestDeserialize: (bytes: Buffer) => codec.decodeDiscoveryRequest(bytes),
-      responseSerialize: (value: DiscoveryResponse) => codec.encodeDiscoveryResponse(value) as Buffer,
+      responseSerialize: (value: DiscoveryResponse | Uint8Array) => (value instanceof Uint8Array ? asBuffer(value) : asBuffer(codec.encodeDiscoveryResponse(value))),
       responseDeserialize: (bytes: Buffer) => codec.decodeDiscoveryResponse(bytes),
     },
     DeltaAggregatedResources: {
@@ -25,8 +26,12 @@ export function createAdsServiceDefinition(codec: Codec): ServiceDefinition {
       responseStream: true,
       requestSerialize: (value: DeltaDiscoveryRequest) => codec.encodeDeltaDiscoveryRequest(value) as Buffer,
       requestDeserialize: (bytes: Buffer) => codec.decodeDeltaDiscoveryRequest(bytes),
-      responseSerialize: (value: DeltaDiscoveryResponse) => codec.encodeDeltaDiscoveryResponse(value) as Buffer,
+      responseSerialize: (value: DeltaDiscoveryResponse | Uint8Array) => (value instanceof Uint8Array ? asBuffer(value) : asBuffer(codec.encodeDeltaDiscoveryResponse(value))),
       responseDeserialize: (bytes: Buffer) => codec.decodeDeltaDiscoveryResponse(bytes),
     },
   };
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

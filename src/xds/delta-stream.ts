@@ -1,15 +1,17 @@
 import type { Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
-import { isResourceTypeUrl, shortTypeName, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type Node } from "../proto/index.js";
+import { isResourceTypeUrl, shortTypeName, type DeltaDiscoveryRequest, type Node } from "../proto/index.js";
 import type { ClientStatus, TypeStatus } from "./client-status.js";
 import { clientStatusOf, nodeInfoOf, recordReply, typeStatusOf, type ClientReply, type ReplyContext, type ReplyState } from "./reply-book.js";
 import { StreamStatus } from "./transport.js";
+import type { ResponseWire } from "./wire.js";
 import type { NodeInfo, ResourceWatcher, Subscription, WatchResponse } from "./watcher.js";
 
 /** The wire side of a Delta ADS stream; like StreamTransport, but carrying Delta responses. */
 export interface DeltaStreamTransport {
   readonly peer: string;
-  send(response: DeltaDiscoveryResponse): void;
+  /** Writes one encoded response (see wire.ts), unchanged. */
+  send(response: Uint8Array): void;
   /** Ends the stream with a gRPC status. Further sends are dropped. */
   end(code: number, details: string): void;
 }
@@ -18,6 +20,8 @@ export interface DeltaStreamDeps {
   readonly id: string;
   readonly watcher: ResourceWatcher;
   readonly transport: DeltaStreamTransport;
+  /** Encodes responses from parts shared by every stream. */
+  readonly wire: ResponseWire;
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly now: () => number;
@@ -176,15 +180,7 @@ export class DeltaStream {
     state.sentVersion = response.version;
     state.sentNonce = nonce;
     state.sentGeneration = response.generation;
-    this.deps.transport.send({
-      system_version_info: response.version,
-      resources: changed.map((r) => ({ name: r.name, aliases: [], version: r.version, resource: { type_url: r.typeUrl, value: r.body } })),
-      type_url: typeUrl,
-      removed_resources: removed,
-      removed_resource_names: [],
-      nonce,
-      control_plane: { identifier: "steadymesh" },
-    });
+    this.deps.transport.send(this.deps.wire.delta({ systemVersion: response.version, typeUrl, nonce, removed }, changed));
     this.deps.metrics?.xdsPushes.inc({ type: shortTypeName(typeUrl) });
   }
 

@@ -1,13 +1,14 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
-import type { Codec, DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse } from "../proto/index.js";
+import type { Codec, DeltaDiscoveryRequest, DiscoveryRequest } from "../proto/index.js";
 import type { ClientStatus } from "./client-status.js";
 import { createAdsServiceDefinition } from "./ads-service.js";
 import { DeltaStream } from "./delta-stream.js";
 import type { ClientReply } from "./reply-book.js";
 import { SotwStream } from "./sotw-stream.js";
 import { StreamStatus, type StreamTransport } from "./transport.js";
+import { createResponseWire } from "./wire.js";
 import type { ResourceWatcher } from "./watcher.js";
 
 export interface XdsServerDeps {
@@ -29,12 +30,20 @@ export interface XdsServer {
   listen(host: string, port: number): Promise<{ host: string; port: number }>;
   /** Every open ADS stream. */
   clients(): ClientStatus[];
+  /**
+   * Writes `bytes`, an encoded response of `protocol`, unchanged to every open
+   * stream of that protocol, touching no stream state; returns how many. It is
+   * the transport's floor ("the same bytes N times on the same sockets") that
+   * bench/ measures propagation against; nothing else uses it.
+   */
+  broadcastEncoded(protocol: "sotw" | "delta", bytes: Uint8Array): number;
   /** Ends every stream with UNAVAILABLE (clients reconnect elsewhere or later), then stops. */
   close(): Promise<void>;
 }
 
-type AdsCall = grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
-type DeltaAdsCall = grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
+/** Responses go out already encoded (wire.ts); the service definition's serializer passes bytes through. */
+type AdsCall = grpc.ServerDuplexStream<DiscoveryRequest, Uint8Array>;
+type DeltaAdsCall = grpc.ServerDuplexStream<DeltaDiscoveryRequest, Uint8Array>;
 
 /** What the server needs of a protocol stream, SotW or Delta. */
 interface ProtocolStream<Req> {
@@ -48,11 +57,12 @@ interface ProtocolStream<Req> {
 export function createXdsServer(deps: XdsServerDeps): XdsServer {
   const now = deps.now ?? Date.now;
   const server = new grpc.Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024 });
-  const streams = new Map<string, { stream: ProtocolStream<never>; transport: { end(code: number, details: string): void } }>();
+  const streams = new Map<string, { stream: ProtocolStream<never>; protocol: "sotw" | "delta"; transport: GrpcTransport<unknown> }>();
+  const wire = createResponseWire(deps.codec, deps.metrics);
   let seq = 0;
   let closing: Promise<void> | undefined;
 
-  function handle<Req, Res>(call: grpc.ServerDuplexStream<Req, Res>, create: (id: string, transport: GrpcTransport<Res>) => ProtocolStream<Req>): void {
+  function handle<Req>(protocol: "sotw" | "delta", call: grpc.ServerDuplexStream<Req, Uint8Array>, create: (id: string, transport: GrpcTransport<Uint8Array>) => ProtocolStream<Req>): void {
     const id = `s${++seq}`;
     const transport = grpcTransport(call);
     const admission = deps.streamGate?.attachStream((code, details) => {
@@ -66,7 +76,7 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
       return;
     }
     const stream = create(id, transport);
-    streams.set(id, { stream, transport });
+    streams.set(id, { stream, protocol, transport });
     deps.metrics?.xdsClients.inc();
     deps.logger.info({ stream: id, peer: transport.peer }, "ADS stream opened");
     let finished = false;
@@ -98,10 +108,10 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
     call.on("close", () => finish("closed"));
   }
 
-  const common = { watcher: deps.watcher, logger: deps.logger, now, ...(deps.metrics && { metrics: deps.metrics }), ...(deps.onReply && { onReply: deps.onReply }) };
+  const common = { watcher: deps.watcher, wire, logger: deps.logger, now, ...(deps.metrics && { metrics: deps.metrics }), ...(deps.onReply && { onReply: deps.onReply }) };
   server.addService(createAdsServiceDefinition(deps.codec), {
-    StreamAggregatedResources: (call: AdsCall) => handle(call, (id, transport: StreamTransport) => new SotwStream({ id, transport, ...common })),
-    DeltaAggregatedResources: (call: DeltaAdsCall) => handle(call, (id, transport) => new DeltaStream({ id, transport, ...common })),
+    StreamAggregatedResources: (call: AdsCall) => handle("sotw", call, (id, transport: StreamTransport) => new SotwStream({ id, transport, ...common })),
+    DeltaAggregatedResources: (call: DeltaAdsCall) => handle("delta", call, (id, transport) => new DeltaStream({ id, transport, ...common })),
   });
 
   return {
@@ -114,6 +124,15 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
       });
     },
     clients: () => [...streams.values()].map((s) => s.stream.status()),
+    broadcastEncoded(protocol, bytes) {
+      let written = 0;
+      for (const entry of streams.values()) {
+        if (entry.protocol !== protocol) continue;
+        entry.transport.send(bytes);
+        written++;
+      }
+      return written;
+    },
     close() {
       closing ??= (async () => {
         for (const { stream, transport } of streams.values()) {

@@ -26,6 +26,8 @@ export interface SnapshotCache extends ResourceWatcher {
 
 interface ActiveWatch {
   readonly request: WatchRequest;
+  /** Type and subscription as one string: watches with equal keys get the same answer object. */
+  readonly key: string;
   readonly onResponse: (response: WatchResponse) => void;
   lastVersion?: string;
 }
@@ -35,12 +37,23 @@ export function createSnapshotCache(): SnapshotCache {
   let generation: number | undefined;
   let canary: GroupSnapshot | undefined;
   const watches = new Set<ActiveWatch>();
+  // One answer per (snapshot, type, subscription), shared by every watch asking
+  // it, so its resource list is encoded once for all of them (see wire.ts).
+  const answers = new WeakMap<Snapshot, Map<string, WatchResponse>>();
+
+  function answer(source: Snapshot, watch: ActiveWatch): WatchResponse {
+    let bySubscription = answers.get(source);
+    if (!bySubscription) answers.set(source, (bySubscription = new Map()));
+    let response = bySubscription.get(watch.key);
+    if (!response) bySubscription.set(watch.key, (response = respond(source, watch.request)));
+    return response;
+  }
 
   function deliver(watch: ActiveWatch): void {
     const inCanary = canary !== undefined && canary.selects(watch.request.node);
     const source = inCanary ? canary!.snapshot : snapshot;
     if (!source) return;
-    const response = respond(source, watch.request);
+    const response = answer(source, watch);
     if (response.version === watch.lastVersion) return;
     watch.lastVersion = response.version;
     const tag = inCanary ? canary!.generation : generation;
@@ -54,7 +67,7 @@ export function createSnapshotCache(): SnapshotCache {
 
   return {
     watch(request, onResponse) {
-      const watch: ActiveWatch = { request, onResponse };
+      const watch: ActiveWatch = { request, onResponse, key: watchKey(request) };
       watches.add(watch);
       deliver(watch);
       return () => watches.delete(watch);
@@ -70,6 +83,11 @@ export function createSnapshotCache(): SnapshotCache {
     },
     current: () => snapshot,
   };
+}
+
+function watchKey({ typeUrl, subscription }: WatchRequest): string {
+  // JSON, not a separator: client-chosen names may hold any character.
+  return JSON.stringify(subscription.wildcard ? [typeUrl, true] : [typeUrl, false, ...[...subscription.names].sort()]);
 }
 
 /** The answer to `request` from `snapshot`: all resources for a wildcard, else the named ones that exist. */

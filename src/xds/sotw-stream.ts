@@ -6,12 +6,15 @@ import { clientStatusOf, nodeInfoOf, recordReply, typeStatusOf, type ClientReply
 
 export type { ClientReply } from "./reply-book.js";
 import { StreamStatus, type StreamTransport } from "./transport.js";
+import type { ResponseWire } from "./wire.js";
 import type { NodeInfo, ResourceWatcher, Subscription, WatchResponse } from "./watcher.js";
 
 export interface SotwStreamDeps {
   readonly id: string;
   readonly watcher: ResourceWatcher;
   readonly transport: StreamTransport;
+  /** Encodes responses from parts shared by every stream. */
+  readonly wire: ResponseWire;
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly now: () => number;
@@ -140,13 +143,7 @@ export class SotwStream {
     state.sentVersion = response.version;
     state.sentNonce = nonce;
     state.sentGeneration = response.generation;
-    this.deps.transport.send({
-      version_info: response.version,
-      resources: response.resources.map((r) => ({ type_url: r.typeUrl, value: r.body })),
-      type_url: typeUrl,
-      nonce,
-      control_plane: { identifier: "steadymesh" },
-    });
+    this.deps.transport.send(this.deps.wire.sotw({ version: response.version, typeUrl, nonce }, response.resources));
     this.deps.metrics?.xdsPushes.inc({ type: shortTypeName(typeUrl) });
   }
 

@@ -1,5 +1,3 @@
-import type { DiscoveryResponse } from "../proto/index.js";
-
 /** gRPC status codes the xDS server ends streams with. */
 export const StreamStatus = { OK: 0, INVALID_ARGUMENT: 3, NOT_FOUND: 5, INTERNAL: 13, UNAVAILABLE: 14 } as const;
 
@@ -11,7 +9,8 @@ export const StreamStatus = { OK: 0, INVALID_ARGUMENT: 3, NOT_FOUND: 5, INTERNAL
 export interface StreamTransport {
   /** Remote address, for logs and `GET /v1/clients`. */
   readonly peer: string;
-  send(response: DiscoveryResponse): void;
+  /** Writes one encoded response (see wire.ts), unchanged. */
+  send(response: Uint8Array): void;
   /** Ends the stream with a gRPC status. Further sends are dropped. */
   end(code: number, details: string): void;
 }

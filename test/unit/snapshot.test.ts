@@ -164,7 +164,7 @@ test("snapshot - versions change when content changes, and only then", () => {
   for (const type of RESOURCE_TYPES) assert.notEqual(fewer.typeVersions[type], first.typeVersions[type]);
 });
 
-test("snapshot - the cache gives identical results and re-encodes only the changed service", () => {
+test("snapshot - the cache gives identical results and re-encodes only what changed in the changed service", () => {
   let encodes: string[] = [];
   const counting: Codec = {
     ...codec,
@@ -182,8 +182,13 @@ test("snapshot - the cache gives identical results and re-encodes only the chang
   encodes = [];
   const second = view(2, [login, search, entry("cart", [{ id: "c" }])]);
   const cached = build(second, counting, cache);
-  assert.deepEqual(encodes.sort(), ["Cluster:cart", "ClusterLoadAssignment:cart", "Listener:cart", "RouteConfiguration:cart"]);
+  assert.deepEqual(encodes, ["ClusterLoadAssignment:cart"], "new instances: only the service's ClusterLoadAssignment");
   assert.equal(resource(cached, ENDPOINT_TYPE, "login"), resource(first, ENDPOINT_TYPE, "login"), "unchanged resources are reused");
+  assert.equal(resource(cached, LISTENER_TYPE, "cart"), resource(first, LISTENER_TYPE, "cart"), "a changed service's unchanged Listener is reused");
+
+  encodes = [];
+  build(view(3, [login, entry("search", [{ id: "a" }, { id: "b" }], "ring_hash"), entry("cart", [{ id: "c" }])]), counting, cache);
+  assert.deepEqual(encodes.sort(), ["Cluster:search", "ClusterLoadAssignment:search", "ClusterLoadAssignment:cart"].sort(), "new lb policy: the Cluster (and EDS, as the entries are new objects)");
 
   const uncached = build(second, codec);
   assert.equal(cached.version, uncached.version);
