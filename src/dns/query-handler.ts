@@ -2,7 +2,7 @@ import type { Clock } from "../clock/index.js";
 import type { Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
 import type { RegistryView } from "../registry/index.js";
-import { answerQuery, qtypeLabel, type DnsTransport } from "./answer.js";
+import { answerQuery, qtypeLabel, type DnsTransport, type QueryContext, type QueryOutcome } from "./answer.js";
 import type { Zone } from "./zone.js";
 
 /** What a transport does with one message: send `response` if any; close a TCP connection when `malformed`. */
@@ -28,14 +28,16 @@ const MALFORMED_WARN_INTERVAL_MS = 10_000;
 
 /**
  * Wraps the pure `answerQuery` with the registry's current view (read per
- * query, so an answer is never older than the registry), a debug log line per
+ * query, so an answer is never older than the registry), an answer cache, a debug log line per
  * query, rate-limited warnings for malformed messages, and the query counter.
  */
 export function createQueryHandler(deps: QueryHandlerDeps): QueryHandler {
   const warnMalformed = rateLimitedWarn(deps.logger, deps.clock, MALFORMED_WARN_INTERVAL_MS);
+  const answers = createAnswerCache();
   return (query, transport, peer) => {
     try {
-      const outcome = answerQuery(query, { zone: deps.zone(), view: deps.view(), transport });
+      const context = { zone: deps.zone(), view: deps.view(), transport };
+      const outcome = answers.answer(query, context);
       deps.metrics?.dnsQueries.inc({ qtype: qtypeLabel(outcome.qtype), rcode: outcome.rcode });
       const fields = { transport, peer, qname: outcome.qname, qtype: outcome.qtype, rcode: outcome.rcode, truncated: outcome.truncated, bytes: outcome.response?.length };
       if (outcome.malformed !== undefined) warnMalformed({ ...fields, reason: outcome.malformed }, "dns: malformed message");
@@ -65,5 +67,47 @@ function rateLimitedWarn(logger: Logger, clock: Clock, intervalMs: number): (fie
       suppressed += 1;
       logger.debug(fields, message);
     }
+  };
+}
+
+/** Distinct queries whose answers are kept per registry revision; past it, the cache starts over. */
+const ANSWER_CACHE_ENTRIES = 10_000;
+
+/**
+ * `answerQuery` is a pure function of the query bytes, the zone, the registry
+ * view and the transport, and the query's id (its first two bytes) only comes
+ * back in the answer's first two bytes. So the answer to the same bytes after
+ * the id, over the same transport, for the same zone and registry revision,
+ * is the kept answer with the new id written in: no decoding and no encoding.
+ * The cache starts over whenever the revision or the zone changes, and never
+ * keeps malformed queries (those are answered, or dropped, afresh each time).
+ */
+function createAnswerCache() {
+  let revision = -1;
+  let zone: QueryContext["zone"] | undefined;
+  const kept = new Map<string, QueryOutcome & { readonly response: Buffer }>();
+  return {
+    answer(query: Buffer, context: QueryContext): QueryOutcome {
+      if (context.view.revision !== revision || context.zone !== zone) {
+        kept.clear();
+        revision = context.view.revision;
+        zone = context.zone;
+      }
+      if (query.length < 2) return answerQuery(query, context);
+      const key = `${context.transport}${query.toString("latin1", 2)}`;
+      const hit = kept.get(key);
+      if (hit) {
+        const response = Buffer.from(hit.response);
+        response[0] = query[0]!;
+        response[1] = query[1]!;
+        return { ...hit, response };
+      }
+      const outcome = answerQuery(query, context);
+      if (outcome.malformed === undefined && outcome.response) {
+        if (kept.size >= ANSWER_CACHE_ENTRIES) kept.clear();
+        kept.set(key, { ...outcome, response: Buffer.from(outcome.response) });
+      }
+      return outcome;
+    },
   };
 }
