@@ -77,8 +77,11 @@ export async function createPushGuard(deps: PushGuardDeps): Promise<PushGuard> {
   }
 
   async function pushToAll(gen: Generation, snapshot: Snapshot, detail: string): Promise<Generation> {
-    const pushed = await save(book.withStatus(gen, "pushed", detail), snapshot);
-    deps.cache.setSnapshot(snapshot, gen.id);
+    const pushed = book.withStatus(gen, "pushed", detail);
+    await store.savePushed(pushed, snapshot, () => {
+      book.put(pushed);
+      deps.cache.setSnapshot(snapshot, gen.id);
+    });
     canary?.end();
     canary = undefined;
     baseline = { gen: pushed, snapshot };
@@ -274,17 +277,20 @@ export async function createPushGuard(deps: PushGuardDeps): Promise<PushGuard> {
 
   async function restore(): Promise<void> {
     const last = book.latestWith("pushed");
-    if (last) {
-      const snapshot = await store.snapshot(last);
-      if (snapshot) {
-        baseline = { gen: last, snapshot };
-        deps.cache.setSnapshot(snapshot, last.id);
-        metrics?.generationPushed.set(last.id);
-        logger.info({ generation: last.id, revision: last.revision }, "serving the last pushed generation from the audit trail");
-      } else {
-        logger.warn({ generation: last.id }, "the last pushed generation's snapshot is not stored; the next one from the registry is pushed unchecked");
+    // Newest first: a crash between a push's record and its resources leaves the newest without a snapshot.
+    for (const gen of book.all().filter((g) => g.status === "pushed").reverse()) {
+      const snapshot = await store.snapshot(gen);
+      if (!snapshot) {
+        logger.warn({ generation: gen.id }, "a pushed generation's snapshot is not stored; trying the one before it");
+        continue;
       }
+      baseline = { gen, snapshot };
+      deps.cache.setSnapshot(snapshot, gen.id);
+      metrics?.generationPushed.set(gen.id);
+      logger.info({ generation: gen.id, revision: gen.revision, newestPushed: last?.id }, "serving the last pushed generation from the audit trail");
+      break;
     }
+    if (last && !baseline) logger.warn({ generation: last.id }, "no pushed generation's snapshot is stored; the next one from the registry is pushed unchecked");
     const inCanary = book.latestWith("canary");
     if (inCanary && baseline && inCanary.id > baseline.gen.id) {
       const snapshot = await store.snapshot(inCanary);

@@ -18,6 +18,16 @@ export interface GenerationStore {
   load(): Promise<Generation[]>;
   /** Writes the record, with its snapshot's resources when given. */
   save(generation: Generation, snapshot?: Snapshot): Promise<void>;
+  /**
+   * For a push: writes the record, then calls `push`, then, once the event
+   * loop has had a turn to hand the responses to the sockets, the snapshot's
+   * resources. The decision is durable before any client sees it, and the
+   * bulk write (thousands of rows) does not delay the clients. A crash in
+   * between leaves a pushed record without resources; `snapshot()` then
+   * answers undefined for it and a restart serves the newest pushed
+   * generation that has them.
+   */
+  savePushed(generation: Generation, snapshot: Snapshot, push: () => void): Promise<void>;
   snapshot(generation: Generation): Promise<Snapshot | undefined>;
   retain(ids: ReadonlySet<number>): Promise<void>;
 }
@@ -44,6 +54,14 @@ export function createGenerationStore(log: GenerationLog, logger: Logger): Gener
       const record = JSON.parse(JSON.stringify(generation)) as Record<string, unknown>;
       await log.put({ id: generation.id, record }, snapshot && toStored(snapshot));
       if (snapshot) remember(generation.id, snapshot);
+    },
+    async savePushed(generation, snapshot, push) {
+      const record = JSON.parse(JSON.stringify(generation)) as Record<string, unknown>;
+      await log.put({ id: generation.id, record });
+      remember(generation.id, snapshot);
+      push();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      await log.put({ id: generation.id, record }, toStored(snapshot));
     },
     async snapshot(generation) {
       const cached = recent.get(generation.id);

@@ -52,7 +52,7 @@ export function validateSnapshot(codec: Codec, snapshot: Snapshot): Issue[] {
       // A resource filed under another type is the consistency check's finding; its body means nothing here.
       if (resource.typeUrl !== type) continue;
       const result = resourceResult(state, memo, type, key, resource.body);
-      decodeErrors.set(consistencyPrefix(type, key), result.noted);
+      if (result.noted.size > 0) decodeErrors.set(consistencyPrefix(type, key), result.noted);
       issues.push(...result.issues);
     }
   }
@@ -71,7 +71,7 @@ interface ResourceResult {
  * validated once; entries go when the bodies do.
  */
 interface ValidationState {
-  readonly results: WeakMap<Uint8Array, Map<string, ResourceResult>>;
+  readonly results: WeakMap<Uint8Array, { readonly byKey: Map<string, ResourceResult>; last?: { type: ResourceTypeUrl; key: string; result: ResourceResult } }>;
   readonly consistency: (snapshot: Snapshot) => Issue[];
 }
 
@@ -84,18 +84,23 @@ function stateFor(codec: Codec): ValidationState {
 }
 
 function resourceResult(state: ValidationState, memo: Codec, type: ResourceTypeUrl, key: string, body: Uint8Array): ResourceResult {
-  const cacheKey = `${type}\u0000${key}`;
   // Not bytes at all: nothing to remember it by (the codec reports the problem).
-  const byKey = body instanceof Uint8Array ? (state.results.get(body) ?? new Map<string, ResourceResult>()) : undefined;
-  const known = byKey?.get(cacheKey);
+  const byKey = body instanceof Uint8Array ? state.results.get(body) : undefined;
+  // Most calls are for a body seen before under the same key: checked without building the key string.
+  const last = byKey?.last;
+  if (last && last.type === type && last.key === key) return last.result;
+  const cacheKey = `${type}\u0000${key}`;
+  const known = byKey?.byKey.get(cacheKey);
   if (known) return known;
   const issues: Issue[] = [];
   const noted = new Set<string>();
   validateResource(memo, type, body, createFindings(resourcePath(type, key), issues, noted));
   const result = { issues, noted };
-  if (byKey) {
-    byKey.set(cacheKey, result);
-    state.results.set(body, byKey);
+  if (body instanceof Uint8Array) {
+    const entry = byKey ?? { byKey: new Map<string, ResourceResult>() };
+    entry.byKey.set(cacheKey, result);
+    entry.last = { type, key, result };
+    state.results.set(body, entry);
   }
   return result;
 }

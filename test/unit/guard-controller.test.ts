@@ -277,3 +277,40 @@ test("guard - with the guard off, mass deletions are pushed but invalid generati
   assert.equal(s.guard.get(2)!.status, "pushed");
   assert.deepEqual(watchEndpoints(s.cache, "greeter").ports, [9001]);
 });
+
+test("guard - a push's record is written before clients get it and its resources after; a crash in between restarts on the generation before", async () => {
+  const s = await setup();
+  await put(s.registry, "greeter", range(1, 3));
+  await s.guard.offer(s.snap());
+  // Watch what the log holds at the moment the cache is handed generation 2.
+  const logged: Array<{ record: boolean; resources: boolean }> = [];
+  const cancel = s.cache.watch({ typeUrl: ENDPOINT_TYPE, subscription: { wildcard: true }, nodeId: "n", node: { id: "n", cluster: "", metadata: {} } }, (r) => {
+    if (r.generation !== 2) return;
+    void Promise.all([s.store.generations.list(), s.store.generations.resources(2)]).then(([records, resources]) =>
+      logged.push({ record: records.some((g) => g.id === 2 && g.record["status"] === "pushed"), resources: resources !== undefined }),
+    );
+  });
+  await put(s.registry, "greeter", [4]);
+  await s.guard.offer(s.snap());
+  cancel();
+  assert.deepEqual(logged, [{ record: true, resources: false }], "the record was durable when clients got it; the resources followed");
+  assert.ok(await s.store.generations.resources(2), "then the resources");
+
+  // Simulate a crash in that window: generation 3's record without its resources.
+  await put(s.registry, "greeter", [5]);
+  await s.guard.offer(s.snap());
+  const records = await s.store.generations.list();
+  await s.store.generations.retain(new Set([1, 2]));
+  for (const r of records) await s.store.generations.put(r);
+  assert.equal(await s.store.generations.resources(3), undefined);
+  const fresh = createSnapshotCache();
+  await s.guard.close();
+  s.guard = await createPushGuard({
+    log: s.store.generations, cache: fresh, codec, clock: s.clock, logger: createSilentLogger(), clients: () => [],
+    policy: GUARD_DEFAULTS, rollout: ROLLOUT_DEFAULTS,
+  });
+  assert.deepEqual(watchEndpoints(fresh, "greeter"), { ports: range(9001, 9004), generation: 2 }, "the newest pushed generation with resources");
+  await s.guard.offer(s.snap());
+  assert.deepEqual(watchEndpoints(fresh, "greeter").ports, range(9001, 9005), "the registry's state is pushed again as a new generation");
+  assert.equal(s.guard.list().at(-1)!.status, "pushed");
+});

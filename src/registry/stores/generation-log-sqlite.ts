@@ -43,7 +43,10 @@ function asBuffer(body: Uint8Array): Buffer {
 export function createSqliteGenerationLog(db: Database.Database, options: SqliteGenerationLogOptions): GenerationLog {
   const upsertRecord = db.prepare<[number, string]>("INSERT INTO generations (id, record) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET record = excluded.record");
   const clearResources = db.prepare<[number]>("DELETE FROM generation_resources WHERE generation = ?");
-  const insertResource = db.prepare<[number, string, string, string]>("INSERT INTO generation_resources (generation, type_url, name, hash) VALUES (?, ?, ?, ?)");
+  // All of a generation's rows in one statement: [[typeUrl, name, hash], …] bound as one JSON array (a statement per row costs ~5 µs each in calls alone).
+  const insertResources = db.prepare<[number, string]>(
+    "INSERT INTO generation_resources (generation, type_url, name, hash) SELECT ?, value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)",
+  );
   const insertBody = db.prepare<[string, Buffer]>("INSERT OR IGNORE INTO resource_bodies (hash, body) VALUES (?, ?)");
   const selectRecords = db.prepare<[], { id: number; record: string }>("SELECT id, record FROM generations ORDER BY id");
   const selectResources = db.prepare<[number], ResourceRow>(
@@ -54,14 +57,18 @@ export function createSqliteGenerationLog(db: Database.Database, options: Sqlite
   const deleteResources = db.prepare<[string]>("DELETE FROM generation_resources WHERE generation NOT IN (SELECT value FROM json_each(?))");
   const deleteBodies = db.prepare("DELETE FROM resource_bodies WHERE NOT EXISTS (SELECT 1 FROM generation_resources r WHERE r.hash = resource_bodies.hash)");
 
+  // Hashes whose bodies this connection has stored since the last prune: most of a generation's bodies are its parent's.
+  const storedBodies = new Set<string>();
   const write = db.transaction((input: GenerationInput) => {
     upsertRecord.run(input.id, input.json);
     if (!input.resources) return;
     clearResources.run(input.id);
-    for (const { typeUrl, name, hash, body } of input.resources) {
+    for (const { hash, body } of input.resources) {
+      if (storedBodies.has(hash)) continue;
       insertBody.run(hash, asBuffer(body));
-      insertResource.run(input.id, typeUrl, name, hash);
+      storedBodies.add(hash);
     }
+    insertResources.run(input.id, JSON.stringify(input.resources.map(({ typeUrl, name, hash }) => [typeUrl, name, hash])));
   });
   const prune = db.transaction((keep: string) => {
     deleteRecords.run(keep);
@@ -80,7 +87,14 @@ export function createSqliteGenerationLog(db: Database.Database, options: Sqlite
 
   return {
     async put(generation, resources) {
-      guarded("put", () => write.immediate(readGenerationInput(generation, resources)));
+      const input = readGenerationInput(generation, resources);
+      try {
+        guarded("put", () => write.immediate(input));
+      } catch (err) {
+        // The transaction rolled back: bodies it inserted are gone again.
+        storedBodies.clear();
+        throw err;
+      }
     },
     async list() {
       return guarded("list", () => selectRecords.all()).map(({ id, record }): StoredGeneration => ({ id, record: JSON.parse(record) as Record<string, unknown> }));
@@ -92,6 +106,7 @@ export function createSqliteGenerationLog(db: Database.Database, options: Sqlite
       return rows.sort(compareResources).map(({ typeUrl, name, body }): StoredResource => ({ typeUrl, name, body: new Uint8Array(body) }));
     },
     async retain(keep) {
+      storedBodies.clear();
       guarded("retain", () => prune.immediate(JSON.stringify([...keep])));
     },
   };
