@@ -62,10 +62,35 @@ export interface Codec {
   decodeDiscoveryRequest(bytes: Uint8Array): DiscoveryRequest;
   encodeDiscoveryResponse(message: DiscoveryResponse): Uint8Array;
   decodeDiscoveryResponse(bytes: Uint8Array): DiscoveryResponse;
+  /**
+   * A DiscoveryResponse's header, every field but `resources`, encoded on the
+   * fast path: no shape check or canonical form (the fields are plain strings
+   * the server made). xds/wire.ts appends the shared resource entries to it.
+   */
+  encodeDiscoveryResponseHeader(header: ResponseHeader): Uint8Array;
+  /** The same for a DeltaDiscoveryResponse. */
+  encodeDeltaDiscoveryResponseHeader(header: DeltaResponseHeader): Uint8Array;
   encodeDeltaDiscoveryRequest(message: DeltaDiscoveryRequest): Uint8Array;
   decodeDeltaDiscoveryRequest(bytes: Uint8Array): DeltaDiscoveryRequest;
   encodeDeltaDiscoveryResponse(message: DeltaDiscoveryResponse): Uint8Array;
   decodeDeltaDiscoveryResponse(bytes: Uint8Array): DeltaDiscoveryResponse;
+}
+
+/** What encodeDiscoveryResponseHeader writes. */
+export interface ResponseHeader {
+  readonly version_info: string;
+  readonly type_url: string;
+  readonly nonce: string;
+  readonly control_plane: { readonly identifier: string };
+}
+
+/** What encodeDeltaDiscoveryResponseHeader writes. */
+export interface DeltaResponseHeader {
+  readonly system_version_info: string;
+  readonly type_url: string;
+  readonly nonce: string;
+  readonly removed_resources: readonly string[];
+  readonly control_plane: { readonly identifier: string };
 }
 
 const TO_OBJECT: protobuf.IConversionOptions = {
@@ -117,6 +142,9 @@ export function loadCodec(): Codec {
     decodeDiscoveryRequest: (bytes) => decode(request, bytes),
     encodeDiscoveryResponse: (message) => encode(response, message),
     decodeDiscoveryResponse: (bytes) => decode(response, bytes),
+    // protobufjs's generated encoder takes plain objects with the message's field names.
+    encodeDiscoveryResponseHeader: (header) => response.encode(header as unknown as protobuf.Message).finish(),
+    encodeDeltaDiscoveryResponseHeader: (header) => deltaResponse.encode(header as unknown as protobuf.Message).finish(),
     encodeDeltaDiscoveryRequest: (message) => encode(deltaRequest, message),
     decodeDeltaDiscoveryRequest: (bytes) => decode(deltaRequest, bytes),
     encodeDeltaDiscoveryResponse: (message) => encode(deltaResponse, message),

@@ -15,5 +15,5 @@ export {
   type ResourceTypeUrl,
 } from "./type-urls.js";
 export type * from "./types.js";
-export { loadCodec, type Codec } from "./codec.js";
+export { loadCodec, type Codec, type ResponseHeader, type DeltaResponseHeader } from "./codec.js";
 export { MessageShapeError, ProtoDecodeError, ProtoLoadError } from "./errors.js";

@@ -96,17 +96,15 @@ export function createResponseWire(codec: Codec, metrics?: Metrics): ResponseWir
 
   return {
     sotw(header, resources) {
-      const head = codec.encodeDiscoveryResponse({ version_info: header.version, resources: [], type_url: header.typeUrl, nonce: header.nonce, control_plane: CONTROL_PLANE });
+      const head = codec.encodeDiscoveryResponseHeader({ version_info: header.version, type_url: header.typeUrl, nonce: header.nonce, control_plane: CONTROL_PLANE });
       return Buffer.concat([head, sotwBlock(resources)]);
     },
     delta(header, resources) {
-      const head = codec.encodeDeltaDiscoveryResponse({
+      const head = codec.encodeDeltaDiscoveryResponseHeader({
         system_version_info: header.systemVersion,
-        resources: [],
         type_url: header.typeUrl,
-        removed_resources: [...header.removed],
-        removed_resource_names: [],
         nonce: header.nonce,
+        removed_resources: header.removed,
         control_plane: CONTROL_PLANE,
       });
       return Buffer.concat([head, ...resources.map(deltaEntry)]);
