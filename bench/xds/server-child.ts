@@ -1,0 +1,121 @@
+/**
+ * The bench's control plane, in its own process (spawned by fleet.ts with
+ * --expose-gc): the real steadymesh server (startServer: registry → snapshot
+ * builder → push guard → snapshot cache → xDS server), on a sqlite store (the
+ * production default) seeded before start with `services` × `perService`
+ * instances (by an earlier run of this file with `seedOnly`, so the server
+ * process starts clean, as after a restart), loopback ports picked by the OS, silent logger, and a push quiet
+ * period of 0 ms (production: 100 ms). argv[2] is a JSON config.
+ *
+ * Commands from the parent (ipc.ts):
+ * - memory    → process.memoryUsage() after two full GCs;
+ * - broadcast → the lower bound: re-encodes a Delta response the parent
+ *               captured (the real update, a new nonce) once, then, from t0,
+ *               writes those bytes to every open Delta stream
+ *               (XdsServer.broadcastEncoded); returns t0 and the count;
+ * - profileStart / profileStop {file} → a V8 CPU profile of a window (inspector);
+ * - stop      → closes the server and exits.
+ * The change itself is made by the parent through the admin API (the real
+ * write path), so nothing else runs in this event loop while it propagates.
+ */
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector";
+import { createSilentLogger } from "../../src/log/index.js";
+import { loadCodec } from "../../src/proto/index.js";
+import { createRegistry, openStore } from "../../src/registry/index.js";
+import { startServer, SERVE_DEFAULTS } from "../../src/server/index.js";
+import { instanceBody, serveParent, tellParent, wallNow } from "./ipc.js";
+
+export interface ServerChildConfig {
+  readonly services: number;
+  readonly perService: number;
+  /** An empty directory for the sqlite store; the parent removes it. */
+  readonly dataDir: string;
+  /** Only seed the store and exit (so the server process starts clean, as after a restart). */
+  readonly seedOnly?: boolean;
+}
+
+/** Writes services × perService instances into a fresh sqlite store in dataDir, then tells the parent. */
+async function seed(config: ServerChildConfig): Promise<void> {
+  const logger = createSilentLogger();
+  const seedStart = performance.now();
+  const store = await openStore("sqlite", { dataDir: config.dataDir, logger });
+  const registry = await createRegistry(store, { logger });
+  for (let s = 0; s < config.services; s++) {
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < config.perService; i++) writes.push(registry.putInstance(`svc-${s}`, `i-${i}`, instanceBody(s, i)));
+    await Promise.all(writes);
+  }
+  await registry.close();
+  tellParent({ seeded: true, seedMs: performance.now() - seedStart });
+  process.disconnect();
+}
+
+async function main(): Promise<void> {
+  const config = JSON.parse(process.argv[2] ?? "{}") as ServerChildConfig;
+  const logger = createSilentLogger();
+  const { dataDir } = config;
+  if (config.seedOnly) {
+    await seed(config);
+    return;
+  }
+  const startMs = performance.now();
+  const server = await startServer({
+    ...SERVE_DEFAULTS,
+    store: "sqlite",
+    dataDir,
+    xdsPort: 0,
+    adminPort: 0,
+    dnsPort: 0,
+    pushMinDelayMs: 0,
+    logger,
+  });
+  await server.guard.settled();
+  const codec = loadCodec();
+  let profiler: Session | undefined;
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) => profiler!.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result))));
+  serveParent(async (cmd, args) => {
+    switch (cmd) {
+      case "memory": {
+        const gc = (globalThis as { gc?: () => void }).gc;
+        gc?.();
+        gc?.();
+        return process.memoryUsage();
+      }
+      case "broadcast": {
+        const { response, nonce } = args as { response: Uint8Array; nonce: string };
+        const decoded = codec.decodeDeltaDiscoveryResponse(Buffer.from(response));
+        const bytes = codec.encodeDeltaDiscoveryResponse({ ...decoded, nonce });
+        const t0 = wallNow();
+        const streams = server.xdsServer.broadcastEncoded("delta", bytes);
+        return { t0, streams, bytes: bytes.length };
+      }
+      case "profileStart":
+        profiler ??= new Session();
+        profiler.connect();
+        await post("Profiler.enable");
+        await post("Profiler.setSamplingInterval", { interval: 200 });
+        await post("Profiler.start");
+        return true;
+      case "profileStop": {
+        const { profile } = (await post("Profiler.stop")) as { profile: unknown };
+        profiler?.disconnect();
+        writeFileSync((args as { file: string }).file, JSON.stringify(profile));
+        return (args as { file: string }).file;
+      }
+      case "settled":
+        await server.guard.settled();
+        return true;
+      case "stop":
+        await server.close();
+        setImmediate(() => process.exit(0));
+        return true;
+      default:
+        throw new Error(`unknown command ${cmd}`);
+    }
+  });
+  tellParent({ ready: true, xdsPort: server.xds.port, adminPort: server.admin.port, startMs: performance.now() - startMs, pid: process.pid });
+}
+
+await main();
