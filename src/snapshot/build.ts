@@ -55,7 +55,22 @@ export function buildSnapshot(view: RegistryView, codec: Codec, cache?: BuildCac
   if (state) for (const name of [...state.latest.keys()]) if (!view.services.has(name)) state.latest.delete(name);
   const snapshot = createSnapshot(view.revision, Object.fromEntries(byType));
   const inconsistencies = findInconsistencies(snapshot, (resource) => factsOf(resource, codec, state));
-  return inconsistencies.length > 0 ? { ok: false, errors: inconsistencies } : { ok: true, snapshot };
+  if (inconsistencies.length > 0) return { ok: false, errors: inconsistencies };
+  checked.add(snapshot);
+  return { ok: true, snapshot };
+}
+
+/** Snapshots buildSnapshot made and found consistent (snapshots are frozen, so the finding holds). */
+const checked = new WeakSet<Snapshot>();
+
+/**
+ * True when `snapshot` is this very object as buildSnapshot returned it, so
+ * its consistency was checked already; false for any other snapshot (one
+ * made by createSnapshot, e.g. by the lab's pipeline faults), which a
+ * consumer must check itself.
+ */
+export function builtConsistent(snapshot: Snapshot): boolean {
+  return checked.has(snapshot);
 }
 
 /** The service's resources, from the cache when `entry` was seen before; undefined after adding to `errors`. */

@@ -60,35 +60,37 @@ export function findInconsistencies(snapshot: Snapshot, factsOf: (resource: Reso
   const issues: Issue[] = [];
   for (const type of RESOURCE_TYPES) {
     for (const [key, resource] of snapshot.resources[type]) {
-      // Built only for an issue: most resources have none, and this runs over every resource on every push.
-      let shown: string | undefined;
-      const where = (): string => (shown ??= `${shortTypeName(type)}[${key}]`);
+      // Paths are built only for an issue: most resources have none, and this loop runs over every resource on every push.
       if (resource.typeUrl !== type) {
-        issues.push({ path: where(), message: `holds a resource of type ${resource.typeUrl}` });
+        issues.push({ path: where(type, key), message: `holds a resource of type ${resource.typeUrl}` });
         continue;
       }
       if (resource.name !== key) {
-        issues.push({ path: where(), message: `holds resource ${JSON.stringify(resource.name)}` });
+        issues.push({ path: where(type, key), message: `holds resource ${JSON.stringify(resource.name)}` });
       }
       let facts: ResourceFacts;
       try {
         facts = factsOf(resource);
       } catch (error) {
         if (!(error instanceof SteadyError)) throw error;
-        issues.push({ path: where(), message: error.message });
+        issues.push({ path: where(type, key), message: error.message });
         continue;
       }
       if (facts.name !== key) {
-        issues.push({ path: `${where()}.name`, message: `is ${JSON.stringify(facts.name)}, but the resource is stored under ${JSON.stringify(key)}` });
+        issues.push({ path: `${where(type, key)}.name`, message: `is ${JSON.stringify(facts.name)}, but the resource is stored under ${JSON.stringify(key)}` });
       }
       for (const ref of facts.references) {
         if (!snapshot.resources[ref.type].has(ref.name)) {
-          issues.push({ path: `${where()}.${ref.path}`, message: `refers to ${shortTypeName(ref.type)} ${JSON.stringify(ref.name)}, which the snapshot does not contain` });
+          issues.push({ path: `${where(type, key)}.${ref.path}`, message: `refers to ${shortTypeName(ref.type)} ${JSON.stringify(ref.name)}, which the snapshot does not contain` });
         }
       }
     }
   }
   return issues;
+}
+
+function where(type: ResourceTypeUrl, key: string): string {
+  return `${shortTypeName(type)}[${key}]`;
 }
 
 /** Decodes `resource` and lists its references; throws the codec's typed errors. */

@@ -18,6 +18,7 @@ import type { Health, Instance, LbPolicy } from "../../src/registry/model.js";
 import type { RegistryView, ServiceEntry } from "../../src/registry/view.js";
 import {
   buildSnapshot,
+  builtConsistent,
   checkConsistency,
   createBuildCache,
   createResource,
@@ -321,3 +322,11 @@ test("snapshot - the stock grpc-js-xds resource validators accept every built re
 interface StockResourceType {
   decode(context: object, resource: { type_url: string; value: Buffer }): { name: string; error?: string };
 }
+
+test("snapshot - builtConsistent is true only for the very object buildSnapshot returned", () => {
+  const built = build(view(1, [entry("login", [{ id: "a" }])]));
+  assert.equal(builtConsistent(built), true);
+  const copy = createSnapshot(built.revision, built.resources);
+  assert.equal(copy.version, built.version);
+  assert.equal(builtConsistent(copy), false, "the same content made another way is not vouched for");
+});
