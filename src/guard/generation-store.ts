@@ -25,7 +25,9 @@ export interface GenerationStore {
    * bulk write (thousands of rows) does not delay the clients. A crash in
    * between leaves a pushed record without resources; `snapshot()` then
    * answers undefined for it and a restart serves the newest pushed
-   * generation that has them.
+   * generation that has them. Rejects only when the record cannot be
+   * written (nothing is pushed then); a failure to write the resources
+   * after the push is logged, not thrown.
    */
   savePushed(generation: Generation, snapshot: Snapshot, push: () => void): Promise<void>;
   snapshot(generation: Generation): Promise<Snapshot | undefined>;
@@ -61,7 +63,12 @@ export function createGenerationStore(log: GenerationLog, logger: Logger): Gener
       remember(generation.id, snapshot);
       push();
       await new Promise<void>((resolve) => setImmediate(resolve));
-      await log.put({ id: generation.id, record }, toStored(snapshot));
+      try {
+        await log.put({ id: generation.id, record }, toStored(snapshot));
+      } catch (err) {
+        // Clients have it already: the push stands, only its restart copy is missing.
+        logger.error({ err, generation: generation.id }, "could not store a pushed generation's resources; clients have it, but a restart would serve the newest pushed generation whose resources are stored");
+      }
     },
     async snapshot(generation) {
       const cached = recent.get(generation.id);

@@ -314,3 +314,27 @@ test("guard - a push's record is written before clients get it and its resources
   assert.deepEqual(watchEndpoints(fresh, "greeter").ports, range(9001, 9005), "the registry's state is pushed again as a new generation");
   assert.equal(s.guard.list().at(-1)!.status, "pushed");
 });
+
+test("guard - when a pushed generation's resources cannot be stored, the push stands and the guard goes on from it", async () => {
+  const s = await setup();
+  let failBodies = false;
+  const log = { ...s.store.generations, put: async (g: Parameters<typeof s.store.generations.put>[0], r?: Parameters<typeof s.store.generations.put>[1]) => {
+    if (r && failBodies) throw new Error("disk full");
+    return s.store.generations.put(g, r);
+  } };
+  await s.guard.close();
+  s.guard = await createPushGuard({ log, cache: s.cache, codec, clock: s.clock, logger: createSilentLogger(), clients: () => [], policy: GUARD_DEFAULTS, rollout: ROLLOUT_DEFAULTS });
+  await put(s.registry, "greeter", range(1, 3));
+  await s.guard.offer(s.snap());
+  failBodies = true;
+  await put(s.registry, "greeter", [4]);
+  await s.guard.offer(s.snap());
+  assert.deepEqual(watchEndpoints(s.cache, "greeter"), { ports: range(9001, 9004), generation: 2 });
+  assert.equal(s.guard.get(2)?.status, "pushed");
+  assert.equal(await s.store.generations.resources(2), undefined, "its resources are not stored");
+  failBodies = false;
+  await put(s.registry, "greeter", [5]);
+  await s.guard.offer(s.snap());
+  assert.equal(s.guard.get(3)?.diff.against, 2, "the next generation is compared with what clients have");
+  assert.deepEqual(s.guard.get(3)?.diff.endpoints["greeter"]?.added, ["127.0.0.1:9005"]);
+});
