@@ -1,41 +1,15 @@
-import type { Logger } from "../log/index.js";
-import type { Metrics } from "../metrics/index.js";
-import { isResourceTypeUrl, shortTypeName, type DeltaDiscoveryRequest, type Node } from "../proto/index.js";
-import type { ClientStatus, TypeStatus } from "./client-status.js";
-import { clientStatusOf, nodeInfoOf, recordReply, typeStatusOf, type ClientReply, type ReplyContext, type ReplyState } from "./reply-book.js";
-import { StreamStatus } from "./transport.js";
-import type { ResponseWire } from "./wire.js";
-import type { NodeInfo, ResourceWatcher, Subscription, WatchResponse } from "./watcher.js";
-
-/** The wire side of a Delta ADS stream; like StreamTransport, but carrying Delta responses. */
-export interface DeltaStreamTransport {
-  readonly peer: string;
-  /** Writes one encoded response (see wire.ts), unchanged. */
-  send(response: Uint8Array): void;
-  /** Ends the stream with a gRPC status. Further sends are dropped. */
-  end(code: number, details: string): void;
-}
-
-export interface DeltaStreamDeps {
-  readonly id: string;
-  readonly watcher: ResourceWatcher;
-  readonly transport: DeltaStreamTransport;
-  /** Encodes responses from parts shared by every stream. */
-  readonly wire: ResponseWire;
-  readonly logger: Logger;
-  readonly metrics?: Metrics;
-  readonly now: () => number;
-  /** Sees every ACK and NACK, as for SotW streams. */
-  readonly onReply?: (reply: ClientReply) => void;
-}
+import { isResourceTypeUrl, shortTypeName, type DeltaDiscoveryRequest } from "../proto/index.js";
+import { AdsStream, type AdsStreamDeps, type AdsTypeState } from "./ads-stream.js";
+import type { TypeStatus } from "./client-status.js";
+import { recordReply, typeStatusOf } from "./reply-book.js";
+import type { Subscription, WatchResponse } from "./watcher.js";
 
 /** Per-type state of one Delta stream. */
-interface DeltaTypeState extends ReplyState {
+interface DeltaTypeState extends AdsTypeState {
   wildcard: boolean;
   readonly names: Set<string>;
   /** What the client holds, name → version: what we sent, or what it declared in initial_resource_versions. */
   readonly known: Map<string, string>;
-  cancel?: () => void;
 }
 
 /**
@@ -56,35 +30,15 @@ interface DeltaTypeState extends ReplyState {
  *   when `error_detail` is set). A request with any other non-empty nonce is
  *   stale: its subscription changes still apply, but it is not an ACK.
  */
-export class DeltaStream {
-  private readonly types = new Map<string, DeltaTypeState>();
-  private node: Node | undefined;
-  private nonceSeq = 0;
-  private closed = false;
-  private readonly connectedAt: number;
-
-  constructor(private readonly deps: DeltaStreamDeps) {
-    this.connectedAt = deps.now();
-  }
-
-  get nodeId(): string {
-    return this.node?.id ?? "";
-  }
-
-  /** The client as the node of its first request described it. */
-  get nodeInfo(): NodeInfo {
-    return nodeInfoOf(this.node);
+export class DeltaStream extends AdsStream<DeltaTypeState> {
+  constructor(deps: AdsStreamDeps) {
+    super(deps, "delta");
   }
 
   /** Handles one DeltaDiscoveryRequest from the client. */
   onRequest(request: DeltaDiscoveryRequest): void {
-    if (this.closed) return;
-    if (!this.node && request.node) this.node = request.node;
-    const typeUrl = request.type_url;
-    if (!typeUrl) {
-      this.reject("missing-type-url", "type_url is required on every Delta ADS request");
-      return;
-    }
+    const typeUrl = this.admit(request);
+    if (typeUrl === undefined) return;
     let state = this.types.get(typeUrl);
     if (!state) {
       state = this.firstRequest(typeUrl, request);
@@ -97,20 +51,9 @@ export class DeltaStream {
     if (changed || !state.cancel) this.startWatch(typeUrl, state);
   }
 
-  /** Stops every watch; called when the transport closes. */
-  close(): void {
-    this.closed = true;
-    for (const state of this.types.values()) state.cancel?.();
+  protected typeStatus(typeUrl: string, state: DeltaTypeState): TypeStatus {
+    return typeStatusOf(typeUrl, state, [...(state.wildcard ? ["*"] : []), ...[...state.names].sort()]);
   }
-
-  status(): ClientStatus {
-    const types: Record<string, TypeStatus> = {};
-    for (const [typeUrl, s] of this.types) {
-      types[shortTypeName(typeUrl)] = typeStatusOf(typeUrl, s, [...(s.wildcard ? ["*"] : []), ...[...s.names].sort()]);
-    }
-    return clientStatusOf({ id: this.deps.id, node: this.node, peer: this.deps.transport.peer, connectedAt: this.connectedAt, protocol: "delta" }, types);
-  }
-
 
   private firstRequest(typeUrl: string, request: DeltaDiscoveryRequest): DeltaTypeState {
     const wildcard = request.resource_names_subscribe.length === 0 && request.resource_names_unsubscribe.length === 0;
@@ -176,25 +119,11 @@ export class DeltaStream {
     if (changed.length === 0 && removed.length === 0) return;
     for (const r of changed) state.known.set(r.name, r.version);
     for (const name of removed) state.known.delete(name);
-    const nonce = String(++this.nonceSeq);
-    state.sentVersion = response.version;
-    state.sentNonce = nonce;
-    state.sentGeneration = response.generation;
-    this.deps.transport.send(this.deps.wire.delta({ systemVersion: response.version, typeUrl, nonce, removed }, changed));
-    this.deps.metrics?.xdsPushes.inc({ type: shortTypeName(typeUrl) });
+    this.sendResponse(typeUrl, state, response, (nonce) => this.deps.wire.delta({ systemVersion: response.version, typeUrl, nonce, removed }, changed));
   }
 
   private recordReply(typeUrl: string, state: DeltaTypeState, request: DeltaDiscoveryRequest): void {
-    const { id, logger, metrics, now, onReply } = this.deps;
-    const context: ReplyContext = { streamId: id, node: this.nodeInfo, logger, metrics, now, onReply };
     // Delta requests carry no version: an ACK is for the response with this nonce, and a NACKing client keeps what it last ACKed.
-    recordReply(context, typeUrl, state, { nonce: request.response_nonce, detail: request.error_detail, ackedVersion: state.sentVersion, keptVersion: state.ackedVersion });
-  }
-
-  private reject(reason: string, details: string): void {
-    this.deps.metrics?.xdsBadRequests.inc({ reason });
-    this.deps.logger.warn({ stream: this.deps.id, node: this.nodeId, reason }, `ending Delta ADS stream: ${details}`);
-    this.close();
-    this.deps.transport.end(StreamStatus.INVALID_ARGUMENT, details);
+    recordReply(this.replyContext(), typeUrl, state, { nonce: request.response_nonce, detail: request.error_detail, ackedVersion: state.sentVersion, keptVersion: state.ackedVersion });
   }
 }

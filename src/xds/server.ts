@@ -59,12 +59,12 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
   // Channelz off: nothing here serves or reads grpc-js channelz, and its per-connection and per-call
   // trackers cost about 1 KB of heap per connected client (bench `memory`). No effect on the wire.
   const server = new grpc.Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024, "grpc.enable_channelz": 0 });
-  const streams = new Map<string, { stream: ProtocolStream<never>; protocol: "sotw" | "delta"; transport: GrpcTransport<unknown> }>();
+  const streams = new Map<string, { stream: ProtocolStream<never>; protocol: "sotw" | "delta"; transport: StreamTransport }>();
   const wire = createResponseWire(deps.codec, deps.metrics);
   let seq = 0;
   let closing: Promise<void> | undefined;
 
-  function handle<Req>(protocol: "sotw" | "delta", call: grpc.ServerDuplexStream<Req, Uint8Array>, create: (id: string, transport: GrpcTransport<Uint8Array>) => ProtocolStream<Req>): void {
+  function handle<Req>(protocol: "sotw" | "delta", call: grpc.ServerDuplexStream<Req, Uint8Array>, create: (id: string, transport: StreamTransport) => ProtocolStream<Req>): void {
     const id = `s${++seq}`;
     const transport = grpcTransport(call);
     const admission = deps.streamGate?.attachStream((code, details) => {
@@ -112,7 +112,7 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
 
   const common = { watcher: deps.watcher, wire, logger: deps.logger, now, ...(deps.metrics && { metrics: deps.metrics }), ...(deps.onReply && { onReply: deps.onReply }) };
   server.addService(createAdsServiceDefinition(deps.codec), {
-    StreamAggregatedResources: (call: AdsCall) => handle("sotw", call, (id, transport: StreamTransport) => new SotwStream({ id, transport, ...common })),
+    StreamAggregatedResources: (call: AdsCall) => handle("sotw", call, (id, transport) => new SotwStream({ id, transport, ...common })),
     DeltaAggregatedResources: (call: DeltaAdsCall) => handle("delta", call, (id, transport) => new DeltaStream({ id, transport, ...common })),
   });
 
@@ -157,14 +157,8 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
   };
 }
 
-/** A transport for either protocol: StreamTransport for SotW, DeltaStreamTransport for Delta. */
-interface GrpcTransport<Res> {
-  readonly peer: string;
-  send(response: Res): void;
-  end(code: number, details: string): void;
-}
-
-function grpcTransport<Req, Res>(call: grpc.ServerDuplexStream<Req, Res>): GrpcTransport<Res> {
+/** The StreamTransport of one gRPC call, either protocol. */
+function grpcTransport<Req>(call: grpc.ServerDuplexStream<Req, Uint8Array>): StreamTransport {
   let ended = false;
   return {
     peer: call.getPeer(),

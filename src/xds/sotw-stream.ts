@@ -1,33 +1,16 @@
-import type { Logger } from "../log/index.js";
-import type { Metrics } from "../metrics/index.js";
-import { isResourceTypeUrl, shortTypeName, type DiscoveryRequest, type Node } from "../proto/index.js";
-import type { ClientStatus, TypeStatus } from "./client-status.js";
-import { clientStatusOf, nodeInfoOf, recordReply, typeStatusOf, type ClientReply, type ReplyContext, type ReplyState } from "./reply-book.js";
+import { isResourceTypeUrl, shortTypeName, type DiscoveryRequest } from "../proto/index.js";
+import { AdsStream, type AdsStreamDeps, type AdsTypeState } from "./ads-stream.js";
+import type { TypeStatus } from "./client-status.js";
+import { recordReply, typeStatusOf } from "./reply-book.js";
+import type { Subscription, WatchResponse } from "./watcher.js";
 
 export type { ClientReply } from "./reply-book.js";
-import { StreamStatus, type StreamTransport } from "./transport.js";
-import type { ResponseWire } from "./wire.js";
-import type { NodeInfo, ResourceWatcher, Subscription, WatchResponse } from "./watcher.js";
-
-export interface SotwStreamDeps {
-  readonly id: string;
-  readonly watcher: ResourceWatcher;
-  readonly transport: StreamTransport;
-  /** Encodes responses from parts shared by every stream. */
-  readonly wire: ResponseWire;
-  readonly logger: Logger;
-  readonly metrics?: Metrics;
-  readonly now: () => number;
-  /** Sees every ACK and NACK (the push guard's canary watches these). */
-  readonly onReply?: (reply: ClientReply) => void;
-}
 
 /** Per-type state of one stream. */
-interface TypeState extends ReplyState {
+interface TypeState extends AdsTypeState {
   subscription: Subscription;
   /** True once the client has named resources: an empty list then means "none", not wildcard. */
   named: boolean;
-  cancel?: () => void;
 }
 
 /**
@@ -38,35 +21,15 @@ interface TypeState extends ReplyState {
  * request with no nonce (first request, or a reconnect) always gets the full
  * current state.
  */
-export class SotwStream {
-  private readonly types = new Map<string, TypeState>();
-  private node: Node | undefined;
-  private nonceSeq = 0;
-  private closed = false;
-  private readonly connectedAt: number;
-
-  constructor(private readonly deps: SotwStreamDeps) {
-    this.connectedAt = deps.now();
-  }
-
-  get nodeId(): string {
-    return this.node?.id ?? "";
-  }
-
-  /** The client as the node of its first request described it. */
-  get nodeInfo(): NodeInfo {
-    return nodeInfoOf(this.node);
+export class SotwStream extends AdsStream<TypeState> {
+  constructor(deps: AdsStreamDeps) {
+    super(deps, "sotw");
   }
 
   /** Handles one DiscoveryRequest from the client. */
   onRequest(request: DiscoveryRequest): void {
-    if (this.closed) return;
-    if (!this.node && request.node) this.node = request.node;
-    const typeUrl = request.type_url;
-    if (!typeUrl) {
-      this.reject("missing-type-url", "type_url is required on every ADS request");
-      return;
-    }
+    const typeUrl = this.admit(request);
+    if (typeUrl === undefined) return;
     const state = this.types.get(typeUrl);
     if (request.response_nonce === "" || !state) {
       this.subscribe(typeUrl, request, state);
@@ -85,20 +48,9 @@ export class SotwStream {
     }
   }
 
-  /** Stops every watch; called when the transport closes. */
-  close(): void {
-    this.closed = true;
-    for (const state of this.types.values()) state.cancel?.();
+  protected typeStatus(typeUrl: string, state: TypeState): TypeStatus {
+    return typeStatusOf(typeUrl, state, state.subscription.wildcard ? ["*"] : [...state.subscription.names].sort());
   }
-
-  status(): ClientStatus {
-    const types: Record<string, TypeStatus> = {};
-    for (const [typeUrl, s] of this.types) {
-      types[shortTypeName(typeUrl)] = typeStatusOf(typeUrl, s, s.subscription.wildcard ? ["*"] : [...s.subscription.names].sort());
-    }
-    return clientStatusOf({ id: this.deps.id, node: this.node, peer: this.deps.transport.peer, connectedAt: this.connectedAt, protocol: "sotw" }, types);
-  }
-
 
   private subscribe(typeUrl: string, request: DiscoveryRequest, previous: TypeState | undefined): void {
     previous?.cancel?.();
@@ -138,29 +90,11 @@ export class SotwStream {
   }
 
   private send(typeUrl: string, state: TypeState, response: Pick<WatchResponse, "version" | "resources" | "generation">): void {
-    if (this.closed || this.types.get(typeUrl) !== state) return;
-    const nonce = String(++this.nonceSeq);
-    state.sentVersion = response.version;
-    state.sentNonce = nonce;
-    state.sentGeneration = response.generation;
-    this.deps.transport.send(this.deps.wire.sotw({ version: response.version, typeUrl, nonce }, response.resources));
-    this.deps.metrics?.xdsPushes.inc({ type: shortTypeName(typeUrl) });
+    this.sendResponse(typeUrl, state, response, (nonce) => this.deps.wire.sotw({ version: response.version, typeUrl, nonce }, response.resources));
   }
 
   private recordReply(typeUrl: string, state: TypeState, request: DiscoveryRequest): void {
     recordReply(this.replyContext(), typeUrl, state, { nonce: request.response_nonce, detail: request.error_detail, ackedVersion: request.version_info, keptVersion: request.version_info });
-  }
-
-  private replyContext(): ReplyContext {
-    const { id, logger, metrics, now, onReply } = this.deps;
-    return { streamId: id, node: this.nodeInfo, logger, metrics, now, onReply };
-  }
-
-  private reject(reason: string, details: string): void {
-    this.deps.metrics?.xdsBadRequests.inc({ reason });
-    this.deps.logger.warn({ stream: this.deps.id, node: this.nodeId, reason }, `ending ADS stream: ${details}`);
-    this.close();
-    this.deps.transport.end(StreamStatus.INVALID_ARGUMENT, details);
   }
 }
 

@@ -2,9 +2,9 @@
 export const StreamStatus = { OK: 0, INVALID_ARGUMENT: 3, NOT_FOUND: 5, INTERNAL: 13, UNAVAILABLE: 14 } as const;
 
 /**
- * What a protocol stream needs from the wire: the xDS state machines run on
- * this, never on gRPC directly, so they can be driven by tests and wrapped by
- * fault decorators.
+ * What a protocol stream, SotW or Delta, needs from the wire: the xDS state
+ * machines run on this, never on gRPC directly, so they can be driven by
+ * tests and wrapped by fault decorators.
  */
 export interface StreamTransport {
   /** Remote address, for logs and `GET /v1/clients`. */
