@@ -9,9 +9,10 @@ import { after, before, describe, it } from "node:test";
 import { createSilentLogger } from "../../src/log/index.js";
 import { createMetrics } from "../../src/metrics/index.js";
 import { ENDPOINT_TYPE, loadCodec, type Codec, type ResourceTypeUrl } from "../../src/proto/index.js";
-import type { Instance, RegistryView, ServiceEntry } from "../../src/registry/index.js";
+import type { RegistryView, ServiceEntry } from "../../src/registry/index.js";
 import { buildSnapshot, createBuildCache, type Snapshot } from "../../src/snapshot/index.js";
 import { createSnapshotCache, createXdsServer, type XdsServer } from "../../src/xds/index.js";
+import { entry } from "../helpers/registry-view.js";
 import { openRawAds, type RawAdsStream } from "../helpers/raw-ads.js";
 import { openRawDeltaAds, type RawDeltaAdsStream } from "../helpers/raw-delta-ads.js";
 
@@ -39,11 +40,9 @@ function countingCodec() {
   return { codec, snapshot };
 }
 
-function entry(name: string, ports: readonly number[]): ServiceEntry {
-  const instances = ports.map((port, i): Instance => ({
-    service: name, id: `i-${i}`, address: "10.0.0.1", port, zone: "z1", region: "r1", weight: 1, health: "healthy", metadata: {},
-  }));
-  return { service: { name, protocol: "grpc", lbPolicy: "round_robin", metadata: {} }, instances: new Map(instances.map((i) => [i.id, i])) };
+/** A service whose instances i-0, i-1, … listen on `ports`. */
+function service(name: string, ports: readonly number[]): ServiceEntry {
+  return entry(name, ports.map((port, i) => ({ id: `i-${i}`, port })));
 }
 
 function portsOf(codec: Codec, body: Uint8Array): number[] {
@@ -67,7 +66,7 @@ describe("encode once", () => {
   let port: number;
   const sotw: Array<{ stream: RawAdsStream; names: string[] }> = [];
   const delta: Array<{ stream: RawDeltaAdsStream; wildcard: boolean }> = [];
-  const services = new Map(Array.from({ length: 5 }, (_, i) => [`svc-${i}`, entry(`svc-${i}`, [8000, 8001, 8002])]));
+  const services = new Map(Array.from({ length: 5 }, (_, i) => [`svc-${i}`, service(`svc-${i}`, [8000, 8001, 8002])]));
 
   function publish(revision: number): Snapshot {
     const result = buildSnapshot({ revision, services: new Map(services) } satisfies RegistryView, codec, buildCache);
@@ -106,7 +105,7 @@ describe("encode once", () => {
     const encodingsBefore = { sotw: await metricValue(metrics, "steadymesh_xds_resource_encodings_total", { protocol: "sotw" }), delta: await metricValue(metrics, "steadymesh_xds_resource_encodings_total", { protocol: "delta" }) };
     const pushesBefore = await metricValue(metrics, "steadymesh_xds_pushes_total", {});
 
-    services.set("svc-0", entry("svc-0", [8000, 8001, 9999]));
+    services.set("svc-0", service("svc-0", [8000, 8001, 9999]));
     publish(2);
 
     for (const { stream, names } of sotw) {

@@ -13,25 +13,14 @@ import {
   loadCodec,
   type ResourceTypeUrl,
 } from "../../src/proto/index.js";
-import type { Instance, LbPolicy, RegistryView, ServiceEntry } from "../../src/registry/index.js";
+import type { RegistryView } from "../../src/registry/index.js";
 import { buildSnapshot, createResource, createSnapshot, type Resource, type Snapshot } from "../../src/snapshot/index.js";
+
+import { entry, view } from "../helpers/registry-view.js";
 
 const codec = loadCodec();
 
 // ---- Registry views → valid snapshots (as in snapshot.test.ts) ------------
-
-type InstanceSpec = Partial<Instance> & { id: string };
-
-function entry(name: string, specs: InstanceSpec[], lbPolicy: LbPolicy = "round_robin"): ServiceEntry {
-  const instances = specs.map((spec, i): Instance => ({
-    service: name, address: `10.0.0.${i + 1}`, port: 8080, zone: "", region: "", weight: 1, health: "healthy", metadata: {}, ...spec,
-  }));
-  return { service: { name, protocol: "grpc", lbPolicy, metadata: {} }, instances: new Map(instances.map((i) => [i.id, i])) };
-}
-
-function view(revision: number, entries: ServiceEntry[]): RegistryView {
-  return { revision, services: new Map(entries.map((e) => [e.service.name, e])) };
-}
 
 function build(registry: RegistryView): Snapshot {
   const result = buildSnapshot(registry, codec);

@@ -14,8 +14,8 @@ import {
   type Codec,
   type ResourceTypeUrl,
 } from "../../src/proto/index.js";
-import type { Health, Instance, LbPolicy } from "../../src/registry/model.js";
-import type { RegistryView, ServiceEntry } from "../../src/registry/view.js";
+import type { Health } from "../../src/registry/model.js";
+import type { RegistryView } from "../../src/registry/view.js";
 import {
   buildSnapshot,
   builtConsistent,
@@ -28,28 +28,10 @@ import {
   type Snapshot,
 } from "../../src/snapshot/index.js";
 
+import { entry, view, type InstanceSpec } from "../helpers/registry-view.js";
+
 const codec = loadCodec();
 
-type InstanceSpec = Partial<Instance> & { id: string };
-
-function entry(name: string, specs: InstanceSpec[], lbPolicy: LbPolicy = "round_robin"): ServiceEntry {
-  const instances = specs.map((spec, i): Instance => ({
-    service: name,
-    address: `10.0.0.${i + 1}`,
-    port: 8080,
-    zone: "",
-    region: "",
-    weight: 1,
-    health: "healthy",
-    metadata: {},
-    ...spec,
-  }));
-  return { service: { name, protocol: "grpc", lbPolicy, metadata: {} }, instances: new Map(instances.map((i) => [i.id, i])) };
-}
-
-function view(revision: number, entries: ServiceEntry[]): RegistryView {
-  return { revision, services: new Map(entries.map((e) => [e.service.name, e])) };
-}
 
 function build(registry: RegistryView, withCodec: Codec = codec, cache?: BuildCache): Snapshot {
   const result = buildSnapshot(registry, withCodec, cache);
