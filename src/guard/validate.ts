@@ -19,7 +19,7 @@ import {
   type Codec,
   type ResourceTypeUrl,
 } from "../proto/index.js";
-import { builtConsistent, createConsistencyChecker, type Snapshot } from "../snapshot/index.js";
+import { createConsistencyChecker, type Snapshot } from "../snapshot/index.js";
 import { validateCluster } from "./validate-cluster.js";
 import { validateLoadAssignment } from "./validate-endpoint.js";
 import { asMessage, joinPath, type Findings, type Message } from "./validate-fields.js";
@@ -56,9 +56,7 @@ export function validateSnapshot(codec: Codec, snapshot: Snapshot): Issue[] {
       issues.push(...result.issues);
     }
   }
-  // The builder checked its own snapshots' consistency; anything else (the lab's pipeline faults) is checked here.
-  const consistency = builtConsistent(snapshot) ? [] : consistencyIssues(state.consistency, snapshot, decodeErrors);
-  return [...consistency, ...issues];
+  return [...consistencyIssues(state.consistency, snapshot, decodeErrors), ...issues];
 }
 
 /** One resource's own findings: a pure function of its type, key and bytes. */

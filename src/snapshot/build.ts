@@ -2,7 +2,7 @@ import { SteadyError, type Issue } from "../errors/index.js";
 import { RESOURCE_TYPES, type Codec, type ResourceTypeUrl } from "../proto/index.js";
 import type { RegistryView, ServiceEntry } from "../registry/index.js";
 import { compareStrings, createSnapshot } from "./assemble.js";
-import { findInconsistencies, readFacts, type ResourceFacts } from "./consistency.js";
+import { inconsistenciesOf, readFacts, type ResourceFacts } from "./consistency.js";
 import { checkServiceEntry } from "./input-checks.js";
 import { encodeServiceResources, type EncodedService, type ServiceResources } from "./service-resources.js";
 import type { Resource, Snapshot } from "./snapshot.js";
@@ -54,23 +54,8 @@ export function buildSnapshot(view: RegistryView, codec: Codec, cache?: BuildCac
   if (errors.length > 0) return { ok: false, errors };
   if (state) for (const name of [...state.latest.keys()]) if (!view.services.has(name)) state.latest.delete(name);
   const snapshot = createSnapshot(view.revision, Object.fromEntries(byType));
-  const inconsistencies = findInconsistencies(snapshot, (resource) => factsOf(resource, codec, state));
-  if (inconsistencies.length > 0) return { ok: false, errors: inconsistencies };
-  checked.add(snapshot);
-  return { ok: true, snapshot };
-}
-
-/** Snapshots buildSnapshot made and found consistent (snapshots are frozen, so the finding holds). */
-const checked = new WeakSet<Snapshot>();
-
-/**
- * True when `snapshot` is this very object as buildSnapshot returned it, so
- * its consistency was checked already; false for any other snapshot (one
- * made by createSnapshot, e.g. by the lab's pipeline faults), which a
- * consumer must check itself.
- */
-export function builtConsistent(snapshot: Snapshot): boolean {
-  return checked.has(snapshot);
+  const inconsistencies = inconsistenciesOf(snapshot, codec, (resource) => factsOf(resource, codec, state));
+  return inconsistencies.length > 0 ? { ok: false, errors: inconsistencies } : { ok: true, snapshot };
 }
 
 /** The service's resources, from the cache when `entry` was seen before; undefined after adding to `errors`. */

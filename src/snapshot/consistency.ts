@@ -37,7 +37,7 @@ export interface ResourceFacts {
  * `RDS[login].virtual_hosts[0].routes[0].route.cluster`.
  */
 export function checkConsistency(snapshot: Snapshot, codec: Codec): Issue[] {
-  return findInconsistencies(snapshot, (resource) => readFacts(resource, codec));
+  return inconsistenciesOf(snapshot, codec, (resource) => readFacts(resource, codec));
 }
 
 /**
@@ -48,15 +48,30 @@ export function checkConsistency(snapshot: Snapshot, codec: Codec): Issue[] {
 export function createConsistencyChecker(codec: Codec): (snapshot: Snapshot) => Issue[] {
   const facts = new WeakMap<Resource, ResourceFacts>();
   return (snapshot) =>
-    findInconsistencies(snapshot, (resource) => {
+    inconsistenciesOf(snapshot, codec, (resource) => {
       let known = facts.get(resource);
       if (!known) facts.set(resource, (known = readFacts(resource, codec)));
       return known;
     });
 }
 
-/** checkConsistency with the decoding step supplied, so a caller can memoize facts per Resource. */
-export function findInconsistencies(snapshot: Snapshot, factsOf: (resource: Resource) => ResourceFacts): Issue[] {
+/** The verdict on each snapshot object, per codec: snapshots are frozen, so it holds for as long as the snapshot lives. */
+const verdicts = new WeakMap<Codec, WeakMap<Snapshot, readonly Issue[]>>();
+
+/**
+ * checkConsistency with the decoding step supplied, so a caller can memoize
+ * facts per Resource. Each snapshot object is checked once per codec: the
+ * builder's check and the push guard's on the same snapshot share one pass.
+ */
+export function inconsistenciesOf(snapshot: Snapshot, codec: Codec, factsOf: (resource: Resource) => ResourceFacts): Issue[] {
+  let byCodec = verdicts.get(codec);
+  if (!byCodec) verdicts.set(codec, (byCodec = new WeakMap()));
+  let verdict = byCodec.get(snapshot);
+  if (!verdict) byCodec.set(snapshot, (verdict = findInconsistencies(snapshot, factsOf)));
+  return [...verdict];
+}
+
+function findInconsistencies(snapshot: Snapshot, factsOf: (resource: Resource) => ResourceFacts): Issue[] {
   const issues: Issue[] = [];
   for (const type of RESOURCE_TYPES) {
     for (const [key, resource] of snapshot.resources[type]) {

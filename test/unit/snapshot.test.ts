@@ -18,7 +18,7 @@ import type { Health } from "../../src/registry/model.js";
 import type { RegistryView } from "../../src/registry/view.js";
 import {
   buildSnapshot,
-  builtConsistent,
+  createConsistencyChecker,
   checkConsistency,
   createBuildCache,
   createResource,
@@ -305,10 +305,18 @@ interface StockResourceType {
   decode(context: object, resource: { type_url: string; value: Buffer }): { name: string; error?: string };
 }
 
-test("snapshot - builtConsistent is true only for the very object buildSnapshot returned", () => {
-  const built = build(view(1, [entry("login", [{ id: "a" }])]));
-  assert.equal(builtConsistent(built), true);
+test("snapshot - each snapshot object is checked for consistency once per codec: the builder's pass serves later checks", () => {
+  let decodes = 0;
+  const counting: Codec = { ...codec, decodeResource: (typeUrl, bytes) => (decodes++, codec.decodeResource(typeUrl, bytes)) };
+  const built = build(view(1, [entry("login", [{ id: "a" }]), entry("cart", [])]), counting);
+  assert.ok(decodes > 0, "the builder decoded the resources once");
+  decodes = 0;
+  assert.deepEqual(createConsistencyChecker(counting)(built), []);
+  assert.deepEqual(checkConsistency(built, counting), []);
+  assert.equal(decodes, 0, "later checks of the same object reuse the verdict");
   const copy = createSnapshot(built.revision, built.resources);
-  assert.equal(copy.version, built.version);
-  assert.equal(builtConsistent(copy), false, "the same content made another way is not vouched for");
+  assert.deepEqual(checkConsistency(copy, counting), []);
+  assert.equal(decodes, 8, "the same content in another snapshot object is checked afresh");
+  const broken = createSnapshot(2, { ...built.resources, [CLUSTER_TYPE]: new Map() });
+  assert.equal(checkConsistency(broken, counting).length, 2, "and a broken one is found broken");
 });
