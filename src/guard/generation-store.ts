@@ -53,12 +53,11 @@ export function createGenerationStore(log: GenerationLog, logger: Logger): Gener
       return generations;
     },
     async save(generation, snapshot) {
-      const record = JSON.parse(JSON.stringify(generation)) as Record<string, unknown>;
-      await log.put({ id: generation.id, record }, snapshot && toStored(snapshot));
+      await log.put({ id: generation.id, record: recordOf(generation) }, snapshot && toStored(snapshot));
       if (snapshot) remember(generation.id, snapshot);
     },
     async savePushed(generation, snapshot, push) {
-      const record = JSON.parse(JSON.stringify(generation)) as Record<string, unknown>;
+      const record = recordOf(generation);
       await log.put({ id: generation.id, record });
       remember(generation.id, snapshot);
       push();
@@ -88,6 +87,11 @@ export function createGenerationStore(log: GenerationLog, logger: Logger): Gener
       for (const id of [...recent.keys()]) if (!ids.has(id)) recent.delete(id);
     },
   };
+}
+
+/** A Generation is plain JSON data; the log checks and copies it on put (GenerationLog contract). */
+function recordOf(generation: Generation): Record<string, unknown> {
+  return generation as unknown as Record<string, unknown>;
 }
 
 function looksLikeGeneration(id: number, record: Readonly<Record<string, unknown>>): boolean {

@@ -1,12 +1,13 @@
 import type { ServiceDefinition } from "@grpc/grpc-js";
-import type { Codec, DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse } from "../proto/index.js";
+import type { Codec, DeltaDiscoveryRequest, DiscoveryRequest } from "../proto/index.js";
 
 export const ADS_SERVICE_NAME = "envoy.service.discovery.v3.AggregatedDiscoveryService";
 
 /**
  * The ADS gRPC service, with (de)serialization done by our codec so the
- * server works on typed objects and pre-encoded resources. Responses may be
- * given already encoded (the server's streams send bytes from wire.ts). Methods the server
+ * server works on typed objects and pre-encoded resources. Responses are
+ * written already encoded (the server's streams make them with wire.ts);
+ * clients decode them into typed objects. Methods the server
  * does not register answer UNIMPLEMENTED (grpc-js does that).
  */
 export function createAdsServiceDefinition(codec: Codec): ServiceDefinition {
@@ -17,7 +18,7 @@ export function createAdsServiceDefinition(codec: Codec): ServiceDefinition {
       responseStream: true,
       requestSerialize: (value: DiscoveryRequest) => codec.encodeDiscoveryRequest(value) as Buffer,
       requestDeserialize: (bytes: Buffer) => codec.decodeDiscoveryRequest(bytes),
-      responseSerialize: (value: DiscoveryResponse | Uint8Array) => (value instanceof Uint8Array ? asBuffer(value) : asBuffer(codec.encodeDiscoveryResponse(value))),
+      responseSerialize: asBuffer,
       responseDeserialize: (bytes: Buffer) => codec.decodeDiscoveryResponse(bytes),
     },
     DeltaAggregatedResources: {
@@ -26,7 +27,7 @@ export function createAdsServiceDefinition(codec: Codec): ServiceDefinition {
       responseStream: true,
       requestSerialize: (value: DeltaDiscoveryRequest) => codec.encodeDeltaDiscoveryRequest(value) as Buffer,
       requestDeserialize: (bytes: Buffer) => codec.decodeDeltaDiscoveryRequest(bytes),
-      responseSerialize: (value: DeltaDiscoveryResponse | Uint8Array) => (value instanceof Uint8Array ? asBuffer(value) : asBuffer(codec.encodeDeltaDiscoveryResponse(value))),
+      responseSerialize: asBuffer,
       responseDeserialize: (bytes: Buffer) => codec.decodeDeltaDiscoveryResponse(bytes),
     },
   };
