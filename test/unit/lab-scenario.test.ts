@@ -70,7 +70,7 @@ test("lab - the Spotify replay keeps the public timeline", () => {
     ["18:07", "fault", "stream-error"],
     ["18:12", "note", undefined],
     ["18:39", "remediate", undefined],
-    ["20:20", "restart", undefined],
+    ["20:00", "restart", undefined],
     ["20:35", "note", undefined],
     ["20:42", "clear-fault", undefined],
   ]);

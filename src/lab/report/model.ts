@@ -30,14 +30,14 @@ export interface SeriesPoint extends Counts {
 }
 
 /**
- * A cohort's cold starts inside disruptions: gateways that came up while a
+ * A cohort's cold starts inside disruptions: gateways started while a
  * disruption window was open, and the attempts they served before that
  * window closed. A client that starts then has no configuration to keep.
  */
 export interface ColdStarts extends Counts {
-  /** Gateway processes that came up inside a disruption window. */
+  /** Gateway processes started inside a disruption window. */
   readonly gateways: number;
-  /** The kinds of the windows they came up in (`stream-error`, …), in order of first appearance. */
+  /** The kinds of the windows they were started in (`stream-error`, …), in order of first appearance. */
   readonly during: readonly string[];
 }
 

@@ -3,7 +3,7 @@ import type { CohortStats, ColdStarts, Counts, FaultWindow, SeriesPoint } from "
 /**
  * Counts one cohort's attempts during a run and turns them into CohortStats
  * once the fault windows are known. Keeping every attempt (a time, an
- * outcome, and when the gateway that served it came up) is cheap at lab
+ * outcome, and when the gateway that served it was started) is cheap at lab
  * rates, and lets "during fault" and cold starts use the windows as they
  * really happened.
  */
@@ -11,14 +11,14 @@ export interface Tally {
   /**
    * One attempt that started `tMs` after time 0. `code` names a failure
    * (gRPC status name or HTTP status); failures without one count as
-   * `UNKNOWN`. `gatewayUpMs` is when the gateway that served it came up
+   * `UNKNOWN`. `gatewayUpMs` is when the gateway that served it was started
    * (negative: before time 0; absent: no gateway took it). Throws RangeError
    * for a negative or non-finite time.
    */
   record(tMs: number, ok: boolean, code?: string, gatewayUpMs?: number): void;
   /**
    * The stats so far, for a run of `durationMs` with these fault windows.
-   * `gatewayUps` lists when each of the cohort's gateway processes came up
+   * `gatewayUps` lists when each of the cohort's gateway processes was started (spawned)
    * (for the count of cold starts).
    */
   stats(faultWindows: readonly FaultWindow[], durationMs: number, gatewayUps?: readonly number[]): CohortStats;
@@ -59,7 +59,7 @@ function inside(window: FaultWindow, tMs: number): boolean {
   return tMs >= window.startMs && tMs < window.endMs;
 }
 
-/** Attempts served by a gateway that came up inside a window, while that window lasted. */
+/** Attempts served by a gateway started inside a window, while that window lasted. */
 function coldStarts(windows: readonly FaultWindow[], gatewayUps: readonly number[], times: readonly number[], outcomes: readonly boolean[], ups: ReadonlyArray<number | undefined>): ColdStarts {
   const cold = (t: number, i: number): boolean => {
     const up = ups[i];

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { spawnDemo, type DemoProcess, type DemoSpawnOptions } from "../../demo/index.js";
 import type { Cohort, DiscoveryMode } from "../scenario/index.js";
 import { buildBootstrap } from "../../xds/index.js";
+import type { StartGate } from "./start-gate.js";
 
 /** How long a gateway is out of rotation before it is stopped. */
 const DRAIN_MS = 500;
@@ -13,6 +14,8 @@ export interface FleetEnvironment {
   readonly adminUrl: string;
   /** Per-run scratch folder (steady caches live here and survive gateway restarts). */
   readonly workDir: string;
+  /** The fleet's first starts go through it, with the lab's other starts, so each is timed alone, not in a crowd. */
+  readonly gate: StartGate;
 }
 
 /** The gateways of one cohort. A gateway being restarted is not in `ready()`. */
@@ -26,9 +29,14 @@ export interface GatewayFleet {
   size(): number;
   /** Restarts so far (each is a cold start of its resolver). */
   restarts(): number;
-  /** When `gateway` (one of this fleet's) came up, epoch ms; undefined for one it does not know. */
+  /**
+   * When `gateway` (one of this fleet's) was started, epoch ms: the moment its
+   * process was spawned, which the scenario's timeline decides, not the moment
+   * it became ready, which the machine's load decides. Undefined for a gateway
+   * it does not know.
+   */
   upAt(gateway: DemoProcess): number | undefined;
-  /** When each gateway process this fleet started came up, epoch ms, in order. */
+  /** When each gateway process this fleet started was started, epoch ms, in order. */
   ups(): readonly number[];
   stop(): Promise<void>;
 }
@@ -51,10 +59,11 @@ export function gatewayOptions(mode: DiscoveryMode, id: string, env: FleetEnviro
   }
 }
 
-/** Starts one gateway and notes when it came up (epoch ms). */
+/** Starts one gateway and notes when its process was spawned (epoch ms). */
 async function launchGateway(options: DemoSpawnOptions, upTimes: Map<DemoProcess, number>): Promise<DemoProcess> {
+  const startedAt = Date.now();
   const gateway = await spawnDemo("gateway", options);
-  upTimes.set(gateway, Date.now());
+  upTimes.set(gateway, startedAt);
   return gateway;
 }
 
@@ -84,7 +93,8 @@ export async function startFleet(cohort: Cohort, env: FleetEnvironment): Promise
     if (stopped) await fresh.stop();
     else slots[slot] = fresh;
   }
-  const launches = await Promise.allSettled(Array.from({ length: cohort.gateways }, (_, slot) => launch(slot)));
+  // The first starts go through the lab's gate; a restart during the run starts at once, when the timeline says.
+  const launches = await Promise.allSettled(Array.from({ length: cohort.gateways }, (_, slot) => env.gate.run(() => launch(slot))));
   const failed = launches.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) {
     // The gateways that did start must not outlive a fleet that failed to start (they would keep the lab's process alive).

@@ -7,6 +7,7 @@ import { startControlPlaneProcess, type ControlPlaneProcess } from "./control-pl
 import { startDnsRelay, type DnsRelay } from "./dns-relay.js";
 import { startFleet, type FleetEnvironment, type GatewayFleet } from "./fleet.js";
 import { freePort } from "./net.js";
+import { createStartGate, type StartGate } from "./start-gate.js";
 
 /** Everything a run started: torn down by tearDown, whatever happened. */
 export interface Lab {
@@ -32,12 +33,13 @@ export async function setUp(scenario: Scenario): Promise<Lab> {
     await startPlanes(lab, scenario.topology.controlPlanes);
     const primary = lab.controlPlanes.get("primary")!;
     lab.dns = await startDnsRelay(await freePort(), primary.dnsPort);
-    await startServices(scenario, lab, primary, lab.dns);
+    const gate = createStartGate();
+    await startServices(scenario, lab, primary, lab.dns, gate);
     const dnsPort = lab.dns.port;
     await settleAll(
       scenario.cohorts.map(async (cohort) => {
         const plane = lab.controlPlanes.get(cohort.controlPlane)!;
-        const env: FleetEnvironment = { xdsPort: plane.xdsPort, dnsPort, adminUrl: plane.adminUrl, workDir: lab.workDir };
+        const env: FleetEnvironment = { xdsPort: plane.xdsPort, dnsPort, adminUrl: plane.adminUrl, workDir: lab.workDir, gate };
         lab.fleets.set(cohort.name, await startFleet(cohort, env));
       }),
     );
@@ -67,17 +69,17 @@ async function startPlane(workDir: string, name: ControlPlaneName, [xdsPort, adm
 }
 
 /**
- * The demo services start together, each registered in every control plane;
+ * The demo services start through the gate, each registered in every control plane;
  * they find each other through the primary. Gateways start only once they
  * are registered, so no cohort's first lookup finds an empty registry.
  */
-async function startServices(scenario: Scenario, lab: Lab, primary: ControlPlaneProcess, dns: DnsRelay): Promise<void> {
+async function startServices(scenario: Scenario, lab: Lab, primary: ControlPlaneProcess, dns: DnsRelay, gate: StartGate): Promise<void> {
   const admin = [...lab.controlPlanes.values()].map((plane) => plane.adminUrl);
   const common = { admin, xds: [`127.0.0.1:${primary.xdsPort}`], dnsServer: `127.0.0.1:${dns.port}`, dnsDomain: "mesh" };
   const starts = DEMO_SERVICES.flatMap((service) =>
     Array.from({ length: scenario.topology.instances[service] }, async (_, i) => {
       const id = `${service}-${i}`;
-      lab.services.push(await spawnDemo(service, { ...common, id, nodeId: id, cacheDir: join(lab.workDir, `cache-${id}`) }));
+      lab.services.push(await gate.run(() => spawnDemo(service, { ...common, id, nodeId: id, cacheDir: join(lab.workDir, `cache-${id}`) })));
     }),
   );
   await settleAll(starts);

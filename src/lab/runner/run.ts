@@ -112,7 +112,7 @@ interface RunClock {
 /**
  * Virtual users of one cohort, sending their logins and plays to the
  * cohort's ready gateways. Each login is tallied with when the gateway that
- * served it came up, so cold starts can be told apart.
+ * served it was started, so cold starts can be told apart.
  */
 function cohortUsers(scenario: Scenario, fleet: GatewayFleet, tally: Tally, { now, sinceStart }: RunClock, rng: () => number): UserPool {
   const tokens = new Map<number, string>();
