@@ -16,6 +16,8 @@ export interface FleetEnvironment {
   readonly workDir: string;
   /** The fleet's first starts go through it, with the lab's other starts, so each is timed alone, not in a crowd. */
   readonly gate: StartGate;
+  /** Starts a gateway process (default: spawnDemo); tests give a fake. */
+  readonly spawn?: (kind: "gateway", options: DemoSpawnOptions) => Promise<DemoProcess>;
 }
 
 /** The gateways of one cohort. A gateway being restarted is not in `ready()`. */
@@ -60,9 +62,9 @@ export function gatewayOptions(mode: DiscoveryMode, id: string, env: FleetEnviro
 }
 
 /** Starts one gateway and notes when its process was spawned (epoch ms). */
-async function launchGateway(options: DemoSpawnOptions, upTimes: Map<DemoProcess, number>): Promise<DemoProcess> {
+async function launchGateway(spawn: NonNullable<FleetEnvironment["spawn"]>, options: DemoSpawnOptions, upTimes: Map<DemoProcess, number>): Promise<DemoProcess> {
   const startedAt = Date.now();
-  const gateway = await spawnDemo("gateway", options);
+  const gateway = await spawn("gateway", options);
   upTimes.set(gateway, startedAt);
   return gateway;
 }
@@ -75,7 +77,7 @@ export async function startFleet(cohort: Cohort, env: FleetEnvironment): Promise
   let stopped = false;
   const slots: Array<DemoProcess | undefined> = [];
   const upTimes = new Map<DemoProcess, number>();
-  const launch = (slot: number) => launchGateway(gatewayOptions(modes[slot]!, `${cohort.name}-gw${slot}`, env), upTimes);
+  const launch = (slot: number) => launchGateway(env.spawn ?? spawnDemo, gatewayOptions(modes[slot]!, `${cohort.name}-gw${slot}`, env), upTimes);
   const pending: Array<Promise<void> | undefined> = [];
 
   async function restartNow(slot: number, to: DiscoveryMode | undefined): Promise<void> {
