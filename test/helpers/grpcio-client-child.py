@@ -1,0 +1,108 @@
+"""A child process holding a STOCK Python grpcio client, as an application would.
+
+Run it with Debian's /usr/bin/python3 (python3-grpcio, the C-core). The C-core
+reads its xDS bootstrap from GRPC_XDS_BOOTSTRAP_CONFIG (inline JSON) or
+GRPC_XDS_BOOTSTRAP (a file), once per process, so one process keeps its xDS
+state across a test's steps.
+
+The first stdout line is {"grpc": "<version>"}. Then commands arrive as JSON
+lines on stdin and each gets one JSON line on stdout:
+  {"op":"call","target":"xds:///greeter","count":5,"deadlineMs":1000}
+      -> {"results":[{"ok":true,"backend":"b1"} | {"ok":false,"code":14,"details":"..."}]}
+  {"op":"reset"}   (closes the channels; the next call makes new ones)
+It exits when stdin closes.
+
+No generated stubs: steadymesh.test.HelloRequest and HelloReply
+(examples/greeter.proto) have only string fields, encoded by hand below.
+"""
+
+import json
+import sys
+
+import grpc
+
+METHOD = "/steadymesh.test.Greeter/SayHello"
+
+
+def encode_request(name):
+    """HelloRequest{name = 1}: tag 0x0a, a varint length, the UTF-8 bytes."""
+    data = name.encode("utf-8")
+    return bytes([0x0A]) + encode_varint(len(data)) + data
+
+
+def encode_varint(value):
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def decode_reply(data):
+    """HelloReply{message = 1, backend = 2}: every field is length-delimited."""
+    fields = {}
+    pos = 0
+    while pos < len(data):
+        key, pos = decode_varint(data, pos)
+        if key & 0x7 != 2:
+            raise ValueError("HelloReply: field %d has wire type %d; only strings are expected" % (key >> 3, key & 0x7))
+        length, pos = decode_varint(data, pos)
+        fields[key >> 3] = data[pos:pos + length].decode("utf-8")
+        pos += length
+    return {"message": fields.get(1, ""), "backend": fields.get(2, "")}
+
+
+def decode_varint(data, pos):
+    value = 0
+    shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+
+
+channels = {}
+
+
+def say_hello(target):
+    if target not in channels:
+        channel = grpc.insecure_channel(target)
+        stub = channel.unary_unary(METHOD, request_serializer=encode_request, response_deserializer=decode_reply)
+        channels[target] = (channel, stub)
+    return channels[target][1]
+
+
+def call_once(target, deadline_ms):
+    try:
+        reply = say_hello(target)("test", timeout=deadline_ms / 1000.0)
+        return {"ok": True, "backend": reply["backend"]}
+    except grpc.RpcError as err:
+        return {"ok": False, "code": err.code().value[0], "details": err.details() or ""}
+
+
+def handle(cmd):
+    if cmd["op"] == "reset":
+        for channel, _ in channels.values():
+            channel.close()
+        channels.clear()
+        return {"ok": True}
+    if cmd["op"] == "call":
+        count = cmd.get("count", 1)
+        deadline_ms = cmd.get("deadlineMs", 1000)
+        return {"results": [call_once(cmd["target"], deadline_ms) for _ in range(count)]}
+    return {"error": "op: unknown %r; allowed: call, reset" % cmd["op"]}
+
+
+def main():
+    print(json.dumps({"grpc": grpc.__version__}), flush=True)
+    for line in sys.stdin:
+        if line.strip():
+            print(json.dumps(handle(json.loads(line))), flush=True)
+
+
+if __name__ == "__main__":
+    main()
