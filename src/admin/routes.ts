@@ -5,6 +5,7 @@ import type { HealthMonitor } from "../health/index.js";
 import type { Metrics } from "../metrics/index.js";
 import type { HealthCheck, Instance, ServiceEntry } from "../registry/index.js";
 import type { Liveness, Registry } from "../registry/index.js";
+import type { FailingService } from "../snapshot/index.js";
 import type { ClientStatus } from "../xds/index.js";
 
 /** What the routes read and write; injected so tests can pass fakes. */
@@ -14,6 +15,8 @@ export interface RouteDeps {
   readonly metrics: Metrics;
   /** The push guard's generations: `/v1/generations` reads and acts through it. */
   readonly generations: GenerationControl;
+  /** Services whose configuration does not build (the spine); without it no service shows a `build` field. */
+  readonly builds?: { failure(service: string): FailingService | undefined } | undefined;
   /** TTL heartbeats go to the health monitor; without one, the heartbeat route answers 404 and says so. */
   readonly heartbeats?: Pick<HealthMonitor, "heartbeat"> | undefined;
   /** Heartbeats shared by every replica (etcd): each accepted heartbeat is written through to it, and one it cannot take answers 503. */
@@ -40,7 +43,11 @@ export interface RouteSpec {
   readonly bodyless?: boolean;
 }
 
-/** A service as the API shows it: its fields plus its instances, sorted by id. */
+/**
+ * A service as the API shows it: its fields plus its instances, sorted by
+ * id, and `build` only while its configuration does not build (its xDS
+ * clients then keep the resources of `build.servedRevision`, or get none).
+ */
 export interface ServiceJson {
   readonly name: string;
   readonly protocol: string;
@@ -49,16 +56,26 @@ export interface ServiceJson {
   /** Only when the service has one. */
   readonly healthCheck?: HealthCheck;
   readonly instances: readonly Instance[];
+  readonly build?: ServiceBuildJson;
 }
 
-export function serviceJson(entry: ServiceEntry): ServiceJson {
+/** FailingService without the name the service already carries. */
+export type ServiceBuildJson = Omit<FailingService, "service">;
+
+export function serviceJson(entry: ServiceEntry, failure?: FailingService): ServiceJson {
   const { name, protocol, lbPolicy, metadata, healthCheck } = entry.service;
   const instances = [...entry.instances.values()].sort((a, b) => compare(a.id, b.id));
-  return { name, protocol, lbPolicy, metadata, ...(healthCheck && { healthCheck }), instances };
+  const build = failure && buildJson(failure);
+  return { name, protocol, lbPolicy, metadata, ...(healthCheck && { healthCheck }), instances, ...(build && { build }) };
+}
+
+function buildJson({ service: _service, ...rest }: FailingService): ServiceBuildJson {
+  return rest;
 }
 
 export function createRoutes(deps: RouteDeps): readonly RouteSpec[] {
   const { registry } = deps;
+  const jsonOf = (entry: ServiceEntry) => serviceJson(entry, deps.builds?.failure(entry.service.name));
   return [
     {
       method: "GET",
@@ -66,7 +83,7 @@ export function createRoutes(deps: RouteDeps): readonly RouteSpec[] {
       handler: async () => {
         const view = registry.view();
         const names = [...view.services.keys()].sort(compare);
-        return { revision: view.revision, services: names.map((name) => serviceJson(view.services.get(name)!)) };
+        return { revision: view.revision, services: names.map((name) => jsonOf(view.services.get(name)!)) };
       },
     },
     {
@@ -78,7 +95,7 @@ export function createRoutes(deps: RouteDeps): readonly RouteSpec[] {
         const view = registry.view();
         const entry = view.services.get(name);
         if (!entry) throw new NotFoundError(`service "${name}" not found`);
-        return { revision: view.revision, service: serviceJson(entry) };
+        return { revision: view.revision, service: jsonOf(entry) };
       },
     },
     {

@@ -13,8 +13,10 @@ export interface Metrics {
   readonly xdsBadRequests: Counter<"reason">;
   readonly xdsResourceEncodings: Counter<"protocol">;
   readonly registryRevision: Gauge<never>;
-  /** Snapshots built from the registry, by result (`ok`, `error`). */
+  /** Snapshots built from the registry, by result (`ok`: every service built; `partial`: some kept their last good resources). */
   readonly snapshotBuilds: Counter<"result">;
+  /** 1 for each service whose configuration does not build (its clients keep its last good resources); the series is removed when it builds again. */
+  readonly snapshotServiceFailing: Gauge<"service">;
   /**
    * DNS messages received, by question type (A, AAAA, SRV, SOA, NS, ANY,
    * OTHER, or NONE when no question could be read) and response code
@@ -60,7 +62,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     xdsResourceEncodings: new Counter({ name: "steadymesh_xds_resource_encodings_total", help: "Resource versions encoded as response entries (once per version and protocol, shared by every stream), by protocol.", labelNames: ["protocol"], registers }),
     xdsBadRequests: new Counter({ name: "steadymesh_xds_bad_requests_total", help: "Discovery requests that could not be used, by reason.", labelNames: ["reason"], registers }),
     registryRevision: new Gauge({ name: "steadymesh_registry_revision", help: "Current registry revision.", registers }),
-    snapshotBuilds: new Counter({ name: "steadymesh_snapshot_builds_total", help: "Snapshots built from the registry, by result.", labelNames: ["result"], registers }),
+    snapshotBuilds: new Counter({ name: "steadymesh_snapshot_builds_total", help: "Snapshots built from the registry, by result (ok, partial).", labelNames: ["result"], registers }),
+    snapshotServiceFailing: new Gauge({ name: "steadymesh_snapshot_service_failing", help: "1 for each service whose configuration does not build; its clients keep its last good resources.", labelNames: ["service"], registers }),
     dnsQueries: new Counter({ name: "steadymesh_dns_queries_total", help: "DNS messages received, by question type and response code (DROPPED: no response sent).", labelNames: ["qtype", "rcode"], registers }),
     faultsActive: new Gauge({ name: "steadymesh_faults_active", help: "Injected lab faults active now.", registers }),
     faultsInjected: new Counter({ name: "steadymesh_faults_injected_total", help: "Lab faults injected, by kind.", labelNames: ["kind"], registers }),

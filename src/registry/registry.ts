@@ -33,7 +33,12 @@ export interface Registry {
   getService(name: string): ServiceEntry | undefined;
   /** Creates or replaces a service (its instances stay). ValidationError on bad input; nothing is written then. */
   putService(name: string, body: unknown): Promise<PutResult<Service>>;
-  /** Creates or replaces an instance, creating its service with defaults when missing. */
+  /**
+   * Creates or replaces an instance, creating its service with defaults when
+   * missing. ConflictError (nothing written) when the put creates the
+   * instance, or moves it, onto an address and port another instance of the
+   * service has; the store checks that inside the commit.
+   */
   putInstance(service: string, id: string, body: unknown): Promise<PutResult<Instance>>;
   /**
    * Sets one instance's health and keeps every other field (the health
@@ -178,7 +183,7 @@ function registryOn(store: Store, keeper: ViewKeeper, unwatch: () => void, logge
       const instance = parseInstanceBody(serviceName, id, body);
       const serviceDefaults = parseServiceBody(serviceName, {});
       const created = !keeper.view().services.get(serviceName)?.instances.has(id);
-      const result = await commit([{ kind: "put-instance", instance, serviceDefaults }]);
+      const result = await commit([{ kind: "put-instance", instance, serviceDefaults, uniqueEndpoint: true }]);
       const stored = result.events.find((e) => e.kind === "instance-put");
       return { revision: result.revision, created, value: stored?.kind === "instance-put" ? stored.instance : instance };
     },

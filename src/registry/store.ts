@@ -5,8 +5,14 @@ export type Mutation =
   | { readonly kind: "put-service"; readonly service: Service }
   /** Deletes the service and every instance of it. */
   | { readonly kind: "delete-service"; readonly name: string }
-  /** Creates `service` with defaults first when it does not exist. */
-  | { readonly kind: "put-instance"; readonly instance: Instance; readonly serviceDefaults: Service }
+  /**
+   * Creates `service` with defaults first when it does not exist. With
+   * `uniqueEndpoint`, a put that creates the instance or moves it to another
+   * address or port is refused (ConflictError, nothing of the commit applied)
+   * when another instance of the service already has that address and port;
+   * a put that keeps the instance's own address and port is always allowed.
+   */
+  | { readonly kind: "put-instance"; readonly instance: Instance; readonly serviceDefaults: Service; readonly uniqueEndpoint?: boolean }
   | { readonly kind: "delete-instance"; readonly service: string; readonly id: string };
 
 /** What one commit changed. All events of one commit share its revision. */
@@ -47,8 +53,11 @@ export interface CommitResult {
  *   watchers still get it;
  * - commit throws ValidationError for a malformed mutation (unknown kind, a
  *   name or id that is not a DNS label, a put-instance whose serviceDefaults
- *   name another service), and UnavailableError once closed or when the
- *   backend fails; either way nothing of that commit is applied;
+ *   name another service), ConflictError for a put-instance with
+ *   `uniqueEndpoint` onto another instance's address and port (checked
+ *   against the store's own state inside the commit, so two racing writers
+ *   cannot both pass), and UnavailableError once closed or when the backend
+ *   fails; either way nothing of that commit is applied;
  * - values are copied on the way in: changing an object after passing it to
  *   commit does not change the store. Values handed out are frozen.
  */

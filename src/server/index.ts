@@ -41,7 +41,8 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
   // With faults on, a faulty snapshot source sits above the guard (the lab's pipeline bugs).
   const pipeline = options.enableFaults ? createPipelineFaults({ codec, logger, next: toGuard }) : undefined;
   const publish = pipeline ? (snapshot: Snapshot) => pipeline.offer(snapshot) : toGuard;
-  const spine = startSpine({ registry, codec, publish, clock, minDelayMs: options.pushMinDelayMs, maxDelayMs: options.pushMaxDelayMs, logger, metrics });
+  // `initial`: a service that does not build at start keeps what the guard restored for its clients.
+  const spine = startSpine({ registry, codec, publish, clock, minDelayMs: options.pushMinDelayMs, maxDelayMs: options.pushMaxDelayMs, logger, metrics, initial: cache.current() });
   const faults = options.enableFaults ? createFaultInjector(cache) : undefined;
   const labFaults = faults && createLabFaults({ injector: faults, pipeline: pipeline!, codec, clock, logger, metrics });
   if (faults) logger.warn("fault injection is ON: POST /v1/faults can break what xDS clients see; never enable it in production");
@@ -51,7 +52,7 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
   const ownership = store.members ? createRendezvousOwnership(store.members) : ownEverything();
   const { liveness } = store;
   const health = createHealthMonitor({ registry, clock, logger, metrics, ownership, liveness, ttlGraceMs: options.ttlGraceMs, damping: options.healthDamping });
-  const admin = createAdminServer({ registry, clients: { list: () => xds.clients() }, generations: guard, heartbeats: health, liveness, metrics, logger, bodyLimit: options.bodyLimit, faults: labFaults });
+  const admin = createAdminServer({ registry, clients: { list: () => xds.clients() }, generations: guard, builds: spine, heartbeats: health, liveness, metrics, logger, bodyLimit: options.bodyLimit, faults: labFaults });
   const dns = createDnsServer({ registry, domain: options.dnsDomain, ttlSeconds: options.dnsTtlSeconds, logger, metrics, clock });
 
   let closing: Promise<void> | undefined;

@@ -3,7 +3,8 @@ import type { Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
 import type { Codec } from "../proto/index.js";
 import type { Registry } from "../registry/index.js";
-import { buildSnapshot, createBuildCache, type Snapshot } from "../snapshot/index.js";
+import { buildSnapshot, createBuildCache, type FailingService, type Snapshot } from "../snapshot/index.js";
+import { createFailureBook } from "./failure-book.js";
 
 export interface SpineDeps {
   readonly registry: Registry;
@@ -17,11 +18,21 @@ export interface SpineDeps {
   readonly maxDelayMs: number;
   readonly logger: Logger;
   readonly metrics?: Metrics;
+  /**
+   * What clients had before this process started (the push guard's restored
+   * generation): a service that does not build on the first build keeps its
+   * resources from it.
+   */
+  readonly initial?: Snapshot | undefined;
 }
 
 export interface Spine {
   /** Builds and publishes from the registry's current view now. */
   rebuild(): void;
+  /** The service's build failure, or undefined while it builds (or is unknown). */
+  failure(service: string): FailingService | undefined;
+  /** Every service whose configuration is not being updated, by name. */
+  failures(): FailingService[];
   stop(): void;
 }
 
@@ -29,11 +40,15 @@ export interface Spine {
  * registry → snapshot builder → publish, with push coalescing as Istio's
  * debounce does it: after a change the spine waits until `minDelayMs` pass
  * with no further change, but never longer than `maxDelayMs` after the first
- * change of the burst, then builds one snapshot from the latest view. A
- * build that fails keeps the last good snapshot in place.
+ * change of the burst, then builds one snapshot from the latest view. Every
+ * build is published: a service that does not build keeps the resources of
+ * the last snapshot (see buildSnapshot), and is tracked (failure-book.ts)
+ * until it builds again.
  */
 export function startSpine(deps: SpineDeps): Spine {
   const cache = createBuildCache();
+  const book = createFailureBook(deps);
+  let previous = deps.initial;
   let cancelTimer: (() => void) | undefined;
   let burstStart: number | undefined;
   let lastRevision = -1;
@@ -44,16 +59,13 @@ export function startSpine(deps: SpineDeps): Spine {
     burstStart = undefined;
     const view = deps.registry.view();
     if (view.revision === lastRevision) return;
-    const result = buildSnapshot(view, deps.codec, cache);
+    const result = buildSnapshot(view, deps.codec, cache, previous);
     deps.metrics?.registryRevision.set(view.revision);
-    if (!result.ok) {
-      deps.metrics?.snapshotBuilds.inc({ result: "error" });
-      deps.logger.error({ revision: view.revision, issues: result.errors }, "snapshot build failed; clients keep the last good snapshot");
-      return;
-    }
+    book.record(view, result.failures, previous?.revision);
     lastRevision = view.revision;
-    deps.metrics?.snapshotBuilds.inc({ result: "ok" });
-    deps.logger.debug({ revision: view.revision, version: result.snapshot.version }, "snapshot built");
+    previous = result.snapshot;
+    deps.metrics?.snapshotBuilds.inc({ result: result.ok ? "ok" : "partial" });
+    deps.logger.debug({ revision: view.revision, version: result.snapshot.version, failing: result.failures.length }, "snapshot built");
     deps.publish(result.snapshot);
   }
 
@@ -68,6 +80,8 @@ export function startSpine(deps: SpineDeps): Spine {
 
   return {
     rebuild,
+    failure: (service) => book.get(service),
+    failures: () => book.list(),
     stop() {
       unsubscribe();
       cancelTimer?.();

@@ -2,21 +2,28 @@ import { SteadyError, type Issue } from "../errors/index.js";
 import { RESOURCE_TYPES, type Codec, type ResourceTypeUrl } from "../proto/index.js";
 import type { RegistryView, ServiceEntry } from "../registry/index.js";
 import { compareStrings, createSnapshot } from "./assemble.js";
-import { inconsistenciesOf, readFacts, type ResourceFacts } from "./consistency.js";
+import { inconsistenciesByName, readFacts, type ResourceFacts } from "./consistency.js";
 import { checkServiceEntry } from "./input-checks.js";
 import { encodeServiceResources, type EncodedService, type ServiceResources } from "./service-resources.js";
-import type { Resource, Snapshot } from "./snapshot.js";
+import type { Resource, ServiceFailure, Snapshot } from "./snapshot.js";
 
-/** Either a consistent snapshot, or every problem found (nothing is half-built). */
-export type BuildResult = { ok: true; snapshot: Snapshot } | { ok: false; errors: Issue[] };
+/**
+ * Always a consistent snapshot. `ok` is true when every service built;
+ * otherwise `failures` lists, in name order, each service that did not (with
+ * every problem found), and `errors` is all of their issues in one list.
+ */
+export type BuildResult =
+  | { readonly ok: true; readonly snapshot: Snapshot; readonly failures: readonly [] }
+  | { readonly ok: false; readonly snapshot: Snapshot; readonly failures: readonly ServiceFailure[]; readonly errors: Issue[] };
 
 /**
  * Memo shared by successive buildSnapshot calls: treat it as opaque. It holds
  * each service's encoded resources keyed by ServiceEntry identity (the
  * registry reuses unchanged entries across views), so a rebuild re-encodes
  * only the services that changed, and within one of those only the resources
- * whose inputs changed. Entries are weakly held; the last per name strongly,
- * until the name leaves the registry.
+ * whose inputs changed; an entry that failed its checks is remembered too, so
+ * it is not checked again on every build while it stays. Entries are weakly
+ * held; the last encoded per name strongly, until the name leaves the registry.
  */
 export interface BuildCache {
   readonly kind: "snapshot-build-cache";
@@ -24,59 +31,128 @@ export interface BuildCache {
 
 interface CacheState extends BuildCache {
   readonly services: WeakMap<ServiceEntry, ServiceResources>;
+  readonly failed: WeakMap<ServiceEntry, readonly Issue[]>;
   /** The last resources encoded per service name, so a changed service re-encodes only what changed in it. */
   readonly latest: Map<string, EncodedService>;
   readonly facts: WeakMap<Resource, ResourceFacts>;
 }
 
 export function createBuildCache(): BuildCache {
-  const state: CacheState = { kind: "snapshot-build-cache", services: new WeakMap(), latest: new Map(), facts: new WeakMap() };
+  const state: CacheState = { kind: "snapshot-build-cache", services: new WeakMap(), failed: new WeakMap(), latest: new Map(), facts: new WeakMap() };
   return state;
 }
+
+/** A service's resources as they go into the snapshot: all four when built now; those `previous` has when carried over. */
+type Chosen = Partial<Record<ResourceTypeUrl, Resource>>;
 
 /**
  * Builds the Listener, RouteConfiguration, Cluster and ClusterLoadAssignment
  * of every service in `view` (all named after the service) and checks that
- * they are consistent. Pure: the same view gives the same snapshot, with or
- * without `cache`. Each type's map iterates in name order. Errors are returned, not thrown, with paths such as
- * `services[login].instances[i-1].port` or `RDS[login]…route.cluster`.
+ * they are consistent. One service's failure never holds back the others: a
+ * service whose entry breaks a rule a client would NACK on, or whose
+ * resources are inconsistent, keeps the resources `previous` (the last
+ * snapshot built) has under its name, or has none when `previous` has none,
+ * and is listed in `failures`. Consistency is checked on the final snapshot,
+ * so it holds whatever failed. Pure: the same view and `previous` give the
+ * same result, with or without `cache`. Each type's map iterates in name
+ * order. Issue paths look like `services[login].instances[i-1].port` or
+ * `RDS[login]…route.cluster`.
  */
-export function buildSnapshot(view: RegistryView, codec: Codec, cache?: BuildCache): BuildResult {
+export function buildSnapshot(view: RegistryView, codec: Codec, cache?: BuildCache, previous?: Snapshot): BuildResult {
   const state = cache as CacheState | undefined;
-  const errors: Issue[] = [];
-  const byType = new Map<ResourceTypeUrl, Map<string, Resource>>(RESOURCE_TYPES.map((type) => [type, new Map()]));
+  const chosen = new Map<string, Chosen>();
+  const issues = new Map<string, Issue[]>();
   for (const name of [...view.services.keys()].sort(compareStrings)) {
-    const entry = view.services.get(name) as ServiceEntry;
-    const resources = resourcesOf(name, entry, codec, state, errors);
-    if (!resources) continue;
-    for (const type of RESOURCE_TYPES) byType.get(type)?.set(name, resources[type]);
+    const outcome = resourcesOf(name, view.services.get(name) as ServiceEntry, codec, state);
+    if (outcome.ok) {
+      chosen.set(name, outcome.resources);
+    } else {
+      issues.set(name, [...outcome.issues]);
+      chosen.set(name, previousOf(previous, name));
+    }
   }
-  if (errors.length > 0) return { ok: false, errors };
   if (state) for (const name of [...state.latest.keys()]) if (!view.services.has(name)) state.latest.delete(name);
-  const snapshot = createSnapshot(view.revision, Object.fromEntries(byType));
-  const inconsistencies = inconsistenciesOf(snapshot, codec, (resource) => factsOf(resource, codec, state));
-  return inconsistencies.length > 0 ? { ok: false, errors: inconsistencies } : { ok: true, snapshot };
+  const check = (snapshot: Snapshot) => inconsistenciesByName(snapshot, codec, (resource) => factsOf(resource, codec, state));
+  const snapshot = settle(view.revision, chosen, issues, previous, check);
+  if (issues.size === 0) return { ok: true, snapshot, failures: [] };
+  const failures = [...issues.keys()].sort(compareStrings).map((service): ServiceFailure => ({
+    service,
+    issues: issues.get(service) ?? [],
+    kept: Object.keys(chosen.get(service) ?? {}).length > 0,
+  }));
+  return { ok: false, snapshot, failures, errors: failures.flatMap((failure) => failure.issues) };
 }
 
-/** The service's resources, from the cache when `entry` was seen before; undefined after adding to `errors`. */
-function resourcesOf(name: string, entry: ServiceEntry, codec: Codec, state: CacheState | undefined, errors: Issue[]): ServiceResources | undefined {
+/**
+ * The snapshot of `chosen`, made consistent: while it is not, each service an
+ * issue was found in falls back one step, from its new resources to those of
+ * `previous`, and from those to none (its issues gathered in `issues`).
+ * Every resource sits under its service's name, so a service with no
+ * resources has no issues of its own; each falls at most twice, so this ends.
+ */
+function settle(
+  revision: number,
+  chosen: Map<string, Chosen>,
+  issues: Map<string, Issue[]>,
+  previous: Snapshot | undefined,
+  check: (snapshot: Snapshot) => Map<string, Issue[]>,
+): Snapshot {
+  for (;;) {
+    const snapshot = assemble(revision, chosen);
+    const inconsistent = check(snapshot);
+    if (inconsistent.size === 0) return snapshot;
+    for (const [name, found] of inconsistent) {
+      const onPrevious = issues.has(name);
+      issues.set(name, [...(issues.get(name) ?? []), ...found]);
+      chosen.set(name, onPrevious ? {} : previousOf(previous, name));
+    }
+  }
+}
+
+function assemble(revision: number, chosen: ReadonlyMap<string, Chosen>): Snapshot {
+  const byType = Object.fromEntries(RESOURCE_TYPES.map((type) => [type, new Map<string, Resource>()])) as Record<ResourceTypeUrl, Map<string, Resource>>;
+  for (const [name, resources] of chosen) {
+    for (const type of RESOURCE_TYPES) {
+      const resource = resources[type];
+      if (resource) byType[type].set(name, resource);
+    }
+  }
+  return createSnapshot(revision, byType);
+}
+
+/** What `previous` has under `name`, of each type. */
+function previousOf(previous: Snapshot | undefined, name: string): Chosen {
+  const kept: Chosen = {};
+  if (!previous) return kept;
+  for (const type of RESOURCE_TYPES) {
+    const resource = previous.resources[type].get(name);
+    if (resource) kept[type] = resource;
+  }
+  return kept;
+}
+
+type Outcome = { readonly ok: true; readonly resources: ServiceResources } | { readonly ok: false; readonly issues: readonly Issue[] };
+
+/** The service's resources, or its problems; from the cache when `entry` was seen before. */
+function resourcesOf(name: string, entry: ServiceEntry, codec: Codec, state: CacheState | undefined): Outcome {
   const cached = state?.services.get(entry);
-  if (cached) return cached;
-  const issues = checkServiceEntry(name, entry);
-  if (issues.length > 0) {
-    errors.push(...issues);
-    return undefined;
+  if (cached) return { ok: true, resources: cached };
+  const failed = state?.failed.get(entry) ?? checkServiceEntry(name, entry);
+  if (failed.length > 0) {
+    state?.failed.set(entry, failed);
+    return { ok: false, issues: failed };
   }
   try {
     const resources = encodeServiceResources(entry, codec, state?.latest.get(name));
     state?.services.set(entry, resources);
     state?.latest.set(name, { entry, resources });
-    return resources;
+    return { ok: true, resources };
   } catch (error) {
     // Typed errors (e.g. MessageShapeError) become issues like any other; anything else is a bug.
     if (!(error instanceof SteadyError)) throw error;
-    errors.push({ path: `services[${name}]`, message: error.message });
-    return undefined;
+    const issues = [{ path: `services[${name}]`, message: error.message }];
+    state?.failed.set(entry, issues);
+    return { ok: false, issues };
   }
 }
 

@@ -55,8 +55,14 @@ export function createConsistencyChecker(codec: Codec): (snapshot: Snapshot) => 
     });
 }
 
+/** One issue, with the name of the resource it was found in (its map key). */
+interface Finding {
+  readonly name: string;
+  readonly issue: Issue;
+}
+
 /** The verdict on each snapshot object, per codec: snapshots are frozen, so it holds for as long as the snapshot lives. */
-const verdicts = new WeakMap<Codec, WeakMap<Snapshot, readonly Issue[]>>();
+const verdicts = new WeakMap<Codec, WeakMap<Snapshot, readonly Finding[]>>();
 
 /**
  * checkConsistency with the decoding step supplied, so a caller can memoize
@@ -64,44 +70,67 @@ const verdicts = new WeakMap<Codec, WeakMap<Snapshot, readonly Issue[]>>();
  * builder's check and the push guard's on the same snapshot share one pass.
  */
 export function inconsistenciesOf(snapshot: Snapshot, codec: Codec, factsOf: (resource: Resource) => ResourceFacts): Issue[] {
+  return verdictOf(snapshot, codec, factsOf).map((finding) => finding.issue);
+}
+
+/**
+ * inconsistenciesOf grouped by the name of the resource each issue was found
+ * in (the resource that refers to a missing one, or the malformed one), in
+ * the order found. Every resource the builder makes is named after its
+ * service, so this says which services are inconsistent. Shares the verdict
+ * cache with inconsistenciesOf.
+ */
+export function inconsistenciesByName(snapshot: Snapshot, codec: Codec, factsOf: (resource: Resource) => ResourceFacts): Map<string, Issue[]> {
+  const byName = new Map<string, Issue[]>();
+  for (const { name, issue } of verdictOf(snapshot, codec, factsOf)) {
+    const issues = byName.get(name);
+    if (issues) issues.push(issue);
+    else byName.set(name, [issue]);
+  }
+  return byName;
+}
+
+function verdictOf(snapshot: Snapshot, codec: Codec, factsOf: (resource: Resource) => ResourceFacts): readonly Finding[] {
   let byCodec = verdicts.get(codec);
   if (!byCodec) verdicts.set(codec, (byCodec = new WeakMap()));
   let verdict = byCodec.get(snapshot);
   if (!verdict) byCodec.set(snapshot, (verdict = findInconsistencies(snapshot, factsOf)));
-  return [...verdict];
+  return verdict;
 }
 
-function findInconsistencies(snapshot: Snapshot, factsOf: (resource: Resource) => ResourceFacts): Issue[] {
-  const issues: Issue[] = [];
+function findInconsistencies(snapshot: Snapshot, factsOf: (resource: Resource) => ResourceFacts): Finding[] {
+  const findings: Finding[] = [];
   for (const type of RESOURCE_TYPES) {
     for (const [key, resource] of snapshot.resources[type]) {
       // Paths are built only for an issue: most resources have none, and this loop runs over every resource on every push.
       if (resource.typeUrl !== type) {
-        issues.push({ path: where(type, key), message: `holds a resource of type ${resource.typeUrl}` });
+        findings.push(finding(key, where(type, key), `holds a resource of type ${resource.typeUrl}`));
         continue;
       }
-      if (resource.name !== key) {
-        issues.push({ path: where(type, key), message: `holds resource ${JSON.stringify(resource.name)}` });
-      }
+      if (resource.name !== key) findings.push(finding(key, where(type, key), `holds resource ${JSON.stringify(resource.name)}`));
       let facts: ResourceFacts;
       try {
         facts = factsOf(resource);
       } catch (error) {
         if (!(error instanceof SteadyError)) throw error;
-        issues.push({ path: where(type, key), message: error.message });
+        findings.push(finding(key, where(type, key), error.message));
         continue;
       }
       if (facts.name !== key) {
-        issues.push({ path: `${where(type, key)}.name`, message: `is ${JSON.stringify(facts.name)}, but the resource is stored under ${JSON.stringify(key)}` });
+        findings.push(finding(key, `${where(type, key)}.name`, `is ${JSON.stringify(facts.name)}, but the resource is stored under ${JSON.stringify(key)}`));
       }
       for (const ref of facts.references) {
         if (!snapshot.resources[ref.type].has(ref.name)) {
-          issues.push({ path: `${where(type, key)}.${ref.path}`, message: `refers to ${shortTypeName(ref.type)} ${JSON.stringify(ref.name)}, which the snapshot does not contain` });
+          findings.push(finding(key, `${where(type, key)}.${ref.path}`, `refers to ${shortTypeName(ref.type)} ${JSON.stringify(ref.name)}, which the snapshot does not contain`));
         }
       }
     }
   }
-  return issues;
+  return findings;
+}
+
+function finding(name: string, path: string, message: string): Finding {
+  return { name, issue: { path, message } };
 }
 
 function where(type: ResourceTypeUrl, key: string): string {

@@ -122,7 +122,7 @@ test("health ttl - with active checks too, the instance is unhealthy when either
 test("health ttl - after a restart every TTL instance gets a full TTL, and one stored unhealthy stays so until a heartbeat", async () => {
   const h = await setupHealth({ ttlGraceMs: 60_000 });
   await h.registry.putInstance("svc", "alive", TTL_INSTANCE);
-  await h.registry.putInstance("svc", "dead", TTL_INSTANCE);
+  await h.registry.putInstance("svc", "dead", { ...TTL_INSTANCE, port: TTL_INSTANCE.port + 1 });
   await h.advance(1500);
   h.monitor.heartbeat("svc", "alive");
   await h.advance(1500);

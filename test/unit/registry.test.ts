@@ -6,6 +6,8 @@ import { createMemoryStore, createRegistry, type ChangeEvent, type Registry, typ
 import { putInstance, service } from "./store-contract.js";
 
 const ADDRESS = { address: "10.0.0.1", port: 8080 };
+/** A second instance of a service needs its own address and port. */
+const ADDRESS_2 = { address: "10.0.0.2", port: 8080 };
 
 /** A store whose change feed is held until `flush`, as if the feed lagged behind commits. */
 function laggingStore(inner: Store): Store & { flush(): void } {
@@ -120,7 +122,7 @@ test("registry - views are immutable: old views never change and maps refuse wri
   const registry = await createRegistry(createMemoryStore());
   await registry.putInstance("a", "i1", ADDRESS);
   const old = registry.view();
-  await registry.putInstance("a", "i2", ADDRESS);
+  await registry.putInstance("a", "i2", ADDRESS_2);
   await registry.putService("b", {});
   assert.notEqual(registry.view(), old);
   assert.equal(old.revision, 1);
@@ -137,7 +139,7 @@ test("registry - shares unchanged service entries between views and replaces cha
   await registry.putInstance("a", "i1", ADDRESS);
   await registry.putInstance("b", "i1", ADDRESS);
   const before = registry.view();
-  await registry.putInstance("b", "i2", ADDRESS);
+  await registry.putInstance("b", "i2", ADDRESS_2);
   const after = registry.view();
   assert.equal(after.services.get("a"), before.services.get("a"));
   assert.notEqual(after.services.get("b"), before.services.get("b"));
@@ -147,7 +149,7 @@ test("registry - shares unchanged service entries between views and replaces cha
 
 test("registry - iterates services by name and instances by id", async () => {
   const registry = await createRegistry(createMemoryStore());
-  for (const [svc, id] of [["c", "i2"], ["a", "i9"], ["c", "i1"], ["b", "i1"]] as const) await registry.putInstance(svc, id, ADDRESS);
+  for (const [svc, id] of [["c", "i2"], ["a", "i9"], ["c", "i1"], ["b", "i1"]] as const) await registry.putInstance(svc, id, id === "i2" ? ADDRESS_2 : ADDRESS);
   assert.deepEqual([...registry.view().services.keys()], ["a", "b", "c"]);
   assert.deepEqual([...registry.getService("c")!.instances.keys()], ["i1", "i2"]);
   await registry.close();
@@ -228,7 +230,7 @@ test("registry - deleteService removes the service and its instances, NotFoundEr
 test("registry - deleteInstance removes one instance, NotFoundError naming what is missing", async () => {
   const registry = await createRegistry(createMemoryStore());
   await registry.putInstance("a", "i1", ADDRESS);
-  await registry.putInstance("a", "i2", ADDRESS);
+  await registry.putInstance("a", "i2", ADDRESS_2);
   assert.deepEqual(await registry.deleteInstance("a", "i1"), { revision: 3 });
   assert.deepEqual([...registry.getService("a")!.instances.keys()], ["i2"]);
   await assert.rejects(registry.deleteInstance("a", "i1"), (err: unknown) => err instanceof NotFoundError && err.message === `instance "i1" not found in service "a"`);

@@ -211,7 +211,7 @@ test("snapshot - the consistency checker catches every kind of dangling referenc
   assert.match(garbage[0]?.message ?? "", /cannot decode/);
 });
 
-test("snapshot - buildSnapshot returns inconsistencies as errors instead of a snapshot", () => {
+test("snapshot - buildSnapshot reports an inconsistent service and leaves it out of the snapshot", () => {
   // A codec decorator that sends every route to a cluster that does not exist.
   const misrouting: Codec = {
     ...codec,
@@ -223,9 +223,11 @@ test("snapshot - buildSnapshot returns inconsistencies as errors instead of a sn
   const result = buildSnapshot(view(1, [entry("login", [])]), misrouting);
   assert.equal(result.ok, false);
   assert.deepEqual(!result.ok && result.errors.map((issue) => issue.path), ["RDS[login].virtual_hosts[0].routes[0].route.cluster"]);
+  assert.deepEqual(result.failures.map((f) => [f.service, f.kept]), [["login", false]]);
+  for (const type of RESOURCE_TYPES) assert.equal(result.snapshot.resources[type].size, 0, "no previous snapshot: the service has no resources");
 });
 
-test("snapshot - registry data a client would NACK is reported with its path, and nothing is built", () => {
+test("snapshot - registry data a client would NACK is reported with its path, and only that service is left out", () => {
   const result = buildSnapshot(
     view(1, [
       entry("login", [{ id: "a", address: "not-an-ip" }, { id: "b", port: 0 }, { id: "c", address: "10.0.0.9" }, { id: "d", address: "10.0.0.9" }]),
@@ -239,6 +241,7 @@ test("snapshot - registry data a client would NACK is reported with its path, an
     "services[login].instances[b].port",
     "services[login].instances[d].address",
   ]);
+  assert.deepEqual([...result.snapshot.resources[ENDPOINT_TYPE].keys()], ["search"], "search (its bad instance is unhealthy, so not sent) is built");
 });
 
 test("snapshot - decoded resources carry everything a stock grpc-js-xds client requires", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
-import { UnavailableError, ValidationError } from "../../src/errors/index.js";
+import { ConflictError, UnavailableError, ValidationError } from "../../src/errors/index.js";
 import type { ChangeEvent, Instance, Mutation, Service, Store, StoredResource } from "../../src/registry/index.js";
 
 /**
@@ -24,6 +24,11 @@ export function instance(serviceName: string, id: string, extra: Partial<Instanc
 
 export function putInstance(serviceName: string, id: string, extra: Partial<Instance> = {}): Mutation {
   return { kind: "put-instance", instance: instance(serviceName, id, extra), serviceDefaults: service(serviceName) };
+}
+
+/** putInstance as the registry sends it: refused when another instance of the service has the address and port. */
+export function putUniqueInstance(serviceName: string, id: string, extra: Partial<Instance> = {}): Mutation {
+  return { kind: "put-instance", instance: instance(serviceName, id, extra), serviceDefaults: service(serviceName), uniqueEndpoint: true };
 }
 
 /** Records every batch a watcher receives. */
@@ -165,6 +170,27 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
       await assert.rejects(store.commit([mutation]), ValidationError, JSON.stringify(mutation));
     }
     assert.equal((await store.load()).revision, 0);
+  });
+
+  it("refuses a uniqueEndpoint put onto another instance's address and port, applying nothing of the commit", async (store) => {
+    const unique = (id: string, extra: Partial<Instance> = {}): Mutation => putUniqueInstance("a", id, extra);
+    // Without the flag the store takes anything (data from before the check, or another writer); with it, only a free address and port.
+    await store.commit([putInstance("a", "i1"), putInstance("a", "old", { health: "unhealthy" }), unique("i2", { port: 8081 })]);
+    const before = await store.load();
+    const feed = record(store);
+    await assert.rejects(
+      store.commit([{ kind: "put-service", service: service("new") }, unique("i3")]),
+      (err: unknown) => err instanceof ConflictError && /^instance i3 of a: address 10\.0\.0\.1 port 8080 is already used by instance (i1|old);/.test(err.message),
+    );
+    await assert.rejects(store.commit([unique("i2")]), ConflictError, "moving onto a used address and port");
+    assert.deepEqual(await store.load(), before);
+    assert.deepEqual(feed.batches, []);
+    // In place (same address and port) is allowed, even beside a duplicate; so is a free address, and a moved-away one is free again.
+    await store.commit([unique("old", { health: "healthy" })]);
+    await store.commit([unique("i2", { port: 8082 }), unique("i4", { port: 8081 })]);
+    const racing = await Promise.allSettled(["r1", "r2"].map((id) => store.commit([unique(id, { port: 9000 })])));
+    assert.deepEqual(racing.map((r) => r.status).sort(), ["fulfilled", "rejected"], "two writers racing for one address and port: one lands");
+    assert.equal((await store.load()).instances.filter((i) => i.port === 9000).length, 1);
   });
 
   it("delivers every commit to a watcher exactly once, in revision order, even for concurrent commits", async (store) => {

@@ -5,7 +5,7 @@ import { UnavailableError } from "../../src/errors/index.js";
 import { openStore, type ChangeEvent, type Store } from "../../src/registry/index.js";
 import { openEtcdStore } from "../../src/registry/stores/index.js";
 import { startEtcd, type EtcdCluster } from "../helpers/etcd.js";
-import { bodiesAsHex, CDS, putInstance, runStoreContract, service } from "./store-contract.js";
+import { bodiesAsHex, CDS, putInstance, putUniqueInstance, runStoreContract, service } from "./store-contract.js";
 
 /** One single-member etcd for the contract suite and the tests that do not kill it; each test gets its own prefix. */
 let shared: EtcdCluster | undefined;
@@ -270,5 +270,26 @@ test("etcd store - members: the live replicas on one prefix, with a change event
     assert.equal(changes, 2);
   } finally {
     await a.close();
+  }
+});
+
+test("etcd store - two replicas racing to put instances on one address and port: exactly one lands each time", async () => {
+  const prefix = freshPrefix();
+  const [a, b] = await Promise.all([openEtcdStore({ endpoints: etcd().endpoints, prefix, replica: "a" }), openEtcdStore({ endpoints: etcd().endpoints, prefix, replica: "b" })]);
+  try {
+    for (let round = 0; round < 5; round++) {
+      const port = 9000 + round;
+      const results = await Promise.allSettled([
+        a.commit([putUniqueInstance("web", `a${round}`, { port })]),
+        b.commit([putUniqueInstance("web", `b${round}`, { port })]),
+      ]);
+      assert.deepEqual(results.map((r) => r.status).sort(), ["fulfilled", "rejected"], `round ${round}`);
+      const rejected = results.find((r) => r.status === "rejected");
+      assert.match(String(rejected?.status === "rejected" && rejected.reason), /is already used by instance [ab]\d/);
+    }
+    const state = await a.load();
+    assert.deepEqual(state.instances.map((i) => i.port).sort(), [9000, 9001, 9002, 9003, 9004], "one instance per address and port");
+  } finally {
+    await Promise.all([a.close(), b.close()]);
   }
 });

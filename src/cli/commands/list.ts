@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import type { ServiceJson } from "../../admin/index.js";
 import { segment } from "../admin-client.js";
+import { describeFailing, failingServices } from "../build-status.js";
 import { adminClient, withAdminOption, type CliContext } from "../context.js";
 import { formatHostPort } from "../parse.js";
 import { cell, formatTable } from "../table.js";
@@ -12,7 +13,12 @@ interface ListOptions {
 
 const HEADER = ["SERVICE", "ID", "ADDRESS", "ZONE/REGION", "WEIGHT", "HEALTH"];
 
-/** `steadymesh list [SERVICE]`: one row per instance; `--json` prints the admin API's answer as is. */
+/**
+ * `steadymesh list [SERVICE]`: one row per instance; a service whose
+ * configuration does not build is marked `(failing)` and gets one line under
+ * the table saying since when, what its clients keep, and why. `--json`
+ * prints the admin API's answer as is.
+ */
 export function addListCommand(program: Command, context: CliContext): void {
   const command = program
     .command("list")
@@ -35,14 +41,16 @@ export function addListCommand(program: Command, context: CliContext): void {
       return;
     }
     for (const line of formatTable(HEADER, services.flatMap(rowsOf))) context.print(line);
+    for (const failing of failingServices(services)) context.print(describeFailing(failing));
   });
 }
 
 function rowsOf(service: ServiceJson): string[][] {
+  const name = service.build ? `${service.name} (failing)` : service.name;
   // A service without instances still gets a row, so it does not look absent.
-  if (service.instances.length === 0) return [[service.name, "-", "-", "-", "-", "-"]];
+  if (service.instances.length === 0) return [[name, "-", "-", "-", "-", "-"]];
   return service.instances.map((instance) => [
-    service.name,
+    name,
     instance.id,
     formatHostPort(instance.address, instance.port),
     instance.zone === "" && instance.region === "" ? "-" : `${instance.zone || "-"}/${instance.region || "-"}`,

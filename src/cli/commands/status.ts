@@ -1,5 +1,7 @@
 import type { Command } from "commander";
+import type { ServiceJson } from "../../admin/index.js";
 import type { ClientStatus, NackStatus, TypeStatus } from "../../xds/index.js";
+import { failingServices, summarizeFailing } from "../build-status.js";
 import { adminClient, withAdminOption, type CliContext } from "../context.js";
 import { grpcCodeName } from "../grpc-codes.js";
 import { cell, formatTable } from "../table.js";
@@ -16,24 +18,26 @@ const TYPE_ORDER = ["LDS", "RDS", "CDS", "EDS"];
 /**
  * `steadymesh status`: every connected xDS client, per resource type the
  * version it was sent and ACKed, the push guard generation it ACKed, and its
- * last NACK (with the generation refused, when known).
+ * last NACK (with the generation refused, when known); then, when there are
+ * any, one line listing the services whose configuration does not build.
+ * `--json` prints `{clients, failingServices}`.
  */
 export function addStatusCommand(program: Command, context: CliContext): void {
   const command = program
     .command("status")
-    .description("show connected xDS clients: per resource type the version and generation ACKed and the last NACK with its error")
+    .description("show connected xDS clients (per resource type the version and generation ACKed and the last NACK with its error) and the services whose configuration is not being updated")
     .option("--json", "print the admin API's JSON answer instead of a table");
   withAdminOption(command).action(async (options: StatusOptions) => {
-    const answer = await adminClient(options).request<{ clients: ClientStatus[] }>("GET", "/v1/clients");
+    const client = adminClient(options);
+    const answer = await client.request<{ clients: ClientStatus[] }>("GET", "/v1/clients");
+    const failing = failingServices((await client.request<{ services: ServiceJson[] }>("GET", "/v1/services")).services);
     if (options.json) {
-      context.print(JSON.stringify(answer, null, 2));
+      context.print(JSON.stringify({ clients: answer.clients, failingServices: failing }, null, 2));
       return;
     }
-    if (answer.clients.length === 0) {
-      context.print("no xDS clients connected");
-      return;
-    }
-    for (const line of formatTable(HEADER, answer.clients.flatMap(rowsOf))) context.print(line);
+    if (answer.clients.length === 0) context.print("no xDS clients connected");
+    else for (const line of formatTable(HEADER, answer.clients.flatMap(rowsOf))) context.print(line);
+    if (failing.length > 0) context.print(summarizeFailing(failing));
   });
 }
 

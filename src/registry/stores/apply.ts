@@ -1,4 +1,4 @@
-import { ValidationError, type Issue } from "../../errors/index.js";
+import { ConflictError, ValidationError, type Issue } from "../../errors/index.js";
 import type { Instance, Service } from "../model.js";
 import type { ChangeEvent, Mutation } from "../store.js";
 import { isDnsLabel } from "../validate.js";
@@ -104,6 +104,7 @@ function applyOne(tables: Tables, mutation: Mutation, revision: number, events: 
         events.push({ revision, kind: "service-put", service });
       }
       const instance = freezeInstance(mutation.instance);
+      if (mutation.uniqueEndpoint) checkUniqueEndpoint(tables, instance);
       tables.putInstance(instance);
       events.push({ revision, kind: "instance-put", instance });
       return;
@@ -118,10 +119,29 @@ function applyOne(tables: Tables, mutation: Mutation, revision: number, events: 
 }
 
 /**
+ * Throws ConflictError when `instance` would take an address and port another
+ * instance of its service has. Gated on the instance being new or moving: an
+ * in-place update keeps its address and port even beside a duplicate that
+ * predates this check, so health writes to such an instance still land (the
+ * snapshot builder isolates that service until the duplicate is removed).
+ */
+function checkUniqueEndpoint(tables: Tables, instance: Instance): void {
+  const before = tables.getInstance(instance.service, instance.id);
+  if (before && before.address === instance.address && before.port === instance.port) return;
+  const other = tables.listInstances(instance.service).find((i) => i.id !== instance.id && i.address === instance.address && i.port === instance.port);
+  if (!other) return;
+  throw new ConflictError(
+    `instance ${instance.id} of ${instance.service}: address ${instance.address} port ${instance.port} is already used by instance ${other.id}; ` +
+      "each instance of a service needs its own address and port",
+  );
+}
+
+/**
  * Applies `mutations` in order and returns their events, all stamped with
  * `revision`. An empty result means nothing changed: the caller must then
- * keep its old revision. Throws (from checkMutation) part-way through; the
- * caller must discard whatever was already written.
+ * keep its old revision. Throws (from checkMutation, or ConflictError from a
+ * `uniqueEndpoint` put) part-way through; the caller must discard whatever
+ * was already written.
  */
 export function applyMutations(tables: Tables, mutations: readonly Mutation[], revision: number): ChangeEvent[] {
   const events: ChangeEvent[] = [];

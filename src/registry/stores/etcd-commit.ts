@@ -74,7 +74,7 @@ export function commitPoint(kv: IKeyValue | undefined): CommitPoint {
 interface ReadPlan {
   readonly services: string[];
   readonly instances: [string, string][];
-  /** Services whose instances are all read (delete-service lists them). */
+  /** Services whose instances are all read (delete-service lists them; a uniqueEndpoint put compares with them). */
   readonly wholeServices: string[];
 }
 
@@ -95,6 +95,8 @@ function planReads(mutations: readonly Mutation[]): ReadPlan {
         break;
       case "put-instance":
         services.add(m.instance.service);
+        // The unique-endpoint check compares with every instance of the service; the txn's guard on the commit key makes it atomic.
+        if (m.uniqueEndpoint) whole.add(m.instance.service);
         break;
       case "delete-instance":
         instances.set(`${m.service}/${m.id}`, [m.service, m.id]);
