@@ -16,10 +16,13 @@ interface TypeState extends AdsTypeState {
 /**
  * One State-of-the-World ADS stream (Envoy xDS protocol): tracks per type the
  * subscription, the nonce and version last sent, and the client's ACK/NACK.
- * A request carrying the last nonce sent is an ACK or NACK and is answered only
- * if it changes the subscription; a request with an older nonce is ignored; a
- * request with no nonce (first request, or a reconnect) always gets the full
- * current state.
+ * A request carrying the last nonce sent is an ACK or NACK. A request with any
+ * other non-empty nonce is stale: it is neither, but its `resource_names`
+ * still state the client's subscription (envoyproxy/envoy#10363; grpc-go
+ * unsubscribes with stale nonces after a deletion). Either kind is answered
+ * only when it changes the subscription, and then with the whole new answer.
+ * A request with no nonce (first request, or a reconnect) always gets the
+ * full current state.
  */
 export class SotwStream extends AdsStream<TypeState> {
   constructor(deps: AdsStreamDeps) {
@@ -35,11 +38,8 @@ export class SotwStream extends AdsStream<TypeState> {
       this.subscribe(typeUrl, request, state);
       return;
     }
-    if (request.response_nonce !== state.sentNonce) {
-      this.deps.logger.debug({ stream: this.deps.id, node: this.nodeId, type: shortTypeName(typeUrl), nonce: request.response_nonce, current: state.sentNonce }, "ignoring request with a stale nonce");
-      return;
-    }
-    this.recordReply(typeUrl, state, request);
+    if (request.response_nonce === state.sentNonce) this.recordReply(typeUrl, state, request);
+    else this.deps.logger.debug({ stream: this.deps.id, node: this.nodeId, type: shortTypeName(typeUrl), nonce: request.response_nonce, current: state.sentNonce }, "stale nonce: not an ACK or NACK; applying its resource_names only");
     const next = subscriptionOf(request.resource_names, state.named);
     if (!sameSubscription(next, state.subscription)) {
       state.subscription = next;
