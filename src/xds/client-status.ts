@@ -1,3 +1,6 @@
+/** The most subscribed names a type's status lists (`subscribedCount` says how many there are). */
+export const STATUS_NAMES_SHOWN = 100;
+
 /** What the server knows of one connected xDS client; shown by `GET /v1/clients` and `steadymesh status`. */
 export interface ClientStatus {
   /** Unique per ADS stream, e.g. `s7`. */
@@ -20,8 +23,13 @@ export interface ClientStatus {
 
 export interface TypeStatus {
   readonly typeUrl: string;
-  /** Subscribed resource names; `["*"]` for a wildcard subscription. */
+  /**
+   * Subscribed resource names in order, `*` first for a wildcard
+   * subscription; only the first STATUS_NAMES_SHOWN of them.
+   */
   readonly subscribed: readonly string[];
+  /** How many there are in all (`*` counts as one). */
+  readonly subscribedCount?: number;
   /** The version_info of the last response sent, and its nonce. */
   readonly sentVersion: string;
   readonly sentNonce: string;
