@@ -1,5 +1,7 @@
 import type { Command } from "commander";
 import type { ClientStatus, NackStatus, TypeStatus } from "../../xds/index.js";
+import { CLIENTS_PAGE_MAX, type ClientsPage } from "../../admin/index.js";
+import type { AdminClient } from "../admin-client.js";
 import { adminClient, withAdminOption, type CliContext } from "../context.js";
 import { grpcCodeName } from "../grpc-codes.js";
 import { cell, formatTable } from "../table.js";
@@ -24,7 +26,7 @@ export function addStatusCommand(program: Command, context: CliContext): void {
     .description("show connected xDS clients: per resource type the version and generation ACKed and the last NACK with its error")
     .option("--json", "print the admin API's JSON answer instead of a table");
   withAdminOption(command).action(async (options: StatusOptions) => {
-    const answer = await adminClient(options).request<{ clients: ClientStatus[] }>("GET", "/v1/clients");
+    const answer = { clients: await allClients(adminClient(options)) };
     if (options.json) {
       context.print(JSON.stringify(answer, null, 2));
       return;
@@ -35,6 +37,23 @@ export function addStatusCommand(program: Command, context: CliContext): void {
     }
     for (const line of formatTable(HEADER, answer.clients.flatMap(rowsOf))) context.print(line);
   });
+}
+
+/**
+ * Every connected client, page by page (`GET /v1/clients` pages by stream id).
+ * A cursor that does not move on ends the walk, so a misbehaving server
+ * cannot keep the command looping.
+ */
+async function allClients(admin: AdminClient): Promise<ClientStatus[]> {
+  const clients: ClientStatus[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const query = `?limit=${CLIENTS_PAGE_MAX}${after === undefined ? "" : `&after=${encodeURIComponent(after)}`}`;
+    const page = await admin.request<ClientsPage>("GET", `/v1/clients${query}`);
+    clients.push(...page.clients);
+    if (page.next === undefined || page.next === after || page.clients.length === 0) return clients;
+    after = page.next;
+  }
 }
 
 function rowsOf(client: ClientStatus): string[][] {
