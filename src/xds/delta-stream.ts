@@ -50,7 +50,8 @@ export class DeltaStream extends AdsStream<DeltaTypeState> {
     if (bad) return this.endForLimit(bad);
     const seeded = state?.seeded ?? usageOfInitialVersions(request);
     const usage = addUsage(seeded, projectNames(state, request));
-    if (!this.withinBudget(typeUrl, "resource_names_subscribe", usage)) return;
+    const field = !state && seeded.names > 0 ? "resource_names_subscribe and initial_resource_versions" : "resource_names_subscribe";
+    if (!this.withinBudget(typeUrl, field, usage)) return;
     if (!state) {
       state = this.firstRequest(typeUrl, request, seeded);
       this.types.set(typeUrl, state);

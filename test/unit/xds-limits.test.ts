@@ -112,6 +112,9 @@ test("xds limits - Delta subscriptions accumulate against the budget; unsubscrib
   stream.onRequest(delta({ type_url: CLUSTER_TYPE, resource_names_subscribe: ["b"] }));
   assert.deepEqual(h.ended(), { code: 8, details: "resource_names_subscribe: this stream would subscribe 6 resource names (all types together); at most 5" });
   assert.deepEqual(stream.status().types.CDS?.subscribed, ["a"], "the refused request changed nothing");
+  const seeded = harness();
+  new DeltaStream(seeded.deps).onRequest(delta({ type_url: CLUSTER_TYPE, resource_names_subscribe: ["a", "b", "c"], initial_resource_versions: { x: "1", y: "1", z: "1" } }));
+  assert.deepEqual(seeded.ended(), { code: 8, details: "resource_names_subscribe and initial_resource_versions: this stream would subscribe 6 resource names (all types together); at most 5" });
 });
 
 test("xds limits - Delta: long names anywhere, and long initial versions, end the stream with INVALID_ARGUMENT", () => {
