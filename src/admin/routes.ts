@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { NotFoundError, ValidationError, show } from "../errors/index.js";
+import { pageOfClients, parseClientsQuery } from "./clients-page.js";
 import type { GenerationControl } from "../guard/index.js";
 import type { HealthMonitor } from "../health/index.js";
 import type { Metrics } from "../metrics/index.js";
@@ -144,7 +145,7 @@ export function createRoutes(deps: RouteDeps): readonly RouteSpec[] {
     {
       method: "GET",
       url: "/v1/clients",
-      handler: async () => ({ clients: deps.clients.list() }),
+      handler: async (request) => pageOfClients(deps.clients.list(), parseClientsQuery(request.query)),
     },
     {
       method: "GET",

@@ -1,6 +1,17 @@
 import { pino, type Logger, type LevelWithSilent } from "pino";
 
 export type { Logger };
+export { clip, LOG_DETAIL_CHARS, LOG_FIELD_CHARS } from "./clip.js";
+export {
+  createLimitedLog,
+  createLogRateLimiter,
+  LOG_RATE_LIMIT_DEFAULTS,
+  OVERFLOW_KEY,
+  type LimitedLog,
+  type LogAdmission,
+  type LogRateLimiter,
+  type LogRateLimitOptions,
+} from "./rate-limit.js";
 
 export interface LoggerOptions {
   level?: LevelWithSilent;

@@ -11,6 +11,10 @@ export interface Metrics {
   readonly xdsNacks: Counter<"type">;
   /** Requests the server could not use (unknown type URL, missing field…). */
   readonly xdsBadRequests: Counter<"reason">;
+  /** ADS streams ended because a request went past one of the xDS limits, by limit (`maxTypeUrlChars`, …; xds/limits.ts). */
+  readonly xdsStreamsLimited: Counter<"limit">;
+  /** Log lines held back by a rate limit, by kind (`nack`, `unknown-type-url`, `stream-ended`). */
+  readonly logLinesSuppressed: Counter<"kind">;
   readonly xdsResourceEncodings: Counter<"protocol">;
   readonly registryRevision: Gauge<never>;
   /** Snapshots built from the registry, by result (`ok`: every service built; `partial`: some kept their last good resources). */
@@ -61,6 +65,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     xdsNacks: new Counter({ name: "steadymesh_xds_nacks_total", help: "NACKs received, by type.", labelNames: ["type"], registers }),
     xdsResourceEncodings: new Counter({ name: "steadymesh_xds_resource_encodings_total", help: "Resource versions encoded as response entries (once per version and protocol, shared by every stream), by protocol.", labelNames: ["protocol"], registers }),
     xdsBadRequests: new Counter({ name: "steadymesh_xds_bad_requests_total", help: "Discovery requests that could not be used, by reason.", labelNames: ["reason"], registers }),
+    xdsStreamsLimited: new Counter({ name: "steadymesh_xds_streams_limited_total", help: "ADS streams ended because a request went past an xDS limit, by limit.", labelNames: ["limit"], registers }),
+    logLinesSuppressed: new Counter({ name: "steadymesh_log_lines_suppressed_total", help: "Log lines held back by a rate limit (repeated per client and kind), by kind.", labelNames: ["kind"], registers }),
     registryRevision: new Gauge({ name: "steadymesh_registry_revision", help: "Current registry revision.", registers }),
     snapshotBuilds: new Counter({ name: "steadymesh_snapshot_builds_total", help: "Snapshots built from the registry, by result (ok, partial).", labelNames: ["result"], registers }),
     snapshotServiceFailing: new Gauge({ name: "steadymesh_snapshot_service_failing", help: "1 for each service whose configuration does not build; its clients keep its last good resources.", labelNames: ["service"], registers }),

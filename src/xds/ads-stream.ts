@@ -1,7 +1,8 @@
-import type { Logger } from "../log/index.js";
+import { clip, LOG_FIELD_CHARS, type LimitedLog, type Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
-import { shortTypeName, type Node } from "../proto/index.js";
+import { isResourceTypeUrl, shortTypeName, type Node } from "../proto/index.js";
 import type { ClientStatus, TypeStatus } from "./client-status.js";
+import { addUsage, checkBudget, checkHeader, checkNewType, metricTypeLabel, XDS_LIMITS, type LimitViolation, type Usage, type XdsLimits } from "./limits.js";
 import { clientStatusOf, nodeInfoOf, type ClientReply, type ReplyContext, type ReplyState } from "./reply-book.js";
 import { StreamStatus, type StreamTransport } from "./transport.js";
 import type { NodeInfo, ResourceWatcher } from "./watcher.js";
@@ -14,8 +15,12 @@ export interface AdsStreamDeps {
   /** Encodes responses from parts shared by every stream. */
   readonly wire: ResponseWire;
   readonly logger: Logger;
+  /** Warn lines a client can make the server repeat (NACKs, unknown types, bad requests), rate-limited per client and kind. */
+  readonly warn: LimitedLog;
   readonly metrics?: Metrics;
   readonly now: () => number;
+  /** What a request may ask of the stream; XDS_LIMITS unless a test says otherwise. */
+  readonly limits?: XdsLimits;
   /** Sees every ACK and NACK (the push guard's canary watches these). */
   readonly onReply?: (reply: ClientReply) => void;
 }
@@ -23,20 +28,26 @@ export interface AdsStreamDeps {
 /** Per-type state every protocol keeps: the reply book plus the watch feeding it. */
 export interface AdsTypeState extends ReplyState {
   cancel?: () => void;
+  /** What the type's subscription takes of the stream's budget (XdsLimits.maxSubscribedNames and …Chars). */
+  usage: Usage;
 }
 
 /**
  * What SotW and Delta streams share: the client's node (taken from the first
  * request that carries one), one nonce counter per stream, per-type state,
- * sending a response and recording it as sent, ending the stream on a
- * request it cannot use, and the status `GET /v1/clients` shows. The
- * subclasses hold only their protocol's subscription rules.
+ * the limits every request is checked against, sending a response and
+ * recording it as sent, ending the stream on a request it cannot use, and the
+ * status `GET /v1/clients` shows. The subclasses hold only their protocol's
+ * subscription rules.
  */
 export abstract class AdsStream<State extends AdsTypeState> {
   protected readonly types = new Map<string, State>();
+  protected readonly limits: XdsLimits;
   protected closed = false;
   private node: Node | undefined;
   private info: NodeInfo = nodeInfoOf(undefined);
+  /** The node id as log lines show it: clipped, since a client chooses it. */
+  private logId = "";
   private nonceSeq = 0;
   private readonly connectedAt: number;
 
@@ -45,10 +56,16 @@ export abstract class AdsStream<State extends AdsTypeState> {
     private readonly protocol: "sotw" | "delta",
   ) {
     this.connectedAt = deps.now();
+    this.limits = deps.limits ?? XDS_LIMITS;
   }
 
   get nodeId(): string {
     return this.info.id;
+  }
+
+  /** The node id for log lines. */
+  get logNodeId(): string {
+    return this.logId;
   }
 
   /** The client as the node of its first request described it. */
@@ -73,20 +90,51 @@ export abstract class AdsStream<State extends AdsTypeState> {
   /**
    * The first step of every request: takes the node if none is known yet and
    * returns the request's type URL, or undefined when the request is not to
-   * be handled (the stream is closed, or has just been ended because the
-   * request has no type URL).
+   * be handled: the stream is closed, or has just been ended because the
+   * request has no type URL, a header field over its limit, or a type URL
+   * the server does not serve past the stream's count of those.
    */
-  protected admit(request: { readonly type_url: string; readonly node?: Node | undefined }): string | undefined {
+  protected admit(request: { readonly type_url: string; readonly response_nonce: string; readonly version_info?: string; readonly node?: Node | undefined }): string | undefined {
     if (this.closed) return undefined;
     if (!this.node && request.node) {
       this.node = request.node;
       this.info = nodeInfoOf(request.node);
+      this.logId = clip(this.info.id, LOG_FIELD_CHARS);
     }
     if (!request.type_url) {
-      this.reject("missing-type-url", `type_url is required on every ${this.label} request`);
+      this.reject("missing-type-url", StreamStatus.INVALID_ARGUMENT, `type_url is required on every ${this.label} request`);
+      return undefined;
+    }
+    const violation = checkHeader(this.limits, request) ?? (this.types.has(request.type_url) ? undefined : checkNewType(this.limits, request.type_url, this.unknownTypes()));
+    if (violation) {
+      this.endForLimit(violation);
       return undefined;
     }
     return request.type_url;
+  }
+
+  /**
+   * True when the stream may hold `usage` for `typeUrl` in place of what that
+   * type holds now; otherwise ends the stream, naming `field`.
+   */
+  protected withinBudget(typeUrl: string, field: string, usage: Usage): boolean {
+    let total = usage;
+    for (const [url, state] of this.types) if (url !== typeUrl) total = addUsage(total, state.usage);
+    const violation = checkBudget(this.limits, field, total);
+    if (violation) this.endForLimit(violation);
+    return violation === undefined;
+  }
+
+  /** Ends the stream for a request past one of the limits. */
+  protected endForLimit(violation: LimitViolation): void {
+    this.deps.metrics?.xdsStreamsLimited.inc({ limit: violation.limit });
+    this.reject("over-limit", violation.code, violation.message);
+  }
+
+  /** Logs (rate-limited) a request for a type the server does not serve. */
+  protected warnUnknownType(typeUrl: string, message: string): void {
+    this.deps.metrics?.xdsBadRequests.inc({ reason: "unknown-type-url" });
+    this.deps.warn.warn(this.nodeId, "unknown-type-url", { stream: this.deps.id, node: this.logId, typeUrl: clip(typeUrl, LOG_FIELD_CHARS) }, message);
   }
 
   /**
@@ -102,22 +150,28 @@ export abstract class AdsStream<State extends AdsTypeState> {
     state.sentNonce = nonce;
     state.sentGeneration = sent.generation;
     this.deps.transport.send(encode(nonce));
-    this.deps.metrics?.xdsPushes.inc({ type: shortTypeName(typeUrl) });
+    this.deps.metrics?.xdsPushes.inc({ type: metricTypeLabel(typeUrl) });
   }
 
   protected replyContext(): ReplyContext {
-    const { id, logger, metrics, now, onReply } = this.deps;
-    return { streamId: id, node: this.info, logger, metrics, now, onReply };
+    const { id, warn, logger, metrics, now, onReply } = this.deps;
+    return { streamId: id, node: this.info, logNodeId: this.logId, warn, logger, metrics, now, onReply, maxErrorDetailChars: this.limits.maxErrorDetailChars };
+  }
+
+  private unknownTypes(): number {
+    let count = 0;
+    for (const typeUrl of this.types.keys()) if (!isResourceTypeUrl(typeUrl)) count++;
+    return count;
   }
 
   private get label(): string {
     return this.protocol === "delta" ? "Delta ADS" : "ADS";
   }
 
-  private reject(reason: string, details: string): void {
+  private reject(reason: string, code: number, details: string): void {
     this.deps.metrics?.xdsBadRequests.inc({ reason });
-    this.deps.logger.warn({ stream: this.deps.id, node: this.nodeId, reason }, `ending ${this.label} stream: ${details}`);
+    this.deps.warn.warn(this.nodeId, "stream-ended", { stream: this.deps.id, node: this.logId, reason }, `ending ${this.label} stream: ${details}`);
     this.close();
-    this.deps.transport.end(StreamStatus.INVALID_ARGUMENT, details);
+    this.deps.transport.end(code, details);
   }
 }

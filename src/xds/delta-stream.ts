@@ -1,6 +1,8 @@
-import { isResourceTypeUrl, shortTypeName, type DeltaDiscoveryRequest } from "../proto/index.js";
+import { isResourceTypeUrl, type DeltaDiscoveryRequest } from "../proto/index.js";
+import { clip, LOG_FIELD_CHARS } from "../log/index.js";
 import { AdsStream, type AdsStreamDeps, type AdsTypeState } from "./ads-stream.js";
 import type { TypeStatus } from "./client-status.js";
+import { addUsage, checkInitialVersions, checkNames, type LimitViolation, type Usage } from "./limits.js";
 import { recordReply, typeStatusOf } from "./reply-book.js";
 import type { Subscription, WatchResponse } from "./watcher.js";
 
@@ -10,6 +12,8 @@ interface DeltaTypeState extends AdsTypeState {
   readonly names: Set<string>;
   /** What the client holds, name → version: what we sent, or what it declared in initial_resource_versions. */
   readonly known: Map<string, string>;
+  /** What `initial_resource_versions` took of the budget; counted for as long as the type lives. */
+  readonly seeded: Usage;
 }
 
 /**
@@ -29,6 +33,8 @@ interface DeltaTypeState extends AdsTypeState {
  * - A request carrying the last nonce sent for its type is an ACK (or a NACK
  *   when `error_detail` is set). A request with any other non-empty nonce is
  *   stale: its subscription changes still apply, but it is not an ACK.
+ * - A request past one of the stream's limits (limits.ts) ends the stream and
+ *   changes nothing.
  */
 export class DeltaStream extends AdsStream<DeltaTypeState> {
   constructor(deps: AdsStreamDeps) {
@@ -40,29 +46,41 @@ export class DeltaStream extends AdsStream<DeltaTypeState> {
     const typeUrl = this.admit(request);
     if (typeUrl === undefined) return;
     let state = this.types.get(typeUrl);
+    const bad = this.checkRequest(request, state === undefined);
+    if (bad) return this.endForLimit(bad);
+    const seeded = state?.seeded ?? usageOfInitialVersions(request);
+    const usage = addUsage(seeded, projectNames(state, request));
+    const field = !state && seeded.names > 0 ? "resource_names_subscribe and initial_resource_versions" : "resource_names_subscribe";
+    if (!this.withinBudget(typeUrl, field, usage)) return;
     if (!state) {
-      state = this.firstRequest(typeUrl, request);
+      state = this.firstRequest(typeUrl, request, seeded);
       this.types.set(typeUrl, state);
     } else if (request.response_nonce !== "") {
       if (request.response_nonce === state.sentNonce) this.recordReply(typeUrl, state, request);
-      else this.deps.logger.debug({ stream: this.deps.id, node: this.nodeId, type: shortTypeName(typeUrl), nonce: request.response_nonce, current: state.sentNonce }, "stale nonce: applying subscription changes only");
+      else this.deps.logger.debug({ stream: this.deps.id, node: this.logNodeId, typeUrl: clip(typeUrl, LOG_FIELD_CHARS), nonce: clip(request.response_nonce, LOG_FIELD_CHARS), current: state.sentNonce }, "stale nonce: applying subscription changes only");
     }
+    state.usage = usage;
     const changed = this.applySubscriptionChanges(state, request);
     if (changed || !state.cancel) this.startWatch(typeUrl, state);
   }
 
   protected typeStatus(typeUrl: string, state: DeltaTypeState): TypeStatus {
-    return typeStatusOf(typeUrl, state, [...(state.wildcard ? ["*"] : []), ...[...state.names].sort()]);
+    return typeStatusOf(typeUrl, state, { wildcard: state.wildcard, names: state.names });
   }
 
-  private firstRequest(typeUrl: string, request: DeltaDiscoveryRequest): DeltaTypeState {
+  private checkRequest(request: DeltaDiscoveryRequest, first: boolean): LimitViolation | undefined {
+    return (
+      checkNames(this.limits, "resource_names_subscribe", request.resource_names_subscribe) ??
+      checkNames(this.limits, "resource_names_unsubscribe", request.resource_names_unsubscribe) ??
+      (first ? checkInitialVersions(this.limits, request.initial_resource_versions ?? {}) : undefined)
+    );
+  }
+
+  private firstRequest(typeUrl: string, request: DeltaDiscoveryRequest, seeded: Usage): DeltaTypeState {
     const wildcard = request.resource_names_subscribe.length === 0 && request.resource_names_unsubscribe.length === 0;
     const known = new Map(Object.entries(request.initial_resource_versions ?? {}));
-    if (!isResourceTypeUrl(typeUrl)) {
-      this.deps.metrics?.xdsBadRequests.inc({ reason: "unknown-type-url" });
-      this.deps.logger.warn({ stream: this.deps.id, node: this.nodeId, typeUrl }, "Delta request for an unknown resource type; none of its resources exist");
-    }
-    return { wildcard, names: new Set(), known, sentVersion: "", sentNonce: "", ackedVersion: "" };
+    if (!isResourceTypeUrl(typeUrl)) this.warnUnknownType(typeUrl, "Delta request for an unknown resource type; none of its resources exist");
+    return { wildcard, names: new Set(), known, seeded, usage: seeded, sentVersion: "", sentNonce: "", ackedVersion: "" };
   }
 
   /** Applies subscribe/unsubscribe; true when the subscription changed. */
@@ -126,4 +144,39 @@ export class DeltaStream extends AdsStream<DeltaTypeState> {
     // Delta requests carry no version: an ACK is for the response with this nonce, and a NACKing client keeps what it last ACKed.
     recordReply(this.replyContext(), typeUrl, state, { nonce: request.response_nonce, detail: request.error_detail, ackedVersion: state.sentVersion, keptVersion: state.ackedVersion });
   }
+}
+
+/** What `initial_resource_versions` takes of the budget: one name per entry, its name's and version's characters. */
+function usageOfInitialVersions(request: DeltaDiscoveryRequest): Usage {
+  const entries = Object.entries(request.initial_resource_versions ?? {});
+  let chars = 0;
+  for (const [name, version] of entries) chars += name.length + version.length;
+  return { names: entries.length, chars };
+}
+
+/**
+ * The budget the type's subscribed names would take once `request` is applied
+ * (subscribe first, then unsubscribe, as applySubscriptionChanges does),
+ * worked out without changing anything.
+ */
+function projectNames(state: DeltaTypeState | undefined, request: DeltaDiscoveryRequest): Usage {
+  const current: ReadonlySet<string> = state?.names ?? new Set();
+  // The type's usage is its seeded part plus its names' part: no walk over a large subscription per request.
+  let names = state ? state.usage.names - state.seeded.names : 0;
+  let chars = state ? state.usage.chars - state.seeded.chars : 0;
+  const unsubscribed = new Set(request.resource_names_unsubscribe);
+  const added = new Set<string>();
+  for (const name of request.resource_names_subscribe) {
+    if (name === "*" || current.has(name) || unsubscribed.has(name) || added.has(name)) continue;
+    added.add(name);
+    names++;
+    chars += name.length;
+  }
+  for (const name of unsubscribed) {
+    if (name !== "*" && current.has(name)) {
+      names--;
+      chars -= name.length;
+    }
+  }
+  return { names, chars };
 }

@@ -1,5 +1,6 @@
 /** The xDS server: ADS State-of-the-World and Delta over gRPC, fed by a ResourceWatcher. */
-export type { ClientStatus, TypeStatus, NackStatus } from "./client-status.js";
+export { boundedClientStatus, STATUS_METADATA_KEYS, STATUS_NACK_CHARS, STATUS_NAMES_SHOWN, STATUS_TEXT_CHARS, type ClientStatus, type TypeStatus, type NackStatus } from "./client-status.js";
+export { XDS_LIMITS, type XdsLimits } from "./limits.js";
 export type { ResourceWatcher, WatchRequest, WatchResponse, Subscription, NodeInfo } from "./watcher.js";
 export type { StreamTransport } from "./transport.js";
 export { createSnapshotCache, responseVersion, type SnapshotCache, type GroupSnapshot } from "./snapshot-cache.js";

@@ -1,7 +1,8 @@
-import type { Logger } from "../log/index.js";
+import { clip, LOG_DETAIL_CHARS, LOG_FIELD_CHARS, type LimitedLog, type Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
-import { shortTypeName, type Node, type Status } from "../proto/index.js";
-import type { ClientStatus, NackStatus, TypeStatus } from "./client-status.js";
+import type { Node, Status } from "../proto/index.js";
+import { STATUS_NAMES_SHOWN, type ClientStatus, type NackStatus, type TypeStatus } from "./client-status.js";
+import { metricTypeLabel } from "./limits.js";
 import type { NodeInfo } from "./watcher.js";
 
 /**
@@ -32,7 +33,13 @@ export interface ClientReply {
 export interface ReplyContext {
   readonly streamId: string;
   readonly node: NodeInfo;
+  /** The node id clipped for log lines. */
+  readonly logNodeId: string;
+  /** NACK warnings go through this: a client NACKing in a loop must not flood the log. */
+  readonly warn: LimitedLog;
   readonly logger: Logger;
+  /** A NACK's error_detail message is kept cut to this (XdsLimits.maxErrorDetailChars). */
+  readonly maxErrorDetailChars: number;
   readonly metrics?: Metrics | undefined;
   readonly now: () => number;
   readonly onReply?: ((reply: ClientReply) => void) | undefined;
@@ -47,18 +54,20 @@ export function nodeInfoOf(node: Node | undefined): NodeInfo {
  * Records the reply to the last response of `typeUrl` (the caller has checked
  * the nonce): a NACK when `detail` carries a code or message, else an ACK of
  * `ackedVersion`. `keptVersion` is the version a NACKing client keeps. Counts
- * it, logs it (every NACK with node, type URL, nonce and detail) and reports
- * it to `onReply` with the generation of the response answered.
+ * it, logs it (every NACK with node, type URL, nonce and detail, rate-limited
+ * per client) and reports it to `onReply` with the generation of the response
+ * answered. The detail's message is kept cut to `ctx.maxErrorDetailChars`.
  */
 export function recordReply(ctx: ReplyContext, typeUrl: string, state: ReplyState, reply: { nonce: string; detail?: Status | undefined; ackedVersion: string; keptVersion: string }): void {
-  const type = shortTypeName(typeUrl);
+  const type = metricTypeLabel(typeUrl);
   const generation = state.sentGeneration;
   const detail = reply.detail;
   if (detail && (detail.code !== 0 || detail.message !== "")) {
-    const errorDetail = { code: detail.code, message: detail.message };
+    const errorDetail = { code: detail.code, message: clip(detail.message, ctx.maxErrorDetailChars) };
     state.lastNack = { at: new Date(ctx.now()).toISOString(), nonce: reply.nonce, version: reply.keptVersion, errorDetail, ...(generation !== undefined && { generation }) };
     ctx.metrics?.xdsNacks.inc({ type });
-    ctx.logger.warn({ stream: ctx.streamId, node: ctx.node.id, typeUrl, nonce: reply.nonce, keptVersion: reply.keptVersion, generation, errorDetail: detail.message, code: detail.code }, "client NACKed a response");
+    const fields = { stream: ctx.streamId, node: ctx.logNodeId, typeUrl: clip(typeUrl, LOG_FIELD_CHARS), nonce: reply.nonce, keptVersion: clip(reply.keptVersion, LOG_FIELD_CHARS), generation, errorDetail: clip(detail.message, LOG_DETAIL_CHARS), code: detail.code };
+    ctx.warn.warn(ctx.node.id, "nack", fields, "client NACKed a response");
     ctx.onReply?.({ streamId: ctx.streamId, node: ctx.node, typeUrl, ...(generation !== undefined && { generation }), nack: errorDetail });
     return;
   }
@@ -67,14 +76,20 @@ export function recordReply(ctx: ReplyContext, typeUrl: string, state: ReplyStat
   if (generation !== undefined) state.ackedGeneration = generation;
   ctx.metrics?.xdsAcks.inc({ type });
   ctx.onReply?.({ streamId: ctx.streamId, node: ctx.node, typeUrl, ...(generation !== undefined && { generation }) });
-  ctx.logger.debug({ stream: ctx.streamId, node: ctx.node.id, type, version: reply.ackedVersion, nonce: reply.nonce }, "ACK");
+  ctx.logger.debug({ stream: ctx.streamId, node: ctx.logNodeId, type, version: clip(reply.ackedVersion, LOG_FIELD_CHARS), nonce: reply.nonce }, "ACK");
 }
 
-/** One type's status for `GET /v1/clients`. */
-export function typeStatusOf(typeUrl: string, state: ReplyState, subscribed: readonly string[]): TypeStatus {
+/**
+ * One type's status for `GET /v1/clients`: `subscribed` lists `*` first for
+ * a wildcard, then the smallest STATUS_NAMES_SHOWN names in order;
+ * `subscribedCount` counts them all.
+ */
+export function typeStatusOf(typeUrl: string, state: ReplyState, subscription: { readonly wildcard: boolean; readonly names: ReadonlySet<string> }): TypeStatus {
+  const star = subscription.wildcard ? ["*"] : [];
   return {
     typeUrl,
-    subscribed,
+    subscribed: [...star, ...smallest(subscription.names, STATUS_NAMES_SHOWN - star.length)],
+    subscribedCount: star.length + subscription.names.size,
     sentVersion: state.sentVersion,
     sentNonce: state.sentNonce,
     ackedVersion: state.ackedVersion,
@@ -99,4 +114,22 @@ export function clientStatusOf(stream: { id: string; node: Node | undefined; pee
     protocol: stream.protocol,
     types,
   };
+}
+
+/** The `n` smallest of `names`, in order; one pass, so a large subscription costs no sort. */
+function smallest(names: Iterable<string>, n: number): string[] {
+  const kept: string[] = [];
+  for (const name of names) {
+    if (kept.length === n && !(name < kept[n - 1]!)) continue;
+    let lo = 0;
+    let hi = kept.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (kept[mid]! < name) lo = mid + 1;
+      else hi = mid;
+    }
+    kept.splice(lo, 0, name);
+    if (kept.length > n) kept.pop();
+  }
+  return kept;
 }

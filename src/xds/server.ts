@@ -1,10 +1,11 @@
 import * as grpc from "@grpc/grpc-js";
-import type { Logger } from "../log/index.js";
+import { createLimitedLog, createLogRateLimiter, type Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
 import type { Codec, DeltaDiscoveryRequest, DiscoveryRequest } from "../proto/index.js";
 import type { ClientStatus } from "./client-status.js";
 import { createAdsServiceDefinition } from "./ads-service.js";
 import { DeltaStream } from "./delta-stream.js";
+import { XDS_LIMITS, type XdsLimits } from "./limits.js";
 import type { ClientReply } from "./reply-book.js";
 import { SotwStream } from "./sotw-stream.js";
 import { StreamStatus, type StreamTransport } from "./transport.js";
@@ -17,6 +18,8 @@ export interface XdsServerDeps {
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly now?: () => number;
+  /** What one stream may ask of the server; XDS_LIMITS unless a test says otherwise. */
+  readonly limits?: XdsLimits;
   /** Sees every ACK and NACK, with the generation answered when known. */
   readonly onReply?: (reply: ClientReply) => void;
   /** Sees every new stream; may refuse it or end it later (the lab's stream-error fault). */
@@ -47,7 +50,8 @@ type DeltaAdsCall = grpc.ServerDuplexStream<DeltaDiscoveryRequest, Uint8Array>;
 
 /** What the server needs of a protocol stream, SotW or Delta. */
 interface ProtocolStream<Req> {
-  readonly nodeId: string;
+  /** The node id clipped for log lines. */
+  readonly logNodeId: string;
   onRequest(request: Req): void;
   close(): void;
   status(): ClientStatus;
@@ -58,7 +62,9 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
   const now = deps.now ?? Date.now;
   // Channelz off: nothing here serves or reads grpc-js channelz, and its per-connection and per-call
   // trackers cost about 1 KB of heap per connected client (bench `memory`). No effect on the wire.
-  const server = new grpc.Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024, "grpc.enable_channelz": 0 });
+  const limits = deps.limits ?? XDS_LIMITS;
+  // A larger request is refused by grpc-js itself: RESOURCE_EXHAUSTED, ending that stream only.
+  const server = new grpc.Server({ "grpc.max_receive_message_length": limits.maxRequestBytes, "grpc.enable_channelz": 0 });
   const streams = new Map<string, { stream: ProtocolStream<never>; protocol: "sotw" | "delta"; transport: StreamTransport }>();
   const wire = createResponseWire(deps.codec, deps.metrics);
   let seq = 0;
@@ -89,7 +95,7 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
       stream.close();
       streams.delete(id);
       deps.metrics?.xdsClients.dec();
-      deps.logger.info({ stream: id, node: stream.nodeId, why, err: err instanceof Error ? err.message : undefined }, "ADS stream closed");
+      deps.logger.info({ stream: id, node: stream.logNodeId, why, err: err instanceof Error ? err.message : undefined }, "ADS stream closed");
     };
     call.on("data", (request: Req) => {
       try {
@@ -110,7 +116,9 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
     call.on("close", () => finish("closed"));
   }
 
-  const common = { watcher: deps.watcher, wire, logger: deps.logger, now, ...(deps.metrics && { metrics: deps.metrics }), ...(deps.onReply && { onReply: deps.onReply }) };
+  // One limiter for the server: a client's repeated warnings are limited across its streams (keyed by node id and kind).
+  const warn = createLimitedLog(deps.logger, createLogRateLimiter({ now }), (kind) => deps.metrics?.logLinesSuppressed.inc({ kind }));
+  const common = { watcher: deps.watcher, wire, logger: deps.logger, warn, now, limits, ...(deps.metrics && { metrics: deps.metrics }), ...(deps.onReply && { onReply: deps.onReply }) };
   server.addService(createAdsServiceDefinition(deps.codec), {
     StreamAggregatedResources: (call: AdsCall) => handle("sotw", call, (id, transport) => new SotwStream({ id, transport, ...common })),
     DeltaAggregatedResources: (call: DeltaAdsCall) => handle("delta", call, (id, transport) => new DeltaStream({ id, transport, ...common })),

@@ -1,10 +1,14 @@
-import { isResourceTypeUrl, shortTypeName, type DiscoveryRequest } from "../proto/index.js";
+import { clip, LOG_FIELD_CHARS } from "../log/index.js";
+import { isResourceTypeUrl, type DiscoveryRequest } from "../proto/index.js";
 import { AdsStream, type AdsStreamDeps, type AdsTypeState } from "./ads-stream.js";
 import type { TypeStatus } from "./client-status.js";
+import { checkNames, NO_USAGE, usageOfNames, type Usage } from "./limits.js";
 import { recordReply, typeStatusOf } from "./reply-book.js";
 import type { Subscription, WatchResponse } from "./watcher.js";
 
 export type { ClientReply } from "./reply-book.js";
+
+const NO_NAMES: ReadonlySet<string> = new Set();
 
 /** Per-type state of one stream. */
 interface TypeState extends AdsTypeState {
@@ -16,10 +20,14 @@ interface TypeState extends AdsTypeState {
 /**
  * One State-of-the-World ADS stream (Envoy xDS protocol): tracks per type the
  * subscription, the nonce and version last sent, and the client's ACK/NACK.
- * A request carrying the last nonce sent is an ACK or NACK and is answered only
- * if it changes the subscription; a request with an older nonce is ignored; a
- * request with no nonce (first request, or a reconnect) always gets the full
- * current state.
+ * A request carrying the last nonce sent is an ACK or NACK. A request with any
+ * other non-empty nonce is stale: it is neither, but its `resource_names`
+ * still state the client's subscription (envoyproxy/envoy#10363; grpc-go
+ * unsubscribes with stale nonces after a deletion). Either kind is answered
+ * only when it changes the subscription, and then with the whole new answer.
+ * A request with no nonce (first request, or a reconnect) always gets the
+ * full current state. A request past one of the stream's limits (limits.ts)
+ * ends the stream and changes nothing.
  */
 export class SotwStream extends AdsStream<TypeState> {
   constructor(deps: AdsStreamDeps) {
@@ -31,33 +39,33 @@ export class SotwStream extends AdsStream<TypeState> {
     const typeUrl = this.admit(request);
     if (typeUrl === undefined) return;
     const state = this.types.get(typeUrl);
-    if (request.response_nonce === "" || !state) {
-      this.subscribe(typeUrl, request, state);
-      return;
-    }
-    if (request.response_nonce !== state.sentNonce) {
-      this.deps.logger.debug({ stream: this.deps.id, node: this.nodeId, type: shortTypeName(typeUrl), nonce: request.response_nonce, current: state.sentNonce }, "ignoring request with a stale nonce");
-      return;
-    }
-    this.recordReply(typeUrl, state, request);
-    const next = subscriptionOf(request.resource_names, state.named);
+    const fresh = request.response_nonce === "" || !state;
+    const bad = checkNames(this.limits, "resource_names", request.resource_names);
+    if (bad) return this.endForLimit(bad);
+    const next = subscriptionOf(request.resource_names, fresh ? false : state.named);
+    const usage = next.wildcard ? NO_USAGE : usageOfNames(next.names);
+    if (!this.withinBudget(typeUrl, "resource_names", usage)) return;
+    if (fresh) return this.subscribe(typeUrl, request, state, next, usage);
+    if (request.response_nonce === state.sentNonce) this.recordReply(typeUrl, state, request);
+    else this.deps.logger.debug({ stream: this.deps.id, node: this.logNodeId, typeUrl: clip(typeUrl, LOG_FIELD_CHARS), nonce: clip(request.response_nonce, LOG_FIELD_CHARS), current: state.sentNonce }, "stale nonce: not an ACK or NACK; applying its resource_names only");
     if (!sameSubscription(next, state.subscription)) {
       state.subscription = next;
+      state.usage = usage;
       state.named ||= request.resource_names.length > 0;
       this.startWatch(typeUrl, state);
     }
   }
 
   protected typeStatus(typeUrl: string, state: TypeState): TypeStatus {
-    return typeStatusOf(typeUrl, state, state.subscription.wildcard ? ["*"] : [...state.subscription.names].sort());
+    return typeStatusOf(typeUrl, state, state.subscription.wildcard ? { wildcard: true, names: NO_NAMES } : state.subscription);
   }
 
-  private subscribe(typeUrl: string, request: DiscoveryRequest, previous: TypeState | undefined): void {
+  private subscribe(typeUrl: string, request: DiscoveryRequest, previous: TypeState | undefined, subscription: Subscription, usage: Usage): void {
     previous?.cancel?.();
-    const named = request.resource_names.length > 0;
     const state: TypeState = {
-      subscription: subscriptionOf(request.resource_names, named),
-      named,
+      subscription,
+      named: request.resource_names.length > 0,
+      usage,
       sentVersion: previous?.sentVersion ?? "",
       sentNonce: previous?.sentNonce ?? "",
       ackedVersion: previous?.ackedVersion ?? request.version_info,
@@ -66,14 +74,9 @@ export class SotwStream extends AdsStream<TypeState> {
       ...(previous?.lastNack && { lastNack: previous.lastNack }),
     };
     this.types.set(typeUrl, state);
-    if (!isResourceTypeUrl(typeUrl)) {
-      // The protocol has no error reply for a type we do not serve: none of its
-      // resources exist, so the answer is an empty response of that type.
-      this.deps.metrics?.xdsBadRequests.inc({ reason: "unknown-type-url" });
-      this.deps.logger.warn({ stream: this.deps.id, node: this.nodeId, typeUrl }, "request for an unknown resource type; answering with no resources");
-      this.send(typeUrl, state, { version: "", resources: [] });
-      return;
-    }
+    // The protocol has no error reply for a type we do not serve: none of its
+    // resources exist, so the answer is an empty response of that type.
+    if (!isResourceTypeUrl(typeUrl)) this.warnUnknownType(typeUrl, "request for an unknown resource type; answering with no resources");
     this.startWatch(typeUrl, state);
   }
 

@@ -1,5 +1,5 @@
 /** gRPC status codes the xDS server ends streams with. */
-export const StreamStatus = { OK: 0, INVALID_ARGUMENT: 3, NOT_FOUND: 5, INTERNAL: 13, UNAVAILABLE: 14 } as const;
+export const StreamStatus = { OK: 0, INVALID_ARGUMENT: 3, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, INTERNAL: 13, UNAVAILABLE: 14 } as const;
 
 /**
  * What a protocol stream, SotW or Delta, needs from the wire: the xDS state

@@ -16,6 +16,8 @@ export interface RawDeltaAdsStream {
   next(timeoutMs?: number): Promise<DeltaDiscoveryResponse>;
   /** Responses received but not yet taken with next(). */
   buffered(): number;
+  /** Resolves with the stream's final status. */
+  status(): Promise<grpc.StatusObject>;
   close(): void;
 }
 
@@ -28,6 +30,7 @@ export function openRawDeltaAds(port: number, codec: Codec): RawDeltaAdsStream {
   const seen = new Set<string>();
   let lastNonce = 0;
   let violation: string | undefined;
+  const statusPromise = new Promise<grpc.StatusObject>((resolve) => call.on("status", resolve));
   call.on("error", (err: grpc.ServiceError) => {
     // Cancelled by close() is the normal end; anything else breaks the test's next().
     if (err.code !== grpc.status.CANCELLED) violation ??= `stream failed: ${err.message}`;
@@ -77,6 +80,7 @@ export function openRawDeltaAds(port: number, codec: Codec): RawDeltaAdsStream {
       });
     },
     buffered: () => queue.length,
+    status: () => statusPromise,
     close() {
       call.cancel();
       client.close();

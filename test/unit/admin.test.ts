@@ -172,7 +172,7 @@ describe("admin", () => {
     const { admin, close } = await setup();
     const clients = await call(admin, "GET", "/v1/clients");
     assert.equal(clients.status, 200);
-    assert.deepEqual(clients.json, { clients: [FAKE_CLIENT] });
+    assert.deepEqual(clients.json, { clients: [FAKE_CLIENT], total: 1 });
     assert.equal(clients.json.clients[0]?.types.EDS?.lastNack?.errorDetail.message, "endpoints[0].port: must be 1-65535, got 0");
     await close();
   });

@@ -153,6 +153,18 @@ describe("cli against a live admin API", () => {
     assert.deepEqual(JSON.parse(json.stdout), { clients: [NACKING_CLIENT], failingServices: [] });
   });
 
+  it("cli - status pages through GET /v1/clients and shows every client", async () => {
+    clients = Array.from({ length: 1500 }, (_, i) => ({ ...NACKING_CLIENT, streamId: `s${i + 1}`, nodeId: `web-${i + 1}` }));
+    const json = await run(["status", "--json", "--admin", url]);
+    assert.equal(json.code, 0, json.stderr);
+    const shown = JSON.parse(json.stdout).clients as ClientStatus[];
+    assert.equal(shown.length, 1500);
+    assert.deepEqual([shown[0]?.streamId, shown[999]?.streamId, shown[1000]?.streamId, shown[1499]?.streamId], ["s1", "s1000", "s1001", "s1500"]);
+    const table = await run(["status", "--admin", url]);
+    assert.equal(table.stdout.split("\n").filter((line) => line.startsWith("web-")).length, 3000, "two types per client");
+    clients = [];
+  });
+
   it("cli - an unreachable admin API is one line naming the URL and the reason", async () => {
     const port = await closedPort();
     const result = await run(["list", "--admin", `http://127.0.0.1:${port}/`]);

@@ -1,0 +1,90 @@
+import { ValidationError, show, type Issue } from "../errors/index.js";
+import { clip } from "../log/index.js";
+import { boundedClientStatus, type ClientStatus } from "../xds/index.js";
+
+/** Clients a page holds unless `limit` says otherwise. */
+export const CLIENTS_PAGE_DEFAULT = 100;
+/** The largest `limit` a page may ask for. */
+export const CLIENTS_PAGE_MAX = 1000;
+/** A page stops early once its clients take this many characters of JSON (it always holds at least one). */
+export const CLIENTS_PAGE_CHARS = 1024 * 1024;
+
+/** What `GET /v1/clients` accepts in its query string; both optional. */
+export interface ClientsQuery {
+  readonly limit: number;
+  /** A stream id: the page starts after it (the `next` of the previous page). */
+  readonly after?: string;
+}
+
+/** One page of `GET /v1/clients`. */
+export interface ClientsPage {
+  /** Ordered by stream id, oldest stream first; each as boundedClientStatus shows it. */
+  readonly clients: readonly ClientStatus[];
+  /** Connected clients in all. */
+  readonly total: number;
+  /** Present when more clients follow: pass it as `after` for the next page. */
+  readonly next?: string;
+}
+
+const QUERY_PARAMETERS = ["limit", "after"];
+const STREAM_ID = /^s(\d{1,15})$/;
+
+/**
+ * The page of `all` that `query` asks for. Streams are numbered as they open
+ * (`s1`, `s2`, …), so a cursor stays valid while streams come and go: the
+ * next page starts with the first stream opened after the cursor's, whether
+ * or not that one is still connected.
+ */
+export function pageOfClients(all: readonly ClientStatus[], query: ClientsQuery): ClientsPage {
+  const after = query.after === undefined ? -1 : streamNumber(query.after);
+  const sorted = all.filter((c) => streamNumber(c.streamId) > after).sort((a, b) => streamNumber(a.streamId) - streamNumber(b.streamId) || compare(a.streamId, b.streamId));
+  const clients: ClientStatus[] = [];
+  let chars = 0;
+  for (const client of sorted) {
+    if (clients.length === query.limit || (clients.length > 0 && chars >= CLIENTS_PAGE_CHARS)) break;
+    const shown = boundedClientStatus(client);
+    chars += JSON.stringify(shown).length;
+    clients.push(shown);
+  }
+  const more = clients.length < sorted.length;
+  return { clients, total: all.length, ...(more && { next: clients[clients.length - 1]!.streamId }) };
+}
+
+/** Validates the whole query string at once; ValidationError names every bad parameter and what is allowed. */
+export function parseClientsQuery(query: unknown): ClientsQuery {
+  const raw = (typeof query === "object" && query !== null ? query : {}) as Record<string, unknown>;
+  const issues: Issue[] = [];
+  for (const key of Object.keys(raw)) {
+    if (!QUERY_PARAMETERS.includes(key)) issues.push({ path: clip(key, 64), message: `unknown query parameter; allowed are ${QUERY_PARAMETERS.join(" and ")}` });
+  }
+  const limit = single(raw, "limit", issues);
+  const after = single(raw, "after", issues);
+  let n = CLIENTS_PAGE_DEFAULT;
+  if (limit !== undefined) {
+    n = /^\d{1,7}$/.test(limit) ? Number(limit) : Number.NaN;
+    if (!(n >= 1 && n <= CLIENTS_PAGE_MAX)) issues.push({ path: "limit", message: `must be an integer from 1 to ${CLIENTS_PAGE_MAX}, got ${show(limit)}` });
+  }
+  if (after !== undefined && !STREAM_ID.test(after)) issues.push({ path: "after", message: `must be a stream id such as s42 (the next of the previous page), got ${show(after)}` });
+  if (issues.length > 0) throw new ValidationError(issues);
+  return { limit: n, ...(after !== undefined && { after }) };
+}
+
+/** A query parameter given at most once; a repeated one is an issue. */
+function single(raw: Record<string, unknown>, name: string, issues: Issue[]): string | undefined {
+  const value = raw[name];
+  if (Array.isArray(value)) {
+    issues.push({ path: name, message: `must be given at most once, got ${value.length} values` });
+    return undefined;
+  }
+  return typeof value === "string" ? value : undefined;
+}
+
+/** The number in a stream id `sN`; ids of another form (test fakes) sort after every numbered one. */
+function streamNumber(id: string): number {
+  const match = STREAM_ID.exec(id);
+  return match ? Number(match[1]) : Number.MAX_SAFE_INTEGER;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
