@@ -13,6 +13,7 @@ import type { LabFaults } from "../faults/index.js";
 import type { Logger } from "../log/index.js";
 import { createFaultRoutes } from "./fault-routes.js";
 import { createGenerationRoutes } from "./generation-routes.js";
+import { withDepthLimit, type JsonParser } from "./json-body.js";
 import { toHttpError } from "./http-errors.js";
 import { allowedMethods, createRoutes, type RouteDeps, type RouteSpec } from "./routes.js";
 
@@ -72,12 +73,16 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
   });
   // Only JSON bodies are accepted; without this, text/plain would reach the handlers as a string.
   app.removeContentTypeParser("text/plain");
+  // fastify's JSON parser (same poisoning rules as its default), behind the nesting limit.
+  const json = withDepthLimit(app.getDefaultJsonParser("error", "error"));
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => json(request, String(body), done));
   app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
   app.setNotFoundHandler((request, reply) => sendNoRoute(routes, request, reply));
   app.addHook("onResponse", async (request, reply) => {
     request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, "admin request");
   });
-  addRoutes(app, routes);
+  addRoutes(app, routes, json);
 
   let closing: Promise<void> | undefined;
   return {
@@ -116,11 +121,10 @@ function sendNoRoute(routes: readonly RouteSpec[], request: FastifyRequest, repl
  * otherwise parses JSON exactly as the rest of the API does; other
  * content-types with a body stay 415.
  */
-function addRoutes(app: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger>, routes: readonly RouteSpec[]): void {
+function addRoutes(app: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger>, routes: readonly RouteSpec[], json: JsonParser): void {
   for (const route of routes.filter((r) => !r.bodyless)) app.route({ method: route.method, url: route.url, handler: route.handler });
   const bodyless = routes.filter((r) => r.bodyless);
   void app.register(async (scope) => {
-    const json = scope.getDefaultJsonParser("error", "error");
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser("*", { parseAs: "string" }, (request, body, done) => {
       const text = typeof body === "string" ? body : body.toString("utf8");
