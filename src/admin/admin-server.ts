@@ -13,6 +13,8 @@ import type { LabFaults } from "../faults/index.js";
 import type { Logger } from "../log/index.js";
 import { createFaultRoutes } from "./fault-routes.js";
 import { createGenerationRoutes } from "./generation-routes.js";
+import { createHostGuard } from "./host-guard.js";
+import { withDepthLimit, type JsonParser } from "./json-body.js";
 import { toHttpError } from "./http-errors.js";
 import { allowedMethods, createRoutes, type RouteDeps, type RouteSpec } from "./routes.js";
 
@@ -25,6 +27,10 @@ export interface AdminDeps extends RouteDeps {
   readonly bodyLimit?: number;
   /** The lab's faults (`serve --enable-faults`); without them `/v1/faults` answers 404 and says how to turn them on. */
   readonly faults?: LabFaults | undefined;
+  /** Names besides the bound address and `localhost` that Host and Origin may carry (`serve --admin-host`). */
+  readonly adminHosts?: readonly string[] | undefined;
+  /** This machine's addresses, allowed in Host when the API is bound to 0.0.0.0 or ::; os.networkInterfaces() by default. */
+  readonly interfaceAddresses?: () => readonly string[];
 }
 
 export interface AdminAddress {
@@ -47,11 +53,23 @@ export interface AdminServer {
  * (fault requests by the fault layer); this layer only translates: every
  * error leaves as `{ "error": "…" }` with the status its code maps to,
  * fastify's own errors (bad JSON, body too large, wrong content type, unknown
- * route) included.
+ * route) included. Every request, `/healthz` too, first passes the Host and
+ * Origin check of host-guard.ts (403 otherwise), so a web page can neither
+ * drive nor detect the API through DNS rebinding or a cross-site request.
  */
 export function createAdminServer(deps: AdminDeps): AdminServer {
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const routes = [...createRoutes(deps), ...createGenerationRoutes(deps.generations), ...createFaultRoutes(deps.faults)];
+  const hosts = createHostGuard({ names: deps.adminHosts ?? [], ...(deps.interfaceAddresses && { interfaceAddresses: deps.interfaceAddresses }) });
+
+  /** Answers 403 when Host or Origin is not allowed; false when the request may go on. */
+  function refusedForeign(request: FastifyRequest, reply: FastifyReply): boolean {
+    const error = hosts.refusal({ host: request.headers.host, origin: request.headers.origin });
+    if (error === undefined) return false;
+    request.log.warn({ method: request.method, url: request.url, status: 403, error }, "admin request refused");
+    void reply.code(403).send({ error });
+    return true;
+  }
 
   function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
     const httpError = toHttpError(err, { bodyLimit, contentType: request.headers["content-type"] });
@@ -67,24 +85,36 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
     frameworkErrors: (err, request, reply) => {
-      sendError(err, request, reply);
+      if (!refusedForeign(request, reply)) sendError(err, request, reply);
     },
   });
   // Only JSON bodies are accepted; without this, text/plain would reach the handlers as a string.
   app.removeContentTypeParser("text/plain");
+  // fastify's JSON parser (same poisoning rules as its default), behind the nesting limit.
+  const json = withDepthLimit(app.getDefaultJsonParser("error", "error"));
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => json(request, String(body), done));
+  // Before body parsing and routing, so a refused request learns nothing, not even which routes exist.
+  app.addHook("onRequest", async (request, reply) => {
+    if (refusedForeign(request, reply)) return reply;
+    return undefined;
+  });
   app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
   app.setNotFoundHandler((request, reply) => sendNoRoute(routes, request, reply));
   app.addHook("onResponse", async (request, reply) => {
     request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, "admin request");
   });
-  addRoutes(app, routes);
+  addRoutes(app, routes, json);
 
   let closing: Promise<void> | undefined;
   return {
     async listen(host, port) {
+      // The asked-for host before listening, so no early request is refused; the real address (e.g. of `localhost`) after.
+      hosts.allowBound(host);
       await app.listen({ host, port });
       const address = app.server.address();
       if (address === null || typeof address === "string") throw new Error(`admin API bound to an unexpected address: ${String(address)}`);
+      hosts.allowBound(address.address);
       return { host: address.address, port: address.port };
     },
     close: () => (closing ??= app.close()),
@@ -116,11 +146,10 @@ function sendNoRoute(routes: readonly RouteSpec[], request: FastifyRequest, repl
  * otherwise parses JSON exactly as the rest of the API does; other
  * content-types with a body stay 415.
  */
-function addRoutes(app: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger>, routes: readonly RouteSpec[]): void {
+function addRoutes(app: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger>, routes: readonly RouteSpec[], json: JsonParser): void {
   for (const route of routes.filter((r) => !r.bodyless)) app.route({ method: route.method, url: route.url, handler: route.handler });
   const bodyless = routes.filter((r) => r.bodyless);
   void app.register(async (scope) => {
-    const json = scope.getDefaultJsonParser("error", "error");
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser("*", { parseAs: "string" }, (request, body, done) => {
       const text = typeof body === "string" ? body : body.toString("utf8");

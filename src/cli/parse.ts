@@ -85,6 +85,25 @@ export function ipAddress(value: string): string {
   return value;
 }
 
+/**
+ * A name the admin API accepts in Host and Origin (`serve --admin-host`): a
+ * DNS name (dot-separated labels of `A-Za-z0-9-`, at most 253 characters) or
+ * an IP address, without a port; not a wildcard such as 0.0.0.0.
+ */
+export function adminHostName(value: string): string {
+  const ip = /^\[.*\]$/.test(value) ? value.slice(1, -1) : value;
+  if (isIP(ip) !== 0) {
+    if (ip === "0.0.0.0" || ip === "::" || ip.includes("%")) throw new InvalidArgumentError("It must be an address of this machine, not a wildcard or an address with a %zone.");
+    return value;
+  }
+  const name = value.endsWith(".") ? value.slice(0, -1) : value;
+  const labels = name.split(".");
+  if (name.length === 0 || name.length > 253 || !labels.every((label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label))) {
+    throw new InvalidArgumentError("It must be a host name or an IP address without a port, e.g. steadymesh.internal or 10.0.0.5.");
+  }
+  return value;
+}
+
 /** Anything that is not blank; for ids and paths whose rules live elsewhere. */
 export function nonEmpty(value: string): string {
   if (value.trim() === "") throw new InvalidArgumentError("It must not be empty.");

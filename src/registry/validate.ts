@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { ValidationError, formatPath, oneOf, rule, show, type Issue } from "../errors/index.js";
+import { unusableAddress, USABLE_ADDRESS_RULE } from "./address.js";
 import { HEALTH_CHECK_KINDS, HEALTH_STATES, LB_POLICIES, PROTOCOLS, type HealthCheck, type Instance, type Service } from "./model.js";
 
 /**
@@ -105,7 +106,13 @@ const serviceBody = z.strictObject(
 
 const instanceBody = z.strictObject(
   {
-    address: z.string(rule(ADDRESS_RULE)).refine((address) => isIP(address) !== 0, rule(ADDRESS_RULE)),
+    address: z
+      .string(rule(ADDRESS_RULE))
+      .refine((address) => isIP(address) !== 0, rule(ADDRESS_RULE))
+      .superRefine((address, ctx) => {
+        const why = unusableAddress(address);
+        if (why !== undefined) ctx.addIssue({ code: "custom", message: `${show(address)} ${why}; allowed: ${USABLE_ADDRESS_RULE}` });
+      }),
     port: z.int(rule(PORT_RULE)).min(1, rule(PORT_RULE)).max(65535, rule(PORT_RULE)),
     zone: locality,
     region: locality,

@@ -52,7 +52,7 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
   const ownership = store.members ? createRendezvousOwnership(store.members) : ownEverything();
   const { liveness } = store;
   const health = createHealthMonitor({ registry, clock, logger, metrics, ownership, liveness, ttlGraceMs: options.ttlGraceMs, damping: options.healthDamping });
-  const admin = createAdminServer({ registry, clients: { list: () => xds.clients() }, generations: guard, builds: spine, heartbeats: health, liveness, metrics, logger, bodyLimit: options.bodyLimit, faults: labFaults });
+  const admin = createAdminServer({ registry, clients: { list: () => xds.clients() }, generations: guard, builds: spine, heartbeats: health, liveness, metrics, logger, bodyLimit: options.bodyLimit, faults: labFaults, adminHosts: options.adminHosts });
   const dns = createDnsServer({ registry, domain: options.dnsDomain, ttlSeconds: options.dnsTtlSeconds, logger, metrics, clock });
 
   let closing: Promise<void> | undefined;

@@ -19,6 +19,12 @@ export interface ServeOptions {
   readonly store: string;
   /** Address every listener binds to (`--bind`, default 127.0.0.1). */
   readonly bind: string;
+  /**
+   * Names the admin API accepts in Host and Origin besides the bound address
+   * and `localhost` (`--admin-host`, repeatable; DNS rebinding protection).
+   * Absent means none.
+   */
+  readonly adminHosts?: readonly string[];
   /** 0 picks a free port. */
   readonly xdsPort: number;
   readonly adminPort: number;
@@ -90,6 +96,7 @@ export const SERVE_DEFAULTS = {
   dataDir: "./.steadymesh",
   store: "sqlite",
   bind: "127.0.0.1",
+  adminHosts: [] as readonly string[],
   xdsPort: 18000,
   adminPort: 18080,
   dnsPort: 18053,

@@ -69,6 +69,10 @@ async function call(admin: AdminServer, method: string, url: string, body?: unkn
   return { status: response.statusCode, headers: response.headers, text, json };
 }
 
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
 const GREETER_1 = { address: "127.0.0.1", port: 50051, zone: "z1", region: "r1" };
 
 describe("admin", () => {
@@ -186,6 +190,15 @@ describe("admin", () => {
     { name: "service PUT with a bad name", method: "PUT", url: "/v1/services/a.b", body: {}, status: 400, error: /^service: must be a DNS label .*got "a\.b"$/ },
     { name: "DELETE with a bad name", method: "DELETE", url: "/v1/services/UPPER", status: 400, error: /^service: must be a DNS label/ },
     { name: "bad address", method: "PUT", url: "/v1/services/greeter/instances/a2", body: { ...GREETER_1, address: "300.1.1.1" }, status: 400, error: /^address: must be an IPv4 or IPv6 address, got "300\.1\.1\.1"$/ },
+    ...["0.0.0.0", "::", "255.255.255.255", "fe80::1%eth0", "::ffff:1.2.3.4", "::ffff:102:304"].map((address) => ({
+      name: `unusable address ${address}`, method: "PUT", url: "/v1/services/greeter/instances/a2", body: { ...GREETER_1, address }, status: 400,
+      error: new RegExp(`^address: ${escape(JSON.stringify(address))} (is|has) .*; allowed: a unicast IPv4 or IPv6 address clients can connect to \\(not 0\\.0\\.0\\.0, ::, 255\\.255\\.255\\.255 or multicast; no %zone; IPv4 as a\\.b\\.c\\.d, not ::ffff:a\\.b\\.c\\.d\\)$`),
+    })),
+    ...[["/v1/services/greeter/instances/a2", "PUT"], ["/v1/services/greeter", "PUT"], ["/v1/generations/1/approve", "POST"]].map(([url, method]) => ({
+      name: `30,000 nested brackets on ${method} ${url}`, method: method!, url: url!, body: `${"[".repeat(30_000)}${"]".repeat(30_000)}`, status: 400,
+      error: /^body: JSON nested too deeply; at most 32 levels of objects and arrays are allowed$/,
+    })),
+    { name: "nesting inside a field, with a charset", method: "PUT", url: "/v1/services/greeter/instances/a2", body: `{"metadata":${"{\"a\":".repeat(40)}1${"}".repeat(40)}}`, contentType: "application/json; charset=utf-8", status: 400, error: /^body: JSON nested too deeply/ },
     { name: "every problem at once", method: "PUT", url: "/v1/services/greeter/instances/a2", body: { address: "x", port: "80" }, status: 400, error: /^address: .*; port: must be an integer/ },
     { name: "unknown field", method: "PUT", url: "/v1/services/greeter/instances/a2", body: { ...GREETER_1, colour: "red" }, status: 400, error: /^colour: unknown field; allowed fields are address, port/ },
     { name: "body not an object", method: "PUT", url: "/v1/services/greeter", body: "[1,2]", status: 400, error: /^body: must be a JSON object, got \[1,2\]$/ },

@@ -235,6 +235,10 @@ describe("cli without a server", () => {
     { args: ["serve", "--admin-port", "70000"], error: /argument '70000' is invalid\. It must be an integer from 0 to 65535/ },
     { args: ["serve", "--dns-port", "x"], error: /argument 'x' is invalid\. It must be an integer from 0 to 65535/ },
     { args: ["serve", "--bind", "localhost"], error: /argument 'localhost' is invalid\. It must be an IPv4 or IPv6 address/ },
+    { args: ["serve", "--admin-host", "mesh.example:18080"], error: /^option '--admin-host <name>' argument 'mesh\.example:18080' is invalid\. It must be a host name or an IP address without a port, e\.g\. steadymesh\.internal or 10\.0\.0\.5 \(see 'steadymesh serve --help'\)$/ },
+    { args: ["serve", "--admin-host", "http://mesh.example"], error: /argument 'http:\/\/mesh\.example' is invalid\. It must be a host name or an IP address without a port/ },
+    { args: ["serve", "--admin-host", "0.0.0.0"], error: /argument '0\.0\.0\.0' is invalid\. It must be an address of this machine, not a wildcard or an address with a %zone \(see/ },
+    { args: ["serve", "--admin-host", "fe80::1%eth0"], error: /argument 'fe80::1%eth0' is invalid\. It must be an address of this machine, not a wildcard/ },
     { args: ["serve", "--store", "postgres"], error: /argument 'postgres' is invalid\. It must be sqlite, memory or etcd:\/\/HOST:PORT/ },
     { args: ["serve", "--store", "etcd://"], error: /argument 'etcd:\/\/' is invalid/ },
     { args: ["serve", "--dns-domain", "Bad_Domain"], error: /argument 'Bad_Domain' is invalid\. It must be a DNS name/ },
@@ -315,6 +319,7 @@ describe("cli serve", () => {
         "--dns-ttl", "30", "--bind", "::1", "--data-dir", "/tmp/x", "--push-min-delay-ms", "0", "--push-max-delay-ms", "250", "--no-guard",
         "--guard-max-resource-removal", "0.25", "--guard-max-endpoint-removal", "1", "--guard-drain-step", ".2", "--guard-drain-interval-ms", "60000",
         "--canary", "node-id=canary-*", "--canary", "metadata.track=canary=yes", "--canary-bake-ms", "0", "--ttl-grace-ms", "5000",
+        "--admin-host", "mesh.example", "--admin-host", "10.0.0.5",
       ],
       { stdout: stdout.stream, stderr: capture().stream, startServer: fake.startServer, signals, logger: createSilentLogger() },
     );
@@ -322,7 +327,7 @@ describe("cli serve", () => {
     const { logger: _logger, ...rest } = options;
     assert.deepEqual(rest, {
       dataDir: "/tmp/x", store: "memory", xdsPort: 0, adminPort: 0, dnsPort: 5353, dnsDomain: "svc.example", dnsTtlSeconds: 30,
-      bind: "::1", pushMinDelayMs: 0, pushMaxDelayMs: 250, enableFaults: false, bodyLimit: 65536, ttlGraceMs: 5000, healthDamping: SERVE_DEFAULTS.healthDamping,
+      bind: "::1", adminHosts: ["mesh.example", "10.0.0.5"], pushMinDelayMs: 0, pushMaxDelayMs: 250, enableFaults: false, bodyLimit: 65536, ttlGraceMs: 5000, healthDamping: SERVE_DEFAULTS.healthDamping,
       guard: { enabled: false, maxResourceRemoval: 0.25, maxEndpointRemoval: 1, drainStep: 0.2, drainIntervalMs: 60_000 },
       rollout: { canary: [{ kind: "node-id", glob: "canary-*" }, { kind: "metadata", key: "track", value: "canary=yes" }], bakeMs: 0 },
     });

@@ -88,6 +88,35 @@ test("validate - address must be an IPv4 or IPv6 literal and is required", () =>
   assert.deepEqual(onlyIssue(() => parseInstanceBody("svc", "i1", { port: 80 })), { path: "address", message: "is required; must be an IPv4 or IPv6 address" });
 });
 
+const ALLOWED_ADDRESSES = "allowed: a unicast IPv4 or IPv6 address clients can connect to (not 0.0.0.0, ::, 255.255.255.255 or multicast; no %zone; IPv4 as a.b.c.d, not ::ffff:a.b.c.d)";
+
+test("validate - address refuses what clients cannot connect to, each with why and what is allowed", () => {
+  const cases: [string, string][] = [
+    ["0.0.0.0", "is the unspecified address, which no client can connect to"],
+    ["::", "is the unspecified address, which no client can connect to"],
+    ["0:0:0:0:0:0:0:0", "is the unspecified address, which no client can connect to"],
+    ["255.255.255.255", "is the broadcast address"],
+    ["224.0.0.251", "is a multicast address"],
+    ["ff02::1", "is a multicast address"],
+    ["fe80::1%eth0", "has a zone (%eth0), which names a network interface of one host only"],
+    ["fe80::1%1", "has a zone (%1), which names a network interface of one host only"],
+    ["fe80::1%25eth0", "has a zone (%25eth0), which names a network interface of one host only"],
+    ["::1%lo", "has a zone (%lo), which names a network interface of one host only"],
+    ["::ffff:1.2.3.4", "is an IPv4-mapped IPv6 address; register 1.2.3.4 instead"],
+    ["::FFFF:10.0.0.1", "is an IPv4-mapped IPv6 address; register 10.0.0.1 instead"],
+    ["::ffff:102:304", "is an IPv4-mapped IPv6 address; register 1.2.3.4 instead"],
+    ["0:0:0:0:0:ffff:c0a8:101", "is an IPv4-mapped IPv6 address; register 192.168.1.1 instead"],
+  ];
+  for (const [address, why] of cases) {
+    assert.deepEqual(instanceIssue({ address }), { path: "address", message: `${JSON.stringify(address)} ${why}; ${ALLOWED_ADDRESSES}` }, address);
+  }
+  // Zones that isIP itself refuses are reported as not an address at all.
+  for (const address of ["fe80::1%", "1.2.3.4%eth0"]) assert.equal(instanceIssue({ address }).message, `must be an IPv4 or IPv6 address, got ${JSON.stringify(address)}`);
+  for (const good of ["fe80::1", "10.0.0.0", "255.255.255.254", "223.255.255.255", "::ffff", "2001:db8::ffff:1:2"]) {
+    assert.equal(parseInstanceBody("svc", "i1", { port: 1, address: good }).address, good);
+  }
+});
+
 test("validate - port must be an integer from 1 to 65535 and is required", () => {
   assert.deepEqual(instanceIssue({ port: 0 }), { path: "port", message: "must be an integer from 1 to 65535, got 0" });
   for (const bad of [65536, 1.5, "80", -1, null]) assert.equal(instanceIssue({ port: bad }).path, "port", String(bad));

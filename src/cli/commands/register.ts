@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { Instance } from "../../registry/index.js";
 import { segment } from "../admin-client.js";
 import { adminClient, withAdminOption, type CliContext } from "../context.js";
+import { printWithOutcome, withWaitOption } from "../guard-outcome.js";
 import { defaultInstanceId, formatHostPort, integerIn, ipAddress } from "../parse.js";
 
 interface RegisterOptions {
@@ -13,9 +14,14 @@ interface RegisterOptions {
   readonly region?: string;
   readonly weight?: number;
   readonly ttlMs?: number;
+  readonly waitMs: number;
 }
 
-/** `steadymesh register SERVICE --address A --port P …`: creates or replaces one instance. */
+/**
+ * `steadymesh register SERVICE --address A --port P …`: creates or replaces
+ * one instance, then says so, and when the push guard holds or rejects the
+ * generation built from it, says that too (see guard-outcome.ts).
+ */
 export function addRegisterCommand(program: Command, context: CliContext): void {
   const command = program
     .command("register")
@@ -28,7 +34,7 @@ export function addRegisterCommand(program: Command, context: CliContext): void 
     .option("--region <region>", "locality region, e.g. r1")
     .option("--weight <weight>", "load-balancing weight, 1-10000 (default: 1)", integerIn(1, 10000))
     .option("--ttl-ms <ms>", "renew with 'steadymesh heartbeat' at least this often, or turn unhealthy and later be removed, 1000-86400000", integerIn(1000, 86_400_000));
-  withAdminOption(command).action(async (service: string, options: RegisterOptions) => {
+  withAdminOption(withWaitOption(command)).action(async (service: string, options: RegisterOptions) => {
     const id = options.id ?? defaultInstanceId(options.address, options.port);
     // Only the flags given are sent, so the server's defaults apply to the rest.
     const body = {
@@ -40,8 +46,9 @@ export function addRegisterCommand(program: Command, context: CliContext): void 
       ...(options.ttlMs !== undefined && { ttlMs: options.ttlMs }),
     };
     const path = `/v1/services/${segment(service)}/instances/${segment(id)}`;
-    const result = await adminClient(options).request<{ revision: number; instance: Instance }>("PUT", path, body);
+    const client = adminClient(options);
+    const result = await client.request<{ revision: number; instance: Instance }>("PUT", path, body);
     const where = formatHostPort(result.instance.address, result.instance.port);
-    context.print(`registered ${service}/${id} at ${where} (revision ${result.revision})`);
+    await printWithOutcome(context, client, `registered ${service}/${id} at ${where} (revision ${result.revision})`, result.revision, options.waitMs);
   });
 }

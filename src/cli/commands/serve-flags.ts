@@ -5,7 +5,7 @@ import type { Logger } from "../../log/index.js";
 // options.ts, not the server index: it imports only constants at run time, so other commands start
 // without loading gRPC, protobuf and sqlite.
 import { SERVE_DEFAULTS, type ServeOptions } from "../../server/options.js";
-import { canarySelector, defaultReplicaId, dnsDomain, dnsLabel, integerIn, ipAddress, nonEmpty, share, storeSpec } from "../parse.js";
+import { adminHostName, canarySelector, defaultReplicaId, dnsDomain, dnsLabel, integerIn, ipAddress, nonEmpty, share, storeSpec } from "../parse.js";
 
 /** What commander parses `serve`'s flags into; `toServeOptions` turns it into ServeOptions. */
 export interface ServeFlags {
@@ -18,6 +18,8 @@ export interface ServeFlags {
   readonly dnsDomain: string;
   readonly dnsTtl: number;
   readonly bind: string;
+  /** Absent when no `--admin-host` was given. */
+  readonly adminHost?: readonly string[];
   readonly pushMinDelayMs: number;
   readonly pushMaxDelayMs: number;
   /** false with `--no-guard`. */
@@ -48,6 +50,11 @@ export function addServeFlags(command: Command): Command {
     .option("--dns-domain <domain>", "DNS domain: names are <service>.service.<domain>", dnsDomain, d.dnsDomain)
     .option("--dns-ttl <seconds>", "TTL of DNS answers, 0-86400", integerIn(0, 86_400), d.dnsTtlSeconds)
     .option("--bind <ip>", "IP address every listener binds to", ipAddress, d.bind)
+    .option(
+      "--admin-host <name>",
+      "a host name or IP address the admin API also accepts in Host and Origin headers (DNS rebinding protection; the --bind address, or with 0.0.0.0 every address of this machine, and localhost always are); repeat for more",
+      collectAdminHost,
+    )
     .option("--push-min-delay-ms <ms>", "build a generation once registry changes have been quiet this long, 0-60000", integerIn(0, 60_000), d.pushMinDelayMs)
     .option("--push-max-delay-ms <ms>", "...but at most this long after the first change of a burst, 1-600000", integerIn(1, 600_000), d.pushMaxDelayMs)
     .option("--no-guard", "never hold a generation back (generations that clients would NACK are still rejected)")
@@ -59,6 +66,10 @@ export function addServeFlags(command: Command): Command {
     .option("--canary-bake-ms <ms>", "how long a canary must run with no NACK before every client gets it, 0-3600000", integerIn(0, 3_600_000), d.rollout.bakeMs)
     .option("--ttl-grace-ms <ms>", "how long an instance that missed its TTL stays, unhealthy, before it is removed, 0-86400000", integerIn(0, 86_400_000), d.ttlGraceMs)
     .option("--enable-faults", "serve /v1/faults, which injects control-plane failures into what xDS clients see (outage lab; never in production)", d.enableFaults);
+}
+
+function collectAdminHost(value: string, previous: readonly string[] | undefined): readonly string[] {
+  return [...(previous ?? []), adminHostName(value)];
 }
 
 function collectSelector(value: string, previous: readonly NodeSelector[] | undefined): readonly NodeSelector[] {
@@ -97,6 +108,7 @@ export function toServeOptions(flags: ServeFlags, logger: Logger): ServeOptions 
     dnsDomain: flags.dnsDomain,
     dnsTtlSeconds: flags.dnsTtl,
     bind: flags.bind,
+    adminHosts: flags.adminHost ?? SERVE_DEFAULTS.adminHosts,
     pushMinDelayMs: flags.pushMinDelayMs,
     pushMaxDelayMs: flags.pushMaxDelayMs,
     guard: {
