@@ -14,6 +14,8 @@ export interface CachedAnswer {
   /** The rotation of the next response made from it. */
   rotation: number;
   readonly bytes: number;
+  /** Looked up since eviction last passed it (see evictFor). */
+  used: boolean;
 }
 
 /** How full the cache is. */
@@ -26,7 +28,7 @@ export interface AnswerCacheUsage {
 
 /**
  * Prepared answers by plain-query key, within a byte budget: past it the
- * least recently used entries go first. An answer larger than a quarter of
+ * least recently used entries go first (approximately: see evictFor). An answer larger than a quarter of
  * the budget is not kept (it would push out everything else for one name).
  * `generation` is what the answers were made from (registry revision and
  * zone); a new one empties the cache.
@@ -48,15 +50,31 @@ export function createAnswerCache(maxBytes: number): AnswerCache {
     bytes = 0;
     current = generation;
   };
+  /**
+   * Drops entries, oldest first, until `cost` more bytes fit. An entry used
+   * since it was last looked at here goes to the back instead, unmarked (the
+   * "second chance" approximation of least recently used). Each entry moves
+   * at most once per call, so this ends.
+   */
+  const evictFor = (cost: number): void => {
+    // The iterator also visits entries moved to the back, by then unmarked.
+    for (const [key, entry] of entries) {
+      if (bytes + cost <= maxBytes) return;
+      entries.delete(key);
+      if (entry.used) {
+        entry.used = false;
+        entries.set(key, entry);
+      } else {
+        bytes -= entry.bytes;
+      }
+    }
+  };
   return {
     get(key, generation) {
       startOver(generation);
       const hit = entries.get(key);
-      if (hit) {
-        // Map order is insertion order: moving a hit to the end keeps the oldest unused entry first.
-        entries.delete(key);
-        entries.set(key, hit);
-      }
+      // Marked, not moved: eviction gives marked entries a second chance, which costs far less per hit than re-inserting.
+      if (hit) hit.used = true;
       return hit;
     },
     set(key, generation, answer) {
@@ -68,12 +86,8 @@ export function createAnswerCache(maxBytes: number): AnswerCache {
         entries.delete(key);
         bytes -= previous.bytes;
       }
-      for (const [oldKey, old] of entries) {
-        if (bytes + cost <= maxBytes) break;
-        entries.delete(oldKey);
-        bytes -= old.bytes;
-      }
-      const kept: CachedAnswer = { answer, rotation: 0, bytes: cost };
+      evictFor(cost);
+      const kept: CachedAnswer = { answer, rotation: 0, bytes: cost, used: false };
       entries.set(key, kept);
       bytes += cost;
       return kept;

@@ -94,30 +94,30 @@ export function fitReply(reply: PreparedReply, options: FitOptions): FittedReply
   const total = groupCount(reply.answers);
   const start = total === 0 ? 0 : ((options.rotation % total) + total) % total;
   const sent = fitting(reply.answers, start, total, options.limit - fixed);
-  const cut = sent < total;
+  const truncated = sent < total && options.signalCut;
   const answerBytes = span(reply.answers.ends, start, sent);
-  const glueGroups = cut && options.signalCut ? 0 : fitting(reply.glue, start, sent, options.limit - fixed - answerBytes);
-  const parts = [
-    reply.question,
-    ...slices(reply.answers, start, sent),
-    reply.authorities.bytes,
-    ...slices(reply.glue, start, glueGroups),
-    reply.opt,
-  ];
-  const truncated = cut && options.signalCut;
-  const header = headerBytes(options.id, reply.flags | (truncated ? dnsPacket.TRUNCATED_RESPONSE : 0), {
-    questions: reply.question.length > 0 ? 1 : 0,
-    answers: span(reply.answers.records, start, sent),
-    authorities: reply.authorities.records[groupCount(reply.authorities)]!,
-    additionals: span(reply.glue.records, start, glueGroups) + (reply.opt.length > 0 ? 1 : 0),
-  });
-  return { bytes: Buffer.concat([header, ...parts]), truncated };
+  const glueGroups = truncated ? 0 : fitting(reply.glue, start, sent, options.limit - fixed - answerBytes);
+  // One allocation and plain copies: this runs for every answer, kept or not.
+  const bytes = Buffer.allocUnsafe(fixed + answerBytes + span(reply.glue.ends, start, glueGroups));
+  writeHeader(bytes, options.id, reply.flags | (truncated ? dnsPacket.TRUNCATED_RESPONSE : 0), [
+    reply.question.length > 0 ? 1 : 0,
+    span(reply.answers.records, start, sent),
+    reply.authorities.records[groupCount(reply.authorities)]!,
+    span(reply.glue.records, start, glueGroups) + (reply.opt.length > 0 ? 1 : 0),
+  ]);
+  let at = HEADER_BYTES + reply.question.copy(bytes, HEADER_BYTES);
+  at = copyGroups(reply.answers, start, sent, bytes, at);
+  at += reply.authorities.bytes.copy(bytes, at);
+  at = copyGroups(reply.glue, start, glueGroups, bytes, at);
+  reply.opt.copy(bytes, at);
+  return { bytes, truncated };
 }
 
 function truncatedEmpty(reply: PreparedReply, id: number): FittedReply {
-  const counts = { questions: reply.question.length > 0 ? 1 : 0, answers: 0, authorities: 0, additionals: reply.opt.length > 0 ? 1 : 0 };
-  const header = headerBytes(id, reply.flags | dnsPacket.TRUNCATED_RESPONSE, counts);
-  return { bytes: Buffer.concat([header, reply.question, reply.opt]), truncated: true };
+  const bytes = Buffer.allocUnsafe(HEADER_BYTES + reply.question.length + reply.opt.length);
+  writeHeader(bytes, id, reply.flags | dnsPacket.TRUNCATED_RESPONSE, [reply.question.length > 0 ? 1 : 0, 0, 0, reply.opt.length > 0 ? 1 : 0]);
+  reply.opt.copy(bytes, HEADER_BYTES + reply.question.copy(bytes, HEADER_BYTES));
+  return { bytes, truncated: true };
 }
 
 function groupCount(run: RecordRun): number {
@@ -145,23 +145,20 @@ function fitting(run: RecordRun, start: number, most: number, budget: number): n
   return low;
 }
 
-/** The bytes of `count` groups from `start`, wrapping round: one or two slices of the run. */
-function slices(run: RecordRun, start: number, count: number): Buffer[] {
+/** Copies `count` groups from `start` (wrapping round: one or two ranges of the run) into `target` at `at`; returns the offset after them. */
+function copyGroups(run: RecordRun, start: number, count: number, target: Buffer, at: number): number {
   const total = groupCount(run);
-  if (count === 0) return [];
-  if (start + count <= total) return [run.bytes.subarray(run.ends[start], run.ends[start + count])];
-  return [run.bytes.subarray(run.ends[start]), run.bytes.subarray(0, run.ends[start + count - total])];
+  if (count === 0) return at;
+  if (start + count <= total) return at + run.bytes.copy(target, at, run.ends[start], run.ends[start + count]);
+  const first = at + run.bytes.copy(target, at, run.ends[start], run.ends[total]);
+  return first + run.bytes.copy(target, first, 0, run.ends[start + count - total]);
 }
 
-function headerBytes(id: number, flags: number, counts: { questions: number; answers: number; authorities: number; additionals: number }): Buffer {
-  const header = Buffer.allocUnsafe(HEADER_BYTES);
-  header.writeUInt16BE(id, 0);
-  header.writeUInt16BE(flags, 2);
-  header.writeUInt16BE(counts.questions, 4);
-  header.writeUInt16BE(counts.answers, 6);
-  header.writeUInt16BE(counts.authorities, 8);
-  header.writeUInt16BE(counts.additionals, 10);
-  return header;
+/** Writes the 12-byte header: id, flags, then the question, answer, authority and additional counts. */
+function writeHeader(target: Buffer, id: number, flags: number, counts: readonly [number, number, number, number]): void {
+  target.writeUInt16BE(id, 0);
+  target.writeUInt16BE(flags, 2);
+  for (let i = 0; i < 4; i++) target.writeUInt16BE(counts[i]!, 4 + 2 * i);
 }
 
 /** Bytes a PreparedReply holds, for the answer cache's budget. */
