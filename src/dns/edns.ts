@@ -2,8 +2,12 @@ import type { Answer, OptAnswer } from "dns-packet";
 
 /** Without EDNS a UDP answer may be at most 512 bytes (RFC 1035). */
 export const MIN_UDP_PAYLOAD = 512;
-/** The most we send over UDP whatever the client advertises; also what we advertise. */
-export const MAX_UDP_PAYLOAD = 4096;
+/**
+ * The most we send over UDP whatever the client advertises, and what we
+ * advertise: the DNS Flag Day 2020 size, which avoids IP fragmentation and
+ * bounds how far a spoofed query can be amplified (see the README's DNS section).
+ */
+export const MAX_UDP_PAYLOAD = 1232;
 /** A DNS message over TCP carries a 2-byte length, so this is its largest size. */
 export const MAX_TCP_MESSAGE = 65_535;
 
@@ -24,10 +28,10 @@ export function readEdns(additionals: readonly Answer[] | undefined): EdnsReques
   return { kind: "present", version: opt.ednsVersion, udpPayloadSize: opt.udpPayloadSize };
 }
 
-/** The largest UDP response this client can take: its advertised size clamped to 512–4096, or 512 without EDNS. */
-export function udpLimit(edns: EdnsRequest): number {
-  if (edns.kind !== "present") return MIN_UDP_PAYLOAD;
-  return Math.min(Math.max(edns.udpPayloadSize, MIN_UDP_PAYLOAD), MAX_UDP_PAYLOAD);
+/** The largest UDP response to send: the advertised EDNS size clamped to 512–1232, or 512 without EDNS (undefined). */
+export function udpLimit(udpPayloadSize: number | undefined): number {
+  if (udpPayloadSize === undefined) return MIN_UDP_PAYLOAD;
+  return Math.min(Math.max(udpPayloadSize, MIN_UDP_PAYLOAD), MAX_UDP_PAYLOAD);
 }
 
 /**

@@ -2,7 +2,10 @@ import type { Clock } from "../clock/index.js";
 import type { Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
 import type { RegistryView } from "../registry/index.js";
-import { answerQuery, qtypeLabel, type DnsTransport, type QueryContext, type QueryOutcome } from "./answer.js";
+import { createAnswerCache, type AnswerCacheUsage } from "./answer-cache.js";
+import { prepareAnswer, qtypeLabel, respond, responseLimit, type DnsTransport, type PreparedAnswer, type QueryOutcome } from "./answer.js";
+import { plainQuery } from "./query-wire.js";
+import type { RateLimiter } from "./rate-limit.js";
 import type { Zone } from "./zone.js";
 
 /** What a transport does with one message: send `response` if any; close a TCP connection when `malformed`. */
@@ -11,8 +14,14 @@ export interface HandledQuery {
   readonly malformed: boolean;
 }
 
+/** Who sent a message. */
+export interface Peer {
+  readonly address: string;
+  readonly port: number;
+}
+
 /** Answers one message from `peer`; never throws. */
-export type QueryHandler = (query: Buffer, transport: DnsTransport, peer: string) => HandledQuery;
+export type QueryHandler = (query: Buffer, transport: DnsTransport, peer: Peer) => HandledQuery;
 
 export interface QueryHandlerDeps {
   /** Read per query: the zone's nameserver addresses are only known once the server is bound. */
@@ -21,34 +30,90 @@ export interface QueryHandlerDeps {
   readonly logger: Logger;
   readonly metrics?: Metrics | undefined;
   readonly clock: Clock;
+  /** The answer cache's byte budget (see createAnswerCache). */
+  readonly cacheBytes: number;
+  /** Read per query: UDP response rate limiting, when on (the server decides once it knows its address). */
+  readonly rateLimiter?: () => RateLimiter | undefined;
 }
 
-/** At most one warning per this many milliseconds about malformed messages; the rest go to debug. */
-const MALFORMED_WARN_INTERVAL_MS = 10_000;
+/** A query handler, and how full its answer cache is. */
+export interface QueryHandling {
+  readonly handle: QueryHandler;
+  readonly cacheUsage: () => AnswerCacheUsage;
+}
+
+/** At most one warning per this many milliseconds about malformed messages, and about rate limiting; the rest go to debug. */
+const WARN_INTERVAL_MS = 10_000;
 
 /**
- * Wraps the pure `answerQuery` with the registry's current view (read per
- * query, so an answer is never older than the registry), an answer cache, a debug log line per
- * query, rate-limited warnings for malformed messages, and the query counter.
+ * Wraps `prepareAnswer` with the registry's current view (read per query, so
+ * an answer is never older than the registry), the answer cache, answer
+ * rotation, UDP rate limiting, a debug log line per query, rate-limited
+ * warnings, and the query counter.
+ *
+ * The cache: a prepared answer depends only on the zone, the registry view,
+ * the transport and the parts of a plain query that `plainQuery` puts in its
+ * key. So for the same key, transport, zone and registry revision the kept
+ * answer is fitted again with the new id, size limit and rotation: no
+ * decoding and no encoding. Queries that are not plain, and malformed
+ * messages, are answered afresh each time and never kept.
  */
-export function createQueryHandler(deps: QueryHandlerDeps): QueryHandler {
-  const warnMalformed = rateLimitedWarn(deps.logger, deps.clock, MALFORMED_WARN_INTERVAL_MS);
-  const answers = createAnswerCache();
-  return (query, transport, peer) => {
+export function createQueryHandler(deps: QueryHandlerDeps): QueryHandling {
+  const warnMalformed = rateLimitedWarn(deps.logger, deps.clock, WARN_INTERVAL_MS);
+  const warnRateLimited = rateLimitedWarn(deps.logger, deps.clock, WARN_INTERVAL_MS);
+  const cache = createAnswerCache(deps.cacheBytes);
+  // Rotation for answers that are not kept; kept answers rotate on their own counter.
+  let rotation = 0;
+  // What kept answers were made from; a new object whenever the registry revision or the zone changes.
+  let generation: { readonly revision: number; readonly zone: Zone | undefined } = { revision: -1, zone: undefined };
+
+  const answer = (query: Buffer, transport: DnsTransport, slip: boolean): QueryOutcome => {
+    const zone = deps.zone();
+    const view = deps.view();
+    if (generation.revision !== view.revision || generation.zone !== zone) generation = { revision: view.revision, zone };
+    const plain = plainQuery(query);
+    const key = plain && `${transport}${plain.key}`;
+    const id = query.length >= 2 ? query.readUInt16BE(0) : 0;
+    const hit = key === undefined ? undefined : cache.get(key, generation);
+    if (hit) return respond(hit.answer, { id, limit: responseLimit(transport, plain!.udpPayloadSize), rotation: hit.rotation++, transport, slip });
+    const { udpPayloadSize, ...prepared } = prepareAnswer(query, { zone, view, transport });
+    const kept = key !== undefined && keepable(prepared) ? cache.set(key, generation, prepared) : undefined;
+    const turn = kept ? kept.rotation++ : rotation++;
+    return respond(prepared, { id, limit: responseLimit(transport, udpPayloadSize), rotation: turn, transport, slip });
+  };
+
+  const debug = deps.logger.isLevelEnabled("debug");
+  const handle: QueryHandler = (query, transport, peer) => {
     try {
-      const context = { zone: deps.zone(), view: deps.view(), transport };
-      const outcome = answers.answer(query, context);
+      const decision = transport === "udp" ? (deps.rateLimiter?.()?.decide(peer.address) ?? "send") : "send";
+      if (decision === "drop") {
+        deps.metrics?.dnsQueries.inc({ qtype: "NONE", rcode: "DROPPED" });
+        warnRateLimited({ peer: `${peer.address}:${peer.port}` }, "dns: UDP responses over the rate limit for this source prefix are dropped");
+        return { response: undefined, malformed: false };
+      }
+      const outcome = answer(query, transport, decision === "slip");
       deps.metrics?.dnsQueries.inc({ qtype: qtypeLabel(outcome.qtype), rcode: outcome.rcode });
-      const fields = { transport, peer, qname: outcome.qname, qtype: outcome.qtype, rcode: outcome.rcode, truncated: outcome.truncated, bytes: outcome.response?.length };
-      if (outcome.malformed !== undefined) warnMalformed({ ...fields, reason: outcome.malformed }, "dns: malformed message");
-      else deps.logger.debug({ ...fields, detail: outcome.detail }, "dns query");
+      if (outcome.malformed !== undefined) warnMalformed({ ...logFields(outcome, transport, peer), reason: outcome.malformed }, "dns: malformed message");
+      // Checked first: building the fields of a line nobody reads costs more than answering from the cache.
+      else if (debug) deps.logger.debug({ ...logFields(outcome, transport, peer), detail: outcome.detail, slipped: decision === "slip" }, "dns query");
       return { response: outcome.response, malformed: outcome.malformed !== undefined };
     } catch (err) {
-      // answerQuery never throws; this guards the logging and metrics around it, so a socket handler never throws.
-      deps.logger.error({ err, transport, peer }, "dns: internal error handling a query");
+      // prepareAnswer never throws; this guards the cache, logging and metrics around it, so a socket handler never throws.
+      deps.logger.error({ err, transport, peer: `${peer.address}:${peer.port}` }, "dns: internal error handling a query");
       return { response: undefined, malformed: false };
     }
   };
+  return { handle, cacheUsage: () => cache.usage() };
+}
+
+function logFields(outcome: QueryOutcome, transport: DnsTransport, peer: Peer): Record<string, unknown> {
+  const { qname, qtype, rcode, truncated } = outcome;
+  return { transport, peer: `${peer.address}:${peer.port}`, qname, qtype, rcode, truncated, bytes: outcome.response?.length };
+}
+
+/** Malformed messages are answered afresh each time; an internal error's SERVFAIL is not kept either. */
+function keepable(answer: PreparedAnswer): boolean {
+  return answer.malformed === undefined && answer.reply !== undefined && answer.rcode !== "SERVFAIL";
 }
 
 type WarnFields = Record<string, unknown>;
@@ -67,47 +132,5 @@ function rateLimitedWarn(logger: Logger, clock: Clock, intervalMs: number): (fie
       suppressed += 1;
       logger.debug(fields, message);
     }
-  };
-}
-
-/** Distinct queries whose answers are kept per registry revision; past it, the cache starts over. */
-const ANSWER_CACHE_ENTRIES = 10_000;
-
-/**
- * `answerQuery` is a pure function of the query bytes, the zone, the registry
- * view and the transport, and the query's id (its first two bytes) only comes
- * back in the answer's first two bytes. So the answer to the same bytes after
- * the id, over the same transport, for the same zone and registry revision,
- * is the kept answer with the new id written in: no decoding and no encoding.
- * The cache starts over whenever the revision or the zone changes, and never
- * keeps malformed queries (those are answered, or dropped, afresh each time).
- */
-function createAnswerCache() {
-  let revision = -1;
-  let zone: QueryContext["zone"] | undefined;
-  const kept = new Map<string, QueryOutcome & { readonly response: Buffer }>();
-  return {
-    answer(query: Buffer, context: QueryContext): QueryOutcome {
-      if (context.view.revision !== revision || context.zone !== zone) {
-        kept.clear();
-        revision = context.view.revision;
-        zone = context.zone;
-      }
-      if (query.length < 2) return answerQuery(query, context);
-      const key = `${context.transport}${query.toString("latin1", 2)}`;
-      const hit = kept.get(key);
-      if (hit) {
-        const response = Buffer.from(hit.response);
-        response[0] = query[0]!;
-        response[1] = query[1]!;
-        return { ...hit, response };
-      }
-      const outcome = answerQuery(query, context);
-      if (outcome.malformed === undefined && outcome.response) {
-        if (kept.size >= ANSWER_CACHE_ENTRIES) kept.clear();
-        kept.set(key, { ...outcome, response: Buffer.from(outcome.response) });
-      }
-      return outcome;
-    },
   };
 }

@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import type { Clock } from "../clock/index.js";
 import type { Logger } from "../log/index.js";
 import type { QueryHandler } from "./query-handler.js";
+import { sourcePrefix } from "./rate-limit.js";
 import { createFrameReader, frame } from "./tcp-framing.js";
 
 /** What a TCP listener needs; every limit is explicit, so dns-server.ts owns the defaults. */
@@ -15,6 +16,12 @@ export interface TcpListenerOptions {
   readonly maxQueryBytes: number;
   /** Open connections beyond this are closed as soon as they are accepted. */
   readonly maxConnections: number;
+  /**
+   * Open connections from one client beyond this are closed as soon as they
+   * are accepted, so one client cannot take every slot. A client is an IPv4
+   * address, or an IPv6 /64 (what one host is usually given).
+   */
+  readonly maxConnectionsPerClient: number;
   /** How long close() waits for clients to hang up before it cuts them off. */
   readonly closeGraceMs: number;
 }
@@ -30,9 +37,24 @@ export interface TcpListener {
 /** A TCP listener that answers through `options.handle`; nothing is bound until `listen`. */
 export function createTcpListener(options: TcpListenerOptions): TcpListener {
   const sockets = new Set<Socket>();
+  const perClient = new Map<string, number>();
   const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
+    const client = sourcePrefix(socket.remoteAddress ?? "", 32, 64);
+    const open = perClient.get(client) ?? 0;
+    if (open >= options.maxConnectionsPerClient) {
+      // Debug, not warn: the client chose to open these, and one line per refused connection would be a log flood.
+      options.logger.debug({ client, open }, "dns: too many TCP connections from one client; closing the new one");
+      socket.destroy();
+      return;
+    }
+    perClient.set(client, open + 1);
     sockets.add(socket);
-    serveConnection(socket, options, () => sockets.delete(socket));
+    serveConnection(socket, options, () => {
+      sockets.delete(socket);
+      const left = (perClient.get(client) ?? 1) - 1;
+      if (left > 0) perClient.set(client, left);
+      else perClient.delete(client);
+    });
   });
   server.maxConnections = options.maxConnections;
   let closing: Promise<void> | undefined;
@@ -72,7 +94,8 @@ export function createTcpListener(options: TcpListenerOptions): TcpListener {
  * never reads, the idle timer closes it.
  */
 function serveConnection(socket: Socket, options: TcpListenerOptions, onClosed: () => void): void {
-  const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+  const from = { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
+  const peer = `${from.address}:${from.port}`;
   const { logger } = options;
   const reader = createFrameReader(options.maxQueryBytes);
   const idle = idleTimer(options.clock, options.idleTimeoutMs, () => {
@@ -93,7 +116,7 @@ function serveConnection(socket: Socket, options: TcpListenerOptions, onClosed: 
         return;
       }
       idle.arm();
-      const { response, malformed } = options.handle(message, "tcp", peer);
+      const { response, malformed } = options.handle(message, "tcp", from);
       if (response) blocked = !socket.write(frame(response));
       // After bytes that are not DNS the stream cannot be trusted; hang up once the FORMERR is written.
       if (malformed) socket.end();

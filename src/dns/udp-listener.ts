@@ -16,7 +16,7 @@ export function createUdpListener(handle: QueryHandler, logger: Logger): UdpList
   let closing: Promise<void> | undefined;
 
   function onMessage(message: Buffer, peer: { address: string; port: number }): void {
-    const { response } = handle(message, "udp", `${peer.address}:${peer.port}`);
+    const { response } = handle(message, "udp", peer);
     if (!response || closing) return;
     socket?.send(response, peer.port, peer.address, (err) => {
       // A client that went away is its own problem; the next datagram is unaffected.

@@ -124,17 +124,15 @@ export function recordsAt(node: ZoneNode, owner: string, zone: Zone, view: Regis
 }
 
 /**
- * The address records for the targets of the SRV and NS records in
- * `answers`, for the additional section, so a client need not ask again.
+ * For each record in `answers`, the address records of its target if it is
+ * an SRV or NS record (else none), for the additional section, so a client
+ * need not ask again. One group per answer, in the same order.
  */
-export function glueFor(answers: readonly Answer[], zone: Zone, view: RegistryView): Answer[] {
-  const glue: Answer[] = [];
-  for (const answer of answers) {
+export function glueFor(answers: readonly Answer[], zone: Zone, view: RegistryView): Answer[][] {
+  return answers.map((answer) => {
     const target = answer.type === "SRV" ? answer.data.target : answer.type === "NS" ? answer.data : undefined;
-    if (target === undefined) continue;
-    glue.push(...recordsAt(locate(target, zone, view), target, zone, view));
-  }
-  return glue;
+    return target === undefined ? [] : recordsAt(locate(target, zone, view), target, zone, view);
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createAdminServer } from "../admin/index.js";
 import { createSystemClock, type Clock } from "../clock/index.js";
-import { createDnsServer } from "../dns/index.js";
+import { createDnsServer, RATE_LIMIT_DEFAULTS } from "../dns/index.js";
 import { createFaultInjector, createLabFaults, createPipelineFaults } from "../faults/index.js";
 import { createPushGuard } from "../guard/index.js";
 import { createHealthMonitor, createRendezvousOwnership, ownEverything } from "../health/index.js";
@@ -53,7 +53,8 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
   const { liveness } = store;
   const health = createHealthMonitor({ registry, clock, logger, metrics, ownership, liveness, ttlGraceMs: options.ttlGraceMs, damping: options.healthDamping });
   const admin = createAdminServer({ registry, clients: { list: () => xds.clients() }, generations: guard, builds: spine, heartbeats: health, liveness, metrics, logger, bodyLimit: options.bodyLimit, faults: labFaults, adminHosts: options.adminHosts });
-  const dns = createDnsServer({ registry, domain: options.dnsDomain, ttlSeconds: options.dnsTtlSeconds, logger, metrics, clock });
+  const dnsRateLimit = options.dnsRateLimit === undefined ? {} : { rateLimit: options.dnsRateLimit === 0 ? (false as const) : { ...RATE_LIMIT_DEFAULTS, responsesPerSecond: options.dnsRateLimit } };
+  const dns = createDnsServer({ registry, domain: options.dnsDomain, ttlSeconds: options.dnsTtlSeconds, logger, metrics, clock, ...dnsRateLimit });
 
   let closing: Promise<void> | undefined;
   const close = () =>

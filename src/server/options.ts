@@ -34,6 +34,12 @@ export interface ServeOptions {
   /** TTL of every DNS record and of negative answers, in seconds (`--dns-ttl`, default 5). */
   readonly dnsTtlSeconds: number;
   /**
+   * UDP DNS responses per second per source prefix (`--dns-rate-limit`); 0
+   * turns rate limiting off. Not given: on with the DNS server's defaults
+   * when `bind` is not loopback, off on loopback.
+   */
+  readonly dnsRateLimit?: number;
+  /**
    * Push coalescing: a burst of registry changes becomes one generation, built
    * once no change has come for `pushMinDelayMs` (`--push-min-delay-ms`,
    * default 100), and never later than `pushMaxDelayMs` after the first change

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
 import { connect, createServer, type Socket } from "node:net";
+import { Resolver } from "node:dns/promises";
 import { once } from "node:events";
 import { after, test } from "node:test";
 import dnsPacket from "dns-packet";
@@ -32,9 +33,9 @@ after(async () => {
   for (const server of servers) await server.close();
 });
 
-async function start(options: Partial<Parameters<typeof createDnsServer>[0]> = {}) {
+async function start(options: Partial<Parameters<typeof createDnsServer>[0]> = {}, view: RegistryView = VIEW) {
   const clock = createFakeClock(1_000_000);
-  const server = createDnsServer({ registry: { view: () => VIEW }, logger: createSilentLogger(), clock, ...options });
+  const server = createDnsServer({ registry: { view: () => view }, logger: createSilentLogger(), clock, ...options });
   servers.push(server);
   const address = await server.listen("127.0.0.1", 0);
   return { server, clock, port: address.port };
@@ -48,8 +49,8 @@ function query(id: number, name = "greeter.service.mesh"): Buffer {
  * A raw DNS-over-TCP client: framed writes, framed reads (`next` rejects once
  * the server has hung up), and a promise that settles when it does.
  */
-async function tcpClient(port: number) {
-  const socket: Socket = connect({ port, host: "127.0.0.1" });
+async function tcpClient(port: number, localAddress = "127.0.0.1") {
+  const socket: Socket = connect({ port, host: "127.0.0.1", localAddress });
   await once(socket, "connect");
   const reader = createFrameReader(65_535);
   const waiting: { resolve(message: Buffer): void; reject(err: Error): void }[] = [];
@@ -193,4 +194,78 @@ test("dns server - malformed packets warn at most once per 10 s of the clock; th
   const lines = out.text().trim().split("\n").map((l) => JSON.parse(l) as { level: number; msg: string; suppressedSinceLastWarning?: number });
   const malformed = lines.filter((l) => l.msg === "dns: malformed message");
   assert.deepEqual(malformed.map((l) => [l.level, l.suppressedSinceLastWarning]), [[40, 0], [20, undefined], [20, undefined], [40, 2]]);
+});
+
+/** Resolves once `check` holds, or after `ms` (the caller's assertion then says what was seen). */
+async function settle(check: () => boolean, ms = 3000): Promise<void> {
+  for (const end = Date.now() + ms; !check() && Date.now() < end; ) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+test("dns server - 300 TCP connections from one address hold 16 slots; another client, and the same address within its share, still get answers", LIMIT, async () => {
+  const { port } = await start();
+  const hog: Socket[] = [];
+  let closed = 0;
+  await Promise.all(
+    Array.from({ length: 300 }, async () => {
+      const socket = connect({ port, host: "127.0.0.1", localAddress: "127.0.0.1" });
+      socket.on("error", () => undefined);
+      socket.once("close", () => closed++);
+      hog.push(socket);
+      await once(socket, "connect");
+    }),
+  );
+  await settle(() => closed >= 284);
+  assert.equal(closed, 284, "every connection past the 16th from one address is closed at once");
+
+  const other = await tcpClient(port, "127.0.0.2");
+  other.send(frame(query(41)));
+  assert.equal(dnsPacket.decode(await other.next()).id, 41, "a client from another address");
+  const viaDig = await dig(port, ["greeter.service.mesh", "A", "+tcp", "-b", "127.0.0.3"]);
+  assert.deepEqual([viaDig.status, viaDig.answer.map((r) => r.data)], ["NOERROR", ["127.0.0.1"]]);
+
+  hog.find((socket) => !socket.destroyed)!.destroy();
+  await settle(() => closed >= 285);
+  const same = await tcpClient(port, "127.0.0.1");
+  same.send(frame(query(42)));
+  assert.equal(dnsPacket.decode(await same.next()).id, 42, "the same address, within its share again");
+  for (const socket of [...hog, other.socket, same.socket]) socket.destroy();
+});
+
+test("dns server - 2,000 SRV instances: dig over TCP and Node's resolver get records, not an empty TC", LIMIT, async () => {
+  const instances = new Map(
+    Array.from({ length: 2000 }, (_, i) => [`i${i}`, { service: "big", id: `i${i}`, address: `10.0.${i >> 8}.${i & 255}`, port: 1024 + i, zone: "", region: "", weight: 1, health: "healthy" as const, metadata: {} }] as const),
+  );
+  const view: RegistryView = { revision: 1, services: new Map([["big", { service: { name: "big", protocol: "grpc", lbPolicy: "round_robin", metadata: {} }, instances }]]) };
+  const { port } = await start({}, view);
+  const first = await dig(port, ["_big._tcp.service.mesh", "SRV", "+tcp"]);
+  assert.equal(first.status, "NOERROR");
+  assert.ok(!first.flags.includes("tc"), first.flags.join(" "));
+  assert.ok(first.answer.length > 1000, `${first.answer.length} records over TCP`);
+  const second = await dig(port, ["_big._tcp.service.mesh", "SRV", "+tcp"]);
+  assert.notEqual(second.answer[0]!.data, first.answer[0]!.data, "the next answer starts further on");
+
+  const resolver = new Resolver({ timeout: 2000, tries: 1 });
+  resolver.setServers([`127.0.0.1:${port}`]);
+  const records = await resolver.resolveSrv("_big._tcp.service.mesh");
+  assert.ok(records.length > 1000, `${records.length} records through c-ares`);
+  const addresses = await resolver.resolve4("big.service.mesh");
+  assert.ok(addresses.length >= 2000, `${addresses.length} A records`);
+});
+
+test("dns server - with a rate limit, UDP over the rate is dropped or slipped as TC; dig retries the slip over TCP and gets the answer", LIMIT, async () => {
+  const { server, port } = await start({ rateLimit: { responsesPerSecond: 3, slip: 1 } });
+  assert.equal(server.rateLimited(), true);
+  const socket = createSocket("udp4");
+  const replies: Buffer[] = [];
+  socket.on("message", (message) => replies.push(message));
+  for (let i = 0; i < 5; i++) socket.send(query(100 + i), port, "127.0.0.1");
+  await settle(() => replies.length >= 5);
+  socket.close();
+  const tc = replies.map((r) => dnsPacket.decode(r)).map((p) => [p.id, p.flag_tc, p.answers!.length]);
+  assert.deepEqual(tc.sort((a, b) => Number(a[0]) - Number(b[0])), [[100, false, 1], [101, false, 1], [102, false, 1], [103, true, 0], [104, true, 0]]);
+  const viaDig = await dig(port, ["greeter.service.mesh", "A"]);
+  assert.ok(viaDig.retriedOverTcp, viaDig.output);
+  assert.deepEqual([viaDig.transport, viaDig.answer.map((r) => r.data)], ["TCP", ["127.0.0.1"]]);
+  const { server: open } = await start();
+  assert.equal(open.rateLimited(), false, "off by default on loopback");
 });

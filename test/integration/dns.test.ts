@@ -96,12 +96,14 @@ test("dns - an unknown name is NXDOMAIN with the SOA (serial = registry revision
   assert.deepEqual((await digAt("mesh", "NS")).answer.map((r) => r.data), ["ns.mesh."]);
 });
 
-test("dns - a big answer is truncated over UDP (TC) and complete over TCP", async () => {
+test("dns - a big answer over UDP carries the records that fit, with TC, and is complete over TCP", async () => {
   await Promise.all(Array.from({ length: 60 }, (_, i) => cp.register("big", `i${i}`, 40000 + i, { address: `127.0.1.${i + 1}` })));
   const truncated = await digAt("big.service.mesh", "A", "+ignore", "+noedns");
   assert.ok(truncated.flags.includes("tc"), truncated.output);
-  assert.equal(truncated.answer.length, 0);
+  assert.equal(truncated.answer.length, 14, "as many as fit in 512 bytes");
   assert.equal(truncated.transport, "UDP");
+  const next = await digAt("big.service.mesh", "A", "+ignore", "+noedns");
+  assert.notDeepEqual(next.answer, truncated.answer, "the next answer starts one record further on");
 
   const retried = await digAt("big.service.mesh", "A", "+noedns");
   assert.ok(retried.retriedOverTcp, retried.output);
@@ -109,11 +111,20 @@ test("dns - a big answer is truncated over UDP (TC) and complete over TCP", asyn
   assert.ok(!retried.flags.includes("tc"));
   assert.equal(retried.answer.length, 60);
 
-  const big = await digAt("big.service.mesh", "A", "+bufsize=4096");
-  assert.deepEqual([big.transport, big.flags.includes("tc"), big.answer.length], ["UDP", false, 60]);
-  assert.equal((await digAt("big.service.mesh", "A", "+bufsize=1232", "+ignore")).flags.includes("tc"), true);
+  const edns = await digAt("big.service.mesh", "A", "+bufsize=4096", "+ignore");
+  assert.deepEqual([edns.transport, edns.flags.includes("tc"), edns.answer.length], ["UDP", true, 37], "EDNS sizes are capped at 1232 bytes");
+  assert.equal((await digAt("big.service.mesh", "A", "+bufsize=4096")).answer.length, 60, "dig retries over TCP");
   assert.equal((await digAt("_big._tcp.service.mesh", "SRV", "+tcp")).answer.length, 60);
   assert.equal((await resolver.resolve4("big.service.mesh")).length, 60, "c-ares retries over TCP too");
+});
+
+test("dns - every class but IN is REFUSED, for dig: CH, HS, ANY and an unnamed one", async () => {
+  for (const qclass of ["CH", "HS", "ANY", "CLASS254"]) {
+    const refused = await digAt("greeter.service.mesh", "A", "-c", qclass);
+    assert.equal(refused.status, "REFUSED", `${qclass}: ${refused.output}`);
+    assert.deepEqual([refused.answer.length, refused.flags.includes("aa")], [0, false], qclass);
+  }
+  assert.equal((await digAt("greeter.service.mesh", "A", "-c", "IN")).status, "NOERROR");
 });
 
 test("dns - writes show in the next answer: unhealthy leaves, its own name stays, healthy returns", async () => {
@@ -156,4 +167,25 @@ test("dns - queries are counted by type and response code on /metrics", async ()
   assert.match(text, /^steadymesh_dns_queries_total\{qtype="A",rcode="NOERROR"\} [1-9]\d*$/m);
   assert.match(text, /^steadymesh_dns_queries_total\{qtype="SRV",rcode="NXDOMAIN"\} [1-9]\d*$/m);
   assert.match(text, /^steadymesh_dns_queries_total\{qtype="NONE",rcode="DROPPED"\} [1-9]\d*$/m);
+});
+
+test("dns - serve's dnsRateLimit reaches the DNS server: past the rate, UDP answers slip as TC and dig gets the answer over TCP", async () => {
+  const limited = await startControlPlane({ dnsRateLimit: 2 });
+  try {
+    await limited.register("greeter", "a", 50051);
+    const query = (id: number) => dnsPacket.encode({ type: "query", id, questions: [{ name: "greeter.service.mesh", type: "A" }] });
+    const socket = createSocket("udp4");
+    const replies: boolean[] = [];
+    socket.on("message", (message) => replies.push(dnsPacket.decode(message).flag_tc));
+    for (let i = 0; i < 8; i++) socket.send(query(i), limited.dns.port, "127.0.0.1");
+    for (let waited = 0; replies.length < 5 && waited < 2000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+    socket.close();
+    assert.deepEqual(replies.filter((tc) => !tc).length, 2, `TC flags of the replies: ${replies.join(",")}`);
+    assert.ok(replies.filter((tc) => tc).length >= 2, "slip 2: every 2nd response over the rate goes out empty with TC");
+    // Over the rate, a dropped try times out and the next one slips (TC, then TCP), as a real client retries.
+    const viaDig = await dig(limited.dns.port, ["greeter.service.mesh", "A", "+tries=3", "+time=1"]);
+    assert.deepEqual(viaDig.answer.map((r) => r.data), ["127.0.0.1"]);
+  } finally {
+    await limited.close();
+  }
 });

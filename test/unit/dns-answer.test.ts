@@ -100,7 +100,7 @@ test("dns answer - names match in any case and are answered in the question's ca
 });
 
 test("dns answer - SRV per healthy instance: priority 0, weight clamped to 65535, port, target with glue", () => {
-  const { response } = ask(query("_greeter._tcp.service.mesh", "SRV"));
+  const { response } = ask(query("_greeter._tcp.service.mesh", "SRV", { edns: 1232 }));
   assert.equal(response.rcode, "NOERROR");
   assert.ok(response.flag_aa);
   assert.deepEqual(data(response.answers), [
@@ -158,7 +158,7 @@ test("dns answer - the apex answers SOA and NS, and ns.<domain> resolves to the 
   const soa = ask(query("mesh", "SOA")).response;
   assert.deepEqual(types(soa.answers), ["SOA"]);
   assert.equal((soa.answers![0] as SoaAnswer).data.serial, 42);
-  const ns = ask(query("MESH", "NS")).response;
+  const ns = ask(query("MESH", "NS", { edns: 1232 })).response;
   assert.deepEqual(data(ns.answers), ["ns.mesh"]);
   assert.deepEqual(ns.additionals!.filter((a) => a.type === "A").map((a) => ("data" in a ? a.data : "")), ["127.0.0.53"]);
   assert.deepEqual(data(ask(query("ns.mesh", "A")).response.answers), ["127.0.0.53"]);
@@ -178,13 +178,25 @@ test("dns answer - a multi-label domain and its subdomain boundary", () => {
   assert.equal(ask(query("greeter.service.xsvc.example", "A"), { zone }).response.rcode, "REFUSED");
 });
 
-test("dns answer - names outside the domain, other classes and zone transfers are REFUSED, not authoritative", () => {
+/** `bytes` with its first question's class set to `qclass`, whatever dns-packet can name. */
+function withClass(bytes: Buffer, qclass: number): Buffer {
+  const copy = Buffer.from(bytes);
+  copy.writeUInt16BE(qclass, copy.length - 2);
+  return copy;
+}
+
+test("dns answer - names outside the domain, every class but IN (ANY, CH, unknown, the mDNS QU bit) and zone transfers are REFUSED, not authoritative", () => {
+  const a = query("greeter.service.mesh", "A");
   const cases: Buffer[] = [
     query("example.com", "A"),
     query("greeter.service.notmesh", "A"),
     query("mesh.example", "A"),
     query(".", "NS"),
     query("greeter.service.mesh", "A", { class: "CH" }),
+    query("greeter.service.mesh", "A", { class: "HS" }),
+    withClass(a, 255),
+    withClass(a, 254),
+    withClass(a, 0x8001),
     query("mesh", "AXFR"),
   ];
   for (const bytes of cases) {
@@ -194,6 +206,8 @@ test("dns answer - names outside the domain, other classes and zone transfers ar
     assert.deepEqual(response.answers, []);
     assert.equal(response.questions!.length, 1);
   }
+  const unknown = answerQuery(withClass(a, 254), { view: VIEW, zone: ZONE, transport: "udp" }).response!;
+  assert.deepEqual(unknown.subarray(12), withClass(a, 254).subarray(12), "the question is echoed as asked, class and all");
 });
 
 test("dns answer - undecodable bytes with a readable header get FORMERR with the id, and are flagged malformed", () => {
@@ -244,7 +258,7 @@ test("dns answer - fewer than 12 bytes, or a response instead of a query, is dro
 test("dns answer - EDNS: OPT echoed when asked, absent otherwise; version above 0 gets BADVERS", () => {
   const withEdns = ask(query("greeter.service.mesh", "A", { edns: 1232 })).response;
   const opt = withEdns.additionals!.find((a) => a.type === "OPT") as OptAnswer;
-  assert.equal(opt.udpPayloadSize, 4096);
+  assert.equal(opt.udpPayloadSize, 1232);
   assert.equal(opt.ednsVersion, 0);
   assert.equal(ask(query("greeter.service.mesh", "A")).response.additionals!.length, 0);
   const badvers = ask(query("greeter.service.mesh", "A", { edns: 1232, ednsVersion: 1 }));
@@ -264,28 +278,29 @@ test("dns answer - a view that throws costs a SERVFAIL, never an exception", () 
 const BIG = view(3, [entry("big", Array.from({ length: 150 }, (_, i) => instance("big", `i${i}`, `10.1.${Math.floor(i / 250)}.${i % 250}`)))]);
 const sixty = view(3, [entry("big", Array.from({ length: 60 }, (_, i) => instance("big", `i${i}`, `10.1.0.${i}`)))]);
 
-test("dns answer - a UDP answer over 512 bytes without EDNS is truncated to header + question, TC set", () => {
+test("dns answer - a UDP answer over 512 bytes without EDNS carries the records that fit, with TC set", () => {
   const { outcome, response } = ask(query("big.service.mesh", "A"), { view: sixty });
   assert.ok(response.flag_tc);
   assert.ok(outcome.truncated);
   assert.ok(response.flag_aa);
-  assert.deepEqual(response.answers, []);
+  assert.equal(response.answers!.length, 14, "(512 - 12 header - 22 question) / 32 bytes per A record");
   assert.equal(response.questions!.length, 1);
   assert.ok(outcome.response!.length <= 512);
 });
 
-test("dns answer - the client's EDNS size is the UDP limit, clamped to 512-4096", () => {
-  const fits = ask(query("big.service.mesh", "A", { edns: 4096 }), { view: sixty });
-  assert.equal(fits.response.flag_tc, false);
-  assert.equal(fits.response.answers!.length, 60);
+test("dns answer - the client's EDNS size is the UDP limit, clamped to 512-1232", () => {
+  const fits = ask(query("big.service.mesh", "A", { edns: 1232 }), { view: view(3, [entry("big", Array.from({ length: 37 }, (_, i) => instance("big", `i${i}`, `10.1.0.${i}`)))]) });
+  assert.deepEqual([fits.response.flag_tc, fits.response.answers!.length], [false, 37], "(1232 - 12 - 22 - 11 OPT) / 32");
   const small = ask(query("big.service.mesh", "A", { edns: 1232 }), { view: sixty });
-  assert.ok(small.response.flag_tc, "60 A records are about 2 KB");
+  assert.ok(small.response.flag_tc, "60 A records are about 1.8 KB");
+  assert.ok(small.outcome.response!.length <= 1232);
   assert.ok(small.response.additionals!.some((a) => a.type === "OPT"), "a truncated EDNS response keeps its OPT");
   const tiny = ask(query("_greeter._tcp.service.mesh", "SRV", { edns: 100 }));
   assert.ok(tiny.outcome.response!.length > 100);
   assert.equal(tiny.response.flag_tc, false, "below 512 counts as 512");
   const huge = ask(query("big.service.mesh", "A", { edns: 65_000 }), { view: BIG });
-  assert.ok(huge.response.flag_tc, "150 A records (about 5.4 KB) are over the 4096 cap");
+  assert.ok(huge.response.flag_tc, "150 A records (about 4.4 KB) are over the 1232 cap");
+  assert.ok(huge.outcome.response!.length <= 1232);
 });
 
 test("dns answer - over TCP everything is sent, with no TC", () => {
@@ -294,14 +309,19 @@ test("dns answer - over TCP everything is sent, with no TC", () => {
   assert.equal(response.answers!.length, 150);
 });
 
-test("dns answer - glue that does not fit is dropped first, without TC", () => {
+test("dns answer - glue only with EDNS or over TCP, and only as far as it fits after the answers, without TC", () => {
   const six = view(3, [entry("big", Array.from({ length: 6 }, (_, i) => instance("big", `i${i}`, `10.1.0.${i}`)))]);
-  const full = ask(query("_big._tcp.service.mesh", "SRV", { edns: 4096 }), { view: six }).response;
+  const full = ask(query("_big._tcp.service.mesh", "SRV", { edns: 1232 }), { view: six }).response;
   assert.equal(full.additionals!.filter((a) => a.type === "A").length, 6);
-  const { response } = ask(query("_big._tcp.service.mesh", "SRV"), { view: six });
+  assert.equal(ask(query("_big._tcp.service.mesh", "SRV"), { view: six, transport: "tcp" }).response.additionals!.length, 6);
+  const plain = ask(query("_big._tcp.service.mesh", "SRV"), { view: six }).response;
+  assert.deepEqual([plain.flag_tc, plain.answers!.length, plain.additionals], [false, 6, []], "no EDNS over UDP: minimal, no glue");
+  const { response } = ask(query("_big._tcp.service.mesh", "SRV", { edns: 512 }), { view: six });
   assert.equal(response.flag_tc, false);
   assert.equal(response.answers!.length, 6);
-  assert.deepEqual(response.additionals, []);
+  const glue = response.additionals!.filter((a) => a.type === "A");
+  assert.ok(glue.length > 0 && glue.length < 6, `some glue fits in 512 bytes, not all: ${glue.length}`);
+  assert.deepEqual(glue.map((a) => a.name), (response.answers as SrvAnswer[]).slice(0, glue.length).map((a) => a.data.target), "glue follows the answers it belongs to");
   assert.deepEqual((response.answers as SrvAnswer[]).map((a) => a.data.target), [0, 1, 2, 3, 4, 5].map((i) => `i${i}.big.service.mesh`));
 });
 

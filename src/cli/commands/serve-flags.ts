@@ -5,6 +5,8 @@ import type { Logger } from "../../log/index.js";
 // options.ts, not the server index: it imports only constants at run time, so other commands start
 // without loading gRPC, protobuf and sqlite.
 import { SERVE_DEFAULTS, type ServeOptions } from "../../server/options.js";
+// The module itself, not the DNS index: it imports nothing heavy.
+import { RATE_LIMIT_DEFAULTS } from "../../dns/rate-limit.js";
 import { adminHostName, canarySelector, defaultReplicaId, dnsDomain, dnsLabel, integerIn, ipAddress, nonEmpty, share, storeSpec } from "../parse.js";
 
 /** What commander parses `serve`'s flags into; `toServeOptions` turns it into ServeOptions. */
@@ -17,6 +19,8 @@ export interface ServeFlags {
   readonly dnsPort: number;
   readonly dnsDomain: string;
   readonly dnsTtl: number;
+  /** Absent when no `--dns-rate-limit` was given: on beyond loopback, off on it. */
+  readonly dnsRateLimit?: number;
   readonly bind: string;
   /** Absent when no `--admin-host` was given. */
   readonly adminHost?: readonly string[];
@@ -49,6 +53,7 @@ export function addServeFlags(command: Command): Command {
     .option("--dns-port <port>", "DNS port (UDP and TCP), 0-65535; 0 picks a free port", port, d.dnsPort)
     .option("--dns-domain <domain>", "DNS domain: names are <service>.service.<domain>", dnsDomain, d.dnsDomain)
     .option("--dns-ttl <seconds>", "TTL of DNS answers, 0-86400", integerIn(0, 86_400), d.dnsTtlSeconds)
+    .option("--dns-rate-limit <per-second>", `UDP DNS responses per second per source /24 (IPv4) or /56 (IPv6), 0-1000000; 0 turns it off (default: ${RATE_LIMIT_DEFAULTS.responsesPerSecond} when --bind is not loopback, off on loopback)`, integerIn(0, 1_000_000))
     .option("--bind <ip>", "IP address every listener binds to", ipAddress, d.bind)
     .option(
       "--admin-host <name>",
@@ -107,6 +112,7 @@ export function toServeOptions(flags: ServeFlags, logger: Logger): ServeOptions 
     dnsPort: flags.dnsPort,
     dnsDomain: flags.dnsDomain,
     dnsTtlSeconds: flags.dnsTtl,
+    ...(flags.dnsRateLimit !== undefined && { dnsRateLimit: flags.dnsRateLimit }),
     bind: flags.bind,
     adminHosts: flags.adminHost ?? SERVE_DEFAULTS.adminHosts,
     pushMinDelayMs: flags.pushMinDelayMs,
