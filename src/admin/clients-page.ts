@@ -1,13 +1,9 @@
 import { ValidationError, show, type Issue } from "../errors/index.js";
 import { clip } from "../log/index.js";
 import { boundedClientStatus, type ClientStatus } from "../xds/index.js";
+import { CLIENTS_PAGE_CHARS, CLIENTS_PAGE_DEFAULT, CLIENTS_PAGE_MAX } from "./clients-page-limits.js";
 
-/** Clients a page holds unless `limit` says otherwise. */
-export const CLIENTS_PAGE_DEFAULT = 100;
-/** The largest `limit` a page may ask for. */
-export const CLIENTS_PAGE_MAX = 1000;
-/** A page stops early once its clients take this many characters of JSON (it always holds at least one). */
-export const CLIENTS_PAGE_CHARS = 1024 * 1024;
+export { CLIENTS_PAGE_CHARS, CLIENTS_PAGE_DEFAULT, CLIENTS_PAGE_MAX };
 
 /** What `GET /v1/clients` accepts in its query string; both optional. */
 export interface ClientsQuery {

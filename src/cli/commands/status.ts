@@ -1,7 +1,9 @@
 import type { Command } from "commander";
 import type { ServiceJson } from "../../admin/index.js";
 import type { ClientStatus, NackStatus, TypeStatus } from "../../xds/index.js";
-import { CLIENTS_PAGE_MAX, type ClientsPage } from "../../admin/index.js";
+import type { ClientsPage } from "../../admin/index.js";
+// The module itself, not the admin index: at run time the CLI needs only this constant.
+import { CLIENTS_PAGE_MAX } from "../../admin/clients-page-limits.js";
 import type { AdminClient } from "../admin-client.js";
 import { failingServices, summarizeFailing } from "../build-status.js";
 import { adminClient, withAdminOption, type CliContext } from "../context.js";
