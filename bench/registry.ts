@@ -20,11 +20,15 @@ import type { BenchContext, BenchRow, BenchSection } from "./section.js";
 const CONCURRENCY = 16;
 const SERVICES = 100;
 
-/** Instance `seq` of the run: a unique id and address, in one of SERVICES services. */
-function registration(seq: number, prefix: string): { path: string; body: unknown } {
+/** Where the warm-up's addresses start, so that none is the address of a measured instance (that would be a 409). */
+const WARM_UP_ADDRESSES = 1 << 23;
+
+/** Instance `seq` of a phase: a unique id and address (`first` + seq), in one of SERVICES services. */
+function registration(seq: number, prefix: string, first = 0): { path: string; body: unknown } {
   const service = `svc-${seq % SERVICES}`;
   const id = `${prefix}-${seq}`;
-  const address = `10.${(seq >> 16) & 255}.${(seq >> 8) & 255}.${seq & 255}`;
+  const n = first + seq;
+  const address = `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
   return { path: `/v1/services/${service}/instances/${id}`, body: { address, port: 8080, zone: "z1", region: "r1", weight: 1, health: "healthy" } };
 }
 
@@ -36,7 +40,7 @@ async function measureStore(context: BenchContext, label: string, serve: ServePr
   try {
     const port = serve.adminPort;
     const warm = await closedLoop(CONCURRENCY, warmupMs, (seq) => {
-      const r = registration(seq, "warm");
+      const r = registration(seq, "warm", WARM_UP_ADDRESSES);
       return put(agent, port, r.path, r.body);
     });
     if (warm.ok === 0) throw new Error(`${label}: no registration succeeded in the warm-up: ${warm.firstError}`);

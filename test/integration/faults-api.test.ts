@@ -29,8 +29,13 @@ function names(response: DiscoveryResponse): string[] {
   return response.resources.map((r) => codec.decodeResource(LISTENER_TYPE, r.value).name).sort();
 }
 
-function ack(s: RawAdsStream, r: DiscoveryResponse): void {
-  s.send({ type_url: r.type_url, version_info: r.version_info, response_nonce: r.nonce });
+/**
+ * ACKs `r` as a stock client does: repeating the names it is subscribed to
+ * (none for a wildcard). In SotW an ACK's resource_names are the
+ * subscription, so an ACK without them unsubscribes a named stream.
+ */
+function ack(s: RawAdsStream, r: DiscoveryResponse, names: string[] = []): void {
+  s.send({ type_url: r.type_url, version_info: r.version_info, response_nonce: r.nonce, resource_names: names });
 }
 
 /** Reads (and ACKs) LDS responses until one holds exactly `want`; the first snapshot trails registration by the coalescing delay. */
@@ -79,11 +84,11 @@ describe("faults - admin API against real ADS streams", () => {
     const s = stream();
     s.send({ node, type_url: ENDPOINT_TYPE, resource_names: ["login"] });
     const first = await s.next();
-    ack(s, first);
+    ack(s, first, ["login"]);
     assert.equal(codec.decodeResource(ENDPOINT_TYPE, first.resources[0]!.value).endpoints.length, 1);
     const created = await cp.api("POST", "/v1/faults", { kind: "empty-endpoints", services: ["login"] });
     const empty = await s.next();
-    ack(s, empty);
+    ack(s, empty, ["login"]);
     const assignment = codec.decodeResource(ENDPOINT_TYPE, empty.resources[0]!.value);
     assert.deepEqual([assignment.cluster_name, assignment.endpoints], ["login", []]);
     await cp.api("DELETE", `/v1/faults/${created.body.fault.id}`);
