@@ -4,7 +4,7 @@ import type { Cohort, DiscoveryMode } from "../scenario/index.js";
 import { buildBootstrap } from "../../xds/index.js";
 import type { StartGate } from "./start-gate.js";
 
-/** How long a replaced gateway drains (out of rotation, finishing what it has) before it is stopped. */
+/** How long a gateway is out of rotation before it is stopped. */
 const DRAIN_MS = 500;
 
 /** Where a gateway finds the control plane and DNS. */
@@ -82,22 +82,18 @@ export async function startFleet(cohort: Cohort, env: FleetEnvironment): Promise
 
   async function restartNow(slot: number, to: DiscoveryMode | undefined): Promise<void> {
     if (stopped) return;
-    if (to) modes[slot] = to;
-    restarts++;
-    // Surge, as a rolling deploy does: the replacement starts first (the cold start), and the old
-    // gateway leaves rotation only once it is ready, so a start slowed by a loaded machine never
-    // leaves the cohort a gateway short. A replacement that fails to start leaves the old one serving.
-    const fresh = await launch(slot);
-    // The fleet may have been stopped while this one started: it must not outlive the run.
-    if (stopped) {
-      await fresh.stop();
-      return;
-    }
     const old = slots[slot];
-    slots[slot] = fresh;
-    // Drain: no new requests reach the old one, and those in flight finish.
+    slots[slot] = undefined;
+    if (to) modes[slot] = to;
+    // Drain, as a rolling deploy does: no new requests reach it, and those in flight finish.
     await new Promise((r) => setTimeout(r, DRAIN_MS));
     await old?.stop();
+    if (stopped) return;
+    restarts++;
+    const fresh = await launch(slot);
+    // The fleet may have been stopped while this one started: it must not outlive the run.
+    if (stopped) await fresh.stop();
+    else slots[slot] = fresh;
   }
   // The first starts go through the lab's gate; a restart during the run starts at once, when the timeline says.
   const launches = await Promise.allSettled(Array.from({ length: cohort.gateways }, (_, slot) => env.gate.run(() => launch(slot))));
