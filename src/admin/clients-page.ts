@@ -1,4 +1,5 @@
 import { ValidationError, show, type Issue } from "../errors/index.js";
+import { single } from "./query-params.js";
 import { clip } from "../log/index.js";
 import { boundedClientStatus, type ClientStatus } from "../xds/index.js";
 import { CLIENTS_PAGE_CHARS, CLIENTS_PAGE_DEFAULT, CLIENTS_PAGE_MAX } from "./clients-page-limits.js";
@@ -63,16 +64,6 @@ export function parseClientsQuery(query: unknown): ClientsQuery {
   if (after !== undefined && !STREAM_ID.test(after)) issues.push({ path: "after", message: `must be a stream id such as s42 (the next of the previous page), got ${show(after)}` });
   if (issues.length > 0) throw new ValidationError(issues);
   return { limit: n, ...(after !== undefined && { after }) };
-}
-
-/** A query parameter given at most once; a repeated one is an issue. */
-function single(raw: Record<string, unknown>, name: string, issues: Issue[]): string | undefined {
-  const value = raw[name];
-  if (Array.isArray(value)) {
-    issues.push({ path: name, message: `must be given at most once, got ${value.length} values` });
-    return undefined;
-  }
-  return typeof value === "string" ? value : undefined;
 }
 
 /** The number in a stream id `sN`; ids of another form (test fakes) sort after every numbered one. */

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from "fastify";
+import { single } from "./query-params.js";
 import { NotFoundError, ValidationError, oneOf, show, type Issue } from "../errors/index.js";
 import { GENERATION_STATUSES, type Generation, type GenerationControl, type GenerationStatus } from "../guard/index.js";
 import { param, requireNoFields, type RouteSpec } from "./routes.js";
@@ -90,16 +91,6 @@ export function parseGenerationQuery(query: unknown): GenerationQuery {
   }
   if (issues.length > 0) throw new ValidationError(issues);
   return result;
-}
-
-/** A query parameter given at most once; a repeated one is an issue. */
-function single(raw: Record<string, unknown>, name: string, issues: Issue[]): string | undefined {
-  const value = raw[name];
-  if (Array.isArray(value)) {
-    issues.push({ path: name, message: `must be given at most once, got ${value.length} values` });
-    return undefined;
-  }
-  return typeof value === "string" ? value : undefined;
 }
 
 function isStatus(value: string): value is GenerationStatus {
