@@ -51,11 +51,16 @@ function callOnce(target: string, deadlineMs: number): Promise<CallResult> {
   });
 }
 
-/** Starts one RPC every 1000/rps ms for `ms`, without waiting for earlier ones (an open-loop load). */
+/**
+ * Starts rps × ms/1000 RPCs, one every 1000/rps ms, without waiting for earlier
+ * ones (an open-loop load). A timer that fires late (a busy machine) is caught
+ * up at once, so the count never depends on how busy this process was.
+ */
 async function load(target: string, rps: number, ms: number, deadlineMs: number): Promise<LoadResult> {
   const pending: Promise<CallResult>[] = [];
   const start = Date.now();
-  for (let i = 0; Date.now() - start < ms; i++) {
+  const total = Math.round((rps * ms) / 1000);
+  for (let i = 0; i < total; i++) {
     pending.push(callOnce(target, deadlineMs));
     const due = start + ((i + 1) * 1000) / rps;
     await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
