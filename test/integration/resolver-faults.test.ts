@@ -62,7 +62,7 @@ async function underLoad(steady: ClientProcess, stock: ClientProcess | undefined
   return { steadyResult, stockResult: stockResult! };
 }
 
-describe("resolver - faults the control plane can have", () => {
+describe("resolver - faults the control plane can have", { concurrency: 2 }, () => {
   test("resolver - every new ADS stream ends with NOT_FOUND: zero failed RPCs", async () => {
     const cp = await controlPlane();
     const steady = steadyClient([cp.xds.port]);

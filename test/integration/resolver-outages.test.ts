@@ -55,7 +55,7 @@ const steadyOptions = (xdsPorts: number[], extra: object = {}) => ({
 });
 const stockBootstrap = (xdsPorts: number[]) => buildBootstrap({ nodeId: "stock-outage", xds: xdsPorts.map((p) => `127.0.0.1:${p}`) });
 
-describe("resolver - the control plane is gone", () => {
+describe("resolver - the control plane is gone", { concurrency: 2 }, () => {
   test("resolver - serve SIGKILLed, then restarted: zero failed RPCs", async () => {
     const dir = await tempDir();
     cleanups.push(dir.cleanup);
