@@ -3,10 +3,74 @@
  * one process per file: node and tsx start once, not sixty times (about 50 s
  * of a 2-core machine). A unit file still runs alone with
  * `node --import tsx --test test/unit/<name>.test.ts`.
+ *
+ * The imports are static on purpose: node's runner starts the tests it has
+ * once this module has been evaluated, so files imported later (a loop of
+ * dynamic imports) would not run. The test below fails when a unit file is
+ * missing from the list.
  */
-import { readdirSync } from "node:fs";
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import { test } from "node:test";
+import "./unit/admin-clients.test.js";
+import "./unit/admin-endpoint-conflict.test.js";
+import "./unit/admin-faults.test.js";
+import "./unit/admin-generations.test.js";
+import "./unit/admin-health.test.js";
+import "./unit/admin-host.test.js";
+import "./unit/admin-json-body.test.js";
+import "./unit/admin.test.js";
+import "./unit/cli-dns-rate-limit.test.js";
+import "./unit/cli-generations.test.js";
+import "./unit/cli-guard.test.js";
+import "./unit/cli-heartbeat.test.js";
+import "./unit/cli.test.js";
+import "./unit/client-backoff.test.js";
+import "./unit/client-dns-source.test.js";
+import "./unit/client-endpoint-cache.test.js";
+import "./unit/client-options.test.js";
+import "./unit/codec.test.js";
+import "./unit/demo.test.js";
+import "./unit/dns-answer.test.js";
+import "./unit/dns-cache-fuzz.test.js";
+import "./unit/dns-fit.test.js";
+import "./unit/dns-query-handler.test.js";
+import "./unit/dns-query-wire.test.js";
+import "./unit/dns-rate-limit.test.js";
+import "./unit/dns-tcp-framing.test.js";
+import "./unit/faults-pipeline.test.js";
+import "./unit/faults.test.js";
+import "./unit/guard-blast-radius.test.js";
+import "./unit/guard-controller.test.js";
+import "./unit/guard-diff.test.js";
+import "./unit/guard-drain.test.js";
+import "./unit/guard-validate.test.js";
+import "./unit/health-damping.test.js";
+import "./unit/health-monitor.test.js";
+import "./unit/health-rendezvous.test.js";
+import "./unit/health-store.test.js";
+import "./unit/health-ttl.test.js";
+import "./unit/lab-fleet.test.js";
+import "./unit/lab-report.test.js";
+import "./unit/lab-scenario.test.js";
+import "./unit/lab-start-gate.test.js";
+import "./unit/lab-workload.test.js";
+import "./unit/log-rate-limit.test.js";
+import "./unit/open-store.test.js";
+import "./unit/registry.test.js";
+import "./unit/snapshot-isolation.test.js";
+import "./unit/snapshot.test.js";
+import "./unit/spine-failures.test.js";
+import "./unit/spine.test.js";
+import "./unit/store-etcd.test.js";
+import "./unit/store-memory.test.js";
+import "./unit/store-sqlite.test.js";
+import "./unit/validate.test.js";
+import "./unit/xds-limits.test.js";
+import "./unit/xds-wire.test.js";
 
-const dir = new URL("./unit/", import.meta.url);
-for (const name of readdirSync(dir).filter((n) => n.endsWith(".test.ts")).sort()) {
-  await import(new URL(name, dir).href);
-}
+test("unit suite - imports every test/unit/*.test.ts file", () => {
+  const onDisk = readdirSync(new URL("./unit/", import.meta.url)).filter((n) => n.endsWith(".test.ts")).sort();
+  const imported = [...readFileSync(new URL(import.meta.url), "utf8").matchAll(/^import "\.\/unit\/(.+)\.js";$/gm)].map((m) => `${m[1]}.ts`).sort();
+  assert.deepEqual(imported, onDisk, "add the missing files to test/unit-suite.ts");
+});
