@@ -8,7 +8,7 @@
 import { loadCodec } from "../src/proto/index.js";
 import type { Instance, RegistryView, ServiceEntry } from "../src/registry/index.js";
 import { buildSnapshot, createBuildCache } from "../src/snapshot/index.js";
-import { median } from "./load.js";
+import { median } from "./percentiles.js";
 import type { BenchSection } from "./section.js";
 
 const SERVICES = 1000;

@@ -16,6 +16,7 @@
  * of the rounds. The gRPC message sizes (protobuf payload of the update) are
  * reported beside it. SotW is the baseline.
  */
+import { median } from "./percentiles.js";
 import type { BenchRow, BenchSection } from "./section.js";
 import { startByteProxy, type ByteProxy } from "./xds/byte-proxy.js";
 import type { WaitResult } from "./xds/client-worker.js";
@@ -23,7 +24,6 @@ import { changeEndpoint, closeWorkers, EDS_TYPE, startServerChild, startWorkers,
 import type { BenchChild } from "./xds/ipc.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export const bytes: BenchSection = async (context) => {
   const services = context.quick ? 100 : 1000;

@@ -38,9 +38,3 @@ export async function closedLoop(concurrency: number, durationMs: number, call: 
   const elapsedMs = performance.now() - start;
   return { ok, failed, elapsedMs, rate: (ok * 1000) / elapsedMs, ...(firstError !== undefined && { firstError }) };
 }
-
-/** The middle value (the upper one of the two middles for an even count). */
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}

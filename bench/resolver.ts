@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { spawnBackend, type BackendProcess } from "../test/helpers/greeter.js";
 import { startServeProcess, type ServeProcess } from "../test/helpers/serve-process.js";
 import { put } from "./admin-http.js";
-import { median } from "./load.js";
+import { median } from "./percentiles.js";
 import type { ClientPlan, ClientReport } from "./resolver-client.js";
 import type { BenchSection } from "./section.js";
 

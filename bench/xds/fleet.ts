@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { summarise, type Percentiles } from "../percentiles.js";
 import type { BenchContext } from "../section.js";
 import { forkChild, instanceBody, wallNow, type BenchChild } from "./ipc.js";
 import type { StreamSpec, WaitResult } from "./client-worker.js";
@@ -95,27 +96,6 @@ export async function changeEndpoint(adminPort: number, weight: number): Promise
   if (res.status >= 300) throw new Error(`admin PUT failed: ${res.status} ${await res.text()}`);
   await res.arrayBuffer();
   return { t0, putMs };
-}
-
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[idx]!;
-}
-
-export interface Percentiles {
-  readonly p50: number;
-  readonly p99: number;
-  readonly max: number;
-  readonly samples: number;
-  /** Streams that did not get the update within the wait. */
-  readonly missing: number;
-}
-
-export function summarise(latencies: readonly number[], missing = 0): Percentiles {
-  const sorted = [...latencies].sort((a, b) => a - b);
-  const r = (x: number) => Math.round(x * 100) / 100;
-  return { p50: r(percentile(sorted, 50)), p99: r(percentile(sorted, 99)), max: r(sorted.at(-1) ?? Number.NaN), samples: sorted.length, missing };
 }
 
 export interface FleetRun {

@@ -1,7 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
-import { createSystemClock, type Clock } from "../clock/index.js";
+import { createBackoff, createSystemClock, type Clock } from "../clock/index.js";
 import { loadCodec } from "../proto/index.js";
-import { createBackoff } from "./backoff.js";
 import { createDnsSource } from "./dns-source.js";
 import { createEndpointCache } from "./endpoint-cache.js";
 import type { IgnoredUpdateKind, SourceName, SteadyEvent } from "./events.js";

@@ -9,6 +9,8 @@ export interface Clock {
   setTimeout(fn: () => void, ms: number): () => void;
 }
 
+export { createBackoff, type Backoff, type BackoffOptions } from "./backoff.js";
+
 /** The real clock, backed by Date.now and timers that do not keep the process alive. */
 export function createSystemClock(): Clock {
   return {

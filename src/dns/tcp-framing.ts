@@ -2,6 +2,17 @@
  * DNS over TCP frames each message with a 2-byte big-endian length (RFC 1035
  * §4.2.2, RFC 7766). This reader collects bytes as they arrive and hands out
  * whole messages; it does no I/O.
+ *
+ * Why not dns-packet's `streamEncode`/`streamDecode` (its DNS-over-TCP
+ * framing): they frame decoded packets, and this server frames bytes. Queries
+ * go to the handler as bytes (it decodes them itself, within its limits, and
+ * answers undecodable ones with FORMERR), and answers come out as bytes
+ * encoded once (the answer cache), which `streamEncode` would decode and
+ * encode again. `streamDecode` also decodes past the declared length into the
+ * next message, reports the decoded length rather than where the next frame
+ * starts, throws on fewer than 2 bytes, and cannot refuse an oversized
+ * prefix before its bytes arrive. The tests check that these frames and
+ * dns-packet's are the same bytes.
  */
 export interface FrameReader {
   push(chunk: Buffer): void;

@@ -8,4 +8,3 @@ export { ownEverything, type Ownership } from "./ownership.js";
 export { createRendezvousOwnership, rendezvousOwner } from "./rendezvous.js";
 export type { Prober, ProbeSession, ProbeTarget, ProbeResult } from "./prober.js";
 export { createNetworkProber } from "./network-prober.js";
-export { createHealthStatusService, loadHealthService, SERVING_STATUSES, type HealthStatusService, type ServingStatus } from "./health-service.js";

@@ -1,7 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { request } from "node:http";
 import { connect, isIP } from "node:net";
-import { loadHealthService, type HealthCheckResponse } from "./health-service.js";
+import { service as healthServiceDefinition } from "grpc-health-check";
 import type { ProbeResult, ProbeSession, ProbeTarget, Prober } from "./prober.js";
 
 /**
@@ -15,7 +15,7 @@ export function createNetworkProber(): Prober {
     open(target) {
       switch (target.kind) {
         case "grpc":
-          return openGrpcSession(target, (health ??= loadHealthService()));
+          return openGrpcSession(target, (health ??= healthClientConstructor()));
         case "http":
           return statelessSession((options) => httpCheck(target, options));
         case "tcp":
@@ -23,6 +23,20 @@ export function createNetworkProber(): Prober {
       }
     },
   };
+}
+
+/**
+ * The `grpc.health.v1.Health` client, from the service definition that
+ * grpc-health-check (the grpc-node team's package) loads from its own
+ * health.proto with string enums, so `status` reads "SERVING".
+ */
+function healthClientConstructor(): grpc.ServiceClientConstructor {
+  return grpc.makeClientConstructor(healthServiceDefinition, "grpc.health.v1.Health");
+}
+
+/** `grpc.health.v1.HealthCheckResponse` as that definition decodes it. */
+interface HealthCheckResponse {
+  readonly status: string;
 }
 
 type CheckOptions = Parameters<ProbeSession["check"]>[0];

@@ -6,7 +6,7 @@
  * stdin closes, so it never outlives the test.
  */
 import { createInterface } from "node:readline";
-import type { ServingStatus } from "../../src/health/index.js";
+import type { ServingStatus } from "grpc-health-check";
 import { startBackend } from "./greeter.js";
 
 const options = JSON.parse(process.argv[2] ?? "{}") as { id: string; port?: number; healthServices?: string[] };

@@ -3,7 +3,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { createHealthStatusService, type ServingStatus } from "../../src/health/index.js";
+import { HealthImplementation, type ServingStatus } from "grpc-health-check";
 
 const PROTO = fileURLToPath(new URL("../../examples/greeter.proto", import.meta.url));
 const CHILD = fileURLToPath(new URL("./greeter-child.ts", import.meta.url));
@@ -53,8 +53,8 @@ export async function startBackend(id: string, options: BackendOptions = {}): Pr
     },
   });
   const names = ["", ...(options.healthServices ?? [])];
-  const health = createHealthStatusService(Object.fromEntries(names.map((name) => [name, "SERVING" as const])));
-  server.addService(health.definition, health.implementation);
+  const health = new HealthImplementation(Object.fromEntries(names.map((name) => [name, "SERVING" as const])));
+  health.addToServer(server);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`127.0.0.1:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );

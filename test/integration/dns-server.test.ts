@@ -4,7 +4,7 @@ import { connect, createServer, type Socket } from "node:net";
 import { Resolver } from "node:dns/promises";
 import { once } from "node:events";
 import { after, test } from "node:test";
-import dnsPacket from "dns-packet";
+import dnsPacket, { type Packet } from "dns-packet";
 import { createFakeClock } from "../../src/clock/index.js";
 import { createDnsServer, type DnsServer } from "../../src/dns/index.js";
 import { createFrameReader, frame } from "../../src/dns/tcp-framing.js";
@@ -41,8 +41,13 @@ async function start(options: Partial<Parameters<typeof createDnsServer>[0]> = {
   return { server, clock, port: address.port };
 }
 
-function query(id: number, name = "greeter.service.mesh"): Buffer {
-  return dnsPacket.encode({ type: "query", id, questions: [{ name, type: "A" }] });
+function queryPacket(id: number, name = "greeter.service.mesh"): Packet {
+  return { type: "query", id, questions: [{ name, type: "A" }] };
+}
+
+/** A query with its TCP length prefix, framed by dns-packet rather than by the code under test. */
+function framedQuery(id: number, name?: string): Buffer {
+  return dnsPacket.streamEncode(queryPacket(id, name));
 }
 
 /**
@@ -95,7 +100,7 @@ test("dns server - port 0 gives UDP and TCP the same port", LIMIT, async () => {
 test("dns server - several queries on one TCP connection, in one write, are answered in order", LIMIT, async () => {
   const { port } = await start();
   const client = await tcpClient(port);
-  client.send(Buffer.concat([frame(query(1)), frame(query(2, "nope.service.mesh")), frame(query(3))]));
+  client.send(Buffer.concat([framedQuery(1), framedQuery(2, "nope.service.mesh"), framedQuery(3)]));
   const ids = [];
   for (let i = 0; i < 3; i++) ids.push(dnsPacket.decode(await client.next()).id);
   assert.deepEqual(ids, [1, 2, 3]);
@@ -116,7 +121,7 @@ test("dns server - undecodable bytes over TCP get FORMERR, then the connection i
   const { port } = await start();
   const client = await tcpClient(port);
   const garbage = Buffer.from([0x12, 0x34, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x3f]);
-  client.send(Buffer.concat([frame(garbage), frame(query(5))]));
+  client.send(Buffer.concat([frame(garbage), framedQuery(5)]));
   const reply = dnsPacket.decode(await client.next()) as ReturnType<typeof dnsPacket.decode> & { rcode: string };
   assert.deepEqual([reply.id, reply.rcode], [0x1234, "FORMERR"]);
   await client.closed;
@@ -125,13 +130,13 @@ test("dns server - undecodable bytes over TCP get FORMERR, then the connection i
 test("dns server - an idle TCP connection is closed once the idle timeout passes on the clock", LIMIT, async () => {
   const { port, clock } = await start({ tcpIdleTimeoutMs: 10_000 });
   const client = await tcpClient(port);
-  client.send(frame(query(1)));
+  client.send(framedQuery(1));
   await client.next();
   clock.advance(9_999);
-  client.send(frame(query(2)));
+  client.send(framedQuery(2));
   assert.equal(dnsPacket.decode(await client.next()).id, 2, "still open just before the timeout");
   clock.advance(9_999);
-  client.send(frame(query(3)));
+  client.send(framedQuery(3));
   assert.equal(dnsPacket.decode(await client.next()).id, 3, "query 2 re-armed the timer");
   clock.advance(10_000);
   await client.closed;
@@ -141,7 +146,7 @@ test("dns server - an idle TCP connection is closed once the idle timeout passes
 test("dns server - close hangs up on open TCP clients, releases the port, and is idempotent", LIMIT, async () => {
   const { server, port } = await start();
   const client = await tcpClient(port);
-  client.send(frame(query(1)));
+  client.send(framedQuery(1));
   await client.next();
   const first = server.close();
   assert.equal(server.close(), first);
@@ -218,7 +223,7 @@ test("dns server - 300 TCP connections from one address hold 16 slots; another c
   assert.equal(closed, 284, "every connection past the 16th from one address is closed at once");
 
   const other = await tcpClient(port, "127.0.0.2");
-  other.send(frame(query(41)));
+  other.send(framedQuery(41));
   assert.equal(dnsPacket.decode(await other.next()).id, 41, "a client from another address");
   const viaDig = await dig(port, ["greeter.service.mesh", "A", "+tcp", "-b", "127.0.0.3"]);
   assert.deepEqual([viaDig.status, viaDig.answer.map((r) => r.data)], ["NOERROR", ["127.0.0.1"]]);
@@ -226,7 +231,7 @@ test("dns server - 300 TCP connections from one address hold 16 slots; another c
   hog.find((socket) => !socket.destroyed)!.destroy();
   await settle(() => closed >= 285);
   const same = await tcpClient(port, "127.0.0.1");
-  same.send(frame(query(42)));
+  same.send(framedQuery(42));
   assert.equal(dnsPacket.decode(await same.next()).id, 42, "the same address, within its share again");
   for (const socket of [...hog, other.socket, same.socket]) socket.destroy();
 });
@@ -258,7 +263,7 @@ test("dns server - with a rate limit, UDP over the rate is dropped or slipped as
   const socket = createSocket("udp4");
   const replies: Buffer[] = [];
   socket.on("message", (message) => replies.push(message));
-  for (let i = 0; i < 5; i++) socket.send(query(100 + i), port, "127.0.0.1");
+  for (let i = 0; i < 5; i++) socket.send(dnsPacket.encode(queryPacket(100 + i)), port, "127.0.0.1");
   await settle(() => replies.length >= 5);
   socket.close();
   const tc = replies.map((r) => dnsPacket.decode(r)).map((p) => [p.id, p.flag_tc, p.answers!.length]);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import dnsPacket, { type Packet } from "dns-packet";
 import { createFrameReader, frame } from "../../src/dns/tcp-framing.js";
 
 test("dns tcp framing - messages split across chunks and several per chunk come out whole and in order", () => {
@@ -28,4 +29,20 @@ test("dns tcp framing - a length prefix over the limit is reported before its by
 
 test("dns tcp framing - frame prefixes the big-endian length", () => {
   assert.deepEqual([...frame(Buffer.alloc(258))].slice(0, 2), [1, 2]);
+});
+
+test("dns tcp framing - the same frames as dns-packet's stream encoding, both ways", () => {
+  const packets: Packet[] = [1, 2, 3].map((id) => ({ type: "query", id, questions: [{ name: `s${id}.service.mesh`, type: "SRV" }] }));
+  for (const packet of packets) assert.deepEqual(frame(dnsPacket.encode(packet)), dnsPacket.streamEncode(packet));
+  const wire = Buffer.concat(packets.map((p) => dnsPacket.streamEncode(p)));
+  const reader = createFrameReader(512);
+  const ids: number[] = [];
+  for (let at = 0; at < wire.length; at += 7) {
+    reader.push(wire.subarray(at, at + 7));
+    for (let m = reader.next(); m !== undefined; m = reader.next()) {
+      assert.ok(Buffer.isBuffer(m));
+      ids.push(dnsPacket.decode(m).id!);
+    }
+  }
+  assert.deepEqual(ids, [1, 2, 3]);
 });

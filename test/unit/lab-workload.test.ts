@@ -61,6 +61,26 @@ test("lab - a failed login is retried by the same user with growing backoff (the
   pool.stop();
 });
 
+test("lab - a retry's jitter is symmetric around the capped delay, so it may wait longer than maxMs", async () => {
+  const clock = createFakeClock();
+  const attemptsAt: number[] = [];
+  const pool = startUserPool({
+    users: 1, loggedInShare: 0, loginRatePerSec: 1, meRatePerSec: 0,
+    retry: { baseMs: 1000, maxMs: 1000, jitter: 0.5 }, clock, rng: () => 0.9,
+    login: async () => (attemptsAt.push(clock.now()), { ok: false, code: "UNAVAILABLE" }),
+    me: async () => ({ ok: true }), record: () => undefined,
+  });
+  for (let i = 0; i < 60; i++) {
+    clock.advance(100);
+    await settle();
+  }
+  const gaps = attemptsAt.slice(1).map((t, i) => t - attemptsAt[i]!);
+  assert.ok(gaps.length >= 3, `${gaps.length} retries`);
+  // min(1000, 1000·2^n) · (1 + 0.5·(2·0.9 - 1)) = 1400 ms; the fake clock moves in 100 ms steps.
+  assert.ok(gaps.every((gap) => gap >= 1400 && gap < 1500), String(gaps));
+  pool.stop();
+});
+
 test("lab - logged-in users call me; with nobody logged out, sessions end so logins go on at the rate", async () => {
   const clock = createFakeClock();
   let me = 0;

@@ -1,4 +1,4 @@
-import type { Clock } from "../../clock/index.js";
+import { createBackoff, type Backoff, type Clock } from "../../clock/index.js";
 
 /** What one request to a gateway came back with. */
 export interface Outcome {
@@ -41,7 +41,11 @@ export function startUserPool(options: UserPoolOptions): UserPool {
   const { clock, rng } = options;
   const loggedIn = new Set<number>();
   const waiting = new Set<number>(); // logged out, waiting for their turn or a retry
-  const failures = new Map<number, number>();
+  const retrying = new Map<number, Backoff>(); // users whose last login failed
+  // A retry waits min(maxMs, baseMs·2^n) ± jitter of that, as scenarios define it.
+  const retryOptions = { initialMs: options.retry.baseMs, maxMs: options.retry.maxMs, multiplier: 2, jitter: options.retry.jitter, jitterAboveMax: true, random: rng };
+  // Checked here, so bad options throw from startUserPool rather than later inside a login's promise.
+  createBackoff(retryOptions);
   const timers = new Set<() => void>();
   let stopped = false;
 
@@ -61,20 +65,18 @@ export function startUserPool(options: UserPoolOptions): UserPool {
       if (stopped) return;
       options.record("login", outcome);
       if (outcome.ok) {
-        failures.delete(user);
+        retrying.delete(user);
         loggedIn.add(user);
         return;
       }
-      const n = (failures.get(user) ?? 0) + 1;
-      failures.set(user, n);
-      const base = Math.min(options.retry.maxMs, options.retry.baseMs * 2 ** (n - 1));
-      const delay = base * (1 - options.retry.jitter + 2 * options.retry.jitter * rng());
-      later(delay, () => attempt(user));
+      const backoff = retrying.get(user) ?? createBackoff(retryOptions);
+      retrying.set(user, backoff);
+      later(backoff.next(), () => attempt(user));
     });
   }
 
   function pickWaiting(): number | undefined {
-    const fresh = [...waiting].filter((u) => !failures.has(u));
+    const fresh = [...waiting].filter((u) => !retrying.has(u));
     return fresh.length > 0 ? fresh[Math.floor(rng() * fresh.length)] : undefined;
   }
 

@@ -1,4 +1,5 @@
 import { Etcd3, type IKeyValue, type IRequestOp, type IResponseOp, type ITxnResponse } from "etcd3";
+import { createBackoff, type Backoff, type BackoffOptions } from "../../clock/index.js";
 import { SteadyError, UnavailableError } from "../../errors/index.js";
 
 /**
@@ -11,21 +12,31 @@ import { SteadyError, UnavailableError } from "../../errors/index.js";
 /** How long one etcd request may take before it fails as unavailable. */
 export const REQUEST_TIMEOUT_MS = 2000;
 
-/** etcd's watch stream reconnects after this backoff, doubling from 100 ms up to the cap, with jitter. */
-const WATCH_BACKOFF_MAX_MS = 2000;
+/**
+ * etcd's watch stream reconnects after 100–200 ms (150 ms ± 1/3), doubling
+ * per failed attempt, the base capped at 1.5 s so no wait reaches 2 s.
+ * Jitter, so replicas that lost the same member do not reconnect in lockstep.
+ */
+export const WATCH_BACKOFF: BackoffOptions = { initialMs: 150, multiplier: 2, maxMs: 1500, jitter: 1 / 3, jitterAboveMax: true };
 
-/** What etcd3 expects of a backoff (cockatiel's IBackoff): a duration, and the backoff to use after it. */
-interface WatchBackoff {
+/**
+ * What etcd3 expects of a backoff (cockatiel's IBackoff): immutable steps,
+ * each with its duration and the step after it. etcd3 never waits on the
+ * first one's duration: it calls `next()` on it to start each series (after
+ * every successful watch response), so that is where a fresh Backoff starts.
+ */
+export interface WatchBackoff {
   readonly duration: number;
   next(): WatchBackoff;
 }
 
-function watchBackoff(base: number): WatchBackoff {
-  return {
-    // Jitter so replicas that lost the same member do not reconnect in lockstep.
-    duration: Math.round(base * (0.5 + Math.random() / 2)),
-    next: () => watchBackoff(Math.min(base * 2, WATCH_BACKOFF_MAX_MS)),
+/** `options` as etcd3's watch backoff. */
+export function watchBackoff(options: BackoffOptions): WatchBackoff {
+  const stepOf = (backoff: Backoff): WatchBackoff => {
+    let after: WatchBackoff | undefined;
+    return { duration: backoff.next(), next: () => (after ??= stepOf(backoff)) };
   };
+  return { duration: 0, next: () => stepOf(createBackoff(options)) };
 }
 
 /**
@@ -40,7 +51,7 @@ export function createEtcdClient(endpoints: readonly string[]): Etcd3 {
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + REQUEST_TIMEOUT_MS }),
     // A large registry loads in one range response; grpc-js would cap it at 4 MiB.
     grpcOptions: { "grpc.max_receive_message_length": 256 * 1024 * 1024 },
-    faultHandling: { watchBackoff: watchBackoff(100) },
+    faultHandling: { watchBackoff: watchBackoff(WATCH_BACKOFF) },
   });
 }
 

@@ -41,6 +41,8 @@ const OWNER_KEY = /^([^/]+)\/owner$/;
  * lease (etcd-replica.ts): a replica that dies leaves the set when its lease
  * expires. Reads the whole set when the watch (re)connects, so changes missed
  * while etcd was away are caught up. Resolves once the first read is done.
+ * (etcd3's ElectionObserver follows one election's leader; this needs the
+ * whole set of live replicas.)
  */
 export async function watchEtcdMembers(client: Etcd3, prefix: string, self: string, logger: Logger): Promise<EtcdMembers> {
   const replicas = `${prefix}replicas/`;

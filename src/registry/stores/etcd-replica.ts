@@ -34,7 +34,19 @@ export async function claimReplica(client: Etcd3, key: string, replica: string, 
 
 type Lease = ReturnType<Etcd3["lease"]>;
 
-/** One attempt: the lease holding `key`, or undefined when another process holds it. */
+/**
+ * One attempt: the lease holding `key`, or undefined when another process
+ * holds it.
+ *
+ * Not etcd3's Lock or Election, although this is what Lock.acquire does (a
+ * lease, then `put` if the key was never created): Lock keeps its lease
+ * private, so its loss, which keepClaim must see to claim the id again, is
+ * not observable, and it writes an empty value where this writes who holds
+ * the id (host, pid, since). Election queues a second process with the same
+ * id until the first resigns or dies, where this refuses it, and it keeps
+ * its keys as `election/<name>/<lease>`, not `replicas/<id>/owner`, the keys
+ * that the live-replica watch (etcd-liveness.ts) follows.
+ */
 async function tryClaim(client: Etcd3, key: string, owner: string): Promise<Lease | undefined> {
   const lease = client.lease(REPLICA_LEASE_SECONDS);
   const leaseId = await lease.grant();

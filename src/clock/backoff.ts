@@ -1,22 +1,29 @@
-import { ValidationError, type Issue } from "../errors/index.js";
-import { show } from "./zod-issues.js";
+import { show, ValidationError, type Issue } from "../errors/index.js";
 
 /**
- * Jittered exponential backoff for reconnects. Jitter spreads the retries of
- * many clients that lost the control plane at the same moment, so its
- * recovery is not met by a synchronized stampede (INCIDENT.md, lesson 6).
- * Pure: it computes delays; the caller schedules them on its Clock.
+ * The one jittered exponential backoff of steadymesh: the resolver's
+ * reconnects, etcd's watch stream (through etcd3's IBackoff shape) and the
+ * lab's retrying users. Jitter spreads the retries of many clients that lost
+ * the same server at the same moment, so its recovery is not met by a
+ * synchronized stampede. Pure: it computes delays; the caller schedules them
+ * on its Clock.
  */
 
 export interface BackoffOptions {
   /** Base delay of the first attempt (default 500 ms). */
   readonly initialMs?: number;
-  /** No delay is ever longer than this (default 30 000 ms). */
+  /** The base delay never grows past this (default 30 000 ms). */
   readonly maxMs?: number;
   /** Growth of the base delay per attempt (default 1.6). */
   readonly multiplier?: number;
-  /** Each delay is the base times a factor drawn uniformly from [1 - jitter, 1 + jitter) (default 0.2). */
+  /** Each delay is the base times a factor drawn uniformly from [1 - jitter, 1 + jitter) (0–1, default 0.2). */
   readonly jitter?: number;
+  /**
+   * Whether jitter may take a delay above maxMs, up to maxMs · (1 + jitter)
+   * (default false: no delay is ever longer than maxMs). The lab's users
+   * retry that way: jitter stays symmetric around the capped base.
+   */
+  readonly jitterAboveMax?: boolean;
   /** A source of numbers in [0, 1); inject a fixed one for deterministic tests. */
   readonly random?: () => number;
 }
@@ -24,8 +31,9 @@ export interface BackoffOptions {
 export interface Backoff {
   /**
    * The delay before the next attempt, in whole milliseconds: the base
-   * (initialMs · multiplier^n, at most maxMs) with jitter applied, then capped
-   * at maxMs. Each call advances n.
+   * (initialMs · multiplier^n, at most maxMs) with jitter applied, then
+   * capped at maxMs unless `jitterAboveMax`. Each call advances n and draws
+   * one number from `random`.
    */
   next(): number;
   /** Starts over from initialMs; call it once a connection proved healthy. */
@@ -38,8 +46,10 @@ export function createBackoff(options: BackoffOptions = {}): Backoff {
   const maxMs = options.maxMs ?? 30_000;
   const multiplier = options.multiplier ?? 1.6;
   const jitter = options.jitter ?? 0.2;
+  const jitterAboveMax = options.jitterAboveMax ?? false;
   const random = options.random ?? Math.random;
-  checkOptions({ initialMs, maxMs, multiplier, jitter, random });
+  checkOptions({ initialMs, maxMs, multiplier, jitter, jitterAboveMax, random });
+  const ceiling = jitterAboveMax ? Number.POSITIVE_INFINITY : maxMs;
   let base = initialMs;
   return {
     next() {
@@ -47,7 +57,7 @@ export function createBackoff(options: BackoffOptions = {}): Backoff {
       const r = Math.min(Math.max(random(), 0), 1);
       const delay = Math.round(Math.min(base, maxMs) * (1 + jitter * (2 * r - 1)));
       base = Math.min(base * multiplier, maxMs);
-      return Math.max(0, Math.min(delay, maxMs));
+      return Math.max(0, Math.min(delay, ceiling));
     },
     reset() {
       base = initialMs;
@@ -61,7 +71,8 @@ function checkOptions(o: Required<BackoffOptions>): void {
   if (!finite(o.initialMs) || o.initialMs <= 0) issues.push({ path: "initialMs", message: `must be a positive number, got ${show(o.initialMs)}` });
   if (!finite(o.maxMs) || o.maxMs < o.initialMs) issues.push({ path: "maxMs", message: `must be a number ≥ initialMs (${show(o.initialMs)}), got ${show(o.maxMs)}` });
   if (!finite(o.multiplier) || o.multiplier < 1) issues.push({ path: "multiplier", message: `must be a number ≥ 1, got ${show(o.multiplier)}` });
-  if (!finite(o.jitter) || o.jitter < 0 || o.jitter >= 1) issues.push({ path: "jitter", message: `must be a number from 0 up to (not including) 1, got ${show(o.jitter)}` });
+  if (!finite(o.jitter) || o.jitter < 0 || o.jitter > 1) issues.push({ path: "jitter", message: `must be a number from 0 to 1, got ${show(o.jitter)}` });
+  if (typeof o.jitterAboveMax !== "boolean") issues.push({ path: "jitterAboveMax", message: `must be true or false, got ${show(o.jitterAboveMax)}` });
   if (typeof o.random !== "function") issues.push({ path: "random", message: `must be a function, got ${show(o.random)}` });
   if (issues.length > 0) throw new ValidationError(issues);
 }
