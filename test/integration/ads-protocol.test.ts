@@ -3,7 +3,7 @@ import { after, before, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { main } from "../../src/cli/index.js";
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, loadCodec, type ClusterLoadAssignment, type DiscoveryResponse } from "../../src/proto/index.js";
-import { ADS_SERVICE_NAME } from "../../src/xds/index.js";
+import { ADS_SERVICE_NAME } from "../../src/proto/index.js";
 import { startControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 import { openRawAds, type RawAdsStream } from "../helpers/raw-ads.js";
 import { captureIo } from "../helpers/io.js";

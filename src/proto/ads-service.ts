@@ -1,10 +1,12 @@
 import type { ServiceDefinition } from "@grpc/grpc-js";
-import type { Codec, DeltaDiscoveryRequest, DiscoveryRequest } from "../proto/index.js";
+import type { Codec } from "./codec.js";
+import type { DeltaDiscoveryRequest, DiscoveryRequest } from "./types.js";
 
 export const ADS_SERVICE_NAME = "envoy.service.discovery.v3.AggregatedDiscoveryService";
 
 /**
- * The ADS gRPC service, with (de)serialization done by our codec so the
+ * The ADS gRPC service, shared by the xDS server and every client (the
+ * `steady:` resolver, the test and bench clients), with (de)serialization done by our codec so the
  * server works on typed objects and pre-encoded resources. Responses are
  * written already encoded (the server's streams make them with wire.ts);
  * clients decode them into typed objects. Methods the server
