@@ -13,7 +13,14 @@ export default tseslint.config(
     rules: {
       // `_name` marks a value that is deliberately unused (a destructured-away field, a required parameter).
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_", caughtErrors: "none" }],
+      // A closure may read a variable that is assigned once, later (wiring two components that need each other).
+      "prefer-const": ["error", { ignoreReadBeforeAssign: true }],
     },
+  },
+  {
+    // Tests read JSON bodies and child-process messages whose shape is what they assert.
+    files: ["test/**/*.ts"],
+    rules: { "@typescript-eslint/no-explicit-any": "off" },
   },
   {
     // The examples are plain Node ESM (TypeScript files get their globals from the compiler).

@@ -28,7 +28,7 @@ export interface BenchChild {
   /** Sends a command; resolves with the child's answer, rejects on its error, its exit, or after `timeoutMs`. */
   call<T = unknown>(cmd: string, args?: unknown, timeoutMs?: number): Promise<T>;
   /** The first message the child sends unasked (its "ready" line), resolved once. */
-  readonly ready: Promise<any>;
+  readonly ready: Promise<unknown>;
   /** SIGKILL, idempotent. */
   kill(): void;
   readonly exited: Promise<number | null>;
@@ -42,7 +42,7 @@ export function forkChild(file: string, argv: string[], execArgv: string[] = [])
   let seq = 0;
   let readyResolve!: (v: unknown) => void;
   let readyReject!: (e: Error) => void;
-  const ready = new Promise<any>((resolve, reject) => {
+  const ready = new Promise<unknown>((resolve, reject) => {
     readyResolve = resolve;
     readyReject = reject;
   });
@@ -57,8 +57,8 @@ export function forkChild(file: string, argv: string[], execArgv: string[] = [])
       resolve(code);
     }),
   );
-  child.on("message", (message: any) => {
-    if (message && typeof message.id === "number") {
+  child.on("message", (message: unknown) => {
+    if (typeof message === "object" && message !== null && typeof (message as { id?: unknown }).id === "number") {
       const reply = message as Reply;
       const p = pending.get(reply.id);
       if (!p) return;
@@ -100,7 +100,7 @@ export function forkChild(file: string, argv: string[], execArgv: string[] = [])
 }
 
 /** In a child: answers the parent's commands with `handler`, and exits when the parent goes away. */
-export function serveParent(handler: (cmd: string, args: any) => unknown | Promise<unknown>): void {
+export function serveParent(handler: (cmd: string, args: unknown) => unknown | Promise<unknown>): void {
   if (!process.send) throw new Error("not started with an IPC channel");
   process.on("disconnect", () => process.exit(0));
   process.on("message", (message: Request) => {

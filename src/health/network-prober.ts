@@ -4,6 +4,9 @@ import { connect, isIP } from "node:net";
 import { service as healthServiceDefinition } from "grpc-health-check";
 import type { ProbeResult, ProbeSession, ProbeTarget, Prober } from "./prober.js";
 
+/** A unary method of a client made by makeGenericClientConstructor (grpc-js types those as `any`). */
+type UnaryMethod<Req, Res> = (request: Req, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, response?: Res) => void) => grpc.ClientUnaryCall;
+
 /**
  * The real probers. They time out on the real clock (deadlines, socket
  * timeouts): they talk to real sockets and are tested in integration; the
@@ -76,7 +79,7 @@ function openGrpcSession(target: ProbeTarget, Health: grpc.ServiceClientConstruc
       const current = (client ??= new Health(hostPort(target), grpc.credentials.createInsecure(), HEALTH_CHANNEL_OPTIONS));
       return new Promise<ProbeResult>((resolve) => {
         const onAbort = () => call.cancel();
-        const call = (current as grpc.Client & { Check: Function }).Check(
+        const call = (current as grpc.Client & { Check: UnaryMethod<{ service: string }, HealthCheckResponse> }).Check(
           { service: target.service },
           { deadline: Date.now() + timeoutMs },
           (err: grpc.ServiceError | null, response: HealthCheckResponse | undefined) => {
@@ -85,7 +88,7 @@ function openGrpcSession(target: ProbeTarget, Health: grpc.ServiceClientConstruc
             if (!result.ok) drop(current);
             resolve(result);
           },
-        ) as grpc.ClientUnaryCall;
+        );
         signal.addEventListener("abort", onAbort, { once: true });
       });
     },

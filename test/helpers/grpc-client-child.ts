@@ -32,15 +32,19 @@ if (process.env.STEADY_OPTIONS) {
   steady = registerSteadyResolver({ ...JSON.parse(process.env.STEADY_OPTIONS), onEvent: (e: SteadyEvent) => events.push(e) });
 }
 const Greeter = loadGreeter();
+/** The test Greeter as makeGenericClientConstructor makes it (grpc-js types its methods as `any`). */
+type GreeterClient = grpc.Client & {
+  SayHello(request: { name: string }, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, reply: HelloReply) => void): grpc.ClientUnaryCall;
+};
 const clients = new Map<string, grpc.Client>();
 
-function clientFor(target: string): grpc.Client & { SayHello: Function } {
+function clientFor(target: string): GreeterClient {
   let client = clients.get(target);
   if (!client) {
     client = new Greeter(target, grpc.credentials.createInsecure());
     clients.set(target, client);
   }
-  return client as grpc.Client & { SayHello: Function };
+  return client as GreeterClient;
 }
 
 function callOnce(target: string, deadlineMs: number): Promise<CallResult> {

@@ -11,7 +11,7 @@ import { CLUSTER_TYPE, LISTENER_TYPE, loadCodec } from "../../src/proto/index.js
 import { createResource } from "../../src/snapshot/index.js";
 import { startBackend, type Backend } from "../helpers/greeter.js";
 import { GUARD_DEFAULTS } from "../../src/guard/index.js";
-import { startControlPlane, tempDir, type TestControlPlane } from "../helpers/control-plane.js";
+import { startControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 import { startClientProcess, type ClientProcess } from "../helpers/grpc-client.js";
 import { RPS, WINDOW_MS, assertMeasuredStock, assertNoFailures, timeline } from "../helpers/scenario.js";
 

@@ -8,8 +8,8 @@ import { after, before, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { buildBootstrap } from "../../src/xds/index.js";
 import { startBackend, type Backend } from "../helpers/greeter.js";
-import { startControlPlane, tempDir, type TestControlPlane } from "../helpers/control-plane.js";
-import { startClientProcess, type ClientProcess } from "../helpers/grpc-client.js";
+import { startControlPlane, tempDir } from "../helpers/control-plane.js";
+import { startClientProcess } from "../helpers/grpc-client.js";
 import { RPS, WINDOW_MS, assertMeasuredStock, assertNoFailures, freePort, timeline } from "../helpers/scenario.js";
 import { startServeProcess } from "../helpers/serve-process.js";
 

@@ -51,7 +51,7 @@ async function renewUntilStopped(renew: () => Promise<HeartbeatResult>, periodMs
   const cancelSignals = onFirstSignal(signals, () => stop());
   let running = true;
   let cancelTimer: (() => void) | undefined;
-  let inFlight = Promise.resolve();
+  let inFlight: Promise<void> | undefined;
   let renewals = 0;
   let failures = 0;
 

@@ -25,7 +25,7 @@ export function plannedDisruptions(scenario: Scenario): Disruption[] {
   const done: Disruption[] = [];
   let open: Array<Omit<Disruption, "endSec"> & { key: string }> = [];
   const close = (atSec: number, match: (key: string) => boolean): void => {
-    for (const { key, ...window } of open.filter((w) => match(w.key))) done.push({ ...window, endSec: atSec });
+    for (const { key: _key, ...window } of open.filter((w) => match(w.key))) done.push({ ...window, endSec: atSec });
     open = open.filter((w) => !match(w.key));
   };
   for (const entry of scenario.timeline) {

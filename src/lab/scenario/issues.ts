@@ -2,7 +2,7 @@ import type { z } from "zod";
 import type { Issue } from "../../errors/index.js";
 
 export { show, rule, oneOf, formatPath } from "../../errors/index.js";
-import { formatPath, show } from "../../errors/index.js";
+import { formatPath } from "../../errors/index.js";
 
 /**
  * Flattens zod issues into ours: one per unknown field, without repeats.
