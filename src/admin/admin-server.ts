@@ -38,7 +38,7 @@ export interface AdminAddress {
   readonly port: number;
 }
 
-/** The admin HTTP API (DESIGN.md, "Admin HTTP API"). */
+/** The admin HTTP API (README, "Admin HTTP API"). */
 export interface AdminServer {
   /** Starts listening; resolves with the bound address (the real port when 0 was asked for). */
   listen(host: string, port: number): Promise<AdminAddress>;

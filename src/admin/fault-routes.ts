@@ -6,7 +6,7 @@ import { param, type RouteSpec } from "./routes.js";
 export const FAULTS_OFF_MESSAGE = "fault injection is off; start serve with --enable-faults";
 
 /**
- * `/v1/faults` (DESIGN.md, "Admin HTTP API"). The routes exist either way,
+ * `/v1/faults` (README, "Admin HTTP API"). The routes exist either way,
  * so that without `--enable-faults` they say how to turn faults on instead of
  * answering "no route".
  */

@@ -17,7 +17,7 @@ export interface GenerationQuery {
 const QUERY_PARAMETERS = ["status", "limit"];
 
 /**
- * `/v1/generations` (DESIGN.md, "Admin HTTP API"): the push guard's audit
+ * `/v1/generations` (README, "Admin HTTP API"): the push guard's audit
  * trail, and approve/rollback. Answers are the guard's Generation objects as
  * they are. Bad ids and queries are 400 here; the guard's own NotFoundError,
  * ConflictError and UnavailableError map to 404, 409 and 503 at the edge.

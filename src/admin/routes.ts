@@ -29,7 +29,7 @@ export const HEARTBEATS_OFF_MESSAGE = "this server runs no health monitor, so it
 
 type Method = "GET" | "POST" | "PUT" | "DELETE";
 
-/** One admin API route; the table below is the whole API (DESIGN.md, "Admin HTTP API"). */
+/** One admin API route; the table below is the whole API (README, "Admin HTTP API"). */
 export interface RouteSpec {
   readonly method: Method;
   /** fastify pattern, e.g. `/v1/services/:service`. */

@@ -5,7 +5,7 @@ const REQUEST_TIMEOUT_MS = 10_000;
 
 export type AdminMethod = "GET" | "PUT" | "POST" | "DELETE";
 
-/** Talks JSON to a running server's admin API (DESIGN.md, "Admin HTTP API"). */
+/** Talks JSON to a running server's admin API (README, "Admin HTTP API"). */
 export interface AdminClient {
   /**
    * Sends one request and resolves with the parsed JSON answer. Rejects with
