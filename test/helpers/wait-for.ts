@@ -85,7 +85,7 @@ function timedOut<T>(what: string, timeoutMs: number, last: Outcome<T> | undefin
   return new WaitForTimeoutError(parts.join("; "), last && "error" in last ? { cause: last.error } : undefined);
 }
 
-/** One line, bounded: enough to see why the value was not the awaited one. */
+/** Bounded, and readable in a test report: enough to see why the value was not the awaited one. */
 function show(value: unknown): string {
   const text = inspect(value, { depth: 6, breakLength: Infinity, maxArrayLength: 20, maxStringLength: 300 });
   return text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
