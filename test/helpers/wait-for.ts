@@ -16,6 +16,8 @@ export interface WaitForOptions<T> {
   readonly intervalMs?: number;
   /** Stops the wait at once, rejecting with the signal's reason (e.g. when the awaited process exits). */
   readonly signal?: AbortSignal;
+  /** More for the failure message, on a line of its own: e.g. the tail of a child process's stderr. */
+  readonly detail?: () => string;
 }
 
 /** A probe is given the time left before the deadline, and never less than this, so a last look near the deadline can finish. */
@@ -37,7 +39,7 @@ type Outcome<T> = { readonly value: T } | { readonly error: unknown } | { readon
  * quietly without the awaited value.
  */
 export async function waitFor<T>(what: string, probe: () => T | Promise<T>, options: WaitForOptions<T> = {}): Promise<T> {
-  const { until = Boolean, timeoutMs = 5000, intervalMs = 50, signal } = options;
+  const { until = Boolean, timeoutMs = 5000, intervalMs = 50, signal, detail } = options;
   const deadline = performance.now() + timeoutMs;
   let last: Outcome<T> | undefined;
   for (;;) {
@@ -47,7 +49,7 @@ export async function waitFor<T>(what: string, probe: () => T | Promise<T>, opti
     if ("value" in outcome && until(outcome.value)) return outcome.value;
     last = "running" in outcome ? last : outcome;
     const left = deadline - performance.now();
-    if ("running" in outcome || left <= 0) throw timedOut(what, timeoutMs, last, "running" in outcome);
+    if ("running" in outcome || left <= 0) throw timedOut(what, timeoutMs, last, "running" in outcome, detail);
     await sleep(Math.min(intervalMs, left), undefined, { signal }).catch((err: unknown) => {
       signal?.throwIfAborted();
       throw err;
@@ -76,13 +78,14 @@ async function settle<T>(probe: () => T | Promise<T>, budgetMs: number, signal: 
   }
 }
 
-function timedOut<T>(what: string, timeoutMs: number, last: Outcome<T> | undefined, stillRunning: boolean): WaitForTimeoutError {
+function timedOut<T>(what: string, timeoutMs: number, last: Outcome<T> | undefined, stillRunning: boolean, detail: (() => string) | undefined): WaitForTimeoutError {
   const parts = [`timed out after ${timeoutMs} ms waiting for ${what}`];
   if (stillRunning) parts.push("the last probe had not finished");
   if (last && "value" in last) parts.push(`last value: ${show(last.value)}`);
   if (last && "error" in last) parts.push(`last error: ${last.error instanceof Error ? last.error.message : show(last.error)}`);
   if (!last) parts.push("no probe finished");
-  return new WaitForTimeoutError(parts.join("; "), last && "error" in last ? { cause: last.error } : undefined);
+  const message = detail ? `${parts.join("; ")}\n${detail()}` : parts.join("; ");
+  return new WaitForTimeoutError(message, last && "error" in last ? { cause: last.error } : undefined);
 }
 
 /** Bounded, and readable in a test report: enough to see why the value was not the awaited one. */

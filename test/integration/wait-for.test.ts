@@ -42,14 +42,15 @@ test("waitFor - fails after the timeout, naming what it waited for and the last 
   });
 });
 
-test("waitFor - fails after the timeout with the last error seen, as message and cause", async () => {
+test("waitFor - fails after the timeout with the last error seen, as message and cause, and the caller's detail", async () => {
   const probe = scripted<number>([1, refused]);
-  const failure = await waitFor("the server", probe.probe, { until: (v) => v > 1, timeoutMs: 30, intervalMs: 1 }).then(
+  const detail = () => "server stderr: listen EADDRINUSE";
+  const failure = await waitFor("the server", probe.probe, { until: (v) => v > 1, timeoutMs: 30, intervalMs: 1, detail }).then(
     () => assert.fail("resolved without an accepted value"),
     (err: unknown) => err,
   );
   assert.ok(failure instanceof WaitForTimeoutError);
-  assert.equal(failure.message, "timed out after 30 ms waiting for the server; last error: connect ECONNREFUSED 127.0.0.1:1");
+  assert.equal(failure.message, "timed out after 30 ms waiting for the server; last error: connect ECONNREFUSED 127.0.0.1:1\nserver stderr: listen EADDRINUSE");
   assert.match(String((failure.cause as Error).message), /ECONNREFUSED/);
   assert.ok(probe.calls() >= 2);
 });
