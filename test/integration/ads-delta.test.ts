@@ -4,6 +4,7 @@ import { CLUSTER_TYPE, ENDPOINT_TYPE, loadCodec, type ClusterLoadAssignment, typ
 import { GUARD_DEFAULTS } from "../../src/guard/index.js";
 import { startControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 import { openRawDeltaAds, type RawDeltaAdsStream } from "../helpers/raw-delta-ads.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 // The helper checks every response's invariants: fresh rising nonce, matching type URLs, never empty.
 const codec = loadCodec();
@@ -62,15 +63,10 @@ async function deleteService(service: string): Promise<void> {
   assert.ok(res.status < 300, `delete ${service}: ${res.status} ${JSON.stringify(res.body)}`);
 }
 
-async function clientStatus(nodeId: string, ready: (c: any) => boolean): Promise<any> {
-  let client: any;
-  for (let i = 0; i < 100; i++) {
-    const res = await cp.api("GET", "/v1/clients");
-    client = res.body.clients.find((c: any) => c.nodeId === nodeId);
-    if (client && ready(client)) return client;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return client;
+/** `nodeId`'s entry in GET /v1/clients once `ready` holds for it; fails, saying what it waited for and the last entry, if it does not. */
+async function clientStatus(nodeId: string, what: string, ready: (c: any) => boolean): Promise<any> {
+  const find = async () => (await cp.api("GET", "/v1/clients")).body.clients.find((c: any) => c.nodeId === nodeId);
+  return waitFor(`${nodeId} in GET /v1/clients with ${what}`, find, { until: (c) => Boolean(c) && ready(c) });
 }
 
 before(async () => {
@@ -193,7 +189,7 @@ test("ads delta - a NACK shows in GET /v1/clients with protocol delta", async ()
   s.send({ node: { ...node, id: "delta-nacker" }, type_url: CLUSTER_TYPE, resource_names_subscribe: ["alpha"] });
   const r = await s.next();
   s.send({ type_url: CLUSTER_TYPE, response_nonce: r.nonce, error_detail: { code: 3, message: "cluster alpha: unsupported lb_policy: MAGLEV", details: [] } });
-  const client = await clientStatus("delta-nacker", (c) => Boolean(c.types?.CDS?.lastNack));
+  const client = await clientStatus("delta-nacker", "its CDS NACK", (c) => Boolean(c.types?.CDS?.lastNack));
   assert.equal(client.protocol, "delta");
   assert.deepEqual(client.types.CDS.subscribed, ["alpha"]);
   assert.equal(client.types.CDS.lastNack.errorDetail.message, "cluster alpha: unsupported lb_policy: MAGLEV");
@@ -209,10 +205,10 @@ test("ads delta - a stale nonce still changes the subscription but is not an ACK
   const second = await s.next();
   assert.deepEqual(names(second), ["beta"], "only the newly subscribed resource is sent");
   assert.ok(Number(second.nonce) > Number(first.nonce));
-  const client = await clientStatus("delta-stale", (c) => c.types?.CDS?.subscribed?.length === 2);
+  const client = await clientStatus("delta-stale", "2 CDS subscriptions", (c) => c.types?.CDS?.subscribed?.length === 2);
   assert.equal(client.types.CDS.ackedVersion, "", "a stale nonce is not an ACK");
   ack(s, second);
-  const acked = await clientStatus("delta-stale", (c) => c.types?.CDS?.ackedVersion !== "");
+  const acked = await clientStatus("delta-stale", "a CDS ACK", (c) => c.types?.CDS?.ackedVersion !== "");
   assert.equal(acked.types.CDS.ackedVersion, second.system_version_info);
 });
 
@@ -220,7 +216,7 @@ test("ads delta - a SotW stream and a Delta stream are both listed by GET /v1/cl
   const s = stream();
   s.send({ node: { ...node, id: "delta-listed" }, type_url: CLUSTER_TYPE, resource_names_subscribe: ["alpha"] });
   await s.next();
-  const client = await clientStatus("delta-listed", () => true);
+  const client = await clientStatus("delta-listed", "its stream", () => true);
   assert.equal(client.protocol, "delta");
   const res = await cp.api("GET", "/v1/clients");
   assert.ok(res.body.clients.every((c: any) => c.protocol === "delta" || c.protocol === "sotw"));

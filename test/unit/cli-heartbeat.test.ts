@@ -3,7 +3,7 @@ import { EventEmitter } from "node:events";
 import { after, before, describe, it } from "node:test";
 import { createAdminServer, type AdminServer } from "../../src/admin/index.js";
 import { main, type CliIo, type SignalSource, type StopSignal } from "../../src/cli/index.js";
-import { createFakeClock } from "../../src/clock/index.js";
+import { createFakeClock, type FakeClock } from "../../src/clock/index.js";
 import { createHealthMonitor, type HealthMonitor } from "../../src/health/index.js";
 import { createSilentLogger } from "../../src/log/index.js";
 import { createMetrics } from "../../src/metrics/index.js";
@@ -19,10 +19,31 @@ async function run(args: readonly string[], extra: Partial<CliIo> = {}) {
   return { code, stdout: stdout.text(), stderr: stderr.text() };
 }
 
-/** Waits (on real time: the CLI talks HTTP) until `done` holds. */
-async function until(done: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.ok(done(), `timed out waiting until ${what}`);
+/**
+ * A fake clock that also tells when the command schedules a timer. `heartbeat
+ * --every` schedules its next renewal only once the current one is over (its
+ * HTTP round trip and its line), so the test awaits that instead of polling.
+ */
+function schedulingClock(): FakeClock & { nextSchedule(): Promise<void> } {
+  const clock = createFakeClock();
+  const waiting: Array<() => void> = [];
+  return {
+    now: () => clock.now(),
+    advance: (ms) => clock.advance(ms),
+    pending: () => clock.pending(),
+    setTimeout(fn, ms) {
+      const cancel = clock.setTimeout(fn, ms);
+      for (const resolve of waiting.splice(0)) resolve();
+      return cancel;
+    },
+    nextSchedule: () => new Promise((resolve) => waiting.push(resolve)),
+  };
+}
+
+/** Resolves when `scheduled` does; fails at once if the command ends first. */
+async function renewalOver(scheduled: Promise<void>, running: Promise<number>, what: string): Promise<void> {
+  const ended = running.then((code) => assert.fail(`heartbeat ended (exit ${code}) before ${what}`));
+  await Promise.race([scheduled, ended]);
 }
 
 function fakeSignals(): SignalSource & { emit(signal: StopSignal): void; listeners(): number } {
@@ -77,22 +98,31 @@ describe("cli - heartbeat against a live admin API", () => {
     assert.equal(unknown.stderr, `steadymesh: error: instance "nope" not found in service "svc"\n`);
   });
 
-  it("cli heartbeat - --every renews at that period until Ctrl-C, one stderr line per failure, then a summary", async () => {
-    const clock = createFakeClock();
+  // The timeout only turns a hang (a renewal never scheduled) into a failure; the test waits on events, not on time.
+  it("cli heartbeat - --every renews at that period until Ctrl-C, one stderr line per failure, then a summary", { timeout: 10_000 }, async () => {
+    const clock = schedulingClock();
     const signals = fakeSignals();
     const stdout = capture();
     const stderr = capture();
     heartbeats = 0;
+    const first = clock.nextSchedule();
     const running = main(["node", "steadymesh", "heartbeat", "svc", "t1", "--every", "500", "--admin", url], { stdout: stdout.stream, stderr: stderr.stream, clock, signals });
-    await until(() => heartbeats === 1 && clock.pending() === 1, "the first renewal");
+    await renewalOver(first, running, "the first renewal");
+    assert.equal(heartbeats, 1);
+    assert.equal(clock.pending(), 1);
     assert.match(stdout.text(), /^renewed svc\/t1: healthy until .* \(ttl 1500 ms\); renewing every 500 ms until Ctrl-C\n$/);
     clock.advance(499);
-    assert.equal(heartbeats, 1);
+    assert.equal(clock.pending(), 1, "the second renewal is not due before 500 ms");
+    const second = clock.nextSchedule();
     clock.advance(1);
-    await until(() => heartbeats === 2 && clock.pending() === 1, "the second renewal");
+    await renewalOver(second, running, "the second renewal");
+    assert.equal(heartbeats, 2);
+    assert.equal(clock.pending(), 1);
     await registry.deleteInstance("svc", "t1");
+    const third = clock.nextSchedule();
     clock.advance(500);
-    await until(() => stderr.text() !== "" && clock.pending() === 1, "a failed renewal");
+    await renewalOver(third, running, "a failed renewal");
+    assert.equal(clock.pending(), 1, "a failed renewal is retried at the next period");
     assert.equal(stderr.text(), `steadymesh: heartbeat svc/t1 failed: instance "t1" not found in service "svc"\n`);
     signals.emit("SIGINT");
     assert.equal(await running, 0);

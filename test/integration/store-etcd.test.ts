@@ -5,7 +5,9 @@ import { UnavailableError } from "../../src/errors/index.js";
 import { openStore, type ChangeEvent, type Store } from "../../src/registry/index.js";
 import { openEtcdStore } from "../../src/registry/stores/index.js";
 import { startEtcd, type EtcdCluster } from "../helpers/etcd.js";
-import { bodiesAsHex, CDS, putInstance, putUniqueInstance, runStoreContract, service } from "./store-contract.js";
+import { waitFor } from "../helpers/wait-for.js";
+// The contract suite stays beside the unit store tests that run it too (memory, sqlite); this file is its etcd run.
+import { bodiesAsHex, CDS, putInstance, putUniqueInstance, runStoreContract, service } from "../unit/store-contract.js";
 
 /** One single-member etcd for the contract suite and the tests that do not kill it; each test gets its own prefix. */
 let shared: EtcdCluster | undefined;
@@ -33,41 +35,20 @@ runStoreContract("etcd", async () => {
 /** Every batch a store's watch delivers, and a way to wait for more. */
 function recorder(store: Store) {
   const batches: (readonly ChangeEvent[])[] = [];
-  let wake = (): void => {};
-  store.watch((events) => {
-    batches.push(events);
-    wake();
-  });
+  store.watch((events) => void batches.push(events));
   const revisions = (): number[] => batches.map((batch) => batch[0]!.revision);
   return {
     batches,
     revisions,
-    /** Resolves once a batch of `revision` has arrived; fails after `ms`. */
+    /** Resolves once a batch of `revision` has arrived; fails after `ms`, with the revisions seen. */
     async until(revision: number, ms = 10_000): Promise<void> {
-      const deadline = Date.now() + ms;
-      while (!revisions().includes(revision)) {
-        assert.ok(Date.now() < deadline, `no batch for revision ${revision} within ${ms} ms; got ${JSON.stringify(revisions())}`);
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, 200);
-        });
-      }
+      await waitFor(`a watch batch of revision ${revision}`, revisions, { until: (seen) => seen.includes(revision), timeoutMs: ms, intervalMs: 20 });
     },
   };
 }
 
-/** Calls `attempt` until it resolves (etcd is electing a leader or coming back), for at most `ms`. */
-async function eventually<T>(attempt: () => Promise<T>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-}
+/** Commits are retried while etcd elects a leader or comes back. */
+const RETRY = { timeoutMs: 15_000, intervalMs: 250 };
 
 test("etcd store - two stores on one prefix see each other's commits in watch and load, at etcd's revision", async () => {
   const prefix = freshPrefix();
@@ -164,7 +145,7 @@ test("etcd store - refuses commit and load with UnavailableError while etcd is d
     assert.ok(Date.now() - started < 10_000, `refusals took ${Date.now() - started} ms; they must come within a few seconds`);
 
     await own.restart(0);
-    const second = await eventually(() => writer.commit([putInstance("web", "i2")]));
+    const second = await waitFor("a commit once etcd is back", () => writer.commit([putInstance("web", "i2")]), RETRY);
     const third = await writer.commit([putInstance("web", "i3")]);
     await seen.until(third.revision);
     assert.deepEqual(seen.revisions(), [first.revision, second.revision, third.revision], "each commit exactly once, in order");
@@ -185,7 +166,7 @@ test("etcd store - a 3-member cluster keeps committing and watching with any one
     // Each member in turn, so the one that holds the reader's watch stream is killed at some point.
     for (const member of [0, 1, 2]) {
       await cluster.kill(member);
-      const result = await eventually(() => writer.commit([putInstance("web", `while-m${member}-down`)]));
+      const result = await waitFor(`a commit with member ${member} down`, () => writer.commit([putInstance("web", `while-m${member}-down`)]), RETRY);
       revisions.push(result.revision);
       await seen.until(result.revision);
       await cluster.restart(member);
@@ -229,15 +210,6 @@ test("etcd store - two live processes cannot share a replica id; each replica ke
   await Promise.all([again.close(), second.close()]);
 });
 
-/** Polls `check` every 100 ms until it holds; fails after `ms`. */
-async function until(what: string, check: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    assert.ok(Date.now() < deadline, `${what}: not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 test("etcd store - liveness: a beat is a leased key that lapses with its TTL and makes no registry revision", async () => {
   const store = await openEtcdStore({ endpoints: etcd().endpoints, prefix: freshPrefix() });
   try {
@@ -249,7 +221,7 @@ test("etcd store - liveness: a beat is a leased key that lapses with its TTL and
     assert.equal(await liveness.alive("svc", "t1"), true);
     assert.equal(await liveness.alive("svc", "t2"), false);
     assert.equal((await store.load()).revision, revision, "a beat makes no commit");
-    await until("the beat lapsed", async () => !(await liveness.alive("svc", "t1")));
+    await waitFor("the beat to lapse", async () => !(await liveness.alive("svc", "t1")), { timeoutMs: 10_000, intervalMs: 100 });
   } finally {
     await store.close();
   }
@@ -264,9 +236,9 @@ test("etcd store - members: the live replicas on one prefix, with a change event
     const b = await openEtcdStore({ endpoints: etcd().endpoints, prefix, replica: "b" });
     assert.equal(b.members?.self, "b");
     assert.deepEqual(b.members?.list(), ["a", "b"]);
-    await until("a sees b join", () => a.members?.list().join() === "a,b");
+    await waitFor("a to see b join", () => a.members?.list().join() === "a,b", { timeoutMs: 10_000, intervalMs: 100 });
     await b.close();
-    await until("a sees b leave", () => a.members?.list().join() === "a");
+    await waitFor("a to see b leave", () => a.members?.list().join() === "a", { timeoutMs: 10_000, intervalMs: 100 });
     assert.equal(changes, 2);
   } finally {
     await a.close();
