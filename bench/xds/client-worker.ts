@@ -16,7 +16,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { loadCodec } from "../../src/proto/index.js";
-import { createAdsServiceDefinition } from "../../src/xds/ads-service.js";
+import { createAdsServiceDefinition } from "../../src/proto/ads-service.js";
 import { serveParent, tellParent, wallNow } from "./ipc.js";
 
 export interface StreamSpec {

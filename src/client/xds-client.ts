@@ -1,7 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Clock } from "../clock/index.js";
-import { CLUSTER_TYPE, LISTENER_TYPE, RESOURCE_TYPES, shortTypeName, type Codec, type DiscoveryRequest, type DiscoveryResponse, type Node, type ResourceTypeUrl } from "../proto/index.js";
-import { createAdsServiceDefinition } from "../xds/index.js";
+import { CLUSTER_TYPE, LISTENER_TYPE, RESOURCE_TYPES, createAdsServiceDefinition, shortTypeName, type Codec, type DiscoveryRequest, type DiscoveryResponse, type Node, type ResourceTypeUrl } from "../proto/index.js";
 import type { SteadyEvent } from "./events.js";
 import type { ClientLogger } from "./logger.js";
 import { decodeResource, type ResourceModel } from "./xds-resources.js";

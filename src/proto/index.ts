@@ -1,4 +1,4 @@
-/** Public face of src/proto: xDS type URLs, message shapes and the codec. */
+/** Public face of src/proto: xDS type URLs, message shapes, the codec and the ADS service definition. */
 export {
   CLUSTER_TYPE,
   ENDPOINT_TYPE,
@@ -17,3 +17,4 @@ export {
 export type * from "./types.js";
 export { loadCodec, type Codec, type ResponseHeader, type DeltaResponseHeader } from "./codec.js";
 export { MessageShapeError, ProtoDecodeError, ProtoLoadError } from "./errors.js";
+export { ADS_SERVICE_NAME, createAdsServiceDefinition } from "./ads-service.js";

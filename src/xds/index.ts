@@ -6,5 +6,5 @@ export type { StreamTransport } from "./transport.js";
 export { createSnapshotCache, responseVersion, type SnapshotCache, type GroupSnapshot } from "./snapshot-cache.js";
 export { createXdsServer, type XdsServer, type XdsServerDeps } from "./server.js";
 export type { ClientReply } from "./sotw-stream.js";
-export { ADS_SERVICE_NAME, createAdsServiceDefinition } from "./ads-service.js";
+export { ADS_SERVICE_NAME, createAdsServiceDefinition } from "../proto/index.js";
 export { buildBootstrap, type Bootstrap, type BootstrapOptions } from "./bootstrap.js";

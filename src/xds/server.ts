@@ -1,9 +1,8 @@
 import * as grpc from "@grpc/grpc-js";
 import { createLimitedLog, createLogRateLimiter, type Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
-import type { Codec, DeltaDiscoveryRequest, DiscoveryRequest } from "../proto/index.js";
+import { createAdsServiceDefinition, type Codec, type DeltaDiscoveryRequest, type DiscoveryRequest } from "../proto/index.js";
 import type { ClientStatus } from "./client-status.js";
-import { createAdsServiceDefinition } from "./ads-service.js";
 import { DeltaStream } from "./delta-stream.js";
 import { XDS_LIMITS, type XdsLimits } from "./limits.js";
 import type { ClientReply } from "./reply-book.js";

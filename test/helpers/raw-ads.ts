@@ -1,6 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Codec, DiscoveryRequest, DiscoveryResponse } from "../../src/proto/index.js";
-import { createAdsServiceDefinition } from "../../src/xds/ads-service.js";
+import { createAdsServiceDefinition } from "../../src/proto/ads-service.js";
 
 /**
  * A raw ADS stream for protocol tests. Every response is checked on arrival:

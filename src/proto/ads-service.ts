@@ -1,11 +1,14 @@
 import type { ServiceDefinition } from "@grpc/grpc-js";
-import type { Codec, DeltaDiscoveryRequest, DiscoveryRequest } from "../proto/index.js";
+import type { Codec } from "./codec.js";
+import type { DeltaDiscoveryRequest, DiscoveryRequest } from "./types.js";
 
 export const ADS_SERVICE_NAME = "envoy.service.discovery.v3.AggregatedDiscoveryService";
 
 /**
  * The ADS gRPC service, with (de)serialization done by our codec so the
- * server works on typed objects and pre-encoded resources. Responses are
+ * server works on typed objects and pre-encoded resources. It lives here, not
+ * in xds/, because both sides use it: the server and the `steady:` client,
+ * whose import closure must stay free of the server. Responses are
  * written already encoded (the server's streams make them with wire.ts);
  * clients decode them into typed objects. Methods the server
  * does not register answer UNIMPLEMENTED (grpc-js does that).
