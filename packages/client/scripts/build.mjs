@@ -16,7 +16,7 @@ const SRC_DIR = join(PACKAGE_DIR, "..", "..", "src");
 const DIST_DIR = join(PACKAGE_DIR, "dist");
 
 /** Folders of src/ that belong to the control plane; the client must load none of them. */
-const FORBIDDEN = ["xds", "registry", "admin", "server", "snapshot", "guard", "dns", "lab", "demo", "health", "cli", "faults"];
+const FORBIDDEN = ["xds", "registry", "admin", "server", "snapshot", "guard", "dns", "lab", "demo", "health", "cli", "faults", "log", "metrics"];
 
 class BuildError extends Error {}
 
