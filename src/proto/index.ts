@@ -1,4 +1,4 @@
-/** Public face of src/proto: xDS type URLs, message shapes and the codec. */
+/** Public face of src/proto: xDS type URLs, message shapes, the codec and the ADS service definition. */
 export {
   CLUSTER_TYPE,
   ENDPOINT_TYPE,

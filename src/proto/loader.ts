@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, isAbsolute, join } from "node:path";
+import { dirname, isAbsolute, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import protobuf from "protobufjs";
 import { ProtoLoadError } from "./errors.js";
 
@@ -23,8 +24,17 @@ const ENTRY_FILES = [
 const INCLUDE_DIRS = ["envoy-api", "xds", "googleapis", "protoc-gen-validate"] as const;
 
 /**
- * Parses the envoy protos shipped with the installed @grpc/grpc-js-xds into a
- * fresh, fully resolved protobufjs Root (field names kept in snake_case).
+ * A `protos/` folder beside this module's folder, with the same four trees,
+ * wins over @grpc/grpc-js-xds: the @steadymesh/client package ships the
+ * files it needs there (see `xdsProtoFiles`) so that it does not depend on
+ * grpc-js-xds. The repository has no such folder.
+ */
+const BUNDLED_PROTOS = fileURLToPath(new URL("../protos/", import.meta.url));
+
+/**
+ * Parses the envoy protos (bundled, or shipped with the installed
+ * @grpc/grpc-js-xds) into a fresh, fully resolved protobufjs Root (field
+ * names kept in snake_case).
  * Synchronous and uncached: each call parses again, so call it once at start-up.
  *
  * Measured (Node 20, 2 vCPUs): 65–80 ms when idle, 125–165 ms under load;
@@ -33,9 +43,35 @@ const INCLUDE_DIRS = ["envoy-api", "xds", "googleapis", "protoc-gen-validate"] a
  * @throws ProtoLoadError when the package or a proto file is missing or does not parse.
  */
 export function loadXdsRoot(): protobuf.Root {
+  return loadRoot(findIncludeDirs(), () => {});
+}
+
+/**
+ * The proto files a load reads from the include dirs: `from`, the folder
+ * that holds the four trees, and `files`, paths relative to it
+ * (`envoy-api/envoy/…`). That is what a package that bundles its protos
+ * must copy into its `protos/` folder. `google/protobuf/*` files found in
+ * protobufjs are left out, since protobufjs comes with them.
+ *
+ * @throws ProtoLoadError as loadXdsRoot does.
+ */
+export function xdsProtoFiles(): { from: string; files: string[] } {
   const includeDirs = findIncludeDirs();
+  const from = dirname(includeDirs[0] ?? "");
+  const files = new Set<string>();
+  loadRoot(includeDirs, (file) => {
+    if (includeDirs.some((dir) => file.startsWith(dir + "/"))) files.add(relative(from, file));
+  });
+  return { from, files: [...files].sort() };
+}
+
+function loadRoot(includeDirs: readonly string[], onFile: (file: string) => void): protobuf.Root {
   const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => resolveImport(includeDirs, target);
+  root.resolvePath = (_origin, target) => {
+    const file = resolveImport(includeDirs, target);
+    onFile(file);
+    return file;
+  };
   try {
     root.loadSync([...ENTRY_FILES], { keepCase: true });
     root.resolveAll();
@@ -49,6 +85,7 @@ export function loadXdsRoot(): protobuf.Root {
 }
 
 function findIncludeDirs(): string[] {
+  if (existsSync(join(BUNDLED_PROTOS, INCLUDE_DIRS[0]))) return INCLUDE_DIRS.map((dir) => join(BUNDLED_PROTOS, dir));
   const require = createRequire(import.meta.url);
   let packageDir: string;
   try {
