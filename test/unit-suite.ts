@@ -52,6 +52,7 @@ import "./unit/health-rendezvous.test.js";
 import "./unit/health-store.test.js";
 import "./unit/health-ttl.test.js";
 import "./unit/lab-fleet.test.js";
+import "./unit/lab-net.test.js";
 import "./unit/lab-report.test.js";
 import "./unit/lab-scenario.test.js";
 import "./unit/lab-start-gate.test.js";

@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { access, constants, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "../../src/lab/runner/net.js";
+import { freePorts } from "../../src/lab/runner/net.js";
 
 /** Debian's etcd-server puts the binary here; .ci/run installs it when missing. */
 export const ETCD_BINARY = "/usr/bin/etcd";
@@ -126,10 +126,9 @@ async function killMember(member: Member): Promise<void> {
 export async function startEtcd(options: { members?: 1 | 3 } = {}): Promise<EtcdCluster> {
   await ensureBinary();
   const root = await mkdtemp(join(tmpdir(), "steadymesh-etcd-"));
-  const members: Member[] = [];
-  for (let i = 0; i < (options.members ?? 1); i++) {
-    members.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), dataDir: join(root, `m${i}`), stderr: "" });
-  }
+  const count = options.members ?? 1;
+  const ports = await freePorts(2 * count);
+  const members: Member[] = Array.from({ length: count }, (_, i) => ({ name: `m${i}`, clientPort: ports[2 * i]!, peerPort: ports[2 * i + 1]!, dataDir: join(root, `m${i}`), stderr: "" }));
   const cluster = members.map((m) => `${m.name}=http://127.0.0.1:${m.peerPort}`).join(",");
   const token = `steadymesh-test-${randomBytes(6).toString("hex")}`;
   const args = new Map(members.map((m) => [m, memberArgs(m, cluster, token)]));

@@ -10,7 +10,7 @@ import { buildBootstrap } from "../../src/xds/index.js";
 import { startBackend, type Backend } from "../helpers/greeter.js";
 import { startControlPlane, tempDir } from "../helpers/control-plane.js";
 import { startClientProcess } from "../helpers/grpc-client.js";
-import { RPS, WINDOW_MS, assertMeasuredStock, assertNoFailures, freePort, timeline } from "../helpers/scenario.js";
+import { RPS, WINDOW_MS, assertMeasuredStock, assertNoFailures, freePort, freePorts, timeline } from "../helpers/scenario.js";
 import { startServeProcess } from "../helpers/serve-process.js";
 
 const STEADY = "steady:///greeter";
@@ -150,8 +150,7 @@ describe("resolver - the control plane is gone", { concurrency: 2 }, () => {
   });
 
   test("resolver - when every source is empty, RPCs fail with UNAVAILABLE naming the target and each source", async () => {
-    const deadPort = await freePort();
-    const deadDns = await freePort();
+    const [deadPort, deadDns] = (await freePorts(2)) as [number, number];
     const cacheDir = await tempDir();
     cleanups.push(cacheDir.cleanup);
     const steady = track(startClientProcess({ steady: steadyOptions([deadPort], { cacheDir: cacheDir.path, dns: { server: `127.0.0.1:${deadDns}`, domain: "mesh" } }) }));

@@ -6,7 +6,7 @@ import { DEMO_SERVICES, type ControlPlaneName, type Scenario } from "../scenario
 import { startControlPlaneProcess, type ControlPlaneProcess } from "./control-plane.js";
 import { startDnsRelay, type DnsRelay } from "./dns-relay.js";
 import { startFleet, type FleetEnvironment, type GatewayFleet } from "./fleet.js";
-import { freePort } from "./net.js";
+import { freePort, freePorts } from "./net.js";
 import { createStartGate, type StartGate } from "./start-gate.js";
 
 /** Everything a run started: torn down by tearDown, whatever happened. */
@@ -52,9 +52,9 @@ export async function setUp(scenario: Scenario): Promise<Lab> {
 
 /** Starts the control planes together; `lab.controlPlanes` lists them in topology order (every one that started, even if another failed). */
 async function startPlanes(lab: Lab, names: readonly ControlPlaneName[]): Promise<void> {
-  // Ports are picked one after another, so two planes never get the same one; the processes start together.
-  const ports: Array<[number, number, number]> = [];
-  for (let i = 0; i < names.length; i++) ports.push([await freePort(), await freePort(), await freePort()]);
+  // All ports are picked at once, so no two are the same; the processes start together.
+  const picked = await freePorts(3 * names.length);
+  const ports = names.map((_, i) => picked.slice(3 * i, 3 * i + 3) as [number, number, number]);
   const results = await Promise.allSettled(names.map((name, i) => startPlane(lab.workDir, name, ports[i]!)));
   results.forEach((result, i) => {
     if (result.status === "fulfilled") lab.controlPlanes.set(names[i]!, result.value);
