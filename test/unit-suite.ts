@@ -51,6 +51,7 @@ import "./unit/health-monitor.test.js";
 import "./unit/health-rendezvous.test.js";
 import "./unit/health-store.test.js";
 import "./unit/health-ttl.test.js";
+import "./unit/lab-cpu-wait.test.js";
 import "./unit/lab-fleet.test.js";
 import "./unit/lab-net.test.js";
 import "./unit/lab-report.test.js";

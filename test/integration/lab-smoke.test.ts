@@ -121,16 +121,39 @@ function assertReportSchema(report: Record<string, unknown>): void {
 }
 
 type Verdict = { cohort: string; window: string; ok: boolean };
+type Machine = { ratio: number | null; limit: number };
 
-/** One `lab run ci-smoke --seed 7` into `out`, with every check of a single run; resolves with its SLO verdicts. */
-async function smokeRun(out: string): Promise<Verdict[]> {
+/**
+ * A run that missed SLOs while its processes waited for a CPU more than the
+ * lab's limit is inconclusive: the lab says so (exit 1, `inconclusive:` and
+ * the measured wait), and its timings are the machine's, not steadymesh's.
+ * Then only what does not depend on timing is checked, and the test says
+ * which way it went. On an idle machine the wait stays far below the limit.
+ */
+function inconclusive(run: CliRun, report: Record<string, unknown>, t: { diagnostic(message: string): void }): boolean {
+  const machine = report.machine as Machine | null;
+  assert.ok(machine && "ratio" in machine && machine.limit > 0, `report.machine: ${JSON.stringify(machine)}`);
+  t.diagnostic(`machine: processes waited ${machine.ratio?.toFixed(1) ?? "n/a"} s for a CPU per second they ran (limit ${machine.limit}); verdict ${report.verdict}`);
+  if (report.verdict !== "inconclusive") {
+    assert.equal(report.verdict, report.ok ? "pass" : "fail");
+    return false;
+  }
+  assert.equal(report.ok, false, "an inconclusive run is one that missed an SLO");
+  assert.ok(machine.ratio !== null && machine.ratio > machine.limit, JSON.stringify(machine));
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stderr, /^steadymesh: error: inconclusive: \d+ SLO\(s\) failed .* while the machine could not keep time .*; run it again on a quieter machine; see .*report\.html\n$/, run.stderr);
+  t.diagnostic("MEASURED FACT: this machine could not keep time; the SLO verdicts were not judged, only what does not depend on timing");
+  return true;
+}
+
+/** One `lab run ci-smoke --seed 7` into `out`, with every check of a single run; resolves with its SLO verdicts, or undefined when the run was inconclusive. */
+async function smokeRun(out: string, t: { diagnostic(message: string): void }): Promise<Verdict[] | undefined> {
   const run = await cli(["lab", "run", "ci-smoke", "--out", out, "--seed", "7"], 80_000);
   const log = `stdout:\n${run.stdout.slice(-3000)}\nstderr:\n${run.stderr.slice(-3000)}`;
-  assert.equal(run.code, 0, `lab run exited with ${run.code}\n${log}`);
-
   assert.match(run.stdout, /^COHORT +LOGIN OK +DURING FAULT +ATTEMPTS +COLD STARTS IN FAULT +ERRORS$/m, log);
   for (const cohort of COHORTS) assert.match(run.stdout, new RegExp(`^${cohort} +\\d+\\.\\d%`, "m"), log);
-  assert.match(run.stdout, /^SLO ok +steady during-fault: /m, log);
+  assert.match(run.stdout, /^SLO (ok {2}|FAIL) steady during-fault: /m, log);
+  assert.match(run.stdout, /^machine: its processes waited [\d.]+ s for a CPU per second they ran \(limit 2; /m, log);
   const reported = /^report: (.+)$/m.exec(run.stdout)?.[1];
   assert.equal(reported, join(out, "report.html"), log);
   for (const file of ["report.json", "report.html", "report.png"]) {
@@ -140,13 +163,15 @@ async function smokeRun(out: string): Promise<Verdict[]> {
   const report = JSON.parse(await readFile(join(out, "report.json"), "utf8")) as Record<string, unknown>;
   assertReportSchema(report);
   assert.deepEqual([report.scenario, report.speed, report.seed], ["ci-smoke", 1, 7]);
-  assert.equal(report.ok, true, JSON.stringify(report.slos));
   const windows = report.faultWindows as Array<{ kind: string; services: string[]; startMs: number; endMs: number }>;
   assert.deepEqual(windows.map((w) => [w.kind, w.services]), [["config-loss", ["login"]]]);
   assert.ok(windows[0]!.startMs >= 10_000 && windows[0]!.endMs <= (report.durationMs as number), JSON.stringify(windows));
-
   const cohorts = report.cohorts as Record<string, { attempts: number; successes: number; duringFault: { attempts: number; successes: number } }>;
   assert.deepEqual(Object.keys(cohorts), COHORTS);
+  if (inconclusive(run, report, t)) return undefined;
+
+  assert.equal(run.code, 0, `lab run exited with ${run.code}\n${log}`);
+  assert.equal(report.ok, true, JSON.stringify(report.slos));
   const { steady, dns } = cohorts;
   const stock = cohorts["xds-default"]!;
   assert.ok(steady!.duringFault.attempts > 0, "steady: no attempts during the fault");
@@ -186,24 +211,34 @@ test("lab - a bad scenario file fails with one line naming every bad field's pat
   assert.equal(existsSync(out), false);
 });
 
-test("lab - ci-smoke end to end, twice side by side with seed 7: each exits 0 with a summary and a report.json per the schema, steady rides out the fault, and both reach the same SLO verdicts", { timeout: 120_000 }, async () => {
+test("lab - ci-smoke end to end, twice side by side with seed 7: each exits 0 with a summary and a report.json per the schema, steady rides out the fault, and both reach the same SLO verdicts", { timeout: 120_000 }, async (t) => {
   // Side by side, not one after the other: each run is its own process tree with its own ports, and the
   // comparison needs nothing kept between tests.
-  const [first, second] = await Promise.all([smokeRun(join(dir, "run-1")), smokeRun(join(dir, "run-2"))]);
-  assert.deepEqual(second, first);
+  const [first, second] = await Promise.all([smokeRun(join(dir, "run-1"), t), smokeRun(join(dir, "run-2"), t)]);
+  if (first && second) assert.deepEqual(second, first);
 });
 
 type ReplayCohort = { duringFault: { attempts: number; successes: number }; controlPlane: string; coldStarts: { gateways: number; attempts: number; successes: number } };
 
-test("lab - `steadymesh demo`: the stock client fails on the unguarded control plane, and rides the pipeline bug out on the guarded one", { timeout: 240_000 }, async () => {
+test("lab - `steadymesh demo`: the stock client fails on the unguarded control plane, and rides the pipeline bug out on the guarded one", { timeout: 240_000 }, async (t) => {
   const out = join(dir, "demo");
   const run = await cli(["demo", "--out", out], 220_000);
   const log = `stdout:\n${run.stdout.slice(-3000)}\nstderr:\n${run.stderr.slice(-3000)}`;
-  assert.equal(run.code, 0, `demo exited with ${run.code}: an SLO failed\n${log}`);
+  assert.ok(existsSync(join(out, "report.json")), `demo wrote no report (exit ${run.code})\n${log}`);
   const report = JSON.parse(await readFile(join(out, "report.json"), "utf8")) as Record<string, unknown>;
   assertReportSchema(report);
   const windows = report.faultWindows as Array<{ kind: string; layer?: string }>;
   assert.deepEqual(windows.map((w) => [w.kind, w.layer]), [["config-loss", "pipeline"], ["stream-error", "server"]]);
+  // The guard's own record does not depend on timing: the guarded plane held the generation the pipeline bug produced.
+  const planes = report.controlPlanes as Record<string, string>;
+  assert.match(planes.guarded ?? "", /held \(removes 2 of 3 Listeners/, JSON.stringify(planes));
+  assert.match(planes.primary ?? "", /pushed, removing/, JSON.stringify(planes));
+  const cohorts = report.cohorts as Record<string, ReplayCohort>;
+  assert.equal(cohorts["xds-default-guarded"]!.controlPlane, "guarded");
+  assert.equal(cohorts["xds-default"]!.controlPlane, "primary");
+  if (inconclusive(run, report, t)) return;
+
+  assert.equal(run.code, 0, `demo exited with ${run.code}: an SLO failed\n${log}`);
 
   const slos = report.slos as Array<{ cohort: string; window: string; gateways?: string; actual: number; ok: boolean }>;
   const guardedSlo = slos.find((s) => s.cohort === "xds-default-guarded" && s.window === "during-fault");
@@ -211,18 +246,11 @@ test("lab - `steadymesh demo`: the stock client fails on the unguarded control p
   const stockSlo = slos.find((s) => s.cohort === "xds-default" && s.window === "during-fault");
   assert.ok(stockSlo?.ok && stockSlo.actual <= 0.05, JSON.stringify(stockSlo));
 
-  const cohorts = report.cohorts as Record<string, ReplayCohort>;
   const guarded = cohorts["xds-default-guarded"]!;
-  assert.equal(guarded.controlPlane, "guarded");
-  assert.equal(cohorts["xds-default"]!.controlPlane, "primary");
   // The deliberate cold start during the stream errors is measured, not hidden: a stock client that starts then gets no configuration.
   assert.equal(guarded.coldStarts.gateways, 1, JSON.stringify(guarded.coldStarts));
   assert.ok(guarded.coldStarts.attempts > 0, JSON.stringify(guarded.coldStarts));
   assert.ok(guarded.coldStarts.successes <= guarded.coldStarts.attempts * 0.05, `a stock client cold-started during stream-error: ${JSON.stringify(guarded.coldStarts)}`);
-  // The guard's own record: the guarded plane held the generation the pipeline bug produced.
-  const planes = report.controlPlanes as Record<string, string>;
-  assert.match(planes.guarded ?? "", /held \(removes 2 of 3 Listeners/, JSON.stringify(planes));
-  assert.match(planes.primary ?? "", /pushed, removing/, JSON.stringify(planes));
   const html = await readFile(join(out, "report.html"), "utf8");
   assert.match(html, /Cold starts during config-loss \+ stream-error: 1 gateway came up while the fault lasted/);
 });

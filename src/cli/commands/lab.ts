@@ -51,7 +51,7 @@ function positive(name: string, text: string | undefined, integer: boolean): num
 async function runLab(name: string, flags: RunFlags, context: CliContext): Promise<void> {
   const speed = positive("--speed", flags.speed, false);
   const seed = positive("--seed", flags.seed, true);
-  const { loadScenario } = await import("../../lab/index.js");
+  const { loadScenario, machineLine, verdictOf } = await import("../../lab/index.js");
   const { runScenario } = await import("../../lab/runner/index.js");
   const scenario = loadScenario(name);
   const outDir = resolve(flags.out ?? `lab-reports/${scenario.name}`);
@@ -87,10 +87,15 @@ async function runLab(name: string, flags: RunFlags, context: CliContext): Promi
     const whose = slo.gateways === "warm" ? " (warm gateways: cold starts left out)" : "";
     context.print(`SLO ${slo.ok ? "ok  " : "FAIL"} ${slo.cohort} ${slo.window}${whose}: ${pct(slo.actual, 1)} (wanted ${bound})${slo.reason ? ` — ${slo.reason}` : ""}`);
   }
+  if (result.machine) context.print(`machine: ${machineLine(result.machine)}`);
   context.print(`report: ${files.html}`);
-  if (!result.ok) {
+  const verdict = verdictOf(result);
+  if (verdict !== "pass") {
     const failed = result.slos.filter((s) => !s.ok).map((s) => `${s.cohort} ${s.window}`);
-    throw new SteadyError("unavailable", `${failed.length} SLO(s) failed (${failed.join(", ")}); see ${files.html}`);
+    const missed = `${failed.length} SLO(s) failed (${failed.join(", ")})`;
+    // Still exit 1: a run that proves nothing must not pass a pipeline; the message says to run it again.
+    const text = verdict === "inconclusive" ? `inconclusive: ${missed} while the machine could not keep time (${machineLine(result.machine!)}); run it again on a quieter machine` : missed;
+    throw new SteadyError("unavailable", `${text}; see ${files.html}`);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { CohortStats, LabResult, SloResult } from "./model.js";
+import { machineLine, verdictOf, type CohortStats, type LabResult, type SloResult } from "./model.js";
 import { clockLabel, errorList, escapeHtml as esc, percent, rate } from "./format.js";
 
 /**
@@ -8,9 +8,11 @@ import { clockLabel, errorList, escapeHtml as esc, percent, rate } from "./forma
  */
 export function renderHtml(result: LabResult, svg: string): string {
   const failed = result.slos.filter((slo) => !slo.ok).length;
-  const verdict = result.ok
-    ? `<p class="verdict pass">PASS: all ${result.slos.length} SLOs met</p>`
-    : `<p class="verdict fail">FAIL: ${failed} of ${result.slos.length} SLOs not met</p>`;
+  const verdict = {
+    pass: `<p class="verdict pass">PASS: all ${result.slos.length} SLOs met</p>`,
+    fail: `<p class="verdict fail">FAIL: ${failed} of ${result.slos.length} SLOs not met</p>`,
+    inconclusive: `<p class="verdict fail">INCONCLUSIVE: ${failed} of ${result.slos.length} SLOs not met while the machine could not keep time; run it again on a quieter machine</p>`,
+  }[verdictOf(result)];
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -42,7 +44,8 @@ ${verdict}
 
 function runFacts(result: LabResult): string {
   const seconds = (result.durationMs / 1000).toFixed(1);
-  return `Scenario clock ${clockLabel(result, 0)}–${clockLabel(result, result.durationMs)}, replayed at ${result.speed}× speed in ${seconds} s of real time. Seed ${result.seed}.`;
+  const machine = result.machine ? ` The machine: ${machineLine(result.machine)}.` : "";
+  return `Scenario clock ${clockLabel(result, 0)}–${clockLabel(result, result.durationMs)}, replayed at ${result.speed}× speed in ${seconds} s of real time. Seed ${result.seed}.${machine}`;
 }
 
 function paragraphs(text: string): string {

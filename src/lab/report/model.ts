@@ -122,6 +122,38 @@ export interface LabResult {
   /** Every SLO met. */
   readonly ok: boolean;
   readonly story: ReportStory;
+  /** Whether the machine gave the run's processes the CPU they were ready to use; absent when not measured. */
+  readonly machine?: MachineTime;
+}
+
+/**
+ * How long the run's processes (the lab and its children) waited for a CPU
+ * while ready to run, per second they ran. A run that missed an SLO while
+ * this was over `limit` measured the machine, not steadymesh: its verdict is
+ * inconclusive.
+ */
+export interface MachineTime {
+  readonly cpuMs: number;
+  readonly waitMs: number;
+  readonly processes: number;
+  /** waitMs / cpuMs; null where it cannot be measured (not Linux). */
+  readonly ratio: number | null;
+  readonly limit: number;
+}
+
+export type Verdict = "pass" | "fail" | "inconclusive";
+
+/** pass: every SLO met; inconclusive: one missed while the machine could not keep time; fail: otherwise. */
+export function verdictOf(result: Pick<LabResult, "ok" | "machine">): Verdict {
+  if (result.ok) return "pass";
+  const ratio = result.machine?.ratio;
+  return ratio !== undefined && ratio !== null && ratio > result.machine!.limit ? "inconclusive" : "fail";
+}
+
+/** One line on the machine's time, e.g. `its processes waited 0.4 s for a CPU per second they ran (limit 2)`. */
+export function machineLine(machine: MachineTime): string {
+  if (machine.ratio === null) return "CPU waits not measured on this system";
+  return `its processes waited ${machine.ratio.toFixed(1)} s for a CPU per second they ran (limit ${machine.limit}; ${machine.processes} processes, ${(machine.cpuMs / 1000).toFixed(0)} s of CPU)`;
 }
 
 /** Paths of the files writeReport wrote. */

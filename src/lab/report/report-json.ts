@@ -1,4 +1,4 @@
-import type { LabResult } from "./model.js";
+import { verdictOf, type LabResult } from "./model.js";
 import { clockAt, rate } from "./format.js";
 
 /**
@@ -42,6 +42,8 @@ export function toReportJson(result: LabResult): Record<string, unknown> {
     cohorts,
     slos: result.slos.map((slo) => ({ ...slo })),
     ok: result.ok,
+    verdict: verdictOf(result),
+    machine: result.machine ? { ...result.machine } : null,
     startClock: clockAt(result, 0),
     endClock: clockAt(result, result.durationMs),
     description: result.story.description,

@@ -6,6 +6,7 @@ import { createRng, startUserPool, type Outcome, type UserPool } from "../worklo
 import type { GatewayFleet } from "./fleet.js";
 import { setUp, tearDown, type Lab } from "./lab-setup.js";
 import { gatewayCall } from "./net.js";
+import { CPU_WAIT_LIMIT, startCpuWaitMonitor } from "./cpu-wait.js";
 import { controlPlaneNotes } from "./plane-notes.js";
 import { createTimelineActor } from "./timeline.js";
 
@@ -35,7 +36,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   const lab = await setUp(scenario);
   try {
     options.signal?.throwIfAborted();
-    const { t0, durationMs, faultWindows, tallies, restarts, ups } = await play(scenario, lab, speed, seed, options);
+    const { t0, durationMs, faultWindows, tallies, restarts, ups, cpuWait } = await play(scenario, lab, speed, seed, options);
     if (options.signal?.aborted) throw new SteadyError("unavailable", "the lab run was interrupted; every process it started was stopped");
     const planeNotes = await controlPlaneNotes(lab.controlPlanes, t0, scenarioClock(scenario, speed, t0, durationMs));
     const cohorts = Object.fromEntries([...tallies].map(([name, tally]) => [name, tally.stats(faultWindows, durationMs, ups.get(name))]));
@@ -45,6 +46,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
       scenario: scenario.name, speed, seed, durationMs, faultWindows, cohorts, slos,
       ok: slos.every((s) => s.ok),
       story: storyFromScenario(scenario, speed, observations, planeNotes),
+      machine: { ...cpuWait, limit: CPU_WAIT_LIMIT },
     };
     return { result, files: await writeReport(options.outDir, result) };
   } finally {
@@ -69,6 +71,7 @@ function restartObservation(restarts: number): string {
 async function play(scenario: Scenario, lab: Lab, speed: number, seed: number, options: RunOptions) {
   const durationMs = Math.round((scenario.durationSec * 1000) / speed);
   const t0 = Date.now();
+  const cpu = startCpuWaitMonitor();
   const now = () => Date.now() - t0;
   const sinceStart = (epochMs: number | undefined) => (epochMs === undefined ? undefined : epochMs - t0);
   const timers = new Set<NodeJS.Timeout>();
@@ -99,7 +102,7 @@ async function play(scenario: Scenario, lab: Lab, speed: number, seed: number, o
   for (const pool of pools) pool.stop();
   const restarts = new Map([...lab.fleets].map(([name, fleet]) => [name, fleet.restarts()]));
   const ups = new Map([...lab.fleets].map(([name, fleet]) => [name, fleet.ups().map((up) => up - t0)]));
-  return { t0, durationMs, faultWindows: actor.windows(durationMs), tallies, restarts, ups };
+  return { t0, durationMs, faultWindows: actor.windows(durationMs), tallies, restarts, ups, cpuWait: cpu.stop() };
 }
 
 interface RunClock {
