@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import { createFakeClock } from "../../src/clock/index.js";
+import { createFakeClock } from "../helpers/fake-clock.js";
 import { NotFoundError, ValidationError } from "../../src/errors/index.js";
 import { createFaultInjector, createLabFaults, createPipelineFaults, GRPC_STATUS_CODES, type FaultInjector, type LabFaultSpec } from "../../src/faults/index.js";
 import { createLogger } from "../../src/log/index.js";
