@@ -30,6 +30,7 @@ import "./unit/cli.test.js";
 import "./unit/client-dns-source.test.js";
 import "./unit/client-endpoint-cache.test.js";
 import "./unit/client-options.test.js";
+import "./unit/client-xds-client.test.js";
 import "./unit/codec.test.js";
 import "./unit/demo.test.js";
 import "./unit/dns-answer.test.js";
