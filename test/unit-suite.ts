@@ -21,6 +21,7 @@ import "./unit/admin-host.test.js";
 import "./unit/admin-json-body.test.js";
 import "./unit/admin.test.js";
 import "./unit/backoff.test.js";
+import "./unit/bench-broadcast.test.js";
 import "./unit/bench-percentiles.test.js";
 import "./unit/cli-dns-rate-limit.test.js";
 import "./unit/cli-generations.test.js";

@@ -21,10 +21,26 @@ export interface XdsServerDeps {
   readonly limits?: XdsLimits;
   /** Sees every ACK and NACK, with the generation answered when known. */
   readonly onReply?: (reply: ClientReply) => void;
-  /** Sees every new stream; may refuse it or end it later (the lab's stream-error fault). */
-  readonly streamGate?: {
-    attachStream(end: (code: number, details: string) => void): { readonly refuse: { code: number; details: string } } | { readonly detach: () => void };
-  };
+  /** Sees every new stream; may refuse it, end it later (the lab's stream-error fault) or write to it (the bench). */
+  readonly streamGate?: StreamGate;
+}
+
+/** A new ADS stream as a StreamGate sees it. */
+export interface GatedStream {
+  readonly protocol: "sotw" | "delta";
+  /** Writes `bytes`, an encoded response of `protocol`, unchanged, touching no stream state. */
+  send(bytes: Uint8Array): void;
+  /** Ends the stream with this gRPC status. */
+  end(code: number, details: string): void;
+}
+
+/**
+ * Intercepts new streams, around the server rather than inside it. Returns a
+ * status to refuse the stream with, or a detach function the server calls
+ * once the stream has closed.
+ */
+export interface StreamGate {
+  attachStream(stream: GatedStream): { readonly refuse: { code: number; details: string } } | { readonly detach: () => void };
 }
 
 export interface XdsServer {
@@ -32,13 +48,6 @@ export interface XdsServer {
   listen(host: string, port: number): Promise<{ host: string; port: number }>;
   /** Every open ADS stream. */
   clients(): ClientStatus[];
-  /**
-   * Writes `bytes`, an encoded response of `protocol`, unchanged to every open
-   * stream of that protocol, touching no stream state; returns how many. It is
-   * the transport's floor ("the same bytes N times on the same sockets") that
-   * bench/ measures propagation against; nothing else uses it.
-   */
-  broadcastEncoded(protocol: "sotw" | "delta", bytes: Uint8Array): number;
   /** Ends every stream with UNAVAILABLE (clients reconnect elsewhere or later), then stops. */
   close(): Promise<void>;
 }
@@ -64,7 +73,7 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
   const limits = deps.limits ?? XDS_LIMITS;
   // A larger request is refused by grpc-js itself: RESOURCE_EXHAUSTED, ending that stream only.
   const server = new grpc.Server({ "grpc.max_receive_message_length": limits.maxRequestBytes, "grpc.enable_channelz": 0 });
-  const streams = new Map<string, { stream: ProtocolStream<never>; protocol: "sotw" | "delta"; transport: StreamTransport }>();
+  const streams = new Map<string, { stream: ProtocolStream<never>; transport: StreamTransport }>();
   const wire = createResponseWire(deps.codec, deps.metrics);
   let seq = 0;
   let closing: Promise<void> | undefined;
@@ -72,10 +81,14 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
   function handle<Req>(protocol: "sotw" | "delta", call: grpc.ServerDuplexStream<Req, Uint8Array>, create: (id: string, transport: StreamTransport) => ProtocolStream<Req>): void {
     const id = `s${++seq}`;
     const transport = grpcTransport(call);
-    const admission = deps.streamGate?.attachStream((code, details) => {
-      deps.logger.info({ stream: id, code }, "ADS stream ended by an injected fault");
-      transport.end(code, details);
-      finish("injected fault");
+    const admission = deps.streamGate?.attachStream({
+      protocol,
+      send: (bytes) => transport.send(bytes),
+      end(code, details) {
+        deps.logger.info({ stream: id, code }, "ADS stream ended by an injected fault");
+        transport.end(code, details);
+        finish("injected fault");
+      },
     });
     if (admission && "refuse" in admission) {
       deps.logger.info({ stream: id, peer: transport.peer, code: admission.refuse.code }, "ADS stream refused by an injected fault");
@@ -83,7 +96,7 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
       return;
     }
     const stream = create(id, transport);
-    streams.set(id, { stream, protocol, transport });
+    streams.set(id, { stream, transport });
     deps.metrics?.xdsClients.inc();
     deps.logger.info({ stream: id, peer: transport.peer }, "ADS stream opened");
     let finished = false;
@@ -133,15 +146,6 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
       });
     },
     clients: () => [...streams.values()].map((s) => s.stream.status()),
-    broadcastEncoded(protocol, bytes) {
-      let written = 0;
-      for (const entry of streams.values()) {
-        if (entry.protocol !== protocol) continue;
-        entry.transport.send(bytes);
-        written++;
-      }
-      return written;
-    },
     close() {
       closing ??= (async () => {
         for (const { stream, transport } of streams.values()) {

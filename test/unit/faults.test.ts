@@ -93,7 +93,7 @@ async function metricValue(metrics: Metrics, name: string, labels: Record<string
 /** An ADS stream as the xDS server attaches it: records how it was ended. */
 function attach(injector: FaultInjector) {
   const ended: Array<[number, string]> = [];
-  const admission = injector.attachStream((code, details) => ended.push([code, details]));
+  const admission = injector.attachStream({ end: (code, details) => void ended.push([code, details]) });
   return { admission, ended };
 }
 
