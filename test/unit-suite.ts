@@ -65,6 +65,7 @@ import "./unit/snapshot-isolation.test.js";
 import "./unit/snapshot.test.js";
 import "./unit/spine-failures.test.js";
 import "./unit/spine.test.js";
+import "./unit/store-etcd-replica.test.js";
 import "./unit/store-memory.test.js";
 import "./unit/store-sqlite.test.js";
 import "./unit/validate.test.js";

@@ -71,14 +71,8 @@ interface Session {
 }
 
 /**
- * The connection is in exactly one of these states (drawn in docs/architecture.md):
- *
- *   idle ─watch─▶ connecting ─answer─▶ streaming
- *   connecting ─end, a next server is left─▶ connecting (failover, same round)
- *   connecting ─end at the last server─▶ backoff (roundFailed)
- *   streaming ─end─▶ backoff ─retry─▶ connecting (first server)
- *   any ─close─▶ closed
- *
+ * The connection is in exactly one of these states; `step` is the only
+ * place that moves it (the transitions are tabled in docs/architecture.md).
  * `roundFailed`: every server was tried since the last answer and none answered.
  */
 type Connection =

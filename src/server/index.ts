@@ -48,7 +48,7 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
   const faults = options.enableFaults ? createFaultInjector(cache) : undefined;
   const labFaults = faults && createLabFaults({ injector: faults, pipeline: pipeline!, codec, clock, logger, metrics });
   if (faults) logger.warn("fault injection is ON: POST /v1/faults can break what xDS clients see; never enable it in production");
-  const xds = createXdsServer({ watcher: faults?.watcher ?? cache, codec, logger, metrics, now: () => clock.now(), onReply: (r) => guard.onReply(r), ...((faults ?? options.streamGate) && { streamGate: faults ?? options.streamGate }) });
+  const xds = createXdsServer({ watcher: faults?.watcher ?? cache, codec, logger, metrics, clock, onReply: (r) => guard.onReply(r), ...((faults ?? options.streamGate) && { streamGate: faults ?? options.streamGate }) });
   xdsServer = xds;
   // On a shared store, each instance's checks and TTL run on one live replica; a single process owns everything.
   const ownership = store.members ? createRendezvousOwnership(store.members) : ownEverything();

@@ -1,4 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
+import { createSystemClock, type Clock } from "../clock/index.js";
 import { createLimitedLog, createLogRateLimiter, type Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
 import type { ClientStatus } from "./client-status.js";
@@ -16,7 +17,8 @@ export interface XdsServerDeps {
   readonly codec: Codec;
   readonly logger: Logger;
   readonly metrics?: Metrics;
-  readonly now?: () => number;
+  /** For timestamps, log rate limits and the forced-shutdown timer; the system clock by default. */
+  readonly clock?: Clock;
   /** What one stream may ask of the server; XDS_LIMITS unless a test says otherwise. */
   readonly limits?: XdsLimits;
   /** Sees every ACK and NACK, with the generation answered when known. */
@@ -52,6 +54,9 @@ export interface XdsServer {
   close(): Promise<void>;
 }
 
+/** How long close() waits for calls to finish before it cuts them off. */
+const FORCED_SHUTDOWN_MS = 2000;
+
 /** Responses go out already encoded (wire.ts); the service definition's serializer passes bytes through. */
 type AdsCall = grpc.ServerDuplexStream<DiscoveryRequest, Uint8Array>;
 type DeltaAdsCall = grpc.ServerDuplexStream<DeltaDiscoveryRequest, Uint8Array>;
@@ -67,7 +72,8 @@ interface ProtocolStream<Req> {
 
 /** The xDS gRPC server: ADS State-of-the-World and Delta, sharing one stream table. */
 export function createXdsServer(deps: XdsServerDeps): XdsServer {
-  const now = deps.now ?? Date.now;
+  const clock = deps.clock ?? createSystemClock();
+  const now = () => clock.now();
   // Channelz off: nothing here serves or reads grpc-js channelz, and its per-connection and per-call
   // trackers cost about 1 KB of heap per connected client (bench `memory`). No effect on the wire.
   const limits = deps.limits ?? XDS_LIMITS;
@@ -153,12 +159,12 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
           transport.end(StreamStatus.UNAVAILABLE, "control plane shutting down");
         }
         await new Promise<void>((resolve) => {
-          const force = setTimeout(() => {
+          const cancelForce = clock.setTimeout(() => {
             server.forceShutdown();
             resolve();
-          }, 2000);
+          }, FORCED_SHUTDOWN_MS);
           server.tryShutdown(() => {
-            clearTimeout(force);
+            cancelForce();
             resolve();
           });
         });
