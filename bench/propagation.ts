@@ -12,7 +12,7 @@
  * i-0 (its weight) through the admin API (t0 is taken just before the PUT),
  * and each client records when the update arrives. Then the server child
  * writes the bytes of that same update (a new nonce), encoded once, to every
- * Delta stream with XdsServer.broadcastEncoded (t0 just before the writes):
+ * Delta stream with broadcastEncoded (bench/xds/broadcast.ts; t0 just before the writes):
  * the lower bound. One warm-up round, then 3 rounds of each, alternating;
  * percentiles are over the pooled samples of the 3 rounds (per-round figures
  * are in the details). Arrival times are wall-clock (performance.timeOrigin +
@@ -54,7 +54,7 @@ export const propagation: BenchSection = async (context) => {
     "Each client models a gRPC client depending on 10 services: a Delta EDS subscription by name to svc-0 and 9 others (a wildcard subscription to all 10,000 endpoints per client would make the initial sync 5,000 × ~0.3 MB).",
     "The server runs with a push quiet period of 0 ms; production's default is 100 ms (--push-min-delay-ms), which adds to every figure here (Istio debounces the same way, ≥ 100 ms).",
     "The change goes through the real path: admin API PUT → sqlite store → registry → snapshot build → push guard (on, which records each generation) → snapshot cache → Delta streams. t0 is taken in the bench parent just before the PUT, so the HTTP round trip is included (putMs per round in the details).",
-    "Lower bound: the same update's bytes (re-encoded once with a new nonce) written to every Delta stream by XdsServer.broadcastEncoded, t0 taken in the server process just before the writes; clients time it exactly like the real update.",
+    "Lower bound: the same update's bytes (re-encoded once with a new nonce) written to every Delta stream by broadcastEncoded (bench/xds/broadcast.ts, the server's stream gate), t0 taken in the server process just before the writes; clients time it exactly like the real update.",
     "Percentiles pool the samples of 3 rounds (N × 3 samples) after one unrecorded warm-up round; clients run in 1 process for N < 1000, else ⌈N/1000⌉ (2..5) processes, sharing the 2 cores with the server.",
     ...fleet.failures.map((f) => `N = ${f.clients} failed: ${f.error}`),
   ];

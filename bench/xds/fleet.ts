@@ -3,7 +3,7 @@
  * worker processes, connects N Delta clients, measures the server's memory
  * idle with 0 and N clients, then times rounds of "one endpoint changes"
  * (the real path, through the admin API) against the lower bound (the same
- * update's bytes written once per stream by XdsServer.broadcastEncoded), on
+ * update's bytes written once per stream by broadcast.ts's broadcastEncoded), on
  * the same sockets. `fleetResults` is memoised per size set, so the
  * `propagation` and `memory` sections share one run.
  */

@@ -12,7 +12,7 @@
  * - broadcast → the lower bound: re-encodes a Delta response the parent
  *               captured (the real update, a new nonce) once, then, from t0,
  *               writes those bytes to every open Delta stream
- *               (XdsServer.broadcastEncoded); returns t0 and the count;
+ *               (broadcastEncoded of broadcast.ts, the server's stream gate); returns t0 and the count;
  * - profileStart / profileStop {file} → a V8 CPU profile of a window (inspector);
  * - stop      → closes the server and exits.
  * The change itself is made by the parent through the admin API (the real
@@ -24,6 +24,7 @@ import { createSilentLogger } from "../../src/log/index.js";
 import { loadCodec } from "../../src/proto/index.js";
 import { createRegistry, openStore } from "../../src/registry/index.js";
 import { startServer, SERVE_DEFAULTS } from "../../src/server/index.js";
+import { createDeltaBroadcast } from "./broadcast.js";
 import { instanceBody, serveParent, tellParent, wallNow } from "./ipc.js";
 
 export interface ServerChildConfig {
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
     return;
   }
   const startMs = performance.now();
+  const broadcast = createDeltaBroadcast();
   const server = await startServer({
     ...SERVE_DEFAULTS,
     store: "sqlite",
@@ -68,6 +70,7 @@ async function main(): Promise<void> {
     adminPort: 0,
     dnsPort: 0,
     pushMinDelayMs: 0,
+    streamGate: broadcast,
     logger,
   });
   await server.guard.settled();
@@ -88,7 +91,7 @@ async function main(): Promise<void> {
         const decoded = codec.decodeDeltaDiscoveryResponse(Buffer.from(response));
         const bytes = codec.encodeDeltaDiscoveryResponse({ ...decoded, nonce });
         const t0 = wallNow();
-        const streams = server.xdsServer.broadcastEncoded("delta", bytes);
+        const streams = broadcast.broadcastEncoded(bytes);
         return { t0, streams, bytes: bytes.length };
       }
       case "profileStart":

@@ -1,6 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { createBackoff, createSystemClock, type Clock } from "../clock/index.js";
 import { loadCodec } from "../proto/index.js";
+import { createGrpcAdsTransport } from "./ads-transport.js";
 import { createDnsSource } from "./dns-source.js";
 import { createEndpointCache } from "./endpoint-cache.js";
 import type { IgnoredUpdateKind, SourceName, SteadyEvent } from "./events.js";
@@ -51,6 +52,7 @@ export function startRuntime(options: NormalizedResolverOptions, clock: Clock = 
       logger.error({ err: err instanceof Error ? err.message : String(err), event: event.type }, "onEvent hook threw; ignored");
     }
   };
+  const codec = loadCodec();
   const xds = createXdsClient({
     servers: options.xdsServers,
     node: {
@@ -60,7 +62,8 @@ export function startRuntime(options: NormalizedResolverOptions, clock: Clock = 
       user_agent_name: "steadymesh-resolver",
       user_agent_version: "0.1.0",
     },
-    codec: loadCodec(),
+    codec,
+    transport: createGrpcAdsTransport(codec, logger),
     clock,
     backoff: createBackoff(options.backoff),
     streamTimeoutMs: options.streamTimeoutMs,

@@ -1,6 +1,6 @@
-import * as grpc from "@grpc/grpc-js";
 import type { Clock } from "../clock/index.js";
-import { CLUSTER_TYPE, LISTENER_TYPE, RESOURCE_TYPES, createAdsServiceDefinition, shortTypeName, type Codec, type DiscoveryRequest, type DiscoveryResponse, type Node, type ResourceTypeUrl } from "../proto/index.js";
+import { CLUSTER_TYPE, LISTENER_TYPE, RESOURCE_TYPES, shortTypeName, type Codec, type DiscoveryRequest, type DiscoveryResponse, type Node, type ResourceTypeUrl } from "../proto/index.js";
+import type { AdsStream, AdsTransport } from "./ads-transport.js";
 import type { SteadyEvent } from "./events.js";
 import type { ClientLogger } from "./logger.js";
 import { decodeResource, type ResourceModel } from "./xds-resources.js";
@@ -22,6 +22,8 @@ export interface XdsClientDeps {
   readonly servers: readonly string[];
   readonly node: Node;
   readonly codec: Codec;
+  /** Opens the ADS streams; closed by `close()`. */
+  readonly transport: AdsTransport;
   readonly clock: Clock;
   readonly backoff: { next(): number; reset(): void };
   /** A new stream that answers nothing in this long is abandoned as stalled. */
@@ -55,126 +57,154 @@ interface TypeState {
   readonly accepted: Map<string, Accepted>;
   /** Names whose watchers were last told `held` or `missing`; a good copy is announced to them even if unchanged. */
   readonly unsettled: Set<string>;
+  /** The last version accepted, on any stream. */
   version: string;
-  /** Nonce of the last response on the current stream. */
-  nonce: string;
 }
 
-type AdsCall = grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+/** One ADS stream's own bookkeeping: its first request carries the node, and nonces belong to the stream. */
+interface Session {
+  /** Index into `servers`. */
+  readonly server: number;
+  readonly stream: AdsStream;
+  nodeSent: boolean;
+  readonly nonces: Map<ResourceTypeUrl, string>;
+}
+
+/**
+ * The connection is in exactly one of these states; `step` is the only
+ * place that moves it (the transitions are tabled in docs/architecture.md).
+ * `roundFailed`: every server was tried since the last answer and none answered.
+ */
+type Connection =
+  | { readonly kind: "idle" }
+  | { readonly kind: "connecting"; readonly session: Session; readonly stallTimer: () => void; readonly roundFailed: boolean }
+  | { readonly kind: "streaming"; readonly session: Session }
+  | { readonly kind: "backoff"; readonly retryTimer: () => void; readonly roundFailed: boolean }
+  | { readonly kind: "closed" };
+
+type ConnectionEvent =
+  | { readonly kind: "watch" }
+  | { readonly kind: "answer"; readonly session: Session }
+  | { readonly kind: "end"; readonly session: Session; readonly reason: string }
+  | { readonly kind: "retry" }
+  | { readonly kind: "close" };
+
+/** google.rpc.Code INVALID_ARGUMENT, the code of a NACK's error_detail. */
+const INVALID_ARGUMENT = 3;
+
+const sessionOf = (c: Connection): Session | undefined => (c.kind === "connecting" || c.kind === "streaming" ? c.session : undefined);
 
 export function createXdsClient(deps: XdsClientDeps): XdsClient {
-  const AdsClient = grpc.makeGenericClientConstructor(createAdsServiceDefinition(deps.codec), "AggregatedDiscoveryService");
-  const channels = new Map<string, grpc.Client>();
-  const types = new Map<ResourceTypeUrl, TypeState>(RESOURCE_TYPES.map((t) => [t, { watchers: new Map(), accepted: new Map(), unsettled: new Set(), version: "", nonce: "" }]));
+  const types = new Map<ResourceTypeUrl, TypeState>(RESOURCE_TYPES.map((t) => [t, { watchers: new Map(), accepted: new Map(), unsettled: new Set(), version: "" }]));
   const connectionListeners = new Set<(connected: boolean) => void>();
-  let serverIndex = 0;
-  let call: AdsCall | undefined;
-  let generation = 0;
-  let answered = false;
-  let nodeSent = false;
-  let connected = false;
-  let closed = false;
-  let cancelTimer: (() => void) | undefined;
+  let connection: Connection = { kind: "idle" };
   let lastProblem = "not connected yet";
-  let failedRound = false;
 
-  const server = () => deps.servers[serverIndex]!;
+  /** The one place where the connection changes state. */
+  function step(event: ConnectionEvent): void {
+    const from = connection;
+    switch (event.kind) {
+      case "watch":
+        if (from.kind === "idle") open(0, false);
+        return;
+      case "retry":
+        if (from.kind === "backoff") open(0, from.roundFailed);
+        return;
+      case "answer":
+        if (from.kind !== "connecting" || from.session !== event.session) return;
+        enter({ kind: "streaming", session: event.session });
+        return onConnected(event.session);
+      case "end":
+        if ((from.kind === "connecting" || from.kind === "streaming") && from.session === event.session) onEnded(from, event.reason);
+        return;
+      case "close":
+        enter({ kind: "closed" });
+        deps.transport.close();
+    }
+  }
 
-  function setConnected(value: boolean): void {
-    if (connected === value) return;
-    connected = value;
-    for (const listener of [...connectionListeners]) listener(value);
+  /** Leaves the current state, releasing what it held (a timer, a stream the next state does not keep), and enters `next`. */
+  function enter(next: Connection): void {
+    const from = connection;
+    if (from.kind === "connecting") from.stallTimer();
+    if (from.kind === "backoff") from.retryTimer();
+    const leaving = sessionOf(from);
+    if (leaving && leaving !== sessionOf(next)) leaving.stream.cancel();
+    connection = next;
+  }
+
+  function open(server: number, roundFailed: boolean): void {
+    const target = deps.servers[server]!;
+    deps.logger.debug({ server: target }, "opening ADS stream");
+    const session: Session = {
+      server,
+      nodeSent: false,
+      nonces: new Map(),
+      stream: deps.transport.open(target, {
+        onResponse: (response) => onResponse(session, response),
+        onEnd: (reason) => step({ kind: "end", session, reason }),
+      }),
+    };
+    const stallTimer = deps.clock.setTimeout(() => step({ kind: "end", session, reason: `no response within ${deps.streamTimeoutMs} ms (stalled)` }), deps.streamTimeoutMs);
+    enter({ kind: "connecting", session, stallTimer, roundFailed });
+    for (const typeUrl of RESOURCE_TYPES) if (types.get(typeUrl)!.watchers.size > 0) send(typeUrl);
+  }
+
+  function onConnected(session: Session): void {
+    deps.backoff.reset();
+    const server = deps.servers[session.server]!;
+    deps.logger.info({ server }, "connected to xDS server");
+    deps.emit({ type: "xds-connected", server });
+    tellListeners(true);
+  }
+
+  function onEnded(from: Connection & { readonly session: Session }, reason: string): void {
+    const server = deps.servers[from.session.server]!;
+    lastProblem = `${server}: ${reason}`;
+    const next = from.session.server + 1;
+    if (from.kind === "connecting" && next < deps.servers.length) {
+      deps.logger.warn({ from: server, to: deps.servers[next], reason }, "xDS server unusable; failing over to the next one");
+      deps.emit({ type: "xds-failover", from: server, to: deps.servers[next]!, reason });
+      return open(next, from.roundFailed);
+    }
+    const delay = deps.backoff.next();
+    enter({ kind: "backoff", retryTimer: deps.clock.setTimeout(() => step({ kind: "retry" }), delay), roundFailed: from.kind === "connecting" });
+    if (from.kind === "streaming") deps.emit({ type: "xds-disconnected", server, reason });
+    // Told even when the round failed without ever connecting: with nothing cached, targets need not wait out their start-up timeout.
+    tellListeners(false);
+    deps.logger.warn({ server, reason, retryInMs: Math.round(delay) }, "ADS stream ended; keeping last good endpoints and retrying");
+  }
+
+  function tellListeners(connected: boolean): void {
+    for (const listener of [...connectionListeners]) listener(connected);
   }
 
   function send(typeUrl: ResourceTypeUrl, errorDetail?: string): void {
-    if (!call) return;
+    const session = sessionOf(connection);
+    if (!session) return;
     const state = types.get(typeUrl)!;
     const request: DiscoveryRequest = {
       version_info: state.version,
       resource_names: [...state.watchers.keys()].sort(),
       type_url: typeUrl,
-      response_nonce: state.nonce,
-      ...(!nodeSent && { node: deps.node }),
-      ...(errorDetail !== undefined && { error_detail: { code: grpc.status.INVALID_ARGUMENT, message: errorDetail, details: [] } }),
+      response_nonce: session.nonces.get(typeUrl) ?? "",
+      ...(!session.nodeSent && { node: deps.node }),
+      ...(errorDetail !== undefined && { error_detail: { code: INVALID_ARGUMENT, message: errorDetail, details: [] } }),
     };
-    nodeSent = true;
-    call.write(request);
+    session.nodeSent = true;
+    session.stream.write(request);
   }
 
-  function connect(): void {
-    cancelTimer?.();
-    cancelTimer = undefined;
-    if (closed) return;
-    const target = server();
-    let channel = channels.get(target);
-    if (!channel) {
-      channel = new AdsClient(target, grpc.credentials.createInsecure());
-      channels.set(target, channel);
-    }
-    const gen = ++generation;
-    answered = false;
-    nodeSent = false;
-    for (const state of types.values()) state.nonce = "";
-    const stream = (channel as unknown as { StreamAggregatedResources(): AdsCall }).StreamAggregatedResources();
-    call = stream;
-    deps.logger.debug({ server: target }, "opening ADS stream");
-    cancelTimer = deps.clock.setTimeout(() => {
-      if (gen === generation && !answered) streamEnded(gen, `no response within ${deps.streamTimeoutMs} ms (stalled)`, stream);
-    }, deps.streamTimeoutMs);
-    stream.on("data", (response: DiscoveryResponse) => gen === generation && onResponse(response));
-    stream.on("status", (status: grpc.StatusObject) => streamEnded(gen, `${grpc.status[status.code]}: ${status.details}`));
-    stream.on("error", (err: Error) => deps.logger.debug({ server: target, err: err.message }, "ADS stream error"));
-    for (const typeUrl of RESOURCE_TYPES) if (types.get(typeUrl)!.watchers.size > 0) send(typeUrl);
-  }
-
-  function streamEnded(gen: number, reason: string, stream?: AdsCall): void {
-    if (gen !== generation) return;
-    generation++;
-    stream?.cancel();
-    call = undefined;
-    cancelTimer?.();
-    cancelTimer = undefined;
-    const from = server();
-    lastProblem = `${from}: ${reason}`;
-    if (connected) deps.emit({ type: "xds-disconnected", server: from, reason });
-    setConnected(false);
-    if (closed) return;
-    if (!answered && serverIndex + 1 < deps.servers.length) {
-      serverIndex++;
-      deps.logger.warn({ from, to: server(), reason }, "xDS server unusable; failing over to the next one");
-      deps.emit({ type: "xds-failover", from, to: server(), reason });
-      connect();
-      return;
-    }
-    serverIndex = 0;
-    if (!answered) {
-      failedRound = true;
-      // Tell targets now: with nothing cached they need not wait out their start-up timeout.
-      for (const listener of [...connectionListeners]) listener(false);
-    }
-    const delay = deps.backoff.next();
-    deps.logger.warn({ server: from, reason, retryInMs: Math.round(delay) }, "ADS stream ended; keeping last good endpoints and retrying");
-    cancelTimer = deps.clock.setTimeout(connect, delay);
-  }
-
-  function onResponse(response: DiscoveryResponse): void {
-    if (!answered) {
-      answered = true;
-      cancelTimer?.();
-      cancelTimer = undefined;
-      deps.backoff.reset();
-      failedRound = false;
-      deps.logger.info({ server: server() }, "connected to xDS server");
-      deps.emit({ type: "xds-connected", server: server() });
-      setConnected(true);
-    }
+  function onResponse(session: Session, response: DiscoveryResponse): void {
+    if (sessionOf(connection) !== session) return; // a stream already left
+    step({ kind: "answer", session });
     const typeUrl = RESOURCE_TYPES.find((t) => t === response.type_url);
     if (!typeUrl) {
       deps.logger.warn({ typeUrl: response.type_url }, "response of a type we did not ask for; ignored");
       return;
     }
     const state = types.get(typeUrl)!;
-    state.nonce = response.nonce;
+    session.nonces.set(typeUrl, response.nonce);
     const decoded = new Map<string, Accepted>();
     const errors: string[] = [];
     const failed = new Set<string>();
@@ -264,8 +294,8 @@ export function createXdsClient(deps: XdsClientDeps): XdsClient {
       const held = state.unsettled.has(name);
       if (cached) queueMicrotask(() => set!.has(onUpdate) && onUpdate(held ? { status: "held", model: cached.model, reason: "the control plane no longer sends it" } : { status: "ok", model: cached.model }));
       if (isNew) {
-        if (call) send(typeUrl);
-        else if (!cancelTimer && !closed) connect();
+        if (sessionOf(connection)) send(typeUrl);
+        else step({ kind: "watch" });
       }
       return () => {
         set!.delete(onUpdate);
@@ -276,20 +306,13 @@ export function createXdsClient(deps: XdsClientDeps): XdsClient {
         send(typeUrl);
       };
     },
-    isConnected: () => connected,
-    allServersFailed: () => failedRound,
-    describe: () => (connected ? `connected to ${server()}` : `no live stream (last problem: ${lastProblem})`),
+    isConnected: () => connection.kind === "streaming",
+    allServersFailed: () => (connection.kind === "connecting" || connection.kind === "backoff") && connection.roundFailed,
+    describe: () => (connection.kind === "streaming" ? `connected to ${deps.servers[connection.session.server]}` : `no live stream (last problem: ${lastProblem})`),
     onConnectionChange(listener) {
       connectionListeners.add(listener);
       return () => connectionListeners.delete(listener);
     },
-    close() {
-      closed = true;
-      generation++;
-      cancelTimer?.();
-      call?.cancel();
-      call = undefined;
-      for (const channel of channels.values()) channel.close();
-    },
+    close: () => step({ kind: "close" }),
   };
 }

@@ -21,12 +21,12 @@ export interface FaultInjector {
   /** The watcher the xDS server should use: the real one, seen through the active faults. */
   readonly watcher: ResourceWatcher;
   /**
-   * Called by the xDS server for each new stream with a function that ends it.
-   * Returns a status to refuse the stream with, or a detach function for when
-   * it closes. Adding a stream-error fault also ends every attached stream, so
-   * existing clients reconnect into the failure.
+   * Called by the xDS server for each new stream (it is the server's
+   * StreamGate). Returns a status to refuse the stream with, or a detach
+   * function for when it closes. Adding a stream-error fault also ends every
+   * attached stream, so existing clients reconnect into the failure.
    */
-  attachStream(end: (code: number, details: string) => void): StreamAdmission;
+  attachStream(stream: { end(code: number, details: string): void }): StreamAdmission;
   /** Activates a fault; returns its id. Open watches see the change at once. */
   add(fault: Fault): string;
   remove(id: string): boolean;
@@ -81,9 +81,10 @@ export function createFaultInjector(inner: ResourceWatcher): FaultInjector {
         };
       },
     },
-    attachStream(end) {
+    attachStream(stream) {
       const refusal = streamError();
       if (refusal) return { refuse: refusal };
+      const end = (code: number, details: string) => stream.end(code, details);
       streams.add(end);
       return { detach: () => streams.delete(end) };
     },

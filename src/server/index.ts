@@ -1,6 +1,7 @@
 import { createAdminServer } from "../admin/index.js";
 import { createSystemClock, type Clock } from "../clock/index.js";
 import { createDnsServer, RATE_LIMIT_DEFAULTS } from "../dns/index.js";
+import { ValidationError } from "../errors/index.js";
 import { createFaultInjector, createLabFaults, createPipelineFaults } from "../faults/index.js";
 import { createPushGuard } from "../guard/index.js";
 import { createHealthMonitor, createRendezvousOwnership, ownEverything } from "../health/index.js";
@@ -25,6 +26,7 @@ export { startSpine, type Spine, type SpineDeps } from "./spine.js";
  */
 export async function startServer(options: ServeOptions, clock: Clock = createSystemClock()): Promise<RunningServer> {
   const { logger } = options;
+  if (options.enableFaults && options.streamGate) throw new ValidationError([{ path: "streamGate", message: "cannot be combined with enableFaults, whose fault injector is the stream gate" }]);
   const metrics = createMetrics();
   const codec = loadCodec();
   const store = await openStore(options.store, { dataDir: options.dataDir, logger, ...(options.replicaId !== undefined && { replica: options.replicaId }) });
@@ -46,7 +48,7 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
   const faults = options.enableFaults ? createFaultInjector(cache) : undefined;
   const labFaults = faults && createLabFaults({ injector: faults, pipeline: pipeline!, codec, clock, logger, metrics });
   if (faults) logger.warn("fault injection is ON: POST /v1/faults can break what xDS clients see; never enable it in production");
-  const xds = createXdsServer({ watcher: faults?.watcher ?? cache, codec, logger, metrics, now: () => clock.now(), onReply: (r) => guard.onReply(r), ...(faults && { streamGate: faults }) });
+  const xds = createXdsServer({ watcher: faults?.watcher ?? cache, codec, logger, metrics, clock, onReply: (r) => guard.onReply(r), ...((faults ?? options.streamGate) && { streamGate: faults ?? options.streamGate }) });
   xdsServer = xds;
   // On a shared store, each instance's checks and TTL run on one live replica; a single process owns everything.
   const ownership = store.members ? createRendezvousOwnership(store.members) : ownEverything();

@@ -3,7 +3,7 @@ import type { PushGuard } from "../guard/index.js";
 import { GUARD_DEFAULTS, ROLLOUT_DEFAULTS, type GuardPolicy, type RolloutPolicy } from "../guard/model.js";
 import { DAMPING_DEFAULTS, TTL_GRACE_DEFAULT_MS, type DampingPolicy } from "../health/model.js";
 import type { Logger } from "../log/index.js";
-import type { XdsServer } from "../xds/index.js";
+import type { StreamGate, XdsServer } from "../xds/index.js";
 
 /** Everything `steadymesh serve` needs; the CLI parses flags into this. */
 export interface ServeOptions {
@@ -58,6 +58,12 @@ export interface ServeOptions {
    * without it the fault routes answer 404.
    */
   readonly enableFaults?: boolean;
+  /**
+   * Sees every new ADS stream (no flag: for a program that embeds the server,
+   * such as the bench). Cannot be combined with `enableFaults`, whose fault
+   * injector is the stream gate then.
+   */
+  readonly streamGate?: StreamGate;
   /**
    * How long an instance that missed its TTL stays registered, unhealthy,
    * before it is removed (`--ttl-grace-ms`, default 30000).

@@ -4,6 +4,6 @@ export { XDS_LIMITS, type XdsLimits } from "./limits.js";
 export type { ResourceWatcher, WatchRequest, WatchResponse, Subscription, NodeInfo } from "./watcher.js";
 export type { StreamTransport } from "./transport.js";
 export { createSnapshotCache, responseVersion, type SnapshotCache, type GroupSnapshot } from "./snapshot-cache.js";
-export { createXdsServer, type XdsServer, type XdsServerDeps } from "./server.js";
+export { createXdsServer, type XdsServer, type XdsServerDeps, type StreamGate, type GatedStream } from "./server.js";
 export type { ClientReply } from "./sotw-stream.js";
 export { buildBootstrap, type Bootstrap, type BootstrapOptions } from "./bootstrap.js";

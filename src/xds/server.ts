@@ -1,4 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
+import { createSystemClock, type Clock } from "../clock/index.js";
 import { createLimitedLog, createLogRateLimiter, type Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
 import type { ClientStatus } from "./client-status.js";
@@ -16,15 +17,32 @@ export interface XdsServerDeps {
   readonly codec: Codec;
   readonly logger: Logger;
   readonly metrics?: Metrics;
-  readonly now?: () => number;
+  /** For timestamps, log rate limits and the forced-shutdown timer; the system clock by default. */
+  readonly clock?: Clock;
   /** What one stream may ask of the server; XDS_LIMITS unless a test says otherwise. */
   readonly limits?: XdsLimits;
   /** Sees every ACK and NACK, with the generation answered when known. */
   readonly onReply?: (reply: ClientReply) => void;
-  /** Sees every new stream; may refuse it or end it later (the lab's stream-error fault). */
-  readonly streamGate?: {
-    attachStream(end: (code: number, details: string) => void): { readonly refuse: { code: number; details: string } } | { readonly detach: () => void };
-  };
+  /** Sees every new stream; may refuse it, end it later (the lab's stream-error fault) or write to it (the bench). */
+  readonly streamGate?: StreamGate;
+}
+
+/** A new ADS stream as a StreamGate sees it. */
+export interface GatedStream {
+  readonly protocol: "sotw" | "delta";
+  /** Writes `bytes`, an encoded response of `protocol`, unchanged, touching no stream state. */
+  send(bytes: Uint8Array): void;
+  /** Ends the stream with this gRPC status. */
+  end(code: number, details: string): void;
+}
+
+/**
+ * Intercepts new streams, around the server rather than inside it. Returns a
+ * status to refuse the stream with, or a detach function the server calls
+ * once the stream has closed.
+ */
+export interface StreamGate {
+  attachStream(stream: GatedStream): { readonly refuse: { code: number; details: string } } | { readonly detach: () => void };
 }
 
 export interface XdsServer {
@@ -32,16 +50,12 @@ export interface XdsServer {
   listen(host: string, port: number): Promise<{ host: string; port: number }>;
   /** Every open ADS stream. */
   clients(): ClientStatus[];
-  /**
-   * Writes `bytes`, an encoded response of `protocol`, unchanged to every open
-   * stream of that protocol, touching no stream state; returns how many. It is
-   * the transport's floor ("the same bytes N times on the same sockets") that
-   * bench/ measures propagation against; nothing else uses it.
-   */
-  broadcastEncoded(protocol: "sotw" | "delta", bytes: Uint8Array): number;
   /** Ends every stream with UNAVAILABLE (clients reconnect elsewhere or later), then stops. */
   close(): Promise<void>;
 }
+
+/** How long close() waits for calls to finish before it cuts them off. */
+const FORCED_SHUTDOWN_MS = 2000;
 
 /** Responses go out already encoded (wire.ts); the service definition's serializer passes bytes through. */
 type AdsCall = grpc.ServerDuplexStream<DiscoveryRequest, Uint8Array>;
@@ -58,13 +72,14 @@ interface ProtocolStream<Req> {
 
 /** The xDS gRPC server: ADS State-of-the-World and Delta, sharing one stream table. */
 export function createXdsServer(deps: XdsServerDeps): XdsServer {
-  const now = deps.now ?? Date.now;
+  const clock = deps.clock ?? createSystemClock();
+  const now = () => clock.now();
   // Channelz off: nothing here serves or reads grpc-js channelz, and its per-connection and per-call
   // trackers cost about 1 KB of heap per connected client (bench `memory`). No effect on the wire.
   const limits = deps.limits ?? XDS_LIMITS;
   // A larger request is refused by grpc-js itself: RESOURCE_EXHAUSTED, ending that stream only.
   const server = new grpc.Server({ "grpc.max_receive_message_length": limits.maxRequestBytes, "grpc.enable_channelz": 0 });
-  const streams = new Map<string, { stream: ProtocolStream<never>; protocol: "sotw" | "delta"; transport: StreamTransport }>();
+  const streams = new Map<string, { stream: ProtocolStream<never>; transport: StreamTransport }>();
   const wire = createResponseWire(deps.codec, deps.metrics);
   let seq = 0;
   let closing: Promise<void> | undefined;
@@ -72,10 +87,14 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
   function handle<Req>(protocol: "sotw" | "delta", call: grpc.ServerDuplexStream<Req, Uint8Array>, create: (id: string, transport: StreamTransport) => ProtocolStream<Req>): void {
     const id = `s${++seq}`;
     const transport = grpcTransport(call);
-    const admission = deps.streamGate?.attachStream((code, details) => {
-      deps.logger.info({ stream: id, code }, "ADS stream ended by an injected fault");
-      transport.end(code, details);
-      finish("injected fault");
+    const admission = deps.streamGate?.attachStream({
+      protocol,
+      send: (bytes) => transport.send(bytes),
+      end(code, details) {
+        deps.logger.info({ stream: id, code }, "ADS stream ended by an injected fault");
+        transport.end(code, details);
+        finish("injected fault");
+      },
     });
     if (admission && "refuse" in admission) {
       deps.logger.info({ stream: id, peer: transport.peer, code: admission.refuse.code }, "ADS stream refused by an injected fault");
@@ -83,7 +102,7 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
       return;
     }
     const stream = create(id, transport);
-    streams.set(id, { stream, protocol, transport });
+    streams.set(id, { stream, transport });
     deps.metrics?.xdsClients.inc();
     deps.logger.info({ stream: id, peer: transport.peer }, "ADS stream opened");
     let finished = false;
@@ -133,15 +152,6 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
       });
     },
     clients: () => [...streams.values()].map((s) => s.stream.status()),
-    broadcastEncoded(protocol, bytes) {
-      let written = 0;
-      for (const entry of streams.values()) {
-        if (entry.protocol !== protocol) continue;
-        entry.transport.send(bytes);
-        written++;
-      }
-      return written;
-    },
     close() {
       closing ??= (async () => {
         for (const { stream, transport } of streams.values()) {
@@ -149,12 +159,12 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
           transport.end(StreamStatus.UNAVAILABLE, "control plane shutting down");
         }
         await new Promise<void>((resolve) => {
-          const force = setTimeout(() => {
+          const cancelForce = clock.setTimeout(() => {
             server.forceShutdown();
             resolve();
-          }, 2000);
+          }, FORCED_SHUTDOWN_MS);
           server.tryShutdown(() => {
-            clearTimeout(force);
+            cancelForce();
             resolve();
           });
         });

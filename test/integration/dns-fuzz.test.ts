@@ -5,7 +5,7 @@ import { once } from "node:events";
 import { connect } from "node:net";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createFakeClock } from "../../src/clock/index.js";
+import { createFakeClock } from "../helpers/fake-clock.js";
 import { createDnsServer, type DnsServer } from "../../src/dns/index.js";
 import { frame } from "../../src/dns/tcp-framing.js";
 import { createSilentLogger } from "../../src/log/index.js";

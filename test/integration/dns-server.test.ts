@@ -5,7 +5,7 @@ import { Resolver } from "node:dns/promises";
 import { once } from "node:events";
 import { after, test } from "node:test";
 import dnsPacket, { type Packet } from "dns-packet";
-import { createFakeClock } from "../../src/clock/index.js";
+import { createFakeClock } from "../helpers/fake-clock.js";
 import { createDnsServer, type DnsServer } from "../../src/dns/index.js";
 import { createFrameReader, frame } from "../../src/dns/tcp-framing.js";
 import { createLogger, createSilentLogger } from "../../src/log/index.js";

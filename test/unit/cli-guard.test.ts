@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createFakeClock } from "../../src/clock/index.js";
+import { createFakeClock } from "../helpers/fake-clock.js";
 import type { AdminClient, AdminMethod } from "../../src/cli/admin-client.js";
 import { guardOutcome } from "../../src/cli/guard-outcome.js";
 import { main } from "../../src/cli/index.js";

@@ -3,7 +3,7 @@ import { EventEmitter } from "node:events";
 import { after, before, describe, it } from "node:test";
 import { createAdminServer, type AdminServer } from "../../src/admin/index.js";
 import { main, type CliIo, type SignalSource, type StopSignal } from "../../src/cli/index.js";
-import { createFakeClock, type FakeClock } from "../../src/clock/index.js";
+import { createFakeClock, type FakeClock } from "../helpers/fake-clock.js";
 import { createHealthMonitor, type HealthMonitor } from "../../src/health/index.js";
 import { createSilentLogger } from "../../src/log/index.js";
 import { createMetrics } from "../../src/metrics/index.js";

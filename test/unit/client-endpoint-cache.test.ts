@@ -7,7 +7,7 @@ import { CACHE_FORMAT, MAX_CACHE_FILE_BYTES, createEndpointCache, type CacheEntr
 import type { ResolvedEndpoint } from "../../src/client/endpoint.js";
 import { CacheWriteError, EmptyEndpointsError, InvalidCacheTargetError } from "../../src/client/errors.js";
 import type { ClientLogger } from "../../src/client/logger.js";
-import { createFakeClock } from "../../src/clock/index.js";
+import { createFakeClock } from "../helpers/fake-clock.js";
 import { ValidationError } from "../../src/errors/index.js";
 
 const OUTAGE = Date.parse("2022-03-08T18:07:00.000Z");

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import type { DnsResult } from "../../src/client/dns-source.js";
-import { createFakeClock } from "../../src/clock/index.js";
+import { createFakeClock } from "../helpers/fake-clock.js";
 import { createSilentLogger } from "../../src/log/index.js";
 import { parseDemoArgs } from "../../src/demo/cli.js";
 import { addressList, createDnsChannel } from "../../src/demo/dns-channel.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createFakeClock } from "../../src/clock/index.js";
+import { createFakeClock } from "../helpers/fake-clock.js";
 import { answerQuery, createZone } from "../../src/dns/index.js";
 import { createQueryHandler } from "../../src/dns/query-handler.js";
 import { createSilentLogger } from "../../src/log/index.js";

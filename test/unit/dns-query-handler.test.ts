@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import dnsPacket, { type Packet } from "dns-packet";
-import { createFakeClock, type FakeClock } from "../../src/clock/index.js";
+import { createFakeClock, type FakeClock } from "../helpers/fake-clock.js";
 import { createZone } from "../../src/dns/index.js";
 import { createQueryHandler } from "../../src/dns/query-handler.js";
 import { createRateLimiter, type RateLimiter } from "../../src/dns/rate-limit.js";

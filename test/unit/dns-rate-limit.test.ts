@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createFakeClock } from "../../src/clock/index.js";
+import { createFakeClock } from "../helpers/fake-clock.js";
 import { isLoopback, rateLimitFor } from "../../src/dns/dns-server.js";
 import { createRateLimiter, RATE_LIMIT_DEFAULTS, sourcePrefix } from "../../src/dns/rate-limit.js";
 

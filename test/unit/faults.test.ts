@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import { createFakeClock } from "../../src/clock/index.js";
+import { createFakeClock } from "../helpers/fake-clock.js";
 import { NotFoundError, ValidationError } from "../../src/errors/index.js";
 import { createFaultInjector, createLabFaults, createPipelineFaults, GRPC_STATUS_CODES, type FaultInjector, type LabFaultSpec } from "../../src/faults/index.js";
 import { createLogger } from "../../src/log/index.js";
@@ -93,7 +93,7 @@ async function metricValue(metrics: Metrics, name: string, labels: Record<string
 /** An ADS stream as the xDS server attaches it: records how it was ended. */
 function attach(injector: FaultInjector) {
   const ended: Array<[number, string]> = [];
-  const admission = injector.attachStream((code, details) => ended.push([code, details]));
+  const admission = injector.attachStream({ end: (code, details) => void ended.push([code, details]) });
   return { admission, ended };
 }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createFakeClock } from "../../src/clock/index.js";
+import { createFakeClock } from "../helpers/fake-clock.js";
 import { ConflictError, NotFoundError } from "../../src/errors/index.js";
 import { createPushGuard, GUARD_DEFAULTS, ROLLOUT_DEFAULTS, type GuardPolicy, type RolloutPolicy } from "../../src/guard/index.js";
 import { createSilentLogger } from "../../src/log/index.js";

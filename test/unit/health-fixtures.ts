@@ -1,6 +1,6 @@
 /** A fake prober, a registry on a memory store and a fake clock, for the health monitor's unit tests. */
 import { Writable } from "node:stream";
-import { createFakeClock, type FakeClock } from "../../src/clock/index.js";
+import { createFakeClock, type FakeClock } from "../helpers/fake-clock.js";
 import { createHealthMonitor, type DampingPolicy, type HealthMonitor, type Ownership, type ProbeResult, type ProbeTarget, type Prober } from "../../src/health/index.js";
 import { createLogger } from "../../src/log/index.js";
 import { createMetrics, type Metrics } from "../../src/metrics/index.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createFakeClock } from "../../src/clock/index.js";
+import { createFakeClock } from "../helpers/fake-clock.js";
 import { createRng, startUserPool, type Outcome } from "../../src/lab/workload/index.js";
 
 const settle = () => new Promise((r) => setImmediate(r));

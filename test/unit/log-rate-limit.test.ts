@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pino } from "pino";
-import { createFakeClock } from "../../src/clock/index.js";
+import { createFakeClock } from "../helpers/fake-clock.js";
 import { clip, createLimitedLog, createLogRateLimiter, OVERFLOW_KEY } from "../../src/log/index.js";
 import { capture } from "../helpers/io.js";
 

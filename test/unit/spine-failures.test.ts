@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pino } from "pino";
-import { createFakeClock } from "../../src/clock/index.js";
+import { createFakeClock } from "../helpers/fake-clock.js";
 import { createMetrics } from "../../src/metrics/index.js";
 import { ENDPOINT_TYPE, loadCodec } from "../../src/proto/index.js";
 import { createMemoryStore, createRegistry } from "../../src/registry/index.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createFakeClock } from "../../src/clock/index.js";
+import { createFakeClock } from "../helpers/fake-clock.js";
 import { createSilentLogger } from "../../src/log/index.js";
 import { loadCodec, LISTENER_TYPE, ENDPOINT_TYPE } from "../../src/proto/index.js";
 import { createMemoryStore, createRegistry } from "../../src/registry/index.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createFakeClock } from "../../src/clock/index.js";
+import { createFakeClock } from "../helpers/fake-clock.js";
 import { createLimitedLog, createLogRateLimiter, createSilentLogger } from "../../src/log/index.js";
 import { createMetrics } from "../../src/metrics/index.js";
 import { CLUSTER_TYPE, ENDPOINT_TYPE, type DeltaDiscoveryRequest, type DiscoveryRequest } from "../../src/proto/index.js";

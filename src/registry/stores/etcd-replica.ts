@@ -1,10 +1,16 @@
 import { hostname } from "node:os";
 import type { Etcd3 } from "etcd3";
+import type { Clock } from "../../clock/index.js";
 import { UnavailableError } from "../../errors/index.js";
 import type { Logger } from "../../log/index.js";
 
 /** How long a replica's claim outlives its process when it dies without releasing it. */
 export const REPLICA_LEASE_SECONDS = 10;
+
+/** Between two attempts at a claim another process holds, at open. */
+const CLAIM_RETRY_MS = 1000;
+/** Between two attempts to claim the id again after its lease was lost. */
+const RECLAIM_RETRY_MS = 2000;
 
 /** A replica's claim on its id; released on close. */
 export interface ReplicaClaim {
@@ -16,19 +22,19 @@ export interface ReplicaClaim {
  * while this process runs, so that two live processes never share one
  * replica's generation log. A claim left by a process that died expires with
  * its lease: the claim is retried for one lease period before giving up with
- * an UnavailableError that says what to do.
+ * an UnavailableError that says what to do. Every wait is on `clock`.
  */
-export async function claimReplica(client: Etcd3, key: string, replica: string, logger: Logger, waitMs = (REPLICA_LEASE_SECONDS + 2) * 1000): Promise<ReplicaClaim> {
-  const giveUpAt = Date.now() + waitMs;
-  const owner = JSON.stringify({ host: hostname(), pid: process.pid, since: new Date().toISOString() });
+export async function claimReplica(client: Etcd3, key: string, replica: string, logger: Logger, clock: Clock, waitMs = (REPLICA_LEASE_SECONDS + 2) * 1000): Promise<ReplicaClaim> {
+  const giveUpAt = clock.now() + waitMs;
+  const owner = JSON.stringify({ host: hostname(), pid: process.pid, since: new Date(clock.now()).toISOString() });
   for (let attempt = 1; ; attempt++) {
     const lease = await tryClaim(client, key, owner);
-    if (lease) return keepClaim(client, key, owner, replica, logger, lease);
-    if (Date.now() > giveUpAt) {
+    if (lease) return keepClaim({ client, key, owner, replica, logger, clock }, lease);
+    if (clock.now() > giveUpAt) {
       throw new UnavailableError(`replica id "${replica}" is in use by another steadymesh serve on this etcd; give each replica its own --replica-id`);
     }
     if (attempt === 1) logger.warn({ replica, waitSeconds: REPLICA_LEASE_SECONDS }, "replica id is claimed; waiting in case its previous process died");
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await new Promise<void>((resolve) => clock.setTimeout(resolve, CLAIM_RETRY_MS));
   }
 }
 
@@ -62,26 +68,30 @@ async function tryClaim(client: Etcd3, key: string, owner: string): Promise<Leas
  * health checks; this one claims its id again every 2 s until it holds it,
  * and rejoins.
  */
-function keepClaim(client: Etcd3, key: string, owner: string, replica: string, logger: Logger, first: Lease): ReplicaClaim {
+function keepClaim(claim: { client: Etcd3; key: string; owner: string; replica: string; logger: Logger; clock: Clock }, first: Lease): ReplicaClaim {
+  const { client, key, owner, replica, logger, clock } = claim;
   let lease = first;
   let released = false;
-  let retry: NodeJS.Timeout | undefined;
+  let cancelRetry: (() => void) | undefined;
+  const retryLater = (): void => {
+    cancelRetry = clock.setTimeout(reclaim, RECLAIM_RETRY_MS);
+  };
   const watchLoss = (held: Lease): void => {
     held.on("lost", (err) => {
       if (released) return;
       logger.error({ replica, err: err.message }, "lost the etcd lease on this replica's id; claiming it again");
-      retry = setTimeout(reclaim, 2000);
+      retryLater();
     });
   };
   const reclaim = (): void => {
-    retry = undefined;
+    cancelRetry = undefined;
     if (released) return;
     tryClaim(client, key, owner).then(
       (next) => {
         if (released) return void next?.revoke();
         if (!next) {
           // Held by a process that took the id while this one was cut off: keep trying; that one's lease decides.
-          retry = setTimeout(reclaim, 2000);
+          retryLater();
           return;
         }
         lease = next;
@@ -90,7 +100,7 @@ function keepClaim(client: Etcd3, key: string, owner: string, replica: string, l
       },
       (err: unknown) => {
         logger.debug({ replica, err }, "claiming the replica id again failed; retrying");
-        retry = setTimeout(reclaim, 2000);
+        retryLater();
       },
     );
   };
@@ -98,7 +108,7 @@ function keepClaim(client: Etcd3, key: string, owner: string, replica: string, l
   return {
     release: async () => {
       released = true;
-      if (retry) clearTimeout(retry);
+      cancelRetry?.();
       await lease.revoke();
     },
   };

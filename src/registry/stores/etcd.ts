@@ -27,7 +27,7 @@ export interface EtcdStoreOptions {
   readonly replica?: string;
   /** How long to wait for a claimed replica id to be freed before giving up; default one lease period plus 2 s. */
   readonly replicaWaitMs?: number;
-  /** For the store's own timeouts (open, and a commit waiting for its watch event); the system clock by default. */
+  /** For the store's own timeouts and waits (open, the replica claim's retries, a commit waiting for its watch event); the system clock by default. */
   readonly clock?: Clock;
 }
 
@@ -193,7 +193,7 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<Store> {
   const replicaPrefix = `${prefix}replicas/${replica}/`;
   let claim: ReplicaClaim;
   try {
-    claim = await claimReplica(client, `${replicaPrefix}owner`, replica, logger, options.replicaWaitMs);
+    claim = await claimReplica(client, `${replicaPrefix}owner`, replica, logger, clock, options.replicaWaitMs);
   } catch (err) {
     client.close();
     if (err instanceof UnavailableError) throw err;
