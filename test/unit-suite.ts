@@ -63,6 +63,7 @@ import "./unit/lab-workload.test.js";
 import "./unit/log-rate-limit.test.js";
 import "./unit/open-store.test.js";
 import "./unit/registry.test.js";
+import "./unit/resources-corpus.test.js";
 import "./unit/snapshot-isolation.test.js";
 import "./unit/snapshot.test.js";
 import "./unit/spine-failures.test.js";

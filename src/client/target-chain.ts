@@ -63,7 +63,10 @@ export function watchTargetChain(target: string, deps: ChainDeps, onUpdate: (upd
     if (links.length < 4) {
       const broken = links[links.length - 1];
       if (broken?.last && broken.last.status !== "missing") {
-        return onUpdate({ status: "missing", reason: `route configuration ${broken.name} has no route for ${target}` });
+        const reason = broken.typeUrl === LISTENER_TYPE
+          ? `listener ${broken.name} names no route configuration over RDS (an inline route_config or a server-side listener is not followed)`
+          : `route configuration ${broken.name} has no route for ${target}`;
+        return onUpdate({ status: "missing", reason });
       }
       return;
     }

@@ -7,10 +7,10 @@ import {
   type LocalityLbEndpoints,
   type ResourceTypeUrl,
 } from "../proto/index.js";
+import { RESOURCE_KINDS, endpointKey } from "../resources/index.js";
 import { createResource, createSnapshot, type Resource, type Snapshot } from "../snapshot/index.js";
 import { assessBlastRadius, endpointViolation } from "./blast-radius.js";
 import { diffSnapshots } from "./diff.js";
-import { endpointKey } from "./endpoints.js";
 import type { EndpointDiff, GenerationDiff, GuardPolicy } from "./model.js";
 
 /**
@@ -104,7 +104,10 @@ function drainedAssignment(
   const released = releasable(service, change, policy);
   if (released === 0) return was;
   const keep = new Set(change.removed.slice(released));
-  const merged = putBack(codec.decodeResource(ENDPOINT_TYPE, was.body), codec.decodeResource(ENDPOINT_TYPE, is.body), keep);
+  const assignments = RESOURCE_KINDS[ENDPOINT_TYPE];
+  // Both sides were decoded already (by the diff), and are read here, not changed: putBack copies what it extends.
+  const merged = putBack(assignments.decode(codec, was.body).message, assignments.decode(codec, is.body).message, keep);
+  // The step is a new resource, so it is encoded: the bytes are what the xDS server sends.
   return createResource(ENDPOINT_TYPE, service, codec.encodeResource(ENDPOINT_TYPE, merged));
 }
 

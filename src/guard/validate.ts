@@ -1,30 +1,17 @@
 /**
  * The push guard's validation: would a stock client NACK any resource of a
- * generation? One module per resource type (validate-listener.ts,
- * validate-route.ts, validate-cluster.ts, validate-endpoint.ts) mirrors the
- * checks of @grpc/grpc-js-xds 1.14 (build/src/xds-resource-type/*.js) and
- * adds Envoy's field rules where they are stricter. Where the client's
+ * generation? The rules live in src/resources (one module per resource
+ * type, shared with the resolver), which mirror the checks of
+ * @grpc/grpc-js-xds 1.14 (build/src/xds-resource-type/*.js) and add Envoy's
+ * field rules where they are stricter. Where the client's
  * verdict hangs on a nested message the codec cannot read (TLS contexts,
  * fault-filter configs, TypedStruct, custom LB policies), the guard rejects:
  * holding a valid generation is recoverable, pushing a NACKed one is not.
  */
 import type { Issue } from "../errors/index.js";
-import {
-  CLUSTER_TYPE,
-  ENDPOINT_TYPE,
-  LISTENER_TYPE,
-  RESOURCE_TYPES,
-  ROUTE_TYPE,
-  shortTypeName,
-  type Codec,
-  type ResourceTypeUrl,
-} from "../proto/index.js";
+import { ENDPOINT_TYPE, RESOURCE_TYPES, shortTypeName, type Codec, type ResourceTypeUrl } from "../proto/index.js";
+import { RESOURCE_KINDS, decodeProblem, joinPath, validateDecoded, type Decoded, type Findings } from "../resources/index.js";
 import { createConsistencyChecker, type Snapshot } from "../snapshot/index.js";
-import { validateCluster } from "./validate-cluster.js";
-import { validateLoadAssignment } from "./validate-endpoint.js";
-import { asMessage, joinPath, type Findings, type Message } from "./validate-fields.js";
-import { validateListener } from "./validate-listener.js";
-import { validateRouteConfiguration } from "./validate-route.js";
 
 /**
  * Every problem in `snapshot` that would make a stock gRPC client
@@ -44,14 +31,13 @@ import { validateRouteConfiguration } from "./validate-route.js";
  */
 export function validateSnapshot(codec: Codec, snapshot: Snapshot): Issue[] {
   const state = stateFor(codec);
-  const memo = memoizeDecoding(codec);
   const issues: Issue[] = [];
   const decodeErrors = new Map<string, ReadonlySet<string>>();
   for (const type of RESOURCE_TYPES) {
     for (const [key, resource] of snapshot.resources[type]) {
       // A resource filed under another type is the consistency check's finding; its body means nothing here.
       if (resource.typeUrl !== type) continue;
-      const result = resourceResult(state, memo, type, key, resource.body);
+      const result = resourceResult(codec, state, type, key, resource.body);
       if (result.noted.size > 0) decodeErrors.set(consistencyPrefix(type, key), result.noted);
       issues.push(...result.issues);
     }
@@ -83,7 +69,7 @@ function stateFor(codec: Codec): ValidationState {
   return state;
 }
 
-function resourceResult(state: ValidationState, memo: Codec, type: ResourceTypeUrl, key: string, body: Uint8Array): ResourceResult {
+function resourceResult(codec: Codec, state: ValidationState, type: ResourceTypeUrl, key: string, body: Uint8Array): ResourceResult {
   // Not bytes at all: nothing to remember it by (the codec reports the problem).
   const byKey = body instanceof Uint8Array ? state.results.get(body) : undefined;
   // Most calls are for a body seen before under the same key: checked without building the key string.
@@ -94,7 +80,7 @@ function resourceResult(state: ValidationState, memo: Codec, type: ResourceTypeU
   if (known) return known;
   const issues: Issue[] = [];
   const noted = new Set<string>();
-  validateResource(memo, type, body, createFindings(resourcePath(type, key), issues, noted));
+  validateResource(codec, type, body, createFindings(resourcePath(type, key), issues, noted));
   const result = { issues, noted };
   if (body instanceof Uint8Array) {
     const entry = byKey ?? { byKey: new Map<string, ResourceResult>() };
@@ -105,32 +91,17 @@ function resourceResult(state: ValidationState, memo: Codec, type: ResourceTypeU
   return result;
 }
 
+/** Decodes (once per bytes, shared with the consistency check) and validates one resource. */
 function validateResource(codec: Codec, type: ResourceTypeUrl, body: Uint8Array, findings: Findings): void {
-  let message: Message;
+  let decoded: Decoded;
   try {
-    message = asMessage(codec.decodeResource(type, body)) ?? {};
+    decoded = RESOURCE_KINDS[type].decode(codec, body);
   } catch (error) {
-    // The codec throws only ProtoDecodeError ("cannot decode <type>: …"); anything else is named as such.
-    const text = error instanceof Error && error.message.startsWith("cannot decode") ? error.message : `cannot decode: ${describe(error)}`;
     findings.noteDecodeError(describe(error));
-    findings.add("", text);
+    findings.add("", decodeProblem(error));
     return;
   }
-  try {
-    switch (type) {
-      case LISTENER_TYPE:
-        return validateListener(codec, message, findings);
-      case ROUTE_TYPE:
-        return validateRouteConfiguration(message, findings);
-      case CLUSTER_TYPE:
-        return validateCluster(message, findings);
-      case ENDPOINT_TYPE:
-        return validateLoadAssignment(message, findings);
-    }
-  } catch (error) {
-    // A validator that breaks on odd input must not wave the generation through: reject it, saying why.
-    findings.add("", `could not be validated: ${describe(error)}`);
-  }
+  validateDecoded(codec, decoded, findings);
 }
 
 /** checkConsistency's issues, in this module's path style, minus decode failures the resource pass already reported. */
@@ -192,30 +163,6 @@ function createFindings(resource: string, issues: Issue[], noted: Set<string>, p
     add: (field, message) => issues.push({ path: joinResourcePath(resource, joinPath(prefix, field)), message }),
     at: (more) => createFindings(resource, issues, noted, joinPath(prefix, more)),
     noteDecodeError: (message) => noted.add(message),
-  };
-}
-
-/**
- * The codec with decodeResource and unpackAny remembered per input bytes,
- * so the consistency check reuses what the resource pass decoded. Decoded
- * messages are only read, never changed, by both passes.
- */
-function memoizeDecoding(codec: Codec): Codec {
-  const cache = new WeakMap<Uint8Array, Map<string, unknown>>();
-  const remember = <T>(bytes: Uint8Array, kind: string, decode: () => T): T => {
-    // Not bytes at all: the codec reports that (a WeakMap would throw a TypeError instead).
-    if (!(bytes instanceof Uint8Array)) return decode();
-    let byKind = cache.get(bytes);
-    if (!byKind) cache.set(bytes, (byKind = new Map()));
-    if (byKind.has(kind)) return byKind.get(kind) as T;
-    const decoded = decode();
-    byKind.set(kind, decoded);
-    return decoded;
-  };
-  return {
-    ...codec,
-    decodeResource: (typeUrl, bytes) => remember(bytes, typeUrl, () => codec.decodeResource(typeUrl, bytes)),
-    unpackAny: (typeName, any) => remember(any.value, `${typeName} ${any.type_url}`, () => codec.unpackAny(typeName, any)),
   };
 }
 

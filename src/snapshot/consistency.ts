@@ -1,24 +1,7 @@
 import { SteadyError, type Issue } from "../errors/index.js";
-import {
-  CLUSTER_TYPE,
-  ENDPOINT_TYPE,
-  HTTP_CONNECTION_MANAGER_TYPE_NAME,
-  LISTENER_TYPE,
-  RESOURCE_TYPES,
-  ROUTE_TYPE,
-  shortTypeName,
-  type Codec,
-  type ResourceTypeUrl,
-} from "../proto/index.js";
+import { RESOURCE_TYPES, shortTypeName, type Codec, type ResourceTypeUrl } from "../proto/index.js";
+import { RESOURCE_KINDS, referencesOf, type Reference } from "../resources/index.js";
 import type { Resource, Snapshot } from "./snapshot.js";
-
-/** A name one resource uses to point at another. */
-export interface Reference {
-  /** Path of the referring field inside the resource, e.g. `eds_cluster_config.service_name`. */
-  readonly path: string;
-  readonly type: ResourceTypeUrl;
-  readonly name: string;
-}
 
 /** What the checker needs to know about one resource, read from its bytes. */
 export interface ResourceFacts {
@@ -137,38 +120,12 @@ function where(type: ResourceTypeUrl, key: string): string {
   return `${shortTypeName(type)}[${key}]`;
 }
 
-/** Decodes `resource` and lists its references; throws the codec's typed errors. */
+/**
+ * The name `resource`'s message carries and the names it refers to, read
+ * through src/resources (decoded once per bytes, shared with the push guard).
+ * Throws the codec's typed errors.
+ */
 export function readFacts(resource: Resource, codec: Codec): ResourceFacts {
-  switch (resource.typeUrl) {
-    case LISTENER_TYPE: {
-      const listener = codec.decodeResource(LISTENER_TYPE, resource.body);
-      const packed = listener.api_listener?.api_listener;
-      const rds = packed ? codec.unpackAny(HTTP_CONNECTION_MANAGER_TYPE_NAME, packed).rds : undefined;
-      const references: Reference[] = rds
-        ? [{ path: "api_listener.api_listener.rds.route_config_name", type: ROUTE_TYPE, name: rds.route_config_name }]
-        : [];
-      return { name: listener.name, references };
-    }
-    case ROUTE_TYPE: {
-      const routeConfiguration = codec.decodeResource(ROUTE_TYPE, resource.body);
-      const references = routeConfiguration.virtual_hosts.flatMap((host, i) =>
-        host.routes.flatMap((route, j): Reference[] => {
-          const cluster = route.route?.cluster;
-          return cluster === undefined ? [] : [{ path: `virtual_hosts[${i}].routes[${j}].route.cluster`, type: CLUSTER_TYPE, name: cluster }];
-        }),
-      );
-      return { name: routeConfiguration.name, references };
-    }
-    case CLUSTER_TYPE: {
-      const cluster = codec.decodeResource(CLUSTER_TYPE, resource.body);
-      if (cluster.type !== "EDS") return { name: cluster.name, references: [] };
-      const serviceName = cluster.eds_cluster_config?.service_name ?? "";
-      const reference: Reference = serviceName
-        ? { path: "eds_cluster_config.service_name", type: ENDPOINT_TYPE, name: serviceName }
-        : { path: "name", type: ENDPOINT_TYPE, name: cluster.name };
-      return { name: cluster.name, references: [reference] };
-    }
-    case ENDPOINT_TYPE:
-      return { name: codec.decodeResource(ENDPOINT_TYPE, resource.body).cluster_name, references: [] };
-  }
+  const decoded = RESOURCE_KINDS[resource.typeUrl].decode(codec, resource.body);
+  return { name: decoded.name, references: referencesOf(codec, decoded) };
 }

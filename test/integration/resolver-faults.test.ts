@@ -139,7 +139,7 @@ describe("resolver - faults the control plane can have", { concurrency: 2 }, () 
     cp.faults!.clear();
     assertNoFailures("steady", steadyResult);
     const { events } = await steady.events();
-    assert.ok(events.some((e) => e.type === "nack" && /lb_policy: unsupported MAGLEV/.test(e.detail)), JSON.stringify(events.filter((e) => e.type === "nack")));
+    assert.ok(events.some((e) => e.type === "nack" && /CDS greeter: lb_policy: MAGLEV is not supported by gRPC clients/.test(e.detail)), JSON.stringify(events.filter((e) => e.type === "nack")));
     assertMeasuredStock("NACKs the invalid Cluster and keeps serving", stockResult, (r) => r.failed === 0);
     const clients = (await cp.api("GET", "/v1/clients")).body.clients as Array<{ nodeId: string; types: Record<string, { lastNack?: unknown }> }>;
     assert.ok(clients.find((c) => c.nodeId === "steady-test")?.types.CDS?.lastNack, "the server recorded the resolver's NACK");

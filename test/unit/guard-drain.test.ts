@@ -4,9 +4,10 @@ import { addresses, build, codec, entry, type InstanceSpec } from "./guard-fixtu
 import { assessBlastRadius } from "../../src/guard/blast-radius.js";
 import { diffSnapshots } from "../../src/guard/diff.js";
 import { drainStep } from "../../src/guard/drain.js";
-import { endpointKey, endpointsOf } from "../../src/guard/endpoints.js";
+import { endpointsOf } from "../../src/guard/endpoints.js";
 import { GUARD_DEFAULTS, type GuardPolicy } from "../../src/guard/model.js";
 import { ENDPOINT_TYPE, RESOURCE_TYPES } from "../../src/proto/index.js";
+import { endpointKey } from "../../src/resources/index.js";
 import { checkConsistency, type Snapshot } from "../../src/snapshot/index.js";
 
 function count(snapshot: Snapshot, service: string): number | undefined {

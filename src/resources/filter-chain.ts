@@ -1,8 +1,8 @@
 import { isIP } from "node:net";
 import { show } from "../errors/index.js";
 import type { Codec } from "../proto/index.js";
-import { unpackConnectionManager, validateConnectionManager } from "./validate-connection-manager.js";
-import { anyOf, enumName, isSet, messages, num, strings, sub, text, wrapped, type Findings, type Message } from "./validate-fields.js";
+import { unpackConnectionManager, validateConnectionManager } from "./connection-manager.js";
+import { anyOf, enumName, isSet, messages, num, strings, sub, text, wrapped, type Findings, type Message } from "./fields.js";
 
 /**
  * Reports what grpc-js-xds (ListenerResourceType.validateResource and

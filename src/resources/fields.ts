@@ -1,5 +1,5 @@
 /**
- * The vocabulary the per-type validators share: reading decoded messages
+ * The vocabulary the per-type modules share: reading decoded messages
  * defensively, and reporting a problem at a field path.
  *
  * src/proto/types.ts declares only the fields steadymesh writes, but a
@@ -8,6 +8,7 @@
  * The validators read those extra fields through these helpers, so a field
  * the types do not declare is still checked and never trusted blindly.
  */
+import type { Issue } from "../errors/index.js";
 import type { Any } from "../proto/index.js";
 
 /** A decoded protobuf message, read field by field. */
@@ -93,4 +94,17 @@ export function joinPath(a: string, b: string): string {
   if (a === "") return b;
   if (b === "") return a;
   return b.startsWith("[") ? `${a}${b}` : `${a}.${b}`;
+}
+
+/**
+ * Findings that append to `issues`, with paths relative to the resource
+ * (`lb_policy`, "" for the resource itself); `noted` collects the codec
+ * errors the validators reported in their own words.
+ */
+export function collectFindings(issues: Issue[], noted: Set<string> = new Set(), prefix = ""): Findings {
+  return {
+    add: (field, message) => issues.push({ path: joinPath(prefix, field), message }),
+    at: (more) => collectFindings(issues, noted, joinPath(prefix, more)),
+    noteDecodeError: (message) => noted.add(message),
+  };
 }

@@ -1,7 +1,18 @@
-import type { Codec } from "../proto/index.js";
-import { unpackConnectionManager, validateConnectionManager } from "./validate-connection-manager.js";
-import { anyOf, isSet, messages, sub, wrapped, type Findings, type Message } from "./validate-fields.js";
-import { validateFilterChains } from "./validate-filter-chain.js";
+import { HTTP_CONNECTION_MANAGER_TYPE_NAME, LISTENER_TYPE, ROUTE_TYPE, type Codec } from "../proto/index.js";
+import { unpackConnectionManager, validateConnectionManager } from "./connection-manager.js";
+import { decodeResource, equalDecoded, unpackAny, type Decoded } from "./decode.js";
+import { anyOf, isSet, messages, sub, wrapped, type Findings, type Message } from "./fields.js";
+import { validateFilterChains } from "./filter-chain.js";
+import type { Reference, ResourceType } from "./resource-type.js";
+
+/** envoy.config.listener.v3.Listener: what gRPC clients ask for first, by the target's name. */
+export const listenerResource: ResourceType<typeof LISTENER_TYPE> = {
+  typeUrl: LISTENER_TYPE,
+  decode: (codec, body) => decodeResource(codec, LISTENER_TYPE, body),
+  validate: (codec, decoded, findings) => validateListener(codec, decoded.message as unknown as Message, findings),
+  equal: equalDecoded,
+  references: listenerReferences,
+};
 
 /**
  * Reports what grpc-js-xds (ListenerResourceType.validateResource) NACKs in
@@ -31,4 +42,14 @@ export function validateListener(codec: Codec, listener: Message, findings: Find
   if (!api && messages(listener["filter_chains"]).length === 0 && !isSet(listener, "default_filter_chain")) {
     findings.add("", "has no api_listener, filter_chains or default_filter_chain; gRPC clients need an api_listener");
   }
+}
+
+/**
+ * The RouteConfiguration an api_listener's HttpConnectionManager fetches over
+ * RDS; none for an inline route_config or a server-side Listener.
+ */
+function listenerReferences(codec: Codec, decoded: Decoded<typeof LISTENER_TYPE>): Reference[] {
+  const packed = decoded.message.api_listener?.api_listener;
+  const rds = packed ? unpackAny(codec, HTTP_CONNECTION_MANAGER_TYPE_NAME, packed).rds : undefined;
+  return rds ? [{ path: "api_listener.api_listener.rds.route_config_name", type: ROUTE_TYPE, name: rds.route_config_name }] : [];
 }

@@ -1,5 +1,8 @@
 import { show } from "../errors/index.js";
-import { anyOf, enumName, isSet, messages, num, sub, text, whichOf, wrapped, type Findings, type Message } from "./validate-fields.js";
+import { CLUSTER_TYPE, ENDPOINT_TYPE } from "../proto/index.js";
+import { decodeResource, equalDecoded, type Decoded } from "./decode.js";
+import { anyOf, enumName, isSet, messages, num, sub, text, whichOf, wrapped, type Findings, type Message } from "./fields.js";
+import type { Reference, ResourceType } from "./resource-type.js";
 
 /** gRPC's (and Envoy's) ceiling for ring_hash_lb_config ring sizes. */
 const MAX_RING_SIZE = 8_388_608;
@@ -27,6 +30,15 @@ const UNVERIFIABLE_POLICIES = new Set([
 const MAX_DURATION_SECONDS = 315_576_000_000;
 const OUTLIER_DURATIONS = ["interval", "base_ejection_time", "max_ejection_time"] as const;
 const OUTLIER_PERCENTAGES = ["max_ejection_percent", "enforcing_success_rate", "failure_percentage_threshold", "enforcing_failure_percentage"] as const;
+
+/** envoy.config.cluster.v3.Cluster: how to balance a route's traffic, and where its endpoints come from. */
+export const clusterResource: ResourceType<typeof CLUSTER_TYPE> = {
+  typeUrl: CLUSTER_TYPE,
+  decode: (codec, body) => decodeResource(codec, CLUSTER_TYPE, body),
+  validate: (_codec, decoded, findings) => validateCluster(decoded.message as unknown as Message, findings),
+  equal: equalDecoded,
+  references: (_codec, decoded) => clusterReferences(decoded),
+};
 
 /**
  * Reports what grpc-js-xds (ClusterResourceType.validateResource) NACKs in a
@@ -142,4 +154,19 @@ function checkOutlierDetection(outlier: Message, findings: Findings): void {
 
 function durationNanos(duration: Message): number {
   return (num(duration["seconds"]) ?? 0) * 1e9 + (num(duration["nanos"]) ?? 0);
+}
+
+/** An EDS cluster's ClusterLoadAssignment: eds_cluster_config.service_name, else the cluster's own name. */
+function clusterReferences(decoded: Decoded<typeof CLUSTER_TYPE>): Reference[] {
+  const cluster = decoded.message;
+  if (cluster.type !== "EDS") return [];
+  const serviceName = cluster.eds_cluster_config?.service_name ?? "";
+  return [serviceName
+    ? { path: "eds_cluster_config.service_name", type: ENDPOINT_TYPE, name: serviceName }
+    : { path: "name", type: ENDPOINT_TYPE, name: cluster.name }];
+}
+
+/** The name of the ClusterLoadAssignment an EDS cluster asks for: its eds service_name, else its own name. */
+export function edsServiceName(cluster: Decoded<typeof CLUSTER_TYPE>): string {
+  return cluster.message.eds_cluster_config?.service_name || cluster.message.name;
 }

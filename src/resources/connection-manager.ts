@@ -1,7 +1,8 @@
 import { SteadyError, show } from "../errors/index.js";
 import { HTTP_CONNECTION_MANAGER_TYPE_NAME, ROUTER_TYPE_NAME, typeUrlOf, type Any, type Codec } from "../proto/index.js";
-import { anyOf, asMessage, messages, sub, text, whichOf, type Findings, type Message } from "./validate-fields.js";
-import { validateRouteConfiguration } from "./validate-route.js";
+import { unpackAny } from "./decode.js";
+import { anyOf, asMessage, messages, sub, text, whichOf, type Findings, type Message } from "./fields.js";
+import { validateRouteConfiguration } from "./route.js";
 
 const CONNECTION_MANAGER_URL = typeUrlOf(HTTP_CONNECTION_MANAGER_TYPE_NAME);
 const ROUTER_URL = typeUrlOf(ROUTER_TYPE_NAME);
@@ -31,7 +32,7 @@ export function unpackConnectionManager(codec: Codec, any: Any, findings: Findin
     findings.add("type_url", `must be ${CONNECTION_MANAGER_URL}, got ${JSON.stringify(any.type_url)}`);
   }
   try {
-    return asMessage(codec.unpackAny(HTTP_CONNECTION_MANAGER_TYPE_NAME, any));
+    return asMessage(unpackAny(codec, HTTP_CONNECTION_MANAGER_TYPE_NAME, any));
   } catch (error) {
     if (!(error instanceof SteadyError)) throw error;
     findings.noteDecodeError(error.message);
@@ -116,7 +117,7 @@ function checkHttpFilter(codec: Codec, filter: Message, isLast: boolean, finding
 /** gRPC ignores the Router's fields, but Envoy decodes them. */
 function checkRouterConfig(codec: Codec, config: Any, findings: Findings): void {
   try {
-    codec.unpackAny(ROUTER_TYPE_NAME, config);
+    unpackAny(codec, ROUTER_TYPE_NAME, config);
   } catch (error) {
     if (!(error instanceof SteadyError)) throw error;
     findings.add("typed_config", error.message);

@@ -1,6 +1,9 @@
 import { isIP } from "node:net";
 import { show } from "../errors/index.js";
-import { messages, num, sub, text, whichOf, wrapped, type Findings, type Message } from "./validate-fields.js";
+import { ENDPOINT_TYPE, type LbEndpoint } from "../proto/index.js";
+import { decodeResource, equalDecoded, type Decoded } from "./decode.js";
+import { messages, num, sub, text, whichOf, wrapped, type Findings, type Message } from "./fields.js";
+import type { ResourceType } from "./resource-type.js";
 
 const UINT32_MAX = 0xffff_ffff;
 
@@ -13,6 +16,15 @@ interface Seen {
   /** Priority → the summed locality weights and the first group at that priority. */
   readonly priorities: Map<number, { weight: number; path: string }>;
 }
+
+/** envoy.config.endpoint.v3.ClusterLoadAssignment: a cluster's endpoints, by locality and priority. */
+export const endpointResource: ResourceType<typeof ENDPOINT_TYPE> = {
+  typeUrl: ENDPOINT_TYPE,
+  decode: (codec, body) => decodeResource(codec, ENDPOINT_TYPE, body),
+  validate: (_codec, decoded, findings) => validateLoadAssignment(decoded.message as unknown as Message, findings),
+  equal: equalDecoded,
+  references: () => [],
+};
 
 /**
  * Reports what grpc-js-xds (EndpointResourceType.validateResource) NACKs in
@@ -116,4 +128,21 @@ function checkWeight(weight: unknown, path: string, findings: Findings): void {
 
 function hostPort(address: string, port: unknown): string {
   return isIP(address) === 6 ? `[${address}]:${String(port)}` : `${address}:${String(port)}`;
+}
+
+/**
+ * `host:port` of one lb_endpoint, `[host]:port` for IPv6. A missing address
+ * or port reads as its proto3 default ("" and 0), as a client would see it.
+ */
+export function endpointKey(lbEndpoint: LbEndpoint): string {
+  const socket = lbEndpoint.endpoint?.address?.socket_address;
+  const host = socket?.address ?? "";
+  const port = socket?.port_value ?? 0;
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** The sorted, unique endpointKey of every lb_endpoint of `assignment`, in any locality or priority. */
+export function endpointKeys(assignment: Decoded<typeof ENDPOINT_TYPE>): string[] {
+  const keys = assignment.message.endpoints.flatMap((locality) => locality.lb_endpoints.map(endpointKey));
+  return [...new Set(keys)].sort();
 }

@@ -1,6 +1,8 @@
 import { show } from "../errors/index.js";
-import { ROUTER_TYPE_NAME, typeUrlOf } from "../proto/index.js";
-import { asMessage, messages, strings, sub, text, whichOf, wrapped, type Findings, type Message } from "./validate-fields.js";
+import { CLUSTER_TYPE, ROUTE_TYPE, ROUTER_TYPE_NAME, typeUrlOf } from "../proto/index.js";
+import { decodeResource, equalDecoded, type Decoded } from "./decode.js";
+import { asMessage, messages, strings, sub, text, whichOf, wrapped, type Findings, type Message } from "./fields.js";
+import type { Reference, ResourceType } from "./resource-type.js";
 
 const UINT32_MAX = 0xffff_ffff;
 const ROUTER_URL = typeUrlOf(ROUTER_TYPE_NAME);
@@ -16,6 +18,15 @@ const ACTIONS = ["route", "redirect", "direct_response", "filter_action", "non_f
 /** Every member of RouteAction.cluster_specifier, and those gRPC clients accept. */
 const CLUSTER_SPECIFIERS = ["cluster", "cluster_header", "weighted_clusters", "cluster_specifier_plugin", "inline_cluster_specifier_plugin"] as const;
 const SUPPORTED_CLUSTER_SPECIFIERS = ["cluster", "weighted_clusters", "cluster_header"];
+
+/** envoy.config.route.v3.RouteConfiguration: a Listener's routes, fetched over RDS. */
+export const routeResource: ResourceType<typeof ROUTE_TYPE> = {
+  typeUrl: ROUTE_TYPE,
+  decode: (codec, body) => decodeResource(codec, ROUTE_TYPE, body),
+  validate: (_codec, decoded, findings) => validateRouteConfiguration(decoded.message as unknown as Message, findings),
+  equal: equalDecoded,
+  references: (_codec, decoded) => routeReferences(decoded),
+};
 
 /**
  * Reports what grpc-js-xds (RouteConfigurationResourceType.validateResource,
@@ -159,4 +170,14 @@ function checkFilterOverrides(overrides: unknown, findings: Findings): void {
       findings.add(`[${JSON.stringify(name)}]`, `${JSON.stringify(typeUrl)} cannot be verified by the guard; allowed: ${ROUTER_URL}`);
     }
   }
+}
+
+/** Every cluster a route forwards to by name (`route.cluster`). */
+function routeReferences(decoded: Decoded<typeof ROUTE_TYPE>): Reference[] {
+  return decoded.message.virtual_hosts.flatMap((host, i) =>
+    host.routes.flatMap((route, j): Reference[] => {
+      const cluster = route.route?.cluster;
+      return cluster === undefined ? [] : [{ path: `virtual_hosts[${i}].routes[${j}].route.cluster`, type: CLUSTER_TYPE, name: cluster }];
+    }),
+  );
 }
