@@ -43,6 +43,7 @@ import "./unit/faults-pipeline.test.js";
 import "./unit/faults.test.js";
 import "./unit/guard-blast-radius.test.js";
 import "./unit/guard-controller.test.js";
+import "./unit/guard-decide.test.js";
 import "./unit/guard-diff.test.js";
 import "./unit/guard-drain.test.js";
 import "./unit/guard-validate.test.js";
