@@ -338,3 +338,18 @@ test("guard - when a pushed generation's resources cannot be stored, the push st
   assert.equal(s.guard.get(3)?.diff.against, 2, "the next generation is compared with what clients have");
   assert.deepEqual(s.guard.get(3)?.diff.endpoints["greeter"]?.added, ["127.0.0.1:9005"]);
 });
+
+test("guard - after a promoted canary, a rollback reaches the canary group too", async () => {
+  const s = await setup({}, { canary: [{ kind: "node-id", glob: "canary-*" }], bakeMs: 5000 });
+  const canaryNode = { id: "canary-1", cluster: "", metadata: {} };
+  await put(s.registry, "greeter", [1, 2]);
+  await s.guard.offer(s.snap());
+  await put(s.registry, "greeter", [3]);
+  await s.guard.offer(s.snap());
+  s.clock.advance(5000);
+  await s.guard.settled();
+  assert.equal(s.guard.get(2)!.status, "pushed");
+  const back = await s.guard.rollback(1);
+  assert.equal(back.status, "pushed");
+  assert.deepEqual(watchEndpoints(s.cache, "greeter", canaryNode), { ports: [9001, 9002], generation: back.id });
+});
