@@ -26,15 +26,30 @@ export interface PushGuardDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics?: Metrics;
-  /** Connected xDS clients, for the canary's "every canary client ACKed" check. */
-  readonly clients: () => readonly ClientStatus[];
+  /** The xDS server's clients, for the canary's "every canary client ACKed" check, and their replies. */
+  readonly clientStatus: ClientStatusSource;
+}
+
+/**
+ * What the guard knows of connected xDS clients, given when it is built (the
+ * xDS server is made first and is read through this).
+ */
+export interface ClientStatusSource {
+  /** Every connected client, with the generation each type last got and ACKed. */
+  clients(): readonly ClientStatus[];
+  /**
+   * Calls `listener` with every client ACK and NACK until the returned
+   * function is called. Without it, replies reach the guard only through
+   * PushGuard.onReply.
+   */
+  watchReplies?(listener: (reply: ClientReply) => void): () => void;
 }
 
 /** The push guard: snapshot source → [guard] → snapshot cache. */
 export interface PushGuard extends GenerationControl {
   /** A new candidate snapshot from the source; decided (pushed, held, rejected or put in canary) in arrival order. */
   offer(snapshot: Snapshot): Promise<void>;
-  /** Feed every client ACK/NACK here (the canary watches them). */
+  /** One client ACK/NACK, for a ClientStatusSource without watchReplies (the canary watches them). */
   onReply(reply: ClientReply): void;
   /** Resolves when every decision so far is made and recorded; for tests and shutdown. */
   settled(): Promise<void>;
@@ -188,7 +203,7 @@ export async function createPushGuard(deps: PushGuardDeps): Promise<PushGuard> {
         cache: deps.cache,
         clock: deps.clock,
         policy: deps.rollout,
-        clients: deps.clients,
+        clients: () => deps.clientStatus.clients(),
         onPromote: () => void queue.run(() => promote(gen.id)).catch((err) => logger.error({ err, generation: gen.id }, "promoting the canary failed")),
         onNack: (nack) => void queue.run(() => canaryNacked(gen.id, nack)).catch((err) => logger.error({ err, generation: gen.id }, "recording the canary NACK failed")),
       },
@@ -381,6 +396,7 @@ export async function createPushGuard(deps: PushGuardDeps): Promise<PushGuard> {
   }
 
   await restore();
+  const stopReplies = deps.clientStatus.watchReplies?.((reply) => canaryOf(state)?.onReply(reply));
 
   return {
     offer: (snapshot) => queue.run(async () => {
@@ -396,6 +412,7 @@ export async function createPushGuard(deps: PushGuardDeps): Promise<PushGuard> {
     async close() {
       // Let the decision in progress finish (its failure was reported to its caller).
       await queue.idle();
+      stopReplies?.();
       enter({ kind: "closed" });
     },
   };
