@@ -14,6 +14,7 @@ import { createGenerationStore } from "./generation-store.js";
 import { GenerationBook } from "./generation-book.js";
 import type { CanaryNack, Generation, GenerationControl, GuardPolicy, RolloutPolicy } from "./model.js";
 import { createSerialQueue } from "./serial-queue.js";
+import { canaryOf, heldOf, settledState, stepOf, type GuardState, type Served } from "./guard-state.js";
 
 export interface PushGuardDeps {
   /** Where generations are kept (the Store's log): the audit trail and the snapshots to roll back to. */
@@ -60,33 +61,6 @@ export interface PushGuard extends GenerationControl {
 /** Generations kept in the audit trail (plus the one clients have and any held or in canary). */
 const KEEP_GENERATIONS = 200;
 
-/** The generation every client group has, with its snapshot. */
-interface Served {
-  readonly gen: Generation;
-  readonly snapshot: Snapshot;
-}
-
-/**
- * The executor's one state (drawn in docs/architecture.md). `held` is the
- * newest open hold of the book (held, not superseded); `cancelStep` stops
- * the timer of the next drain step.
- * - `empty`: nothing pushed yet; the next valid generation goes out unchecked;
- * - `idle`: every client has `served`; nothing held, no canary;
- * - `holding`: `held` waits for an approval; nothing can be drained (pinned,
- *   holds off, a canary NACK, whole-service changes, a last endpoint);
- * - `draining`: `held` is released one step every drainIntervalMs;
- * - `canary`: `canary` bakes in the canary group; a hold may wait beside it,
- *   its drain timer trying again until the canary is over;
- * - `closed`: no more decisions.
- */
-type GuardState =
-  | { readonly kind: "empty" }
-  | { readonly kind: "idle"; readonly served: Served }
-  | { readonly kind: "holding"; readonly served: Served; readonly held: number }
-  | { readonly kind: "draining"; readonly served: Served; readonly held: number; readonly cancelStep: () => void }
-  | { readonly kind: "canary"; readonly served: Served; readonly canary: Canary; readonly held?: number; readonly cancelStep?: () => void }
-  | { readonly kind: "closed" };
-
 /**
  * Starts the push guard. Reads the stored generations first and puts the last
  * pushed one back into the cache, so after a restart clients get exactly what
@@ -113,17 +87,12 @@ export async function createPushGuard(deps: PushGuardDeps): Promise<PushGuard> {
     if (next.kind === "empty" || next.kind === "closed") return;
     metrics?.generationPushed.set(next.served.gen.id);
     metrics?.generationCanary.set(canaryOf(next)?.generation ?? 0);
-    metrics?.guardHolding.set(next.kind === "holding" || next.kind === "draining" || (next.kind === "canary" && next.held !== undefined) ? 1 : 0);
+    metrics?.guardHolding.set(heldOf(next) === undefined ? 0 : 1);
   }
 
   /** The state for `served`, `canary` and a pending drain step, with the book's newest open hold; a step with nothing to drain is cancelled. */
   function settle(served: Served, canary?: Canary, cancelStep?: () => void): GuardState {
-    const held = book.openHolds().at(-1);
-    const step = held && !held.nack ? cancelStep : undefined;
-    if (step !== cancelStep) cancelStep?.();
-    if (canary) return { kind: "canary", served, canary, ...(held && { held: held.id }), ...(step && { cancelStep: step }) };
-    if (!held) return { kind: "idle", served };
-    return step ? { kind: "draining", served, held: held.id, cancelStep: step } : { kind: "holding", served, held: held.id };
+    return settledState(served, book.openHolds().at(-1), canary, cancelStep);
   }
 
   /** Settles again after the book's holds changed, keeping the canary and the drain timer. */
@@ -416,12 +385,4 @@ export async function createPushGuard(deps: PushGuardDeps): Promise<PushGuard> {
       enter({ kind: "closed" });
     },
   };
-}
-
-function canaryOf(state: GuardState): Canary | undefined {
-  return state.kind === "canary" ? state.canary : undefined;
-}
-
-function stepOf(state: GuardState): (() => void) | undefined {
-  return state.kind === "draining" || state.kind === "canary" ? state.cancelStep : undefined;
 }
