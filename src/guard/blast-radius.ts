@@ -3,6 +3,14 @@ import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, type Codec, type ResourceTy
 import type { Snapshot } from "../snapshot/index.js";
 import type { EndpointDiff, GenerationDiff, GuardPolicy } from "./model.js";
 
+/** The blast-radius rules, each the metric label of the holds it causes. */
+export type BlastRadiusRule = "resource-removal" | "endpoint-removal" | "zero-endpoints";
+
+/** One blast-radius violation: the Issue the generation records, and the rule that found it. */
+export interface Violation extends Issue {
+  readonly rule: BlastRadiusRule;
+}
+
 /** Names shown in a removal message before it says "and N more", to keep it one readable line. */
 const MAX_NAMES_SHOWN = 10;
 
@@ -29,22 +37,27 @@ const RESOURCE_RULES = [
  * signature in line with the guard's other functions.
  */
 export function assessBlastRadius(codec: Codec, before: Snapshot, after: Snapshot, diff: GenerationDiff, policy: GuardPolicy): Issue[] {
+  return blastRadiusViolations(codec, before, after, diff, policy).map(({ path, message }) => ({ path, message }));
+}
+
+/** assessBlastRadius's violations, each with the rule that found it (`LDS`/`CDS`: resource-removal). */
+export function blastRadiusViolations(codec: Codec, before: Snapshot, after: Snapshot, diff: GenerationDiff, policy: GuardPolicy): Violation[] {
   if (!policy.enabled) return [];
-  const issues: Issue[] = [];
+  const issues: Violation[] = [];
   for (const rule of RESOURCE_RULES) {
     const had = before.resources[rule.type].size;
     const removed = diff.types[rule.short].removed;
     if (had > 0 && removed.length / had > policy.maxResourceRemoval) {
       const share = `${percent(removed.length / had)} > ${percent(policy.maxResourceRemoval)}`;
       const message = `removes ${removed.length} of ${had} ${plural(rule.noun, had)} (${share}): ${listNames(removed)}`;
-      issues.push({ path: rule.short, message });
+      issues.push({ path: rule.short, message, rule: "resource-removal" });
     }
   }
   for (const service of Object.keys(diff.endpoints).sort()) {
     const change = diff.endpoints[service] as EndpointDiff;
     if (!after.resources[ENDPOINT_TYPE].has(service)) continue;
-    const message = endpointViolation(service, change, policy);
-    if (message) issues.push({ path: `EDS/${service}`, message });
+    const found = endpointRule(service, change, policy);
+    if (found) issues.push({ path: `EDS/${service}`, ...found });
   }
   return issues;
 }
@@ -54,12 +67,17 @@ export function assessBlastRadius(codec: Codec, before: Snapshot, after: Snapsho
  * its violation, or undefined when the change is within the policy.
  */
 export function endpointViolation(service: string, change: Pick<EndpointDiff, "before" | "after">, policy: GuardPolicy): string | undefined {
+  return endpointRule(service, change, policy)?.message;
+}
+
+/** endpointViolation with its rule: `zero-endpoints` when the service is left empty, else `endpoint-removal`. */
+function endpointRule(service: string, change: Pick<EndpointDiff, "before" | "after">, policy: GuardPolicy): Omit<Violation, "path"> | undefined {
   if (change.before === 0) return undefined;
-  if (change.after === 0) return `leaves ${service} with no endpoints (it had ${change.before})`;
+  if (change.after === 0) return { rule: "zero-endpoints", message: `leaves ${service} with no endpoints (it had ${change.before})` };
   const loss = change.before - change.after;
   if (loss / change.before <= policy.maxEndpointRemoval) return undefined;
   const share = `${percent(loss / change.before)} > ${percent(policy.maxEndpointRemoval)}`;
-  return `removes ${loss} of ${change.before} ${plural("endpoint", change.before)} of ${service} (${share})`;
+  return { rule: "endpoint-removal", message: `removes ${loss} of ${change.before} ${plural("endpoint", change.before)} of ${service} (${share})` };
 }
 
 function percent(share: number): string {

@@ -25,7 +25,12 @@ export interface Canary {
   readonly generation: number;
   /** Feed every client ACK/NACK here. */
   onReply(reply: ClientReply): void;
-  /** Stops the canary without a verdict: its clients go back to everyone's snapshot. Idempotent. */
+  /**
+   * Stops the canary: its clients go back to everyone's snapshot. After a
+   * promotion the canary group keeps the generation until end() is called,
+   * so call it once everyone's snapshot is the promoted one. Idempotent; a
+   * no-op after a NACK (the group is back already).
+   */
   end(): void;
 }
 
@@ -40,7 +45,8 @@ export interface Canary {
  */
 export function startCanary(deps: CanaryDeps, generation: number, snapshot: Snapshot): Canary {
   const selectors = deps.policy.canary;
-  let done = false;
+  // baking → promoted (the group still has it) → over; or baking → over (a NACK or end()).
+  let phase: "baking" | "promoted" | "over" = "baking";
   let baked = false;
   let cancelTimer = deps.clock.setTimeout(() => {
     baked = true;
@@ -48,15 +54,11 @@ export function startCanary(deps: CanaryDeps, generation: number, snapshot: Snap
   }, deps.policy.bakeMs);
   deps.cache.setCanary({ snapshot, generation, selects: (node) => selectsNode(selectors, node) });
 
-  function finish(): void {
-    done = true;
-    cancelTimer();
-  }
-
   function check(): void {
-    if (done || !baked) return;
+    if (phase !== "baking" || !baked) return;
     if (settled(deps.clients(), selectors, generation)) {
-      finish();
+      phase = "promoted";
+      cancelTimer();
       deps.onPromote();
       return;
     }
@@ -66,12 +68,13 @@ export function startCanary(deps: CanaryDeps, generation: number, snapshot: Snap
   return {
     generation,
     onReply(reply) {
-      if (done || reply.generation !== generation || !selectsNode(selectors, reply.node)) return;
+      if (phase !== "baking" || reply.generation !== generation || !selectsNode(selectors, reply.node)) return;
       if (!reply.nack) {
         check();
         return;
       }
-      finish();
+      phase = "over";
+      cancelTimer();
       deps.cache.setCanary(undefined);
       deps.onNack({
         at: new Date(deps.clock.now()).toISOString(),
@@ -82,8 +85,9 @@ export function startCanary(deps: CanaryDeps, generation: number, snapshot: Snap
       });
     },
     end() {
-      if (done) return;
-      finish();
+      if (phase === "over") return;
+      phase = "over";
+      cancelTimer();
       deps.cache.setCanary(undefined);
     },
   };

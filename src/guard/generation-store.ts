@@ -19,17 +19,19 @@ export interface GenerationStore {
   /** Writes the record, with its snapshot's resources when given. */
   save(generation: Generation, snapshot?: Snapshot): Promise<void>;
   /**
-   * For a push: writes the record, then calls `push`, then, once the event
-   * loop has had a turn to hand the responses to the sockets, the snapshot's
-   * resources. The decision is durable before any client sees it, and the
-   * bulk write (thousands of rows) does not delay the clients. A crash in
-   * between leaves a pushed record without resources; `snapshot()` then
-   * answers undefined for it and a restart serves the newest pushed
-   * generation that has them. Rejects only when the record cannot be
-   * written (nothing is pushed then); a failure to write the resources
-   * after the push is logged, not thrown.
+   * For a push, before any client sees it: writes the record alone, so the
+   * decision is durable first, and keeps the snapshot in memory (`snapshot()`
+   * answers it). Its resources follow with saveResources once clients have
+   * it; a crash in between leaves a pushed record without resources, and a
+   * restart serves the newest pushed generation that has them.
    */
-  savePushed(generation: Generation, snapshot: Snapshot, push: () => void): Promise<void>;
+  saveRecord(generation: Generation, snapshot: Snapshot): Promise<void>;
+  /**
+   * Writes the resources of a generation whose record is written. Never
+   * rejects: clients have the generation already, so a failure is logged
+   * (only its restart copy is missing).
+   */
+  saveResources(generation: Generation, snapshot: Snapshot): Promise<void>;
   snapshot(generation: Generation): Promise<Snapshot | undefined>;
   retain(ids: ReadonlySet<number>): Promise<void>;
 }
@@ -56,14 +58,13 @@ export function createGenerationStore(log: GenerationLog, logger: Logger): Gener
       await log.put({ id: generation.id, record: recordOf(generation) }, snapshot && toStored(snapshot));
       if (snapshot) remember(generation.id, snapshot);
     },
-    async savePushed(generation, snapshot, push) {
-      const record = recordOf(generation);
-      await log.put({ id: generation.id, record });
+    async saveRecord(generation, snapshot) {
+      await log.put({ id: generation.id, record: recordOf(generation) });
       remember(generation.id, snapshot);
-      push();
-      await new Promise<void>((resolve) => setImmediate(resolve));
+    },
+    async saveResources(generation, snapshot) {
       try {
-        await log.put({ id: generation.id, record }, toStored(snapshot));
+        await log.put({ id: generation.id, record: recordOf(generation) }, toStored(snapshot));
       } catch (err) {
         // Clients have it already: the push stands, only its restart copy is missing.
         logger.error({ err, generation: generation.id }, "could not store a pushed generation's resources; clients have it, but a restart would serve the newest pushed generation whose resources are stored");

@@ -16,5 +16,5 @@ export {
   type NodeSelector,
   type RolloutPolicy,
 } from "./model.js";
-export { createPushGuard, type PushGuard, type PushGuardDeps } from "./controller.js";
+export { createPushGuard, type ClientStatusSource, type PushGuard, type PushGuardDeps } from "./controller.js";
 export { describeSelector, selectsNode } from "./selectors.js";

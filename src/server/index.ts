@@ -8,9 +8,10 @@ import { createHealthMonitor, createRendezvousOwnership, ownEverything } from ".
 import { createMetrics } from "../metrics/index.js";
 import { loadCodec } from "../proto/index.js";
 import { createRegistry, openStore } from "../registry/index.js";
-import { createSnapshotCache, createXdsServer, type XdsServer } from "../xds/index.js";
+import { createSnapshotCache, createXdsServer } from "../xds/index.js";
 import type { Snapshot } from "../snapshot/index.js";
 import type { RunningServer, ServeOptions } from "./options.js";
+import { createReplyFanout } from "./reply-fanout.js";
 import { startSpine } from "./spine.js";
 
 export { SERVE_DEFAULTS, type ServeOptions, type RunningServer, type ListenAddress } from "./options.js";
@@ -32,11 +33,13 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
   const store = await openStore(options.store, { dataDir: options.dataDir, logger, ...(options.replicaId !== undefined && { replica: options.replicaId }) });
   const registry = await createRegistry(store, { logger });
   const cache = createSnapshotCache();
-  // The xDS server is made after the guard, which needs its client list for canary checks.
-  let xdsServer: XdsServer | undefined;
+  const faults = options.enableFaults ? createFaultInjector(cache) : undefined;
+  // The xDS server comes first: the guard is built with its client list and its replies (the canary's verdicts).
+  const replies = createReplyFanout();
+  const xds = createXdsServer({ watcher: faults?.watcher ?? cache, codec, logger, metrics, clock, onReply: replies.emit, ...((faults ?? options.streamGate) && { streamGate: faults ?? options.streamGate }) });
   const guard = await createPushGuard({
     log: store.generations, cache, codec, policy: options.guard, rollout: options.rollout, clock, logger, metrics,
-    clients: () => xdsServer?.clients() ?? [],
+    clientStatus: { clients: () => xds.clients(), watchReplies: replies.watch },
   });
   if (!options.guard.enabled) logger.warn("the push guard's holds are OFF (--no-guard): generations that delete most of the configuration are pushed; invalid ones are still rejected");
   const toGuard = (snapshot: Snapshot) => void guard.offer(snapshot).catch((err: unknown) => logger.error({ err, revision: snapshot.revision }, "the push guard could not decide on a snapshot; clients keep the last pushed generation"));
@@ -45,11 +48,8 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
   const publish = pipeline ? (snapshot: Snapshot) => pipeline.offer(snapshot) : toGuard;
   // `initial`: a service that does not build at start keeps what the guard restored for its clients.
   const spine = startSpine({ registry, codec, publish, clock, minDelayMs: options.pushMinDelayMs, maxDelayMs: options.pushMaxDelayMs, logger, metrics, initial: cache.current() });
-  const faults = options.enableFaults ? createFaultInjector(cache) : undefined;
   const labFaults = faults && createLabFaults({ injector: faults, pipeline: pipeline!, codec, clock, logger, metrics });
   if (faults) logger.warn("fault injection is ON: POST /v1/faults can break what xDS clients see; never enable it in production");
-  const xds = createXdsServer({ watcher: faults?.watcher ?? cache, codec, logger, metrics, clock, onReply: (r) => guard.onReply(r), ...((faults ?? options.streamGate) && { streamGate: faults ?? options.streamGate }) });
-  xdsServer = xds;
   // On a shared store, each instance's checks and TTL run on one live replica; a single process owns everything.
   const ownership = store.members ? createRendezvousOwnership(store.members) : ownEverything();
   const { liveness } = store;

@@ -33,7 +33,7 @@ async function setup(policy: Partial<GuardPolicy> = {}, rollout: Partial<Rollout
   const metrics = createMetrics({ processMetrics: false });
   const make = () =>
     createPushGuard({
-      log: store.generations, cache, codec, clock, metrics, logger: createSilentLogger(), clients: () => clients,
+      log: store.generations, cache, codec, clock, metrics, logger: createSilentLogger(), clientStatus: { clients: () => clients },
       policy: { ...GUARD_DEFAULTS, ...policy }, rollout: { ...ROLLOUT_DEFAULTS, ...rollout },
     });
   const s: Setup = {
@@ -206,7 +206,7 @@ test("guard - generations, statuses and the pushed snapshot survive a restart; a
   const fresh = createSnapshotCache();
   await s.guard.close();
   s.guard = await createPushGuard({
-    log: s.store.generations, cache: fresh, codec, clock: s.clock, logger: createSilentLogger(), clients: () => [],
+    log: s.store.generations, cache: fresh, codec, clock: s.clock, logger: createSilentLogger(), clientStatus: { clients: () => [] },
     policy: GUARD_DEFAULTS, rollout: ROLLOUT_DEFAULTS,
   });
   assert.deepEqual(s.guard.list(), before);
@@ -306,7 +306,7 @@ test("guard - a push's record is written before clients get it and its resources
   const fresh = createSnapshotCache();
   await s.guard.close();
   s.guard = await createPushGuard({
-    log: s.store.generations, cache: fresh, codec, clock: s.clock, logger: createSilentLogger(), clients: () => [],
+    log: s.store.generations, cache: fresh, codec, clock: s.clock, logger: createSilentLogger(), clientStatus: { clients: () => [] },
     policy: GUARD_DEFAULTS, rollout: ROLLOUT_DEFAULTS,
   });
   assert.deepEqual(watchEndpoints(fresh, "greeter"), { ports: range(9001, 9004), generation: 2 }, "the newest pushed generation with resources");
@@ -323,7 +323,7 @@ test("guard - when a pushed generation's resources cannot be stored, the push st
     return s.store.generations.put(g, r);
   } };
   await s.guard.close();
-  s.guard = await createPushGuard({ log, cache: s.cache, codec, clock: s.clock, logger: createSilentLogger(), clients: () => [], policy: GUARD_DEFAULTS, rollout: ROLLOUT_DEFAULTS });
+  s.guard = await createPushGuard({ log, cache: s.cache, codec, clock: s.clock, logger: createSilentLogger(), clientStatus: { clients: () => [] }, policy: GUARD_DEFAULTS, rollout: ROLLOUT_DEFAULTS });
   await put(s.registry, "greeter", range(1, 3));
   await s.guard.offer(s.snap());
   failBodies = true;
@@ -337,4 +337,42 @@ test("guard - when a pushed generation's resources cannot be stored, the push st
   await s.guard.offer(s.snap());
   assert.equal(s.guard.get(3)?.diff.against, 2, "the next generation is compared with what clients have");
   assert.deepEqual(s.guard.get(3)?.diff.endpoints["greeter"]?.added, ["127.0.0.1:9005"]);
+});
+
+test("guard - after a promoted canary, a rollback reaches the canary group too", async () => {
+  const s = await setup({}, { canary: [{ kind: "node-id", glob: "canary-*" }], bakeMs: 5000 });
+  const canaryNode = { id: "canary-1", cluster: "", metadata: {} };
+  await put(s.registry, "greeter", [1, 2]);
+  await s.guard.offer(s.snap());
+  await put(s.registry, "greeter", [3]);
+  await s.guard.offer(s.snap());
+  s.clock.advance(5000);
+  await s.guard.settled();
+  assert.equal(s.guard.get(2)!.status, "pushed");
+  const back = await s.guard.rollback(1);
+  assert.equal(back.status, "pushed");
+  assert.deepEqual(watchEndpoints(s.cache, "greeter", canaryNode), { ports: [9001, 9002], generation: back.id });
+});
+
+test("guard - replies reach the canary through the client-status source it was built with; close stops watching", async () => {
+  const s = await setup();
+  const listeners = new Set<(reply: Parameters<typeof s.guard.onReply>[0]) => void>();
+  await s.guard.close();
+  s.guard = await createPushGuard({
+    log: s.store.generations, cache: s.cache, codec, clock: s.clock, metrics: s.metrics, logger: createSilentLogger(),
+    clientStatus: { clients: () => s.clients, watchReplies: (l) => (listeners.add(l), () => void listeners.delete(l)) },
+    policy: GUARD_DEFAULTS, rollout: { canary: [{ kind: "node-id", glob: "canary-*" }], bakeMs: 5000 },
+  });
+  assert.equal(listeners.size, 1);
+  await put(s.registry, "greeter", [1, 2]);
+  await s.guard.offer(s.snap());
+  await put(s.registry, "greeter", [3]);
+  await s.guard.offer(s.snap());
+  assert.equal(s.guard.get(2)!.status, "canary");
+  for (const l of listeners) l({ streamId: "s1", node: { id: "canary-1", cluster: "", metadata: {} }, typeUrl: ENDPOINT_TYPE, generation: 2, nack: { code: 3, message: "bad" } });
+  await s.guard.settled();
+  assert.equal(s.guard.get(2)!.status, "held");
+  assert.match(await s.metrics.registry.getSingleMetricAsString("steadymesh_guard_holds_total"), /rule="canary-nack"} 1/);
+  await s.guard.close();
+  assert.equal(listeners.size, 0);
 });

@@ -1,0 +1,80 @@
+import type { Issue } from "../errors/index.js";
+import type { Codec } from "../proto/index.js";
+import type { Snapshot } from "../snapshot/index.js";
+import { blastRadiusViolations, type BlastRadiusRule } from "./blast-radius.js";
+import { diffSnapshots } from "./diff.js";
+import type { GenerationDiff, GuardPolicy } from "./model.js";
+import { validateSnapshot } from "./validate.js";
+
+/** Why a candidate goes out: it is the first generation, it passed every rule, or the guard's holds are off. */
+export type PushRule = "first" | "passed" | "guard-off";
+/**
+ * Why a generation is held. `pinned`: the clients' generation is a rollback,
+ * and new generations wait for an approval; the blast-radius rules; and
+ * `canary-nack`, which the executor applies when a canary client NACKs
+ * (decide never returns it).
+ */
+export type HoldRule = "pinned" | BlastRadiusRule | "canary-nack";
+/** Why a candidate is never sent: a stock client would NACK it. */
+export type RejectRule = "invalid";
+/** The rule behind a decision; a hold's rule is the `rule` label of steadymesh_guard_holds_total. */
+export type DecisionRule = PushRule | HoldRule | RejectRule;
+
+/** One reason to hold, with the rule that found it. */
+export interface HoldProblem extends Issue {
+  readonly rule: Exclude<HoldRule, "canary-nack">;
+}
+
+/**
+ * What the guard does with a candidate. `diff` is what it changes against the
+ * baseline (every resource added when there is none). A hold lists every
+ * violation (LDS, CDS, then EDS by service; or the pin alone) and its `rule`
+ * is the first one's; a reject lists every validation problem.
+ */
+export type Decision =
+  | { readonly kind: "push"; readonly rule: PushRule; readonly diff: GenerationDiff; readonly problems: readonly [] }
+  | { readonly kind: "hold"; readonly rule: Exclude<HoldRule, "canary-nack">; readonly diff: GenerationDiff; readonly problems: readonly HoldProblem[] }
+  | { readonly kind: "reject"; readonly rule: RejectRule; readonly diff: GenerationDiff; readonly problems: readonly Issue[] };
+
+/** The generation every client has now. */
+export interface Baseline {
+  readonly id: number;
+  readonly snapshot: Snapshot;
+  /** Set when this generation is a rollback (to generation `rollbackOf`): the guard is pinned until an approval. */
+  readonly rollbackOf?: number;
+}
+
+/** What the rules read. */
+export interface DecideSettings {
+  readonly codec: Codec;
+  readonly policy: GuardPolicy;
+}
+
+/**
+ * The push guard's rules, in order, for `candidate` where `baseline` is
+ * served (undefined: nothing was pushed yet):
+ * 1. validation problems (what a stock client would NACK) → reject `invalid`;
+ * 2. no baseline → push `first`;
+ * 3. baseline is a rollback → hold `pinned`, even with the holds off;
+ * 4. holds off (`policy.enabled` false) → push `guard-off`;
+ * 5. blast-radius violations → hold, rule of the first violation;
+ * 6. otherwise push `passed`.
+ * Pure: the same inputs give the same decision. Throws what the codec throws
+ * when a ClusterLoadAssignment does not decode (diffSnapshots).
+ */
+export function decide(baseline: Baseline | undefined, candidate: Snapshot, settings: DecideSettings): Decision {
+  const { codec, policy } = settings;
+  const diff = diffSnapshots(codec, baseline?.snapshot, candidate, baseline?.id);
+  const problems = validateSnapshot(codec, candidate);
+  if (problems.length > 0) return { kind: "reject", rule: "invalid", diff, problems };
+  if (!baseline) return { kind: "push", rule: "first", diff, problems: [] };
+  if (baseline.rollbackOf !== undefined) {
+    const message = `pinned to generation ${baseline.id} (a rollback to generation ${baseline.rollbackOf}); approve a generation to resume pushes`;
+    return { kind: "hold", rule: "pinned", diff, problems: [{ path: "guard", message, rule: "pinned" }] };
+  }
+  if (!policy.enabled) return { kind: "push", rule: "guard-off", diff, problems: [] };
+  const violations = blastRadiusViolations(codec, baseline.snapshot, candidate, diff, policy);
+  const [first] = violations;
+  if (first) return { kind: "hold", rule: first.rule, diff, problems: violations };
+  return { kind: "push", rule: "passed", diff, problems: [] };
+}
