@@ -15,7 +15,7 @@ import { createReplyFanout } from "./reply-fanout.js";
 import { startSpine } from "./spine.js";
 
 export { SERVE_DEFAULTS, type ServeOptions, type RunningServer, type ListenAddress } from "./options.js";
-export { startSpine, type Spine, type SpineDeps } from "./spine.js";
+export { startSpine, type RegistryFeed, type Spine, type SpineDeps } from "./spine.js";
 
 /**
  * Starts a control plane: store → registry → snapshot builder → push guard →

@@ -6,8 +6,11 @@ import type { Registry } from "../registry/index.js";
 import { buildSnapshot, createBuildCache, type FailingService, type Snapshot } from "../snapshot/index.js";
 import { createFailureBook } from "./failure-book.js";
 
+/** All the spine needs of the registry: its current view, and word of each change. Nothing that writes. */
+export type RegistryFeed = Pick<Registry, "view" | "subscribe">;
+
 export interface SpineDeps {
-  readonly registry: Registry;
+  readonly registry: RegistryFeed;
   readonly codec: Codec;
   /** Where each new consistent snapshot goes (the push guard, or the xDS cache directly). */
   readonly publish: (snapshot: Snapshot) => void;

@@ -4,7 +4,7 @@ import { createFakeClock } from "../helpers/fake-clock.js";
 import { createSilentLogger } from "../../src/log/index.js";
 import { loadCodec, LISTENER_TYPE, ENDPOINT_TYPE } from "../../src/proto/index.js";
 import { createMemoryStore, createRegistry } from "../../src/registry/index.js";
-import { startSpine } from "../../src/server/index.js";
+import { startSpine, type RegistryFeed } from "../../src/server/index.js";
 import type { Snapshot } from "../../src/snapshot/index.js";
 
 const codec = loadCodec();
@@ -13,7 +13,9 @@ async function setup(minDelayMs = 10, maxDelayMs = 1000) {
   const clock = createFakeClock(1000);
   const registry = await createRegistry(createMemoryStore());
   const published: Snapshot[] = [];
-  const spine = startSpine({ registry, codec, publish: (s) => published.push(s), clock, minDelayMs, maxDelayMs, logger: createSilentLogger() });
+  // The spine gets only the registry's feed (view and subscribe), never its writes.
+  const feed: RegistryFeed = { view: () => registry.view(), subscribe: (fn) => registry.subscribe(fn) };
+  const spine = startSpine({ registry: feed, codec, publish: (s) => published.push(s), clock, minDelayMs, maxDelayMs, logger: createSilentLogger() });
   return { clock, registry, published, spine };
 }
 
