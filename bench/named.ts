@@ -9,7 +9,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { access, constants, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { freePort } from "../src/lab/runner/net.js";
+import { freePort } from "../test/helpers/free-ports.js";
 import { queryOnce } from "./dns-load.js";
 
 export const NAMED_BINARY = "/usr/sbin/named";

@@ -58,6 +58,7 @@ import "./unit/health-ttl.test.js";
 import "./unit/lab-cpu-wait.test.js";
 import "./unit/lab-fleet.test.js";
 import "./unit/lab-net.test.js";
+import "./unit/lab-dns-relay.test.js";
 import "./unit/lab-report.test.js";
 import "./unit/lab-scenario.test.js";
 import "./unit/lab-start-gate.test.js";

@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { access, constants, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePorts } from "../../src/lab/runner/net.js";
+import { freePorts } from "./free-ports.js";
 
 /** Debian's etcd-server puts the binary here; .ci/run installs it when missing. */
 export const ETCD_BINARY = "/usr/bin/etcd";

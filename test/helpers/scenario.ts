@@ -35,4 +35,4 @@ export function assertMeasuredStock(fact: string, result: LoadResult, holds: (r:
   }
 }
 
-export { freePort, freePorts } from "../../src/lab/runner/net.js";
+export { freePort, freePorts } from "./free-ports.js";

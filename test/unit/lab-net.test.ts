@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
 import { createServer } from "node:net";
 import { test } from "node:test";
-import { freePorts } from "../../src/lab/runner/net.js";
+import { freePorts } from "../helpers/free-ports.js";
 
 /**
  * The lab's port picker. A control plane needs three different ports (xDS,

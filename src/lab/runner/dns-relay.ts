@@ -17,7 +17,9 @@ export interface DnsRelay {
 
 const UPSTREAM_TIMEOUT_MS = 2000;
 
-export async function startDnsRelay(port: number, upstreamPort: number): Promise<DnsRelay> {
+/** Starts the relay on a port the kernel picks (kept across stop and start), relaying to `upstreamPort`. */
+export async function startDnsRelay(upstreamPort: number): Promise<DnsRelay> {
+  let port = 0;
   let udp: UdpSocket | undefined;
   let tcp: Server | undefined;
   const connections = new Set<Socket>();
@@ -50,21 +52,42 @@ export async function startDnsRelay(port: number, upstreamPort: number): Promise
     client.pipe(upstream).pipe(client);
   }
 
-  async function start(): Promise<void> {
-    if (udp) return;
+  /** Opens UDP and TCP on `wanted` (0: a port the kernel picks for UDP, then TCP on the same one); on failure nothing stays open. */
+  async function open(wanted: number): Promise<void> {
     const socket = createSocket("udp4");
     socket.on("message", (message, rinfo) => relayUdp(socket, message, rinfo));
-    await new Promise<void>((resolve, reject) => {
-      socket.once("error", reject);
-      socket.bind(port, "127.0.0.1", () => resolve());
-    });
     const server = createServer(relayTcp);
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, "127.0.0.1", () => resolve());
-    });
-    udp = socket;
-    tcp = server;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once("error", reject);
+        socket.bind(wanted, "127.0.0.1", () => resolve());
+      });
+      const bound = socket.address().port;
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(bound, "127.0.0.1", () => resolve());
+      });
+      port = bound;
+      udp = socket;
+      tcp = server;
+    } catch (err) {
+      socket.close();
+      server.close();
+      throw err;
+    }
+  }
+
+  async function start(): Promise<void> {
+    if (udp) return;
+    if (port !== 0) return open(port);
+    // The first start: a UDP port the kernel picked may be taken for TCP; then another is tried.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await open(0);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || attempt === 20) throw err;
+      }
+    }
   }
 
   async function stop(): Promise<void> {

@@ -6,7 +6,6 @@ import { DEMO_SERVICES, type ControlPlaneName, type Scenario } from "../scenario
 import { startControlPlaneProcess, type ControlPlaneProcess } from "./control-plane.js";
 import { startDnsRelay, type DnsRelay } from "./dns-relay.js";
 import { startFleet, type FleetEnvironment, type GatewayFleet } from "./fleet.js";
-import { freePort, freePorts } from "./net.js";
 import { createStartGate, type StartGate } from "./start-gate.js";
 
 /** Everything a run started: torn down by tearDown, whatever happened. */
@@ -32,7 +31,7 @@ export async function setUp(scenario: Scenario): Promise<Lab> {
   try {
     await startPlanes(lab, scenario.topology.controlPlanes);
     const primary = lab.controlPlanes.get("primary")!;
-    lab.dns = await startDnsRelay(await freePort(), primary.dnsPort);
+    lab.dns = await startDnsRelay(primary.dnsPort);
     const gate = createStartGate();
     await startServices(scenario, lab, primary, lab.dns, gate);
     const dnsPort = lab.dns.port;
@@ -52,10 +51,7 @@ export async function setUp(scenario: Scenario): Promise<Lab> {
 
 /** Starts the control planes together; `lab.controlPlanes` lists them in topology order (every one that started, even if another failed). */
 async function startPlanes(lab: Lab, names: readonly ControlPlaneName[]): Promise<void> {
-  // All ports are picked at once, so no two are the same; the processes start together.
-  const picked = await freePorts(3 * names.length);
-  const ports = names.map((_, i) => picked.slice(3 * i, 3 * i + 3) as [number, number, number]);
-  const results = await Promise.allSettled(names.map((name, i) => startPlane(lab.workDir, name, ports[i]!)));
+  const results = await Promise.allSettled(names.map((name) => startPlane(lab.workDir, name)));
   results.forEach((result, i) => {
     if (result.status === "fulfilled") lab.controlPlanes.set(names[i]!, result.value);
   });
@@ -63,9 +59,9 @@ async function startPlanes(lab: Lab, names: readonly ControlPlaneName[]): Promis
   if (failed) throw failed.reason;
 }
 
-async function startPlane(workDir: string, name: ControlPlaneName, [xdsPort, adminPort, dnsPort]: [number, number, number]): Promise<ControlPlaneProcess> {
+async function startPlane(workDir: string, name: ControlPlaneName): Promise<ControlPlaneProcess> {
   const dataDir = join(workDir, `control-plane-${name}`);
-  return startControlPlaneProcess({ name, guard: name === "guarded", dataDir, xdsPort, adminPort, dnsPort });
+  return startControlPlaneProcess({ name, guard: name === "guarded", dataDir });
 }
 
 /**
