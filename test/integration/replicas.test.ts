@@ -6,7 +6,7 @@ import { buildBootstrap } from "../../src/xds/index.js";
 import { startEtcd, type EtcdCluster } from "../helpers/etcd.js";
 import { startBackend, type Backend } from "../helpers/greeter.js";
 import { startClientProcess, type ClientProcess } from "../helpers/grpc-client.js";
-import { assertMeasuredStock, assertNoFailures, RPS, timeline, WINDOW_MS } from "../helpers/scenario.js";
+import { assertMeasuredStock, assertNoFailures, watchMachine, RPS, timeline, WINDOW_MS } from "../helpers/scenario.js";
 import { startServeProcess, type ServeProcess } from "../helpers/serve-process.js";
 
 /** steadymesh as several stateless `serve` replicas on one real etcd (issue 6). */
@@ -46,6 +46,7 @@ async function backends(n: number): Promise<Backend[]> {
 }
 
 test("replicas - a registration through replica A reaches a stock client of replica B within 1 s; A SIGKILLed: a steady client of both fails no RPC", async (t) => {
+  const machine = watchMachine();
   const etcd: EtcdCluster = track(await startEtcd());
   const a = await startServeProcess(["--store", etcd.spec, "--replica-id", "a"]);
   cleanups.push(() => a.stop());
@@ -68,7 +69,7 @@ test("replicas - a registration through replica A reaches a stock client of repl
   }));
   assert.ok((await steady.callUntil("steady:///greeter", (r) => r.ok, 10_000)).ok);
   const [result] = await Promise.all([steady.load("steady:///greeter", RPS, WINDOW_MS), timeline([[1000, () => a.stop("SIGKILL")]])]);
-  assertNoFailures("steady client of replicas A and B, A SIGKILLed", result);
+  assertNoFailures("steady client of replicas A and B, A SIGKILLed", result, { machine, t });
   assert.deepEqual(Object.keys(result.backends).sort(), ["r1", "r2"]);
 
   // The stock client reads only xds_servers[0] (@grpc/grpc-js-xds 1.14.1, build/src/xds-client.js: `bootstrapInfo.xdsServers[0]`).

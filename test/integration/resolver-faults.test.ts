@@ -13,7 +13,7 @@ import { startBackend, type Backend } from "../helpers/greeter.js";
 import { GUARD_DEFAULTS } from "../../src/guard/index.js";
 import { startControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 import { startClientProcess, type ClientProcess } from "../helpers/grpc-client.js";
-import { RPS, WINDOW_MS, assertMeasuredStock, assertNoFailures, timeline } from "../helpers/scenario.js";
+import { RPS, WINDOW_MS, assertMeasuredStock, assertNoFailures, watchMachine, timeline } from "../helpers/scenario.js";
 
 const STEADY = "steady:///greeter";
 const STOCK = "xds:///greeter";
@@ -63,7 +63,8 @@ async function underLoad(steady: ClientProcess, stock: ClientProcess | undefined
 }
 
 describe("resolver - faults the control plane can have", { concurrency: 2 }, () => {
-  test("resolver - every new ADS stream ends with NOT_FOUND: zero failed RPCs", async () => {
+  test("resolver - every new ADS stream ends with NOT_FOUND: zero failed RPCs", async (t) => {
+    const machine = watchMachine();
     const cp = await controlPlane();
     const steady = steadyClient([cp.xds.port]);
     const stock = stockClient([cp.xds.port]);
@@ -73,13 +74,14 @@ describe("resolver - faults the control plane can have", { concurrency: 2 }, () 
       [1000, () => (id = cp.faults!.add({ kind: "stream-error", code: grpc.status.NOT_FOUND, details: "Requested entity was not found." }))],
       [8000, () => cp.faults!.remove(id)],
     ]);
-    assertNoFailures("steady", steadyResult);
+    assertNoFailures("steady", steadyResult, { machine, t });
     const { events } = await steady.events();
     assert.ok(events.some((e) => e.type === "xds-disconnected" && /NOT_FOUND/.test(e.reason)), "the resolver saw the NOT_FOUND stream errors");
     assertMeasuredStock("keeps serving from its cache when streams end with NOT_FOUND", stockResult, (r) => r.failed === 0);
   });
 
-  test("resolver - a Listener deletion: zero failed RPCs (stock client fails unless ignore_resource_deletion)", async () => {
+  test("resolver - a Listener deletion: zero failed RPCs (stock client fails unless ignore_resource_deletion)", async (t) => {
+    const machine = watchMachine();
     const cp = await controlPlane();
     const steady = steadyClient([cp.xds.port]);
     const stock = stockClient([cp.xds.port]);
@@ -92,25 +94,27 @@ describe("resolver - faults the control plane can have", { concurrency: 2 }, () 
     ]);
     cp.faults!.clear();
     assertMeasuredStock("with ignore_resource_deletion, keeps serving after a Listener deletion", ignoringResult, (r) => r.failed === 0);
-    assertNoFailures("steady", steadyResult);
+    assertNoFailures("steady", steadyResult, { machine, t });
     const { stats } = await steady.events();
     assert.equal(stats!.updatesIgnored["listener-deleted"], 1);
     assertMeasuredStock("fails RPCs with UNAVAILABLE once its Listener is deleted", stockResult, (r) => r.failed > 0 && Object.keys(r.errors).every((e) => e.startsWith("UNAVAILABLE")));
   });
 
-  test("resolver - a Cluster deletion: zero failed RPCs (stock client fails)", async () => {
+  test("resolver - a Cluster deletion: zero failed RPCs (stock client fails)", async (t) => {
+    const machine = watchMachine();
     const cp = await controlPlane();
     const steady = steadyClient([cp.xds.port]);
     const stock = stockClient([cp.xds.port]);
     await warm(steady, stock);
     const { steadyResult, stockResult } = await underLoad(steady, stock, [[1000, () => cp.faults!.add({ kind: "drop-resources", typeUrl: CLUSTER_TYPE, names: ["greeter"] })]]);
     cp.faults!.clear();
-    assertNoFailures("steady", steadyResult);
+    assertNoFailures("steady", steadyResult, { machine, t });
     assert.equal((await steady.events()).stats!.updatesIgnored["cluster-deleted"], 1);
     assertMeasuredStock("fails RPCs with UNAVAILABLE once its Cluster is deleted", stockResult, (r) => r.failed > 0 && Object.keys(r.errors).some((e) => /UNAVAILABLE: .*Cluster resource greeter does not exist/.test(e)));
   });
 
-  test("resolver - an EDS update with zero endpoints: zero failed RPCs (stock client fails)", async () => {
+  test("resolver - an EDS update with zero endpoints: zero failed RPCs (stock client fails)", async (t) => {
+    const machine = watchMachine();
     const cp = await controlPlane();
     const steady = steadyClient([cp.xds.port]);
     const stock = stockClient([cp.xds.port], true);
@@ -119,12 +123,13 @@ describe("resolver - faults the control plane can have", { concurrency: 2 }, () 
     const { steadyResult, stockResult } = await underLoad(steady, stock, [[1000, async () => {
       for (const b of backends) await cp.deregister("greeter", b.id);
     }]]);
-    assertNoFailures("steady", steadyResult);
+    assertNoFailures("steady", steadyResult, { machine, t });
     assert.ok((await steady.events()).stats!.updatesIgnored["endpoints-empty"] >= 1);
     assertMeasuredStock("fails RPCs on zero endpoints even with ignore_resource_deletion", stockResult, (r) => r.failed > 0 && Object.keys(r.errors).some((e) => /empty priority list/.test(e)));
   });
 
-  test("resolver - an invalid resource is NACKed: zero failed RPCs", async () => {
+  test("resolver - an invalid resource is NACKed: zero failed RPCs", async (t) => {
+    const machine = watchMachine();
     const cp = await controlPlane();
     const steady = steadyClient([cp.xds.port]);
     const stock = stockClient([cp.xds.port]);
@@ -137,7 +142,7 @@ describe("resolver - faults the control plane can have", { concurrency: 2 }, () 
     });
     const { steadyResult, stockResult } = await underLoad(steady, stock, [[1000, () => cp.faults!.add({ kind: "replace-resource", resource: createResource(CLUSTER_TYPE, "greeter", maglev) })]]);
     cp.faults!.clear();
-    assertNoFailures("steady", steadyResult);
+    assertNoFailures("steady", steadyResult, { machine, t });
     const { events } = await steady.events();
     assert.ok(events.some((e) => e.type === "nack" && /CDS greeter: lb_policy: MAGLEV is not supported by gRPC clients/.test(e.detail)), JSON.stringify(events.filter((e) => e.type === "nack")));
     assertMeasuredStock("NACKs the invalid Cluster and keeps serving", stockResult, (r) => r.failed === 0);
@@ -145,7 +150,8 @@ describe("resolver - faults the control plane can have", { concurrency: 2 }, () 
     assert.ok(clients.find((c) => c.nodeId === "steady-test")?.types.CDS?.lastNack, "the server recorded the resolver's NACK");
   });
 
-  test("resolver - a deletion followed by an identical re-add: zero failed RPCs (stock client never recovers)", async () => {
+  test("resolver - a deletion followed by an identical re-add: zero failed RPCs (stock client never recovers)", async (t) => {
+    const machine = watchMachine();
     const cp = await controlPlane();
     const steady = steadyClient([cp.xds.port]);
     const stock = stockClient([cp.xds.port]);
@@ -155,7 +161,7 @@ describe("resolver - faults the control plane can have", { concurrency: 2 }, () 
       [1000, () => (id = cp.faults!.add({ kind: "drop-resources", typeUrl: LISTENER_TYPE, names: ["greeter"] }))],
       [4000, () => cp.faults!.remove(id)],
     ]);
-    assertNoFailures("steady", steadyResult);
+    assertNoFailures("steady", steadyResult, { machine, t });
     const { events } = await steady.events();
     const backToXds = events.filter((e) => e.type === "source-changed" && e.to === "xds");
     assert.ok(backToXds.length >= 2, `the resolver went back to live xDS after the identical re-add: ${JSON.stringify(backToXds)}`);
@@ -164,7 +170,8 @@ describe("resolver - faults the control plane can have", { concurrency: 2 }, () 
     assertMeasuredStock("never recovers when the identical Listener comes back", afterReAdd, (r) => r.failed === r.sent);
   });
 
-  test("resolver - a control plane that accepts streams and never answers: zero failed RPCs, then failover", async () => {
+  test("resolver - a control plane that accepts streams and never answers: zero failed RPCs, then failover", async (t) => {
+    const machine = watchMachine();
     const stalled = await controlPlane();
     const healthy = await controlPlane();
     const steady = steadyClient([stalled.xds.port, healthy.xds.port]);
@@ -178,7 +185,7 @@ describe("resolver - faults the control plane can have", { concurrency: 2 }, () 
         stalled.faults!.remove(kick);
       }],
     ]);
-    assertNoFailures("steady", steadyResult);
+    assertNoFailures("steady", steadyResult, { machine, t });
     const { events, sources } = await steady.events();
     assert.ok(events.some((e) => e.type === "xds-failover" && /stalled/.test(e.reason) && e.to === `127.0.0.1:${healthy.xds.port}`), JSON.stringify(events.filter((e) => e.type.startsWith("xds"))));
     assert.equal(sources?.greeter, "xds");

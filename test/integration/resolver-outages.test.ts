@@ -10,7 +10,7 @@ import { buildBootstrap } from "../../src/xds/index.js";
 import { startBackend, type Backend } from "../helpers/greeter.js";
 import { startControlPlane, tempDir } from "../helpers/control-plane.js";
 import { startClientProcess } from "../helpers/grpc-client.js";
-import { RPS, WINDOW_MS, assertMeasuredStock, assertNoFailures, freePort, freePorts, timeline } from "../helpers/scenario.js";
+import { RPS, WINDOW_MS, assertMeasuredStock, assertNoFailures, watchMachine, freePort, freePorts, timeline } from "../helpers/scenario.js";
 import { startServeProcess } from "../helpers/serve-process.js";
 
 const STEADY = "steady:///greeter";
@@ -56,7 +56,8 @@ const steadyOptions = (xdsPorts: number[], extra: object = {}) => ({
 const stockBootstrap = (xdsPorts: number[]) => buildBootstrap({ nodeId: "stock-outage", xds: xdsPorts.map((p) => `127.0.0.1:${p}`) });
 
 describe("resolver - the control plane is gone", { concurrency: 2 }, () => {
-  test("resolver - serve SIGKILLed, then restarted: zero failed RPCs", async () => {
+  test("resolver - serve SIGKILLed, then restarted: zero failed RPCs", async (t) => {
+    const machine = watchMachine();
     const dir = await tempDir();
     cleanups.push(dir.cleanup);
     const xdsPort = await freePort();
@@ -76,7 +77,7 @@ describe("resolver - the control plane is gone", { concurrency: 2 }, () => {
       ]),
     ]);
     cleanups.push(() => serve.stop());
-    assertNoFailures("steady", steadyResult);
+    assertNoFailures("steady", steadyResult, { machine, t });
     // It rode out the outage on its last good endpoints, then went back to live xDS (reconnect backoff may run past the window).
     let kinds: string[] = [];
     for (let i = 0; i < 100; i++) {
@@ -88,7 +89,8 @@ describe("resolver - the control plane is gone", { concurrency: 2 }, () => {
     assertMeasuredStock("keeps serving from its cache while the control plane is down", stockResult, (r) => r.failed === 0);
   });
 
-  test("resolver - a new process while the control plane is down, with a disk cache: zero failed RPCs", async () => {
+  test("resolver - a new process while the control plane is down, with a disk cache: zero failed RPCs", async (t) => {
+    const machine = watchMachine();
     const cacheDir = await tempDir();
     cleanups.push(cacheDir.cleanup);
     const cp = await startControlPlane();
@@ -108,25 +110,27 @@ describe("resolver - the control plane is gone", { concurrency: 2 }, () => {
     const steady = track(startClientProcess({ steady: steadyOptions([cp.xds.port], { cacheDir: cacheDir.path }) }));
     const stock = track(startClientProcess({ bootstrap: stockBootstrap([cp.xds.port]) }));
     const [steadyResult, stockResult] = await Promise.all([steady.load(STEADY, RPS, WINDOW_MS), stock.load(STOCK, RPS, WINDOW_MS)]);
-    assertNoFailures("steady", steadyResult);
+    assertNoFailures("steady", steadyResult, { machine, t });
     assert.equal((await steady.events()).sources?.greeter, "cache");
     assertMeasuredStock("a new process cannot resolve while the control plane is down", stockResult, (r) => r.failed === r.sent && Object.keys(r.errors).some((e) => /DEADLINE_EXCEEDED|UNAVAILABLE/.test(e)));
   });
 
-  test("resolver - a new process with no cache, xDS unreachable and DNS alive: zero failed RPCs", async () => {
+  test("resolver - a new process with no cache, xDS unreachable and DNS alive: zero failed RPCs", async (t) => {
+    const machine = watchMachine();
     const cp = track(await startControlPlane());
     await registerAll(cp.api);
     const deadPort = await freePort();
     const steady = track(startClientProcess({ steady: steadyOptions([deadPort], { dns: { server: `127.0.0.1:${cp.dns.port}`, domain: "mesh" } }) }));
     const stock = track(startClientProcess({ bootstrap: stockBootstrap([deadPort]) }));
     const [steadyResult, stockResult] = await Promise.all([steady.load(STEADY, RPS, WINDOW_MS), stock.load(STOCK, RPS, WINDOW_MS)]);
-    assertNoFailures("steady", steadyResult);
+    assertNoFailures("steady", steadyResult, { machine, t });
     assert.deepEqual(Object.keys(steadyResult.backends).sort(), ["b1", "b2"], "DNS SRV gave both instances");
     assert.equal((await steady.events()).sources?.greeter, "dns");
     assertMeasuredStock("a new process cannot resolve when its only xDS server is unreachable", stockResult, (r) => r.failed === r.sent);
   });
 
-  test("resolver - two xDS servers and the first dies: zero failed RPCs (gRFC A71 failover)", async () => {
+  test("resolver - two xDS servers and the first dies: zero failed RPCs (gRFC A71 failover)", async (t) => {
+    const machine = watchMachine();
     const cp1 = await startControlPlane();
     const cp2 = track(await startControlPlane());
     await registerAll(cp1.api);
@@ -140,7 +144,7 @@ describe("resolver - the control plane is gone", { concurrency: 2 }, () => {
       stock.load(STOCK, RPS, WINDOW_MS),
       timeline([[1000, () => cp1.close()]]),
     ]);
-    assertNoFailures("steady", steadyResult);
+    assertNoFailures("steady", steadyResult, { machine, t });
     const { events, sources } = await steady.events();
     assert.ok(events.some((e) => e.type === "xds-failover" && e.to === `127.0.0.1:${cp2.xds.port}`), "failed over to the second server");
     assert.equal(sources?.greeter, "xds", "back on live xDS from the second server");
