@@ -17,7 +17,7 @@ import { createSerialQueue } from "./serial-queue.js";
 import { canaryOf, heldOf, settledState, stepOf, type GuardState, type Served } from "./guard-state.js";
 
 export interface PushGuardDeps {
-  /** Where generations are kept (the Store's log): the audit trail and the snapshots to roll back to. */
+  /** Where generations are kept (a GenerationLog, which each storage backend keeps beside its Store): the audit trail and the snapshots to roll back to. */
   readonly log: GenerationLog;
   /** Where pushed and canary snapshots go; clients read it through the xDS server. */
   readonly cache: SnapshotCache;

@@ -8,7 +8,7 @@ import { GENERATION_STATUSES, type Generation } from "./model.js";
 const MEMORY_SNAPSHOTS = 8;
 
 /**
- * The guard's view of the Store's GenerationLog: Generation records as JSON,
+ * The guard's view of its GenerationLog: Generation records as JSON,
  * snapshots as their encoded resources. A snapshot read back is rebuilt with
  * createSnapshot and must have the version its generation recorded, or it is
  * treated as missing.

@@ -1,3 +1,4 @@
+import type { GenerationLog } from "./generation-log.js";
 import type { Instance, Service } from "./model.js";
 
 /** One change to apply; a commit applies a list of them atomically. */
@@ -64,8 +65,6 @@ export interface CommitResult {
 export interface Store {
   /** `memory`, `sqlite` or `etcd`; for logs and metrics. */
   readonly kind: string;
-  /** The push guard's audit trail, kept with the registry so it survives restarts. */
-  readonly generations: GenerationLog;
   /** Services in name order, instances in (service, id) order. UnavailableError once closed. */
   load(): Promise<StoreState>;
   commit(mutations: readonly Mutation[]): Promise<CommitResult>;
@@ -100,40 +99,10 @@ export interface Members {
   onChange(onChange: () => void): () => void;
 }
 
-/** A generation as the push guard's audit trail keeps it: JSON the store does not look into, keyed by id. */
-export interface StoredGeneration {
-  /** A positive integer. */
-  readonly id: number;
-  readonly record: Readonly<Record<string, unknown>>;
-}
-
-/** One encoded xDS resource of a generation's snapshot. */
-export interface StoredResource {
-  readonly typeUrl: string;
-  readonly name: string;
-  readonly body: Uint8Array;
-}
-
 /**
- * Where the push guard keeps generations (records and the snapshots they
- * carry) beside the registry. Contract (shared suite, every backend):
- * - `put` is atomic: the record and its resources are written together or
- *   not at all; a record with an id already stored replaces that record and
- *   keeps its resources unless new ones are given;
- * - resources come back byte for byte, in (typeUrl, name) order; bodies are
- *   stored once per content, however many generations share them;
- * - `list` returns every record in ascending id order, with deep-equal JSON;
- * - `retain` deletes every record (and its resources) whose id is not kept;
- * - persistent backends return all of it after a reopen;
- * - `put` throws ValidationError (nothing written) for an id that is not a
- *   positive integer, a record that is not a JSON object, or a malformed or
- *   repeated (typeUrl, name) resource;
- * - UnavailableError once the store is closed or the backend fails.
+ * What a backend opens over one connection (one SQLite file, one etcd
+ * client): the registry's Store, and beside it the push guard's
+ * GenerationLog, which has its own contract (generation-log.ts) and is not
+ * part of the Store's.
  */
-export interface GenerationLog {
-  put(generation: StoredGeneration, resources?: readonly StoredResource[]): Promise<void>;
-  list(): Promise<StoredGeneration[]>;
-  /** The resources stored with generation `id`; undefined when it has none (or is gone). */
-  resources(id: number): Promise<StoredResource[] | undefined>;
-  retain(keep: ReadonlySet<number>): Promise<void>;
-}
+export type Backend = Store & { readonly generations: GenerationLog };

@@ -30,6 +30,7 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
   if (options.enableFaults && options.streamGate) throw new ValidationError([{ path: "streamGate", message: "cannot be combined with enableFaults, whose fault injector is the stream gate" }]);
   const metrics = createMetrics();
   const codec = loadCodec();
+  // One backend, two interfaces: the registry's Store, and the push guard's generation log beside it.
   const store = await openStore(options.store, { dataDir: options.dataDir, logger, ...(options.replicaId !== undefined && { replica: options.replicaId }) });
   const registry = await createRegistry(store, { logger });
   const cache = createSnapshotCache();

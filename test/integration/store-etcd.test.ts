@@ -7,7 +7,8 @@ import { openEtcdStore } from "../../src/registry/stores/index.js";
 import { startEtcd, type EtcdCluster } from "../helpers/etcd.js";
 import { waitFor } from "../helpers/wait-for.js";
 // The contract suite stays beside the unit store tests that run it too (memory, sqlite); this file is its etcd run.
-import { bodiesAsHex, CDS, putInstance, putUniqueInstance, runStoreContract, service } from "../unit/store-contract.js";
+import { bodiesAsHex, CDS, runGenerationLogContract } from "../unit/generation-log-contract.js";
+import { putInstance, putUniqueInstance, runStoreContract, service } from "../unit/store-contract.js";
 
 /** One single-member etcd for the contract suite and the tests that do not kill it; each test gets its own prefix. */
 let shared: EtcdCluster | undefined;
@@ -30,6 +31,15 @@ runStoreContract("etcd", async () => {
   const prefix = freshPrefix();
   const open = (): Promise<Store> => openEtcdStore({ endpoints: etcd().endpoints, prefix });
   return { store: await open(), reopen: open, cleanup: async () => {} };
+});
+
+runGenerationLogContract("etcd", async () => {
+  const prefix = freshPrefix();
+  const open = async () => {
+    const backend = await openEtcdStore({ endpoints: etcd().endpoints, prefix });
+    return { log: backend.generations, close: () => backend.close() };
+  };
+  return { ...(await open()), reopen: open, cleanup: async () => {} };
 });
 
 /** Every batch a store's watch delivers, and a way to wait for more. */

@@ -6,7 +6,7 @@ import { createPushGuard, GUARD_DEFAULTS, ROLLOUT_DEFAULTS, type GuardPolicy, ty
 import { createSilentLogger } from "../../src/log/index.js";
 import { createMetrics } from "../../src/metrics/index.js";
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, loadCodec, type Cluster } from "../../src/proto/index.js";
-import { createMemoryStore, createRegistry, type Registry, type Store } from "../../src/registry/index.js";
+import { createMemoryStore, createRegistry, type Registry, type Backend } from "../../src/registry/index.js";
 import { buildSnapshot, createResource, createSnapshot, type Snapshot } from "../../src/snapshot/index.js";
 import { createSnapshotCache, type ClientStatus, type NodeInfo, type SnapshotCache, type WatchResponse } from "../../src/xds/index.js";
 
@@ -14,7 +14,7 @@ const codec = loadCodec();
 
 interface Setup {
   readonly clock: ReturnType<typeof createFakeClock>;
-  readonly store: Store;
+  readonly store: Backend;
   readonly cache: SnapshotCache;
   readonly registry: Registry;
   readonly clients: ClientStatus[];

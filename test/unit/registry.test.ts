@@ -16,7 +16,6 @@ function laggingStore(inner: Store): Store & { flush(): void } {
   inner.watch((events) => held.push(events));
   return {
     kind: "lagging",
-    generations: inner.generations,
     load: () => inner.load(),
     commit: (mutations) => inner.commit(mutations),
     watch(onEvents) {

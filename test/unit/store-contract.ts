@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
 import { ConflictError, UnavailableError, ValidationError } from "../../src/errors/index.js";
-import type { ChangeEvent, Instance, Mutation, Service, Store, StoredResource } from "../../src/registry/index.js";
+import type { ChangeEvent, Instance, Mutation, Service, Store } from "../../src/registry/index.js";
 
 /**
  * The Store contract (src/registry/store.ts), run against every backend.
+ * The push guard's generation log has its own: generation-log-contract.ts.
  * `open` gives a fresh, empty store; `reopen`, when given, closes nothing
  * itself and opens the same data again (the caller closes `store` first).
  */
@@ -50,21 +51,6 @@ function summary(events: readonly ChangeEvent[]): string[] {
       case "instance-deleted":
         return `${e.revision} instance-deleted ${e.service}/${e.id}`;
     }
-  });
-}
-
-export const CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
-export const EDS = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
-
-export function resource(typeUrl: string, name: string, bytes: readonly number[]): StoredResource {
-  return { typeUrl, name, body: Uint8Array.from(bytes) };
-}
-
-/** Resources with bodies as hex, so a backend may hand out Buffers or plain Uint8Arrays. */
-export function bodiesAsHex(resources: readonly StoredResource[] | undefined): { typeUrl: string; name: string; body: string }[] | undefined {
-  return resources?.map(({ typeUrl, name, body }) => {
-    assert.ok(body instanceof Uint8Array, `${typeUrl} ${name}: body must be a Uint8Array`);
-    return { typeUrl, name, body: Buffer.from(body).toString("hex") };
   });
 }
 
@@ -271,180 +257,5 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
     } finally {
       await reopened.close();
     }
-  });
-  runGenerationLogContract(it);
-}
-
-/** The GenerationLog part of the contract (`store.generations`). */
-function runGenerationLogContract(it: StoreTest): void {
-  it("generations: list returns every record put, deep-equal, in ascending id order", async (store) => {
-    const log = store.generations;
-    assert.deepEqual(await log.list(), []);
-    await log.put({ id: 12, record: { status: "canary", diff: { cds: { added: ["a"], removed: [] } }, at: "2022-03-08T18:07:00.000Z" } });
-    await log.put({ id: 3, record: { status: "held", errors: [{ path: "endpoints[0].port", message: "must be 1-65535" }], note: null } });
-    await log.put({ id: 1, record: { status: "pushed", count: 0, ratio: 0.25, ok: true } });
-    assert.deepEqual(await log.list(), [
-      { id: 1, record: { status: "pushed", count: 0, ratio: 0.25, ok: true } },
-      { id: 3, record: { status: "held", errors: [{ path: "endpoints[0].port", message: "must be 1-65535" }], note: null } },
-      { id: 12, record: { status: "canary", diff: { cds: { added: ["a"], removed: [] } }, at: "2022-03-08T18:07:00.000Z" } },
-    ]);
-  });
-
-  it("generations: keeps its own copies of records: changing the caller's or a returned record changes nothing", async (store) => {
-    const log = store.generations;
-    const record = { status: "held", diff: { added: ["a"] } };
-    await log.put({ id: 1, record });
-    record.status = "pushed";
-    record.diff.added.push("b");
-    const [first] = await log.list();
-    assert.deepEqual(first, { id: 1, record: { status: "held", diff: { added: ["a"] } } });
-    assert.notEqual(first!.record, record);
-    (first!.record.diff as { added: string[] }).added.push("c");
-    assert.deepEqual(await log.list(), [{ id: 1, record: { status: "held", diff: { added: ["a"] } } }]);
-  });
-
-  it("generations: a put with a stored id replaces the record and keeps its resources unless new ones are given", async (store) => {
-    const log = store.generations;
-    await log.put({ id: 1, record: { status: "canary" } }, [resource(CDS, "a", [1])]);
-    await log.put({ id: 1, record: { status: "pushed" } });
-    assert.deepEqual(await log.list(), [{ id: 1, record: { status: "pushed" } }]);
-    assert.deepEqual(bodiesAsHex(await log.resources(1)), [{ typeUrl: CDS, name: "a", body: "01" }]);
-    await log.put({ id: 1, record: { status: "rolled-back" } }, [resource(EDS, "b", [2])]);
-    assert.deepEqual(bodiesAsHex(await log.resources(1)), [{ typeUrl: EDS, name: "b", body: "02" }]);
-    await log.put({ id: 1, record: { status: "rejected" } }, []);
-    assert.equal(await log.resources(1), undefined, "an empty list replaces the resources with none");
-    assert.deepEqual(await log.list(), [{ id: 1, record: { status: "rejected" } }]);
-  });
-
-  it("generations: resources come back byte for byte, in (typeUrl, name) order", async (store) => {
-    const everyByte = Array.from({ length: 256 }, (_, i) => i);
-    // A view into a larger buffer: only its own bytes may be stored.
-    const view = Buffer.from([9, 9, 1, 2, 3, 9]).subarray(2, 5);
-    await store.generations.put({ id: 1, record: {} }, [
-      resource(EDS, "b", [0, 0]),
-      resource(CDS, "b", everyByte),
-      { typeUrl: EDS, name: "a", body: view },
-      resource(CDS, "a", []),
-      resource(CDS, "a2", [255]),
-      // JavaScript order (UTF-16 code units) puts U+1F600 before U+FF61; UTF-8 byte order would not.
-      resource(EDS, "\uff61", [4]),
-      resource(EDS, "\u{1f600}", [5]),
-    ]);
-    assert.deepEqual(bodiesAsHex(await store.generations.resources(1)), [
-      { typeUrl: CDS, name: "a", body: "" },
-      { typeUrl: CDS, name: "a2", body: "ff" },
-      { typeUrl: CDS, name: "b", body: Buffer.from(everyByte).toString("hex") },
-      { typeUrl: EDS, name: "a", body: "010203" },
-      { typeUrl: EDS, name: "b", body: "0000" },
-      { typeUrl: EDS, name: "\u{1f600}", body: "05" },
-      { typeUrl: EDS, name: "\uff61", body: "04" },
-    ]);
-  });
-
-  it("generations: resources are copies: changing a passed or returned body or list changes nothing", async (store) => {
-    const log = store.generations;
-    const passed = [resource(CDS, "a", [1, 2, 3])];
-    await log.put({ id: 1, record: {} }, passed);
-    passed[0]!.body[0] = 9;
-    passed.push(resource(CDS, "b", [4]));
-    const first = (await log.resources(1))!;
-    first[0]!.body[1] = 9;
-    first.push(resource(EDS, "c", [5]));
-    const second = await log.resources(1);
-    assert.deepEqual(bodiesAsHex(second), [{ typeUrl: CDS, name: "a", body: "010203" }]);
-    assert.notEqual(second![0]!.body, first[0]!.body);
-  });
-
-  it("generations: resources are undefined for a generation put without any and for an unknown id", async (store) => {
-    await store.generations.put({ id: 1, record: {} });
-    assert.equal(await store.generations.resources(1), undefined);
-    assert.equal(await store.generations.resources(2), undefined);
-  });
-
-  it("generations: retain drops every record not kept, with its resources", async (store) => {
-    const log = store.generations;
-    for (const id of [1, 2, 3]) await log.put({ id, record: { id } }, [resource(CDS, `c${id}`, [id])]);
-    await log.retain(new Set([1, 3, 99]));
-    assert.deepEqual(await log.list(), [{ id: 1, record: { id: 1 } }, { id: 3, record: { id: 3 } }]);
-    assert.equal(await log.resources(2), undefined);
-    assert.deepEqual(bodiesAsHex(await log.resources(1)), [{ typeUrl: CDS, name: "c1", body: "01" }]);
-    assert.deepEqual(bodiesAsHex(await log.resources(3)), [{ typeUrl: CDS, name: "c3", body: "03" }]);
-    await log.retain(new Set());
-    assert.deepEqual(await log.list(), []);
-    assert.equal(await log.resources(1), undefined);
-  });
-
-  it("generations: a body shared by generations survives retaining only one of them", async (store) => {
-    const log = store.generations;
-    const shared = [7, 7, 7];
-    const first = [resource(CDS, "a", shared), resource(EDS, "a", [1])];
-    const second = [resource(CDS, "a", shared), resource(CDS, "b", shared)];
-    await log.put({ id: 1, record: {} }, first);
-    await log.put({ id: 2, record: {} }, second);
-    await log.retain(new Set([1]));
-    assert.deepEqual(bodiesAsHex(await log.resources(1)), bodiesAsHex(first));
-    await log.put({ id: 2, record: {} }, second);
-    await log.retain(new Set([2]));
-    assert.deepEqual(bodiesAsHex(await log.resources(2)), bodiesAsHex(second));
-    await log.retain(new Set());
-    await log.put({ id: 3, record: {} }, [resource(CDS, "a", shared)]);
-    assert.deepEqual(bodiesAsHex(await log.resources(3)), [{ typeUrl: CDS, name: "a", body: "070707" }]);
-  });
-
-  it("generations: a put that fails validation reports every problem and stores nothing", async (store) => {
-    const log = store.generations;
-    await log.put({ id: 1, record: { status: "pushed" } }, [resource(CDS, "a", [1])]);
-    await assert.rejects(log.put({ id: 1, record: { status: "held" } }, [resource(CDS, "b", [2]), resource(CDS, "b", [3])]), (err: unknown) => {
-      assert.ok(err instanceof ValidationError);
-      assert.deepEqual(err.issues.map((i) => i.path), ["resources[1]"]);
-      return true;
-    });
-    const bad = { id: 0, record: [] as unknown, resources: [{ typeUrl: "", name: "x", body: "bytes" }] };
-    await assert.rejects(log.put({ id: bad.id, record: bad.record as Record<string, unknown> }, bad.resources as unknown as StoredResource[]), (err: unknown) => {
-      assert.ok(err instanceof ValidationError);
-      assert.deepEqual(err.issues.map((i) => i.path), ["id", "record", "resources[0].typeUrl", "resources[0].body"]);
-      assert.ok(!err.message.includes("\n"), "one line");
-      return true;
-    });
-    for (const id of [-1, 1.5, Number.NaN]) await assert.rejects(log.put({ id, record: {} }), ValidationError, String(id));
-    const cyclic: Record<string, unknown> = {};
-    cyclic.self = cyclic;
-    await assert.rejects(log.put({ id: 2, record: cyclic }), (err: unknown) => err instanceof ValidationError && !err.message.includes("\n"));
-    assert.deepEqual(await log.list(), [{ id: 1, record: { status: "pushed" } }]);
-    assert.deepEqual(bodiesAsHex(await log.resources(1)), [{ typeUrl: CDS, name: "a", body: "01" }]);
-  });
-
-  it("generations: records and resources are all back after reopen", async (store, fixture, t) => {
-    if (!fixture.reopen) {
-      t.skip("not a persistent backend");
-      return;
-    }
-    await store.generations.put({ id: 1, record: { status: "pushed", nested: { list: [1, "two", null] } } }, [resource(CDS, "a", [1, 2]), resource(EDS, "a", [3])]);
-    await store.generations.put({ id: 2, record: { status: "held" } }, [resource(CDS, "a", [1, 2])]);
-    await store.generations.put({ id: 3, record: { status: "rejected" } });
-    await store.generations.retain(new Set([1, 3]));
-    const records = await store.generations.list();
-    const resources = await store.generations.resources(1);
-    await store.close();
-    const reopened = await fixture.reopen();
-    try {
-      assert.deepEqual(await reopened.generations.list(), records);
-      assert.deepEqual(bodiesAsHex(await reopened.generations.resources(1)), bodiesAsHex(resources));
-      assert.equal(await reopened.generations.resources(2), undefined);
-      assert.equal(await reopened.generations.resources(3), undefined);
-      await reopened.generations.put({ id: 4, record: {} }, [resource(CDS, "a", [1, 2])]);
-      assert.deepEqual(bodiesAsHex(await reopened.generations.resources(4)), [{ typeUrl: CDS, name: "a", body: "0102" }]);
-    } finally {
-      await reopened.close();
-    }
-  });
-
-  it("generations: every method refuses with UnavailableError once closed", async (store) => {
-    await store.generations.put({ id: 1, record: {} }, [resource(CDS, "a", [1])]);
-    await store.close();
-    await assert.rejects(store.generations.put({ id: 2, record: {} }), UnavailableError);
-    await assert.rejects(store.generations.list(), UnavailableError);
-    await assert.rejects(store.generations.resources(1), UnavailableError);
-    await assert.rejects(store.generations.retain(new Set()), UnavailableError);
   });
 }

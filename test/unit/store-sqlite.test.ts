@@ -9,7 +9,8 @@ import { test } from "node:test";
 import Database from "better-sqlite3";
 import { UnavailableError } from "../../src/errors/index.js";
 import { openSqliteStore } from "../../src/registry/stores/sqlite.js";
-import { bodiesAsHex, CDS, EDS, instance, putInstance, resource, runStoreContract, service } from "./store-contract.js";
+import { bodiesAsHex, CDS, EDS, resource, runGenerationLogContract } from "./generation-log-contract.js";
+import { instance, putInstance, runStoreContract, service } from "./store-contract.js";
 
 const SQLITE_MODULE = new URL("../../src/registry/stores/sqlite.ts", import.meta.url).href;
 
@@ -21,6 +22,15 @@ async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }>
 runStoreContract("sqlite", async () => {
   const { dir, cleanup } = await tempDir();
   return { store: await openSqliteStore({ dataDir: dir }), reopen: () => openSqliteStore({ dataDir: dir }), cleanup };
+});
+
+runGenerationLogContract("sqlite", async () => {
+  const { dir, cleanup } = await tempDir();
+  const open = async () => {
+    const backend = await openSqliteStore({ dataDir: dir });
+    return { log: backend.generations, close: () => backend.close() };
+  };
+  return { ...(await open()), reopen: open, cleanup };
 });
 
 test("sqlite store - creates a missing data dir and keeps registry.db in it", async () => {

@@ -1,7 +1,7 @@
 import type { Etcd3, IRequestOp } from "etcd3";
 import { UnavailableError } from "../../errors/index.js";
 import type { Logger } from "../../log/index.js";
-import type { GenerationLog, StoredGeneration, StoredResource } from "../store.js";
+import type { GenerationLog, StoredGeneration, StoredResource } from "../generation-log.js";
 import { op, rangeAt, revisionOf, txn } from "./etcd-kv.js";
 import { compareResources, readGenerationInput, type GenerationInput, type HashedResource } from "./generation-log-input.js";
 

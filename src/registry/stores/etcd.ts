@@ -3,7 +3,8 @@ import type { Etcd3 } from "etcd3";
 import { createSystemClock, type Clock } from "../../clock/index.js";
 import { UnavailableError, ValidationError } from "../../errors/index.js";
 import { createSilentLogger, type Logger } from "../../log/index.js";
-import type { ChangeEvent, CommitResult, Mutation, Store, StoreState } from "../store.js";
+import type { GenerationLog } from "../generation-log.js";
+import type { Backend, ChangeEvent, CommitResult, Mutation, StoreState } from "../store.js";
 import { commitPoint, draftCommit, parseInstance, parseService, readOps, recordEvents, registryKeys, storeRevision, type CommitRecord, type RegistryKeys } from "./etcd-commit.js";
 import { createEtcdGenerationLog } from "./etcd-generation-log.js";
 import { createEtcdLiveness, watchEtcdMembers, type EtcdMembers } from "./etcd-liveness.js";
@@ -127,7 +128,7 @@ async function commitWithRetries(parts: EtcdStoreParts, mutations: readonly Muta
   throw new UnavailableError(`etcd commit gave up after ${MAX_COMMIT_ATTEMPTS} tries: other replicas kept committing first`);
 }
 
-function createEtcdStore(parts: EtcdStoreParts & { feed: Feed; close(): Promise<void> }, generations: Store["generations"]): Store {
+function createEtcdStore(parts: EtcdStoreParts & { feed: Feed; close(): Promise<void> }, generations: GenerationLog): Backend {
   const { endpoints, ensureOpen, feed } = parts;
   // Local commits go one at a time: they would only race each other for the commit key.
   let queue: Promise<unknown> = Promise.resolve();
@@ -176,7 +177,7 @@ function createEtcdStore(parts: EtcdStoreParts & { feed: Feed; close(): Promise<
  * `heartbeats/<service>/<id>`) and `members` (the live replicas, from their
  * `replicas/<id>/owner` claims); see etcd-liveness.ts.
  */
-export async function openEtcdStore(options: EtcdStoreOptions): Promise<Store> {
+export async function openEtcdStore(options: EtcdStoreOptions): Promise<Backend> {
   const endpoints = [...options.endpoints];
   if (endpoints.length === 0) throw new ValidationError([{ path: "endpoints", message: "must list at least one host:port" }]);
   const given = options.prefix ?? DEFAULT_ETCD_PREFIX;

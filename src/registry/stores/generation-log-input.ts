@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { show, ValidationError, type Issue } from "../../errors/index.js";
-import type { StoredGeneration, StoredResource } from "../store.js";
+import type { StoredGeneration, StoredResource } from "../generation-log.js";
 
 /** A resource as both backends keep it: the body named by its content, so equal bodies are stored once. */
 export interface HashedResource {

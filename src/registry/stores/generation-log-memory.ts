@@ -1,4 +1,4 @@
-import type { GenerationLog } from "../store.js";
+import type { GenerationLog } from "../generation-log.js";
 import { readGenerationInput } from "./generation-log-input.js";
 
 interface ResourceRef {

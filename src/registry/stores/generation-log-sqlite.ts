@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import type { GenerationLog, StoredGeneration, StoredResource } from "../store.js";
+import type { GenerationLog, StoredGeneration, StoredResource } from "../generation-log.js";
 import { compareResources, readGenerationInput, type GenerationInput } from "./generation-log-input.js";
 
 /**

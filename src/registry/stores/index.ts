@@ -1,6 +1,6 @@
 import { ValidationError } from "../../errors/index.js";
 import type { Logger } from "../../log/index.js";
-import type { Store } from "../store.js";
+import type { Backend } from "../store.js";
 import { openEtcdStore, parseEtcdSpec } from "./etcd.js";
 import { createMemoryStore } from "./memory.js";
 import { openSqliteStore } from "./sqlite.js";
@@ -27,7 +27,7 @@ const ALLOWED = "memory, sqlite or etcd://host:port[,host:port…]";
  * `store` naming the allowed form; an etcd that does not answer gives
  * UnavailableError.
  */
-export async function openStore(spec: string, options: OpenStoreOptions): Promise<Store> {
+export async function openStore(spec: string, options: OpenStoreOptions): Promise<Backend> {
   if (spec === "memory") return createMemoryStore({ logger: options.logger });
   if (spec === "sqlite") return openSqliteStore(options);
   if (spec.startsWith("etcd://")) return openEtcdStore({ endpoints: parseEtcdSpec(spec), logger: options.logger, ...(options.replica !== undefined && { replica: options.replica }) });

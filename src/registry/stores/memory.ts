@@ -1,7 +1,7 @@
 import { UnavailableError } from "../../errors/index.js";
 import { createSilentLogger, type Logger } from "../../log/index.js";
 import type { Instance, Service } from "../model.js";
-import type { Store } from "../store.js";
+import type { Backend } from "../store.js";
 import { applyMutations, type Tables } from "./apply.js";
 import { createFeed } from "./feed.js";
 import { createMemoryGenerationLog } from "./generation-log-memory.js";
@@ -57,7 +57,7 @@ function draftTables(base: MemoryState): { tables: Tables; state: MemoryState } 
  * tests, demos and `serve --store memory`. Values are frozen copies; the
  * generation log hands out fresh copies of what was put.
  */
-export function createMemoryStore(options: { logger?: Logger } = {}): Store {
+export function createMemoryStore(options: { logger?: Logger } = {}): Backend {
   const feed = createFeed(options.logger ?? createSilentLogger());
   let state: MemoryState = { services: new Map(), instances: new Map() };
   let revision = 0;

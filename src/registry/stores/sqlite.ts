@@ -4,7 +4,7 @@ import Database from "better-sqlite3";
 import { SteadyError, UnavailableError } from "../../errors/index.js";
 import { createSilentLogger, type Logger } from "../../log/index.js";
 import type { Instance, Service } from "../model.js";
-import type { ChangeEvent, Mutation, Store, StoreState } from "../store.js";
+import type { Backend, ChangeEvent, Mutation, StoreState } from "../store.js";
 import { applyMutations, freezeInstance, freezeService, type Tables } from "./apply.js";
 import { createFeed } from "./feed.js";
 import { createSqliteGenerationLog, GENERATION_SCHEMA } from "./generation-log-sqlite.js";
@@ -115,7 +115,7 @@ function sqliteTables(db: Database.Database): Tables & { revision(): number; set
  * on the same connection. Throws UnavailableError when the data dir
  * cannot be created or opened, or is in use by another process.
  */
-export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<Backend> {
   const { dataDir } = options;
   const logger = options.logger ?? createSilentLogger();
   try {

@@ -1,0 +1,212 @@
+import assert from "node:assert/strict";
+import { test, type TestContext } from "node:test";
+import { UnavailableError, ValidationError } from "../../src/errors/index.js";
+import type { GenerationLog, StoredResource } from "../../src/registry/index.js";
+
+/**
+ * The GenerationLog contract (src/registry/generation-log.ts), run against
+ * every backend: memory and sqlite here, etcd in
+ * test/integration/store-etcd.test.ts. `log` is a fresh, empty log; `close`
+ * closes the backend it lives in; `reopen`, when given, opens the same data
+ * again (the caller closes first).
+ */
+export interface GenerationLogFixture {
+  readonly log: GenerationLog;
+  close(): Promise<void>;
+  readonly reopen?: () => Promise<{ readonly log: GenerationLog; close(): Promise<void> }>;
+  cleanup(): Promise<void>;
+}
+
+export const CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+export const EDS = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
+
+export function resource(typeUrl: string, name: string, bytes: readonly number[]): StoredResource {
+  return { typeUrl, name, body: Uint8Array.from(bytes) };
+}
+
+/** Resources with bodies as hex, so a backend may hand out Buffers or plain Uint8Arrays. */
+export function bodiesAsHex(resources: readonly StoredResource[] | undefined): { typeUrl: string; name: string; body: string }[] | undefined {
+  return resources?.map(({ typeUrl, name, body }) => {
+    assert.ok(body instanceof Uint8Array, `${typeUrl} ${name}: body must be a Uint8Array`);
+    return { typeUrl, name, body: Buffer.from(body).toString("hex") };
+  });
+}
+
+type LogTest = (behaviour: string, body: (log: GenerationLog, fixture: GenerationLogFixture, t: TestContext) => Promise<void>) => void;
+
+export function runGenerationLogContract(name: string, open: () => Promise<GenerationLogFixture>): void {
+  const it: LogTest = (behaviour, body) =>
+    test(`${name} generation log - ${behaviour}`, async (t) => {
+      const fixture = await open();
+      try {
+        await body(fixture.log, fixture, t);
+      } finally {
+        await fixture.close();
+        await fixture.cleanup();
+      }
+    });
+
+  it("list returns every record put, deep-equal, in ascending id order", async (log) => {
+    assert.deepEqual(await log.list(), []);
+    await log.put({ id: 12, record: { status: "canary", diff: { cds: { added: ["a"], removed: [] } }, at: "2022-03-08T18:07:00.000Z" } });
+    await log.put({ id: 3, record: { status: "held", errors: [{ path: "endpoints[0].port", message: "must be 1-65535" }], note: null } });
+    await log.put({ id: 1, record: { status: "pushed", count: 0, ratio: 0.25, ok: true } });
+    assert.deepEqual(await log.list(), [
+      { id: 1, record: { status: "pushed", count: 0, ratio: 0.25, ok: true } },
+      { id: 3, record: { status: "held", errors: [{ path: "endpoints[0].port", message: "must be 1-65535" }], note: null } },
+      { id: 12, record: { status: "canary", diff: { cds: { added: ["a"], removed: [] } }, at: "2022-03-08T18:07:00.000Z" } },
+    ]);
+  });
+
+  it("keeps its own copies of records: changing the caller's or a returned record changes nothing", async (log) => {
+    const record = { status: "held", diff: { added: ["a"] } };
+    await log.put({ id: 1, record });
+    record.status = "pushed";
+    record.diff.added.push("b");
+    const [first] = await log.list();
+    assert.deepEqual(first, { id: 1, record: { status: "held", diff: { added: ["a"] } } });
+    assert.notEqual(first!.record, record);
+    (first!.record.diff as { added: string[] }).added.push("c");
+    assert.deepEqual(await log.list(), [{ id: 1, record: { status: "held", diff: { added: ["a"] } } }]);
+  });
+
+  it("a put with a stored id replaces the record and keeps its resources unless new ones are given", async (log) => {
+    await log.put({ id: 1, record: { status: "canary" } }, [resource(CDS, "a", [1])]);
+    await log.put({ id: 1, record: { status: "pushed" } });
+    assert.deepEqual(await log.list(), [{ id: 1, record: { status: "pushed" } }]);
+    assert.deepEqual(bodiesAsHex(await log.resources(1)), [{ typeUrl: CDS, name: "a", body: "01" }]);
+    await log.put({ id: 1, record: { status: "rolled-back" } }, [resource(EDS, "b", [2])]);
+    assert.deepEqual(bodiesAsHex(await log.resources(1)), [{ typeUrl: EDS, name: "b", body: "02" }]);
+    await log.put({ id: 1, record: { status: "rejected" } }, []);
+    assert.equal(await log.resources(1), undefined, "an empty list replaces the resources with none");
+    assert.deepEqual(await log.list(), [{ id: 1, record: { status: "rejected" } }]);
+  });
+
+  it("resources come back byte for byte, in (typeUrl, name) order", async (log) => {
+    const everyByte = Array.from({ length: 256 }, (_, i) => i);
+    // A view into a larger buffer: only its own bytes may be stored.
+    const view = Buffer.from([9, 9, 1, 2, 3, 9]).subarray(2, 5);
+    await log.put({ id: 1, record: {} }, [
+      resource(EDS, "b", [0, 0]),
+      resource(CDS, "b", everyByte),
+      { typeUrl: EDS, name: "a", body: view },
+      resource(CDS, "a", []),
+      resource(CDS, "a2", [255]),
+      // JavaScript order (UTF-16 code units) puts U+1F600 before U+FF61; UTF-8 byte order would not.
+      resource(EDS, "\uff61", [4]),
+      resource(EDS, "\u{1f600}", [5]),
+    ]);
+    assert.deepEqual(bodiesAsHex(await log.resources(1)), [
+      { typeUrl: CDS, name: "a", body: "" },
+      { typeUrl: CDS, name: "a2", body: "ff" },
+      { typeUrl: CDS, name: "b", body: Buffer.from(everyByte).toString("hex") },
+      { typeUrl: EDS, name: "a", body: "010203" },
+      { typeUrl: EDS, name: "b", body: "0000" },
+      { typeUrl: EDS, name: "\u{1f600}", body: "05" },
+      { typeUrl: EDS, name: "\uff61", body: "04" },
+    ]);
+  });
+
+  it("resources are copies: changing a passed or returned body or list changes nothing", async (log) => {
+    const passed = [resource(CDS, "a", [1, 2, 3])];
+    await log.put({ id: 1, record: {} }, passed);
+    passed[0]!.body[0] = 9;
+    passed.push(resource(CDS, "b", [4]));
+    const first = (await log.resources(1))!;
+    first[0]!.body[1] = 9;
+    first.push(resource(EDS, "c", [5]));
+    const second = await log.resources(1);
+    assert.deepEqual(bodiesAsHex(second), [{ typeUrl: CDS, name: "a", body: "010203" }]);
+    assert.notEqual(second![0]!.body, first[0]!.body);
+  });
+
+  it("resources are undefined for a generation put without any and for an unknown id", async (log) => {
+    await log.put({ id: 1, record: {} });
+    assert.equal(await log.resources(1), undefined);
+    assert.equal(await log.resources(2), undefined);
+  });
+
+  it("retain drops every record not kept, with its resources", async (log) => {
+    for (const id of [1, 2, 3]) await log.put({ id, record: { id } }, [resource(CDS, `c${id}`, [id])]);
+    await log.retain(new Set([1, 3, 99]));
+    assert.deepEqual(await log.list(), [{ id: 1, record: { id: 1 } }, { id: 3, record: { id: 3 } }]);
+    assert.equal(await log.resources(2), undefined);
+    assert.deepEqual(bodiesAsHex(await log.resources(1)), [{ typeUrl: CDS, name: "c1", body: "01" }]);
+    assert.deepEqual(bodiesAsHex(await log.resources(3)), [{ typeUrl: CDS, name: "c3", body: "03" }]);
+    await log.retain(new Set());
+    assert.deepEqual(await log.list(), []);
+    assert.equal(await log.resources(1), undefined);
+  });
+
+  it("a body shared by generations survives retaining only one of them", async (log) => {
+    const shared = [7, 7, 7];
+    const first = [resource(CDS, "a", shared), resource(EDS, "a", [1])];
+    const second = [resource(CDS, "a", shared), resource(CDS, "b", shared)];
+    await log.put({ id: 1, record: {} }, first);
+    await log.put({ id: 2, record: {} }, second);
+    await log.retain(new Set([1]));
+    assert.deepEqual(bodiesAsHex(await log.resources(1)), bodiesAsHex(first));
+    await log.put({ id: 2, record: {} }, second);
+    await log.retain(new Set([2]));
+    assert.deepEqual(bodiesAsHex(await log.resources(2)), bodiesAsHex(second));
+    await log.retain(new Set());
+    await log.put({ id: 3, record: {} }, [resource(CDS, "a", shared)]);
+    assert.deepEqual(bodiesAsHex(await log.resources(3)), [{ typeUrl: CDS, name: "a", body: "070707" }]);
+  });
+
+  it("a put that fails validation reports every problem and stores nothing", async (log) => {
+    await log.put({ id: 1, record: { status: "pushed" } }, [resource(CDS, "a", [1])]);
+    await assert.rejects(log.put({ id: 1, record: { status: "held" } }, [resource(CDS, "b", [2]), resource(CDS, "b", [3])]), (err: unknown) => {
+      assert.ok(err instanceof ValidationError);
+      assert.deepEqual(err.issues.map((i) => i.path), ["resources[1]"]);
+      return true;
+    });
+    const bad = { id: 0, record: [] as unknown, resources: [{ typeUrl: "", name: "x", body: "bytes" }] };
+    await assert.rejects(log.put({ id: bad.id, record: bad.record as Record<string, unknown> }, bad.resources as unknown as StoredResource[]), (err: unknown) => {
+      assert.ok(err instanceof ValidationError);
+      assert.deepEqual(err.issues.map((i) => i.path), ["id", "record", "resources[0].typeUrl", "resources[0].body"]);
+      assert.ok(!err.message.includes("\n"), "one line");
+      return true;
+    });
+    for (const id of [-1, 1.5, Number.NaN]) await assert.rejects(log.put({ id, record: {} }), ValidationError, String(id));
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    await assert.rejects(log.put({ id: 2, record: cyclic }), (err: unknown) => err instanceof ValidationError && !err.message.includes("\n"));
+    assert.deepEqual(await log.list(), [{ id: 1, record: { status: "pushed" } }]);
+    assert.deepEqual(bodiesAsHex(await log.resources(1)), [{ typeUrl: CDS, name: "a", body: "01" }]);
+  });
+
+  it("records and resources are all back after reopen", async (log, fixture, t) => {
+    if (!fixture.reopen) {
+      t.skip("not a persistent backend");
+      return;
+    }
+    await log.put({ id: 1, record: { status: "pushed", nested: { list: [1, "two", null] } } }, [resource(CDS, "a", [1, 2]), resource(EDS, "a", [3])]);
+    await log.put({ id: 2, record: { status: "held" } }, [resource(CDS, "a", [1, 2])]);
+    await log.put({ id: 3, record: { status: "rejected" } });
+    await log.retain(new Set([1, 3]));
+    const records = await log.list();
+    const resources = await log.resources(1);
+    await fixture.close();
+    const reopened = await fixture.reopen();
+    try {
+      assert.deepEqual(await reopened.log.list(), records);
+      assert.deepEqual(bodiesAsHex(await reopened.log.resources(1)), bodiesAsHex(resources));
+      assert.equal(await reopened.log.resources(2), undefined);
+      assert.equal(await reopened.log.resources(3), undefined);
+      await reopened.log.put({ id: 4, record: {} }, [resource(CDS, "a", [1, 2])]);
+      assert.deepEqual(bodiesAsHex(await reopened.log.resources(4)), [{ typeUrl: CDS, name: "a", body: "0102" }]);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it("every method refuses with UnavailableError once closed", async (log, fixture) => {
+    await log.put({ id: 1, record: {} }, [resource(CDS, "a", [1])]);
+    await fixture.close();
+    await assert.rejects(log.put({ id: 2, record: {} }), UnavailableError);
+    await assert.rejects(log.list(), UnavailableError);
+    await assert.rejects(log.resources(1), UnavailableError);
+    await assert.rejects(log.retain(new Set()), UnavailableError);
+  });
+}
