@@ -1,9 +1,23 @@
 import type { Clock } from "../clock/index.js";
 import { shortTypeName } from "../proto/index.js";
 import type { Snapshot } from "../snapshot/index.js";
-import type { ClientReply, ClientStatus, SnapshotCache } from "../xds/index.js";
+import { DEFAULT_GROUP, type ClientReply, type ClientStatus, type NodeInfo, type SnapshotCache } from "../xds/index.js";
 import type { CanaryNack, NodeSelector, RolloutPolicy } from "./model.js";
 import { selectsNode } from "./selectors.js";
+
+/** The snapshot cache's group of the clients a rollout's selectors pick. */
+export const CANARY_GROUP = "canary";
+
+/**
+ * The snapshot cache's `groupOf` for a rollout policy: the nodes its canary
+ * selectors pick are in CANARY_GROUP, everyone else in the default group.
+ * The guard fills CANARY_GROUP while a canary bakes and clears it after; in
+ * between its clients get the default group's snapshot.
+ */
+export function canaryGroupOf(policy: Pick<RolloutPolicy, "canary">): (node: NodeInfo) => string {
+  const selectors = policy.canary;
+  return (node) => (selectors.length > 0 && selectsNode(selectors, node) ? CANARY_GROUP : DEFAULT_GROUP);
+}
 
 /** After the bake time, how often to look again for canary clients that have not ACKed yet. */
 const SETTLE_POLL_MS = 250;
@@ -52,7 +66,8 @@ export function startCanary(deps: CanaryDeps, generation: number, snapshot: Snap
     baked = true;
     check();
   }, deps.policy.bakeMs);
-  deps.cache.setCanary({ snapshot, generation, selects: (node) => selectsNode(selectors, node) });
+  // The cache was built with canaryGroupOf(policy): the group is the clients the selectors pick.
+  deps.cache.setSnapshot(CANARY_GROUP, snapshot, generation);
 
   function check(): void {
     if (phase !== "baking" || !baked) return;
@@ -75,7 +90,7 @@ export function startCanary(deps: CanaryDeps, generation: number, snapshot: Snap
       }
       phase = "over";
       cancelTimer();
-      deps.cache.setCanary(undefined);
+      deps.cache.clearSnapshot(CANARY_GROUP);
       deps.onNack({
         at: new Date(deps.clock.now()).toISOString(),
         nodeId: reply.node.id,
@@ -88,7 +103,7 @@ export function startCanary(deps: CanaryDeps, generation: number, snapshot: Snap
       if (phase === "over") return;
       phase = "over";
       cancelTimer();
-      deps.cache.setCanary(undefined);
+      deps.cache.clearSnapshot(CANARY_GROUP);
     },
   };
 }

@@ -5,7 +5,7 @@ import type { Metrics } from "../metrics/index.js";
 import type { Codec } from "../proto/index.js";
 import type { GenerationLog } from "../registry/index.js";
 import type { Snapshot } from "../snapshot/index.js";
-import type { ClientReply, ClientStatus, SnapshotCache } from "../xds/index.js";
+import { DEFAULT_GROUP, type ClientReply, type ClientStatus, type SnapshotCache } from "../xds/index.js";
 import { startCanary, type Canary } from "./canary.js";
 import { decide, type Baseline, type HoldProblem, type HoldRule } from "./decide.js";
 import { diffSnapshots } from "./diff.js";
@@ -152,7 +152,7 @@ export async function createPushGuard(deps: PushGuardDeps): Promise<PushGuard> {
     const pushed = book.withStatus(gen, "pushed", detail);
     await store.saveRecord(pushed, snapshot);
     book.put(pushed);
-    deps.cache.setSnapshot(snapshot, gen.id);
+    deps.cache.setSnapshot(DEFAULT_GROUP, snapshot, gen.id);
     enter(settle({ gen: pushed, snapshot }, undefined, keepStep));
     logger.info({ generation: gen.id, revision: gen.revision, version: gen.version, why: detail }, "generation pushed to every client");
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -335,7 +335,7 @@ export async function createPushGuard(deps: PushGuardDeps): Promise<PushGuard> {
         logger.warn({ generation: gen.id }, "a pushed generation's snapshot is not stored; trying the one before it");
         continue;
       }
-      deps.cache.setSnapshot(snapshot, gen.id);
+      deps.cache.setSnapshot(DEFAULT_GROUP, snapshot, gen.id);
       enter(settle({ gen, snapshot }));
       logger.info({ generation: gen.id, revision: gen.revision, newestPushed: last?.id }, "serving the last pushed generation from the audit trail");
       break;

@@ -3,7 +3,7 @@ import { createSystemClock, type Clock } from "../clock/index.js";
 import { createDnsServer, RATE_LIMIT_DEFAULTS } from "../dns/index.js";
 import { ValidationError } from "../errors/index.js";
 import { createFaultInjector, createLabFaults, createPipelineFaults } from "../faults/index.js";
-import { createPushGuard } from "../guard/index.js";
+import { canaryGroupOf, createPushGuard } from "../guard/index.js";
 import { createHealthMonitor, createRendezvousOwnership, ownEverything } from "../health/index.js";
 import { createMetrics } from "../metrics/index.js";
 import { loadCodec } from "../proto/index.js";
@@ -33,7 +33,7 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
   // One backend, two interfaces: the registry's Store, and the push guard's generation log beside it.
   const store = await openStore(options.store, { dataDir: options.dataDir, logger, ...(options.replicaId !== undefined && { replica: options.replicaId }) });
   const registry = await createRegistry(store, { logger });
-  const cache = createSnapshotCache();
+  const cache = createSnapshotCache({ groupOf: canaryGroupOf(options.rollout) });
   const faults = options.enableFaults ? createFaultInjector(cache) : undefined;
   // The xDS server comes first: the guard is built with its client list and its replies (the canary's verdicts).
   const replies = createReplyFanout();

@@ -143,12 +143,12 @@ export abstract class AdsStream<State extends AdsTypeState> {
    * `state` is no longer the type's state (a watch that fired after it was
    * replaced).
    */
-  protected sendResponse(typeUrl: string, state: State, sent: { readonly version: string; readonly generation?: number | undefined }, encode: (nonce: string) => Uint8Array): void {
+  protected sendResponse(typeUrl: string, state: State, sent: { readonly version: string; readonly tag?: number | undefined }, encode: (nonce: string) => Uint8Array): void {
     if (this.closed || this.types.get(typeUrl) !== state) return;
     const nonce = String(++this.nonceSeq);
     state.sentVersion = sent.version;
     state.sentNonce = nonce;
-    state.sentGeneration = sent.generation;
+    state.sentGeneration = sent.tag;
     this.deps.transport.send(encode(nonce));
     this.deps.metrics?.xdsPushes.inc({ type: metricTypeLabel(typeUrl) });
   }

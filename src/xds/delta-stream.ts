@@ -129,7 +129,7 @@ export class DeltaStream extends AdsStream<DeltaTypeState> {
   }
 
   /** Sends the difference between `response` and what the client holds, if there is any. */
-  private deliver(typeUrl: string, state: DeltaTypeState, response: Pick<WatchResponse, "version" | "resources" | "generation">): void {
+  private deliver(typeUrl: string, state: DeltaTypeState, response: Pick<WatchResponse, "version" | "resources" | "tag">): void {
     if (this.closed || this.types.get(typeUrl) !== state) return;
     const changed = response.resources.filter((r) => state.known.get(r.name) !== r.version);
     const present = new Set(response.resources.map((r) => r.name));

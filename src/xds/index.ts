@@ -3,7 +3,7 @@ export { boundedClientStatus, STATUS_METADATA_KEYS, STATUS_NACK_CHARS, STATUS_NA
 export { XDS_LIMITS, type XdsLimits } from "./limits.js";
 export type { ResourceWatcher, WatchRequest, WatchResponse, Subscription, NodeInfo } from "./watcher.js";
 export type { StreamTransport } from "./transport.js";
-export { createSnapshotCache, responseVersion, type SnapshotCache, type GroupSnapshot } from "./snapshot-cache.js";
+export { createSnapshotCache, responseVersion, DEFAULT_GROUP, type SnapshotCache, type SnapshotCacheOptions } from "./snapshot-cache.js";
 export { createXdsServer, type XdsServer, type XdsServerDeps, type StreamGate, type GatedStream } from "./server.js";
 export type { ClientReply } from "./sotw-stream.js";
 export { buildBootstrap, type Bootstrap, type BootstrapOptions } from "./bootstrap.js";

@@ -2,40 +2,52 @@ import { createHash } from "node:crypto";
 import type { Snapshot, Resource } from "../snapshot/index.js";
 import type { NodeInfo, ResourceWatcher, WatchRequest, WatchResponse } from "./watcher.js";
 
-/** A snapshot served to one group of clients only (a canary). */
-export interface GroupSnapshot {
-  readonly snapshot: Snapshot;
-  readonly generation: number;
-  /** True for the clients in the group; called with the node of each watch. */
-  selects(node: NodeInfo): boolean;
+/** The group every node is in unless `groupOf` says otherwise, and the one a group without a snapshot falls back to. */
+export const DEFAULT_GROUP = "default";
+
+export interface SnapshotCacheOptions {
+  /**
+   * The group of a client, from the node of its stream (asked once per
+   * watch; a node's group does not change while it is connected). Default:
+   * every node in DEFAULT_GROUP.
+   */
+  readonly groupOf?: (node: NodeInfo) => string;
 }
 
 /**
- * Holds the snapshot clients should see and answers watches from it: the
- * snapshot for everyone, or, for the clients a canary group selects, the
- * canary's. Responses carry the generation they came from when one was given.
+ * Node group → snapshot, as go-control-plane's cache is: each watch is
+ * answered from its node's group's snapshot, or from DEFAULT_GROUP's while
+ * its group has none. The cache knows groups, snapshots and an opaque `tag`
+ * per snapshot that it copies into the responses (the push guard tags each
+ * snapshot with its generation, to match ACKs and NACKs to it); who is in
+ * which group, and what a tag means, belong to whoever fills it.
  */
 export interface SnapshotCache extends ResourceWatcher {
-  /** Replaces everyone's snapshot and notifies every watch whose answer changed. */
-  setSnapshot(snapshot: Snapshot, generation?: number): void;
-  /** Starts (or replaces) a canary, or ends it with undefined: its clients go back to everyone's snapshot. */
-  setCanary(canary: GroupSnapshot | undefined): void;
-  /** Everyone's snapshot. */
-  current(): Snapshot | undefined;
+  /** Replaces the group's snapshot (and tag) and notifies every watch whose answer changed. */
+  setSnapshot(group: string, snapshot: Snapshot, tag?: number): void;
+  /** Drops the group's snapshot: its clients go back to DEFAULT_GROUP's. Does nothing for a group without one. */
+  clearSnapshot(group: string): void;
+  /** The group's own snapshot (DEFAULT_GROUP's when no group is named); undefined when it has none. */
+  current(group?: string): Snapshot | undefined;
+}
+
+interface Tagged {
+  readonly snapshot: Snapshot;
+  readonly tag: number | undefined;
 }
 
 interface ActiveWatch {
   readonly request: WatchRequest;
+  readonly group: string;
   /** Type and subscription as one string: watches with equal keys get the same answer object. */
   readonly key: string;
   readonly onResponse: (response: WatchResponse) => void;
   lastVersion?: string;
 }
 
-export function createSnapshotCache(): SnapshotCache {
-  let snapshot: Snapshot | undefined;
-  let generation: number | undefined;
-  let canary: GroupSnapshot | undefined;
+export function createSnapshotCache(options: SnapshotCacheOptions = {}): SnapshotCache {
+  const groupOf = options.groupOf ?? (() => DEFAULT_GROUP);
+  const groups = new Map<string, Tagged>();
   const watches = new Set<ActiveWatch>();
   // One answer per (snapshot, type, subscription), shared by every watch asking
   // it, so its resource list is encoded once for all of them (see wire.ts).
@@ -50,38 +62,39 @@ export function createSnapshotCache(): SnapshotCache {
   }
 
   function deliver(watch: ActiveWatch): void {
-    const inCanary = canary !== undefined && canary.selects(watch.request.node);
-    const source = inCanary ? canary!.snapshot : snapshot;
+    const source = groups.get(watch.group) ?? groups.get(DEFAULT_GROUP);
     if (!source) return;
-    const response = answer(source, watch);
+    const response = answer(source.snapshot, watch);
     if (response.version === watch.lastVersion) return;
     watch.lastVersion = response.version;
-    const tag = inCanary ? canary!.generation : generation;
-    watch.onResponse(tag === undefined ? response : { ...response, generation: tag });
+    watch.onResponse(source.tag === undefined ? response : { ...response, tag: source.tag });
   }
 
-  function deliverAll(): void {
+  /** Delivers to every watch the change of `group` may reach: its own, or all when the default group changed. */
+  function deliverTo(group: string): void {
     // Copy: a callback may cancel or add watches while we iterate.
-    for (const watch of [...watches]) if (watches.has(watch)) deliver(watch);
+    for (const watch of [...watches]) {
+      if (!watches.has(watch)) continue;
+      if (group === DEFAULT_GROUP || watch.group === group) deliver(watch);
+    }
   }
 
   return {
     watch(request, onResponse) {
-      const watch: ActiveWatch = { request, onResponse, key: watchKey(request) };
+      const watch: ActiveWatch = { request, onResponse, group: groupOf(request.node), key: watchKey(request) };
       watches.add(watch);
       deliver(watch);
       return () => watches.delete(watch);
     },
-    setSnapshot(next, nextGeneration) {
-      snapshot = next;
-      generation = nextGeneration;
-      deliverAll();
+    setSnapshot(group, snapshot, tag) {
+      groups.set(group, { snapshot, tag });
+      deliverTo(group);
     },
-    setCanary(next) {
-      canary = next;
-      deliverAll();
+    clearSnapshot(group) {
+      if (!groups.delete(group)) return;
+      deliverTo(group);
     },
-    current: () => snapshot,
+    current: (group = DEFAULT_GROUP) => groups.get(group)?.snapshot,
   };
 }
 

@@ -92,7 +92,7 @@ export class SotwStream extends AdsStream<TypeState> {
     );
   }
 
-  private send(typeUrl: string, state: TypeState, response: Pick<WatchResponse, "version" | "resources" | "generation">): void {
+  private send(typeUrl: string, state: TypeState, response: Pick<WatchResponse, "version" | "resources" | "tag">): void {
     this.sendResponse(typeUrl, state, response, (nonce) => this.deps.wire.sotw({ version: response.version, typeUrl, nonce }, response.resources));
   }
 

@@ -27,8 +27,12 @@ export interface WatchResponse {
   /** Derived from the resources it holds: equal content ⇔ equal version. */
   readonly version: string;
   readonly resources: readonly Resource[];
-  /** The push guard's generation the answer came from, when known; the server reports it per client and in ACK/NACK events. */
-  readonly generation?: number;
+  /**
+   * The tag of the snapshot the answer came from, when it has one (the push
+   * guard's generation); the server reports it per client and in ACK/NACK
+   * events.
+   */
+  readonly tag?: number;
 }
 
 /**

@@ -11,7 +11,7 @@ import { createMetrics } from "../../src/metrics/index.js";
 import { ENDPOINT_TYPE, loadCodec, type Codec, type ResourceTypeUrl } from "../../src/proto/index.js";
 import type { RegistryView, ServiceEntry } from "../../src/registry/index.js";
 import { buildSnapshot, createBuildCache, type Snapshot } from "../../src/snapshot/index.js";
-import { createSnapshotCache, createXdsServer, type XdsServer } from "../../src/xds/index.js";
+import { createSnapshotCache, createXdsServer, DEFAULT_GROUP, type XdsServer } from "../../src/xds/index.js";
 import { entry } from "../helpers/registry-view.js";
 import { openRawAds, type RawAdsStream } from "../helpers/raw-ads.js";
 import { openRawDeltaAds, type RawDeltaAdsStream } from "../helpers/raw-delta-ads.js";
@@ -71,7 +71,7 @@ describe("encode once", () => {
   function publish(revision: number): Snapshot {
     const result = buildSnapshot({ revision, services: new Map(services) } satisfies RegistryView, codec, buildCache);
     assert.ok(result.ok);
-    cache.setSnapshot(result.snapshot, revision);
+    cache.setSnapshot(DEFAULT_GROUP, result.snapshot, revision);
     return result.snapshot;
   }
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createFakeClock } from "../helpers/fake-clock.js";
 import { ConflictError, NotFoundError } from "../../src/errors/index.js";
-import { createPushGuard, GUARD_DEFAULTS, ROLLOUT_DEFAULTS, type GuardPolicy, type RolloutPolicy } from "../../src/guard/index.js";
+import { canaryGroupOf, createPushGuard, GUARD_DEFAULTS, ROLLOUT_DEFAULTS, type GuardPolicy, type RolloutPolicy } from "../../src/guard/index.js";
 import { createSilentLogger } from "../../src/log/index.js";
 import { createMetrics } from "../../src/metrics/index.js";
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, loadCodec, type Cluster } from "../../src/proto/index.js";
@@ -27,7 +27,7 @@ interface Setup {
 async function setup(policy: Partial<GuardPolicy> = {}, rollout: Partial<RolloutPolicy> = {}): Promise<Setup> {
   const clock = createFakeClock(1_000_000);
   const store = createMemoryStore();
-  const cache = createSnapshotCache();
+  const cache = createSnapshotCache({ groupOf: canaryGroupOf({ ...ROLLOUT_DEFAULTS, ...rollout }) });
   const registry = await createRegistry(createMemoryStore());
   const clients: ClientStatus[] = [];
   const metrics = createMetrics({ processMetrics: false });
@@ -68,7 +68,7 @@ function watchEndpoints(cache: SnapshotCache, service: string, node: NodeInfo = 
   if (!seen || seen.resources.length === 0) return { ports: [] };
   const cla = codec.decodeResource(ENDPOINT_TYPE, seen.resources[0]!.body);
   const ports = cla.endpoints.flatMap((g) => g.lb_endpoints.map((e) => e.endpoint?.address?.socket_address?.port_value ?? 0));
-  return { ports: ports.sort((a, b) => a - b), ...(seen.generation !== undefined && { generation: seen.generation }) };
+  return { ports: ports.sort((a, b) => a - b), ...(seen.tag !== undefined && { generation: seen.tag }) };
 }
 
 test("guard - the first generation is pushed; a small change is pushed; an unchanged snapshot makes no generation", async () => {
@@ -285,7 +285,7 @@ test("guard - a push's record is written before clients get it and its resources
   // Watch what the log holds at the moment the cache is handed generation 2.
   const logged: Array<{ record: boolean; resources: boolean }> = [];
   const cancel = s.cache.watch({ typeUrl: ENDPOINT_TYPE, subscription: { wildcard: true }, nodeId: "n", node: { id: "n", cluster: "", metadata: {} } }, (r) => {
-    if (r.generation !== 2) return;
+    if (r.tag !== 2) return;
     void Promise.all([s.store.generations.list(), s.store.generations.resources(2)]).then(([records, resources]) =>
       logged.push({ record: records.some((g) => g.id === 2 && g.record["status"] === "pushed"), resources: resources !== undefined }),
     );

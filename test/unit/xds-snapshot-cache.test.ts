@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { CLUSTER_TYPE } from "../../src/proto/index.js";
+import { createResource, createSnapshot, type Snapshot } from "../../src/snapshot/index.js";
+import { createSnapshotCache, DEFAULT_GROUP, type NodeInfo, type SnapshotCache, type WatchResponse } from "../../src/xds/index.js";
+
+/** The snapshot cache maps node group → snapshot (as go-control-plane's does); a canary is one more group. */
+
+const node = (id: string): NodeInfo => ({ id, cluster: "", metadata: {} });
+
+function snapshotOf(revision: number, clusters: Record<string, string>): Snapshot {
+  const map = new Map(Object.entries(clusters).map(([name, body]) => [name, createResource(CLUSTER_TYPE, name, Buffer.from(body))]));
+  return createSnapshot(revision, { [CLUSTER_TYPE]: map });
+}
+
+/** A wildcard CDS watch for `id` that records every response. */
+function watchFor(cache: SnapshotCache, id: string): { seen: WatchResponse[]; bodies: () => string[]; cancel: () => void } {
+  const seen: WatchResponse[] = [];
+  const cancel = cache.watch({ typeUrl: CLUSTER_TYPE, subscription: { wildcard: true }, nodeId: id, node: node(id) }, (r) => seen.push(r));
+  const bodies = () => (seen.at(-1)?.resources ?? []).map((r) => Buffer.from(r.body).toString());
+  return { seen, bodies, cancel };
+}
+
+const groupOf = (n: NodeInfo) => (n.id.startsWith("canary-") ? "canary" : DEFAULT_GROUP);
+
+test("snapshot cache - a node in a group gets that group's snapshot and tag; the others get the default group's", () => {
+  const cache = createSnapshotCache({ groupOf });
+  cache.setSnapshot(DEFAULT_GROUP, snapshotOf(1, { a: "a1" }), 1);
+  cache.setSnapshot("canary", snapshotOf(2, { a: "a2" }), 2);
+  const plain = watchFor(cache, "web-1");
+  const canary = watchFor(cache, "canary-1");
+  assert.deepEqual(plain.bodies(), ["a1"]);
+  assert.equal(plain.seen.at(-1)?.tag, 1);
+  assert.deepEqual(canary.bodies(), ["a2"]);
+  assert.equal(canary.seen.at(-1)?.tag, 2);
+  assert.equal(cache.current()?.revision, 1);
+  assert.equal(cache.current("canary")?.revision, 2);
+  assert.equal(cache.current("other"), undefined);
+});
+
+test("snapshot cache - a group without a snapshot is served the default group's; clearing a group moves its clients back to it", () => {
+  const cache = createSnapshotCache({ groupOf });
+  const canary = watchFor(cache, "canary-1");
+  assert.equal(canary.seen.length, 0, "no snapshot anywhere: no answer");
+  cache.setSnapshot(DEFAULT_GROUP, snapshotOf(1, { a: "a1" }), 1);
+  assert.deepEqual(canary.bodies(), ["a1"], "its group has none: the default group's");
+  cache.setSnapshot("canary", snapshotOf(2, { a: "a2" }), 2);
+  assert.deepEqual(canary.bodies(), ["a2"]);
+  cache.clearSnapshot("canary");
+  assert.deepEqual(canary.bodies(), ["a1"]);
+  assert.equal(canary.seen.at(-1)?.tag, 1);
+  assert.equal(canary.seen.length, 3);
+  cache.clearSnapshot("canary");
+  assert.equal(canary.seen.length, 3, "clearing a group without a snapshot changes nothing");
+});
+
+test("snapshot cache - a group's change reaches only its clients; the default group's reaches everyone whose answer changed", () => {
+  const cache = createSnapshotCache({ groupOf });
+  cache.setSnapshot(DEFAULT_GROUP, snapshotOf(1, { a: "a1" }));
+  const plain = watchFor(cache, "web-1");
+  const canary = watchFor(cache, "canary-1");
+  cache.setSnapshot("canary", snapshotOf(2, { a: "a2" }));
+  assert.equal(plain.seen.length, 1, "a canary snapshot is not sent to the default group");
+  assert.equal(canary.seen.length, 2);
+  cache.setSnapshot(DEFAULT_GROUP, snapshotOf(3, { a: "a3" }));
+  assert.equal(plain.seen.length, 2);
+  assert.deepEqual(plain.bodies(), ["a3"]);
+  assert.equal(canary.seen.length, 2, "the canary group keeps its own snapshot");
+  assert.equal(plain.seen.at(-1)?.tag, undefined, "no tag given: none in the response");
+});
+
+test("snapshot cache - one answer per (snapshot, type, subscription), shared by every watch of any group that is served that snapshot", () => {
+  const cache = createSnapshotCache({ groupOf });
+  cache.setSnapshot(DEFAULT_GROUP, snapshotOf(1, { a: "a1", b: "b1" }));
+  const one = watchFor(cache, "web-1");
+  const two = watchFor(cache, "web-2");
+  const canary = watchFor(cache, "canary-1");
+  assert.equal(one.seen[0], two.seen[0]);
+  assert.equal(one.seen[0], canary.seen[0], "a group without its own snapshot shares the default group's answer");
+});
+
+test("snapshot cache - without groupOf every node is in the default group", () => {
+  const cache = createSnapshotCache();
+  cache.setSnapshot("canary", snapshotOf(2, { a: "a2" }));
+  const canary = watchFor(cache, "canary-1");
+  assert.equal(canary.seen.length, 0);
+  cache.setSnapshot(DEFAULT_GROUP, snapshotOf(1, { a: "a1" }));
+  assert.deepEqual(canary.bodies(), ["a1"]);
+});
