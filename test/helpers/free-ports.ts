@@ -1,4 +1,5 @@
 import { createSocket } from "node:dgram";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 
 // Ports for tests that must know a port before a process binds it (etcd's
@@ -60,4 +61,53 @@ function bindUdp(port: number): Promise<(() => Promise<void>) | undefined> {
     });
     socket.bind(port, "127.0.0.1", () => resolve(() => new Promise((done) => socket.close(() => done()))));
   });
+}
+
+const taken = new Set<number>();
+
+/**
+ * A port below the kernel's ephemeral range (ip_local_port_range), free for
+ * TCP and UDP now, and never returned twice by this process. The kernel
+ * hands out only ephemeral ports to listen(0) and to outgoing connections,
+ * so nothing else in the tests can take this one: use it for a port nobody
+ * must listen on ("xDS unreachable"), or for a process that is killed and
+ * restarted on the same port. (A port from freePort, released, was taken by
+ * a concurrent test's control plane under load: the "unreachable" xDS
+ * server then answered.)
+ */
+export async function quietPort(): Promise<number> {
+  const low = ephemeralLow();
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
+    if (taken.has(port)) continue;
+    if (await freeForBoth(port)) {
+      taken.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port between 10000 and ${low - 1} on 127.0.0.1`);
+}
+
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > 11_000) return low;
+  } catch {
+    // not Linux: IANA's dynamic range starts at 49152
+  }
+  return 49_152;
+}
+
+async function freeForBoth(port: number): Promise<boolean> {
+  const tcp = await new Promise<(() => Promise<void>) | undefined>((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(undefined));
+    server.listen(port, "127.0.0.1", () => resolve(() => new Promise((done) => server.close(() => done()))));
+  });
+  if (!tcp) return false;
+  const udp = await bindUdp(port);
+  await tcp();
+  if (!udp) return false;
+  await udp();
+  return true;
 }

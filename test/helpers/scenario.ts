@@ -68,4 +68,4 @@ export function assertMeasuredStock(fact: string, result: LoadResult, holds: (r:
   }
 }
 
-export { freePort, freePorts } from "./free-ports.js";
+export { freePort, freePorts, quietPort } from "./free-ports.js";

@@ -10,7 +10,7 @@ import { buildBootstrap } from "../../src/xds/index.js";
 import { startBackend, type Backend } from "../helpers/greeter.js";
 import { startControlPlane, tempDir } from "../helpers/control-plane.js";
 import { startClientProcess } from "../helpers/grpc-client.js";
-import { RPS, WINDOW_MS, assertMeasuredStock, assertNoFailures, watchMachine, freePort, freePorts, timeline } from "../helpers/scenario.js";
+import { RPS, WINDOW_MS, assertMeasuredStock, assertNoFailures, watchMachine, quietPort, timeline } from "../helpers/scenario.js";
 import { startServeProcess } from "../helpers/serve-process.js";
 
 const STEADY = "steady:///greeter";
@@ -60,7 +60,8 @@ describe("resolver - the control plane is gone", { concurrency: 2 }, () => {
     const machine = watchMachine();
     const dir = await tempDir();
     cleanups.push(dir.cleanup);
-    const xdsPort = await freePort();
+    // Killed and restarted on this port: one the kernel never gives to a concurrent test meanwhile.
+    const xdsPort = await quietPort();
     const args = ["--data-dir", dir.path, "--xds-port", String(xdsPort)];
     let serve = await startServeProcess(args);
     await registerAll((m, p, b) => http(serve.adminUrl, m, p, b));
@@ -119,7 +120,7 @@ describe("resolver - the control plane is gone", { concurrency: 2 }, () => {
     const machine = watchMachine();
     const cp = track(await startControlPlane());
     await registerAll(cp.api);
-    const deadPort = await freePort();
+    const deadPort = await quietPort();
     const steady = track(startClientProcess({ steady: steadyOptions([deadPort], { dns: { server: `127.0.0.1:${cp.dns.port}`, domain: "mesh" } }) }));
     const stock = track(startClientProcess({ bootstrap: stockBootstrap([deadPort]) }));
     const [steadyResult, stockResult] = await Promise.all([steady.load(STEADY, RPS, WINDOW_MS), stock.load(STOCK, RPS, WINDOW_MS)]);
@@ -154,7 +155,7 @@ describe("resolver - the control plane is gone", { concurrency: 2 }, () => {
   });
 
   test("resolver - when every source is empty, RPCs fail with UNAVAILABLE naming the target and each source", async () => {
-    const [deadPort, deadDns] = (await freePorts(2)) as [number, number];
+    const [deadPort, deadDns] = [await quietPort(), await quietPort()];
     const cacheDir = await tempDir();
     cleanups.push(cacheDir.cleanup);
     const steady = track(startClientProcess({ steady: steadyOptions([deadPort], { cacheDir: cacheDir.path, dns: { server: `127.0.0.1:${deadDns}`, domain: "mesh" } }) }));

@@ -6,7 +6,7 @@ import { startControlPlane, type TestControlPlane } from "../helpers/control-pla
 import { startBackend, type Backend } from "../helpers/greeter.js";
 import type { CallResult } from "../helpers/grpc-client.js";
 import { grpcioMissing, startGrpcioProcess, type GrpcioProcess } from "../helpers/grpcio-client.js";
-import { freePort } from "../helpers/scenario.js";
+import { quietPort } from "../helpers/scenario.js";
 
 /**
  * A stock Python client, Debian's python3-grpcio (the C-core), through
@@ -246,7 +246,7 @@ describe("stock grpcio client", { skip: MISSING && `skipped: ${MISSING}` }, () =
   });
 
   test("grpcio interop - a new process while the control plane is unreachable: RPCs fail fast with UNAVAILABLE naming the xDS server", async () => {
-    const deadPort = await freePort();
+    const deadPort = await quietPort();
     const cold = await startGrpcioProcess(buildBootstrap({ nodeId: "grpcio-cold", xds: [`127.0.0.1:${deadPort}`] }));
     try {
       const results = await cold.call(TARGET, 3);
