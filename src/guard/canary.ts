@@ -83,7 +83,7 @@ export function startCanary(deps: CanaryDeps, generation: number, snapshot: Snap
   return {
     generation,
     onReply(reply) {
-      if (phase !== "baking" || reply.generation !== generation || !selectsNode(selectors, reply.node)) return;
+      if (phase !== "baking" || reply.tag !== generation || !selectsNode(selectors, reply.node)) return;
       if (!reply.nack) {
         check();
         return;

@@ -21,7 +21,7 @@ export interface AdsStreamDeps {
   readonly now: () => number;
   /** What a request may ask of the stream; XDS_LIMITS unless a test says otherwise. */
   readonly limits?: XdsLimits;
-  /** Sees every ACK and NACK (the push guard's canary watches these). */
+  /** Sees every ACK and NACK, with the tag of the response answered. */
   readonly onReply?: (reply: ClientReply) => void;
 }
 
@@ -148,7 +148,7 @@ export abstract class AdsStream<State extends AdsTypeState> {
     const nonce = String(++this.nonceSeq);
     state.sentVersion = sent.version;
     state.sentNonce = nonce;
-    state.sentGeneration = sent.tag;
+    state.sentTag = sent.tag;
     this.deps.transport.send(encode(nonce));
     this.deps.metrics?.xdsPushes.inc({ type: metricTypeLabel(typeUrl) });
   }

@@ -38,7 +38,11 @@ export interface TypeStatus {
   /** The version_info the client last ACKed; empty before the first ACK. */
   readonly ackedVersion: string;
   readonly ackedAt?: string;
-  /** The push guard's generation the last response came from, and the one the client last ACKed (absent when unknown). */
+  /**
+   * The watcher's tag of the last response sent, and of the one the client
+   * last ACKed (absent when untagged). The push guard tags with its
+   * generation ids, hence the names, which are the admin API's.
+   */
   readonly sentGeneration?: number;
   readonly ackedGeneration?: number;
   readonly lastNack?: NackStatus;
@@ -52,7 +56,7 @@ export interface NackStatus {
   readonly version: string;
   /** The client's `error_detail`. */
   readonly errorDetail: { readonly code: number; readonly message: string };
-  /** The generation of the response it refused, when known. */
+  /** The tag (the push guard's generation) of the response it refused, when it had one. */
   readonly generation?: number;
 }
 

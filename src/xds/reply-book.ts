@@ -7,15 +7,15 @@ import type { NodeInfo } from "./watcher.js";
 
 /**
  * The ACK/NACK bookkeeping SotW and Delta streams share: what was sent per
- * type, what the client ACKed, its last NACK, and the generation of each.
+ * type, what the client ACKed, its last NACK, and the watcher's tag of each.
  */
 export interface ReplyState {
   sentVersion: string;
   sentNonce: string;
   ackedVersion: string;
   ackedAt?: number;
-  sentGeneration?: number;
-  ackedGeneration?: number;
+  sentTag?: number | undefined;
+  ackedTag?: number;
   lastNack?: NackStatus;
 }
 
@@ -24,8 +24,8 @@ export interface ClientReply {
   readonly streamId: string;
   readonly node: NodeInfo;
   readonly typeUrl: string;
-  /** The generation of the response answered, when the watcher tagged it. */
-  readonly generation?: number;
+  /** The tag of the response answered, when the watcher tagged it. */
+  readonly tag?: number;
   readonly nack?: { readonly code: number; readonly message: string };
 }
 
@@ -55,27 +55,28 @@ export function nodeInfoOf(node: Node | undefined): NodeInfo {
  * the nonce): a NACK when `detail` carries a code or message, else an ACK of
  * `ackedVersion`. `keptVersion` is the version a NACKing client keeps. Counts
  * it, logs it (every NACK with node, type URL, nonce and detail, rate-limited
- * per client) and reports it to `onReply` with the generation of the response
- * answered. The detail's message is kept cut to `ctx.maxErrorDetailChars`.
+ * per client) and reports it to `onReply` with the tag of the response
+ * answered; the client status and the log call it `generation`, their field
+ * name. The detail's message is kept cut to `ctx.maxErrorDetailChars`.
  */
 export function recordReply(ctx: ReplyContext, typeUrl: string, state: ReplyState, reply: { nonce: string; detail?: Status | undefined; ackedVersion: string; keptVersion: string }): void {
   const type = metricTypeLabel(typeUrl);
-  const generation = state.sentGeneration;
+  const tag = state.sentTag;
   const detail = reply.detail;
   if (detail && (detail.code !== 0 || detail.message !== "")) {
     const errorDetail = { code: detail.code, message: clip(detail.message, ctx.maxErrorDetailChars) };
-    state.lastNack = { at: new Date(ctx.now()).toISOString(), nonce: reply.nonce, version: reply.keptVersion, errorDetail, ...(generation !== undefined && { generation }) };
+    state.lastNack = { at: new Date(ctx.now()).toISOString(), nonce: reply.nonce, version: reply.keptVersion, errorDetail, ...(tag !== undefined && { generation: tag }) };
     ctx.metrics?.xdsNacks.inc({ type });
-    const fields = { stream: ctx.streamId, node: ctx.logNodeId, typeUrl: clip(typeUrl, LOG_FIELD_CHARS), nonce: reply.nonce, keptVersion: clip(reply.keptVersion, LOG_FIELD_CHARS), generation, errorDetail: clip(detail.message, LOG_DETAIL_CHARS), code: detail.code };
+    const fields = { stream: ctx.streamId, node: ctx.logNodeId, typeUrl: clip(typeUrl, LOG_FIELD_CHARS), nonce: reply.nonce, keptVersion: clip(reply.keptVersion, LOG_FIELD_CHARS), generation: tag, errorDetail: clip(detail.message, LOG_DETAIL_CHARS), code: detail.code };
     ctx.warn.warn(ctx.node.id, "nack", fields, "client NACKed a response");
-    ctx.onReply?.({ streamId: ctx.streamId, node: ctx.node, typeUrl, ...(generation !== undefined && { generation }), nack: errorDetail });
+    ctx.onReply?.({ streamId: ctx.streamId, node: ctx.node, typeUrl, ...(tag !== undefined && { tag }), nack: errorDetail });
     return;
   }
   state.ackedVersion = reply.ackedVersion;
   state.ackedAt = ctx.now();
-  if (generation !== undefined) state.ackedGeneration = generation;
+  if (tag !== undefined) state.ackedTag = tag;
   ctx.metrics?.xdsAcks.inc({ type });
-  ctx.onReply?.({ streamId: ctx.streamId, node: ctx.node, typeUrl, ...(generation !== undefined && { generation }) });
+  ctx.onReply?.({ streamId: ctx.streamId, node: ctx.node, typeUrl, ...(tag !== undefined && { tag }) });
   ctx.logger.debug({ stream: ctx.streamId, node: ctx.logNodeId, type, version: clip(reply.ackedVersion, LOG_FIELD_CHARS), nonce: reply.nonce }, "ACK");
 }
 
@@ -94,8 +95,9 @@ export function typeStatusOf(typeUrl: string, state: ReplyState, subscription: {
     sentNonce: state.sentNonce,
     ackedVersion: state.ackedVersion,
     ...(state.ackedAt !== undefined && { ackedAt: new Date(state.ackedAt).toISOString() }),
-    ...(state.sentGeneration !== undefined && { sentGeneration: state.sentGeneration }),
-    ...(state.ackedGeneration !== undefined && { ackedGeneration: state.ackedGeneration }),
+    // The admin API calls the tag a generation (its contract): the push guard tags answers with its generation ids.
+    ...(state.sentTag !== undefined && { sentGeneration: state.sentTag }),
+    ...(state.ackedTag !== undefined && { ackedGeneration: state.ackedTag }),
     ...(state.lastNack && { lastNack: state.lastNack }),
   };
 }

@@ -21,7 +21,7 @@ export interface XdsServerDeps {
   readonly clock?: Clock;
   /** What one stream may ask of the server; XDS_LIMITS unless a test says otherwise. */
   readonly limits?: XdsLimits;
-  /** Sees every ACK and NACK, with the generation answered when known. */
+  /** Sees every ACK and NACK, with the tag of the response answered when it had one. */
   readonly onReply?: (reply: ClientReply) => void;
   /** Sees every new stream; may refuse it, end it later (the lab's stream-error fault) or write to it (the bench). */
   readonly streamGate?: StreamGate;

@@ -70,7 +70,7 @@ export class SotwStream extends AdsStream<TypeState> {
       sentNonce: previous?.sentNonce ?? "",
       ackedVersion: previous?.ackedVersion ?? request.version_info,
       ...(previous?.ackedAt !== undefined && { ackedAt: previous.ackedAt }),
-      ...(previous?.ackedGeneration !== undefined && { ackedGeneration: previous.ackedGeneration }),
+      ...(previous?.ackedTag !== undefined && { ackedTag: previous.ackedTag }),
       ...(previous?.lastNack && { lastNack: previous.lastNack }),
     };
     this.types.set(typeUrl, state);

@@ -15,7 +15,7 @@ export interface NodeInfo {
 export interface WatchRequest {
   readonly typeUrl: ResourceTypeUrl;
   readonly subscription: Subscription;
-  /** The requesting node's id, for node-group decisions (canary rollouts). */
+  /** The requesting node's id, for node-group decisions. */
   readonly nodeId: string;
   /** The whole node, for groups chosen by metadata. */
   readonly node: NodeInfo;

@@ -239,7 +239,7 @@ test("guard - canary: the canary group gets the generation first; promoted once 
   await s.guard.settled();
   assert.equal(s.guard.get(2)!.status, "canary", "not promoted while a canary client has not ACKed");
   s.clients[0] = client("canary-1", { sent: 2, acked: 2 });
-  s.guard.onReply({ streamId: "s-canary-1", node: canaryNode, typeUrl: ENDPOINT_TYPE, generation: 2 });
+  s.guard.onReply({ streamId: "s-canary-1", node: canaryNode, typeUrl: ENDPOINT_TYPE, tag: 2 });
   await s.guard.settled();
   assert.equal(s.guard.get(2)!.status, "pushed");
   assert.deepEqual(watchEndpoints(s.cache, "greeter", stableNode), { ports: [9001, 9002, 9003], generation: 2 });
@@ -254,7 +254,7 @@ test("guard - canary NACK: the canary is rolled back, the generation held with t
   await put(s.registry, "greeter", [3]);
   await s.guard.offer(s.snap());
   assert.equal(watchEndpoints(s.cache, "greeter", canaryNode).generation, 2);
-  s.guard.onReply({ streamId: "s9", node: canaryNode, typeUrl: ENDPOINT_TYPE, generation: 2, nack: { code: 3, message: "locality weight too large" } });
+  s.guard.onReply({ streamId: "s9", node: canaryNode, typeUrl: ENDPOINT_TYPE, tag: 2, nack: { code: 3, message: "locality weight too large" } });
   await s.guard.settled();
   const held = s.guard.get(2)!;
   assert.equal(held.status, "held");
@@ -369,7 +369,7 @@ test("guard - replies reach the canary through the client-status source it was b
   await put(s.registry, "greeter", [3]);
   await s.guard.offer(s.snap());
   assert.equal(s.guard.get(2)!.status, "canary");
-  for (const l of listeners) l({ streamId: "s1", node: { id: "canary-1", cluster: "", metadata: {} }, typeUrl: ENDPOINT_TYPE, generation: 2, nack: { code: 3, message: "bad" } });
+  for (const l of listeners) l({ streamId: "s1", node: { id: "canary-1", cluster: "", metadata: {} }, typeUrl: ENDPOINT_TYPE, tag: 2, nack: { code: 3, message: "bad" } });
   await s.guard.settled();
   assert.equal(s.guard.get(2)!.status, "held");
   assert.match(await s.metrics.registry.getSingleMetricAsString("steadymesh_guard_holds_total"), /rule="canary-nack"} 1/);
