@@ -79,6 +79,19 @@ test("snapshot cache - one answer per (snapshot, type, subscription), shared by 
   assert.equal(one.seen[0], canary.seen[0], "a group without its own snapshot shares the default group's answer");
 });
 
+test("snapshot cache - two groups served the same snapshot share its answers' resource lists, each with its own tag", () => {
+  const cache = createSnapshotCache({ groupOf });
+  const shared = snapshotOf(1, { a: "a1", b: "b1" });
+  cache.setSnapshot(DEFAULT_GROUP, shared, 1);
+  cache.setSnapshot("canary", shared, 2);
+  const plain = watchFor(cache, "web-1");
+  const canary = watchFor(cache, "canary-1");
+  assert.equal(plain.seen[0]!.resources, canary.seen[0]!.resources, "one resource list, so the wire encodes it once");
+  assert.deepEqual([plain.seen[0]!.tag, canary.seen[0]!.tag], [1, 2]);
+  cache.setSnapshot("canary", snapshotOf(2, { a: "a2", b: "b1" }), 3);
+  assert.notEqual(canary.seen.at(-1)!.resources, plain.seen[0]!.resources, "another snapshot is another answer");
+});
+
 test("snapshot cache - without groupOf every node is in the default group", () => {
   const cache = createSnapshotCache();
   cache.setSnapshot("canary", snapshotOf(2, { a: "a2" }));
