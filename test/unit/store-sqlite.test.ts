@@ -87,7 +87,9 @@ async function holdInChild(dir: string): Promise<ChildProcess> {
     await store.commit([{ kind: "put-instance", instance, serviceDefaults: defaults }]);
     await store.commit([{ kind: "put-instance", instance: { ...instance, id: "i2" }, serviceDefaults: defaults }]);
     console.log("ready");
-    process.stdin.resume();
+    // The listener keeps the store reachable: a store nothing refers to is garbage-collected, which closes
+    // its connection and releases the lock (seen under load: the parent then opened the "locked" dir).
+    process.stdin.on("end", () => void store.close()).resume();
   `;
   const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script, "--", SQLITE_MODULE, dir], {
     stdio: ["pipe", "pipe", "inherit"],
