@@ -5,7 +5,6 @@ import { validateSnapshot } from "../../src/guard/validate.js";
 import {
   CLUSTER_TYPE,
   ENDPOINT_TYPE,
-  HTTP_CONNECTION_MANAGER_TYPE_NAME,
   LISTENER_TYPE,
   RESOURCE_TYPES,
   ROUTE_TYPE,
@@ -17,6 +16,7 @@ import type { RegistryView } from "../../src/registry/index.js";
 import { buildSnapshot, createResource, createSnapshot, type Resource, type Snapshot } from "../../src/snapshot/index.js";
 
 import { entry, view } from "../helpers/registry-view.js";
+import { xdsMessages } from "../helpers/xds-messages.js";
 
 const codec = loadCodec();
 
@@ -44,33 +44,12 @@ function withBody(type: ResourceTypeUrl, body: Uint8Array): Snapshot {
 
 // ---- Hand-written resources, valid unless a case changes them -------------
 
-const ADS = { ads: {}, resource_api_version: "V3" };
-const OTHER_ANY = { type_url: "type.googleapis.com/example.Unknown", value: new Uint8Array() };
-const router = () => ({ name: "envoy.filters.http.router", typed_config: codec.packAny(ROUTER_TYPE_NAME, {}) });
-const hcm = (fields: object = {}) => ({ stat_prefix: "greeter", rds: { config_source: ADS, route_config_name: "greeter" }, http_filters: [router()], ...fields });
-const packHcm = (fields: object = {}) => codec.packAny(HTTP_CONNECTION_MANAGER_TYPE_NAME, hcm(fields) as never);
-const listener = (hcmFields: object = {}, fields: object = {}) => ({ name: "greeter", api_listener: { api_listener: packHcm(hcmFields) }, ...fields });
+const { ADS, OTHER_ANY, router, packHcm, listener, forward, vhost, routeConfig, cluster, endpoint, group, cla } = xdsMessages(codec);
 const filterChain = (name: string, match: object, filters = [{ name: "hcm", typed_config: packHcm() }]) => ({ name, filter_chain_match: match, filters });
 const serverListener = (chains: object[]) => ({ name: "greeter", filter_chains: chains });
 const cidr = (address_prefix: string, prefix_len: number) => ({ address_prefix, prefix_len: { value: prefix_len } });
-
-const forward = (fields: object = {}) => ({ match: { prefix: "" }, route: { cluster: "greeter", ...fields } });
-const vhost = (fields: object = {}) => ({ name: "greeter", domains: ["*"], routes: [forward()], ...fields });
-const routeConfig = (hosts: object[] = [vhost()]) => ({ name: "greeter", virtual_hosts: hosts });
 const withRoutes = (...routes: object[]) => routeConfig([vhost({ routes })]);
-
-const cluster = (fields: object = {}) => ({
-  name: "greeter", type: "EDS", eds_cluster_config: { eds_config: ADS, service_name: "greeter" }, lb_policy: "ROUND_ROBIN", ...fields,
-});
 const ringHash = (config: object) => cluster({ lb_policy: "RING_HASH", ring_hash_lb_config: config });
-
-const endpoint = (address: string, port: number, fields: object = {}) => ({
-  endpoint: { address: { socket_address: { address, port_value: port } } }, health_status: "HEALTHY", ...fields,
-});
-const group = (lbEndpoints: object[], fields: object = {}) => ({
-  locality: { region: "r", zone: "z" }, load_balancing_weight: { value: 1 }, lb_endpoints: lbEndpoints, ...fields,
-});
-const cla = (...groups: object[]) => ({ cluster_name: "greeter", endpoints: groups });
 
 // ---- The stock client's own validators, to show a case is a real NACK -----
 

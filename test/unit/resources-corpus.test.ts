@@ -6,7 +6,6 @@ import { validateSnapshot } from "../../src/guard/validate.js";
 import {
   CLUSTER_TYPE,
   ENDPOINT_TYPE,
-  HTTP_CONNECTION_MANAGER_TYPE_NAME,
   LISTENER_TYPE,
   RESOURCE_TYPES,
   ROUTE_TYPE,
@@ -16,8 +15,9 @@ import {
   type ResourceTypeUrl,
 } from "../../src/proto/index.js";
 import { RESOURCE_KINDS, checkResource, type ResourceType } from "../../src/resources/index.js";
-import { buildSnapshot, createResource, createSnapshot, type Snapshot } from "../../src/snapshot/index.js";
+import { buildSnapshot, type Snapshot } from "../../src/snapshot/index.js";
 import { entry, view } from "../helpers/registry-view.js";
+import { withBody as snapshotWithBody, xdsMessages } from "../helpers/xds-messages.js";
 
 /**
  * One corpus of good and bad resources, judged by both sides that decide
@@ -36,40 +36,14 @@ const base = (() => {
   return result.snapshot;
 })();
 
-function withBody(type: ResourceTypeUrl, body: Uint8Array): Snapshot {
-  const maps = Object.fromEntries(RESOURCE_TYPES.map((t) => [t, new Map(base.resources[t])]));
-  maps[type]?.set("greeter", createResource(type, "greeter", body));
-  return createSnapshot(base.revision, maps);
-}
+const withBody = (type: ResourceTypeUrl, body: Uint8Array): Snapshot => snapshotWithBody(base, type, body);
 
 // ---- Building blocks, valid unless a case changes them --------------------
 
-const ADS = { ads: {}, resource_api_version: "V3" };
+const { ADS, OTHER_ANY, router, listener, forward, vhost, routeConfig, cluster, endpoint: lbEndpoint, group, cla } = xdsMessages(codec);
 const SELF = { self: {}, resource_api_version: "V3" };
-const OTHER_ANY = { type_url: "type.googleapis.com/example.Unknown", value: new Uint8Array() };
 const ROUND_ROBIN_ANY = { type_url: "type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin", value: new Uint8Array() };
-const router = () => ({ name: "envoy.filters.http.router", typed_config: codec.packAny(ROUTER_TYPE_NAME, {}) });
-const hcm = (fields: object = {}) => ({ stat_prefix: "greeter", rds: { config_source: ADS, route_config_name: "greeter" }, http_filters: [router()], ...fields });
-const listener = (hcmFields: object = {}, fields: object = {}) => ({
-  name: "greeter", api_listener: { api_listener: codec.packAny(HTTP_CONNECTION_MANAGER_TYPE_NAME, hcm(hcmFields) as never) }, ...fields,
-});
-
-const forward = (fields: object = {}) => ({ match: { prefix: "" }, route: { cluster: "greeter", ...fields } });
-const vhost = (fields: object = {}) => ({ name: "greeter", domains: ["*"], routes: [forward()], ...fields });
-const routeConfig = (hosts: object[] = [vhost()]) => ({ name: "greeter", virtual_hosts: hosts });
-
-const cluster = (fields: object = {}) => ({
-  name: "greeter", type: "EDS", eds_cluster_config: { eds_config: ADS, service_name: "greeter" }, lb_policy: "ROUND_ROBIN", ...fields,
-});
 const policies = (...configs: object[]) => ({ policies: configs.map((typed_config, i) => ({ typed_extension_config: { name: `p${i}`, typed_config } })) });
-
-const lbEndpoint = (address: string, port: number, fields: object = {}) => ({
-  endpoint: { address: { socket_address: { address, port_value: port } } }, health_status: "HEALTHY", ...fields,
-});
-const group = (lbEndpoints: object[], fields: object = {}) => ({
-  locality: { region: "r", zone: "z" }, load_balancing_weight: { value: 1 }, lb_endpoints: lbEndpoints, ...fields,
-});
-const cla = (...groups: object[]) => ({ cluster_name: "greeter", endpoints: groups });
 
 // ---- The corpus -----------------------------------------------------------
 
