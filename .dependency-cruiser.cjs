@@ -4,7 +4,7 @@
  * floors are drawn in docs/architecture.md.
  */
 const FLOORS = [
-  ["errors", "clock", "log", "metrics"], // plumbing, imports nothing of ours
+  ["errors", "clock", "log", "metrics", "collections"], // plumbing, imports nothing of ours
   ["proto"], // generated types, the codec, the ADS service definition
   ["resources"], // one module per xDS resource type: decode, validate, equal
   ["client", "registry"], // the steady: resolver (its own package); the registry and its stores

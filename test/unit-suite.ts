@@ -71,6 +71,7 @@ import "./unit/registry.test.js";
 import "./unit/resources-corpus.test.js";
 import "./unit/snapshot-isolation.test.js";
 import "./unit/snapshot.test.js";
+import "./unit/sorted-map.test.js";
 import "./unit/spine-failures.test.js";
 import "./unit/spine.test.js";
 import "./unit/store-etcd-replica.test.js";
