@@ -69,6 +69,7 @@ import "./unit/log-rate-limit.test.js";
 import "./unit/open-store.test.js";
 import "./unit/registry.test.js";
 import "./unit/resources-corpus.test.js";
+import "./unit/snapshot-incremental.test.js";
 import "./unit/snapshot-isolation.test.js";
 import "./unit/snapshot.test.js";
 import "./unit/sorted-map.test.js";

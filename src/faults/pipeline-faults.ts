@@ -1,3 +1,4 @@
+import type { SortedMap } from "../collections/index.js";
 import type { Logger } from "../log/index.js";
 import { RESOURCE_TYPES, type Codec, type ResourceTypeUrl } from "../proto/index.js";
 import { createSnapshot, type Resource, type Snapshot } from "../snapshot/index.js";
@@ -111,7 +112,7 @@ export function createPipelineFaults(deps: PipelineFaultsDeps): PipelineFaults {
  */
 export function applySnapshotFaults(snapshot: Snapshot, faults: readonly SnapshotFault[]): Snapshot {
   let changed = false;
-  const byType = {} as Record<ResourceTypeUrl, ReadonlyMap<string, Resource>>;
+  const byType = {} as Record<ResourceTypeUrl, SortedMap<Resource>>;
   for (const type of RESOURCE_TYPES) {
     const original = snapshot.resources[type];
     let resources = original;
@@ -119,15 +120,15 @@ export function applySnapshotFaults(snapshot: Snapshot, faults: readonly Snapsho
     byType[type] = resources;
     changed ||= resources !== original;
   }
-  return changed ? createSnapshot(snapshot.revision, byType) : snapshot;
+  return changed ? createSnapshot(snapshot.revision, byType, snapshot) : snapshot;
 }
 
-function applyOne(resources: ReadonlyMap<string, Resource>, type: ResourceTypeUrl, fault: SnapshotFault): ReadonlyMap<string, Resource> {
+function applyOne(resources: SortedMap<Resource>, type: ResourceTypeUrl, fault: SnapshotFault): SortedMap<Resource> {
   if (fault.kind === "drop-resources") {
-    if (fault.typeUrl !== type || !fault.names.some((name) => resources.has(name))) return resources;
-    return new Map([...resources].filter(([name]) => !fault.names.includes(name)));
+    if (fault.typeUrl !== type) return resources;
+    return resources.with(fault.names.map((name) => [name, undefined]));
   }
   const { resource } = fault;
   if (resource.typeUrl !== type || !resources.has(resource.name)) return resources;
-  return new Map(resources).set(resource.name, resource);
+  return resources.set(resource.name, resource);
 }

@@ -1,3 +1,4 @@
+import { SortedMap } from "../collections/index.js";
 import { SteadyError, type Issue } from "../errors/index.js";
 import { RESOURCE_TYPES, type Codec, type ResourceTypeUrl } from "../proto/index.js";
 import type { RegistryView, ServiceEntry } from "../registry/index.js";
@@ -35,6 +36,15 @@ interface CacheState extends BuildCache {
   /** The last resources encoded per service name, so a changed service re-encodes only what changed in it. */
   readonly latest: Map<string, EncodedService>;
   readonly facts: WeakMap<Resource, ResourceFacts>;
+  /** The last build, which the next one starts from when it is given that build's snapshot as `previous`. */
+  last?: LastBuild;
+}
+
+interface LastBuild {
+  readonly services: SortedMap<ServiceEntry>;
+  readonly snapshot: Snapshot;
+  /** The issues of every service that did not build. */
+  readonly issues: ReadonlyMap<string, readonly Issue[]>;
 }
 
 export function createBuildCache(): BuildCache {
@@ -60,10 +70,20 @@ type Chosen = Partial<Record<ResourceTypeUrl, Resource>>;
  */
 export function buildSnapshot(view: RegistryView, codec: Codec, cache?: BuildCache, previous?: Snapshot): BuildResult {
   const state = cache as CacheState | undefined;
+  const last = state?.last;
+  const incremental = state !== undefined && last !== undefined && previous !== undefined && last.snapshot === previous && view.services instanceof SortedMap;
   const chosen = new Map<string, Chosen>();
   const issues = new Map<string, Issue[]>();
-  for (const name of [...view.services.keys()].sort(compareStrings)) {
-    const outcome = resourcesOf(name, view.services.get(name) as ServiceEntry, codec, state);
+  // Incremental: only the services that changed since the last build, and those that did not build then, are decided again.
+  const names = incremental ? changedNames(last, view.services as SortedMap<ServiceEntry>) : [...view.services.keys()].sort(compareStrings);
+  for (const name of names) {
+    const entry = view.services.get(name);
+    if (!entry) {
+      chosen.set(name, {});
+      state?.latest.delete(name);
+      continue;
+    }
+    const outcome = resourcesOf(name, entry, codec, state);
     if (outcome.ok) {
       chosen.set(name, outcome.resources);
     } else {
@@ -71,16 +91,37 @@ export function buildSnapshot(view: RegistryView, codec: Codec, cache?: BuildCac
       chosen.set(name, previousOf(previous, name));
     }
   }
-  if (state) for (const name of [...state.latest.keys()]) if (!view.services.has(name)) state.latest.delete(name);
+  if (state && !incremental) for (const name of [...state.latest.keys()]) if (!view.services.has(name)) state.latest.delete(name);
   const check = (snapshot: Snapshot) => inconsistenciesByName(snapshot, codec, (resource) => factsOf(resource, codec, state));
-  const snapshot = settle(view.revision, chosen, issues, previous, check);
-  if (issues.size === 0) return { ok: true, snapshot, failures: [] };
-  const failures = [...issues.keys()].sort(compareStrings).map((service): ServiceFailure => ({
+  const assembleNow = incremental ? (c: ReadonlyMap<string, Chosen>) => assembleFrom(previous, view.revision, c) : (c: ReadonlyMap<string, Chosen>) => assemble(view.revision, c);
+  const snapshot = settle(chosen, issues, previous, assembleNow, check);
+  // A service neither changed nor failing last time builds as it did: its issues (none) stand.
+  const allIssues = incremental ? mergeIssues(last.issues, names, issues) : issues;
+  if (state) state.last = view.services instanceof SortedMap ? { services: view.services as SortedMap<ServiceEntry>, snapshot, issues: allIssues } : undefined;
+  if (allIssues.size === 0) return { ok: true, snapshot, failures: [] };
+  const failures = [...allIssues.keys()].sort(compareStrings).map((service): ServiceFailure => ({
     service,
-    issues: issues.get(service) ?? [],
+    issues: [...(allIssues.get(service) ?? [])],
+    // Every failing service was decided in this build (a service failing last time is decided again), so `chosen` has it.
     kept: Object.keys(chosen.get(service) ?? {}).length > 0,
   }));
   return { ok: false, snapshot, failures, errors: failures.flatMap((failure) => failure.issues) };
+}
+
+/** The services added, removed or changed since the last build, and those that did not build then, in name order. */
+function changedNames(last: LastBuild, services: SortedMap<ServiceEntry>): string[] {
+  const names = new Set(last.issues.keys());
+  const add = (name: string): void => void names.add(name);
+  services.diffFrom(last.services, { added: add, removed: add, changed: add });
+  return [...names].sort(compareStrings);
+}
+
+/** The last build's issues, without those of the services decided again, with this build's. */
+function mergeIssues(before: ReadonlyMap<string, readonly Issue[]>, decided: readonly string[], now: ReadonlyMap<string, Issue[]>): Map<string, readonly Issue[]> {
+  const merged = new Map<string, readonly Issue[]>(before);
+  for (const name of decided) merged.delete(name);
+  for (const [name, found] of now) merged.set(name, found);
+  return merged;
 }
 
 /**
@@ -91,14 +132,14 @@ export function buildSnapshot(view: RegistryView, codec: Codec, cache?: BuildCac
  * resources has no issues of its own; each falls at most twice, so this ends.
  */
 function settle(
-  revision: number,
   chosen: Map<string, Chosen>,
   issues: Map<string, Issue[]>,
   previous: Snapshot | undefined,
+  assembleNow: (chosen: ReadonlyMap<string, Chosen>) => Snapshot,
   check: (snapshot: Snapshot) => Map<string, Issue[]>,
 ): Snapshot {
   for (;;) {
-    const snapshot = assemble(revision, chosen);
+    const snapshot = assembleNow(chosen);
     const inconsistent = check(snapshot);
     if (inconsistent.size === 0) return snapshot;
     for (const [name, found] of inconsistent) {
@@ -109,13 +150,20 @@ function settle(
   }
 }
 
+/** `previous` with the resources of the services in `chosen` replaced (a type a service lacks is removed): costs what changed. */
+function assembleFrom(previous: Snapshot, revision: number, chosen: ReadonlyMap<string, Chosen>): Snapshot {
+  const byType = {} as Record<ResourceTypeUrl, SortedMap<Resource>>;
+  for (const type of RESOURCE_TYPES) {
+    byType[type] = previous.resources[type].with([...chosen].map(([name, resources]): [string, Resource | undefined] => [name, resources[type]]));
+  }
+  return createSnapshot(revision, byType, previous);
+}
+
+/** A snapshot of exactly the resources in `chosen`. */
 function assemble(revision: number, chosen: ReadonlyMap<string, Chosen>): Snapshot {
-  const byType = Object.fromEntries(RESOURCE_TYPES.map((type) => [type, new Map<string, Resource>()])) as Record<ResourceTypeUrl, Map<string, Resource>>;
-  for (const [name, resources] of chosen) {
-    for (const type of RESOURCE_TYPES) {
-      const resource = resources[type];
-      if (resource) byType[type].set(name, resource);
-    }
+  const byType = {} as Record<ResourceTypeUrl, SortedMap<Resource>>;
+  for (const type of RESOURCE_TYPES) {
+    byType[type] = SortedMap.of([...chosen].flatMap(([name, resources]): [string, Resource][] => (resources[type] ? [[name, resources[type]]] : [])));
   }
   return createSnapshot(revision, byType);
 }

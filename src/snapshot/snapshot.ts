@@ -1,4 +1,5 @@
 import type { Issue } from "../errors/index.js";
+import type { SortedMap } from "../collections/index.js";
 import type { ResourceTypeUrl } from "../proto/index.js";
 
 /** One xDS resource, encoded once and shared by every stream that sends it. */
@@ -17,7 +18,8 @@ export interface Snapshot {
   readonly revision: number;
   /** Derived from every resource version. */
   readonly version: string;
-  readonly resources: Readonly<Record<ResourceTypeUrl, ReadonlyMap<string, Resource>>>;
+  /** Each type's resources by name, in name order; a snapshot built from another shares its unchanged parts (SortedMap). */
+  readonly resources: Readonly<Record<ResourceTypeUrl, SortedMap<Resource>>>;
   /** Per type, a version over every resource of that type (the wildcard answer). */
   readonly typeVersions: Readonly<Record<ResourceTypeUrl, string>>;
 }

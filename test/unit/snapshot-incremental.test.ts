@@ -1,0 +1,120 @@
+/**
+ * The incremental build against the reference: a full rebuild. Seeded random
+ * sequences of registry changes go through nextView as the registry applies
+ * them; one chain builds each view incrementally (one build cache, each
+ * build from the one before, as the spine does), another rebuilds every view
+ * in full with no cache. After every step the two snapshots must be equal
+ * resource for resource and byte for byte, with the same versions and the
+ * same failures. The mix includes services that fail their checks (duplicate
+ * endpoints, port 0), health changes, deletes and re-creates, and services
+ * whose route points at another service's cluster (x-k → y-k, through a codec
+ * decorator), so that removing or adding y-k changes whether x-k is
+ * consistent without x-k itself changing.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { SortedMap } from "../../src/collections/index.js";
+import { createRng } from "../../src/lab/workload/rng.js";
+import { RESOURCE_TYPES, ROUTE_TYPE, loadCodec, type Codec } from "../../src/proto/index.js";
+import { HEALTH_STATES, type ChangeEvent, type Instance, type RegistryView, type Service } from "../../src/registry/index.js";
+import { nextView } from "../../src/registry/next-view.js";
+import { buildSnapshot, createBuildCache, type BuildResult, type Snapshot } from "../../src/snapshot/index.js";
+
+const base = loadCodec();
+/** Routes of service x-k go to cluster y-k: x-k is consistent only while y-k exists. */
+const crossRouting: Codec = {
+  ...base,
+  encodeResource: (typeUrl, message) => {
+    if (typeUrl === ROUTE_TYPE && "name" in message && typeof message.name === "string" && message.name.startsWith("x-")) {
+      const target = `y-${message.name.slice(2)}`;
+      return base.encodeResource(ROUTE_TYPE, { name: message.name, virtual_hosts: [{ name: message.name, domains: ["*"], routes: [{ match: { prefix: "" }, route: { cluster: target } }] }] });
+    }
+    return base.encodeResource(typeUrl, message);
+  },
+};
+
+const NAMES = ["a", "b", "c", "d", "e", "f", "x-1", "x-2", "y-1", "y-2"];
+
+function assertSameSnapshot(incremental: Snapshot, full: Snapshot, step: number): void {
+  for (const type of RESOURCE_TYPES) {
+    const a = [...incremental.resources[type]];
+    const b = [...full.resources[type]];
+    assert.deepEqual(a.map(([name]) => name), b.map(([name]) => name), `step ${step}: ${type} names`);
+    for (let i = 0; i < a.length; i++) {
+      const [name, got] = a[i]!;
+      const want = b[i]![1];
+      assert.equal(got.version, want.version, `step ${step}: ${type} ${name} version`);
+      assert.ok(Buffer.from(got.body).equals(Buffer.from(want.body)), `step ${step}: ${type} ${name} bytes`);
+    }
+  }
+  assert.deepEqual(incremental.typeVersions, full.typeVersions, `step ${step}: type versions`);
+  assert.equal(incremental.version, full.version, `step ${step}: version`);
+  assert.equal(incremental.revision, full.revision);
+}
+
+for (const seed of [1, 2, 3]) {
+  test(`snapshot incremental - seed ${seed}: 400 random change steps, the incremental build equals a full rebuild after every step`, () => {
+    const random = createRng(seed);
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+    const service = (name: string): Service => ({ name, protocol: "grpc", lbPolicy: random() < 0.8 ? "round_robin" : "ring_hash", metadata: {} });
+    const instance = (name: string): Instance => ({
+      service: name,
+      id: `i${Math.floor(random() * 5)}`,
+      // A few addresses only, so duplicate endpoints (a failing service) happen; port 0 now and then.
+      address: `10.0.0.${Math.floor(random() * 4) + 1}`,
+      port: random() < 0.03 ? 0 : 8000 + Math.floor(random() * 3),
+      zone: pick(["z1", "z2"]),
+      region: "r1",
+      weight: 1 + Math.floor(random() * 3),
+      health: pick(HEALTH_STATES),
+      metadata: {},
+    });
+    let view: RegistryView = { revision: 0, services: SortedMap.empty() };
+    const cache = createBuildCache();
+    let incremental: BuildResult | undefined;
+    let full: BuildResult | undefined;
+    const kinds = { failing: 0, changes: 0 };
+    for (let step = 1; step <= 400; step++) {
+      const events: ChangeEvent[] = [];
+      for (let k = 0, n = 1 + Math.floor(random() * 3); k < n; k++) {
+        const name = pick(NAMES);
+        const roll = random();
+        const exists = view.services.has(name) || events.some((e) => e.kind === "service-put" && e.service.name === name);
+        if (!exists || roll < 0.1) events.push({ revision: step, kind: "service-put", service: service(name) });
+        if (roll < 0.06) events.push({ revision: step, kind: "service-deleted", name });
+        else if (roll < 0.25) events.push({ revision: step, kind: "instance-deleted", service: name, id: `i${Math.floor(random() * 5)}` });
+        else events.push({ revision: step, kind: "instance-put", instance: instance(name) });
+      }
+      view = nextView(view, step, events);
+      incremental = buildSnapshot(view, crossRouting, cache, incremental?.snapshot);
+      full = buildSnapshot(view, crossRouting, undefined, full?.snapshot);
+      assertSameSnapshot(incremental.snapshot, full.snapshot, step);
+      assert.deepEqual(incremental.failures, full.failures, `step ${step}: failures`);
+      if (!full.ok) kinds.failing++;
+      kinds.changes += events.length;
+    }
+    // The mix must have exercised the failure paths, or the test proves less than it says.
+    assert.ok(kinds.failing > 20, `only ${kinds.failing} of 400 steps had a failing service`);
+  });
+}
+
+test("snapshot incremental - a cross-service reference: removing y-1 takes x-1 down with it, re-adding y-1 brings x-1 back, both ways equal to a full rebuild", () => {
+  const svc = (name: string): Service => ({ name, protocol: "grpc", lbPolicy: "round_robin", metadata: {} });
+  const inst = (name: string): Instance => ({ service: name, id: "i0", address: "10.0.0.1", port: 8000, zone: "", region: "", weight: 1, health: "healthy", metadata: {} });
+  const cache = createBuildCache();
+  let view: RegistryView = { revision: 0, services: SortedMap.empty() };
+  const step = (revision: number, events: ChangeEvent[]) => {
+    view = nextView(view, revision, events);
+    return view;
+  };
+  const first = buildSnapshot(step(1, ["x-1", "y-1"].flatMap((n): ChangeEvent[] => [{ revision: 1, kind: "service-put", service: svc(n) }, { revision: 1, kind: "instance-put", instance: inst(n) }])), crossRouting, cache);
+  assert.equal(first.ok, true);
+  const gone = buildSnapshot(step(2, [{ revision: 2, kind: "instance-deleted", service: "y-1", id: "i0" }, { revision: 2, kind: "service-deleted", name: "y-1" }]), crossRouting, cache, first.snapshot);
+  assert.deepEqual(gone.failures.map((f) => [f.service, f.kept]), [["x-1", false]]);
+  assert.equal(gone.snapshot.resources[ROUTE_TYPE].has("x-1"), false);
+  assert.deepEqual(gone.failures, buildSnapshot(view, crossRouting, undefined, first.snapshot).failures);
+  const back = buildSnapshot(step(3, [{ revision: 3, kind: "service-put", service: svc("y-1") }, { revision: 3, kind: "instance-put", instance: inst("y-1") }]), crossRouting, cache, gone.snapshot);
+  assert.equal(back.ok, true);
+  assert.equal(back.snapshot.version, first.snapshot.version);
+  assertSameSnapshot(back.snapshot, buildSnapshot(view, crossRouting, undefined, gone.snapshot).snapshot, 3);
+});
