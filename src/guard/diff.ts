@@ -1,9 +1,10 @@
+import { SortedMap } from "../collections/index.js";
 import { ENDPOINT_TYPE, RESOURCE_TYPES, TYPE_SHORT_NAMES, type Codec } from "../proto/index.js";
 import type { Resource, Snapshot } from "../snapshot/index.js";
 import { endpointsOf } from "./endpoints.js";
 import type { EndpointDiff, GenerationDiff, ShortType, TypeDiff } from "./model.js";
 
-const NO_RESOURCES: ReadonlyMap<string, Resource> = new Map();
+const NO_RESOURCES = SortedMap.empty<Resource>();
 
 /**
  * What `after` changes against `before` (undefined: the first generation, so
@@ -20,7 +21,9 @@ export function diffSnapshots(codec: Codec, before: Snapshot | undefined, after:
     types[TYPE_SHORT_NAMES[type]] = diffNames(before?.resources[type] ?? NO_RESOURCES, after.resources[type]);
   }
   const endpoints: Record<string, EndpointDiff> = {};
-  const services = new Set([...(before?.resources[ENDPOINT_TYPE].keys() ?? []), ...after.resources[ENDPOINT_TYPE].keys()]);
+  // Only a CLA that came, went or changed can change a service's endpoint set.
+  const eds = types[TYPE_SHORT_NAMES[ENDPOINT_TYPE]];
+  const services = new Set([...eds.added, ...eds.removed, ...eds.changed]);
   for (const service of [...services].sort()) {
     const change = diffEndpoints(codec, before, after, service);
     if (change) endpoints[service] = change;
@@ -28,16 +31,18 @@ export function diffSnapshots(codec: Codec, before: Snapshot | undefined, after:
   return against === undefined ? { types, endpoints } : { against, types, endpoints };
 }
 
-function diffNames(before: ReadonlyMap<string, Resource>, after: ReadonlyMap<string, Resource>): TypeDiff {
+/** The names added, removed and changed: for snapshots built one from another, the cost follows the change (SortedMap.diffFrom). */
+function diffNames(before: SortedMap<Resource>, after: SortedMap<Resource>): TypeDiff {
   const added: string[] = [];
   const removed: string[] = [];
   const changed: string[] = [];
-  for (const [name, resource] of after) {
-    const previous = before.get(name);
-    if (!previous) added.push(name);
-    else if (previous.version !== resource.version) changed.push(name);
-  }
-  for (const name of before.keys()) if (!after.has(name)) removed.push(name);
+  after.diffFrom(before, {
+    added: (name) => added.push(name),
+    removed: (name) => removed.push(name),
+    changed: (name, was, is) => {
+      if (was.version !== is.version) changed.push(name);
+    },
+  });
   return { added: added.sort(), removed: removed.sort(), changed: changed.sort() };
 }
 

@@ -8,10 +8,11 @@
  * fault-filter configs, TypedStruct, custom LB policies), the guard rejects:
  * holding a valid generation is recoverable, pushing a NACKed one is not.
  */
+import { SortedMap } from "../collections/index.js";
 import type { Issue } from "../errors/index.js";
 import { ENDPOINT_TYPE, RESOURCE_TYPES, shortTypeName, type Codec, type ResourceTypeUrl } from "../proto/index.js";
 import { RESOURCE_KINDS, decodeProblem, joinPath, validateDecoded, type Decoded, type Findings } from "../resources/index.js";
-import { createConsistencyChecker, type Snapshot } from "../snapshot/index.js";
+import { createConsistencyChecker, type Resource, type Snapshot } from "../snapshot/index.js";
 
 /**
  * Every problem in `snapshot` that would make a stock gRPC client
@@ -31,18 +32,54 @@ import { createConsistencyChecker, type Snapshot } from "../snapshot/index.js";
  */
 export function validateSnapshot(codec: Codec, snapshot: Snapshot): Issue[] {
   const state = stateFor(codec);
+  const results = resultsOf(codec, state, snapshot);
   const issues: Issue[] = [];
   const decodeErrors = new Map<string, ReadonlySet<string>>();
   for (const type of RESOURCE_TYPES) {
-    for (const [key, resource] of snapshot.resources[type]) {
-      // A resource filed under another type is the consistency check's finding; its body means nothing here.
-      if (resource.typeUrl !== type) continue;
-      const result = resourceResult(codec, state, type, key, resource.body);
+    for (const [key, result] of results[type]) {
       if (result.noted.size > 0) decodeErrors.set(consistencyPrefix(type, key), result.noted);
       issues.push(...result.issues);
     }
   }
   return [...consistencyIssues(state.consistency, snapshot, decodeErrors), ...issues];
+}
+
+/** Per type, the result of each resource that has issues or a decode error, by key; the others are clean. */
+type Results = Readonly<Record<ResourceTypeUrl, SortedMap<ResourceResult>>>;
+
+/**
+ * The snapshot's per-resource results: derived from the last snapshot
+ * validated with this codec by looking only at the resources that differ
+ * (for a candidate built from the served generation, the cost follows the
+ * change), or, the first time, from every resource.
+ */
+function resultsOf(codec: Codec, state: ValidationState, snapshot: Snapshot): Results {
+  const known = state.bySnapshot.get(snapshot);
+  if (known) return known;
+  const last = state.last;
+  const results = {} as Record<ResourceTypeUrl, SortedMap<ResourceResult>>;
+  for (const type of RESOURCE_TYPES) {
+    const changes: [string, ResourceResult | undefined][] = [];
+    const look = (key: string, resource: Resource): void => {
+      // A resource filed under another type is the consistency check's finding; its body means nothing here.
+      const result = resource.typeUrl === type ? resourceResult(codec, state, type, key, resource.body) : undefined;
+      changes.push([key, result && (result.issues.length > 0 || result.noted.size > 0) ? result : undefined]);
+    };
+    if (last) {
+      snapshot.resources[type].diffFrom(last.snapshot.resources[type], {
+        added: look,
+        changed: (key, _before, after) => look(key, after),
+        removed: (key) => changes.push([key, undefined]),
+      });
+      results[type] = last.results[type].with(changes);
+    } else {
+      for (const [key, resource] of snapshot.resources[type]) look(key, resource);
+      results[type] = SortedMap.of(changes.filter((change): change is [string, ResourceResult] => change[1] !== undefined));
+    }
+  }
+  state.bySnapshot.set(snapshot, results);
+  state.last = { snapshot, results };
+  return results;
 }
 
 /** One resource's own findings: a pure function of its type, key and bytes. */
@@ -59,13 +96,16 @@ interface ResourceResult {
 interface ValidationState {
   readonly results: WeakMap<Uint8Array, { readonly byKey: Map<string, ResourceResult>; last?: { type: ResourceTypeUrl; key: string; result: ResourceResult } }>;
   readonly consistency: (snapshot: Snapshot) => Issue[];
+  /** Each snapshot's results, and the last made, to derive the next from. */
+  readonly bySnapshot: WeakMap<Snapshot, Results>;
+  last?: { readonly snapshot: Snapshot; readonly results: Results };
 }
 
 const states = new WeakMap<Codec, ValidationState>();
 
 function stateFor(codec: Codec): ValidationState {
   let state = states.get(codec);
-  if (!state) states.set(codec, (state = { results: new WeakMap(), consistency: createConsistencyChecker(codec) }));
+  if (!state) states.set(codec, (state = { results: new WeakMap(), consistency: createConsistencyChecker(codec), bySnapshot: new WeakMap() }));
   return state;
 }
 

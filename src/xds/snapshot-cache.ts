@@ -49,6 +49,9 @@ export function createSnapshotCache(options: SnapshotCacheOptions = {}): Snapsho
   const groupOf = options.groupOf ?? (() => DEFAULT_GROUP);
   const groups = new Map<string, Tagged>();
   const watches = new Set<ActiveWatch>();
+  // Who to tell when a resource changes: per type, the wildcard watches, and the named watches by name.
+  const wildcard = new Map<string, Set<ActiveWatch>>();
+  const byName = new Map<string, Map<string, Set<ActiveWatch>>>();
   // One answer per (snapshot, type, subscription), shared by every watch asking
   // it, so its resource list is encoded once for all of them (see wire.ts).
   const answers = new WeakMap<Snapshot, Map<string, WatchResponse>>();
@@ -61,8 +64,12 @@ export function createSnapshotCache(options: SnapshotCacheOptions = {}): Snapsho
     return response;
   }
 
+  function sourceOf(group: string): Tagged | undefined {
+    return groups.get(group) ?? groups.get(DEFAULT_GROUP);
+  }
+
   function deliver(watch: ActiveWatch): void {
-    const source = groups.get(watch.group) ?? groups.get(DEFAULT_GROUP);
+    const source = sourceOf(watch.group);
     if (!source) return;
     const response = answer(source.snapshot, watch);
     if (response.version === watch.lastVersion) return;
@@ -70,32 +77,86 @@ export function createSnapshotCache(options: SnapshotCacheOptions = {}): Snapsho
     watch.onResponse(source.tag === undefined ? response : { ...response, tag: source.tag });
   }
 
-  /** Delivers to every watch the change of `group` may reach: its own, or all when the default group changed. */
-  function deliverTo(group: string): void {
-    // Copy: a callback may cancel or add watches while we iterate.
-    for (const watch of [...watches]) {
-      if (!watches.has(watch)) continue;
-      if (group === DEFAULT_GROUP || watch.group === group) deliver(watch);
+  /** Adds the watch to the index, or removes it (and the sets it leaves empty). */
+  function index(watch: ActiveWatch, add: boolean): void {
+    const { typeUrl, subscription } = watch.request;
+    if (subscription.wildcard) {
+      update(wildcard, typeUrl, watch, add);
+      return;
     }
+    let names = byName.get(typeUrl);
+    if (!names) byName.set(typeUrl, (names = new Map()));
+    for (const name of subscription.names) update(names, name, watch, add);
+  }
+
+  /**
+   * The watches whose answer may differ between `before` and `after`: the
+   * wildcard watches of each type that changed, and the watches naming a
+   * resource that came, went or changed. The two snapshots' maps share all
+   * but what changed, so this costs what changed, not the number of watches.
+   */
+  function touchedBy(before: Snapshot, after: Snapshot): Set<ActiveWatch> {
+    const touched = new Set<ActiveWatch>();
+    for (const typeUrl of Object.keys(after.resources) as (keyof Snapshot["resources"])[]) {
+      if (before.typeVersions[typeUrl] === after.typeVersions[typeUrl]) continue;
+      for (const watch of wildcard.get(typeUrl) ?? []) touched.add(watch);
+      const named = byName.get(typeUrl);
+      if (!named || named.size === 0) continue;
+      const touch = (name: string): void => {
+        for (const watch of named.get(name) ?? []) touched.add(watch);
+      };
+      after.resources[typeUrl].diffFrom(before.resources[typeUrl], { added: touch, removed: touch, changed: touch });
+    }
+    return touched;
+  }
+
+  /** Delivers to the watches of `groups` whose answer the change from `before` (undefined: nothing served yet) may change. */
+  function deliverTo(inGroup: (group: string) => boolean, before: Snapshot | undefined, after: Snapshot | undefined): void {
+    // Copy: a callback may cancel or add watches while we iterate.
+    const candidates = before && after ? [...touchedBy(before, after)] : [...watches];
+    for (const watch of candidates) {
+      if (watches.has(watch) && inGroup(watch.group)) deliver(watch);
+    }
+  }
+
+  /** The groups whose clients read `group`'s snapshot: itself, and for the default group every group without one. */
+  function readersOf(group: string): (watchGroup: string) => boolean {
+    return group === DEFAULT_GROUP ? (watchGroup) => watchGroup === DEFAULT_GROUP || !groups.has(watchGroup) : (watchGroup) => watchGroup === group;
   }
 
   return {
     watch(request, onResponse) {
       const watch: ActiveWatch = { request, onResponse, group: groupOf(request.node), key: watchKey(request) };
       watches.add(watch);
+      index(watch, true);
       deliver(watch);
-      return () => watches.delete(watch);
+      return () => {
+        if (watches.delete(watch)) index(watch, false);
+      };
     },
     setSnapshot(group, snapshot, tag) {
+      // Its readers (for the default group, also the clients of groups without a snapshot) move from `before` to `snapshot`.
+      const before = sourceOf(group)?.snapshot;
       groups.set(group, { snapshot, tag });
-      deliverTo(group);
+      deliverTo(readersOf(group), before, snapshot);
     },
     clearSnapshot(group) {
+      const before = groups.get(group)?.snapshot;
       if (!groups.delete(group)) return;
-      deliverTo(group);
+      deliverTo(readersOf(group), before, groups.get(DEFAULT_GROUP)?.snapshot);
     },
     current: (group = DEFAULT_GROUP) => groups.get(group)?.snapshot,
   };
+}
+
+function update<K, T>(map: Map<K, Set<T>>, key: K, item: T, add: boolean): void {
+  const set = map.get(key);
+  if (add) {
+    if (set) set.add(item);
+    else map.set(key, new Set([item]));
+  } else if (set?.delete(item) && set.size === 0) {
+    map.delete(key);
+  }
 }
 
 function watchKey({ typeUrl, subscription }: WatchRequest): string {

@@ -100,3 +100,75 @@ test("snapshot cache - without groupOf every node is in the default group", () =
   cache.setSnapshot(DEFAULT_GROUP, snapshotOf(1, { a: "a1" }));
   assert.deepEqual(canary.bodies(), ["a1"]);
 });
+
+test("snapshot cache - watches are found by the names that changed: 300 seeded random steps of snapshots, groups, watches and cancels give every watch exactly the responses a cache that asks every watch would", async () => {
+  const { createRng } = await import("../../src/lab/workload/rng.js");
+  const { respond } = await import("../../src/xds/snapshot-cache.js");
+  const random = createRng(42);
+  const names = Array.from({ length: 12 }, (_, i) => `s${i}`);
+  const cache = createSnapshotCache({ groupOf });
+  const groups = new Map<string, { snapshot: Snapshot; tag: number }>();
+  const sourceOf = (group: string) => groups.get(group) ?? groups.get(DEFAULT_GROUP);
+  let snapshot = snapshotOf(0, {});
+  interface Probe { id: string; group: string; request: Parameters<SnapshotCache["watch"]>[0]; got: string[]; want: string[]; last?: string; cancel: () => void }
+  const probes = new Set<Probe>();
+  /** The reference: every watch is asked after every change; it is told when its answer's version moved. */
+  const expectAll = () => {
+    for (const probe of probes) {
+      const source = sourceOf(probe.group);
+      if (!source) continue;
+      const response = respond(source.snapshot, probe.request);
+      if (response.version === probe.last) continue;
+      probe.last = response.version;
+      probe.want.push(`${response.version}/${source.tag}`);
+    }
+  };
+  let revision = 0;
+  for (let step = 0; step < 300; step++) {
+    const roll = random();
+    if (roll < 0.25) {
+      const id = `${random() < 0.3 ? "canary-" : "web-"}${step}`;
+      const wildcard = random() < 0.2;
+      const subscription = wildcard ? { wildcard: true as const } : { wildcard: false as const, names: new Set(names.filter(() => random() < 0.3)) };
+      const request = { typeUrl: CLUSTER_TYPE, subscription, nodeId: id, node: node(id) };
+      const probe: Probe = { id, group: groupOf(node(id)), request, got: [], want: [], cancel: () => {} };
+      // The reference's first answer, as the cache's watch() gives one at once.
+      const source = sourceOf(probe.group);
+      if (source) {
+        const response = respond(source.snapshot, request);
+        probe.last = response.version;
+        probe.want.push(`${response.version}/${source.tag}`);
+      }
+      probe.cancel = cache.watch(request, (r) => probe.got.push(`${r.version}/${r.tag}`));
+      probes.add(probe);
+    } else if (roll < 0.32 && probes.size > 0) {
+      const probe = [...probes][Math.floor(random() * probes.size)]!;
+      probe.cancel();
+      probes.delete(probe);
+    } else if (roll < 0.4) {
+      groups.delete("canary");
+      cache.clearSnapshot("canary");
+      expectAll();
+    } else {
+      // Change 0–3 clusters of the current snapshot, and set it to a group.
+      revision++;
+      const changes: [string, ReturnType<typeof createResource> | undefined][] = [];
+      for (let k = Math.floor(random() * 4); k > 0; k--) {
+        const name = names[Math.floor(random() * names.length)]!;
+        changes.push([name, random() < 0.2 ? undefined : createResource(CLUSTER_TYPE, name, Buffer.from(`${name}@${revision}`))]);
+      }
+      const next = createSnapshot(revision, { [CLUSTER_TYPE]: snapshot.resources[CLUSTER_TYPE].with(changes) }, snapshot);
+      const group = random() < 0.25 ? "canary" : DEFAULT_GROUP;
+      if (group === DEFAULT_GROUP) snapshot = next;
+      groups.set(group, { snapshot: next, tag: revision });
+      cache.setSnapshot(group, next, revision);
+      expectAll();
+    }
+  }
+  let responses = 0;
+  for (const probe of probes) {
+    assert.deepEqual(probe.got, probe.want, `watch ${probe.id}`);
+    responses += probe.got.length;
+  }
+  assert.ok(responses > 100, `only ${responses} responses: the steps changed too little to prove anything`);
+});
