@@ -1,9 +1,11 @@
+import type { SortedMap } from "../collections/index.js";
 import { isResourceTypeUrl, type DeltaDiscoveryRequest } from "../proto/index.js";
 import { clip, LOG_FIELD_CHARS } from "../log/index.js";
 import { AdsStream, type AdsStreamDeps, type AdsTypeState } from "./ads-stream.js";
 import type { TypeStatus } from "./client-status.js";
 import { addUsage, checkInitialVersions, checkNames, type LimitViolation, type Usage } from "./limits.js";
 import { recordReply, typeStatusOf } from "./reply-book.js";
+import type { Resource } from "../snapshot/index.js";
 import type { Subscription, WatchResponse } from "./watcher.js";
 
 /** Per-type state of one Delta stream. */
@@ -14,6 +16,8 @@ interface DeltaTypeState extends AdsTypeState {
   readonly known: Map<string, string>;
   /** What `initial_resource_versions` took of the budget; counted for as long as the type lives. */
   readonly seeded: Usage;
+  /** For a wildcard subscription, the map of the last answer delivered, while `known` is exactly its versions. */
+  held?: SortedMap<Resource> | undefined;
 }
 
 /**
@@ -104,6 +108,7 @@ export class DeltaStream extends AdsStream<DeltaTypeState> {
       }
     }
     if (changed) {
+      state.held = undefined;
       // Forget what the client holds outside its subscription: it dropped those names.
       for (const name of [...state.known.keys()]) if (!this.covers(state, name)) state.known.delete(name);
     }
@@ -129,21 +134,47 @@ export class DeltaStream extends AdsStream<DeltaTypeState> {
   }
 
   /** Sends the difference between `response` and what the client holds, if there is any. */
-  private deliver(typeUrl: string, state: DeltaTypeState, response: Pick<WatchResponse, "version" | "resources" | "tag">): void {
+  private deliver(typeUrl: string, state: DeltaTypeState, response: Pick<WatchResponse, "version" | "resources" | "tag" | "all">): void {
     if (this.closed || this.types.get(typeUrl) !== state) return;
-    const changed = response.resources.filter((r) => state.known.get(r.name) !== r.version);
-    const present = new Set(response.resources.map((r) => r.name));
-    const removed = [...state.known.keys()].filter((name) => this.covers(state, name) && !present.has(name)).sort();
+    const { changed, removed } = state.held && response.all ? diffHeld(state.held, response.all) : this.diffKnown(state, response.resources);
+    // After this delivery the client holds exactly a wildcard answer's map: the next one can be diffed against it.
+    state.held = state.wildcard ? response.all : undefined;
     if (changed.length === 0 && removed.length === 0) return;
     for (const r of changed) state.known.set(r.name, r.version);
     for (const name of removed) state.known.delete(name);
     this.sendResponse(typeUrl, state, response, (nonce) => this.deps.wire.delta({ systemVersion: response.version, typeUrl, nonce, removed }, changed));
   }
 
+  /** What the client lacks of `resources` (by version), and the names it holds in its subscription that they no longer have. */
+  private diffKnown(state: DeltaTypeState, resources: readonly Resource[]): { changed: Resource[]; removed: string[] } {
+    const changed = resources.filter((r) => state.known.get(r.name) !== r.version);
+    const present = new Set(resources.map((r) => r.name));
+    const removed = [...state.known.keys()].filter((name) => this.covers(state, name) && !present.has(name)).sort();
+    return { changed, removed };
+  }
+
   private recordReply(typeUrl: string, state: DeltaTypeState, request: DeltaDiscoveryRequest): void {
     // Delta requests carry no version: an ACK is for the response with this nonce, and a NACKing client keeps what it last ACKed.
     recordReply(this.replyContext(), typeUrl, state, { nonce: request.response_nonce, detail: request.error_detail, ackedVersion: state.sentVersion, keptVersion: state.ackedVersion });
   }
+}
+
+/**
+ * The difference between the map a wildcard client holds (exactly: its known
+ * versions are that map's) and the new answer's map, at the cost of what
+ * changed: the resources to send, and the names to remove, sorted.
+ */
+function diffHeld(held: SortedMap<Resource>, all: SortedMap<Resource>): { changed: Resource[]; removed: string[] } {
+  const changed: Resource[] = [];
+  const removed: string[] = [];
+  all.diffFrom(held, {
+    added: (_name, resource) => changed.push(resource),
+    changed: (_name, before, after) => {
+      if (before.version !== after.version) changed.push(after);
+    },
+    removed: (name) => removed.push(name),
+  });
+  return { changed, removed: removed.sort() };
 }
 
 /** What `initial_resource_versions` takes of the budget: one name per entry, its name's and version's characters. */

@@ -74,7 +74,7 @@ export function createSnapshotCache(options: SnapshotCacheOptions = {}): Snapsho
     const response = answer(source.snapshot, watch);
     if (response.version === watch.lastVersion) return;
     watch.lastVersion = response.version;
-    watch.onResponse(source.tag === undefined ? response : { ...response, tag: source.tag });
+    watch.onResponse(source.tag === undefined ? response : withTag(response, source.tag));
   }
 
   /** Adds the watch to the index, or removes it (and the sets it leaves empty). */
@@ -159,6 +159,19 @@ function update<K, T>(map: Map<K, Set<T>>, key: K, item: T, add: boolean): void 
   }
 }
 
+/** `response` with `tag`, keeping its resource list lazy (a spread would make it). */
+function withTag(response: WatchResponse, tag: number): WatchResponse {
+  return {
+    typeUrl: response.typeUrl,
+    version: response.version,
+    get resources() {
+      return response.resources;
+    },
+    ...(response.all && { all: response.all }),
+    tag,
+  };
+}
+
 function watchKey({ typeUrl, subscription }: WatchRequest): string {
   // JSON, not a separator: client-chosen names may hold any character.
   return JSON.stringify(subscription.wildcard ? [typeUrl, true] : [typeUrl, false, ...[...subscription.names].sort()]);
@@ -169,7 +182,16 @@ export function respond(snapshot: Snapshot, request: WatchRequest): WatchRespons
   const all = snapshot.resources[request.typeUrl];
   const { subscription } = request;
   if (subscription.wildcard) {
-    return { typeUrl: request.typeUrl, version: snapshot.typeVersions[request.typeUrl], resources: [...all.values()] };
+    // The list is made on first use: a Delta stream holding the last map diffs the maps instead.
+    let list: readonly Resource[] | undefined;
+    return {
+      typeUrl: request.typeUrl,
+      version: snapshot.typeVersions[request.typeUrl],
+      get resources() {
+        return (list ??= [...all.values()]);
+      },
+      all,
+    };
   }
   const resources: Resource[] = [];
   for (const name of [...subscription.names].sort()) {

@@ -1,3 +1,4 @@
+import type { SortedMap } from "../collections/index.js";
 import type { ResourceTypeUrl } from "../proto/index.js";
 import type { Resource } from "../snapshot/index.js";
 
@@ -27,6 +28,12 @@ export interface WatchResponse {
   /** Derived from the resources it holds: equal content ⇔ equal version. */
   readonly version: string;
   readonly resources: readonly Resource[];
+  /**
+   * For a wildcard answer, the type's whole map in the snapshot: a stream that
+   * kept the map of its last answer can diff the two (SortedMap.diffFrom) at
+   * the cost of what changed, instead of comparing every resource.
+   */
+  readonly all?: SortedMap<Resource>;
   /**
    * The tag of the snapshot the answer came from, when it has one (the push
    * guard's generation); the server reports it per client and in ACK/NACK

@@ -14,7 +14,7 @@ import { test } from "node:test";
 import { SortedMap } from "../../src/collections/index.js";
 import { diffSnapshots } from "../../src/guard/diff.js";
 import { endpointsOf } from "../../src/guard/endpoints.js";
-import type { GenerationDiff } from "../../src/guard/model.js";
+import type { EndpointDiff, GenerationDiff, ShortType, TypeDiff } from "../../src/guard/model.js";
 import { validateSnapshot } from "../../src/guard/validate.js";
 import { createRng } from "../../src/lab/workload/rng.js";
 import { CLUSTER_TYPE, ENDPOINT_TYPE, RESOURCE_TYPES, ROUTE_TYPE, TYPE_SHORT_NAMES, loadCodec, type Codec } from "../../src/proto/index.js";
@@ -25,7 +25,7 @@ import { buildSnapshot, createBuildCache, createResource, createSnapshot, type S
 const codec = loadCodec();
 
 function fullDiff(c: Codec, before: Snapshot | undefined, after: Snapshot): GenerationDiff {
-  const types = {} as GenerationDiff["types"];
+  const types = {} as Record<ShortType, TypeDiff>;
   for (const type of RESOURCE_TYPES) {
     const was = before?.resources[type] ?? new Map();
     const is = after.resources[type];
@@ -35,7 +35,7 @@ function fullDiff(c: Codec, before: Snapshot | undefined, after: Snapshot): Gene
       changed: [...is.keys()].filter((n) => was.has(n) && was.get(n)!.version !== is.get(n)!.version).sort(),
     };
   }
-  const endpoints: GenerationDiff["endpoints"] = {};
+  const endpoints: Record<string, EndpointDiff> = {};
   const services = new Set([...(before?.resources[ENDPOINT_TYPE].keys() ?? []), ...after.resources[ENDPOINT_TYPE].keys()]);
   for (const service of [...services].sort()) {
     const was = (before && endpointsOf(c, before, service)) ?? [];
