@@ -28,6 +28,7 @@ import { MessageShapeError, ProtoDecodeError, ProtoLoadError } from "./errors.js
 import { loadXdsRoot } from "./loader.js";
 import { createPlainFinisher, type PlainFinisher } from "./plain.js";
 import {
+  ENDPOINT_TYPE,
   HTTP_CONNECTION_MANAGER_TYPE_NAME,
   RESOURCE_TYPES,
   ROUTER_TYPE_NAME,
@@ -41,6 +42,8 @@ import type {
   DeltaDiscoveryResponse,
   DiscoveryRequest,
   DiscoveryResponse,
+  LbEndpoint,
+  Locality,
   PackableMessage,
   PackableTypeName,
   ResourceMessage,
@@ -58,6 +61,17 @@ export interface Codec {
   packAny<N extends PackableTypeName>(typeName: N, message: PackableMessage[N]): Any;
   /** Decodes a nested Any; throws ProtoDecodeError when it holds another type. */
   unpackAny<N extends PackableTypeName>(typeName: N, any: Any): PackableMessage[N];
+  /** One LbEndpoint of a ClusterLoadAssignment on its own, checked and canonical like encodeResource: a part for assembleLoadAssignment. */
+  encodeLbEndpoint(message: LbEndpoint): Uint8Array;
+  /**
+   * Byte for byte what encodeResource(ENDPOINT_TYPE, …) gives for
+   * `{ cluster_name, endpoints: [{ locality, lb_endpoints, load_balancing_weight: { value: weight } }, …] }`,
+   * with each lb_endpoint given as encodeLbEndpoint's bytes: a large
+   * assignment whose one endpoint changed is assembled from the parts
+   * encoded before, not encoded whole again. Fields are written in field
+   * number order, as protobufjs's encoder writes them.
+   */
+  assembleLoadAssignment(clusterName: string, localities: readonly LoadAssignmentPart[]): Uint8Array;
   encodeDiscoveryRequest(message: DiscoveryRequest): Uint8Array;
   decodeDiscoveryRequest(bytes: Uint8Array): DiscoveryRequest;
   encodeDiscoveryResponse(message: DiscoveryResponse): Uint8Array;
@@ -74,6 +88,13 @@ export interface Codec {
   decodeDeltaDiscoveryRequest(bytes: Uint8Array): DeltaDiscoveryRequest;
   encodeDeltaDiscoveryResponse(message: DeltaDiscoveryResponse): Uint8Array;
   decodeDeltaDiscoveryResponse(bytes: Uint8Array): DeltaDiscoveryResponse;
+}
+
+/** One locality of assembleLoadAssignment: its Locality, its weight, and its endpoints as encodeLbEndpoint made them. */
+export interface LoadAssignmentPart {
+  readonly locality: Locality;
+  readonly weight: number;
+  readonly endpoints: readonly Uint8Array[];
 }
 
 /** What encodeDiscoveryResponseHeader writes. */
@@ -123,6 +144,8 @@ export function loadCodec(): Codec {
   const deltaResponse = discovery("DeltaDiscoveryResponse");
   const finish = createPlainFinisher();
   const decode = <T>(type: protobuf.Type, bytes: Uint8Array): T => decodeWith(type, bytes, finish);
+  const lbEndpoint = lookup(root, "envoy.config.endpoint.v3.LbEndpoint");
+  const assemble = loadAssignmentAssembler(root, typeFor(resourceTypes, ENDPOINT_TYPE, "encode"));
 
   return {
     encodeResource: (typeUrl, message) => encode(typeFor(resourceTypes, typeUrl, "encode"), message),
@@ -138,6 +161,8 @@ export function loadCodec(): Codec {
       }
       return decode(type, any.value);
     },
+    encodeLbEndpoint: (message) => encode(lbEndpoint, message),
+    assembleLoadAssignment: assemble,
     encodeDiscoveryRequest: (message) => encode(request, message),
     decodeDiscoveryRequest: (bytes) => decode(request, bytes),
     encodeDiscoveryResponse: (message) => encode(response, message),
@@ -176,6 +201,46 @@ function typeFor(types: ReadonlyMap<string, protobuf.Type>, key: string, directi
   if (type) return type;
   const message = `unknown type; expected one of ${[...types.keys()].join(", ")}`;
   throw direction === "encode" ? new MessageShapeError(String(key), [{ path: "", message }]) : new ProtoDecodeError(String(key), message);
+}
+
+/** Length-delimited wire type: the tag of a sub-message or string field is (field number << 3) | 2. */
+const LENGTH_DELIMITED = 2;
+
+function tagOf(type: protobuf.Type, field: string): number {
+  const found = type.fields[field];
+  if (!found) throw new ProtoLoadError(`${nameOf(type)} has no field ${field}`);
+  return (found.id << 3) | LENGTH_DELIMITED;
+}
+
+/** assembleLoadAssignment over the loaded protos: field numbers come from them, and fields go in field number order. */
+function loadAssignmentAssembler(root: protobuf.Root, cla: protobuf.Type): Codec["assembleLoadAssignment"] {
+  const lle = lookup(root, "envoy.config.endpoint.v3.LocalityLbEndpoints");
+  const locality = lookup(root, "envoy.config.core.v3.Locality");
+  const weight = lookup(root, "google.protobuf.UInt32Value");
+  const nameTag = tagOf(cla, "cluster_name");
+  const endpointsTag = tagOf(cla, "endpoints");
+  if (cla.fields["cluster_name"]!.id > cla.fields["endpoints"]!.id) throw new ProtoLoadError("ClusterLoadAssignment.cluster_name no longer comes before endpoints");
+  type Writes = (writer: protobuf.Writer, part: LoadAssignmentPart) => void;
+  const parts: [number, Writes][] = [
+    [lle.fields["locality"]?.id ?? 0, (w, part) => void w.uint32(tagOf(lle, "locality")).bytes(encode(locality, part.locality))],
+    [lle.fields["lb_endpoints"]?.id ?? 0, (w, part) => {
+      const tag = tagOf(lle, "lb_endpoints");
+      for (const endpoint of part.endpoints) w.uint32(tag).bytes(endpoint);
+    }],
+    [lle.fields["load_balancing_weight"]?.id ?? 0, (w, part) => void w.uint32(tagOf(lle, "load_balancing_weight")).bytes(encode(weight, { value: part.weight }))],
+  ];
+  parts.sort(([a], [b]) => a - b);
+  return (clusterName, localities) => {
+    const writer = protobuf.Writer.create();
+    // Canonical form leaves out a string holding its default.
+    if (clusterName !== "") writer.uint32(nameTag).string(clusterName);
+    for (const part of localities) {
+      writer.uint32(endpointsTag).fork();
+      for (const [, write] of parts) write(writer, part);
+      writer.ldelim();
+    }
+    return writer.finish();
+  };
 }
 
 function encode(type: protobuf.Type, message: unknown): Uint8Array {

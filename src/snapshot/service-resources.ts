@@ -15,6 +15,7 @@ import {
   type Codec,
   type ConfigSource,
   type HealthStatus,
+  type LbEndpoint,
   type Listener,
   type LocalityLbEndpoints,
   type ResourceTypeUrl,
@@ -61,7 +62,7 @@ export function encodeServiceResources(entry: ServiceEntry, codec: Codec, previo
       createResource(CLUSTER_TYPE, name, codec.encodeResource(CLUSTER_TYPE, clusterFor(name, entry.service.lbPolicy))),
     [ENDPOINT_TYPE]:
       (before?.entry.instances === entry.instances ? before.resources[ENDPOINT_TYPE] : undefined) ??
-      createResource(ENDPOINT_TYPE, name, codec.encodeResource(ENDPOINT_TYPE, loadAssignmentFor(name, entry))),
+      createResource(ENDPOINT_TYPE, name, encodeLoadAssignment(name, entry, codec)),
   };
 }
 
@@ -126,6 +127,52 @@ export function loadAssignmentFor(name: string, entry: ServiceEntry): ClusterLoa
   return { cluster_name: name, endpoints: localities };
 }
 
+/** Each instance's encoded LbEndpoint, per codec: instances are immutable and shared between views, so a change re-encodes only itself. */
+const encodedEndpoints = new WeakMap<Codec, WeakMap<Instance, Uint8Array>>();
+
+/**
+ * The bytes of loadAssignmentFor(name, entry), byte for byte (the unit tests
+ * compare them with the codec's own encoding of it), assembled from each
+ * usable instance's LbEndpoint encoded once: a change to one instance of a
+ * 20,000-instance service encodes one endpoint and copies the others' bytes.
+ * The view keeps instances in id order, so each locality's run is in id
+ * order as loadAssignmentFor sorts it.
+ */
+export function encodeLoadAssignment(name: string, entry: ServiceEntry, codec: Codec): Uint8Array {
+  let memo = encodedEndpoints.get(codec);
+  if (!memo) encodedEndpoints.set(codec, (memo = new WeakMap()));
+  const groups = new Map<string, { locality: { region: string; zone: string }; weight: number; endpoints: Uint8Array[]; lastId: string }>();
+  let ordered = true;
+  for (const instance of entry.instances.values()) {
+    const health = SENT_HEALTH[instance.health];
+    if (health === undefined) continue;
+    let bytes = memo.get(instance);
+    if (!bytes) memo.set(instance, (bytes = codec.encodeLbEndpoint(lbEndpointFor(instance, health))));
+    const key = `${instance.region}\u0000${instance.zone}`;
+    const group = groups.get(key);
+    if (!group) {
+      groups.set(key, { locality: { region: instance.region, zone: instance.zone }, weight: instance.weight, endpoints: [bytes], lastId: instance.id });
+      continue;
+    }
+    ordered &&= compareStrings(group.lastId, instance.id) < 0;
+    group.lastId = instance.id;
+    group.weight += instance.weight;
+    group.endpoints.push(bytes);
+  }
+  // A hand-made view may hold its instances in another order: then the reference path sorts them.
+  if (!ordered) return codec.encodeResource(ENDPOINT_TYPE, loadAssignmentFor(name, entry));
+  const localities = [...groups.values()].sort((a, b) => compareStrings(a.locality.region, b.locality.region) || compareStrings(a.locality.zone, b.locality.zone));
+  return codec.assembleLoadAssignment(name, localities);
+}
+
+function lbEndpointFor(instance: Instance, health: HealthStatus): LbEndpoint {
+  return {
+    endpoint: { address: { socket_address: { address: instance.address, port_value: instance.port } } },
+    health_status: health,
+    load_balancing_weight: { value: instance.weight },
+  };
+}
+
 /** `instances` share one (region, zone) and are not empty. */
 function localityFor(instances: Instance[]): LocalityLbEndpoints {
   const sorted = [...instances].sort((a, b) => compareStrings(a.id, b.id));
@@ -133,10 +180,6 @@ function localityFor(instances: Instance[]): LocalityLbEndpoints {
   return {
     locality: { region: first.region, zone: first.zone },
     load_balancing_weight: { value: sorted.reduce((sum, instance) => sum + instance.weight, 0) },
-    lb_endpoints: sorted.map((instance) => ({
-      endpoint: { address: { socket_address: { address: instance.address, port_value: instance.port } } },
-      health_status: SENT_HEALTH[instance.health] ?? "UNKNOWN",
-      load_balancing_weight: { value: instance.weight },
-    })),
+    lb_endpoints: sorted.map((instance) => lbEndpointFor(instance, SENT_HEALTH[instance.health] ?? "UNKNOWN")),
   };
 }

@@ -27,6 +27,11 @@ function countingCodec() {
       counts.resources.set(typeUrl, (counts.resources.get(typeUrl) ?? 0) + 1);
       return real.encodeResource(typeUrl, message);
     },
+    // A ClusterLoadAssignment is assembled from its endpoints' bytes: that is its encoding.
+    assembleLoadAssignment(name, parts) {
+      counts.resources.set(ENDPOINT_TYPE, (counts.resources.get(ENDPOINT_TYPE) ?? 0) + 1);
+      return real.assembleLoadAssignment(name, parts);
+    },
     encodeDiscoveryResponse(message) {
       counts.sotwEntries += message.resources.length;
       return real.encodeDiscoveryResponse(message);

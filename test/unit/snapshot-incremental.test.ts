@@ -15,10 +15,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SortedMap } from "../../src/collections/index.js";
 import { createRng } from "../../src/lab/workload/rng.js";
-import { RESOURCE_TYPES, ROUTE_TYPE, loadCodec, type Codec } from "../../src/proto/index.js";
+import { ENDPOINT_TYPE, RESOURCE_TYPES, ROUTE_TYPE, loadCodec, type Codec } from "../../src/proto/index.js";
 import { HEALTH_STATES, type ChangeEvent, type Instance, type RegistryView, type Service } from "../../src/registry/index.js";
 import { nextView } from "../../src/registry/next-view.js";
 import { buildSnapshot, createBuildCache, type BuildResult, type Snapshot } from "../../src/snapshot/index.js";
+import { encodeLoadAssignment, loadAssignmentFor } from "../../src/snapshot/service-resources.js";
 
 const base = loadCodec();
 /** Routes of service x-k go to cluster y-k: x-k is consistent only while y-k exists. */
@@ -117,4 +118,30 @@ test("snapshot incremental - a cross-service reference: removing y-1 takes x-1 d
   assert.equal(back.ok, true);
   assert.equal(back.snapshot.version, first.snapshot.version);
   assertSameSnapshot(back.snapshot, buildSnapshot(view, crossRouting, undefined, gone.snapshot).snapshot, 3);
+});
+
+test("snapshot incremental - a ClusterLoadAssignment assembled from endpoints encoded one by one is byte for byte the codec's encoding of the whole message (300 seeded random services)", () => {
+  const random = createRng(11);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+  let localities = 0;
+  for (let k = 0; k < 300; k++) {
+    const name = `svc-${k}`;
+    const instances = Array.from({ length: Math.floor(random() * 40) }, (_, i): [string, Instance] => {
+      const id = `i-${String(Math.floor(random() * 1000)).padStart(3, "0")}-${i}`;
+      return [id, {
+        service: name, id,
+        address: random() < 0.2 ? `fd00::${i + 1}` : `10.${k % 250}.${i % 250}.${1 + Math.floor(random() * 250)}`,
+        port: 1 + Math.floor(random() * 65535),
+        region: pick(["", "r1", "r2", "ü-west"]), zone: pick(["", "z1", "z2"]),
+        weight: random() < 0.1 ? 4_000_000_000 / 40 : 1 + Math.floor(random() * 100),
+        health: pick(HEALTH_STATES), metadata: {},
+      }];
+    });
+    const entry = { service: { name, protocol: "grpc", lbPolicy: "round_robin", metadata: {} } as Service, instances: SortedMap.of(instances) };
+    const reference = base.encodeResource(ENDPOINT_TYPE, loadAssignmentFor(name, entry));
+    const assembled = encodeLoadAssignment(name, entry, base);
+    assert.ok(Buffer.from(assembled).equals(Buffer.from(reference)), `${name}: assembled bytes differ from the codec's`);
+    localities += loadAssignmentFor(name, entry).endpoints.length;
+  }
+  assert.ok(localities > 600, `only ${localities} localities: the mix is too thin`);
 });

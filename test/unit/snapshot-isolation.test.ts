@@ -117,6 +117,11 @@ test("snapshot isolation - beside a failing service, a change to a good one enco
       encodes.push(`${typeUrl.split(".").pop()}:${"name" in message ? message.name : message.cluster_name}`);
       return codec.encodeResource(typeUrl, message);
     },
+    // A ClusterLoadAssignment is assembled from its endpoints' bytes: that is its encoding.
+    assembleLoadAssignment: (name, parts) => {
+      encodes.push(`ClusterLoadAssignment:${name}`);
+      return codec.assembleLoadAssignment(name, parts);
+    },
   };
   const cache = createBuildCache();
   const first = built(buildSnapshot(view(1, [healthy, good([7001])]), counting, cache));

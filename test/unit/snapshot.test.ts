@@ -155,6 +155,11 @@ test("snapshot - the cache gives identical results and re-encodes only what chan
       encodes.push(`${typeUrl.split(".").pop()}:${"name" in message ? message.name : message.cluster_name}`);
       return codec.encodeResource(typeUrl, message);
     },
+    // A ClusterLoadAssignment is assembled from its endpoints' bytes: that is its encoding.
+    assembleLoadAssignment: (name, parts) => {
+      encodes.push(`ClusterLoadAssignment:${name}`);
+      return codec.assembleLoadAssignment(name, parts);
+    },
   };
   const login = entry("login", [{ id: "a" }]);
   const search = entry("search", [{ id: "a" }, { id: "b" }]);
