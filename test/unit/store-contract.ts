@@ -179,6 +179,19 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
     assert.equal((await store.load()).instances.filter((i) => i.port === 9000).length, 1);
   });
 
+  it("frees an address and port when its instance or service is deleted; other services may use it all along", async (store) => {
+    await store.commit([putUniqueInstance("a", "i1"), putUniqueInstance("b", "i1")]);
+    await assert.rejects(store.commit([putUniqueInstance("a", "i2")]), ConflictError);
+    await store.commit([{ kind: "delete-instance", service: "a", id: "i1" }]);
+    await store.commit([putUniqueInstance("a", "i2")]);
+    await store.commit([{ kind: "delete-service", name: "a" }]);
+    await store.commit([putUniqueInstance("a", "i3")]);
+    // One commit that moves i3 away and puts i4 where it was: the check sees the commit's own earlier mutations.
+    await store.commit([putUniqueInstance("a", "i3", { port: 9001 }), putUniqueInstance("a", "i4")]);
+    await assert.rejects(store.commit([putUniqueInstance("a", "i5", { port: 9001 })]), ConflictError);
+    assert.deepEqual((await store.load()).instances.map((i) => `${i.service}/${i.id}:${i.port}`), ["a/i3:9001", "a/i4:8080", "b/i1:8080"]);
+  });
+
   it("delivers every commit to a watcher exactly once, in revision order, even for concurrent commits", async (store) => {
     const feed = record(store);
     const results = await Promise.all(["a", "b", "c", "d"].map((n) => store.commit([putInstance(n, "i1")])));

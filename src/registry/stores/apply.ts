@@ -17,6 +17,13 @@ export interface Tables {
   getInstance(service: string, id: string): Instance | undefined;
   /** The service's instances in id order. */
   listInstances(service: string): readonly Instance[];
+  /**
+   * An instance of `service` other than `exceptId` at `address` and `port`,
+   * if there is one: the unique-endpoint check. Backends answer it from an
+   * index where they have one, so a registration does not read a large
+   * service whole.
+   */
+  findEndpoint(service: string, address: string, port: number, exceptId: string): Instance | undefined;
   putInstance(instance: Instance): void;
   deleteInstance(service: string, id: string): void;
 }
@@ -128,7 +135,7 @@ function applyOne(tables: Tables, mutation: Mutation, revision: number, events: 
 function checkUniqueEndpoint(tables: Tables, instance: Instance): void {
   const before = tables.getInstance(instance.service, instance.id);
   if (before && before.address === instance.address && before.port === instance.port) return;
-  const other = tables.listInstances(instance.service).find((i) => i.id !== instance.id && i.address === instance.address && i.port === instance.port);
+  const other = tables.findEndpoint(instance.service, instance.address, instance.port, instance.id);
   if (!other) return;
   throw new ConflictError(
     `instance ${instance.id} of ${instance.service}: address ${instance.address} port ${instance.port} is already used by instance ${other.id}; ` +

@@ -160,6 +160,10 @@ class DraftTables implements Tables {
     const list = [...this.instances].filter(([key, value]) => key.startsWith(prefix) && value).map(([, value]) => value!);
     return list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
+  findEndpoint(service: string, address: string, port: number, exceptId: string): Instance | undefined {
+    // The plan read the service whole for a unique-endpoint put (planReads): scanned here.
+    return this.listInstances(service).find((i) => i.id !== exceptId && i.address === address && i.port === port);
+  }
   putInstance(instance: Instance): void {
     const key = this.keys.instance(instance.service, instance.id);
     this.instances.set(key, instance);

@@ -1,3 +1,4 @@
+import { SortedMap } from "../../collections/index.js";
 import { UnavailableError } from "../../errors/index.js";
 import { createSilentLogger, type Logger } from "../../log/index.js";
 import type { Instance, Service } from "../model.js";
@@ -7,49 +8,67 @@ import { createFeed } from "./feed.js";
 import { createMemoryGenerationLog } from "./generation-log-memory.js";
 
 interface MemoryState {
-  readonly services: Map<string, Service>;
+  readonly services: SortedMap<Service>;
   /** Keyed by service name, then instance id. */
-  readonly instances: Map<string, Map<string, Instance>>;
+  readonly instances: SortedMap<SortedMap<Instance>>;
+  /** The unique-endpoint index: `service\0address\0port` → the ids of the instances there. */
+  readonly endpoints: SortedMap<readonly string[]>;
 }
 
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+function endpointKey(service: string, address: string, port: number): string {
+  return `${service}\u0000${address}\u0000${port}`;
 }
 
-function sortedInstances(state: MemoryState, service: string): Instance[] {
-  return [...(state.instances.get(service)?.values() ?? [])].sort((a, b) => compareText(a.id, b.id));
-}
+const NO_INSTANCES = SortedMap.empty<Instance>();
 
 /**
- * Tables over a draft of `base`: the outer maps are copied up front and each
- * service's instance map on first write, so `base` is never touched and
+ * Tables over a draft of `base`. The state is made of SortedMaps, so the
+ * draft is a pair of references that each write replaces with a derived map
+ * (O(log n), whatever the registry's size): `base` is never touched, and
  * dropping the draft undoes everything.
  */
-function draftTables(base: MemoryState): { tables: Tables; state: MemoryState } {
-  const state: MemoryState = { services: new Map(base.services), instances: new Map(base.instances) };
-  const copied = new Set<string>();
-  const writable = (service: string): Map<string, Instance> => {
-    let map = state.instances.get(service);
-    if (!map || !copied.has(service)) {
-      map = new Map(map);
-      state.instances.set(service, map);
-      copied.add(service);
-    }
-    return map;
+function draftTables(base: MemoryState): { tables: Tables; state: () => MemoryState } {
+  let { services, instances, endpoints } = base;
+  const index = (instance: Instance, add: boolean): void => {
+    const key = endpointKey(instance.service, instance.address, instance.port);
+    const ids = (endpoints.get(key) ?? []).filter((id) => id !== instance.id);
+    if (add) ids.push(instance.id);
+    endpoints = endpoints.with([[key, ids.length > 0 ? ids : undefined]]);
   };
+  const instancesOf = (service: string): SortedMap<Instance> => instances.get(service) ?? NO_INSTANCES;
   const tables: Tables = {
-    getService: (name) => state.services.get(name),
-    putService: (service) => void state.services.set(service.name, service),
-    deleteService(name) {
-      state.services.delete(name);
-      state.instances.delete(name);
+    getService: (name) => services.get(name),
+    putService(service) {
+      services = services.set(service.name, service);
     },
-    getInstance: (service, id) => state.instances.get(service)?.get(id),
-    listInstances: (service) => sortedInstances(state, service),
-    putInstance: (instance) => void writable(instance.service).set(instance.id, instance),
-    deleteInstance: (service, id) => void writable(service).delete(id),
+    deleteService(name) {
+      services = services.delete(name);
+      instances = instances.delete(name);
+    },
+    getInstance: (service, id) => instances.get(service)?.get(id),
+    listInstances: (service) => [...instancesOf(service).values()],
+    findEndpoint(service, address, port, exceptId) {
+      for (const id of endpoints.get(endpointKey(service, address, port)) ?? []) {
+        const found = id === exceptId ? undefined : instances.get(service)?.get(id);
+        if (found && found.address === address && found.port === port) return found;
+      }
+      return undefined;
+    },
+    putInstance(instance) {
+      const before = instances.get(instance.service)?.get(instance.id);
+      if (before) index(before, false);
+      index(instance, true);
+      instances = instances.set(instance.service, instancesOf(instance.service).set(instance.id, instance));
+    },
+    deleteInstance(service, id) {
+      const map = instances.get(service);
+      const before = map?.get(id);
+      if (!map || !before) return;
+      index(before, false);
+      instances = instances.set(service, map.delete(id));
+    },
   };
-  return { tables, state };
+  return { tables, state: () => ({ services, instances, endpoints }) };
 }
 
 /**
@@ -59,7 +78,7 @@ function draftTables(base: MemoryState): { tables: Tables; state: MemoryState } 
  */
 export function createMemoryStore(options: { logger?: Logger } = {}): Backend {
   const feed = createFeed(options.logger ?? createSilentLogger());
-  let state: MemoryState = { services: new Map(), instances: new Map() };
+  let state: MemoryState = { services: SortedMap.empty(), instances: SortedMap.empty(), endpoints: SortedMap.empty() };
   let revision = 0;
   let closed = false;
 
@@ -72,8 +91,8 @@ export function createMemoryStore(options: { logger?: Logger } = {}): Backend {
     generations: createMemoryGenerationLog(ensureOpen),
     async load() {
       ensureOpen();
-      const services = [...state.services.values()].sort((a, b) => compareText(a.name, b.name));
-      const instances = services.flatMap((service) => sortedInstances(state, service.name));
+      const services = [...state.services.values()];
+      const instances = services.flatMap((service) => [...(state.instances.get(service.name)?.values() ?? [])]);
       return { revision, services, instances };
     },
     async commit(mutations) {
@@ -81,7 +100,7 @@ export function createMemoryStore(options: { logger?: Logger } = {}): Backend {
       const draft = draftTables(state);
       const events = applyMutations(draft.tables, mutations, revision + 1);
       if (events.length === 0) return { revision, events };
-      state = draft.state;
+      state = draft.state();
       revision += 1;
       feed.publish(events);
       return { revision: events[0]!.revision, events };

@@ -13,7 +13,9 @@ import { createSqliteGenerationLog, GENERATION_SCHEMA } from "./generation-log-s
  * Bumped when the tables change shape; a file from a newer steadymesh is
  * refused rather than misread. Version 2 added the generation log's tables:
  * a version-1 file gains them, empty, on open (every statement of the schema
- * is IF NOT EXISTS), and its registry tables are left as they are.
+ * is IF NOT EXISTS), and its registry tables are left as they are. The
+ * unique-endpoint index (instances_by_endpoint) is made the same way on open
+ * of any older file: an index, not a change of shape.
  */
 const SCHEMA_VERSION = 2;
 
@@ -24,6 +26,7 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS instances (
     service TEXT NOT NULL, id TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (service, id)
   ) STRICT;
+  CREATE INDEX IF NOT EXISTS instances_by_endpoint ON instances (service, value ->> '$.address', value ->> '$.port');
 ${GENERATION_SCHEMA}`;
 
 export interface SqliteStoreOptions {
@@ -86,6 +89,10 @@ function sqliteTables(db: Database.Database): Tables & { revision(): number; set
   const getInstance = db.prepare<[string, string], string>("SELECT value FROM instances WHERE service = ? AND id = ?").pluck();
   const listInstances = db.prepare<[string], string>("SELECT value FROM instances WHERE service = ? ORDER BY id").pluck();
   const putInstance = db.prepare<[string, string, string]>("INSERT OR REPLACE INTO instances (service, id, value) VALUES (?, ?, ?)");
+  // Matches instances_by_endpoint's expressions, so it is an index lookup, not a scan of the service.
+  const findEndpoint = db.prepare<[string, string, number, string], string>(
+    "SELECT value FROM instances WHERE service = ? AND value ->> '$.address' = ? AND value ->> '$.port' = ? AND id <> ? LIMIT 1",
+  ).pluck();
   const deleteInstance = db.prepare<[string, string]>("DELETE FROM instances WHERE service = ? AND id = ?");
   const getRevision = db.prepare<[], number>("SELECT value FROM meta WHERE key = 'revision'").pluck();
   const setRevision = db.prepare<[number]>("UPDATE meta SET value = ? WHERE key = 'revision'");
@@ -99,6 +106,7 @@ function sqliteTables(db: Database.Database): Tables & { revision(): number; set
     deleteService: (name) => void deleteService.run(name),
     getInstance: (name, id) => instance(getInstance.get(name, id)),
     listInstances: (name) => listInstances.all(name).map((json) => instance(json)!),
+    findEndpoint: (name, address, port, exceptId) => instance(findEndpoint.get(name, address, port, exceptId)),
     putInstance: (value) => void putInstance.run(value.service, value.id, JSON.stringify(value)),
     deleteInstance: (name, id) => void deleteInstance.run(name, id),
     revision: () => getRevision.get() ?? 0,
