@@ -43,6 +43,7 @@ import "./unit/dns-rate-limit.test.js";
 import "./unit/dns-tcp-framing.test.js";
 import "./unit/faults-pipeline.test.js";
 import "./unit/faults.test.js";
+import "./unit/group-commit.test.js";
 import "./unit/guard-blast-radius.test.js";
 import "./unit/guard-controller.test.js";
 import "./unit/guard-decide.test.js";

@@ -72,6 +72,13 @@ export interface Store {
   watch(onEvents: (events: readonly ChangeEvent[]) => void): () => void;
   /** Releases the backend (and, for sqlite, the data dir lock); calling it again does nothing. */
   close(): Promise<void>;
+  /**
+   * Backends with group commit (sqlite): how many batches were written and
+   * how many commits they held, since the store was opened. Commits that
+   * arrive together share one transaction and one fsync; each is still
+   * atomic on its own and acknowledged only once its batch is durable.
+   */
+  commitStats?(): { readonly batches: number; readonly items: number };
   /** Heartbeats shared by every replica (etcd); absent where one process holds them in memory. */
   readonly liveness?: Liveness;
   /** The live replicas sharing this store (etcd); absent for single-process stores. */

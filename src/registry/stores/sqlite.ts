@@ -7,6 +7,7 @@ import type { Instance, Service } from "../model.js";
 import type { Backend, ChangeEvent, Mutation, StoreState } from "../store.js";
 import { applyMutations, freezeInstance, freezeService, type Tables } from "./apply.js";
 import { createFeed } from "./feed.js";
+import { createGroupCommit, type ItemOutcome } from "./group-commit.js";
 import { createSqliteGenerationLog, GENERATION_SCHEMA } from "./generation-log-sqlite.js";
 
 /**
@@ -28,6 +29,9 @@ const SCHEMA = `
   ) STRICT;
   CREATE INDEX IF NOT EXISTS instances_by_endpoint ON instances (service, value ->> '$.address', value ->> '$.port');
 ${GENERATION_SCHEMA}`;
+
+/** Commits written in one transaction at most: bounds how long one batch holds the event loop. */
+const MAX_BATCH = 256;
 
 export interface SqliteStoreOptions {
   /** Created if missing; the database is `<dataDir>/registry.db`. */
@@ -141,12 +145,34 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Back
   };
   const failure = (what: string, err: unknown): Error =>
     err instanceof SteadyError ? err : new UnavailableError(`sqlite ${what} failed in ${dataDir}: ${describe(err)}`, { cause: err });
-  const write = db.transaction((mutations: readonly Mutation[]): readonly ChangeEvent[] => {
+  // One commit: a savepoint inside its batch's transaction (better-sqlite3 nests transactions as savepoints), so a commit that throws undoes only itself.
+  const writeOne = db.transaction((mutations: readonly Mutation[]): readonly ChangeEvent[] => {
     const revision = tables.revision() + 1;
     const events = applyMutations(tables, mutations, revision);
     if (events.length > 0) tables.setRevision(revision);
     return events;
   });
+  // One batch: one immediate transaction, so one fsync (synchronous = FULL) makes every commit in it durable.
+  const writeBatch = db.transaction((batch: readonly (readonly Mutation[])[]): ItemOutcome<readonly ChangeEvent[]>[] =>
+    batch.map((mutations) => {
+      try {
+        return { ok: true, value: writeOne(mutations) };
+      } catch (error) {
+        return { ok: false, error: failure("commit", error) };
+      }
+    }),
+  );
+  const group = createGroupCommit((batch: readonly (readonly Mutation[])[]) => {
+    let outcomes: ItemOutcome<readonly ChangeEvent[]>[];
+    try {
+      outcomes = writeBatch.immediate(batch);
+    } catch (err) {
+      throw failure("commit", err);
+    }
+    // Durable now: watchers hear of each commit, in revision order, before its writer does.
+    for (const outcome of outcomes) if (outcome.ok && outcome.value.length > 0) feed.publish(outcome.value);
+    return outcomes;
+  }, MAX_BATCH);
   const read = db.transaction((): StoreState => ({ revision: tables.revision(), services: tables.allServices(), instances: tables.allInstances() }));
 
   logger.info({ dataDir, revision: tables.revision() }, "sqlite store opened");
@@ -159,19 +185,16 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Back
     },
     async commit(mutations) {
       ensureOpen();
-      let events: readonly ChangeEvent[];
-      try {
-        events = write.immediate(mutations);
-      } catch (err) {
-        throw failure("commit", err);
-      }
+      const events = await group.submit(mutations);
       if (events.length === 0) return { revision: tables.revision(), events };
-      feed.publish(events);
       return { revision: events[0]!.revision, events };
     },
+    commitStats: () => group.stats(),
     watch: (onEvents) => feed.watch(onEvents),
     async close() {
       if (closed) return;
+      // What was submitted before close is written, not dropped.
+      group.flush();
       closed = true;
       feed.clear();
       db.close();
