@@ -49,6 +49,7 @@ import "./unit/guard-controller.test.js";
 import "./unit/guard-decide.test.js";
 import "./unit/guard-diff.test.js";
 import "./unit/guard-drain.test.js";
+import "./unit/guard-generation-store.test.js";
 import "./unit/guard-incremental.test.js";
 import "./unit/guard-state.test.js";
 import "./unit/guard-validate.test.js";

@@ -1,6 +1,7 @@
+import { ValidationError } from "../errors/index.js";
 import type { Logger } from "../log/index.js";
 import { RESOURCE_TYPES, isResourceTypeUrl, type ResourceTypeUrl } from "../proto/index.js";
-import type { GenerationLog, StoredResource } from "../registry/index.js";
+import type { GenerationLog, ResourceChanges, ResourceKey, StoredResource } from "../registry/index.js";
 import { createResource, createSnapshot, type Resource, type Snapshot } from "../snapshot/index.js";
 import { GENERATION_STATUSES, type Generation } from "./model.js";
 
@@ -43,6 +44,27 @@ export function createGenerationStore(log: GenerationLog, logger: Logger): Gener
     recent.set(id, snapshot);
     while (recent.size > MEMORY_SNAPSHOTS) recent.delete(recent.keys().next().value as number);
   };
+  /** The newest generation this process stored resources for, and its snapshot: the next one is stored as changes against it. */
+  let newest: { readonly id: number; readonly snapshot: Snapshot } | undefined;
+  /** Generations whose resources this process stored: a snapshot never changes, so they are not written again. */
+  const stored = new Set<number>();
+
+  /** Writes the record with the snapshot's resources: as changes against `newest` when it can (the cost of what changed), else whole. */
+  async function putWithResources(generation: Generation, snapshot: Snapshot): Promise<void> {
+    const record = { id: generation.id, record: recordOf(generation) };
+    if (stored.has(generation.id)) return log.put(record);
+    const base = newest && generation.id > newest.id ? newest : undefined;
+    try {
+      await log.put(record, base ? changesBetween(base.id, base.snapshot, snapshot) : toStored(snapshot));
+    } catch (err) {
+      // The log's newest is not ours (another writer, or a prune we did not see): the whole list, once.
+      if (!base || !(err instanceof ValidationError)) throw err;
+      logger.warn({ generation: generation.id, base: base.id, err: err.message }, "generation log refused changes against our last generation; storing the whole snapshot");
+      await log.put(record, toStored(snapshot));
+    }
+    stored.add(generation.id);
+    if (!newest || generation.id >= newest.id) newest = { id: generation.id, snapshot };
+  }
 
   return {
     async load() {
@@ -55,7 +77,8 @@ export function createGenerationStore(log: GenerationLog, logger: Logger): Gener
       return generations;
     },
     async save(generation, snapshot) {
-      await log.put({ id: generation.id, record: recordOf(generation) }, snapshot && toStored(snapshot));
+      if (snapshot) await putWithResources(generation, snapshot);
+      else await log.put({ id: generation.id, record: recordOf(generation) });
       if (snapshot) remember(generation.id, snapshot);
     },
     async saveRecord(generation, snapshot) {
@@ -64,7 +87,7 @@ export function createGenerationStore(log: GenerationLog, logger: Logger): Gener
     },
     async saveResources(generation, snapshot) {
       try {
-        await log.put({ id: generation.id, record: recordOf(generation) }, toStored(snapshot));
+        await putWithResources(generation, snapshot);
       } catch (err) {
         // Clients have it already: the push stands, only its restart copy is missing.
         logger.error({ err, generation: generation.id }, "could not store a pushed generation's resources; clients have it, but a restart would serve the newest pushed generation whose resources are stored");
@@ -86,6 +109,9 @@ export function createGenerationStore(log: GenerationLog, logger: Logger): Gener
     async retain(ids) {
       await log.retain(ids);
       for (const id of [...recent.keys()]) if (!ids.has(id)) recent.delete(id);
+      for (const id of [...stored]) if (!ids.has(id)) stored.delete(id);
+      // The log's newest generation with resources is now an older one: the next is stored whole.
+      if (newest && !ids.has(newest.id)) newest = undefined;
     },
   };
 }
@@ -104,6 +130,27 @@ function looksLikeGeneration(id: number, record: Readonly<Record<string, unknown
     typeof record["diff"] === "object" &&
     Array.isArray(record["history"])
   );
+}
+
+/**
+ * What `after` changes against `before` (the resources of generation `base`),
+ * as the log takes it: the snapshots' maps share all but what changed, so
+ * this costs what changed (SortedMap.diffFrom), not the snapshot's size.
+ */
+function changesBetween(base: number, before: Snapshot, after: Snapshot): ResourceChanges {
+  const upserts: StoredResource[] = [];
+  const removals: ResourceKey[] = [];
+  for (const type of RESOURCE_TYPES) {
+    const put = (name: string, resource: Resource): void => void upserts.push({ typeUrl: type, name, body: resource.body });
+    after.resources[type].diffFrom(before.resources[type], {
+      added: put,
+      changed: (name, was, is) => {
+        if (was.version !== is.version) put(name, is);
+      },
+      removed: (name) => void removals.push({ typeUrl: type, name }),
+    });
+  }
+  return { base, upserts, removals };
 }
 
 function toStored(snapshot: Snapshot): StoredResource[] {

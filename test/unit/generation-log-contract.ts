@@ -209,4 +209,66 @@ export function runGenerationLogContract(name: string, open: () => Promise<Gener
     await assert.rejects(log.resources(1), UnavailableError);
     await assert.rejects(log.retain(new Set()), UnavailableError);
   });
+
+  it("resources given as changes against the newest generation read back whole, for every generation", async (log) => {
+    await log.put({ id: 1, record: {} }, [resource(CDS, "a", [1]), resource(EDS, "a", [2]), resource(EDS, "b", [3])]);
+    await log.put({ id: 2, record: {} }, { base: 1, upserts: [resource(EDS, "a", [9])], removals: [{ typeUrl: EDS, name: "b" }] });
+    await log.put({ id: 4, record: {} }, { base: 2, upserts: [resource(CDS, "c", [4])], removals: [] });
+    assert.deepEqual(bodiesAsHex(await log.resources(1)), [{ typeUrl: CDS, name: "a", body: "01" }, { typeUrl: EDS, name: "a", body: "02" }, { typeUrl: EDS, name: "b", body: "03" }]);
+    assert.deepEqual(bodiesAsHex(await log.resources(2)), [{ typeUrl: CDS, name: "a", body: "01" }, { typeUrl: EDS, name: "a", body: "09" }]);
+    assert.deepEqual(bodiesAsHex(await log.resources(4)), [{ typeUrl: CDS, name: "a", body: "01" }, { typeUrl: CDS, name: "c", body: "04" }, { typeUrl: EDS, name: "a", body: "09" }]);
+    assert.equal(await log.resources(3), undefined);
+  });
+
+  it("changes against anything but the newest generation, and new resources for an older one, are refused; an older one's resources given again are ignored", async (log) => {
+    await log.put({ id: 1, record: {} }, [resource(CDS, "a", [1])]);
+    await log.put({ id: 2, record: {} }, [resource(CDS, "a", [2])]);
+    await assert.rejects(log.put({ id: 3, record: { bad: true } }, { base: 1, upserts: [], removals: [] }), (err: unknown) => err instanceof ValidationError && err.issues[0]!.path === "resources.base");
+    await assert.rejects(log.put({ id: 3, record: {} }, { base: 2, upserts: [resource(CDS, "a", [3])], removals: [{ typeUrl: CDS, name: "a" }] }), ValidationError, "a key both upserted and removed");
+    await log.put({ id: 1, record: { again: true } }, [resource(CDS, "a", [7])]);
+    assert.deepEqual(bodiesAsHex(await log.resources(1)), [{ typeUrl: CDS, name: "a", body: "01" }], "a generation's resources do not change");
+    await log.put({ id: 5, record: {} });
+    await assert.rejects(log.put({ id: 4, record: {} }, [resource(CDS, "a", [4])]).then(() => log.put({ id: 3, record: {} }, [resource(CDS, "a", [3])])), ValidationError);
+    assert.deepEqual((await log.list()).map((g) => g.id), [1, 2, 4, 5]);
+    assert.deepEqual(bodiesAsHex(await log.resources(2)), [{ typeUrl: CDS, name: "a", body: "02" }]);
+  });
+
+  it("seeded random puts (whole or as changes) and retains: every kept generation reads back exactly what was put for it", async (log) => {
+    let seed = 99;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const model = new Map<number, Map<string, StoredResource>>();
+    let newest: number | undefined;
+    let id = 0;
+    const keyOf = (r: { typeUrl: string; name: string }) => `${r.typeUrl} ${r.name}`;
+    const expect = (set: Map<string, StoredResource> | undefined) => (set && set.size > 0 ? bodiesAsHex([...set.values()].sort((a, b) => (a.typeUrl === b.typeUrl ? (a.name < b.name ? -1 : 1) : a.typeUrl < b.typeUrl ? -1 : 1))) : undefined);
+    for (let step = 0; step < 120; step++) {
+      if (random() < 0.15 && model.size > 0) {
+        const keep = new Set([...model.keys()].filter(() => random() < 0.6));
+        await log.retain(keep);
+        for (const k of [...model.keys()]) if (!keep.has(k)) model.delete(k);
+        newest = model.size > 0 ? Math.max(...model.keys()) : undefined;
+      } else {
+        id += 1 + Math.floor(random() * 2);
+        const current = new Map(newest === undefined ? [] : model.get(newest)!);
+        const upserts: StoredResource[] = [];
+        const removals: { typeUrl: string; name: string }[] = [];
+        for (let k = 0; k < 1 + Math.floor(random() * 3); k++) {
+          const r = resource(random() < 0.5 ? CDS : EDS, `s${Math.floor(random() * 8)}`, [step, k]);
+          if (upserts.some((u) => keyOf(u) === keyOf(r)) || removals.some((u) => keyOf(u) === keyOf(r))) continue;
+          if (random() < 0.25 && current.has(keyOf(r))) {
+            removals.push({ typeUrl: r.typeUrl, name: r.name });
+            current.delete(keyOf(r));
+          } else {
+            upserts.push(r);
+            current.set(keyOf(r), r);
+          }
+        }
+        if (newest === undefined || random() < 0.2) await log.put({ id, record: { step } }, [...current.values()]);
+        else await log.put({ id, record: { step } }, { base: newest, upserts, removals });
+        model.set(id, current);
+        newest = id;
+      }
+      for (const [kept, set] of model) assert.deepEqual(bodiesAsHex(await log.resources(kept)), expect(set), `step ${step}: generation ${kept}`);
+    }
+  });
 }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
@@ -136,7 +137,7 @@ function countRows(db: Database.Database, table: string): number {
   return db.prepare<[], number>(`SELECT count(*) FROM ${table}`).pluck().get()!;
 }
 
-test("sqlite store - stores each resource body once, however many generations list it, and drops it with the last", async () => {
+test("sqlite store - stores each resource body once and each version as one span, however many generations hold it, and drops them with the last", async () => {
   const { dir, cleanup } = await tempDir();
   try {
     const shared = [1, 2, 3];
@@ -145,12 +146,13 @@ test("sqlite store - stores each resource body once, however many generations li
       await store.generations.put({ id, record: { id } }, [resource(CDS, "a", shared), resource(EDS, "a", shared), resource(CDS, `own-${id}`, [id])]);
     }
     await store.close();
-    assert.deepEqual(readDatabase(dir, (db) => [countRows(db, "generation_resources"), countRows(db, "resource_bodies")]), [9, 4]);
+    // Spans: CDS a and EDS a held by 1–3, own-1, own-2, own-3 by one each: 5 rows for 9 (generation, resource) pairs.
+    assert.deepEqual(readDatabase(dir, (db) => [countRows(db, "resource_spans"), countRows(db, "resource_bodies"), countRows(db, "generation_resources")]), [5, 4, 0]);
 
     store = await openSqliteStore({ dataDir: dir });
     await store.generations.retain(new Set([3]));
     await store.close();
-    assert.deepEqual(readDatabase(dir, (db) => [countRows(db, "generation_resources"), countRows(db, "resource_bodies")]), [3, 2]);
+    assert.deepEqual(readDatabase(dir, (db) => [countRows(db, "resource_spans"), countRows(db, "resource_bodies")]), [3, 2]);
 
     store = await openSqliteStore({ dataDir: dir });
     await store.generations.retain(new Set());
@@ -198,7 +200,7 @@ test("sqlite store - migrates a version-1 registry.db in place: the registry is 
     await store.generations.put({ id: 1, record: { status: "pushed" } }, [resource(CDS, "a", [1])]);
     assert.equal((await store.commit([putInstance("a", "i2")])).revision, 8);
     await store.close();
-    assert.equal(readDatabase(dir, (db) => db.pragma("user_version", { simple: true })), 2);
+    assert.equal(readDatabase(dir, (db) => db.pragma("user_version", { simple: true })), 3);
 
     const reopened = await openSqliteStore({ dataDir: dir });
     assert.deepEqual(await reopened.generations.list(), [{ id: 1, record: { status: "pushed" } }]);
@@ -210,13 +212,63 @@ test("sqlite store - migrates a version-1 registry.db in place: the registry is 
   }
 });
 
+test("sqlite store - opens a version-2 registry.db: its generations read back from their old rows, new ones are spans, and retain prunes both", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const body = Buffer.from([7, 7]);
+    const hash = createHash("sha256").update(body).digest("hex");
+    await writeDatabase(dir, 2, `${SCHEMA_V1}
+      CREATE TABLE generations (id INTEGER PRIMARY KEY, record TEXT NOT NULL) STRICT;
+      CREATE TABLE generation_resources (generation INTEGER NOT NULL, type_url TEXT NOT NULL, name TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (generation, type_url, name)) STRICT;
+      CREATE TABLE resource_bodies (hash TEXT PRIMARY KEY, body BLOB NOT NULL) STRICT;
+      INSERT INTO generations (id, record) VALUES (1, '{"status":"pushed"}'), (2, '{"status":"pushed"}');
+      INSERT INTO generation_resources VALUES (1, '${CDS}', 'a', '${hash}'), (2, '${CDS}', 'a', '${hash}');
+      INSERT INTO resource_bodies VALUES ('${hash}', x'0707');
+    `);
+    const store = await openSqliteStore({ dataDir: dir });
+    assert.deepEqual(bodiesAsHex(await store.generations.resources(2)), [{ typeUrl: CDS, name: "a", body: "0707" }]);
+    await store.generations.put({ id: 3, record: {} }, [resource(CDS, "a", [7, 7]), resource(CDS, "b", [1])]);
+    await store.generations.put({ id: 4, record: {} }, { base: 3, upserts: [resource(CDS, "b", [2])], removals: [] });
+    await store.generations.retain(new Set([2, 4]));
+    assert.equal(await store.generations.resources(1), undefined);
+    assert.deepEqual(bodiesAsHex(await store.generations.resources(2)), [{ typeUrl: CDS, name: "a", body: "0707" }]);
+    assert.deepEqual(bodiesAsHex(await store.generations.resources(4)), [{ typeUrl: CDS, name: "a", body: "0707" }, { typeUrl: CDS, name: "b", body: "02" }]);
+    await store.close();
+    assert.deepEqual(readDatabase(dir, (db) => [countRows(db, "generation_resources"), countRows(db, "resource_spans"), countRows(db, "resource_bodies")]), [1, 2, 2]);
+  } finally {
+    await cleanup();
+  }
+});
+
+test("sqlite store - a generation that changes one resource of 10,000 grows registry.db by a few KB (measured bound: under 10 KB each over 20 generations)", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const store = await openSqliteStore({ dataDir: dir });
+    const cla = (n: number, v: number) => resource(EDS, `svc-${n}`, Array.from({ length: 300 }, (_, i) => (i * 7 + n + v) % 256));
+    await store.generations.put({ id: 1, record: { status: "pushed" } }, Array.from({ length: 10_000 }, (_, n) => cla(n, 0)));
+    const size = () => readDatabase(dir, (db) => (db.pragma("page_count", { simple: true }) as number) * (db.pragma("page_size", { simple: true }) as number));
+    await store.close();
+    const before = size();
+    const reopened = await openSqliteStore({ dataDir: dir });
+    // A record as the guard writes it: status, diff, history; about 600 bytes of JSON.
+    const record = (id: number) => ({ id, status: "pushed", diff: { types: { EDS: { added: [], removed: [], changed: [`svc-${id}`] } } }, history: [{ at: new Date(0).toISOString(), status: "pushed", detail: "passed the guard" }] });
+    for (let id = 2; id <= 21; id++) await reopened.generations.put({ id, record: record(id) }, { base: id - 1, upserts: [cla(id, id)], removals: [] });
+    await reopened.close();
+    const perGeneration = (size() - before) / 20;
+    console.log(`# registry.db grew ${Math.round(perGeneration)} bytes per one-resource generation (10,000 resources of 300 bytes)`);
+    assert.ok(perGeneration < 10_240, `${perGeneration} bytes per generation`);
+  } finally {
+    await cleanup();
+  }
+});
+
 test("sqlite store - refuses a registry.db from a newer schema version, with UnavailableError", async () => {
   const { dir, cleanup } = await tempDir();
   try {
-    await writeDatabase(dir, 3, SCHEMA_V1);
+    await writeDatabase(dir, 4, SCHEMA_V1);
     await assert.rejects(openSqliteStore({ dataDir: dir }), (err: unknown) => {
       assert.ok(err instanceof UnavailableError);
-      assert.equal(err.message, "registry.db has schema version 3, newer than this steadymesh supports (2)");
+      assert.equal(err.message, "registry.db has schema version 4, newer than this steadymesh supports (3)");
       return true;
     });
   } finally {

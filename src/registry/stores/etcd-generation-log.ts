@@ -1,9 +1,9 @@
 import type { Etcd3, IRequestOp } from "etcd3";
-import { UnavailableError } from "../../errors/index.js";
+import { UnavailableError, ValidationError } from "../../errors/index.js";
 import type { Logger } from "../../log/index.js";
 import type { GenerationLog, StoredGeneration, StoredResource } from "../generation-log.js";
 import { op, rangeAt, revisionOf, txn } from "./etcd-kv.js";
-import { compareResources, readGenerationInput, type GenerationInput, type HashedResource } from "./generation-log-input.js";
+import { compareResources, readGenerationInput, resourceKey, type GenerationInput, type HashedResource } from "./generation-log-input.js";
 
 /**
  * The GenerationLog's keys under the store's prefix, mirroring the sqlite
@@ -95,15 +95,50 @@ async function writeBodies({ client, keys }: LogContext, resources: readonly Has
   }
 }
 
+/** The ids that have a resource list, ascending. */
+async function idsWithResources({ client, keys }: LogContext): Promise<number[]> {
+  const kvs = rangeAt(await txn(client, [op.range(keys.refs, true)]), 0);
+  return kvs.map((kv) => Number(kv.key.toString().slice(keys.refs.length))).sort((a, b) => a - b);
+}
+
+/**
+ * The whole resource list `input` gives its generation, or undefined when
+ * the put keeps what is stored, under the contract's order rules. Changes
+ * are applied to the newest list here: etcd keeps one list per generation
+ * (a known gap against the sqlite backend's spans: about 80 bytes per
+ * resource per generation), but only the changed bodies are written.
+ */
+async function resourcesOf(context: LogContext, input: GenerationInput): Promise<{ refs: Ref[]; bodies: HashedResource[] } | undefined> {
+  if (!input.resources && !input.changes) return undefined;
+  const ids = await idsWithResources(context);
+  const newest = ids.at(-1);
+  if (input.changes && input.changes.base !== newest) {
+    throw new ValidationError([{ path: "resources.base", message: `must be ${newest ?? "(none: give the resources whole)"}, the newest generation stored with resources, got ${input.changes.base}` }]);
+  }
+  if (newest !== undefined && input.id < newest) {
+    if (ids.includes(input.id)) return undefined;
+    throw new ValidationError([{ path: "id", message: `resources can be given for generation ${newest}, the newest stored with them, or a newer one; got ${input.id}` }]);
+  }
+  if (input.resources) return { refs: input.resources.map((r): Ref => [r.typeUrl, r.name, r.hash]), bodies: [...input.resources] };
+  const changes = input.changes!;
+  const [kv] = rangeAt(await txn(context.client, [op.get(context.keys.refsOf(changes.base))]), 0);
+  const current = new Map<string, Ref>();
+  for (const ref of kv ? (JSON.parse(kv.value.toString()) as Ref[]) : []) current.set(resourceKey(ref[0], ref[1]), ref);
+  for (const removal of changes.removals) current.delete(resourceKey(removal.typeUrl, removal.name));
+  for (const upsert of changes.upserts) current.set(resourceKey(upsert.typeUrl, upsert.name), [upsert.typeUrl, upsert.name, upsert.hash]);
+  return { refs: [...current.values()].sort((a, b) => compareResources({ typeUrl: a[0], name: a[1] }, { typeUrl: b[0], name: b[1] })), bodies: [...changes.upserts] };
+}
+
 /** Bodies first, then record and resource list in one txn guarded by the marker; starts over when a retain got in between. */
 async function putGeneration(context: LogContext, input: GenerationInput): Promise<void> {
   const { client, keys } = context;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const [marker] = rangeAt(await txn(client, [op.get(keys.marker)]), 0);
-    if (input.resources) await writeBodies(context, input.resources);
+    const resources = await resourcesOf(context, input);
+    if (resources) await writeBodies(context, resources.bodies);
     const ops: IRequestOp[] = [op.put(keys.record(input.id), input.json), op.put(keys.marker, `put ${input.id}`)];
-    if (input.resources?.length) ops.push(op.put(keys.refsOf(input.id), JSON.stringify(input.resources.map((r): Ref => [r.typeUrl, r.name, r.hash]))));
-    else if (input.resources) ops.push(op.delete(keys.refsOf(input.id)));
+    if (resources?.refs.length) ops.push(op.put(keys.refsOf(input.id), JSON.stringify(resources.refs)));
+    else if (resources) ops.push(op.delete(keys.refsOf(input.id)));
     const written = await txn(client, ops, [{ key: keys.marker, modRevision: revisionOf(marker?.mod_revision) }]);
     if (written.succeeded) return;
     context.logger.debug({ id: input.id, attempt }, "generation put raced a retain or another put; trying again");

@@ -1,10 +1,21 @@
+import { ValidationError } from "../../errors/index.js";
 import type { GenerationLog } from "../generation-log.js";
-import { readGenerationInput } from "./generation-log-input.js";
+import { compareResources, readGenerationInput, resourceKey, type GenerationInput, type HashedResource } from "./generation-log-input.js";
 
-interface ResourceRef {
+/**
+ * One version of one resource, held by the generations `first` up to (not
+ * including) `last`; an open span (no `last`) is held by the newest
+ * generation with resources and would be by the next. A generation that
+ * changes one resource of many ends one span and begins one: storage grows
+ * with what changed, not with the snapshot's size. The sqlite backend keeps
+ * the same spans in a table.
+ */
+interface Span {
   readonly typeUrl: string;
   readonly name: string;
   readonly hash: string;
+  readonly first: number;
+  last?: number;
 }
 
 /**
@@ -15,28 +26,86 @@ interface ResourceRef {
  */
 export function createMemoryGenerationLog(ensureOpen: () => void): GenerationLog {
   const records = new Map<number, string>();
-  /** Per generation id, in (typeUrl, name) order; absent when the generation has none. */
-  const refs = new Map<number, readonly ResourceRef[]>();
+  /** Generations stored with resources, ascending. */
+  let generations: number[] = [];
+  let spans: Span[] = [];
+  /** The open span of each resource key. */
+  const open = new Map<string, Span>();
   const bodies = new Map<string, Uint8Array>();
 
-  /** Run by retain only: bodies a replacing put orphans stay until then, as in the sqlite backend. */
-  const dropUnreferencedBodies = (): void => {
-    const used = new Set([...refs.values()].flatMap((list) => list.map((ref) => ref.hash)));
-    for (const hash of bodies.keys()) if (!used.has(hash)) bodies.delete(hash);
+  const head = (): number | undefined => generations.at(-1);
+
+  /** Takes the newest generation's resources back out: its spans go, the spans it ended are open again. */
+  const undoHead = (id: number): void => {
+    spans = spans.filter((span) => span.first !== id);
+    open.clear();
+    for (const span of spans) {
+      if (span.last === id) delete span.last;
+      if (span.last === undefined) open.set(resourceKey(span.typeUrl, span.name), span);
+    }
+    generations = generations.filter((g) => g !== id);
+  };
+
+  const end = (key: string, at: number): void => {
+    const span = open.get(key);
+    if (!span) return;
+    span.last = at;
+    open.delete(key);
+  };
+
+  const begin = (resource: HashedResource, at: number): void => {
+    const key = resourceKey(resource.typeUrl, resource.name);
+    if (open.get(key)?.hash === resource.hash) return;
+    end(key, at);
+    const span: Span = { typeUrl: resource.typeUrl, name: resource.name, hash: resource.hash, first: at };
+    spans.push(span);
+    open.set(key, span);
+    if (!bodies.has(resource.hash)) bodies.set(resource.hash, resource.body);
+  };
+
+  /** The full set of `input` as (key → resource), for a whole list or for changes against the head. */
+  const targetOf = (input: GenerationInput): HashedResource[] | undefined => {
+    if (input.resources) return [...input.resources];
+    const changes = input.changes;
+    if (!changes) return undefined;
+    const current = new Map<string, HashedResource>();
+    for (const [key, span] of open) current.set(key, { typeUrl: span.typeUrl, name: span.name, hash: span.hash, body: bodies.get(span.hash)! });
+    for (const removal of changes.removals) current.delete(resourceKey(removal.typeUrl, removal.name));
+    for (const upsert of changes.upserts) current.set(resourceKey(upsert.typeUrl, upsert.name), upsert);
+    return [...current.values()];
+  };
+
+  const writeResources = (input: GenerationInput): void => {
+    if (!input.resources && !input.changes) return;
+    const id = input.id;
+    const newest = head();
+    if (input.changes && input.changes.base !== newest) {
+      throw new ValidationError([{ path: "resources.base", message: `must be ${newest ?? "(none: give the resources whole)"}, the newest generation stored with resources, got ${input.changes.base}` }]);
+    }
+    if (newest !== undefined && id < newest) {
+      if (generations.includes(id)) return;
+      throw new ValidationError([{ path: "id", message: `resources can be given for generation ${newest}, the newest stored with them, or a newer one; got ${id}` }]);
+    }
+    if (input.changes && id > (newest ?? 0)) {
+      for (const removal of input.changes.removals) end(resourceKey(removal.typeUrl, removal.name), id);
+      for (const upsert of input.changes.upserts) begin(upsert, id);
+      generations.push(id);
+      return;
+    }
+    const target = targetOf(input)!;
+    if (id === newest) undoHead(id);
+    const keys = new Set(target.map((r) => resourceKey(r.typeUrl, r.name)));
+    for (const key of [...open.keys()]) if (!keys.has(key)) end(key, id);
+    for (const resource of target) begin(resource, id);
+    generations.push(id);
   };
 
   return {
     async put(generation, resources) {
       ensureOpen();
       const input = readGenerationInput(generation, resources);
+      writeResources(input);
       records.set(input.id, input.json);
-      if (!input.resources) return;
-      if (input.resources.length === 0) {
-        refs.delete(input.id);
-        return;
-      }
-      for (const { hash, body } of input.resources) if (!bodies.has(hash)) bodies.set(hash, body);
-      refs.set(input.id, input.resources.map(({ typeUrl, name, hash }) => ({ typeUrl, name, hash })));
     },
     async list() {
       ensureOpen();
@@ -44,13 +113,27 @@ export function createMemoryGenerationLog(ensureOpen: () => void): GenerationLog
     },
     async resources(id) {
       ensureOpen();
-      return refs.get(id)?.map(({ typeUrl, name, hash }) => ({ typeUrl, name, body: new Uint8Array(bodies.get(hash)!) }));
+      if (!generations.includes(id)) return undefined;
+      const held = spans.filter((span) => span.first <= id && (span.last === undefined || id < span.last));
+      if (held.length === 0) return undefined;
+      return held.map(({ typeUrl, name, hash }) => ({ typeUrl, name, body: new Uint8Array(bodies.get(hash)!) })).sort(compareResources);
     },
     async retain(keep) {
       ensureOpen();
       for (const id of records.keys()) if (!keep.has(id)) records.delete(id);
-      for (const id of refs.keys()) if (!keep.has(id)) refs.delete(id);
-      dropUnreferencedBodies();
+      const before = head();
+      generations = generations.filter((id) => keep.has(id));
+      // A span stays while a kept generation holds it.
+      spans = spans.filter((span) => generations.some((g) => span.first <= g && (span.last === undefined || g < span.last)));
+      const newest = head();
+      if (newest !== before) {
+        // Nothing is newer than the new newest: whatever it holds stays open for the next generation.
+        for (const span of spans) if (newest !== undefined && span.last !== undefined && span.last > newest) delete span.last;
+      }
+      open.clear();
+      for (const span of spans) if (span.last === undefined) open.set(resourceKey(span.typeUrl, span.name), span);
+      const used = new Set(spans.map((span) => span.hash));
+      for (const hash of bodies.keys()) if (!used.has(hash)) bodies.delete(hash);
     },
   };
 }

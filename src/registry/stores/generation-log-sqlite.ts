@@ -1,11 +1,20 @@
 import type Database from "better-sqlite3";
+import { ValidationError } from "../../errors/index.js";
 import type { GenerationLog, StoredGeneration, StoredResource } from "../generation-log.js";
-import { compareResources, readGenerationInput, type GenerationInput } from "./generation-log-input.js";
+import { compareResources, readGenerationInput, resourceKey, type GenerationInput, type HashedResource } from "./generation-log-input.js";
 
 /**
- * The GenerationLog's tables in registry.db (schema version 2). A body is
- * stored once per content, keyed by its sha256, however many generations
- * list it; `generation_resources` names the bodies of each generation.
+ * The GenerationLog's tables in registry.db (schema version 3). A body is
+ * stored once per content, keyed by its sha256. Which generations hold which
+ * bodies is kept as spans: `resource_spans` has one row per version of a
+ * resource, held by the generations from `first` up to (not including)
+ * `last` (NULL: the newest generation stored with resources, and the next),
+ * and `span_generations` lists the generations stored that way. A generation
+ * that changes one resource of many ends one span and begins one, so the
+ * file grows with what changed, not with the snapshot's size.
+ * `generation_resources` holds the generations of schema version 2 (a row
+ * per resource per generation): read as before, pruned by retain, never
+ * written again.
  */
 export const GENERATION_SCHEMA = `
   CREATE TABLE IF NOT EXISTS generations (id INTEGER PRIMARY KEY, record TEXT NOT NULL) STRICT;
@@ -15,6 +24,13 @@ export const GENERATION_SCHEMA = `
   ) STRICT;
   CREATE INDEX IF NOT EXISTS generation_resources_by_hash ON generation_resources (hash);
   CREATE TABLE IF NOT EXISTS resource_bodies (hash TEXT PRIMARY KEY, body BLOB NOT NULL) STRICT;
+  CREATE TABLE IF NOT EXISTS resource_spans (
+    type_url TEXT NOT NULL, name TEXT NOT NULL, hash TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER,
+    PRIMARY KEY (type_url, name, first)
+  ) STRICT;
+  CREATE INDEX IF NOT EXISTS resource_spans_open ON resource_spans (type_url, name) WHERE last IS NULL;
+  CREATE INDEX IF NOT EXISTS resource_spans_by_hash ON resource_spans (hash);
+  CREATE TABLE IF NOT EXISTS span_generations (generation INTEGER PRIMARY KEY) STRICT;
 `;
 
 export interface SqliteGenerationLogOptions {
@@ -30,50 +46,138 @@ interface ResourceRow {
   body: Uint8Array;
 }
 
+/** A resource to hold: a new one with its body, or one already held (its body stored). */
+type Target = Omit<HashedResource, "body"> & { readonly body?: Uint8Array };
+
+/** Rows retain deletes per statement, with a turn of the event loop between statements. */
+const PRUNE_CHUNK = 2000;
+
 /** Binds without copying: better-sqlite3 takes a BLOB parameter as a Buffer. */
 function asBuffer(body: Uint8Array): Buffer {
   return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /**
  * A GenerationLog on the store's own connection, so it shares the data dir
- * lock. `put` and `retain` are each one immediate transaction. Bodies a
- * replacement orphans stay until the next `retain` drops them.
+ * lock. `put` is one immediate transaction; `retain` is one, then deletes
+ * what no kept generation holds in chunks, each its own statement.
  */
 export function createSqliteGenerationLog(db: Database.Database, options: SqliteGenerationLogOptions): GenerationLog {
   const upsertRecord = db.prepare<[number, string]>("INSERT INTO generations (id, record) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET record = excluded.record");
-  const clearResources = db.prepare<[number]>("DELETE FROM generation_resources WHERE generation = ?");
-  // All of a generation's rows in one statement: [[typeUrl, name, hash], …] bound as one JSON array (a statement per row costs ~5 µs each in calls alone).
-  const insertResources = db.prepare<[number, string]>(
-    "INSERT INTO generation_resources (generation, type_url, name, hash) SELECT ?, value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)",
-  );
   const insertBody = db.prepare<[string, Buffer]>("INSERT OR IGNORE INTO resource_bodies (hash, body) VALUES (?, ?)");
   const selectRecords = db.prepare<[], { id: number; record: string }>("SELECT id, record FROM generations ORDER BY id");
-  const selectResources = db.prepare<[number], ResourceRow>(
+  const newestSpanGeneration = db.prepare<[], number | null>("SELECT max(generation) FROM span_generations").pluck();
+  const hasSpanGeneration = db.prepare<[number], number>("SELECT 1 FROM span_generations WHERE generation = ?").pluck();
+  const addSpanGeneration = db.prepare<[number]>("INSERT INTO span_generations (generation) VALUES (?)");
+  const openSpan = db.prepare<[string, string], string>("SELECT hash FROM resource_spans WHERE type_url = ? AND name = ? AND last IS NULL").pluck();
+  const openSpans = db.prepare<[], { typeUrl: string; name: string; hash: string }>("SELECT type_url AS typeUrl, name, hash FROM resource_spans WHERE last IS NULL");
+  const endSpan = db.prepare<[number, string, string]>("UPDATE resource_spans SET last = ? WHERE type_url = ? AND name = ? AND last IS NULL");
+  const beginSpan = db.prepare<[string, string, string, number]>("INSERT INTO resource_spans (type_url, name, hash, first) VALUES (?, ?, ?, ?)");
+  const undoBegun = db.prepare<[number]>("DELETE FROM resource_spans WHERE first = ?");
+  const undoEnded = db.prepare<[number]>("UPDATE resource_spans SET last = NULL WHERE last = ?");
+  const dropSpanGeneration = db.prepare<[number]>("DELETE FROM span_generations WHERE generation = ?");
+  const selectSpanResources = db.prepare<[number, number], ResourceRow>(
+    "SELECT s.type_url AS typeUrl, s.name AS name, b.body AS body FROM resource_spans s JOIN resource_bodies b ON b.hash = s.hash WHERE s.first <= ? AND (s.last IS NULL OR s.last > ?)",
+  );
+  const selectLegacyResources = db.prepare<[number], ResourceRow>(
     "SELECT r.type_url AS typeUrl, r.name AS name, b.body AS body FROM generation_resources r JOIN resource_bodies b ON b.hash = r.hash WHERE r.generation = ?",
   );
+  const hasLegacy = db.prepare<[number], number>("SELECT 1 FROM generation_resources WHERE generation = ? LIMIT 1").pluck();
+  const clearLegacy = db.prepare<[number]>("DELETE FROM generation_resources WHERE generation = ?");
   // `keep` is bound as one JSON array, however many ids it holds.
   const deleteRecords = db.prepare<[string]>("DELETE FROM generations WHERE id NOT IN (SELECT value FROM json_each(?))");
-  const deleteResources = db.prepare<[string]>("DELETE FROM generation_resources WHERE generation NOT IN (SELECT value FROM json_each(?))");
-  const deleteBodies = db.prepare("DELETE FROM resource_bodies WHERE NOT EXISTS (SELECT 1 FROM generation_resources r WHERE r.hash = resource_bodies.hash)");
+  const deleteSpanGenerations = db.prepare<[string]>("DELETE FROM span_generations WHERE generation NOT IN (SELECT value FROM json_each(?))");
+  const deleteSpansAfter = db.prepare<[number]>("DELETE FROM resource_spans WHERE first > ?");
+  const reopenAfter = db.prepare<[number]>("UPDATE resource_spans SET last = NULL WHERE last > ?");
+  const deleteAllSpans = db.prepare("DELETE FROM resource_spans");
+  // A span is dead when no generation stored with resources lies in [first, last); checked a chunk of rows at a time.
+  const deleteDeadSpans = db.prepare<[number, number]>(
+    `DELETE FROM resource_spans WHERE rowid IN (SELECT rowid FROM resource_spans WHERE rowid > ? ORDER BY rowid LIMIT ${PRUNE_CHUNK})
+       AND NOT EXISTS (SELECT 1 FROM span_generations g WHERE g.generation >= resource_spans.first AND (resource_spans.last IS NULL OR g.generation < resource_spans.last))
+       AND ? >= 0`,
+  );
+  const maxSpanRowid = db.prepare<[number], number | null>(`SELECT max(rowid) FROM (SELECT rowid FROM resource_spans WHERE rowid > ? ORDER BY rowid LIMIT ${PRUNE_CHUNK})`).pluck();
+  const deleteLegacyChunk = db.prepare<[string]>(
+    `DELETE FROM generation_resources WHERE rowid IN (SELECT rowid FROM generation_resources WHERE generation NOT IN (SELECT value FROM json_each(?)) LIMIT ${PRUNE_CHUNK})`,
+  );
+  const deleteBodiesChunk = db.prepare<[number]>(
+    `DELETE FROM resource_bodies WHERE rowid IN (SELECT rowid FROM resource_bodies WHERE rowid > ? ORDER BY rowid LIMIT ${PRUNE_CHUNK})
+       AND NOT EXISTS (SELECT 1 FROM resource_spans s WHERE s.hash = resource_bodies.hash)
+       AND NOT EXISTS (SELECT 1 FROM generation_resources r WHERE r.hash = resource_bodies.hash)`,
+  );
+  const maxBodyRowid = db.prepare<[number], number | null>(`SELECT max(rowid) FROM (SELECT rowid FROM resource_bodies WHERE rowid > ? ORDER BY rowid LIMIT ${PRUNE_CHUNK})`).pluck();
 
   // Hashes whose bodies this connection has stored since the last prune: most of a generation's bodies are its parent's.
   const storedBodies = new Set<string>();
-  const write = db.transaction((input: GenerationInput) => {
-    upsertRecord.run(input.id, input.json);
-    if (!input.resources) return;
-    clearResources.run(input.id);
-    for (const { hash, body } of input.resources) {
-      if (storedBodies.has(hash)) continue;
-      insertBody.run(hash, asBuffer(body));
-      storedBodies.add(hash);
+  const storeBody = (resource: Target): void => {
+    // A target without a body is an open span's version: its body is stored already.
+    if (!resource.body || storedBodies.has(resource.hash)) return;
+    insertBody.run(resource.hash, asBuffer(resource.body));
+    storedBodies.add(resource.hash);
+  };
+  const begin = (resource: Target, at: number): void => {
+    if (openSpan.get(resource.typeUrl, resource.name) === resource.hash) return;
+    endSpan.run(at, resource.typeUrl, resource.name);
+    beginSpan.run(resource.typeUrl, resource.name, resource.hash, at);
+    storeBody(resource);
+  };
+
+  const writeResources = (input: GenerationInput): void => {
+    if (!input.resources && !input.changes) return;
+    const id = input.id;
+    const newest = newestSpanGeneration.get() ?? undefined;
+    if (input.changes && input.changes.base !== newest) {
+      throw new ValidationError([{ path: "resources.base", message: `must be ${newest ?? "(none: give the resources whole)"}, the newest generation stored with resources, got ${input.changes.base}` }]);
     }
-    insertResources.run(input.id, JSON.stringify(input.resources.map(({ typeUrl, name, hash }) => [typeUrl, name, hash])));
+    if (newest !== undefined && id < newest) {
+      if (hasSpanGeneration.get(id) !== undefined) return;
+      throw new ValidationError([{ path: "id", message: `resources can be given for generation ${newest}, the newest stored with them, or a newer one; got ${id}` }]);
+    }
+    clearLegacy.run(id);
+    if (input.changes && id !== newest) {
+      for (const removal of input.changes.removals) endSpan.run(id, removal.typeUrl, removal.name);
+      for (const upsert of input.changes.upserts) begin(upsert, id);
+      addSpanGeneration.run(id);
+      return;
+    }
+    // Whole, or changes that replace the newest generation's resources: the target set, then written as spans against what is open.
+    const target = new Map<string, Target>();
+    if (input.changes) {
+      for (const span of openSpans.all()) target.set(resourceKey(span.typeUrl, span.name), span);
+      for (const removal of input.changes.removals) target.delete(resourceKey(removal.typeUrl, removal.name));
+      for (const upsert of input.changes.upserts) target.set(resourceKey(upsert.typeUrl, upsert.name), upsert);
+    } else {
+      for (const r of input.resources!) target.set(resourceKey(r.typeUrl, r.name), r);
+    }
+    if (id === newest) {
+      undoBegun.run(id);
+      undoEnded.run(id);
+      dropSpanGeneration.run(id);
+    }
+    for (const span of openSpans.all()) if (!target.has(resourceKey(span.typeUrl, span.name))) endSpan.run(id, span.typeUrl, span.name);
+    for (const resource of target.values()) begin(resource, id);
+    addSpanGeneration.run(id);
+  };
+
+  const write = db.transaction((input: GenerationInput) => {
+    writeResources(input);
+    upsertRecord.run(input.id, input.json);
   });
-  const prune = db.transaction((keep: string) => {
+  const prune = db.transaction((keep: string): void => {
+    const before = newestSpanGeneration.get() ?? undefined;
     deleteRecords.run(keep);
-    deleteResources.run(keep);
-    deleteBodies.run();
+    deleteSpanGenerations.run(keep);
+    const newest = newestSpanGeneration.get() ?? undefined;
+    if (newest === before) return;
+    if (newest === undefined) {
+      deleteAllSpans.run();
+      return;
+    }
+    // Nothing is newer than the new newest generation: spans begun after it go, and those it holds stay open for the next one.
+    deleteSpansAfter.run(newest);
+    reopenAfter.run(newest);
   });
 
   const guarded = <T>(what: string, run: () => T): T => {
@@ -100,14 +204,31 @@ export function createSqliteGenerationLog(db: Database.Database, options: Sqlite
       return guarded("list", () => selectRecords.all()).map(({ id, record }): StoredGeneration => ({ id, record: JSON.parse(record) as Record<string, unknown> }));
     },
     async resources(id) {
-      const rows = guarded("resources", () => selectResources.all(id));
+      const rows = guarded("resources", () => (hasSpanGeneration.get(id) !== undefined ? selectSpanResources.all(id, id) : hasLegacy.get(id) !== undefined ? selectLegacyResources.all(id) : []));
       if (rows.length === 0) return undefined;
       // Sorted here, not by ORDER BY: SQLite compares UTF-8 bytes, which differs from JavaScript's order above U+FFFF.
       return rows.sort(compareResources).map(({ typeUrl, name, body }): StoredResource => ({ typeUrl, name, body: new Uint8Array(body) }));
     },
     async retain(keep) {
+      const ids = JSON.stringify([...keep]);
       storedBodies.clear();
-      guarded("retain", () => prune.immediate(JSON.stringify([...keep])));
+      guarded("retain", () => prune.immediate(ids));
+      // What no kept generation holds goes a chunk per statement: a large log never holds the event loop for long.
+      for (let after = 0; ; ) {
+        const last = guarded("retain", () => maxSpanRowid.get(after));
+        if (last === null || last === undefined) break;
+        guarded("retain", () => deleteDeadSpans.run(after, 0));
+        after = last;
+        await turn();
+      }
+      while (guarded("retain", () => deleteLegacyChunk.run(ids)).changes > 0) await turn();
+      for (let after = 0; ; ) {
+        const last = guarded("retain", () => maxBodyRowid.get(after));
+        if (last === null || last === undefined) break;
+        guarded("retain", () => deleteBodiesChunk.run(after));
+        after = last;
+        await turn();
+      }
     },
   };
 }

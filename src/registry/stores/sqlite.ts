@@ -14,11 +14,13 @@ import { createSqliteGenerationLog, GENERATION_SCHEMA } from "./generation-log-s
  * Bumped when the tables change shape; a file from a newer steadymesh is
  * refused rather than misread. Version 2 added the generation log's tables:
  * a version-1 file gains them, empty, on open (every statement of the schema
- * is IF NOT EXISTS), and its registry tables are left as they are. The
+ * is IF NOT EXISTS), and its registry tables are left as they are. Version 3
+ * added the generation log's spans (generation-log-sqlite.ts) the same way:
+ * a version-2 file's generations stay readable from their old rows. The
  * unique-endpoint index (instances_by_endpoint) is made the same way on open
  * of any older file: an index, not a change of shape.
  */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
