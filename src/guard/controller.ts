@@ -12,7 +12,7 @@ import { diffSnapshots } from "./diff.js";
 import { drainStep } from "./drain.js";
 import { createGenerationStore } from "./generation-store.js";
 import { GenerationBook } from "./generation-book.js";
-import type { CanaryNack, Generation, GenerationControl, GuardPolicy, RolloutPolicy } from "./model.js";
+import { RETENTION_DEFAULTS, type CanaryNack, type Generation, type GenerationControl, type GuardPolicy, type RetentionPolicy, type RolloutPolicy } from "./model.js";
 import { createSerialQueue } from "./serial-queue.js";
 import { canaryOf, heldOf, settledState, stepOf, type GuardState, type Served } from "./guard-state.js";
 
@@ -24,6 +24,8 @@ export interface PushGuardDeps {
   readonly codec: Codec;
   readonly policy: GuardPolicy;
   readonly rollout: RolloutPolicy;
+  /** Which generations the log keeps (`--keep-generations`, `--keep-generations-max-age-ms`); RETENTION_DEFAULTS when absent. */
+  readonly retention?: RetentionPolicy;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics?: Metrics;
@@ -58,8 +60,8 @@ export interface PushGuard extends GenerationControl {
   close(): Promise<void>;
 }
 
-/** Generations kept in the audit trail (plus the one clients have and any held or in canary). */
-const KEEP_GENERATIONS = 200;
+/** Generations beyond the retention count before a prune runs: pruning every push would cost a retain each. */
+const PRUNE_SLACK = 50;
 
 /**
  * Starts the push guard. Reads the stored generations first and puts the last
@@ -73,6 +75,7 @@ export async function createPushGuard(deps: PushGuardDeps): Promise<PushGuard> {
   const store = createGenerationStore(deps.log, deps.logger);
   const book = new GenerationBook(await store.load(), () => new Date(deps.clock.now()).toISOString());
   const { logger, metrics, codec, policy } = deps;
+  const retention = deps.retention ?? RETENTION_DEFAULTS;
   const queue = createSerialQueue(() => state.kind === "closed");
   let state: GuardState = { kind: "empty" };
 
@@ -353,8 +356,12 @@ export async function createPushGuard(deps: PushGuardDeps): Promise<PushGuard> {
   }
 
   async function prune(): Promise<void> {
-    if (book.size <= KEEP_GENERATIONS + 50) return;
-    const keep = new Set(book.all().slice(-KEEP_GENERATIONS).map((g) => g.id));
+    const all = book.all();
+    const cutoff = retention.maxAgeMs > 0 ? deps.clock.now() - retention.maxAgeMs : undefined;
+    const tooOld = (g: Generation): boolean => cutoff !== undefined && Date.parse(g.createdAt) < cutoff;
+    // Pruning is a pass over the log: run it once the count is well over, or once the oldest is past the age limit.
+    if (all.length <= retention.keep + PRUNE_SLACK && !(all[0] && tooOld(all[0]))) return;
+    const keep = new Set(all.slice(-retention.keep).filter((g) => !tooOld(g)).map((g) => g.id));
     const served = servedNow();
     if (served) keep.add(served.gen.id);
     for (const g of book.openHolds()) keep.add(g.id);

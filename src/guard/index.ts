@@ -7,6 +7,7 @@
 export {
   GENERATION_STATUSES,
   GUARD_DEFAULTS,
+  RETENTION_DEFAULTS,
   ROLLOUT_DEFAULTS,
   type Generation,
   type GenerationControl,
@@ -14,6 +15,7 @@ export {
   type GenerationStatus,
   type GuardPolicy,
   type NodeSelector,
+  type RetentionPolicy,
   type RolloutPolicy,
 } from "./model.js";
 export { createPushGuard, type ClientStatusSource, type PushGuard, type PushGuardDeps } from "./controller.js";

@@ -117,6 +117,19 @@ export interface RolloutPolicy {
   readonly bakeMs: number;
 }
 
+/**
+ * How long the generation log keeps generations: the newest `keep`, and of
+ * those, with `maxAgeMs`, only the ones younger than that. The generation
+ * clients have, held ones and one in canary are always kept.
+ */
+export interface RetentionPolicy {
+  readonly keep: number;
+  /** 0: no age limit. */
+  readonly maxAgeMs: number;
+}
+
+export const RETENTION_DEFAULTS: RetentionPolicy = { keep: 200, maxAgeMs: 0 };
+
 export const GUARD_DEFAULTS: GuardPolicy = {
   enabled: true,
   maxResourceRemoval: 0.5,

@@ -39,7 +39,7 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
   const replies = createReplyFanout();
   const xds = createXdsServer({ watcher: faults?.watcher ?? cache, codec, logger, metrics, clock, onReply: replies.emit, ...((faults ?? options.streamGate) && { streamGate: faults ?? options.streamGate }) });
   const guard = await createPushGuard({
-    log: store.generations, cache, codec, policy: options.guard, rollout: options.rollout, clock, logger, metrics,
+    log: store.generations, cache, codec, policy: options.guard, rollout: options.rollout, ...(options.retention && { retention: options.retention }), clock, logger, metrics,
     clientStatus: { clients: () => xds.clients(), watchReplies: replies.watch },
   });
   if (!options.guard.enabled) logger.warn("the push guard's holds are OFF (--no-guard): generations that delete most of the configuration are pushed; invalid ones are still rejected");

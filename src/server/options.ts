@@ -1,6 +1,6 @@
 import type { FaultInjector, LabFaults } from "../faults/index.js";
 import type { PushGuard } from "../guard/index.js";
-import { GUARD_DEFAULTS, ROLLOUT_DEFAULTS, type GuardPolicy, type RolloutPolicy } from "../guard/model.js";
+import { GUARD_DEFAULTS, RETENTION_DEFAULTS, ROLLOUT_DEFAULTS, type GuardPolicy, type RetentionPolicy, type RolloutPolicy } from "../guard/model.js";
 import { DAMPING_DEFAULTS, TTL_GRACE_DEFAULT_MS, type DampingPolicy } from "../health/model.js";
 import type { Logger } from "../log/index.js";
 import type { StreamGate, XdsServer } from "../xds/index.js";
@@ -52,6 +52,8 @@ export interface ServeOptions {
   readonly guard: GuardPolicy;
   /** Staged rollout (`--canary`, `--canary-bake-ms`). */
   readonly rollout: RolloutPolicy;
+  /** What the generation log keeps (`--keep-generations`, `--keep-generations-max-age-ms`); RETENTION_DEFAULTS when absent. */
+  readonly retention?: RetentionPolicy;
   /**
    * Puts the fault injector between the snapshot cache and the xDS server and
    * serves `/v1/faults` (`--enable-faults`, for the outage lab). Off by default:
@@ -118,6 +120,7 @@ export const SERVE_DEFAULTS = {
   pushMaxDelayMs: 10_000,
   guard: GUARD_DEFAULTS,
   rollout: ROLLOUT_DEFAULTS,
+  retention: RETENTION_DEFAULTS,
   enableFaults: false,
   ttlGraceMs: TTL_GRACE_DEFAULT_MS,
   healthDamping: DAMPING_DEFAULTS,

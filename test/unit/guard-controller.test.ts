@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createFakeClock } from "../helpers/fake-clock.js";
 import { ConflictError, NotFoundError } from "../../src/errors/index.js";
-import { canaryGroupOf, createPushGuard, GUARD_DEFAULTS, ROLLOUT_DEFAULTS, type GuardPolicy, type RolloutPolicy } from "../../src/guard/index.js";
+import { canaryGroupOf, createPushGuard, GUARD_DEFAULTS, ROLLOUT_DEFAULTS, type GuardPolicy, type RetentionPolicy, type RolloutPolicy } from "../../src/guard/index.js";
 import { createSilentLogger } from "../../src/log/index.js";
 import { createMetrics } from "../../src/metrics/index.js";
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, loadCodec, type Cluster } from "../../src/proto/index.js";
@@ -24,7 +24,7 @@ interface Setup {
   restart(): Promise<void>;
 }
 
-async function setup(policy: Partial<GuardPolicy> = {}, rollout: Partial<RolloutPolicy> = {}): Promise<Setup> {
+async function setup(policy: Partial<GuardPolicy> = {}, rollout: Partial<RolloutPolicy> = {}, retention?: RetentionPolicy): Promise<Setup> {
   const clock = createFakeClock(1_000_000);
   const store = createMemoryStore();
   const cache = createSnapshotCache({ groupOf: canaryGroupOf({ ...ROLLOUT_DEFAULTS, ...rollout }) });
@@ -34,7 +34,7 @@ async function setup(policy: Partial<GuardPolicy> = {}, rollout: Partial<Rollout
   const make = () =>
     createPushGuard({
       log: store.generations, cache, codec, clock, metrics, logger: createSilentLogger(), clientStatus: { clients: () => clients },
-      policy: { ...GUARD_DEFAULTS, ...policy }, rollout: { ...ROLLOUT_DEFAULTS, ...rollout },
+      policy: { ...GUARD_DEFAULTS, ...policy }, rollout: { ...ROLLOUT_DEFAULTS, ...rollout }, ...(retention && { retention }),
     });
   const s: Setup = {
     clock, store, cache, registry, clients, metrics,
@@ -375,4 +375,29 @@ test("guard - replies reach the canary through the client-status source it was b
   assert.match(await s.metrics.registry.getSingleMetricAsString("steadymesh_guard_holds_total"), /rule="canary-nack"} 1/);
   await s.guard.close();
   assert.equal(listeners.size, 0);
+});
+
+test("guard - retention: the log keeps the newest --keep-generations, and with an age limit only younger ones; the served generation always stays and reads back", async () => {
+  const s = await setup({}, {}, { keep: 5, maxAgeMs: 0 });
+  for (let i = 1; i <= 60; i++) {
+    await put(s.registry, "web", [i]);
+    await s.guard.offer(s.snap());
+  }
+  await s.guard.settled();
+  const kept = (await s.store.generations.list()).map((g) => g.id);
+  // Generation 56 made 56 > 5 + 50: pruned to the newest 5 (52–56); 57–60 came after.
+  assert.deepEqual(kept, range(52, 60));
+  assert.ok(await s.store.generations.resources(52), "the oldest kept still reads back");
+
+  const aged = await setup({}, {}, { keep: 100, maxAgeMs: 10_000 });
+  for (let i = 1; i <= 3; i++) {
+    await put(aged.registry, "web", [i]);
+    await aged.guard.offer(aged.snap());
+  }
+  aged.clock.advance(20_000);
+  await put(aged.registry, "web", [4]);
+  await aged.guard.offer(aged.snap());
+  await aged.guard.settled();
+  assert.deepEqual((await aged.store.generations.list()).map((g) => g.id), [4], "generations older than 10 s are gone; the new one stays");
+  assert.deepEqual(watchEndpoints(aged.cache, "web").ports, [9001, 9002, 9003, 9004]);
 });

@@ -35,6 +35,8 @@ export interface ServeFlags {
   /** Absent when no `--canary` was given. */
   readonly canary?: readonly NodeSelector[];
   readonly canaryBakeMs: number;
+  readonly keepGenerations: number;
+  readonly keepGenerationsMaxAgeMs: number;
   readonly ttlGraceMs: number;
   readonly enableFaults: boolean;
 }
@@ -69,6 +71,8 @@ export function addServeFlags(command: Command): Command {
     .option("--guard-drain-interval-ms <ms>", "one drain step every this many ms, 1000-86400000", integerIn(1000, 86_400_000), d.guard.drainIntervalMs)
     .option("--canary <selector>", "clients that get each generation first: node-id=GLOB or metadata.KEY=VALUE; repeat for more", collectSelector)
     .option("--canary-bake-ms <ms>", "how long a canary must run with no NACK before every client gets it, 0-3600000", integerIn(0, 3_600_000), d.rollout.bakeMs)
+    .option("--keep-generations <n>", "generations the log keeps for audit and rollback (plus the one clients have, held ones and a canary), 1-100000", integerIn(1, 100_000), d.retention.keep)
+    .option("--keep-generations-max-age-ms <ms>", "and of those, only the ones younger than this, 0-31536000000; 0: no age limit", integerIn(0, 31_536_000_000), d.retention.maxAgeMs)
     .option("--ttl-grace-ms <ms>", "how long an instance that missed its TTL stays, unhealthy, before it is removed, 0-86400000", integerIn(0, 86_400_000), d.ttlGraceMs)
     .option("--enable-faults", "serve /v1/faults, which injects control-plane failures into what xDS clients see (outage lab; never in production)", d.enableFaults);
 }
@@ -125,6 +129,7 @@ export function toServeOptions(flags: ServeFlags, logger: Logger): ServeOptions 
       drainIntervalMs: flags.guardDrainIntervalMs,
     },
     rollout: { canary: flags.canary ?? SERVE_DEFAULTS.rollout.canary, bakeMs: flags.canaryBakeMs },
+    retention: { keep: flags.keepGenerations, maxAgeMs: flags.keepGenerationsMaxAgeMs },
     enableFaults: flags.enableFaults,
     ttlGraceMs: flags.ttlGraceMs,
     healthDamping: SERVE_DEFAULTS.healthDamping,
