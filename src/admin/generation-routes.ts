@@ -7,14 +7,25 @@ import { param, requireNoFields, type RouteSpec } from "./routes.js";
 /** The most generations one `GET /v1/generations?limit=N` may ask for. */
 export const MAX_GENERATIONS_LIMIT = 1000;
 
-/** What `GET /v1/generations` accepts in its query string; both optional. */
+/** Generations a page holds when `after` is given without `limit`. */
+export const GENERATIONS_PAGE_DEFAULT = 200;
+
+/** What `GET /v1/generations` accepts in its query string; all optional. */
 export interface GenerationQuery {
   readonly status?: GenerationStatus;
-  /** Keep only the newest N (after the status filter). */
+  /** Without `after`: only the newest N (after the status filter). With it: the page size. */
   readonly limit?: number;
+  /** Paging, oldest first: the generations with a higher id (the `next` of the previous page; 0 for the first page). */
+  readonly after?: number;
 }
 
-const QUERY_PARAMETERS = ["status", "limit"];
+/** One answer of `GET /v1/generations`; `next` is there when a page was asked for (`after`) and more follow. */
+export interface GenerationsAnswer {
+  readonly generations: readonly Generation[];
+  readonly next?: number;
+}
+
+const QUERY_PARAMETERS = ["status", "limit", "after"];
 
 /**
  * `/v1/generations` (README, "Admin HTTP API"): the push guard's audit
@@ -29,7 +40,7 @@ export function createGenerationRoutes(generations: GenerationControl): readonly
     {
       method: "GET",
       url: "/v1/generations",
-      handler: async (request) => ({ generations: selectGenerations(generations.list(), parseGenerationQuery(request.query)) }),
+      handler: async (request): Promise<GenerationsAnswer> => selectGenerations(generations.list(), parseGenerationQuery(request.query)),
     },
     {
       method: "GET",
@@ -65,9 +76,13 @@ export function createGenerationRoutes(generations: GenerationControl): readonly
 }
 
 /** `list` is ascending by id, so the newest N are its tail. */
-export function selectGenerations(all: readonly Generation[], query: GenerationQuery): readonly Generation[] {
+export function selectGenerations(all: readonly Generation[], query: GenerationQuery): GenerationsAnswer {
   const matching = query.status === undefined ? all : all.filter((g) => g.status === query.status);
-  return query.limit === undefined ? matching : matching.slice(Math.max(0, matching.length - query.limit));
+  if (query.after === undefined) return { generations: query.limit === undefined ? matching : matching.slice(Math.max(0, matching.length - query.limit)) };
+  const after = query.after;
+  const following = matching.filter((g) => g.id > after);
+  const page = following.slice(0, query.limit ?? GENERATIONS_PAGE_DEFAULT);
+  return { generations: page, ...(page.length < following.length && { next: page[page.length - 1]!.id }) };
 }
 
 /** Validates the whole query string at once; ValidationError names every bad parameter and what is allowed. */
@@ -75,11 +90,17 @@ export function parseGenerationQuery(query: unknown): GenerationQuery {
   const raw = (typeof query === "object" && query !== null ? query : {}) as Record<string, unknown>;
   const issues: Issue[] = [];
   for (const key of Object.keys(raw)) {
-    if (!QUERY_PARAMETERS.includes(key)) issues.push({ path: key, message: `unknown query parameter; allowed are ${QUERY_PARAMETERS.join(" and ")}` });
+    if (!QUERY_PARAMETERS.includes(key)) issues.push({ path: key, message: `unknown query parameter; allowed are ${QUERY_PARAMETERS.join(", ")}` });
   }
   const status = single(raw, "status", issues);
   const limit = single(raw, "limit", issues);
-  const result: { status?: GenerationStatus; limit?: number } = {};
+  const after = single(raw, "after", issues);
+  const result: { status?: GenerationStatus; limit?: number; after?: number } = {};
+  if (after !== undefined) {
+    const n = /^\d{1,15}$/.test(after) ? Number(after) : Number.NaN;
+    if (Number.isSafeInteger(n)) result.after = n;
+    else issues.push({ path: "after", message: `must be a generation id, 0 or more (the next of the previous page), got ${show(after)}` });
+  }
   if (status !== undefined) {
     if (isStatus(status)) result.status = status;
     else issues.push({ path: "status", message: `must be ${oneOf(GENERATION_STATUSES)}, got ${show(status)}` });

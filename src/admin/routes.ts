@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { NotFoundError, ValidationError, show } from "../errors/index.js";
 import { pageOfClients, parseClientsQuery } from "./clients-page.js";
+import { parseServicesQuery, servicesPage } from "./services-page.js";
 import type { GenerationControl } from "../guard/index.js";
 import type { HealthMonitor } from "../health/index.js";
 import type { Metrics } from "../metrics/index.js";
@@ -81,10 +82,12 @@ export function createRoutes(deps: RouteDeps): readonly RouteSpec[] {
     {
       method: "GET",
       url: "/v1/services",
-      handler: async () => {
+      handler: async (request) => {
+        const query = parseServicesQuery(request.query);
+        // One view per page: its revision matches the page; pages may come from different revisions.
         const view = registry.view();
-        const names = [...view.services.keys()].sort(compare);
-        return { revision: view.revision, services: names.map((name) => jsonOf(view.services.get(name)!)) };
+        const page = servicesPage(view, query);
+        return { revision: view.revision, services: page.entries.map(jsonOf), ...(page.next !== undefined && { next: page.next }) };
       },
     },
     {

@@ -50,6 +50,25 @@ describe("admin - generations", () => {
     await close();
   });
 
+  it("admin - GET /v1/generations?after= pages oldest first: following next visits every generation once, with the status filter too", async () => {
+    const { admin, close } = await setup();
+    const all = ids((await call(admin, "GET", "/v1/generations")).json);
+    const seen: number[] = [];
+    let pages = 0;
+    for (let after: number | undefined = 0; after !== undefined; pages++) {
+      const page = (await call(admin, "GET", `/v1/generations?after=${after}&limit=2`)).json as { generations: { id: number }[]; next?: number };
+      seen.push(...ids(page));
+      after = page.next;
+      assert.ok(pages < 10, "paging ends");
+    }
+    assert.deepEqual(seen, all);
+    assert.equal(pages, Math.ceil(all.length / 2));
+    assert.deepEqual((await call(admin, "GET", "/v1/generations?after=3&status=held")).json, { generations: [{ ...sampleGenerations().find((g) => g.id === 5) }] });
+    const bad = await call(admin, "GET", "/v1/generations?after=-1");
+    assert.deepEqual([bad.status, bad.json], [400, { error: 'after: must be a generation id, 0 or more (the next of the previous page), got "-1"' }]);
+    await close();
+  });
+
   it("admin - GET /v1/generations/{id} answers the generation, 404 when unknown", async () => {
     const { admin, close } = await setup();
     const found = await call(admin, "GET", "/v1/generations/3");
@@ -122,7 +141,7 @@ describe("admin - generations", () => {
     { name: "limit zero", method: "GET", url: "/v1/generations?limit=0", status: 400, error: 'limit: must be an integer from 1 to 1000, got "0"' },
     { name: "limit too big", method: "GET", url: "/v1/generations?limit=1001", status: 400, error: 'limit: must be an integer from 1 to 1000, got "1001"' },
     { name: "limit not a number", method: "GET", url: "/v1/generations?limit=ten", status: 400, error: 'limit: must be an integer from 1 to 1000, got "ten"' },
-    { name: "every query problem at once", method: "GET", url: "/v1/generations?status=x&limit=-1&colour=red", status: 400, error: 'colour: unknown query parameter; allowed are status and limit; status: must be one of pushed, held, rejected, canary, rolled-back, got "x"; limit: must be an integer from 1 to 1000, got "-1"' },
+    { name: "every query problem at once", method: "GET", url: "/v1/generations?status=x&limit=-1&colour=red", status: 400, error: 'colour: unknown query parameter; allowed are status, limit, after; status: must be one of pushed, held, rejected, canary, rolled-back, got "x"; limit: must be an integer from 1 to 1000, got "-1"' },
     { name: "repeated status", method: "GET", url: "/v1/generations?status=held&status=pushed", status: 400, error: "status: must be given at most once, got 2 values" },
     { name: "body with fields", method: "POST", url: "/v1/generations/3/approve", body: { payload: '{"force":true}', contentType: "application/json" }, status: 400, error: 'body: approve takes no fields; send no body or {}, got {"force":true}' },
     { name: "body not an object", method: "POST", url: "/v1/generations/3/rollback", body: { payload: "[]", contentType: "application/json" }, status: 400, error: "body: rollback takes no fields; send no body or {}, got []" },

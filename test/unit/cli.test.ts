@@ -319,7 +319,7 @@ describe("cli serve", () => {
         "--dns-ttl", "30", "--bind", "::1", "--data-dir", "/tmp/x", "--push-min-delay-ms", "0", "--push-max-delay-ms", "250", "--no-guard",
         "--guard-max-resource-removal", "0.25", "--guard-max-endpoint-removal", "1", "--guard-drain-step", ".2", "--guard-drain-interval-ms", "60000",
         "--canary", "node-id=canary-*", "--canary", "metadata.track=canary=yes", "--canary-bake-ms", "0", "--ttl-grace-ms", "5000",
-        "--admin-host", "mesh.example", "--admin-host", "10.0.0.5",
+        "--admin-host", "mesh.example", "--admin-host", "10.0.0.5", "--keep-generations", "50", "--keep-generations-max-age-ms", "86400000",
       ],
       { stdout: stdout.stream, stderr: capture().stream, startServer: fake.startServer, signals, logger: createSilentLogger() },
     );
@@ -330,6 +330,7 @@ describe("cli serve", () => {
       bind: "::1", adminHosts: ["mesh.example", "10.0.0.5"], pushMinDelayMs: 0, pushMaxDelayMs: 250, enableFaults: false, bodyLimit: 65536, ttlGraceMs: 5000, healthDamping: SERVE_DEFAULTS.healthDamping,
       guard: { enabled: false, maxResourceRemoval: 0.25, maxEndpointRemoval: 1, drainStep: 0.2, drainIntervalMs: 60_000 },
       rollout: { canary: [{ kind: "node-id", glob: "canary-*" }, { kind: "metadata", key: "track", value: "canary=yes" }], bakeMs: 0 },
+      retention: { keep: 50, maxAgeMs: 86_400_000 },
     });
     signals.emit("SIGTERM");
     assert.equal(await running, 0);
@@ -374,5 +375,62 @@ describe("cli serve", () => {
     const result = await run(["serve"], { startServer, signals, logger: createSilentLogger() });
     assertOneLineError(result, /^listen EADDRINUSE: address already in use 127\.0\.0\.1:18080$/);
     assert.equal(signals.listeners(), 0);
+  });
+});
+
+describe("paging of large reads", () => {
+  let registry: Registry;
+  let admin: AdminServer;
+  let url: string;
+  const SERVICES = 2_500;
+
+  before(async () => {
+    const store = createMemoryStore();
+    const svc = (name: string) => ({ name, protocol: "grpc" as const, lbPolicy: "round_robin" as const, metadata: {} });
+    await store.commit(Array.from({ length: SERVICES }, (_, i) => {
+      const name = `svc-${String(i).padStart(4, "0")}`;
+      return { kind: "put-instance" as const, serviceDefaults: svc(name), instance: { service: name, id: "i0", address: "10.0.0.1", port: 8000, zone: "", region: "", weight: 1, health: "healthy" as const, metadata: {} } };
+    }));
+    registry = await createRegistry(store);
+    admin = createAdminServer({ registry, clients: { list: () => [] }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: createFakeGenerations([]) });
+    const address = await admin.listen("127.0.0.1", 0);
+    url = `http://127.0.0.1:${address.port}`;
+  });
+  after(async () => {
+    await admin.close();
+    await registry.close();
+  });
+
+  it("admin - GET /v1/services pages by name: 1,000 by default, following next visits every service once; bad limit and after are 400", async () => {
+    const first = (await admin.inject("/v1/services")).json() as { services: { name: string }[]; next?: string };
+    assert.equal(first.services.length, 1000);
+    assert.equal(first.next, "svc-0999");
+    const names: string[] = [];
+    let pages = 0;
+    for (let after: string | undefined, started = false; !started || after !== undefined; pages++, started = true) {
+      const page = (await admin.inject(`/v1/services?limit=700${after === undefined ? "" : `&after=${after}`}`)).json() as { services: { name: string }[]; next?: string };
+      names.push(...page.services.map((s) => s.name));
+      after = page.next;
+    }
+    assert.equal(pages, 4);
+    assert.deepEqual(names, Array.from({ length: SERVICES }, (_, i) => `svc-${String(i).padStart(4, "0")}`));
+    for (const [query, error] of [
+      ["limit=0", 'limit: must be an integer from 1 to 5000, got "0"'],
+      ["after=Bad!", 'after: must be a service name (the next of the previous page), got "Bad!"'],
+      ["page=2", "page: unknown query parameter; allowed are limit and after"],
+    ]) {
+      const response = await admin.inject(`/v1/services?${query}`);
+      assert.deepEqual([response.statusCode, response.json()], [400, { error }]);
+    }
+  });
+
+  it("cli - list follows the pages and prints every service", async () => {
+    const result = await run(["list", "--admin", url]);
+    assert.equal(result.code, 0, result.stderr);
+    const rows = result.stdout.trim().split("\n").slice(1);
+    assert.equal(rows.length, SERVICES);
+    assert.match(rows.at(-1)!, /^svc-2499 /);
+    const json = JSON.parse((await run(["list", "--json", "--admin", url])).stdout) as { services: unknown[] };
+    assert.equal(json.services.length, SERVICES);
   });
 });

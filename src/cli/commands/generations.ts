@@ -31,11 +31,24 @@ export function addGenerationsCommand(program: Command, context: CliContext): vo
     .option("--limit <n>", "only the newest N, 1-1000", integerIn(1, 1000))
     .option("--json", "print the admin API's JSON answer instead of a table");
   withAdminOption(command).action(async (options: GenerationsOptions) => {
+    const client = adminClient(options);
     const query = new URLSearchParams();
     if (options.status !== undefined) query.set("status", options.status);
-    if (options.limit !== undefined) query.set("limit", String(options.limit));
-    const path = query.size > 0 ? `/v1/generations?${query.toString()}` : "/v1/generations";
-    const answer = await adminClient(options).request<{ generations: Generation[] }>("GET", path);
+    let answer: { generations: Generation[] };
+    if (options.limit !== undefined) {
+      query.set("limit", String(options.limit));
+      answer = await client.request<{ generations: Generation[] }>("GET", `/v1/generations?${query.toString()}`);
+    } else {
+      // Everything, a page at a time (`after`, then each page's `next`).
+      const generations: Generation[] = [];
+      for (let after: number | undefined = 0; after !== undefined; ) {
+        query.set("after", String(after));
+        const page: { generations: Generation[]; next?: number } = await client.request("GET", `/v1/generations?${query.toString()}`);
+        generations.push(...page.generations);
+        after = page.next;
+      }
+      answer = { generations };
+    }
     if (options.json) {
       context.print(JSON.stringify(answer, null, 2));
       return;

@@ -1,0 +1,51 @@
+import { SortedMap } from "../collections/index.js";
+import { ValidationError, show, type Issue } from "../errors/index.js";
+import { clip } from "../log/index.js";
+import type { RegistryView, ServiceEntry } from "../registry/index.js";
+import { single } from "./query-params.js";
+import { SERVICES_PAGE_DEFAULT, SERVICES_PAGE_MAX } from "./services-page-limits.js";
+
+/** What `GET /v1/services` accepts in its query string; both optional. */
+export interface ServicesQuery {
+  readonly limit: number;
+  /** A service name: the page starts after it (the `next` of the previous page). */
+  readonly after?: string;
+}
+
+const QUERY_PARAMETERS = ["limit", "after"];
+const SERVICE_NAME = /^[a-z0-9-]{1,63}$/;
+
+/**
+ * The entries of one page, in name order, and the name to continue after
+ * when more follow. The registry's view is a SortedMap, so a page costs its
+ * own size (a seek to `after`, then `limit` steps), not the registry's.
+ */
+export function servicesPage(view: RegistryView, query: ServicesQuery): { entries: ServiceEntry[]; next?: string } {
+  const services = SortedMap.from(view.services);
+  const entries: ServiceEntry[] = [];
+  const from = query.after === undefined ? services.entries() : services.entriesFrom(query.after, true);
+  for (const [, entry] of from) {
+    if (entries.length === query.limit) return { entries, next: entries[entries.length - 1]!.service.name };
+    entries.push(entry);
+  }
+  return { entries };
+}
+
+/** Validates the whole query string at once; ValidationError names every bad parameter and what is allowed. */
+export function parseServicesQuery(query: unknown): ServicesQuery {
+  const raw = (typeof query === "object" && query !== null ? query : {}) as Record<string, unknown>;
+  const issues: Issue[] = [];
+  for (const key of Object.keys(raw)) {
+    if (!QUERY_PARAMETERS.includes(key)) issues.push({ path: clip(key, 64), message: `unknown query parameter; allowed are ${QUERY_PARAMETERS.join(" and ")}` });
+  }
+  const limit = single(raw, "limit", issues);
+  const after = single(raw, "after", issues);
+  let n = SERVICES_PAGE_DEFAULT;
+  if (limit !== undefined) {
+    n = /^\d{1,7}$/.test(limit) ? Number(limit) : Number.NaN;
+    if (!(n >= 1 && n <= SERVICES_PAGE_MAX)) issues.push({ path: "limit", message: `must be an integer from 1 to ${SERVICES_PAGE_MAX}, got ${show(limit)}` });
+  }
+  if (after !== undefined && !SERVICE_NAME.test(after)) issues.push({ path: "after", message: `must be a service name (the next of the previous page), got ${show(after)}` });
+  if (issues.length > 0) throw new ValidationError(issues);
+  return { limit: n, ...(after !== undefined && { after }) };
+}
