@@ -231,6 +231,19 @@ test("etcd store - liveness: a beat is a leased key that lapses with its TTL and
     assert.equal(await liveness.alive("svc", "t1"), true);
     assert.equal(await liveness.alive("svc", "t2"), false);
     assert.equal((await store.load()).revision, revision, "a beat makes no commit");
+    // A second beat renews the key's lease (kept in etcd's memory, not its raft log): the key is not written again.
+    const raw = new Etcd3({ hosts: etcd().endpoints.map((e) => `http://${e}`) });
+    try {
+      const heartbeatKey = (await raw.getAll().prefix("/").keys()).find((k) => k.endsWith("heartbeats/svc/t1"))!;
+      const before = (await raw.get(heartbeatKey).exec()).kvs[0]!;
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      await liveness.beat("svc", "t1", 1500);
+      const after = (await raw.get(heartbeatKey).exec()).kvs[0]!;
+      assert.equal(after.mod_revision, before.mod_revision, "the renewing beat did not put the key");
+      assert.equal(after.lease, before.lease);
+    } finally {
+      raw.close();
+    }
     await waitFor("the beat to lapse", async () => !(await liveness.alive("svc", "t1")), { timeoutMs: 10_000, intervalMs: 100 });
   } finally {
     await store.close();

@@ -1,4 +1,4 @@
-import type { Etcd3, Watcher } from "etcd3";
+import type { Etcd3, Lease, Watcher } from "etcd3";
 import type { Logger } from "../../log/index.js";
 import type { Liveness, Members } from "../store.js";
 
@@ -10,12 +10,37 @@ import type { Liveness, Members } from "../store.js";
  */
 export function createEtcdLiveness(client: Etcd3, prefix: string, failure: (what: string, err: unknown) => Error): Liveness {
   const key = (service: string, id: string): string => `${prefix}heartbeats/${service}/${id}`;
+  /** The lease this replica last put each heartbeat key under, with its TTL in seconds. */
+  const leases = new Map<string, { readonly lease: Lease; readonly id: string; readonly seconds: number }>();
+
+  /**
+   * Renews `known` with a keepalive when it still holds the key: etcd keeps
+   * lease renewals in the leader's memory, not in its raft log, so a beat
+   * that changes nothing writes nothing to disk. False when the lease is gone
+   * or another replica has since put the key under its own lease.
+   */
+  async function renew(k: string, known: { readonly lease: Lease; readonly id: string }): Promise<boolean> {
+    try {
+      const [renewed, current] = await Promise.all([known.lease.keepaliveOnce(), client.get(k).exec()]);
+      return Number(renewed.TTL) > 0 && current.kvs[0]?.lease === known.id;
+    } catch {
+      return false;
+    }
+  }
+
   return {
     async beat(service, id, ttlMs) {
+      const k = key(service, id);
+      const seconds = Math.max(1, Math.ceil(ttlMs / 1000));
+      const known = leases.get(k);
+      if (known && known.seconds === seconds && (await renew(k, known))) return;
       try {
-        const lease = client.lease(Math.max(1, Math.ceil(ttlMs / 1000)), { autoKeepAlive: false });
-        await lease.put(key(service, id)).value(String(Date.now()));
+        // First beat here, a new TTL, or a lapsed or taken-over key: a new lease, and the key put under it.
+        const lease = client.lease(seconds, { autoKeepAlive: false });
+        await lease.put(k).value(String(Date.now()));
+        leases.set(k, { lease, id: await lease.grant(), seconds });
       } catch (err) {
+        leases.delete(k);
         throw failure("heartbeat", err);
       }
     },
