@@ -18,6 +18,7 @@ import { memory } from "./memory.js";
 import { propagation } from "./propagation.js";
 import { registry } from "./registry.js";
 import { resolver } from "./resolver.js";
+import { scale } from "./scale.js";
 import type { BenchSection, SectionResult } from "./section.js";
 import { renderTable, type SectionOutcome } from "./table.js";
 
@@ -30,6 +31,7 @@ const SECTIONS: ReadonlyArray<readonly [string, BenchSection]> = [
   ["dns", dns],
   ["resolver", resolver],
   ["build", build],
+  ["scale", scale],
 ];
 
 interface Options {

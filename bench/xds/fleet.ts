@@ -21,33 +21,52 @@ const SERVER_CHILD = fileURLToPath(new URL("./server-child.ts", import.meta.url)
 const CLIENT_WORKER = fileURLToPath(new URL("./client-worker.ts", import.meta.url));
 
 export interface ServerChild extends BenchChild {
+  readonly dataDir: string;
   readonly xdsPort: number;
   readonly adminPort: number;
   readonly seedMs: number;
   readonly startMs: number;
 }
 
-export async function startServerChild(services: number, perService: number, execArgv: string[] = []): Promise<ServerChild> {
+export interface ServerChildExtra {
+  /** One more service with this many instances. */
+  readonly big?: number;
+  /** `sqlite` (default) or an `etcd://…` spec. */
+  readonly store?: string;
+  /** The push quiet period; 0 by default here (production: 100 ms). */
+  readonly pushMinDelayMs?: number;
+  /** Start on this data dir (the caller removes it): as it is, a restart, unless `seed`. */
+  readonly dataDir?: string;
+  /** With `dataDir`: seed it first. */
+  readonly seed?: boolean;
+}
+
+export async function startServerChild(services: number, perService: number, execArgv: string[] = [], extra: ServerChildExtra = {}): Promise<ServerChild> {
   // The parent owns the data dir, so it is removed even when a child is killed.
-  const dataDir = mkdtempSync(join(tmpdir(), "steadymesh-bench-xds-"));
-  const config = { services, perService, dataDir };
+  const reuse = extra.dataDir !== undefined;
+  const dataDir = extra.dataDir ?? mkdtempSync(join(tmpdir(), "steadymesh-bench-xds-"));
+  const { dataDir: _given, seed, ...rest } = extra;
+  const config = { services, perService, dataDir, ...rest };
   let seeder: BenchChild | undefined;
   let child: BenchChild | undefined;
   let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("server child did not start in 180 s")), 180_000)));
+  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("server child did not start in 600 s")), 600_000)));
   deadline.catch(() => undefined);
   try {
-    seeder = forkChild(SERVER_CHILD, [JSON.stringify({ ...config, seedOnly: true })]);
-    const seeded = (await Promise.race([seeder.ready, deadline])) as { seedMs: number };
-    await Promise.race([seeder.exited, deadline]);
+    let seedMs = 0;
+    if (!reuse || seed) {
+      seeder = forkChild(SERVER_CHILD, [JSON.stringify({ ...config, seedOnly: true })]);
+      seedMs = ((await Promise.race([seeder.ready, deadline])) as { seedMs: number }).seedMs;
+      await Promise.race([seeder.exited, deadline]);
+    }
     child = forkChild(SERVER_CHILD, [JSON.stringify(config)], ["--expose-gc", ...execArgv]);
-    void child.exited.then(() => rmSync(dataDir, { recursive: true, force: true }));
+    if (!reuse) void child.exited.then(() => rmSync(dataDir, { recursive: true, force: true }));
     const ready = (await Promise.race([child.ready, deadline])) as { xdsPort: number; adminPort: number; startMs: number };
-    return { ...child, ...ready, seedMs: seeded.seedMs };
+    return { ...child, ...ready, dataDir, seedMs };
   } catch (err) {
     seeder?.kill();
     child?.kill();
-    if (!child) rmSync(dataDir, { recursive: true, force: true });
+    if (!child && !reuse) rmSync(dataDir, { recursive: true, force: true });
     throw err;
   } finally {
     clearTimeout(timer);
@@ -114,10 +133,17 @@ export interface FleetRun {
   readonly updateBytes: number;
   readonly boundBytes: number;
   readonly error?: string;
+  /** What `during` measured. */
+  readonly extra?: Record<string, unknown>;
+  /** The server child's start: registry loaded, first snapshot built, guard settled, listeners up. */
+  readonly startMs: number;
+  readonly idleAfter: NodeJS.MemoryUsage;
 }
 
 export interface FleetSettings {
   readonly sizes: readonly number[];
+  /** One more service with this many instances (the scale bench). */
+  readonly big?: number;
   readonly services: number;
   readonly perService: number;
   readonly rounds: number;
@@ -155,8 +181,8 @@ async function timeRound(workers: readonly BenchChild[], trigger: () => Promise<
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One server child, N clients: memory idle with 0 and N clients, then `rounds` × (change, bound). */
-export async function runFleet(n: number, settings: FleetSettings, log: (line: string) => void): Promise<FleetRun> {
-  const server = await startServerChild(settings.services, settings.perService);
+export async function runFleet(n: number, settings: FleetSettings, log: (line: string) => void, during?: (server: ServerChild) => Promise<Record<string, unknown>>): Promise<FleetRun> {
+  const server = await startServerChild(settings.services, settings.perService, [], settings.big ? { big: settings.big } : {});
   const workerCount = workersFor(n);
   let workers: BenchChild[] = [];
   try {
@@ -236,7 +262,13 @@ export async function runFleet(n: number, settings: FleetSettings, log: (line: s
       await sleep(500);
     }
     if (profileDir) log(`N=${n}: server CPU profile of the rounds: ${await server.call<string>("profileStop", { file: `${profileDir}/server-${n}-clients.cpuprofile` })}`);
+    // More measurements on the same server and connected clients (the scale bench).
+    const extra = during ? await during(server) : undefined;
+    const idleAfter = await server.call<NodeJS.MemoryUsage>("memory");
     return {
+      ...(extra && { extra }),
+      startMs: Math.round(server.startMs),
+      idleAfter,
       clients: n,
       workers: workerCount,
       services: settings.services,

@@ -14,12 +14,14 @@
  *               writes those bytes to every open Delta stream
  *               (broadcastEncoded of broadcast.ts, the server's stream gate); returns t0 and the count;
  * - profileStart / profileStop {file} → a V8 CPU profile of a window (inspector);
+ * - usage     → CPU time used so far, memory (no GC), and the longest event-loop stall since usageReset;
  * - stop      → closes the server and exits.
  * The change itself is made by the parent through the admin API (the real
  * write path), so nothing else runs in this event loop while it propagates.
  */
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createSilentLogger } from "../../src/log/index.js";
 import { loadCodec } from "../../src/proto/index.js";
 import { createRegistry, openStore } from "../../src/registry/index.js";
@@ -34,17 +36,29 @@ export interface ServerChildConfig {
   readonly dataDir: string;
   /** Only seed the store and exit (so the server process starts clean, as after a restart). */
   readonly seedOnly?: boolean;
+  /** One more service, `big`, with this many instances (the scale bench). */
+  readonly big?: number;
+  /** `sqlite` (default) or an `etcd://…` spec. */
+  readonly store?: string;
+  /** The push quiet period; 0 by default (production: 100 ms). */
+  readonly pushMinDelayMs?: number;
 }
 
 /** Writes services × perService instances into a fresh sqlite store in dataDir, then tells the parent. */
 async function seed(config: ServerChildConfig): Promise<void> {
   const logger = createSilentLogger();
   const seedStart = performance.now();
-  const store = await openStore("sqlite", { dataDir: config.dataDir, logger });
+  const store = await openStore(config.store ?? "sqlite", { dataDir: config.dataDir, logger });
   const registry = await createRegistry(store, { logger });
-  for (let s = 0; s < config.services; s++) {
+  // 64 services at a time: group commit writes them together, as concurrent registrations would be.
+  for (let s = 0; s < config.services; s += 64) {
     const writes: Promise<unknown>[] = [];
-    for (let i = 0; i < config.perService; i++) writes.push(registry.putInstance(`svc-${s}`, `i-${i}`, instanceBody(s, i)));
+    for (let t = s; t < Math.min(config.services, s + 64); t++) for (let i = 0; i < config.perService; i++) writes.push(registry.putInstance(`svc-${t}`, `i-${i}`, instanceBody(t, i)));
+    await Promise.all(writes);
+  }
+  for (let i = 0; i < (config.big ?? 0); i += 512) {
+    const writes: Promise<unknown>[] = [];
+    for (let k = i; k < Math.min(config.big ?? 0, i + 512); k++) writes.push(registry.putInstance("big", `b-${k}`, { address: `11.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255}`, port: 9090 }));
     await Promise.all(writes);
   }
   await registry.close();
@@ -64,17 +78,20 @@ async function main(): Promise<void> {
   const broadcast = createDeltaBroadcast();
   const server = await startServer({
     ...SERVE_DEFAULTS,
-    store: "sqlite",
+    store: config.store ?? "sqlite",
     dataDir,
     xdsPort: 0,
     adminPort: 0,
     dnsPort: 0,
-    pushMinDelayMs: 0,
+    pushMinDelayMs: config.pushMinDelayMs ?? 0,
     streamGate: broadcast,
     logger,
   });
   await server.guard.settled();
   const codec = loadCodec();
+  // The longest event-loop stall since the last `usageReset`, sampled every 10 ms (as prom-client's lag metrics are).
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   let profiler: Session | undefined;
   const post = (method: string, params?: object) =>
     new Promise<unknown>((resolve, reject) => profiler!.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result))));
@@ -107,6 +124,11 @@ async function main(): Promise<void> {
         writeFileSync((args as { file: string }).file, JSON.stringify(profile));
         return (args as { file: string }).file;
       }
+      case "usage":
+        return { cpu: process.cpuUsage(), memory: process.memoryUsage(), loopMaxMs: loop.max / 1e6 };
+      case "usageReset":
+        loop.reset();
+        return true;
       case "settled":
         await server.guard.settled();
         return true;

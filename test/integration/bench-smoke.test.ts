@@ -14,7 +14,7 @@ import { after, before, test } from "node:test";
  */
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const RUNNER = join(ROOT, "bench/run.ts");
-const SECTIONS = ["propagation", "memory", "bytes", "registry", "dns", "resolver", "build"];
+const SECTIONS = ["propagation", "memory", "bytes", "registry", "dns", "resolver", "build", "scale"];
 
 interface Run {
   readonly code: number | null;
@@ -39,7 +39,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test("bench --quick runs every section, writes the JSON and prints the table", { timeout: 180_000 }, async () => {
+test("bench --quick runs every section, writes the JSON and prints the table", { timeout: 360_000 }, async () => {
   const out = join(dir, "bench.json");
   const run = await runBench(["--quick", "--out", out]);
   assert.equal(run.code, 0, `bench exited with ${run.code}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr.slice(-4000)}`);
