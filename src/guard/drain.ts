@@ -48,17 +48,18 @@ export function drainStep(codec: Codec, baseline: Snapshot, candidate: Snapshot,
   const diff = diffSnapshots(codec, baseline, candidate);
   const issues = assessBlastRadius(codec, baseline, candidate, diff, policy);
   if (issues.length === 0) return candidate;
-  const maps = new Map(RESOURCE_TYPES.map((type) => [type, new Map(candidate.resources[type])] as const));
+  // What the step changes in the candidate, per type (undefined: removed); the step's maps derive from the candidate's, so this costs what it changes.
+  const maps = new Map(RESOURCE_TYPES.map((type) => [type, new Map<string, Resource | undefined>()] as const));
   const held = holdServiceChanges(baseline, diff, issues, maps);
-  const assignments = maps.get(ENDPOINT_TYPE) as Map<string, Resource>;
+  const assignments = maps.get(ENDPOINT_TYPE)!;
   for (const [service, change] of Object.entries(diff.endpoints)) {
     if (held.has(service) || !candidate.resources[ENDPOINT_TYPE].has(service)) continue;
     if (endpointViolation(service, change, policy) === undefined) continue;
     assignments.set(service, drainedAssignment(codec, baseline, candidate, service, change, policy));
   }
-  const sorted: Partial<Record<ResourceTypeUrl, ReadonlyMap<string, Resource>>> = {};
-  for (const [type, map] of maps) sorted[type] = new Map([...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  const step = createSnapshot(revision ?? candidate.revision, sorted);
+  const stepMaps: Partial<Record<ResourceTypeUrl, ReadonlyMap<string, Resource>>> = {};
+  for (const [type, changes] of maps) stepMaps[type] = candidate.resources[type].with(changes);
+  const step = createSnapshot(revision ?? candidate.revision, stepMaps, candidate);
   return step.version === baseline.version ? undefined : step;
 }
 
@@ -75,7 +76,7 @@ function holdServiceChanges(
   baseline: Snapshot,
   diff: GenerationDiff,
   issues: readonly Issue[],
-  maps: ReadonlyMap<ResourceTypeUrl, Map<string, Resource>>,
+  maps: ReadonlyMap<ResourceTypeUrl, Map<string, Resource | undefined>>,
 ): Set<string> {
   if (!issues.some((issue) => issue.path === "LDS" || issue.path === "CDS")) return new Set();
   const { LDS, CDS } = diff.types;
@@ -83,8 +84,7 @@ function holdServiceChanges(
   for (const name of names) {
     for (const type of RESOURCE_TYPES) {
       const resource = baseline.resources[type].get(name);
-      if (resource) maps.get(type)?.set(name, resource);
-      else maps.get(type)?.delete(name);
+      maps.get(type)?.set(name, resource);
     }
   }
   return names;
