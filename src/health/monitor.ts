@@ -1,3 +1,4 @@
+import { SortedMap } from "../collections/index.js";
 import type { Clock } from "../clock/index.js";
 import { ConflictError, NotFoundError } from "../errors/index.js";
 import type { Logger } from "../log/index.js";
@@ -80,7 +81,8 @@ class Monitor implements HealthMonitor {
   /** Last heartbeat (or first sight) of each instance with a ttlMs, owned or not: by service, then id. */
   private readonly beats = new Map<string, Map<string, number>>();
   private readonly unsubscribe: () => void;
-  private seen = new Map<string, ServiceEntry>();
+  /** The services of the view synced last: the next sync looks only at what differs from it. */
+  private seen: ReadonlyMap<string, ServiceEntry> = new Map();
   private suppressed = 0;
   private stopped = false;
 
@@ -133,9 +135,20 @@ class Monitor implements HealthMonitor {
   /** Syncs the services whose entry changed since the last sync, or every service with `all`. */
   private sync(view: RegistryView, all = false): void {
     if (this.stopped) return;
-    for (const [name, entry] of view.services) if (all || this.seen.get(name) !== entry) this.syncService(name, entry);
-    for (const name of this.seen.keys()) if (!view.services.has(name)) this.syncService(name, undefined);
-    this.seen = new Map(view.services);
+    const seen = this.seen;
+    if (!all && seen instanceof SortedMap && view.services instanceof SortedMap) {
+      // The registry's views share all but what changed: the diff costs the change, not the registry's size.
+      (view.services as SortedMap<ServiceEntry>).diffFrom(seen as SortedMap<ServiceEntry>, {
+        added: (name, entry) => this.syncService(name, entry),
+        changed: (name, _before, entry) => this.syncService(name, entry),
+        removed: (name) => this.syncService(name, undefined),
+      });
+    } else {
+      for (const [name, entry] of view.services) if (all || seen.get(name) !== entry) this.syncService(name, entry);
+      for (const name of seen.keys()) if (!view.services.has(name)) this.syncService(name, undefined);
+    }
+    // Views are immutable: keeping the map itself is enough.
+    this.seen = view.services;
   }
 
   /** Starts, updates and stops the trackers of one service to match `entry` (undefined: the service is gone). */
