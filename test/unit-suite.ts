@@ -69,6 +69,7 @@ import "./unit/lab-scenario.test.js";
 import "./unit/lab-start-gate.test.js";
 import "./unit/lab-workload.test.js";
 import "./unit/log-rate-limit.test.js";
+import "./unit/metrics-event-loop-delay.test.js";
 import "./unit/open-store.test.js";
 import "./unit/registry.test.js";
 import "./unit/resources-corpus.test.js";
