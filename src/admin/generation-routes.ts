@@ -9,6 +9,12 @@ export const MAX_GENERATIONS_LIMIT = 1000;
 
 /** Generations a page holds when `after` is given without `limit`. */
 export const GENERATIONS_PAGE_DEFAULT = 200;
+/**
+ * A page (with `after`) also stops once its generations take this many
+ * characters of JSON (it always holds one): the diff of a generation that
+ * adds a large registry names every resource.
+ */
+export const GENERATIONS_PAGE_CHARS = 1024 * 1024;
 
 /** What `GET /v1/generations` accepts in its query string; all optional. */
 export interface GenerationQuery {
@@ -75,14 +81,26 @@ export function createGenerationRoutes(generations: GenerationControl): readonly
   ];
 }
 
-/** `list` is ascending by id, so the newest N are its tail. */
+/**
+ * Without `after`: every generation, or the newest `limit` (`list` is
+ * ascending by id, so they are its tail). With `after`: a page, oldest first,
+ * of at most `limit` and about GENERATIONS_PAGE_CHARS, with `next` while more
+ * follow.
+ */
 export function selectGenerations(all: readonly Generation[], query: GenerationQuery): GenerationsAnswer {
   const matching = query.status === undefined ? all : all.filter((g) => g.status === query.status);
   if (query.after === undefined) return { generations: query.limit === undefined ? matching : matching.slice(Math.max(0, matching.length - query.limit)) };
   const after = query.after;
-  const following = matching.filter((g) => g.id > after);
-  const page = following.slice(0, query.limit ?? GENERATIONS_PAGE_DEFAULT);
-  return { generations: page, ...(page.length < following.length && { next: page[page.length - 1]!.id }) };
+  const limit = query.limit ?? GENERATIONS_PAGE_DEFAULT;
+  const page: Generation[] = [];
+  let chars = 0;
+  for (const generation of matching) {
+    if (generation.id <= after) continue;
+    if (page.length === limit || (page.length > 0 && chars >= GENERATIONS_PAGE_CHARS)) return { generations: page, next: page[page.length - 1]!.id };
+    chars += JSON.stringify(generation).length;
+    page.push(generation);
+  }
+  return { generations: page };
 }
 
 /** Validates the whole query string at once; ValidationError names every bad parameter and what is allowed. */

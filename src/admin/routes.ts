@@ -86,8 +86,8 @@ export function createRoutes(deps: RouteDeps): readonly RouteSpec[] {
         const query = parseServicesQuery(request.query);
         // One view per page: its revision matches the page; pages may come from different revisions.
         const view = registry.view();
-        const page = servicesPage(view, query);
-        return { revision: view.revision, services: page.entries.map(jsonOf), ...(page.next !== undefined && { next: page.next }) };
+        const page = servicesPage(view, query, jsonOf);
+        return { revision: view.revision, services: page.services, ...(page.next !== undefined && { next: page.next }) };
       },
     },
     {

@@ -3,7 +3,7 @@ import { ValidationError, show, type Issue } from "../errors/index.js";
 import { clip } from "../log/index.js";
 import type { RegistryView, ServiceEntry } from "../registry/index.js";
 import { single } from "./query-params.js";
-import { SERVICES_PAGE_DEFAULT, SERVICES_PAGE_MAX } from "./services-page-limits.js";
+import { SERVICES_PAGE_CHARS, SERVICES_PAGE_DEFAULT, SERVICES_PAGE_MAX } from "./services-page-limits.js";
 
 /** What `GET /v1/services` accepts in its query string; both optional. */
 export interface ServicesQuery {
@@ -16,19 +16,27 @@ const QUERY_PARAMETERS = ["limit", "after"];
 const SERVICE_NAME = /^[a-z0-9-]{1,63}$/;
 
 /**
- * The entries of one page, in name order, and the name to continue after
- * when more follow. The registry's view is a SortedMap, so a page costs its
- * own size (a seek to `after`, then `limit` steps), not the registry's.
+ * One page of `view.services` in name order, each service as `render` shows
+ * it, and the name to continue after when more follow. A page holds at most
+ * `query.limit` services and stops early once they take SERVICES_PAGE_CHARS
+ * of JSON (it always holds one). The registry's view is a SortedMap, so a
+ * page costs its own size (a seek to `after`, then its steps), not the
+ * registry's.
  */
-export function servicesPage(view: RegistryView, query: ServicesQuery): { entries: ServiceEntry[]; next?: string } {
+export function servicesPage<T>(view: RegistryView, query: ServicesQuery, render: (entry: ServiceEntry) => T): { services: T[]; next?: string } {
   const services = SortedMap.from(view.services);
-  const entries: ServiceEntry[] = [];
+  const shown: T[] = [];
+  let chars = 0;
+  let last: string | undefined;
   const from = query.after === undefined ? services.entries() : services.entriesFrom(query.after, true);
-  for (const [, entry] of from) {
-    if (entries.length === query.limit) return { entries, next: entries[entries.length - 1]!.service.name };
-    entries.push(entry);
+  for (const [name, entry] of from) {
+    if (shown.length === query.limit || (shown.length > 0 && chars >= SERVICES_PAGE_CHARS)) return { services: shown, next: last! };
+    const json = render(entry);
+    chars += JSON.stringify(json).length;
+    shown.push(json);
+    last = name;
   }
-  return { entries };
+  return { services: shown };
 }
 
 /** Validates the whole query string at once; ValidationError names every bad parameter and what is allowed. */

@@ -1,4 +1,15 @@
 import { Counter, Gauge, Registry as PromRegistry, collectDefaultMetrics } from "prom-client";
+import { registerEventLoopDelay } from "./event-loop-delay.js";
+
+export {
+  EVENT_LOOP_DELAY_BUCKETS,
+  EVENT_LOOP_DELAY_MAX_METRIC,
+  EVENT_LOOP_DELAY_METRIC,
+  EVENT_LOOP_DELAY_RESOLUTION_MS,
+  registerEventLoopDelay,
+  type DelaySamples,
+  type EventLoopDelayOptions,
+} from "./event-loop-delay.js";
 
 /** The metrics steadymesh exports on `GET /metrics`; one instance per server, no globals. */
 export interface Metrics {
@@ -53,9 +64,17 @@ export interface Metrics {
   readonly ttlRemovals: Counter<never>;
 }
 
+/**
+ * A fresh set of metrics in a registry of its own. `processMetrics` (default
+ * true) adds prom-client's process and Node.js metrics and the event-loop
+ * delay histogram (event-loop-delay.ts); tests leave them out.
+ */
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
   const registry = new PromRegistry();
-  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "steadymesh_" });
+  if (options.processMetrics ?? true) {
+    collectDefaultMetrics({ register: registry, prefix: "steadymesh_" });
+    registerEventLoopDelay(registry);
+  }
   const registers = [registry];
   return {
     registry,

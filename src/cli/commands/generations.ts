@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 // model.ts, not the guard index: it holds only types and constants, so the CLI does not load the guard.
 import { GENERATION_STATUSES, SHORT_TYPES, type Generation, type GenerationDiff, type GenerationStatus } from "../../guard/model.js";
+import { allGenerations } from "../admin-pages.js";
 import { adminClient, withAdminOption, type CliContext } from "../context.js";
 import { grpcCodeName } from "../grpc-codes.js";
 import { integerIn, oneOfValues } from "../parse.js";
@@ -32,22 +33,14 @@ export function addGenerationsCommand(program: Command, context: CliContext): vo
     .option("--json", "print the admin API's JSON answer instead of a table");
   withAdminOption(command).action(async (options: GenerationsOptions) => {
     const client = adminClient(options);
-    const query = new URLSearchParams();
-    if (options.status !== undefined) query.set("status", options.status);
     let answer: { generations: Generation[] };
     if (options.limit !== undefined) {
+      const query = new URLSearchParams();
+      if (options.status !== undefined) query.set("status", options.status);
       query.set("limit", String(options.limit));
       answer = await client.request<{ generations: Generation[] }>("GET", `/v1/generations?${query.toString()}`);
     } else {
-      // Everything, a page at a time (`after`, then each page's `next`).
-      const generations: Generation[] = [];
-      for (let after: number | undefined = 0; after !== undefined; ) {
-        query.set("after", String(after));
-        const page: { generations: Generation[]; next?: number } = await client.request("GET", `/v1/generations?${query.toString()}`);
-        generations.push(...page.generations);
-        after = page.next;
-      }
-      answer = { generations };
+      answer = { generations: await allGenerations(client, options.status) };
     }
     if (options.json) {
       context.print(JSON.stringify(answer, null, 2));

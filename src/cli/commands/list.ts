@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import type { ServiceJson } from "../../admin/index.js";
-import { segment, type AdminClient } from "../admin-client.js";
+import { segment } from "../admin-client.js";
+import { allServices } from "../admin-pages.js";
 import { describeFailing, failingServices } from "../build-status.js";
 import { adminClient, withAdminOption, type CliContext } from "../context.js";
 import { formatHostPort } from "../parse.js";
@@ -40,29 +41,6 @@ export function addListCommand(program: Command, context: CliContext): void {
     for (const line of formatTable(HEADER, services.flatMap(rowsOf))) context.print(line);
     for (const failing of failingServices(services)) context.print(describeFailing(failing));
   });
-}
-
-/**
- * Every service, following `GET /v1/services` page by page (`next`); the
- * revision shown is the last page's. A large registry is read in pages so
- * the server never serializes all of it in one turn.
- */
-async function allServices(client: AdminClient): Promise<{ revision: number; services: ServiceJson[] }> {
-  const services: ServiceJson[] = [];
-  let revision = 0;
-  for (let after: string | undefined, pages = 0; pages === 0 || after !== undefined; pages++) {
-    const page: ServicesPage = await client.request<ServicesPage>("GET", after === undefined ? "/v1/services" : `/v1/services?after=${encodeURIComponent(after)}`);
-    services.push(...page.services);
-    revision = page.revision;
-    after = page.next;
-  }
-  return { revision, services };
-}
-
-interface ServicesPage {
-  readonly revision: number;
-  readonly services: ServiceJson[];
-  readonly next?: string;
 }
 
 function rowsOf(service: ServiceJson): string[][] {

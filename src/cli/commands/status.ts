@@ -1,10 +1,6 @@
 import type { Command } from "commander";
-import type { ServiceJson } from "../../admin/index.js";
 import type { ClientStatus, NackStatus, TypeStatus } from "../../xds/index.js";
-import type { ClientsPage } from "../../admin/index.js";
-// The module itself, not the admin index: at run time the CLI needs only this constant.
-import { CLIENTS_PAGE_MAX } from "../../admin/clients-page-limits.js";
-import type { AdminClient } from "../admin-client.js";
+import { allClients, allServices } from "../admin-pages.js";
 import { failingServices, summarizeFailing } from "../build-status.js";
 import { adminClient, withAdminOption, type CliContext } from "../context.js";
 import { grpcCodeName } from "../grpc-codes.js";
@@ -34,7 +30,8 @@ export function addStatusCommand(program: Command, context: CliContext): void {
   withAdminOption(command).action(async (options: StatusOptions) => {
     const client = adminClient(options);
     const answer = { clients: await allClients(client) };
-    const failing = failingServices((await client.request<{ services: ServiceJson[] }>("GET", "/v1/services")).services);
+    // Every page: a failing service may be anywhere in a large registry.
+    const failing = failingServices((await allServices(client)).services);
     if (options.json) {
       context.print(JSON.stringify({ clients: answer.clients, failingServices: failing }, null, 2));
       return;
@@ -43,23 +40,6 @@ export function addStatusCommand(program: Command, context: CliContext): void {
     else for (const line of formatTable(HEADER, answer.clients.flatMap(rowsOf))) context.print(line);
     if (failing.length > 0) context.print(summarizeFailing(failing));
   });
-}
-
-/**
- * Every connected client, page by page (`GET /v1/clients` pages by stream id).
- * A cursor that does not move on ends the walk, so a misbehaving server
- * cannot keep the command looping.
- */
-async function allClients(admin: AdminClient): Promise<ClientStatus[]> {
-  const clients: ClientStatus[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const query = `?limit=${CLIENTS_PAGE_MAX}${after === undefined ? "" : `&after=${encodeURIComponent(after)}`}`;
-    const page = await admin.request<ClientsPage>("GET", `/v1/clients${query}`);
-    clients.push(...page.clients);
-    if (page.next === undefined || page.next === after || page.clients.length === 0) return clients;
-    after = page.next;
-  }
 }
 
 function rowsOf(client: ClientStatus): string[][] {
