@@ -1,4 +1,4 @@
-import type { Etcd3, IKeyValue, IRequestOp } from "etcd3";
+import type { Etcd3, IKeyValue, IRequestOp, ITxnResponse } from "etcd3";
 import { UnavailableError, ValidationError } from "../../errors/index.js";
 import type { Logger } from "../../log/index.js";
 import type { GenerationLog, StoredGeneration, StoredResource } from "../generation-log.js";
@@ -256,8 +256,11 @@ async function foldsFor(context: LogContext, state: LogState, kept: readonly num
   const dropped = new Map<number, number[]>();
   for (const id of kept) {
     const links: number[] = [];
-    for (let at = baseOf(id); at !== null && at !== undefined && !keep.has(at); at = baseOf(at)) links.unshift(at);
-    if (links.length > 0) dropped.set(id, links);
+    let at = baseOf(id);
+    for (; at !== null && at !== undefined && !keep.has(at); at = baseOf(at)) links.unshift(at);
+    // A chain that leads to a generation etcd does not hold stays as it is: folding it would pass part of a list off as whole.
+    if (at === undefined) context.logger.warn({ generation: id }, "a kept generation's chain of changes leads to a generation etcd does not hold; leaving it as it is");
+    else if (links.length > 0) dropped.set(id, links);
   }
   const entries = await readEntries(context, state, [...kept, ...[...dropped.values()].flat()]);
   const folded = new Map<number, ChainEntry>();
@@ -266,6 +269,29 @@ async function foldsFor(context: LogContext, state: LogState, kept: readonly num
     folded.set(id, fold(base ?? null, [...links, id].map((g) => entries.get(g)!)));
   }
   return { folded, entries: new Map([...entries, ...folded].filter(([id]) => keep.has(id))) };
+}
+
+/**
+ * The deletes that finish a retain: records, heads and old whole lists of
+ * generations not kept, parts no kept head names (`tags`: each kept
+ * generation's tag), and, last, bodies no kept entry uses. `read` holds the
+ * keys of records, parts and bodies, at the revision of `state`.
+ */
+function dropsOf(keys: GenerationKeys, read: ITxnResponse, kept: { state: LogState; keep: ReadonlySet<number>; tags: ReadonlyMap<number, string>; entries: ReadonlyMap<number, ChainEntry> }): IRequestOp[] {
+  const { state, keep, tags, entries } = kept;
+  const drops: IRequestOp[] = [];
+  for (const kv of rangeAt(read, 0)) if (!keep.has(idAfter(kv, keys.records))) drops.push(op.delete(kv.key.toString()));
+  for (const [id, stored] of state.stored) if (!keep.has(id)) drops.push(op.delete(stored.kind === "head" ? keys.head(id) : keys.legacyOf(id)));
+  for (const kv of rangeAt(read, 1)) {
+    const id = idAfter(kv, keys.parts);
+    const tag = kv.key.toString().slice(keys.parts.length + 17).split("/")[0];
+    if (tags.get(id) !== tag) drops.push(op.delete(kv.key.toString()));
+  }
+  // Bodies go last, so a retain cut short never leaves a kept generation without its bodies.
+  const used = new Set<string>();
+  for (const entry of entries.values()) for (const [, , hash] of entry.upserts) used.add(hash);
+  for (const kv of rangeAt(read, 2)) if (!used.has(kv.key.toString().slice(keys.bodies.length))) drops.push(op.delete(kv.key.toString()));
+  return drops;
 }
 
 /** One pass of retain; false when a concurrent put or retain got in the way and it must start over. */
@@ -300,20 +326,7 @@ async function retainOnce(context: LogContext, keep: ReadonlySet<number>): Promi
     tags.set(id, head.tag);
   }
   if (!(await guardedTxn(partOps, (o) => o.request_put!.value!.length)) || !(await guardedTxn(headOps))) return false;
-
-  const drops: IRequestOp[] = [];
-  for (const kv of rangeAt(read, 0)) if (!keep.has(idAfter(kv, keys.records))) drops.push(op.delete(kv.key.toString()));
-  for (const [id, stored] of state.stored) if (!keep.has(id)) drops.push(op.delete(stored.kind === "head" ? keys.head(id) : keys.legacyOf(id)));
-  for (const kv of rangeAt(read, 1)) {
-    const id = idAfter(kv, keys.parts);
-    const tag = kv.key.toString().slice(keys.parts.length + 17).split("/")[0];
-    if (tags.get(id) !== tag) drops.push(op.delete(kv.key.toString()));
-  }
-  // Bodies go last, so a retain cut short never leaves a kept generation without its bodies.
-  const used = new Set<string>();
-  for (const entry of entries.values()) for (const [, , hash] of entry.upserts) used.add(hash);
-  for (const kv of rangeAt(read, 2)) if (!used.has(kv.key.toString().slice(keys.bodies.length))) drops.push(op.delete(kv.key.toString()));
-  return guardedTxn(drops);
+  return guardedTxn(dropsOf(keys, read, { state, keep, tags, entries }));
 }
 
 /**
