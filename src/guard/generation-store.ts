@@ -44,9 +44,13 @@ export function createGenerationStore(log: GenerationLog, logger: Logger): Gener
     recent.set(id, snapshot);
     while (recent.size > MEMORY_SNAPSHOTS) recent.delete(recent.keys().next().value as number);
   };
-  /** The newest generation this process stored resources for, and its snapshot: the next one is stored as changes against it. */
+  /**
+   * The newest generation this process stored resources for or read back
+   * from the log, and its snapshot: the next one is stored as changes
+   * against it. Undefined on a fresh log: the next one is stored whole.
+   */
   let newest: { readonly id: number; readonly snapshot: Snapshot } | undefined;
-  /** Generations whose resources this process stored: a snapshot never changes, so they are not written again. */
+  /** Generations whose resources are in the log (stored or read back by this process): a snapshot never changes, so they are not written again. */
   const stored = new Set<number>();
 
   /** Writes the record with the snapshot's resources: as changes against `newest` when it can (the cost of what changed), else whole. */
@@ -96,14 +100,18 @@ export function createGenerationStore(log: GenerationLog, logger: Logger): Gener
     async snapshot(generation) {
       const cached = recent.get(generation.id);
       if (cached) return cached;
-      const stored = await log.resources(generation.id);
-      if (!stored) return undefined;
-      const snapshot = fromStored(generation.revision, stored);
+      const resources = await log.resources(generation.id);
+      if (!resources) return undefined;
+      const snapshot = fromStored(generation.revision, resources);
       if (snapshot.version !== generation.version) {
         logger.error({ generation: generation.id, stored: snapshot.version, recorded: generation.version }, "stored snapshot does not match its generation's version; ignoring it");
         return undefined;
       }
       remember(generation.id, snapshot);
+      // Read back after a restart (the served generation): the next generation is stored as changes against it, not whole.
+      // When it is not the log's newest with resources, the log refuses those changes and putWithResources stores the next one whole.
+      stored.add(generation.id);
+      if (!newest || generation.id > newest.id) newest = { id: generation.id, snapshot };
       return snapshot;
     },
     async retain(ids) {

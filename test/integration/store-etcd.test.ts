@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { after, before, test } from "node:test";
 import { Etcd3 } from "etcd3";
 import { UnavailableError } from "../../src/errors/index.js";
@@ -7,7 +8,7 @@ import { openEtcdStore } from "../../src/registry/stores/index.js";
 import { startEtcd, type EtcdCluster } from "../helpers/etcd.js";
 import { waitFor } from "../helpers/wait-for.js";
 // The contract suite stays beside the unit store tests that run it too (memory, sqlite); this file is its etcd run.
-import { bodiesAsHex, CDS, runGenerationLogContract } from "../unit/generation-log-contract.js";
+import { bodiesAsHex, CDS, EDS, resource, runGenerationLogContract } from "../unit/generation-log-contract.js";
 import { putInstance, putUniqueInstance, runStoreContract, service } from "../unit/store-contract.js";
 
 /** One single-member etcd for the contract suite and the tests that do not kill it; each test gets its own prefix. */
@@ -133,6 +134,63 @@ test("etcd store - generations: a snapshot larger than one etcd request (bytes a
     assert.deepEqual(await store.generations.list(), []);
     assert.equal(await store.generations.resources(2), undefined);
     assert.equal(await bodyCount(), 0);
+  } finally {
+    raw.close();
+    await store.close();
+  }
+});
+
+test("etcd store - generations of 12,000 resources: stored whole once (over one etcd request), then a one-resource change writes a few hundred bytes; retain folds dropped bases", async () => {
+  const prefix = freshPrefix();
+  const store = await openEtcdStore({ endpoints: etcd().endpoints, prefix });
+  const raw = new Etcd3({ hosts: etcd().endpoints.map((e) => `http://${e}`) });
+  const stored = async (): Promise<number> => {
+    const all = await raw.getAll().prefix(`${prefix}replicas/default/`).buffers();
+    return Object.entries(all).reduce((sum, [key, value]) => sum + Buffer.byteLength(key) + value.byteLength, 0);
+  };
+  try {
+    const cla = (n: number, v: number) => resource(EDS, `service-${String(n).padStart(5, "0")}`, [n >> 8, n & 255, v]);
+    const whole = Array.from({ length: 12_000 }, (_, n) => cla(n, 0));
+    await store.generations.put({ id: 1, record: { status: "pushed" } }, whole);
+    const before = await stored();
+    for (let id = 2; id <= 11; id++) await store.generations.put({ id, record: { status: "pushed" } }, { base: id - 1, upserts: [cla(id, id)], removals: [] });
+    const perGeneration = ((await stored()) - before) / 10;
+    console.log(`# etcd keys grew ${Math.round(perGeneration)} bytes per one-resource generation (12,000 resources)`);
+    // The whole list of references is about 1 MB; a generation that copied it would add that much.
+    assert.ok(perGeneration < 2_000, `${perGeneration} bytes per generation`);
+    const eleventh = whole.map((r, n) => (n >= 2 && n <= 11 ? cla(n, n) : r));
+    assert.deepEqual(bodiesAsHex(await store.generations.resources(11)), bodiesAsHex(eleventh));
+    await store.generations.retain(new Set([4, 11]));
+    assert.equal(await store.generations.resources(1), undefined);
+    assert.deepEqual(bodiesAsHex(await store.generations.resources(4)), bodiesAsHex(whole.map((r, n) => (n >= 2 && n <= 4 ? cla(n, n) : r))));
+    assert.deepEqual(bodiesAsHex(await store.generations.resources(11)), bodiesAsHex(eleventh));
+    const keys = await raw.getAll().prefix(`${prefix}replicas/default/generation-heads/`).keys();
+    assert.equal(keys.length, 2, "a head for each kept generation, none for the dropped ones");
+    const bodies = await raw.getAll().prefix(`${prefix}replicas/default/bodies/`).count();
+    assert.equal(bodies, 12_000 + 7, "the first versions of services 2-4, which only generation 1 used, are gone");
+  } finally {
+    raw.close();
+    await store.close();
+  }
+});
+
+test("etcd store - generations stored as whole lists by an earlier version read back, take changes and are pruned", async () => {
+  const prefix = freshPrefix();
+  const raw = new Etcd3({ hosts: etcd().endpoints.map((e) => `http://${e}`) });
+  const at = `${prefix}replicas/default/`;
+  const hash = createHash("sha256").update(Buffer.from([7, 7])).digest("hex");
+  await raw.put(`${at}generations/${"1".padStart(16, "0")}`).value(JSON.stringify({ status: "pushed" }));
+  await raw.put(`${at}generation-resources/${"1".padStart(16, "0")}`).value(JSON.stringify([[CDS, "a", hash]]));
+  await raw.put(`${at}bodies/${hash}`).value(Buffer.from([7, 7]));
+  const store = await openEtcdStore({ endpoints: etcd().endpoints, prefix });
+  try {
+    assert.deepEqual(bodiesAsHex(await store.generations.resources(1)), [{ typeUrl: CDS, name: "a", body: "0707" }]);
+    await store.generations.put({ id: 2, record: {} }, { base: 1, upserts: [resource(CDS, "b", [1])], removals: [] });
+    assert.deepEqual(bodiesAsHex(await store.generations.resources(2)), [{ typeUrl: CDS, name: "a", body: "0707" }, { typeUrl: CDS, name: "b", body: "01" }]);
+    await store.generations.retain(new Set([2]));
+    assert.equal(await store.generations.resources(1), undefined);
+    assert.deepEqual(bodiesAsHex(await store.generations.resources(2)), [{ typeUrl: CDS, name: "a", body: "0707" }, { typeUrl: CDS, name: "b", body: "01" }]);
+    assert.equal(await raw.getAll().prefix(`${at}generation-resources/`).count(), 0);
   } finally {
     raw.close();
     await store.close();

@@ -59,3 +59,61 @@ test("generation store - after the first, each generation is written as changes 
     assert.equal(read?.version, snapshot.version, `generation ${i + 1}`);
   }
 });
+
+/** `count` snapshots, each from the one before: 50 services, then one instance's port changed per snapshot. */
+function snapshotsOf(count: number): Snapshot[] {
+  const cache = createBuildCache();
+  let view: RegistryView = { revision: 0, services: SortedMap.empty() };
+  let built: Snapshot | undefined;
+  const out: Snapshot[] = [];
+  const instance = (service: string, port: number): Instance => ({ service, id: "i0", address: "10.0.0.1", port, zone: "", region: "", weight: 1, health: "healthy", metadata: {} });
+  for (let id = 1; id <= count; id++) {
+    const events = id === 1
+      ? Array.from({ length: 50 }, (_, k) => [
+          { revision: 1, kind: "service-put" as const, service: { name: `svc-${k}`, protocol: "grpc" as const, lbPolicy: "round_robin" as const, metadata: {} } },
+          { revision: 1, kind: "instance-put" as const, instance: instance(`svc-${k}`, 8000) },
+        ]).flat()
+      : [{ revision: id, kind: "instance-put" as const, instance: instance(`svc-${id}`, 8000 + id) }];
+    view = nextView(view, id, events);
+    built = buildSnapshot(view, codec, cache, built).snapshot;
+    out.push(built);
+  }
+  return out;
+}
+
+test("generation store - after a restart, the generation read back from the log is the base of the next one: it is stored as changes, not whole", async () => {
+  const backend = createMemoryStore();
+  const snapshots = snapshotsOf(4);
+  const before = createGenerationStore(backend.generations, createSilentLogger());
+  for (const [i, snapshot] of snapshots.slice(0, 3).entries()) await before.save(generation(i + 1, snapshot), snapshot);
+
+  const puts: (readonly StoredResource[] | ResourceChanges | undefined)[] = [];
+  const log: GenerationLog = { ...backend.generations, put: (g, resources) => (puts.push(resources), backend.generations.put(g, resources)) };
+  const after = createGenerationStore(log, createSilentLogger());
+  assert.equal((await after.snapshot(generation(3, snapshots[2]!)))?.version, snapshots[2]!.version);
+  await after.save(generation(3, snapshots[2]!), snapshots[2]!);
+  assert.deepEqual(puts, [undefined], "the generation read back is not written again");
+  await after.save(generation(4, snapshots[3]!), snapshots[3]!);
+  const changes = puts[1];
+  assert.ok(changes !== undefined && !Array.isArray(changes), "written as changes");
+  assert.equal((changes as ResourceChanges).base, 3);
+  assert.deepEqual((changes as ResourceChanges).upserts.map((r) => r.name), ["svc-4"]);
+  assert.equal((await createGenerationStore(backend.generations, createSilentLogger()).snapshot(generation(4, snapshots[3]!)))?.version, snapshots[3]!.version);
+});
+
+test("generation store - after a restart that read back an older generation than the log's newest, the next one is stored whole (the log refuses the changes) and reads back", async () => {
+  const backend = createMemoryStore();
+  const snapshots = snapshotsOf(4);
+  const before = createGenerationStore(backend.generations, createSilentLogger());
+  for (const [i, snapshot] of snapshots.slice(0, 3).entries()) await before.save(generation(i + 1, snapshot), snapshot);
+
+  const puts: (readonly StoredResource[] | ResourceChanges | undefined)[] = [];
+  const log: GenerationLog = { ...backend.generations, put: (g, resources) => (puts.push(resources), backend.generations.put(g, resources)) };
+  const after = createGenerationStore(log, createSilentLogger());
+  assert.equal((await after.snapshot(generation(2, snapshots[1]!)))?.version, snapshots[1]!.version);
+  await after.save(generation(4, snapshots[3]!), snapshots[3]!);
+  assert.equal(puts.length, 2);
+  assert.equal((puts[0] as ResourceChanges).base, 2, "tried as changes against the generation read back");
+  assert.ok(Array.isArray(puts[1]) && puts[1].length === 200, "then whole");
+  assert.equal((await createGenerationStore(backend.generations, createSilentLogger()).snapshot(generation(4, snapshots[3]!)))?.version, snapshots[3]!.version);
+});

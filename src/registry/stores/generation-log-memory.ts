@@ -123,8 +123,11 @@ export function createMemoryGenerationLog(ensureOpen: () => void): GenerationLog
       for (const id of records.keys()) if (!keep.has(id)) records.delete(id);
       const before = head();
       generations = generations.filter((id) => keep.has(id));
-      // A span stays while a kept generation holds it.
-      spans = spans.filter((span) => generations.some((g) => span.first <= g && (span.last === undefined || g < span.last)));
+      // A span stays while a kept generation holds it: the first kept at or after `first` is before `last`.
+      spans = spans.filter((span) => {
+        const g = firstAtOrAfter(generations, span.first);
+        return g !== undefined && (span.last === undefined || g < span.last);
+      });
       const newest = head();
       if (newest !== before) {
         // Nothing is newer than the new newest: whatever it holds stays open for the next generation.
@@ -136,4 +139,16 @@ export function createMemoryGenerationLog(ensureOpen: () => void): GenerationLog
       for (const hash of bodies.keys()) if (!used.has(hash)) bodies.delete(hash);
     },
   };
+}
+
+/** The smallest of `sorted` (ascending) that is at least `at`: a binary search, so retain costs O(spans log generations). */
+function firstAtOrAfter(sorted: readonly number[], at: number): number | undefined {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (sorted[mid]! < at) low = mid + 1;
+    else high = mid;
+  }
+  return sorted[low];
 }

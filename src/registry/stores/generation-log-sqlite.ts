@@ -118,8 +118,9 @@ export function createSqliteGenerationLog(db: Database.Database, options: Sqlite
     storedBodies.add(resource.hash);
   };
   const begin = (resource: Target, at: number): void => {
-    if (openSpan.get(resource.typeUrl, resource.name) === resource.hash) return;
-    endSpan.run(at, resource.typeUrl, resource.name);
+    const held = openSpan.get(resource.typeUrl, resource.name);
+    if (held === resource.hash) return;
+    if (held !== undefined) endSpan.run(at, resource.typeUrl, resource.name);
     beginSpan.run(resource.typeUrl, resource.name, resource.hash, at);
     storeBody(resource);
   };
