@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, test } from "node:test";
 import { Etcd3 } from "etcd3";
-import { UnavailableError } from "../../src/errors/index.js";
+import { UnavailableError, ValidationError } from "../../src/errors/index.js";
 import { openStore, type ChangeEvent, type Store } from "../../src/registry/index.js";
 import { openEtcdStore } from "../../src/registry/stores/index.js";
 import { startEtcd, type EtcdCluster } from "../helpers/etcd.js";
@@ -61,7 +61,7 @@ function recorder(store: Store) {
 /** Commits are retried while etcd elects a leader or comes back. */
 const RETRY = { timeoutMs: 15_000, intervalMs: 250 };
 
-test("etcd store - two stores on one prefix see each other's commits in watch and load, at etcd's revision", async () => {
+test("etcd store - two stores on one prefix see each other's commits in watch and load, at the store's own revision", async () => {
   const prefix = freshPrefix();
   const [a, b] = await Promise.all([openEtcdStore({ endpoints: etcd().endpoints, prefix, replica: "a" }), openEtcdStore({ endpoints: etcd().endpoints, prefix, replica: "b" })]);
   const raw = new Etcd3({ hosts: etcd().endpoints.map((e) => `http://${e}`) });
@@ -74,19 +74,46 @@ test("etcd store - two stores on one prefix see each other's commits in watch an
     assert.deepEqual(seenByB.batches, [first.events]);
     assert.deepEqual(await b.load(), await a.load());
 
-    // Any other etcd write moves etcd's revision, and so the store's: revisions are etcd's, counted from the prefix's first commit.
-    const before = Number((await raw.get(`${prefix}commit`).exec()).kvs[0]!.mod_revision);
+    // Other etcd writes move etcd's revision, not the store's: it counts commits, and the commit key states it.
     await raw.put("/elsewhere/key").value("x");
     const second = await b.commit([{ kind: "delete-service", name: "web" }]);
-    assert.equal(second.revision, 3);
-    const commitKv = (await raw.get(`${prefix}commit`).exec()).kvs[0]!;
-    assert.equal(Number(commitKv.mod_revision), before + 2);
-    assert.equal(second.revision, Number(commitKv.mod_revision) - Number(commitKv.create_revision) + 1);
-    await seenByA.until(3);
+    assert.equal(second.revision, 2);
+    const record = JSON.parse((await raw.get(`${prefix}commit`).string()) ?? "{}") as { revision?: number };
+    assert.equal(record.revision, 2);
+    await seenByA.until(2);
     assert.deepEqual(seenByA.batches, [first.events, second.events]);
-    assert.deepEqual(await a.load(), { revision: 3, services: [], instances: [] });
+    assert.deepEqual(await a.load(), { revision: 2, services: [], instances: [] });
   } finally {
     raw.close();
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test("etcd store - group commit: 64 concurrent commits share few txns, each with its own revision; a bad one fails alone; the other replica sees each", async () => {
+  const prefix = freshPrefix();
+  const [a, b] = await Promise.all([openEtcdStore({ endpoints: etcd().endpoints, prefix, replica: "a" }), openEtcdStore({ endpoints: etcd().endpoints, prefix, replica: "b" })]);
+  try {
+    const seenByB = recorder(b);
+    const writes = Array.from({ length: 64 }, (_, i) => [putUniqueInstance(`s${i % 4}`, `i${i}`, { port: 8000 + i })]);
+    // Commit 10 takes commit 3's address and port (same service): a ConflictError for it alone. Commit 20 is malformed.
+    writes[10] = [putUniqueInstance("s2", "clash", { port: 8000 + 2 })];
+    writes[20] = [{ kind: "delete-instance", service: "Not A Label", id: "x" }];
+    const results = await Promise.allSettled(writes.map((mutations) => a.commit(mutations)));
+    assert.match(String(results[10]?.status === "rejected" && results[10].reason), /already used by instance i2/);
+    assert.ok(results[20]?.status === "rejected" && results[20].reason instanceof ValidationError);
+    const landed = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    assert.equal(landed.length, 62);
+    assert.deepEqual(landed.map((r) => r.revision).sort((x, y) => x - y), Array.from({ length: 62 }, (_, i) => i + 1), "one revision per commit");
+    const stats = a.commitStats?.();
+    assert.ok(stats && stats.items === 64 && stats.batches < 16, `64 commits in ${stats?.batches} batches`);
+    await seenByB.until(62);
+    assert.deepEqual(seenByB.revisions(), Array.from({ length: 62 }, (_, i) => i + 1), "the other replica gets each commit once, in order");
+    assert.deepEqual(seenByB.batches.flat(), [...landed].sort((x, y) => x.revision - y.revision).flatMap((r) => r.events));
+    const state = await b.load();
+    assert.equal(state.revision, 62);
+    assert.equal(state.instances.length, 62);
+    assert.ok(!state.instances.some((i) => i.id === "clash"));
+  } finally {
     await Promise.all([a.close(), b.close()]);
   }
 });

@@ -1,7 +1,7 @@
 import type { IKeyValue, IRequestOp, ITxnResponse } from "etcd3";
 import type { Instance, Service } from "../model.js";
 import type { ChangeEvent, Mutation } from "../store.js";
-import { applyMutations, checkMutation, freezeInstance, freezeService, type Tables } from "./apply.js";
+import { checkMutation, freezeInstance, freezeService, type Tables } from "./apply.js";
 import { op, rangeAt, revisionOf } from "./etcd-kv.js";
 
 /**
@@ -33,45 +33,67 @@ export function registryKeys(prefix: string): RegistryKeys {
 }
 
 /**
- * The value of the commit key: the commit's events without their revision
- * (the key's mod revision supplies it), so every watcher decodes exactly the
- * events the committing replica computed, and `id`, which tells a commit
- * whose answer was lost apart from someone else's.
+ * The value of the commit key, rewritten by every batch of commits that
+ * changes something (etcd-batch.ts): the events of each commit of the batch
+ * without their revision, and the store revision of the last one, so every
+ * watcher decodes exactly the events the committing replica computed, one
+ * commit at a time. `id` names the batch, which tells a batch whose answer
+ * was lost apart from someone else's.
+ *
+ * Records written before group commit (format 1) have `events` (one commit)
+ * and no `revision`: their revision is derived from the key's etcd revisions
+ * (storeRevision). Replicas must all run a version that reads format 2
+ * before any of them writes it.
  */
 export interface CommitRecord {
   readonly id: string;
-  readonly events: readonly RecordedEvent[];
+  /** Format 2: the store revision of the last commit in `commits`; commit i of n has `revision - n + 1 + i`. */
+  readonly revision?: number;
+  /** Format 2: each changing commit of the batch, in revision order. */
+  readonly commits?: readonly (readonly RecordedEvent[])[];
+  /** Format 1: the one commit's events. */
+  readonly events?: readonly RecordedEvent[];
 }
 
 /** A ChangeEvent without its revision (Omit on each member of the union, so `kind` still narrows). */
 export type RecordedEvent = ChangeEvent extends infer E ? (E extends ChangeEvent ? Omit<E, "revision"> : never) : never;
 
-/** Where the commit key stands: the last commit's etcd revisions, or zeros before the first commit. */
+/** Where the commit key stands: the last batch's etcd revisions and store revision, or zeros before the first commit. */
 export interface CommitPoint {
   readonly modRevision: number;
   readonly createRevision: number;
   readonly id?: string;
+  /** The store revision a format-2 record states; absent for format 1. */
+  readonly revision?: number;
 }
 
 /**
- * The store revision of the commit at etcd revision `modRevision`. The first
- * commit under a prefix is revision 1 and each later one is etcd's revision
- * counted from there: revision = mod - (create - 1), where `create` is the
- * commit key's create revision. So every replica derives the same number, it
- * rises with etcd's, and it starts at 0 however busy the etcd is.
+ * The store revision of the last commit at `point`. A format-2 record states
+ * it: the store counts its own revisions, one per changing commit, however
+ * many share an etcd txn. A format-1 record's is derived from etcd's: the
+ * first commit under a prefix is revision 1 and each later one is etcd's
+ * revision counted from there, revision = mod - (create - 1), where `create`
+ * is the commit key's create revision. Either way every replica derives the
+ * same number, it never goes down, and it starts at 0.
  */
 export function storeRevision(point: CommitPoint): number {
+  if (point.revision !== undefined) return point.revision;
   return point.modRevision === 0 ? 0 : point.modRevision - point.createRevision + 1;
 }
 
 export function commitPoint(kv: IKeyValue | undefined): CommitPoint {
   if (!kv) return { modRevision: 0, createRevision: 0 };
   const record = JSON.parse(kv.value.toString()) as Partial<CommitRecord>;
-  return { modRevision: revisionOf(kv.mod_revision), createRevision: revisionOf(kv.create_revision), id: record.id };
+  return {
+    modRevision: revisionOf(kv.mod_revision),
+    createRevision: revisionOf(kv.create_revision),
+    id: record.id,
+    ...(typeof record.revision === "number" && { revision: record.revision }),
+  };
 }
 
 /** What a commit needs to read, by key kind. */
-interface ReadPlan {
+export interface ReadPlan {
   readonly services: string[];
   readonly instances: [string, string][];
   /** Services whose instances are all read (delete-service lists them; a uniqueEndpoint put compares with them). */
@@ -79,7 +101,7 @@ interface ReadPlan {
 }
 
 /** Checks every mutation first (so nothing malformed reaches etcd), then lists the keys applying them reads. */
-function planReads(mutations: readonly Mutation[]): ReadPlan {
+export function planReads(mutations: readonly Mutation[]): ReadPlan {
   mutations.forEach(checkMutation);
   const services = new Set<string>();
   const instances = new Map<string, [string, string]>();
@@ -106,16 +128,24 @@ function planReads(mutations: readonly Mutation[]): ReadPlan {
   return { services: [...services], instances: [...instances.values()], wholeServices: [...whole] };
 }
 
+/** The plans of several commits as one, each key once. */
+export function mergePlans(plans: readonly ReadPlan[]): ReadPlan {
+  const instances = new Map(plans.flatMap((plan) => plan.instances.map((pair): [string, [string, string]] => [`${pair[0]}/${pair[1]}`, pair])));
+  return {
+    services: [...new Set(plans.flatMap((plan) => plan.services))],
+    instances: [...instances.values()],
+    wholeServices: [...new Set(plans.flatMap((plan) => plan.wholeServices))],
+  };
+}
+
 /** The read txn's ops: the commit key, then each planned service, instance and whole service, in plan order. */
-export function readOps(keys: RegistryKeys, mutations: readonly Mutation[]): { ops: IRequestOp[]; plan: ReadPlan } {
-  const plan = planReads(mutations);
-  const ops = [
+export function readOps(keys: RegistryKeys, plan: ReadPlan): IRequestOp[] {
+  return [
     op.get(keys.commit),
     ...plan.services.map((name) => op.get(keys.service(name))),
     ...plan.instances.map(([service, id]) => op.get(keys.instance(service, id))),
     ...plan.wholeServices.map((name) => op.range(keys.instancesOf(name))),
   ];
-  return { ops, plan };
 }
 
 /** A service as stored under `services/<name>`, frozen. */
@@ -128,26 +158,44 @@ export const parseInstance = (kv: IKeyValue): Instance => freezeInstance(JSON.pa
  * fetch are a bug in planReads and throw. Writes are collected per key, last
  * one wins: an etcd txn may not touch a key twice.
  */
-class DraftTables implements Tables {
+export class DraftTables implements Tables {
   readonly services = new Map<string, Service | undefined>();
   readonly instances = new Map<string, Instance | undefined>();
   readonly whole = new Set<string>();
   /** Full key → new value (undefined: delete), in first-write order. */
   readonly writes = new Map<string, Service | Instance | undefined>();
+  /** How to take back each change to the maps above since the draft was read, newest last. */
+  private readonly undo: (() => void)[] = [];
 
   constructor(private readonly keys: RegistryKeys) {}
+
+  /** A point to roll back to: each commit of a batch takes one, so a commit that throws undoes only itself. */
+  mark(): number {
+    return this.undo.length;
+  }
+
+  rollback(mark: number): void {
+    while (this.undo.length > mark) this.undo.pop()!();
+  }
+
+  private change<V>(map: Map<string, V>, key: string, value: V): void {
+    const had = map.has(key);
+    const before = map.get(key);
+    this.undo.push(() => (had ? map.set(key, before as V) : map.delete(key)));
+    map.set(key, value);
+  }
 
   getService(name: string): Service | undefined {
     if (!this.services.has(name)) throw new Error(`etcd commit did not read service ${name}`);
     return this.services.get(name);
   }
   putService(service: Service): void {
-    this.services.set(service.name, service);
-    this.writes.set(this.keys.service(service.name), service);
+    this.change(this.services, service.name, service);
+    this.change(this.writes, this.keys.service(service.name), service);
   }
   deleteService(name: string): void {
-    this.services.set(name, undefined);
-    this.writes.set(this.keys.service(name), undefined);
+    this.change(this.services, name, undefined);
+    this.change(this.writes, this.keys.service(name), undefined);
   }
   getInstance(service: string, id: string): Instance | undefined {
     const key = this.keys.instance(service, id);
@@ -166,17 +214,18 @@ class DraftTables implements Tables {
   }
   putInstance(instance: Instance): void {
     const key = this.keys.instance(instance.service, instance.id);
-    this.instances.set(key, instance);
-    this.writes.set(key, instance);
+    this.change(this.instances, key, instance);
+    this.change(this.writes, key, instance);
   }
   deleteInstance(service: string, id: string): void {
     const key = this.keys.instance(service, id);
-    this.instances.set(key, undefined);
-    this.writes.set(key, undefined);
+    this.change(this.instances, key, undefined);
+    this.change(this.writes, key, undefined);
   }
 }
 
-function draftFrom(keys: RegistryKeys, plan: ReadPlan, response: ITxnResponse): DraftTables {
+/** A draft over what the read txn of `plan` returned (`readOps` order). */
+export function draftFrom(keys: RegistryKeys, plan: ReadPlan, response: ITxnResponse): DraftTables {
   const draft = new DraftTables(keys);
   let index = 1;
   for (const name of plan.services) {
@@ -194,30 +243,19 @@ function draftFrom(keys: RegistryKeys, plan: ReadPlan, response: ITxnResponse): 
   return draft;
 }
 
-/** The result of working a commit out against what was read. */
-export interface CommitDraft {
-  /** Stamped with `revision` given to draftCommit; the caller restamps them once etcd says the real one. */
-  readonly events: ChangeEvent[];
-  /** The txn's write ops, without the commit key. */
-  readonly ops: IRequestOp[];
-}
-
 /**
- * Applies `mutations` to what the read txn returned (`readOps` order). A
+ * The write ops of everything applied to `draft`, without the commit key. A
  * service that ends up deleted loses its instance keys by one range delete
  * (however many instances it had); every other write is one put or delete.
- * Throws ValidationError (from apply.ts) for a malformed mutation.
  */
-export function draftCommit(keys: RegistryKeys, plan: ReadPlan, response: ITxnResponse, mutations: readonly Mutation[], revision: number): CommitDraft {
-  const draft = draftFrom(keys, plan, response);
-  const events = applyMutations(draft, mutations, revision);
+export function writeOps(keys: RegistryKeys, draft: DraftTables): IRequestOp[] {
   const gone = new Set([...draft.services].filter(([name, value]) => !value && draft.whole.has(name)).map(([name]) => name));
   const ops = [...gone].map((name) => op.deletePrefix(keys.instancesOf(name)));
   for (const [key, value] of draft.writes) {
     if (key.startsWith(keys.instances) && gone.has(key.slice(keys.instances.length).split("/")[0]!)) continue;
     ops.push(value ? op.put(key, JSON.stringify(value)) : op.delete(key));
   }
-  return { events, ops };
+  return ops;
 }
 
 /** Drops the revision from each event, for the commit record. */
@@ -225,21 +263,34 @@ export function recordEvents(events: readonly ChangeEvent[]): RecordedEvent[] {
   return events.map(({ revision: _revision, ...rest }) => rest as RecordedEvent);
 }
 
-/** The events of a commit record, stamped with `revision` and frozen. */
-export function decodeRecord(value: Buffer, revision: number): ChangeEvent[] {
-  const record = JSON.parse(value.toString()) as CommitRecord;
-  return record.events.map((event): ChangeEvent => {
-    switch (event.kind) {
-      case "service-put":
-        return Object.freeze({ revision, kind: event.kind, service: freezeService(event.service) });
-      case "instance-put":
-        return Object.freeze({ revision, kind: event.kind, instance: freezeInstance(event.instance) });
-      case "service-deleted":
-        return Object.freeze({ revision, kind: event.kind, name: event.name });
-      case "instance-deleted":
-        return Object.freeze({ revision, kind: event.kind, service: event.service, id: event.id });
-      default:
-        throw new Error(`commit record holds an event of unknown kind ${JSON.stringify((event as { kind?: unknown }).kind)}`);
-    }
+/** One commit decoded from a record: its store revision and its events, frozen. */
+export interface DecodedCommit {
+  readonly revision: number;
+  readonly events: ChangeEvent[];
+}
+
+/** The commits a commit key's value holds, in revision order (see CommitRecord). */
+export function decodeRecord(kv: IKeyValue): DecodedCommit[] {
+  const record = JSON.parse(kv.value.toString()) as CommitRecord;
+  const last = storeRevision(commitPoint(kv));
+  const commits = record.commits ?? [record.events ?? []];
+  return commits.map((events, i) => {
+    const revision = last - commits.length + 1 + i;
+    return { revision, events: events.map((event) => decodeEvent(event, revision)) };
   });
+}
+
+function decodeEvent(event: RecordedEvent, revision: number): ChangeEvent {
+  switch (event.kind) {
+    case "service-put":
+      return Object.freeze({ revision, kind: event.kind, service: freezeService(event.service) });
+    case "instance-put":
+      return Object.freeze({ revision, kind: event.kind, instance: freezeInstance(event.instance) });
+    case "service-deleted":
+      return Object.freeze({ revision, kind: event.kind, name: event.name });
+    case "instance-deleted":
+      return Object.freeze({ revision, kind: event.kind, service: event.service, id: event.id });
+    default:
+      throw new Error(`commit record holds an event of unknown kind ${JSON.stringify((event as { kind?: unknown }).kind)}`);
+  }
 }
