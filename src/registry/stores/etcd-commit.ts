@@ -209,20 +209,58 @@ export class DraftTables implements Tables {
     return list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
   findEndpoint(service: string, address: string, port: number, exceptId: string): Instance | undefined {
-    // The plan read the service whole for a unique-endpoint put (planReads): scanned here.
-    return this.listInstances(service).find((i) => i.id !== exceptId && i.address === address && i.port === port);
+    // The plan read the service whole for a unique-endpoint put (planReads); the index makes each check a lookup, not a scan.
+    for (const [id, instance] of this.endpointsOf(service).get(endpointKey(address, port)) ?? []) if (id !== exceptId) return instance;
+    return undefined;
   }
   putInstance(instance: Instance): void {
     const key = this.keys.instance(instance.service, instance.id);
+    this.reindex(instance.service, this.instances.get(key), instance);
     this.change(this.instances, key, instance);
     this.change(this.writes, key, instance);
   }
   deleteInstance(service: string, id: string): void {
     const key = this.keys.instance(service, id);
+    this.reindex(service, this.instances.get(key), undefined);
     this.change(this.instances, key, undefined);
     this.change(this.writes, key, undefined);
   }
+
+  /** Per service read whole: address and port → the instances there, by id; made on first use, then kept with every put and delete. */
+  private readonly endpoints = new Map<string, Map<string, Map<string, Instance>>>();
+
+  private endpointsOf(service: string): Map<string, Map<string, Instance>> {
+    let index = this.endpoints.get(service);
+    if (index) return index;
+    index = new Map();
+    for (const instance of this.listInstances(service)) {
+      const key = endpointKey(instance.address, instance.port);
+      index.set(key, (index.get(key) ?? new Map()).set(instance.id, instance));
+    }
+    this.endpoints.set(service, index);
+    // Rolled back past this point, the index may hold what was undone: drop it, and make it again when needed.
+    this.undo.push(() => this.endpoints.delete(service));
+    return index;
+  }
+
+  private reindex(service: string, before: Instance | undefined, after: Instance | undefined): void {
+    const index = this.endpoints.get(service);
+    if (!index) return;
+    const move = (instance: Instance, add: boolean): void => {
+      const key = endpointKey(instance.address, instance.port);
+      const ids = index.get(key) ?? new Map<string, Instance>();
+      index.set(key, ids);
+      const had = ids.get(instance.id);
+      if (add) ids.set(instance.id, instance);
+      else ids.delete(instance.id);
+      this.undo.push(() => (had ? ids.set(instance.id, had) : ids.delete(instance.id)));
+    };
+    if (before) move(before, false);
+    if (after) move(after, true);
+  }
 }
+
+const endpointKey = (address: string, port: number): string => `${port}/${address}`;
 
 /** A draft over what the read txn of `plan` returned (`readOps` order). */
 export function draftFrom(keys: RegistryKeys, plan: ReadPlan, response: ITxnResponse): DraftTables {
