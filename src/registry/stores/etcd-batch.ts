@@ -4,7 +4,8 @@ import { UnavailableError } from "../../errors/index.js";
 import type { Logger } from "../../log/index.js";
 import type { ChangeEvent, CommitResult, Mutation } from "../store.js";
 import { applyMutations } from "./apply.js";
-import { commitPoint, draftFrom, mergePlans, planReads, readOps, recordEvents, storeRevision, writeOps, type CommitRecord, type DraftTables, type ReadPlan, type RegistryKeys } from "./etcd-commit.js";
+import { commitPoint, mergePlans, planReads, readOpCount, readOps, recordEvents, storeRevision, type CommitRecord, type ReadPlan, type RegistryKeys } from "./etcd-commit.js";
+import { draftFrom, writeOps, writeOpsBound, type DraftTables } from "./etcd-draft.js";
 import { op, rangeAt, txn } from "./etcd-kv.js";
 import type { ItemOutcome } from "./group-commit.js";
 
@@ -43,7 +44,7 @@ type Attempt =
 /** The commits of `batch` whose reads fit one txn, with their plans; a commit whose mutations are malformed fails at once. */
 function planBatch(batch: readonly (readonly Mutation[])[]): { plans: (ReadPlan | Error)[]; merged: ReadPlan } {
   const plans: (ReadPlan | Error)[] = [];
-  let merged: ReadPlan = { services: [], instances: [], wholeServices: [] };
+  let merged: ReadPlan = { services: [], instances: [], endpoints: [], wholeServices: [] };
   for (const mutations of batch) {
     let plan: ReadPlan;
     try {
@@ -53,19 +54,11 @@ function planBatch(batch: readonly (readonly Mutation[])[]): { plans: (ReadPlan 
       continue;
     }
     const next = mergePlans([merged, plan]);
-    const reads = 1 + next.services.length + next.instances.length + next.wholeServices.length;
-    if (reads > MAX_TXN_OPS && plans.some((p) => !(p instanceof Error))) break;
+    if (readOpCount(next) > MAX_TXN_OPS && plans.some((p) => !(p instanceof Error))) break;
     plans.push(plan);
     merged = next;
   }
   return { plans, merged };
-}
-
-/** At least as many ops as writeOps(draft) gives: a write per key, and a range delete per service deleted whole. */
-function writeOpsBound(draft: DraftTables): number {
-  let deleted = 0;
-  for (const [name, value] of draft.services) if (!value && draft.whole.has(name)) deleted++;
-  return draft.writes.size + deleted;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { GenerationLog } from "../generation-log.js";
 import type { Backend, CommitResult, Mutation, StoreState } from "../store.js";
 import { writeEtcdBatch } from "./etcd-batch.js";
 import { commitPoint, parseInstance, parseService, registryKeys, storeRevision, type RegistryKeys } from "./etcd-commit.js";
+import { ensureEndpointIndex } from "./etcd-endpoint-index.js";
 import { createEtcdGenerationLog } from "./etcd-generation-log.js";
 import { createEtcdLiveness, watchEtcdMembers, type EtcdMembers } from "./etcd-liveness.js";
 import { claimReplica, type ReplicaClaim } from "./etcd-replica.js";
@@ -115,8 +116,10 @@ function createEtcdStore(parts: EtcdStoreParts & { feed: Feed; close(): Promise<
 /**
  * The HA Store: registry and generation log in etcd under one prefix, shared
  * by every replica that opens the same prefix. Keys (prefix `/steadymesh/`):
- * `services/<name>`, `instances/<service>/<id>` (JSON), `commit` (the last
- * commit's events, see etcd-commit.ts) and the generation log's keys (see
+ * `services/<name>`, `instances/<service>/<id>` (JSON), the unique-endpoint
+ * index `endpoints/<service>/<port>/<address>/<id>` (built on open for a
+ * registry written before it, etcd-endpoint-index.ts), `commit` (the last
+ * batch's events, see etcd-commit.ts) and the generation log's keys (see
  * etcd-generation-log.ts). The store counts its own revisions, one per
  * changing commit, in the commit key (storeRevision). Commits that arrive
  * together go in one etcd txn (group commit, etcd-batch.ts), each still
@@ -152,6 +155,7 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<Backend>
     throw etcdFailure(endpoints, "open", err);
   }
   try {
+    await ensureEndpointIndex(client, keys, logger);
     const response = await txn(client, [op.get(keys.commit)]);
     const point = commitPoint(rangeAt(response, 0)[0]);
     const afterEtcdRevision = revisionOf(response.header.revision);
