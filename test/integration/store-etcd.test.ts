@@ -118,6 +118,36 @@ test("etcd store - group commit: 64 concurrent commits share few txns, each with
   }
 });
 
+test("etcd store - a registry written before group commit and the endpoint index: indexed on open, its revision goes on rising, its duplicates are refused", async () => {
+  const prefix = freshPrefix();
+  const raw = new Etcd3({ hosts: etcd().endpoints.map((e) => `http://${e}`) });
+  try {
+    // What the previous format left: instances without index entries, and a format-1 commit record (revision from etcd's).
+    const old = (id: string, port: number) => ({ service: "web", id, address: "10.0.0.1", port, zone: "", region: "", weight: 1, health: "healthy", metadata: {} });
+    await raw.put(`${prefix}services/web`).value(JSON.stringify(service("web")));
+    await raw.put(`${prefix}instances/web/o1`).value(JSON.stringify(old("o1", 8080)));
+    await raw.put(`${prefix}instances/web/o2`).value(JSON.stringify(old("o2", 8081)));
+    await raw.put(`${prefix}commit`).value(JSON.stringify({ id: "old", events: [] }));
+    await raw.put(`${prefix}commit`).value(JSON.stringify({ id: "old2", events: [] }));
+    const kv = (await raw.get(`${prefix}commit`).exec()).kvs[0]!;
+    const derived = Number(kv.mod_revision) - Number(kv.create_revision) + 1;
+    assert.ok(derived >= 2);
+    const store = await openEtcdStore({ endpoints: etcd().endpoints, prefix });
+    try {
+      const { revision } = await store.load();
+      assert.equal(revision, derived, "a format-1 record's revision is derived from etcd's");
+      assert.equal(await raw.get(`${prefix}endpoints/web/8080/10.0.0.1/o1`).string(), "o1");
+      await assert.rejects(store.commit([putUniqueInstance("web", "n1", { address: "10.0.0.1", port: 8081 })]), /already used by instance o2/);
+      const next = await store.commit([putUniqueInstance("web", "n1", { address: "10.0.0.1", port: 8082 })]);
+      assert.equal(next.revision, derived + 1);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    raw.close();
+  }
+});
+
 test("etcd store - deletes a service with more instances than one etcd txn may hold operations, and says when a commit is too big", async () => {
   const store = await openEtcdStore({ endpoints: etcd().endpoints, prefix: freshPrefix() });
   try {
@@ -128,8 +158,8 @@ test("etcd store - deletes a service with more instances than one etcd txn may h
       assert.match(err.message, /^etcd at 127\.0\.0\.1:\d+ refused commit: .*too many operations in txn request/);
       return true;
     });
-    await store.commit(ids.slice(0, 75).map((id) => putInstance("big", id)));
-    await store.commit(ids.slice(75).map((id) => putInstance("big", id)));
+    // A new instance is two writes (its key and its endpoint index entry): 50 per commit fit.
+    for (let i = 0; i < ids.length; i += 50) await store.commit(ids.slice(i, i + 50).map((id) => putInstance("big", id)));
     const seen = recorder(store);
     const result = await store.commit([{ kind: "delete-service", name: "big" }]);
     assert.deepEqual(
