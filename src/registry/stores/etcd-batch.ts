@@ -4,7 +4,7 @@ import { UnavailableError } from "../../errors/index.js";
 import type { Logger } from "../../log/index.js";
 import type { ChangeEvent, CommitResult, Mutation } from "../store.js";
 import { applyMutations } from "./apply.js";
-import { commitPoint, mergePlans, planReads, readOpCount, readOps, recordEvents, storeRevision, type CommitRecord, type ReadPlan, type RegistryKeys } from "./etcd-commit.js";
+import { commitPoint, PlanUnion, planReads, readOps, recordEvents, storeRevision, type CommitRecord, type ReadPlan, type RegistryKeys } from "./etcd-commit.js";
 import { draftFrom, writeOps, writeOpsBound, type DraftTables } from "./etcd-draft.js";
 import { op, rangeAt, txn } from "./etcd-kv.js";
 import type { ItemOutcome } from "./group-commit.js";
@@ -44,7 +44,7 @@ type Attempt =
 /** The commits of `batch` whose reads fit one txn, with their plans; a commit whose mutations are malformed fails at once. */
 function planBatch(batch: readonly (readonly Mutation[])[]): { plans: (ReadPlan | Error)[]; merged: ReadPlan } {
   const plans: (ReadPlan | Error)[] = [];
-  let merged: ReadPlan = { services: [], instances: [], endpoints: [], wholeServices: [] };
+  const union = new PlanUnion();
   for (const mutations of batch) {
     let plan: ReadPlan;
     try {
@@ -53,12 +53,11 @@ function planBatch(batch: readonly (readonly Mutation[])[]): { plans: (ReadPlan 
       plans.push(error as Error);
       continue;
     }
-    const next = mergePlans([merged, plan]);
-    if (readOpCount(next) > MAX_TXN_OPS && plans.some((p) => !(p instanceof Error))) break;
+    if (union.wouldCount(plan) > MAX_TXN_OPS && plans.some((p) => !(p instanceof Error))) break;
     plans.push(plan);
-    merged = next;
+    union.add(plan);
   }
-  return { plans, merged };
+  return { plans, merged: union.plan() };
 }
 
 /**

@@ -149,16 +149,32 @@ export function planReads(mutations: readonly Mutation[]): ReadPlan {
   return { services: [...services], instances: [...instances.values()], endpoints: [...endpoints.values()], wholeServices: [...whole] };
 }
 
-/** The plans of several commits as one, each key once. */
-export function mergePlans(plans: readonly ReadPlan[]): ReadPlan {
-  const instances = new Map(plans.flatMap((plan) => plan.instances.map((pair): [string, [string, string]] => [`${pair[0]}/${pair[1]}`, pair])));
-  const endpoints = new Map(plans.flatMap((plan) => plan.endpoints.map((e): [string, [string, string, number]] => [`${e[0]}/${e[2]}/${e[1]}`, e])));
-  return {
-    services: [...new Set(plans.flatMap((plan) => plan.services))],
-    instances: [...instances.values()],
-    endpoints: [...endpoints.values()],
-    wholeServices: [...new Set(plans.flatMap((plan) => plan.wholeServices))],
-  };
+/** The plans of several commits as one, each key once; `wouldCount` says what adding a plan would make of the read txn. */
+export class PlanUnion {
+  private readonly services = new Set<string>();
+  private readonly instances = new Map<string, [string, string]>();
+  private readonly endpoints = new Map<string, [string, string, number]>();
+  private readonly whole = new Set<string>();
+
+  /** readOpCount of the union with `plan` added. */
+  wouldCount(plan: ReadPlan): number {
+    let count = 1 + this.services.size + this.instances.size + this.endpoints.size + this.whole.size;
+    count += plan.services.filter((name) => !this.services.has(name)).length;
+    count += plan.instances.filter(([service, id]) => !this.instances.has(`${service}/${id}`)).length;
+    count += plan.endpoints.filter(([service, address, port]) => !this.endpoints.has(`${service}/${port}/${address}`)).length;
+    return count + plan.wholeServices.filter((name) => !this.whole.has(name)).length;
+  }
+
+  add(plan: ReadPlan): void {
+    for (const name of plan.services) this.services.add(name);
+    for (const pair of plan.instances) this.instances.set(`${pair[0]}/${pair[1]}`, pair);
+    for (const entry of plan.endpoints) this.endpoints.set(`${entry[0]}/${entry[2]}/${entry[1]}`, entry);
+    for (const name of plan.wholeServices) this.whole.add(name);
+  }
+
+  plan(): ReadPlan {
+    return { services: [...this.services], instances: [...this.instances.values()], endpoints: [...this.endpoints.values()], wholeServices: [...this.whole] };
+  }
 }
 
 /** How many operations the read txn of `plan` holds. */
@@ -194,7 +210,7 @@ export interface DecodedCommit {
 /** The commits a commit key's value holds, in revision order (see CommitRecord). */
 export function decodeRecord(kv: IKeyValue): DecodedCommit[] {
   const record = JSON.parse(kv.value.toString()) as CommitRecord;
-  const last = storeRevision(commitPoint(kv));
+  const last = storeRevision({ modRevision: revisionOf(kv.mod_revision), createRevision: revisionOf(kv.create_revision), ...(typeof record.revision === "number" && { revision: record.revision }) });
   const commits = record.commits ?? [record.events ?? []];
   return commits.map((events, i) => {
     const revision = last - commits.length + 1 + i;

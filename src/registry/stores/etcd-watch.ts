@@ -2,7 +2,7 @@ import type { Etcd3, IWatchResponse, Watcher } from "etcd3";
 import type { Clock } from "../../clock/index.js";
 import { UnavailableError } from "../../errors/index.js";
 import type { Logger } from "../../log/index.js";
-import { commitPoint, decodeRecord, storeRevision } from "./etcd-commit.js";
+import { decodeRecord } from "./etcd-commit.js";
 import { revisionOf } from "./etcd-kv.js";
 import type { Feed } from "./feed.js";
 
@@ -110,7 +110,6 @@ function createResponseHandler(options: CommitWatchOptions, delivery: Delivery) 
           logger.error({ key, etcdRevision: event.kv.mod_revision }, "the etcd commit key was deleted; revisions restart at 1 and replicas must be restarted");
           continue;
         }
-        if (storeRevision(commitPoint(event.kv)) <= delivery.delivered) continue;
         // A record holds a batch of commits: each reaches the feed as its own commit, at its own revision.
         for (const commit of decodeRecord(event.kv)) {
           if (commit.revision <= delivery.delivered) continue;
