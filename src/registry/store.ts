@@ -73,9 +73,9 @@ export interface Store {
   /** Releases the backend (and, for sqlite, the data dir lock); calling it again does nothing. */
   close(): Promise<void>;
   /**
-   * Backends with group commit (sqlite): how many batches were written and
+   * Backends with group commit (sqlite, etcd): how many batches were written and
    * how many commits they held, since the store was opened. Commits that
-   * arrive together share one transaction and one fsync; each is still
+   * arrive together share one transaction (sqlite: one fsync; etcd: one txn); each is still
    * atomic on its own and acknowledged only once its batch is durable.
    */
   commitStats?(): { readonly batches: number; readonly items: number };

@@ -1,17 +1,22 @@
 /**
  * The writer of the kill -9 durability test: opens the sqlite store in the
- * data dir given as argv[2] and runs 64 concurrent writers registering
+ * data dir given as argv[2] (or, for `etcd://host:port`, the etcd store under
+ * the prefix argv[4], as replica `r<round>` so a killed round's replica
+ * claim does not hold up the next) and runs 64 concurrent writers registering
  * instances through the Registry as fast as they can. After each write's
  * promise resolves (acknowledged: its batch is durable) it prints
  * `ack <service> <id>`; every 50 ms it prints `stats <batches> <commits>`.
  * It never stops by itself: the test SIGKILLs it.
  */
 import { createRegistry, openStore } from "../../src/registry/index.js";
+import { openEtcdStore, parseEtcdSpec } from "../../src/registry/stores/index.js";
 
-const dataDir = process.argv[2];
-if (!dataDir) throw new Error("usage: durability-child <data-dir>");
+const where = process.argv[2];
+if (!where) throw new Error("usage: durability-child <data-dir | etcd://host:port> <round> [etcd prefix]");
 const round = process.argv[3] ?? "0";
-const store = await openStore("sqlite", { dataDir });
+const store = where.startsWith("etcd://")
+  ? await openEtcdStore({ endpoints: parseEtcdSpec(where), prefix: process.argv[4] ?? "/durability/", replica: `r${round}` })
+  : await openStore("sqlite", { dataDir: where });
 const registry = await createRegistry(store);
 setInterval(() => {
   const stats = store.commitStats?.();

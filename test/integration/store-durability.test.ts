@@ -1,6 +1,8 @@
 /**
  * Group commit loses no acknowledged write (issue 15). A child process writes
- * to the sqlite store with 64 concurrent writers and prints each write once
+ * to the sqlite store (then, in a second test, to the etcd store, with etcd
+ * left running: an acknowledged write there is one etcd took in a txn) with
+ * 64 concurrent writers and prints each write once
  * its promise resolved; after a seeded random 300–1,500 ms the test kills it
  * with SIGKILL, reopens the data dir, and checks that every write the child
  * acknowledged is there. Five rounds on one data dir, so each round also
@@ -20,12 +22,16 @@ import { createInterface } from "node:readline";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { createRng } from "../../src/lab/workload/rng.js";
-import { openStore } from "../../src/registry/index.js";
+import { openStore, type Store } from "../../src/registry/index.js";
+import { openEtcdStore } from "../../src/registry/stores/index.js";
+import { startEtcd, type EtcdCluster } from "../helpers/etcd.js";
 
 const CHILD = fileURLToPath(new URL("../helpers/durability-child.ts", import.meta.url));
 const dirs: string[] = [];
+let etcd: EtcdCluster | undefined;
 after(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  await etcd?.stop();
 });
 
 interface Round {
@@ -34,9 +40,10 @@ interface Round {
   readonly commits: number;
 }
 
-/** Runs the child for `ms` after it is ready, SIGKILLs it, and returns what it acknowledged. */
-async function killedAfter(dataDir: string, round: number, ms: number): Promise<Round> {
-  const child = spawn(process.execPath, ["--import", "tsx", CHILD, dataDir, String(round)], { stdio: ["ignore", "pipe", "pipe"] });
+/** Runs the child for `ms` after it is ready, SIGKILLs it, and returns what it acknowledged. `where`: a data dir, or etcd:// and a prefix. */
+async function killedAfter(where: readonly string[], round: number, ms: number): Promise<Round> {
+  const [store, ...rest] = where;
+  const child = spawn(process.execPath, ["--import", "tsx", CHILD, store!, String(round), ...rest], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -58,25 +65,38 @@ async function killedAfter(dataDir: string, round: number, ms: number): Promise<
   return { acked, batches, commits };
 }
 
-test("store durability - sqlite with group commit: 5 rounds of 64 writers killed with SIGKILL lose no acknowledged write", async () => {
-  const dataDir = await mkdtemp(join(tmpdir(), "steadymesh-durability-"));
-  dirs.push(dataDir);
+/** Five rounds: run the writer, SIGKILL it after a seeded 300–1,500 ms, reopen, and find every acknowledged write. */
+async function fiveRounds(label: string, where: readonly string[], reopen: (round: number) => Promise<Store>): Promise<void> {
   const random = createRng(15);
   let total = 0;
   for (let round = 1; round <= 5; round++) {
     const ms = 300 + Math.floor(random() * 1200);
-    const { acked, batches, commits } = await killedAfter(dataDir, round, ms);
-    const store = await openStore("sqlite", { dataDir });
+    const { acked, batches, commits } = await killedAfter(where, round, ms);
+    const store = await reopen(round);
     const state = await store.load();
     await store.close();
     const stored = new Set(state.instances.map((i) => `${i.service}/${i.id}`));
     const lost = [...acked].filter((key) => !stored.has(key));
-    assert.deepEqual(lost, [], `round ${round} (killed after ${ms} ms): acknowledged writes missing after the restart`);
-    assert.ok(acked.size > 50, `round ${round}: only ${acked.size} writes acknowledged in ${ms} ms`);
+    assert.deepEqual(lost, [], `${label} round ${round} (killed after ${ms} ms): acknowledged writes missing after the restart`);
+    assert.ok(acked.size > 50, `${label} round ${round}: only ${acked.size} writes acknowledged in ${ms} ms`);
     // Measured, not assumed: batches held more than one commit on average, or this did not test group commit.
-    assert.ok(commits > batches && batches > 0, `round ${round}: ${commits} commits in ${batches} batches`);
+    assert.ok(commits > batches && batches > 0, `${label} round ${round}: ${commits} commits in ${batches} batches`);
     total += acked.size;
-    console.log(`# round ${round}: killed after ${ms} ms; ${acked.size} acknowledged, all present; ${commits} commits in ${batches} batches (${(commits / Math.max(1, batches)).toFixed(1)} per batch)`);
+    console.log(`# ${label} round ${round}: killed after ${ms} ms; ${acked.size} acknowledged, all present; ${commits} commits in ${batches} batches (${(commits / Math.max(1, batches)).toFixed(1)} per batch)`);
   }
-  console.log(`# ${total} acknowledged writes over 5 rounds, 0 lost`);
+  console.log(`# ${label}: ${total} acknowledged writes over 5 rounds, 0 lost`);
+}
+
+test("store durability - sqlite with group commit: 5 rounds of 64 writers killed with SIGKILL lose no acknowledged write", async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), "steadymesh-durability-"));
+  dirs.push(dataDir);
+  await fiveRounds("sqlite", [dataDir], () => openStore("sqlite", { dataDir }));
+});
+
+test("store durability - etcd with group commit: 5 rounds of 64 writers killed with SIGKILL (etcd keeps running) lose no acknowledged write", async () => {
+  etcd = await startEtcd();
+  const endpoints = etcd.endpoints;
+  const prefix = `/durability-${process.pid}/`;
+  // Each round's writer is replica r<round>; the check opens as another replica, so no killed writer's claim is in the way.
+  await fiveRounds("etcd", [`etcd://${endpoints.join(",")}`, prefix], (round) => openEtcdStore({ endpoints, prefix, replica: `check${round}` }));
 });

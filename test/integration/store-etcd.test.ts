@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, test } from "node:test";
 import { Etcd3 } from "etcd3";
-import { UnavailableError } from "../../src/errors/index.js";
+import { UnavailableError, ValidationError } from "../../src/errors/index.js";
 import { openStore, type ChangeEvent, type Store } from "../../src/registry/index.js";
 import { openEtcdStore } from "../../src/registry/stores/index.js";
 import { startEtcd, type EtcdCluster } from "../helpers/etcd.js";
@@ -61,7 +61,7 @@ function recorder(store: Store) {
 /** Commits are retried while etcd elects a leader or comes back. */
 const RETRY = { timeoutMs: 15_000, intervalMs: 250 };
 
-test("etcd store - two stores on one prefix see each other's commits in watch and load, at etcd's revision", async () => {
+test("etcd store - two stores on one prefix see each other's commits in watch and load, at the store's own revision", async () => {
   const prefix = freshPrefix();
   const [a, b] = await Promise.all([openEtcdStore({ endpoints: etcd().endpoints, prefix, replica: "a" }), openEtcdStore({ endpoints: etcd().endpoints, prefix, replica: "b" })]);
   const raw = new Etcd3({ hosts: etcd().endpoints.map((e) => `http://${e}`) });
@@ -74,20 +74,77 @@ test("etcd store - two stores on one prefix see each other's commits in watch an
     assert.deepEqual(seenByB.batches, [first.events]);
     assert.deepEqual(await b.load(), await a.load());
 
-    // Any other etcd write moves etcd's revision, and so the store's: revisions are etcd's, counted from the prefix's first commit.
-    const before = Number((await raw.get(`${prefix}commit`).exec()).kvs[0]!.mod_revision);
+    // Other etcd writes move etcd's revision, not the store's: it counts commits, and the commit key states it.
     await raw.put("/elsewhere/key").value("x");
     const second = await b.commit([{ kind: "delete-service", name: "web" }]);
-    assert.equal(second.revision, 3);
-    const commitKv = (await raw.get(`${prefix}commit`).exec()).kvs[0]!;
-    assert.equal(Number(commitKv.mod_revision), before + 2);
-    assert.equal(second.revision, Number(commitKv.mod_revision) - Number(commitKv.create_revision) + 1);
-    await seenByA.until(3);
+    assert.equal(second.revision, 2);
+    const record = JSON.parse((await raw.get(`${prefix}commit`).string()) ?? "{}") as { revision?: number };
+    assert.equal(record.revision, 2);
+    await seenByA.until(2);
     assert.deepEqual(seenByA.batches, [first.events, second.events]);
-    assert.deepEqual(await a.load(), { revision: 3, services: [], instances: [] });
+    assert.deepEqual(await a.load(), { revision: 2, services: [], instances: [] });
   } finally {
     raw.close();
     await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test("etcd store - group commit: 64 concurrent commits share few txns, each with its own revision; a bad one fails alone; the other replica sees each", async () => {
+  const prefix = freshPrefix();
+  const [a, b] = await Promise.all([openEtcdStore({ endpoints: etcd().endpoints, prefix, replica: "a" }), openEtcdStore({ endpoints: etcd().endpoints, prefix, replica: "b" })]);
+  try {
+    const seenByB = recorder(b);
+    const writes = Array.from({ length: 64 }, (_, i) => [putUniqueInstance(`s${i % 4}`, `i${i}`, { port: 8000 + i })]);
+    // Commit 10 takes commit 3's address and port (same service): a ConflictError for it alone. Commit 20 is malformed.
+    writes[10] = [putUniqueInstance("s2", "clash", { port: 8000 + 2 })];
+    writes[20] = [{ kind: "delete-instance", service: "Not A Label", id: "x" }];
+    const results = await Promise.allSettled(writes.map((mutations) => a.commit(mutations)));
+    assert.match(String(results[10]?.status === "rejected" && results[10].reason), /already used by instance i2/);
+    assert.ok(results[20]?.status === "rejected" && results[20].reason instanceof ValidationError);
+    const landed = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    assert.equal(landed.length, 62);
+    assert.deepEqual(landed.map((r) => r.revision).sort((x, y) => x - y), Array.from({ length: 62 }, (_, i) => i + 1), "one revision per commit");
+    const stats = a.commitStats?.();
+    assert.ok(stats && stats.items === 64 && stats.batches < 16, `64 commits in ${stats?.batches} batches`);
+    await seenByB.until(62);
+    assert.deepEqual(seenByB.revisions(), Array.from({ length: 62 }, (_, i) => i + 1), "the other replica gets each commit once, in order");
+    assert.deepEqual(seenByB.batches.flat(), [...landed].sort((x, y) => x.revision - y.revision).flatMap((r) => r.events));
+    const state = await b.load();
+    assert.equal(state.revision, 62);
+    assert.equal(state.instances.length, 62);
+    assert.ok(!state.instances.some((i) => i.id === "clash"));
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test("etcd store - a registry written before group commit and the endpoint index: indexed on open, its revision goes on rising, its duplicates are refused", async () => {
+  const prefix = freshPrefix();
+  const raw = new Etcd3({ hosts: etcd().endpoints.map((e) => `http://${e}`) });
+  try {
+    // What the previous format left: instances without index entries, and a format-1 commit record (revision from etcd's).
+    const old = (id: string, port: number) => ({ service: "web", id, address: "10.0.0.1", port, zone: "", region: "", weight: 1, health: "healthy", metadata: {} });
+    await raw.put(`${prefix}services/web`).value(JSON.stringify(service("web")));
+    await raw.put(`${prefix}instances/web/o1`).value(JSON.stringify(old("o1", 8080)));
+    await raw.put(`${prefix}instances/web/o2`).value(JSON.stringify(old("o2", 8081)));
+    await raw.put(`${prefix}commit`).value(JSON.stringify({ id: "old", events: [] }));
+    await raw.put(`${prefix}commit`).value(JSON.stringify({ id: "old2", events: [] }));
+    const kv = (await raw.get(`${prefix}commit`).exec()).kvs[0]!;
+    const derived = Number(kv.mod_revision) - Number(kv.create_revision) + 1;
+    assert.ok(derived >= 2);
+    const store = await openEtcdStore({ endpoints: etcd().endpoints, prefix });
+    try {
+      const { revision } = await store.load();
+      assert.equal(revision, derived, "a format-1 record's revision is derived from etcd's");
+      assert.equal(await raw.get(`${prefix}endpoints/web/8080/10.0.0.1/o1`).string(), "o1");
+      await assert.rejects(store.commit([putUniqueInstance("web", "n1", { address: "10.0.0.1", port: 8081 })]), /already used by instance o2/);
+      const next = await store.commit([putUniqueInstance("web", "n1", { address: "10.0.0.1", port: 8082 })]);
+      assert.equal(next.revision, derived + 1);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    raw.close();
   }
 });
 
@@ -101,8 +158,8 @@ test("etcd store - deletes a service with more instances than one etcd txn may h
       assert.match(err.message, /^etcd at 127\.0\.0\.1:\d+ refused commit: .*too many operations in txn request/);
       return true;
     });
-    await store.commit(ids.slice(0, 75).map((id) => putInstance("big", id)));
-    await store.commit(ids.slice(75).map((id) => putInstance("big", id)));
+    // A new instance is two writes (its key and its endpoint index entry): 50 per commit fit.
+    for (let i = 0; i < ids.length; i += 50) await store.commit(ids.slice(i, i + 50).map((id) => putInstance("big", id)));
     const seen = recorder(store);
     const result = await store.commit([{ kind: "delete-service", name: "big" }]);
     assert.deepEqual(

@@ -18,12 +18,11 @@ export interface Tables {
   /** The service's instances in id order. */
   listInstances(service: string): readonly Instance[];
   /**
-   * An instance of `service` other than `exceptId` at `address` and `port`,
-   * if there is one: the unique-endpoint check. Backends answer it from an
-   * index where they have one, so a registration does not read a large
-   * service whole.
+   * The id of an instance of `service` other than `exceptId` at `address`
+   * and `port`, if there is one: the unique-endpoint check. Backends answer
+   * it from an index, so a registration does not read a large service whole.
    */
-  findEndpoint(service: string, address: string, port: number, exceptId: string): Instance | undefined;
+  findEndpoint(service: string, address: string, port: number, exceptId: string): string | undefined;
   putInstance(instance: Instance): void;
   deleteInstance(service: string, id: string): void;
 }
@@ -136,9 +135,9 @@ function checkUniqueEndpoint(tables: Tables, instance: Instance): void {
   const before = tables.getInstance(instance.service, instance.id);
   if (before && before.address === instance.address && before.port === instance.port) return;
   const other = tables.findEndpoint(instance.service, instance.address, instance.port, instance.id);
-  if (!other) return;
+  if (other === undefined) return;
   throw new ConflictError(
-    `instance ${instance.id} of ${instance.service}: address ${instance.address} port ${instance.port} is already used by instance ${other.id}; ` +
+    `instance ${instance.id} of ${instance.service}: address ${instance.address} port ${instance.port} is already used by instance ${other}; ` +
       "each instance of a service needs its own address and port",
   );
 }

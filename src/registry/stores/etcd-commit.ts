@@ -1,8 +1,8 @@
-import type { IKeyValue, IRequestOp, ITxnResponse } from "etcd3";
+import type { IKeyValue, IRequestOp } from "etcd3";
 import type { Instance, Service } from "../model.js";
 import type { ChangeEvent, Mutation } from "../store.js";
-import { applyMutations, checkMutation, freezeInstance, freezeService, type Tables } from "./apply.js";
-import { op, rangeAt, revisionOf } from "./etcd-kv.js";
+import { checkMutation, freezeInstance, freezeService } from "./apply.js";
+import { op, revisionOf } from "./etcd-kv.js";
 
 /**
  * The registry's keys under the store's prefix, and how one commit is
@@ -19,6 +19,17 @@ export interface RegistryKeys {
   instance(service: string, id: string): string;
   /** Every instance key of `service`. */
   instancesOf(service: string): string;
+  /**
+   * The unique-endpoint index: `endpoints/<service>/<port>/<address>/<id>`
+   * for every instance, kept by every commit, so a registration checks its
+   * address and port with one small range read instead of reading its
+   * service whole. This is the prefix of one address and port's entries.
+   */
+  endpoint(service: string, address: string, port: number): string;
+  /** Every endpoint index key of `service`. */
+  endpointsOf(service: string): string;
+  /** Present once the endpoint index holds every instance (etcd-endpoint-index.ts). */
+  readonly endpointIndexReady: string;
 }
 
 export function registryKeys(prefix: string): RegistryKeys {
@@ -29,60 +40,89 @@ export function registryKeys(prefix: string): RegistryKeys {
     service: (name) => `${prefix}services/${name}`,
     instance: (service, id) => `${prefix}instances/${service}/${id}`,
     instancesOf: (service) => `${prefix}instances/${service}/`,
+    endpoint: (service, address, port) => `${prefix}endpoints/${service}/${port}/${address}/`,
+    endpointsOf: (service) => `${prefix}endpoints/${service}/`,
+    endpointIndexReady: `${prefix}endpoint-index`,
   };
 }
 
 /**
- * The value of the commit key: the commit's events without their revision
- * (the key's mod revision supplies it), so every watcher decodes exactly the
- * events the committing replica computed, and `id`, which tells a commit
- * whose answer was lost apart from someone else's.
+ * The value of the commit key, rewritten by every batch of commits that
+ * changes something (etcd-batch.ts): the events of each commit of the batch
+ * without their revision, and the store revision of the last one, so every
+ * watcher decodes exactly the events the committing replica computed, one
+ * commit at a time. `id` names the batch, which tells a batch whose answer
+ * was lost apart from someone else's.
+ *
+ * Records written before group commit (format 1) have `events` (one commit)
+ * and no `revision`: their revision is derived from the key's etcd revisions
+ * (storeRevision). Replicas must all run a version that reads format 2
+ * before any of them writes it.
  */
 export interface CommitRecord {
   readonly id: string;
-  readonly events: readonly RecordedEvent[];
+  /** Format 2: the store revision of the last commit in `commits`; commit i of n has `revision - n + 1 + i`. */
+  readonly revision?: number;
+  /** Format 2: each changing commit of the batch, in revision order. */
+  readonly commits?: readonly (readonly RecordedEvent[])[];
+  /** Format 1: the one commit's events. */
+  readonly events?: readonly RecordedEvent[];
 }
 
 /** A ChangeEvent without its revision (Omit on each member of the union, so `kind` still narrows). */
 export type RecordedEvent = ChangeEvent extends infer E ? (E extends ChangeEvent ? Omit<E, "revision"> : never) : never;
 
-/** Where the commit key stands: the last commit's etcd revisions, or zeros before the first commit. */
+/** Where the commit key stands: the last batch's etcd revisions and store revision, or zeros before the first commit. */
 export interface CommitPoint {
   readonly modRevision: number;
   readonly createRevision: number;
   readonly id?: string;
+  /** The store revision a format-2 record states; absent for format 1. */
+  readonly revision?: number;
 }
 
 /**
- * The store revision of the commit at etcd revision `modRevision`. The first
- * commit under a prefix is revision 1 and each later one is etcd's revision
- * counted from there: revision = mod - (create - 1), where `create` is the
- * commit key's create revision. So every replica derives the same number, it
- * rises with etcd's, and it starts at 0 however busy the etcd is.
+ * The store revision of the last commit at `point`. A format-2 record states
+ * it: the store counts its own revisions, one per changing commit, however
+ * many share an etcd txn. A format-1 record's is derived from etcd's: the
+ * first commit under a prefix is revision 1 and each later one is etcd's
+ * revision counted from there, revision = mod - (create - 1), where `create`
+ * is the commit key's create revision. Either way every replica derives the
+ * same number, it never goes down, and it starts at 0.
  */
 export function storeRevision(point: CommitPoint): number {
+  if (point.revision !== undefined) return point.revision;
   return point.modRevision === 0 ? 0 : point.modRevision - point.createRevision + 1;
 }
 
 export function commitPoint(kv: IKeyValue | undefined): CommitPoint {
   if (!kv) return { modRevision: 0, createRevision: 0 };
   const record = JSON.parse(kv.value.toString()) as Partial<CommitRecord>;
-  return { modRevision: revisionOf(kv.mod_revision), createRevision: revisionOf(kv.create_revision), id: record.id };
+  return {
+    modRevision: revisionOf(kv.mod_revision),
+    createRevision: revisionOf(kv.create_revision),
+    id: record.id,
+    ...(typeof record.revision === "number" && { revision: record.revision }),
+  };
 }
 
 /** What a commit needs to read, by key kind. */
-interface ReadPlan {
+export interface ReadPlan {
   readonly services: string[];
+  /** Instances read by key: each put's and delete's own, so its old address and port can leave the endpoint index. */
   readonly instances: [string, string][];
-  /** Services whose instances are all read (delete-service lists them; a uniqueEndpoint put compares with them). */
+  /** The endpoint index entries of an address and port (service, address, port): a uniqueEndpoint put's check. */
+  readonly endpoints: [string, string, number][];
+  /** Services whose instances are all read: delete-service lists them. */
   readonly wholeServices: string[];
 }
 
 /** Checks every mutation first (so nothing malformed reaches etcd), then lists the keys applying them reads. */
-function planReads(mutations: readonly Mutation[]): ReadPlan {
+export function planReads(mutations: readonly Mutation[]): ReadPlan {
   mutations.forEach(checkMutation);
   const services = new Set<string>();
   const instances = new Map<string, [string, string]>();
+  const endpoints = new Map<string, [string, string, number]>();
   const whole = new Set<string>();
   for (const m of mutations) {
     switch (m.kind) {
@@ -93,29 +133,62 @@ function planReads(mutations: readonly Mutation[]): ReadPlan {
         services.add(m.name);
         whole.add(m.name);
         break;
-      case "put-instance":
-        services.add(m.instance.service);
-        // The unique-endpoint check compares with every instance of the service; the txn's guard on the commit key makes it atomic.
-        if (m.uniqueEndpoint) whole.add(m.instance.service);
+      case "put-instance": {
+        const { service, id, address, port } = m.instance;
+        services.add(service);
+        instances.set(`${service}/${id}`, [service, id]);
+        // The txn's guard on the commit key makes the check atomic with the write.
+        if (m.uniqueEndpoint) endpoints.set(`${service}/${port}/${address}`, [service, address, port]);
         break;
+      }
       case "delete-instance":
         instances.set(`${m.service}/${m.id}`, [m.service, m.id]);
         break;
     }
   }
-  return { services: [...services], instances: [...instances.values()], wholeServices: [...whole] };
+  return { services: [...services], instances: [...instances.values()], endpoints: [...endpoints.values()], wholeServices: [...whole] };
 }
 
-/** The read txn's ops: the commit key, then each planned service, instance and whole service, in plan order. */
-export function readOps(keys: RegistryKeys, mutations: readonly Mutation[]): { ops: IRequestOp[]; plan: ReadPlan } {
-  const plan = planReads(mutations);
-  const ops = [
+/** The plans of several commits as one, each key once; `wouldCount` says what adding a plan would make of the read txn. */
+export class PlanUnion {
+  private readonly services = new Set<string>();
+  private readonly instances = new Map<string, [string, string]>();
+  private readonly endpoints = new Map<string, [string, string, number]>();
+  private readonly whole = new Set<string>();
+
+  /** readOpCount of the union with `plan` added. */
+  wouldCount(plan: ReadPlan): number {
+    let count = 1 + this.services.size + this.instances.size + this.endpoints.size + this.whole.size;
+    count += plan.services.filter((name) => !this.services.has(name)).length;
+    count += plan.instances.filter(([service, id]) => !this.instances.has(`${service}/${id}`)).length;
+    count += plan.endpoints.filter(([service, address, port]) => !this.endpoints.has(`${service}/${port}/${address}`)).length;
+    return count + plan.wholeServices.filter((name) => !this.whole.has(name)).length;
+  }
+
+  add(plan: ReadPlan): void {
+    for (const name of plan.services) this.services.add(name);
+    for (const pair of plan.instances) this.instances.set(`${pair[0]}/${pair[1]}`, pair);
+    for (const entry of plan.endpoints) this.endpoints.set(`${entry[0]}/${entry[2]}/${entry[1]}`, entry);
+    for (const name of plan.wholeServices) this.whole.add(name);
+  }
+
+  plan(): ReadPlan {
+    return { services: [...this.services], instances: [...this.instances.values()], endpoints: [...this.endpoints.values()], wholeServices: [...this.whole] };
+  }
+}
+
+/** How many operations the read txn of `plan` holds. */
+export const readOpCount = (plan: ReadPlan): number => 1 + plan.services.length + plan.instances.length + plan.endpoints.length + plan.wholeServices.length;
+
+/** The read txn's ops: the commit key, then each planned service, instance, endpoint and whole service, in plan order. */
+export function readOps(keys: RegistryKeys, plan: ReadPlan): IRequestOp[] {
+  return [
     op.get(keys.commit),
     ...plan.services.map((name) => op.get(keys.service(name))),
     ...plan.instances.map(([service, id]) => op.get(keys.instance(service, id))),
+    ...plan.endpoints.map(([service, address, port]) => op.range(keys.endpoint(service, address, port), true)),
     ...plan.wholeServices.map((name) => op.range(keys.instancesOf(name))),
   ];
-  return { ops, plan };
 }
 
 /** A service as stored under `services/<name>`, frozen. */
@@ -123,123 +196,39 @@ export const parseService = (kv: IKeyValue): Service => freezeService(JSON.parse
 /** An instance as stored under `instances/<service>/<id>`, frozen. */
 export const parseInstance = (kv: IKeyValue): Instance => freezeInstance(JSON.parse(kv.value.toString()) as Instance);
 
-/**
- * Tables over what the read txn returned. Reads of keys the plan did not
- * fetch are a bug in planReads and throw. Writes are collected per key, last
- * one wins: an etcd txn may not touch a key twice.
- */
-class DraftTables implements Tables {
-  readonly services = new Map<string, Service | undefined>();
-  readonly instances = new Map<string, Instance | undefined>();
-  readonly whole = new Set<string>();
-  /** Full key → new value (undefined: delete), in first-write order. */
-  readonly writes = new Map<string, Service | Instance | undefined>();
-
-  constructor(private readonly keys: RegistryKeys) {}
-
-  getService(name: string): Service | undefined {
-    if (!this.services.has(name)) throw new Error(`etcd commit did not read service ${name}`);
-    return this.services.get(name);
-  }
-  putService(service: Service): void {
-    this.services.set(service.name, service);
-    this.writes.set(this.keys.service(service.name), service);
-  }
-  deleteService(name: string): void {
-    this.services.set(name, undefined);
-    this.writes.set(this.keys.service(name), undefined);
-  }
-  getInstance(service: string, id: string): Instance | undefined {
-    const key = this.keys.instance(service, id);
-    if (!this.instances.has(key) && !this.whole.has(service)) throw new Error(`etcd commit did not read instance ${service}/${id}`);
-    return this.instances.get(key);
-  }
-  listInstances(service: string): readonly Instance[] {
-    if (!this.whole.has(service)) throw new Error(`etcd commit did not read the instances of ${service}`);
-    const prefix = this.keys.instancesOf(service);
-    const list = [...this.instances].filter(([key, value]) => key.startsWith(prefix) && value).map(([, value]) => value!);
-    return list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  }
-  findEndpoint(service: string, address: string, port: number, exceptId: string): Instance | undefined {
-    // The plan read the service whole for a unique-endpoint put (planReads): scanned here.
-    return this.listInstances(service).find((i) => i.id !== exceptId && i.address === address && i.port === port);
-  }
-  putInstance(instance: Instance): void {
-    const key = this.keys.instance(instance.service, instance.id);
-    this.instances.set(key, instance);
-    this.writes.set(key, instance);
-  }
-  deleteInstance(service: string, id: string): void {
-    const key = this.keys.instance(service, id);
-    this.instances.set(key, undefined);
-    this.writes.set(key, undefined);
-  }
-}
-
-function draftFrom(keys: RegistryKeys, plan: ReadPlan, response: ITxnResponse): DraftTables {
-  const draft = new DraftTables(keys);
-  let index = 1;
-  for (const name of plan.services) {
-    const [kv] = rangeAt(response, index++);
-    draft.services.set(name, kv && parseService(kv));
-  }
-  for (const [service, id] of plan.instances) {
-    const [kv] = rangeAt(response, index++);
-    draft.instances.set(keys.instance(service, id), kv && parseInstance(kv));
-  }
-  for (const name of plan.wholeServices) {
-    for (const kv of rangeAt(response, index++)) draft.instances.set(kv.key.toString(), parseInstance(kv));
-    draft.whole.add(name);
-  }
-  return draft;
-}
-
-/** The result of working a commit out against what was read. */
-export interface CommitDraft {
-  /** Stamped with `revision` given to draftCommit; the caller restamps them once etcd says the real one. */
-  readonly events: ChangeEvent[];
-  /** The txn's write ops, without the commit key. */
-  readonly ops: IRequestOp[];
-}
-
-/**
- * Applies `mutations` to what the read txn returned (`readOps` order). A
- * service that ends up deleted loses its instance keys by one range delete
- * (however many instances it had); every other write is one put or delete.
- * Throws ValidationError (from apply.ts) for a malformed mutation.
- */
-export function draftCommit(keys: RegistryKeys, plan: ReadPlan, response: ITxnResponse, mutations: readonly Mutation[], revision: number): CommitDraft {
-  const draft = draftFrom(keys, plan, response);
-  const events = applyMutations(draft, mutations, revision);
-  const gone = new Set([...draft.services].filter(([name, value]) => !value && draft.whole.has(name)).map(([name]) => name));
-  const ops = [...gone].map((name) => op.deletePrefix(keys.instancesOf(name)));
-  for (const [key, value] of draft.writes) {
-    if (key.startsWith(keys.instances) && gone.has(key.slice(keys.instances.length).split("/")[0]!)) continue;
-    ops.push(value ? op.put(key, JSON.stringify(value)) : op.delete(key));
-  }
-  return { events, ops };
-}
-
 /** Drops the revision from each event, for the commit record. */
 export function recordEvents(events: readonly ChangeEvent[]): RecordedEvent[] {
   return events.map(({ revision: _revision, ...rest }) => rest as RecordedEvent);
 }
 
-/** The events of a commit record, stamped with `revision` and frozen. */
-export function decodeRecord(value: Buffer, revision: number): ChangeEvent[] {
-  const record = JSON.parse(value.toString()) as CommitRecord;
-  return record.events.map((event): ChangeEvent => {
-    switch (event.kind) {
-      case "service-put":
-        return Object.freeze({ revision, kind: event.kind, service: freezeService(event.service) });
-      case "instance-put":
-        return Object.freeze({ revision, kind: event.kind, instance: freezeInstance(event.instance) });
-      case "service-deleted":
-        return Object.freeze({ revision, kind: event.kind, name: event.name });
-      case "instance-deleted":
-        return Object.freeze({ revision, kind: event.kind, service: event.service, id: event.id });
-      default:
-        throw new Error(`commit record holds an event of unknown kind ${JSON.stringify((event as { kind?: unknown }).kind)}`);
-    }
+/** One commit decoded from a record: its store revision and its events, frozen. */
+export interface DecodedCommit {
+  readonly revision: number;
+  readonly events: ChangeEvent[];
+}
+
+/** The commits a commit key's value holds, in revision order (see CommitRecord). */
+export function decodeRecord(kv: IKeyValue): DecodedCommit[] {
+  const record = JSON.parse(kv.value.toString()) as CommitRecord;
+  const last = storeRevision({ modRevision: revisionOf(kv.mod_revision), createRevision: revisionOf(kv.create_revision), ...(typeof record.revision === "number" && { revision: record.revision }) });
+  const commits = record.commits ?? [record.events ?? []];
+  return commits.map((events, i) => {
+    const revision = last - commits.length + 1 + i;
+    return { revision, events: events.map((event) => decodeEvent(event, revision)) };
   });
+}
+
+function decodeEvent(event: RecordedEvent, revision: number): ChangeEvent {
+  switch (event.kind) {
+    case "service-put":
+      return Object.freeze({ revision, kind: event.kind, service: freezeService(event.service) });
+    case "instance-put":
+      return Object.freeze({ revision, kind: event.kind, instance: freezeInstance(event.instance) });
+    case "service-deleted":
+      return Object.freeze({ revision, kind: event.kind, name: event.name });
+    case "instance-deleted":
+      return Object.freeze({ revision, kind: event.kind, service: event.service, id: event.id });
+    default:
+      throw new Error(`commit record holds an event of unknown kind ${JSON.stringify((event as { kind?: unknown }).kind)}`);
+  }
 }

@@ -2,7 +2,7 @@ import type { Etcd3, IWatchResponse, Watcher } from "etcd3";
 import type { Clock } from "../../clock/index.js";
 import { UnavailableError } from "../../errors/index.js";
 import type { Logger } from "../../log/index.js";
-import { commitPoint, decodeRecord, storeRevision } from "./etcd-commit.js";
+import { decodeRecord } from "./etcd-commit.js";
 import { revisionOf } from "./etcd-kv.js";
 import type { Feed } from "./feed.js";
 
@@ -110,10 +110,12 @@ function createResponseHandler(options: CommitWatchOptions, delivery: Delivery) 
           logger.error({ key, etcdRevision: event.kv.mod_revision }, "the etcd commit key was deleted; revisions restart at 1 and replicas must be restarted");
           continue;
         }
-        const revision = storeRevision(commitPoint(event.kv));
-        if (revision <= delivery.delivered) continue;
-        feed.publish(decodeRecord(event.kv.value, revision));
-        delivery.advance(revision);
+        // A record holds a batch of commits: each reaches the feed as its own commit, at its own revision.
+        for (const commit of decodeRecord(event.kv)) {
+          if (commit.revision <= delivery.delivered) continue;
+          feed.publish(commit.events);
+          delivery.advance(commit.revision);
+        }
       }
       // An empty response is a progress notification, sent only once the watch has caught up: nothing is missed up to its header.
       if (response.events.length === 0) lastEtcdRevision = Math.max(lastEtcdRevision, revisionOf(response.header.revision));
@@ -128,7 +130,8 @@ function createResponseHandler(options: CommitWatchOptions, delivery: Delivery) 
 
 /**
  * Watches the commit key from `afterEtcdRevision + 1`, so each commit reaches
- * `feed` exactly once, in revision order, as the one batch its record holds.
+ * `feed` exactly once, in revision order, each commit of a record's batch as
+ * its own delivery.
  * When the stream breaks (a member dies, etcd restarts), etcd3 reconnects and
  * the watch resumes after the last commit delivered, replaying whatever
  * happened meanwhile: the handler keeps the resume point itself, because

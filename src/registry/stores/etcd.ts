@@ -1,17 +1,19 @@
-import { randomUUID } from "node:crypto";
 import type { Etcd3 } from "etcd3";
 import { createSystemClock, type Clock } from "../../clock/index.js";
 import { UnavailableError, ValidationError } from "../../errors/index.js";
 import { createSilentLogger, type Logger } from "../../log/index.js";
 import type { GenerationLog } from "../generation-log.js";
-import type { Backend, ChangeEvent, CommitResult, Mutation, StoreState } from "../store.js";
-import { commitPoint, draftCommit, parseInstance, parseService, readOps, recordEvents, registryKeys, storeRevision, type CommitRecord, type RegistryKeys } from "./etcd-commit.js";
+import type { Backend, CommitResult, Mutation, StoreState } from "../store.js";
+import { writeEtcdBatch } from "./etcd-batch.js";
+import { commitPoint, parseInstance, parseService, registryKeys, storeRevision, type RegistryKeys } from "./etcd-commit.js";
+import { ensureEndpointIndex } from "./etcd-endpoint-index.js";
 import { createEtcdGenerationLog } from "./etcd-generation-log.js";
 import { createEtcdLiveness, watchEtcdMembers, type EtcdMembers } from "./etcd-liveness.js";
 import { claimReplica, type ReplicaClaim } from "./etcd-replica.js";
 import { createEtcdClient, etcdFailure, op, rangeAt, REQUEST_TIMEOUT_MS, revisionOf, txn } from "./etcd-kv.js";
 import { watchCommits, type CommitWatch } from "./etcd-watch.js";
 import { createFeed, type Feed } from "./feed.js";
+import { createAsyncGroupCommit } from "./group-commit.js";
 
 export interface EtcdStoreOptions {
   /** Client endpoints, `host:port`; etcd3 spreads requests over them and fails over between them. */
@@ -34,11 +36,8 @@ export interface EtcdStoreOptions {
 
 export const DEFAULT_ETCD_PREFIX = "/steadymesh/";
 
-/**
- * Commits that keep losing the race against other replicas give up after
- * this many tries; each try is two round trips, so this is rarely reached.
- */
-const MAX_COMMIT_ATTEMPTS = 50;
+/** Commits handed to one batch at most; the batch is cut further to fit one etcd txn (etcd-batch.ts). */
+const MAX_BATCH = 256;
 
 const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -80,58 +79,10 @@ async function loadState(parts: EtcdStoreParts): Promise<StoreState> {
   return { revision: storeRevision(commitPoint(rangeAt(response, 0)[0])), services, instances };
 }
 
-const restamp = (events: readonly ChangeEvent[], revision: number): ChangeEvent[] => events.map((event) => ({ ...event, revision }));
-
-/** How one try at a commit ended. */
-type Attempt =
-  | { readonly kind: "done"; readonly result: CommitResult }
-  /** Another commit landed between the read and the write; `events` is what this try would have written. */
-  | { readonly kind: "raced"; readonly events: readonly ChangeEvent[] }
-  /** An earlier try of this commit landed, though its answer was lost (etcd3 retried the txn, which then found its own write). */
-  | { readonly kind: "landed"; readonly revision: number };
-
-/**
- * One try at a commit: read what the mutations touch, work the commit out,
- * and write it guarded by the commit key's mod revision, so the txn applies
- * only if no other commit landed since the read. `id` marks this commit's
- * record, so a later try can tell that an earlier one landed.
- */
-async function tryCommit(parts: EtcdStoreParts, mutations: readonly Mutation[], id: string): Promise<Attempt> {
-  const { client, keys } = parts;
-  const { ops, plan } = readOps(keys, mutations);
-  const read = await txn(client, ops);
-  const point = commitPoint(rangeAt(read, 0)[0]);
-  if (point.id === id) return { kind: "landed", revision: storeRevision(point) };
-  const draft = draftCommit(keys, plan, read, mutations, storeRevision(point) + 1);
-  if (draft.events.length === 0) return { kind: "done", result: { revision: storeRevision(point), events: [] } };
-  const record: CommitRecord = { id, events: recordEvents(draft.events) };
-  const written = await txn(client, [...draft.ops, op.put(keys.commit, JSON.stringify(record))], [{ key: keys.commit, modRevision: point.modRevision }]);
-  if (!written.succeeded) return { kind: "raced", events: draft.events };
-  const modRevision = revisionOf(written.header.revision);
-  // The first commit under the prefix creates the commit key, at this very revision.
-  const revision = storeRevision({ modRevision, createRevision: point.createRevision || modRevision });
-  return { kind: "done", result: { revision, events: restamp(draft.events, revision) } };
-}
-
-/** Tries until a commit lands or is found to need no change; ValidationError and etcd failures propagate. */
-async function commitWithRetries(parts: EtcdStoreParts, mutations: readonly Mutation[]): Promise<CommitResult> {
-  const id = randomUUID();
-  let tried: readonly ChangeEvent[] = [];
-  for (let attempt = 1; attempt <= MAX_COMMIT_ATTEMPTS; attempt++) {
-    parts.ensureOpen();
-    const outcome = await tryCommit(parts, mutations, id);
-    if (outcome.kind === "done") return outcome.result;
-    if (outcome.kind === "landed") return { revision: outcome.revision, events: restamp(tried, outcome.revision) };
-    tried = outcome.events;
-    parts.logger.debug({ attempt }, "etcd commit raced another commit; reading again");
-  }
-  throw new UnavailableError(`etcd commit gave up after ${MAX_COMMIT_ATTEMPTS} tries: other replicas kept committing first`);
-}
-
 function createEtcdStore(parts: EtcdStoreParts & { feed: Feed; close(): Promise<void> }, generations: GenerationLog): Backend {
   const { endpoints, ensureOpen, feed } = parts;
-  // Local commits go one at a time: they would only race each other for the commit key.
-  let queue: Promise<unknown> = Promise.resolve();
+  // Local commits go in batches, one batch in flight: they would only race each other for the commit key.
+  const group = createAsyncGroupCommit((batch: readonly (readonly Mutation[])[]) => writeEtcdBatch(parts, batch), MAX_BATCH);
   return {
     kind: "etcd",
     generations,
@@ -145,11 +96,9 @@ function createEtcdStore(parts: EtcdStoreParts & { feed: Feed; close(): Promise<
     },
     async commit(mutations) {
       ensureOpen();
-      const run = queue.then(() => commitWithRetries(parts, mutations));
-      queue = run.catch((err: unknown) => parts.logger.debug({ err }, "etcd commit failed; the next one goes ahead"));
       let result: CommitResult;
       try {
-        result = await run;
+        result = await group.submit(mutations);
       } catch (err) {
         throw etcdFailure(endpoints, "commit", err);
       }
@@ -158,6 +107,7 @@ function createEtcdStore(parts: EtcdStoreParts & { feed: Feed; close(): Promise<
       }
       return result;
     },
+    commitStats: () => group.stats(),
     watch: (onEvents) => feed.watch(onEvents),
     close: parts.close,
   };
@@ -166,11 +116,15 @@ function createEtcdStore(parts: EtcdStoreParts & { feed: Feed; close(): Promise<
 /**
  * The HA Store: registry and generation log in etcd under one prefix, shared
  * by every replica that opens the same prefix. Keys (prefix `/steadymesh/`):
- * `services/<name>`, `instances/<service>/<id>` (JSON), `commit` (the last
- * commit's events, see etcd-commit.ts) and the generation log's keys (see
- * etcd-generation-log.ts). The revision is etcd's, counted from the prefix's
- * first commit (storeRevision). A commit is one etcd txn; every replica's
- * watch delivers every commit from etcd. Unreachable etcd: load and commit
+ * `services/<name>`, `instances/<service>/<id>` (JSON), the unique-endpoint
+ * index `endpoints/<service>/<port>/<address>/<id>` (built on open for a
+ * registry written before it, etcd-endpoint-index.ts), `commit` (the last
+ * batch's events, see etcd-commit.ts) and the generation log's keys (see
+ * etcd-generation-log.ts). The store counts its own revisions, one per
+ * changing commit, in the commit key (storeRevision). Commits that arrive
+ * together go in one etcd txn (group commit, etcd-batch.ts), each still
+ * atomic on its own, with its own revision, and acknowledged only once etcd
+ * has taken the txn; every replica's watch delivers every commit from etcd. Unreachable etcd: load and commit
  * throw UnavailableError within a few seconds, and the watch resumes where it
  * was once etcd answers again. Opening throws UnavailableError when etcd does
  * not answer. Beside the registry: `liveness` (heartbeats under etcd leases,
@@ -201,6 +155,7 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<Backend>
     throw etcdFailure(endpoints, "open", err);
   }
   try {
+    await ensureEndpointIndex(client, keys, logger);
     const response = await txn(client, [op.get(keys.commit)]);
     const point = commitPoint(rangeAt(response, 0)[0]);
     const afterEtcdRevision = revisionOf(response.header.revision);

@@ -50,7 +50,7 @@ function draftTables(base: MemoryState): { tables: Tables; state: () => MemorySt
     findEndpoint(service, address, port, exceptId) {
       for (const id of endpoints.get(endpointKey(service, address, port)) ?? []) {
         const found = id === exceptId ? undefined : instances.get(service)?.get(id);
-        if (found && found.address === address && found.port === port) return found;
+        if (found && found.address === address && found.port === port) return found.id;
       }
       return undefined;
     },

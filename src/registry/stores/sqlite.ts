@@ -112,7 +112,7 @@ function sqliteTables(db: Database.Database): Tables & { revision(): number; set
     deleteService: (name) => void deleteService.run(name),
     getInstance: (name, id) => instance(getInstance.get(name, id)),
     listInstances: (name) => listInstances.all(name).map((json) => instance(json)!),
-    findEndpoint: (name, address, port, exceptId) => instance(findEndpoint.get(name, address, port, exceptId)),
+    findEndpoint: (name, address, port, exceptId) => instance(findEndpoint.get(name, address, port, exceptId))?.id,
     putInstance: (value) => void putInstance.run(value.service, value.id, JSON.stringify(value)),
     deleteInstance: (name, id) => void deleteInstance.run(name, id),
     revision: () => getRevision.get() ?? 0,
