@@ -3,7 +3,8 @@
  * registry size (10,000 and 100,000 endpoints: 1,000 and 10,000 services ×
  * 10, plus one service `big` with 20,000 instances; quick: 50 and 200
  * services, big 1,000, 50 clients, shorter runs) a server child runs the real control plane on sqlite,
- * seeded before it starts (through the Registry, 64 services at a time), and
+ * seeded before it starts (through the Store API in batches of 5,000
+ * instances, the mutations the admin API would commit: bench/xds/seed.ts), and
  * 1,000 Delta clients each watch 10 services' endpoints
  * (fleet.ts). On that server, each beside its baseline from the same run:
  * - propagation p50/p99 of one endpoint change to every client, against
