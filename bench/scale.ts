@@ -227,7 +227,7 @@ export const scale: BenchSection = async ({ quick, log }) => {
       let clientColdStart: ColdStart | undefined;
       try {
         clientColdStart = await coldStart(dir, await servicesWithInstances(dir), quick ? 60_000 : 300_000);
-        log(`${tag}: serve spawned: listening after ${Math.round(clientColdStart.listeningMs)} ms, a wildcard Delta client had all ${clientColdStart.resources} EDS resources (${clientColdStart.bytes} B) after ${Math.round(clientColdStart.fullAnswerMs)} ms`);
+        log(`${tag}: serve spawned (${clientColdStart.runner}): listening after ${Math.round(clientColdStart.listeningMs)} ms, a wildcard Delta client had all ${clientColdStart.resources} EDS resources (${clientColdStart.bytes} B) after ${Math.round(clientColdStart.fullAnswerMs)} ms`);
       } catch (err) {
         notes.push(`${tag}: cold start with a client failed: ${err instanceof Error ? err.message : String(err)}`);
       }
@@ -303,7 +303,7 @@ export const scale: BenchSection = async ({ quick, log }) => {
   });
   rows.push({ metric: `RSS with ${large.endpoints.toLocaleString("en")} endpoints and ${clients} clients`, value: Math.round(large.fleet.memory.idleN.rss / 1024 / 1024), unit: "MB", baseline: { name: "same server, no clients", value: Math.round(large.fleet.memory.idle0.rss / 1024 / 1024) }, goal: "≤ 1,024 MB", met: large.fleet.memory.idleN.rss <= 1024 ** 3 });
   rows.push({ metric: `disk per one-instance generation, ${large.endpoints.toLocaleString("en")} endpoints`, value: Math.round(large.diskBytes), unit: "B", baseline: { name: `${small.endpoints.toLocaleString("en")} endpoints`, value: Math.round(small.diskBytes) }, goal: "≤ 10 KB", met: large.diskBytes <= 10_240 });
-  notes.push(`each registry also holds one service with ${big.toLocaleString("en")} instances; propagation and CPU per change run with a 0 ms push quiet period (each change timed alone), the mixed writes, registrations, heartbeats and disk with the production 100 ms; cold start is a restart on the seeded data dir until the server listens with the first generation built and restored (the first xDS answer is served from the cache from then on), and, as a client sees it, \`steadymesh serve\` spawned (from source through tsx, whose module loading is in the figure) on the same data dir after all the writes until a wildcard Delta EDS client has every service's endpoints; disk growth is registry.db and its WAL after graceful stops (which checkpoint), over ${diskChanges} one-instance generations`);
+  notes.push(`each registry also holds one service with ${big.toLocaleString("en")} instances; propagation and CPU per change run with a 0 ms push quiet period (each change timed alone), the mixed writes, registrations, heartbeats and disk with the production 100 ms; cold start is a restart on the seeded data dir until the server listens with the first generation built and restored (the first xDS answer is served from the cache from then on), and, as a client sees it, \`steadymesh serve\` spawned (the built CLI when dist/ is newer than src/, else the sources through tsx, whose module loading is then in the figure: see details.results[].clientColdStart.runner) on the same data dir after all the writes until a wildcard Delta EDS client has every service's endpoints; disk growth is registry.db and its WAL after graceful stops (which checkpoint), over ${diskChanges} one-instance generations`);
   return {
     name: "scale",
     rows,

@@ -1,22 +1,49 @@
 /**
- * Cold start as a client sees it: `steadymesh serve` (the CLI, from source
- * through tsx) spawned on a data dir that already holds a registry, timed
+ * Cold start as a client sees it: `steadymesh serve` (the built CLI,
+ * bin/steadymesh.js, when dist/ is newer than every source file, as after
+ * `npm ci`; else from source through tsx) spawned on a data dir that already holds a registry, timed
  * from the spawn until one Delta client, connected as soon as the xDS port
  * is printed, has every ClusterLoadAssignment of its wildcard subscription
  * (one per service with instances).
  */
 import * as grpc from "@grpc/grpc-js";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { createSilentLogger } from "../../src/log/index.js";
 import { createAdsServiceDefinition, loadCodec } from "../../src/proto/index.js";
+import { openStore } from "../../src/registry/index.js";
 import { spawnCli } from "../../test/helpers/serve-process.js";
 import { EDS_TYPE } from "../xds/fleet.js";
-import { readFileSync } from "node:fs";
-import { createSilentLogger } from "../../src/log/index.js";
-import { openStore } from "../../src/registry/index.js";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** The newest modification time of any file under `dir`. */
+function newest(dir: string): number {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+  }
+  return latest;
+}
+
+/** The built CLI when dist/ is at least as new as src/ (the compiled code is the code under test), else the sources through tsx. */
+function spawnServe(args: readonly string[]): { child: ChildProcess; runner: "dist" | "tsx" } {
+  const built = join(ROOT, "dist/cli/bin.js");
+  if (existsSync(built) && newest(join(ROOT, "dist")) >= newest(join(ROOT, "src"))) {
+    return { child: spawn(process.execPath, [join(ROOT, "bin/steadymesh.js"), ...args], { stdio: ["ignore", "pipe", "pipe"] }), runner: "dist" };
+  }
+  return { child: spawnCli(args), runner: "tsx" };
+}
 
 export interface ColdStart {
   /** Spawn until all three listener lines were printed. */
   readonly listeningMs: number;
+  /** How serve ran: the built CLI, or the sources through tsx (whose module loading is in every figure). */
+  readonly runner: "dist" | "tsx";
   /** Spawn until the client had every resource. */
   readonly fullAnswerMs: number;
   readonly resources: number;
@@ -30,7 +57,7 @@ export interface ColdStart {
 export async function coldStart(dataDir: string, expected: number, timeoutMs: number): Promise<ColdStart> {
   const codec = loadCodec();
   const t0 = performance.now();
-  const child = spawnCli(["serve", "--data-dir", dataDir, "--xds-port", "0", "--admin-port", "0", "--dns-port", "0"]);
+  const { child, runner } = spawnServe(["serve", "--data-dir", dataDir, "--xds-port", "0", "--admin-port", "0", "--dns-port", "0"]);
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
@@ -74,7 +101,7 @@ export async function coldStart(dataDir: string, expected: number, timeoutMs: nu
     const fullAnswerMs = await Promise.race([full, failed]);
     const rss = Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? Number.NaN) * 1024;
     call.cancel();
-    return { listeningMs, fullAnswerMs, resources: names.size, responses, bytes, rssBytes: rss };
+    return { listeningMs, runner, fullAnswerMs, resources: names.size, responses, bytes, rssBytes: rss };
   } finally {
     clearTimeout(timer);
     client?.close();
