@@ -3,8 +3,8 @@
  * --expose-gc): the real steadymesh server (startServer: registry → snapshot
  * builder → push guard → snapshot cache → xDS server), on a sqlite store (the
  * production default) seeded before start with `services` × `perService`
- * instances (by an earlier run of this file with `seedOnly`, so the server
- * process starts clean, as after a restart), loopback ports picked by the OS, silent logger, and a push quiet
+ * instances and `big` more in one service (by an earlier run of this file with `seedOnly`, through the
+ * Store API in batches, see seed.ts, so the server process starts clean, as after a restart), loopback ports picked by the OS, silent logger, and a push quiet
  * period of 0 ms (production: 100 ms). argv[2] is a JSON config.
  *
  * Commands from the parent (ipc.ts):
@@ -24,10 +24,10 @@ import { Session } from "node:inspector";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createSilentLogger } from "../../src/log/index.js";
 import { loadCodec } from "../../src/proto/index.js";
-import { createRegistry, openStore } from "../../src/registry/index.js";
 import { startServer, SERVE_DEFAULTS } from "../../src/server/index.js";
 import { createDeltaBroadcast } from "./broadcast.js";
-import { instanceBody, serveParent, tellParent, wallNow } from "./ipc.js";
+import { serveParent, tellParent, wallNow } from "./ipc.js";
+import { seedStore } from "./seed.js";
 
 export interface ServerChildConfig {
   readonly services: number;
@@ -44,25 +44,10 @@ export interface ServerChildConfig {
   readonly pushMinDelayMs?: number;
 }
 
-/** Writes services × perService instances into a fresh sqlite store in dataDir, then tells the parent. */
+/** Writes the registry into a fresh store through the Store API in batches (seed.ts), then tells the parent. */
 async function seed(config: ServerChildConfig): Promise<void> {
-  const logger = createSilentLogger();
-  const seedStart = performance.now();
-  const store = await openStore(config.store ?? "sqlite", { dataDir: config.dataDir, logger });
-  const registry = await createRegistry(store, { logger });
-  // 64 services at a time: group commit writes them together, as concurrent registrations would be.
-  for (let s = 0; s < config.services; s += 64) {
-    const writes: Promise<unknown>[] = [];
-    for (let t = s; t < Math.min(config.services, s + 64); t++) for (let i = 0; i < config.perService; i++) writes.push(registry.putInstance(`svc-${t}`, `i-${i}`, instanceBody(t, i)));
-    await Promise.all(writes);
-  }
-  for (let i = 0; i < (config.big ?? 0); i += 512) {
-    const writes: Promise<unknown>[] = [];
-    for (let k = i; k < Math.min(config.big ?? 0, i + 512); k++) writes.push(registry.putInstance("big", `b-${k}`, { address: `11.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255}`, port: 9090 }));
-    await Promise.all(writes);
-  }
-  await registry.close();
-  tellParent({ seeded: true, seedMs: performance.now() - seedStart });
+  const { seedMs, commits } = await seedStore(config.store ?? "sqlite", config.dataDir, config);
+  tellParent({ seeded: true, seedMs, commits });
   process.disconnect();
 }
 
