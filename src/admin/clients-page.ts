@@ -1,6 +1,4 @@
-import { ValidationError, show, type Issue } from "../errors/index.js";
-import { single } from "./query-params.js";
-import { clip } from "../log/index.js";
+import { parsePageQuery } from "./query-params.js";
 import { boundedClientStatus, type ClientStatus } from "../xds/index.js";
 import { CLIENTS_PAGE_CHARS, CLIENTS_PAGE_DEFAULT, CLIENTS_PAGE_MAX } from "./clients-page-limits.js";
 
@@ -23,7 +21,6 @@ export interface ClientsPage {
   readonly next?: string;
 }
 
-const QUERY_PARAMETERS = ["limit", "after"];
 const STREAM_ID = /^s(\d{1,15})$/;
 
 /**
@@ -49,21 +46,7 @@ export function pageOfClients(all: readonly ClientStatus[], query: ClientsQuery)
 
 /** Validates the whole query string at once; ValidationError names every bad parameter and what is allowed. */
 export function parseClientsQuery(query: unknown): ClientsQuery {
-  const raw = (typeof query === "object" && query !== null ? query : {}) as Record<string, unknown>;
-  const issues: Issue[] = [];
-  for (const key of Object.keys(raw)) {
-    if (!QUERY_PARAMETERS.includes(key)) issues.push({ path: clip(key, 64), message: `unknown query parameter; allowed are ${QUERY_PARAMETERS.join(" and ")}` });
-  }
-  const limit = single(raw, "limit", issues);
-  const after = single(raw, "after", issues);
-  let n = CLIENTS_PAGE_DEFAULT;
-  if (limit !== undefined) {
-    n = /^\d{1,7}$/.test(limit) ? Number(limit) : Number.NaN;
-    if (!(n >= 1 && n <= CLIENTS_PAGE_MAX)) issues.push({ path: "limit", message: `must be an integer from 1 to ${CLIENTS_PAGE_MAX}, got ${show(limit)}` });
-  }
-  if (after !== undefined && !STREAM_ID.test(after)) issues.push({ path: "after", message: `must be a stream id such as s42 (the next of the previous page), got ${show(after)}` });
-  if (issues.length > 0) throw new ValidationError(issues);
-  return { limit: n, ...(after !== undefined && { after }) };
+  return parsePageQuery(query, { defaultLimit: CLIENTS_PAGE_DEFAULT, maxLimit: CLIENTS_PAGE_MAX, after: STREAM_ID, afterIs: "a stream id such as s42" });
 }
 
 /** The number in a stream id `sN`; ids of another form (test fakes) sort after every numbered one. */

@@ -1,8 +1,6 @@
 import { SortedMap } from "../collections/index.js";
-import { ValidationError, show, type Issue } from "../errors/index.js";
-import { clip } from "../log/index.js";
 import type { RegistryView, ServiceEntry } from "../registry/index.js";
-import { single } from "./query-params.js";
+import { parsePageQuery } from "./query-params.js";
 import { SERVICES_PAGE_CHARS, SERVICES_PAGE_DEFAULT, SERVICES_PAGE_MAX } from "./services-page-limits.js";
 
 /** What `GET /v1/services` accepts in its query string; both optional. */
@@ -12,7 +10,6 @@ export interface ServicesQuery {
   readonly after?: string;
 }
 
-const QUERY_PARAMETERS = ["limit", "after"];
 const SERVICE_NAME = /^[a-z0-9-]{1,63}$/;
 
 /**
@@ -41,19 +38,5 @@ export function servicesPage<T>(view: RegistryView, query: ServicesQuery, render
 
 /** Validates the whole query string at once; ValidationError names every bad parameter and what is allowed. */
 export function parseServicesQuery(query: unknown): ServicesQuery {
-  const raw = (typeof query === "object" && query !== null ? query : {}) as Record<string, unknown>;
-  const issues: Issue[] = [];
-  for (const key of Object.keys(raw)) {
-    if (!QUERY_PARAMETERS.includes(key)) issues.push({ path: clip(key, 64), message: `unknown query parameter; allowed are ${QUERY_PARAMETERS.join(" and ")}` });
-  }
-  const limit = single(raw, "limit", issues);
-  const after = single(raw, "after", issues);
-  let n = SERVICES_PAGE_DEFAULT;
-  if (limit !== undefined) {
-    n = /^\d{1,7}$/.test(limit) ? Number(limit) : Number.NaN;
-    if (!(n >= 1 && n <= SERVICES_PAGE_MAX)) issues.push({ path: "limit", message: `must be an integer from 1 to ${SERVICES_PAGE_MAX}, got ${show(limit)}` });
-  }
-  if (after !== undefined && !SERVICE_NAME.test(after)) issues.push({ path: "after", message: `must be a service name (the next of the previous page), got ${show(after)}` });
-  if (issues.length > 0) throw new ValidationError(issues);
-  return { limit: n, ...(after !== undefined && { after }) };
+  return parsePageQuery(query, { defaultLimit: SERVICES_PAGE_DEFAULT, maxLimit: SERVICES_PAGE_MAX, after: SERVICE_NAME, afterIs: "a service name" });
 }
