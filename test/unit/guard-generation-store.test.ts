@@ -24,8 +24,7 @@ function generation(id: number, snapshot: Snapshot): Generation {
 
 test("generation store - after the first, each generation is written as changes (here one resource each), and all 12 read back whole after leaving memory", async () => {
   const backend = createMemoryStore();
-  const puts: (readonly StoredResource[] | ResourceChanges | undefined)[] = [];
-  const log: GenerationLog = { ...backend.generations, put: (g, resources) => (puts.push(resources), backend.generations.put(g, resources)) };
+  const { log, puts } = recording(backend.generations);
   const store = createGenerationStore(log, createSilentLogger());
   const cache = createBuildCache();
   let view: RegistryView = { revision: 0, services: SortedMap.empty() };
@@ -61,6 +60,22 @@ test("generation store - after the first, each generation is written as changes 
 });
 
 /** `count` snapshots, each from the one before: 50 services, then one instance's port changed per snapshot. */
+/** The log, with every put's resources recorded in `puts`. */
+function recording(inner: GenerationLog): { log: GenerationLog; puts: (readonly StoredResource[] | ResourceChanges | undefined)[] } {
+  const puts: (readonly StoredResource[] | ResourceChanges | undefined)[] = [];
+  return { log: { ...inner, put: (g, resources) => (puts.push(resources), inner.put(g, resources)) }, puts };
+}
+
+/** Four snapshots, the first three saved by one store; `after` is a new store on the same log (a restart), its puts recorded. */
+async function restarted() {
+  const backend = createMemoryStore();
+  const snapshots = snapshotsOf(4);
+  const before = createGenerationStore(backend.generations, createSilentLogger());
+  for (const [i, snapshot] of snapshots.slice(0, 3).entries()) await before.save(generation(i + 1, snapshot), snapshot);
+  const { log, puts } = recording(backend.generations);
+  return { backend, snapshots, puts, after: createGenerationStore(log, createSilentLogger()) };
+}
+
 function snapshotsOf(count: number): Snapshot[] {
   const cache = createBuildCache();
   let view: RegistryView = { revision: 0, services: SortedMap.empty() };
@@ -82,14 +97,7 @@ function snapshotsOf(count: number): Snapshot[] {
 }
 
 test("generation store - after a restart, the generation read back from the log is the base of the next one: it is stored as changes, not whole", async () => {
-  const backend = createMemoryStore();
-  const snapshots = snapshotsOf(4);
-  const before = createGenerationStore(backend.generations, createSilentLogger());
-  for (const [i, snapshot] of snapshots.slice(0, 3).entries()) await before.save(generation(i + 1, snapshot), snapshot);
-
-  const puts: (readonly StoredResource[] | ResourceChanges | undefined)[] = [];
-  const log: GenerationLog = { ...backend.generations, put: (g, resources) => (puts.push(resources), backend.generations.put(g, resources)) };
-  const after = createGenerationStore(log, createSilentLogger());
+  const { backend, snapshots, puts, after } = await restarted();
   assert.equal((await after.snapshot(generation(3, snapshots[2]!)))?.version, snapshots[2]!.version);
   await after.save(generation(3, snapshots[2]!), snapshots[2]!);
   assert.deepEqual(puts, [undefined], "the generation read back is not written again");
@@ -102,14 +110,7 @@ test("generation store - after a restart, the generation read back from the log 
 });
 
 test("generation store - after a restart that read back an older generation than the log's newest, the next one is stored whole (the log refuses the changes) and reads back", async () => {
-  const backend = createMemoryStore();
-  const snapshots = snapshotsOf(4);
-  const before = createGenerationStore(backend.generations, createSilentLogger());
-  for (const [i, snapshot] of snapshots.slice(0, 3).entries()) await before.save(generation(i + 1, snapshot), snapshot);
-
-  const puts: (readonly StoredResource[] | ResourceChanges | undefined)[] = [];
-  const log: GenerationLog = { ...backend.generations, put: (g, resources) => (puts.push(resources), backend.generations.put(g, resources)) };
-  const after = createGenerationStore(log, createSilentLogger());
+  const { backend, snapshots, puts, after } = await restarted();
   assert.equal((await after.snapshot(generation(2, snapshots[1]!)))?.version, snapshots[1]!.version);
   await after.save(generation(4, snapshots[3]!), snapshots[3]!);
   assert.equal(puts.length, 2);
