@@ -95,13 +95,12 @@ export function buildSnapshot(view: RegistryView, codec: Codec, cache?: BuildCac
   const check = (snapshot: Snapshot) => inconsistenciesByName(snapshot, codec, (resource) => factsOf(resource, codec, state));
   const assembleNow = incremental ? (c: ReadonlyMap<string, Chosen>) => assembleFrom(previous, view.revision, c) : (c: ReadonlyMap<string, Chosen>) => assemble(view.revision, c);
   const snapshot = settle(chosen, issues, previous, assembleNow, check);
-  // A service neither changed nor failing last time builds as it did: its issues (none) stand.
-  const allIssues = incremental ? mergeIssues(last.issues, names, issues) : issues;
-  if (state) state.last = view.services instanceof SortedMap ? { services: view.services as SortedMap<ServiceEntry>, snapshot, issues: allIssues } : undefined;
-  if (allIssues.size === 0) return { ok: true, snapshot, failures: [] };
-  const failures = [...allIssues.keys()].sort(compareStrings).map((service): ServiceFailure => ({
+  // Every service that failed last time was decided again (changedNames), so this build's issues are all there are.
+  if (state) state.last = view.services instanceof SortedMap ? { services: view.services as SortedMap<ServiceEntry>, snapshot, issues } : undefined;
+  if (issues.size === 0) return { ok: true, snapshot, failures: [] };
+  const failures = [...issues.keys()].sort(compareStrings).map((service): ServiceFailure => ({
     service,
-    issues: [...(allIssues.get(service) ?? [])],
+    issues: [...(issues.get(service) ?? [])],
     // Every failing service was decided in this build (a service failing last time is decided again), so `chosen` has it.
     kept: Object.keys(chosen.get(service) ?? {}).length > 0,
   }));
@@ -114,14 +113,6 @@ function changedNames(last: LastBuild, services: SortedMap<ServiceEntry>): strin
   const add = (name: string): void => void names.add(name);
   services.diffFrom(last.services, { added: add, removed: add, changed: add });
   return [...names].sort(compareStrings);
-}
-
-/** The last build's issues, without those of the services decided again, with this build's. */
-function mergeIssues(before: ReadonlyMap<string, readonly Issue[]>, decided: readonly string[], now: ReadonlyMap<string, Issue[]>): Map<string, readonly Issue[]> {
-  const merged = new Map<string, readonly Issue[]>(before);
-  for (const name of decided) merged.delete(name);
-  for (const [name, found] of now) merged.set(name, found);
-  return merged;
 }
 
 /**
