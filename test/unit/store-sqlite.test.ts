@@ -163,6 +163,63 @@ test("sqlite store - stores each resource body once and each version as one span
   }
 });
 
+/** `count` CDS resources named r-0…, each body [k, version]. */
+function numbered(count: number, version: number): ReturnType<typeof resource>[] {
+  return Array.from({ length: count }, (_, k) => resource(CDS, `r-${String(k).padStart(5, "0")}`, [k & 255, k >> 8, version]));
+}
+
+test("sqlite store - a generation of thousands of changes is written over several event-loop turns; until it is done readers see the generations before it", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const store = await openSqliteStore({ dataDir: dir });
+    const log = store.generations;
+    await log.put({ id: 1, record: { id: 1 } }, numbered(3000, 1));
+    const turns: string[] = [];
+    const changed = numbered(3000, 2).slice(0, 2000);
+    const writing = log.put({ id: 2, record: { id: 2 } }, { base: 1, upserts: changed, removals: [{ typeUrl: CDS, name: "r-02999" }] });
+    // Each turn the write yields, a reader sees generation 1 whole and no generation 2.
+    for (let k = 0; k < 3; k++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const one = await log.resources(1);
+      turns.push(`${(await log.list()).map((g) => g.id).join(",")}:${one?.length}:${one?.[0]?.body[2]}:${(await log.resources(2))?.length ?? "none"}`);
+    }
+    await writing;
+    assert.deepEqual(turns, ["1:3000:1:none", "1:3000:1:none", "1:3000:1:none"]);
+    const two = await log.resources(2);
+    assert.equal(two?.length, 2999);
+    assert.deepEqual(two?.slice(0, 2000).map((r) => r.body[2]), changed.map(() => 2));
+    assert.deepEqual(two?.slice(2000).map((r) => r.body[2]), Array.from({ length: 999 }, () => 1));
+    assert.equal((await log.resources(1))?.length, 3000);
+    await store.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+test("sqlite store - span edits left by a generation write that never finished (a crash) are undone on the next open", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    let store = await openSqliteStore({ dataDir: dir });
+    await store.generations.put({ id: 1, record: { id: 1 } }, numbered(10, 1));
+    await store.close();
+    // What a crash part-way through writing generation 2 leaves: a version of r-00003 begun, r-00004's span ended, no mark for 2.
+    const db = new Database(join(dir, "registry.db"));
+    db.prepare("UPDATE resource_spans SET last = 2 WHERE name IN ('r-00003', 'r-00004') AND last IS NULL").run();
+    db.prepare("INSERT INTO resource_spans (type_url, name, hash, first) SELECT type_url, name, hash, 2 FROM resource_spans WHERE name = 'r-00005'").run();
+    db.prepare("UPDATE resource_spans SET name = 'r-00003' WHERE first = 2").run();
+    db.close();
+    store = await openSqliteStore({ dataDir: dir });
+    assert.deepEqual(bodiesAsHex(await store.generations.resources(1)), bodiesAsHex(numbered(10, 1)));
+    assert.equal(await store.generations.resources(2), undefined);
+    // The next generation is written against generation 1 as it was.
+    await store.generations.put({ id: 2, record: { id: 2 } }, { base: 1, upserts: [resource(CDS, "r-00000", [9])], removals: [] });
+    assert.deepEqual(bodiesAsHex(await store.generations.resources(2)), bodiesAsHex([resource(CDS, "r-00000", [9]), ...numbered(10, 1).slice(1)]));
+    await store.close();
+  } finally {
+    await cleanup();
+  }
+});
+
 /** The schema steadymesh wrote before the generation log existed. */
 const SCHEMA_V1 = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;

@@ -58,6 +58,22 @@ function recordJson(record: unknown, issues: Issue[]): string {
   }
 }
 
+/**
+ * A resource copied on put, its hash worked out when first read: a backend
+ * that writes a large put in chunks (sqlite) hashes a chunk at a time.
+ */
+class CopiedResource implements HashedResource {
+  #hash: string | undefined;
+  constructor(
+    readonly typeUrl: string,
+    readonly name: string,
+    readonly body: Uint8Array,
+  ) {}
+  get hash(): string {
+    return (this.#hash ??= createHash("sha256").update(this.body).digest("hex"));
+  }
+}
+
 function hashedResources(resources: unknown, issues: Issue[], where = "resources"): HashedResource[] {
   if (!Array.isArray(resources)) {
     issues.push({ path: where, message: `must be an array of { typeUrl, name, body }, got ${show(resources)}` });
@@ -73,14 +89,13 @@ function hashedResources(resources: unknown, issues: Issue[], where = "resources
     if (typeof name !== "string" || name === "") issues.push({ path: `${path}.name`, message: `must be a non-empty string, got ${show(name)}` });
     if (!(body instanceof Uint8Array)) issues.push({ path: `${path}.body`, message: `must be a Uint8Array, got ${show(body)}` });
     if (issues.length > before) return;
-    const key = JSON.stringify([typeUrl, name]);
+    const key = resourceKey(typeUrl!, name!);
     if (seen.has(key)) {
       issues.push({ path, message: `${show(typeUrl)} ${show(name)} is listed twice; list each (typeUrl, name) once` });
       return;
     }
     seen.add(key);
-    const copy = new Uint8Array(body!);
-    out.push({ typeUrl: typeUrl!, name: name!, hash: createHash("sha256").update(copy).digest("hex"), body: copy });
+    out.push(new CopiedResource(typeUrl!, name!, new Uint8Array(body!)));
   });
   return out.sort(compareResources);
 }

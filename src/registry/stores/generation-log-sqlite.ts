@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import { ValidationError } from "../../errors/index.js";
-import type { GenerationLog, StoredGeneration, StoredResource } from "../generation-log.js";
+import type { GenerationLog, ResourceKey, StoredGeneration, StoredResource } from "../generation-log.js";
 import { compareResources, readGenerationInput, resourceKey, type GenerationInput, type HashedResource } from "./generation-log-input.js";
 
 /**
@@ -49,12 +49,24 @@ interface ResourceRow {
 /** A resource to hold: a new one with its body, or one already held (its body stored). */
 type Target = Omit<HashedResource, "body"> & { readonly body?: Uint8Array };
 
+/** Span edits per transaction when a generation is written, with a turn of the event loop between transactions. */
+const WRITE_CHUNK = 256;
+
 /** Rows retain deletes per statement, with a turn of the event loop between statements. */
 const PRUNE_CHUNK = 2000;
 
 /** Binds without copying: better-sqlite3 takes a BLOB parameter as a Buffer. */
 function asBuffer(body: Uint8Array): Buffer {
   return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+/** The span edits that store one generation's resources: `ends` first, then `begins`. */
+interface WritePlan {
+  readonly id: number;
+  /** The newest generation is written again: its own edits are undone first (in the first chunk), and then the open spans the target lacks are ended. */
+  readonly replaces: boolean;
+  readonly ends: readonly ResourceKey[];
+  readonly begins: readonly Target[];
 }
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -125,47 +137,122 @@ export function createSqliteGenerationLog(db: Database.Database, options: Sqlite
     storeBody(resource);
   };
 
-  const writeResources = (input: GenerationInput): void => {
-    if (!input.resources && !input.changes) return;
+  /**
+   * The span edits that store `input`'s resources (none for a record alone),
+   * after the checks; reads only. For changes against the newest generation
+   * this costs what changed; a whole list, or changes that replace the
+   * newest generation, is compared against every open span.
+   */
+  const planResources = (input: GenerationInput): WritePlan | undefined => {
+    if (!input.resources && !input.changes) return undefined;
     const id = input.id;
     const newest = newestSpanGeneration.get() ?? undefined;
     if (input.changes && input.changes.base !== newest) {
       throw new ValidationError([{ path: "resources.base", message: `must be ${newest ?? "(none: give the resources whole)"}, the newest generation stored with resources, got ${input.changes.base}` }]);
     }
     if (newest !== undefined && id < newest) {
-      if (hasSpanGeneration.get(id) !== undefined) return;
+      if (hasSpanGeneration.get(id) !== undefined) return undefined;
       throw new ValidationError([{ path: "id", message: `resources can be given for generation ${newest}, the newest stored with them, or a newer one; got ${id}` }]);
     }
-    clearLegacy.run(id);
-    if (input.changes && id !== newest) {
-      for (const removal of input.changes.removals) endSpan.run(id, removal.typeUrl, removal.name);
-      for (const upsert of input.changes.upserts) begin(upsert, id);
-      addSpanGeneration.run(id);
-      return;
-    }
+    if (input.changes && id !== newest) return { id, replaces: false, ends: input.changes.removals, begins: input.changes.upserts };
     // Whole, or changes that replace the newest generation's resources: the target set, then written as spans against what is open.
     const target = new Map<string, Target>();
+    const open = openSpans.all();
     if (input.changes) {
-      for (const span of openSpans.all()) target.set(resourceKey(span.typeUrl, span.name), span);
+      for (const span of open) target.set(resourceKey(span.typeUrl, span.name), span);
       for (const removal of input.changes.removals) target.delete(resourceKey(removal.typeUrl, removal.name));
       for (const upsert of input.changes.upserts) target.set(resourceKey(upsert.typeUrl, upsert.name), upsert);
     } else {
       for (const r of input.resources!) target.set(resourceKey(r.typeUrl, r.name), r);
     }
-    if (id === newest) {
-      undoBegun.run(id);
-      undoEnded.run(id);
-      dropSpanGeneration.run(id);
-    }
-    for (const span of openSpans.all()) if (!target.has(resourceKey(span.typeUrl, span.name))) endSpan.run(id, span.typeUrl, span.name);
-    for (const resource of target.values()) begin(resource, id);
-    addSpanGeneration.run(id);
+    const replaces = id === newest;
+    // When the newest generation is rewritten its own spans are undone first, so what is open then is what it began from.
+    const ends = replaces ? [] : open.filter((span) => !target.has(resourceKey(span.typeUrl, span.name)));
+    return { id, replaces, ends, begins: [...target.values()] };
   };
 
-  const write = db.transaction((input: GenerationInput) => {
-    writeResources(input);
+  /** Undoes the span edits of an unfinished write of generation `id` (a failed chunk): what it began goes, what it ended is open again. */
+  const undoUnfinished = db.transaction((id: number): void => {
+    undoBegun.run(id);
+    undoEnded.run(id);
+  });
+
+  /** One chunk of a plan's edits, in its own transaction; the first also undoes the newest generation when it is rewritten. */
+  const writeChunk = db.transaction((plan: WritePlan, from: number, to: number, first: boolean): void => {
+    if (first) clearLegacy.run(plan.id);
+    if (first && plan.replaces) {
+      undoBegun.run(plan.id);
+      undoEnded.run(plan.id);
+      dropSpanGeneration.run(plan.id);
+      // What the target lacks is ended against the spans open once the generation is undone.
+      const keep = new Set(plan.begins.map((r) => resourceKey(r.typeUrl, r.name)));
+      for (const span of openSpans.all()) if (!keep.has(resourceKey(span.typeUrl, span.name))) endSpan.run(plan.id, span.typeUrl, span.name);
+    }
+    const ends = plan.ends.length;
+    for (let k = from; k < to; k++) {
+      if (k < ends) endSpan.run(plan.id, plan.ends[k]!.typeUrl, plan.ends[k]!.name);
+      else begin(plan.begins[k - ends]!, plan.id);
+    }
+  });
+
+  /** The generation is complete: its record, and its mark as stored with resources when it has them. */
+  const finish = db.transaction((input: GenerationInput, withResources: boolean): void => {
+    if (withResources) addSpanGeneration.run(input.id);
     upsertRecord.run(input.id, input.json);
   });
+
+  /**
+   * Writes `input`: span edits in chunks of WRITE_CHUNK, each its own
+   * transaction with a turn of the event loop between them, then the record
+   * and the generation's mark in one last transaction. Until that commits,
+   * readers see the generations stored before (a span begun for the new one
+   * starts after them; one it ended still covers them), and a crash leaves
+   * edits that the next open undoes (repairUnfinished). Writes are one at a
+   * time (`exclusive`), so no retain runs in between.
+   */
+  const writeGeneration = async (input: GenerationInput): Promise<void> => {
+    const plan = guarded("put", () => planResources(input));
+    const total = plan ? plan.ends.length + plan.begins.length : 0;
+    try {
+      for (let from = 0; plan && (from < total || from === 0); from += WRITE_CHUNK) {
+        if (from > 0) await turn();
+        guarded("put", () => writeChunk(plan, from, Math.min(total, from + WRITE_CHUNK), from === 0));
+      }
+      guarded("put", () => finish(input, plan !== undefined));
+    } catch (err) {
+      // Bodies of rolled-back chunks may be gone; earlier chunks' edits are undone.
+      storedBodies.clear();
+      if (plan && !plan.replaces) {
+        try {
+          guarded("put", () => undoUnfinished(plan.id));
+        } catch {
+          // The next open repairs it (repairUnfinished).
+        }
+      }
+      throw err;
+    }
+  };
+
+  /** Span edits a crash left behind: those of generations newer than the newest one marked as stored. Run on open. */
+  const repairUnfinished = db.transaction((): void => {
+    const newest = newestSpanGeneration.get() ?? undefined;
+    if (newest === undefined) {
+      deleteAllSpans.run();
+      return;
+    }
+    deleteSpansAfter.run(newest);
+    reopenAfter.run(newest);
+  });
+  repairUnfinished();
+
+  let queue: Promise<unknown> = Promise.resolve();
+  /** Runs `work` after every put and retain before it has finished. */
+  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = queue.then(work, work);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+
   const prune = db.transaction((keep: string): void => {
     const before = newestSpanGeneration.get() ?? undefined;
     deleteRecords.run(keep);
@@ -190,16 +277,32 @@ export function createSqliteGenerationLog(db: Database.Database, options: Sqlite
     }
   };
 
+  async function retainOnly(keep: ReadonlySet<number>): Promise<void> {
+    const ids = JSON.stringify([...keep]);
+    storedBodies.clear();
+    guarded("retain", () => prune.immediate(ids));
+    // What no kept generation holds goes a chunk per statement: a large log never holds the event loop for long.
+    for (let after = 0; ; ) {
+      const last = guarded("retain", () => maxSpanRowid.get(after));
+      if (last === null || last === undefined) break;
+      guarded("retain", () => deleteDeadSpans.run(after, 0));
+      after = last;
+      await turn();
+    }
+    while (guarded("retain", () => deleteLegacyChunk.run(ids)).changes > 0) await turn();
+    for (let after = 0; ; ) {
+      const last = guarded("retain", () => maxBodyRowid.get(after));
+      if (last === null || last === undefined) break;
+      guarded("retain", () => deleteBodiesChunk.run(after));
+      after = last;
+      await turn();
+    }
+  }
+
   return {
     async put(generation, resources) {
       const input = readGenerationInput(generation, resources);
-      try {
-        guarded("put", () => write.immediate(input));
-      } catch (err) {
-        // The transaction rolled back: bodies it inserted are gone again.
-        storedBodies.clear();
-        throw err;
-      }
+      return exclusive(() => writeGeneration(input));
     },
     async list() {
       return guarded("list", () => selectRecords.all()).map(({ id, record }): StoredGeneration => ({ id, record: JSON.parse(record) as Record<string, unknown> }));
@@ -210,26 +313,8 @@ export function createSqliteGenerationLog(db: Database.Database, options: Sqlite
       // Sorted here, not by ORDER BY: SQLite compares UTF-8 bytes, which differs from JavaScript's order above U+FFFF.
       return rows.sort(compareResources).map(({ typeUrl, name, body }): StoredResource => ({ typeUrl, name, body: new Uint8Array(body) }));
     },
-    async retain(keep) {
-      const ids = JSON.stringify([...keep]);
-      storedBodies.clear();
-      guarded("retain", () => prune.immediate(ids));
-      // What no kept generation holds goes a chunk per statement: a large log never holds the event loop for long.
-      for (let after = 0; ; ) {
-        const last = guarded("retain", () => maxSpanRowid.get(after));
-        if (last === null || last === undefined) break;
-        guarded("retain", () => deleteDeadSpans.run(after, 0));
-        after = last;
-        await turn();
-      }
-      while (guarded("retain", () => deleteLegacyChunk.run(ids)).changes > 0) await turn();
-      for (let after = 0; ; ) {
-        const last = guarded("retain", () => maxBodyRowid.get(after));
-        if (last === null || last === undefined) break;
-        guarded("retain", () => deleteBodiesChunk.run(after));
-        after = last;
-        await turn();
-      }
+    retain(keep) {
+      return exclusive(() => retainOnly(keep));
     },
   };
 }
