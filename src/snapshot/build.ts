@@ -107,6 +107,36 @@ export function buildSnapshot(view: RegistryView, codec: Codec, cache?: BuildCac
   return { ok: false, snapshot, failures, errors: failures.flatMap((failure) => failure.issues) };
 }
 
+/**
+ * buildSnapshot of `view` from `previous`, in steps that a caller can spread
+ * over event-loop turns: when more than `step` services changed since the
+ * last build (of `cache`), each step is an incremental build of a view with
+ * `step` more of those changes applied (in name order), yielded and never
+ * meant for clients; the return value is the build of `view` itself, from
+ * the last step. Every step costs what its `step` services changed. The
+ * result is buildSnapshot(view, codec, cache, previous), byte for byte, with
+ * the same failures (test/unit/snapshot-incremental.test.ts checks it over
+ * random bursts with failing services), with one exception: a service whose
+ * new resources refer to a resource that a later step removes falls back to
+ * what the step before had, its new resources, which refer to it too, and so
+ * to none, where one build would fall back to its resources of `previous`.
+ */
+export function* buildInSteps(view: RegistryView, codec: Codec, cache: BuildCache, previous: Snapshot | undefined, step: number): Generator<Snapshot, BuildResult, undefined> {
+  const state = cache as CacheState;
+  const last = state.last;
+  if (!last || !previous || last.snapshot !== previous || !(view.services instanceof SortedMap)) return buildSnapshot(view, codec, cache, previous);
+  const target = view.services as SortedMap<ServiceEntry>;
+  const names = changedNames(last, target);
+  let services = last.services;
+  let from = previous;
+  for (let start = 0; start + step < names.length; start += step) {
+    services = services.with(names.slice(start, start + step).map((name): [string, ServiceEntry | undefined] => [name, target.get(name)]));
+    from = buildSnapshot({ revision: view.revision, services }, codec, cache, from).snapshot;
+    yield from;
+  }
+  return buildSnapshot(view, codec, cache, from);
+}
+
 /** The services added, removed or changed since the last build, and those that did not build then, in name order. */
 function changedNames(last: LastBuild, services: SortedMap<ServiceEntry>): string[] {
   const names = new Set(last.issues.keys());

@@ -18,7 +18,7 @@ import { createRng } from "../../src/lab/workload/rng.js";
 import { ENDPOINT_TYPE, RESOURCE_TYPES, ROUTE_TYPE, loadCodec, type Codec } from "../../src/proto/index.js";
 import { HEALTH_STATES, type ChangeEvent, type Instance, type RegistryView, type Service } from "../../src/registry/index.js";
 import { nextView } from "../../src/registry/next-view.js";
-import { buildSnapshot, createBuildCache, type BuildResult, type Snapshot } from "../../src/snapshot/index.js";
+import { buildInSteps, buildSnapshot, createBuildCache, type BuildResult, type Snapshot } from "../../src/snapshot/index.js";
 import { encodeLoadAssignment, loadAssignmentFor } from "../../src/snapshot/service-resources.js";
 
 const base = loadCodec();
@@ -96,6 +96,58 @@ for (const seed of [1, 2, 3]) {
     }
     // The mix must have exercised the failure paths, or the test proves less than it says.
     assert.ok(kinds.failing > 20, `only ${kinds.failing} of 400 steps had a failing service`);
+  });
+}
+
+for (const seed of [4, 5]) {
+  test(`snapshot incremental - seed ${seed}: 200 random bursts built in steps of 1-4 services (buildInSteps) equal a full rebuild, byte for byte, with the same failing services`, () => {
+    const random = createRng(seed);
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+    const names = [...NAMES, ...Array.from({ length: 30 }, (_, k) => `s-${k}`)];
+    const instance = (name: string): Instance => ({
+      service: name,
+      id: `i${Math.floor(random() * 5)}`,
+      address: `10.0.${names.indexOf(name)}.${Math.floor(random() * 4) + 1}`,
+      // Now and then a port no client takes: that service fails to build.
+      port: random() < 0.01 ? 0 : 8000 + Math.floor(random() * 3),
+      zone: pick(["z1", "z2"]),
+      region: "r1",
+      weight: 1 + Math.floor(random() * 3),
+      health: pick(HEALTH_STATES),
+      metadata: {},
+    });
+    let view: RegistryView = { revision: 0, services: SortedMap.empty() };
+    const cache = createBuildCache();
+    let stepped: BuildResult | undefined;
+    let full: BuildResult | undefined;
+    const seen = { steps: 0, failing: 0 };
+    for (let burst = 1; burst <= 200; burst++) {
+      const events: ChangeEvent[] = [];
+      for (let k = 0, n = 1 + Math.floor(random() * 25); k < n; k++) {
+        const name = pick(names);
+        const exists = view.services.has(name) || events.some((e) => e.kind === "service-put" && e.service.name === name);
+        const roll = random();
+        if (!exists) events.push({ revision: burst, kind: "service-put", service: { name, protocol: "grpc", lbPolicy: "round_robin", metadata: {} } });
+        if (roll < 0.04) events.push({ revision: burst, kind: "service-deleted", name });
+        else if (roll < 0.2) events.push({ revision: burst, kind: "instance-deleted", service: name, id: `i${Math.floor(random() * 5)}` });
+        else events.push({ revision: burst, kind: "instance-put", instance: instance(name) });
+      }
+      view = nextView(view, burst, events);
+      const steps = buildInSteps(view, crossRouting, cache, stepped?.snapshot, 1 + Math.floor(random() * 4));
+      for (let next = steps.next(); ; next = steps.next()) {
+        if (next.done) {
+          stepped = next.value;
+          break;
+        }
+        seen.steps++;
+      }
+      full = buildSnapshot(view, crossRouting, undefined, full?.snapshot);
+      assert.deepEqual(stepped.failures.map((f) => f.service), full.failures.map((f) => f.service), `burst ${burst}: failing services`);
+      assertSameSnapshot(stepped.snapshot, full.snapshot, burst);
+      if (!full.ok) seen.failing++;
+    }
+    assert.ok(seen.steps > 200, `only ${seen.steps} intermediate steps: the bursts were too small to test stepping`);
+    assert.ok(seen.failing > 20, `only ${seen.failing} of 200 bursts had a failing service`);
   });
 }
 
