@@ -7,7 +7,7 @@ import type { GenerationLog } from "../registry/index.js";
 import type { Snapshot } from "../snapshot/index.js";
 import { DEFAULT_GROUP, type ClientReply, type ClientStatus, type SnapshotCache } from "../xds/index.js";
 import { startCanary, type Canary } from "./canary.js";
-import { decide, type Baseline, type HoldProblem, type HoldRule } from "./decide.js";
+import { decide, prepareDecision, type Baseline, type HoldProblem, type HoldRule } from "./decide.js";
 import { diffSnapshots } from "./diff.js";
 import { drainStep } from "./drain.js";
 import { createGenerationStore } from "./generation-store.js";
@@ -54,6 +54,12 @@ export interface PushGuard extends GenerationControl {
   offer(snapshot: Snapshot): Promise<void>;
   /** One client ACK/NACK, for a ClientStatusSource without watchReplies (the canary watches them). */
   onReply(reply: ClientReply): void;
+  /**
+   * Work ahead on a candidate to come: `step` is an unpublished step of a
+   * stepped build (the spine's), `before` the step or snapshot before it.
+   * Changes no decision; only makes the next one cheaper (prepareDecision).
+   */
+  prepare(before: Snapshot | undefined, step: Snapshot): void;
   /** Resolves when every decision so far is made and recorded; for tests and shutdown. */
   settled(): Promise<void>;
   /** Stops timers; the cache keeps what it has. */
@@ -380,6 +386,7 @@ export async function createPushGuard(deps: PushGuardDeps): Promise<PushGuard> {
       await prune();
     }),
     onReply: (reply) => canaryOf(state)?.onReply(reply),
+    prepare: (before, step) => prepareDecision(codec, servedNow()?.snapshot, before, step),
     list: () => book.all(),
     get: (id) => book.get(id),
     approve: (id) => queue.run(() => approve(id)),

@@ -1,8 +1,8 @@
 import type { Issue } from "../errors/index.js";
-import type { Codec } from "../proto/index.js";
-import type { Snapshot } from "../snapshot/index.js";
+import { ENDPOINT_TYPE, type Codec } from "../proto/index.js";
+import type { Resource, Snapshot } from "../snapshot/index.js";
 import { blastRadiusViolations, type BlastRadiusRule } from "./blast-radius.js";
-import { diffSnapshots } from "./diff.js";
+import { diffSnapshots, endpointChange } from "./diff.js";
 import type { GenerationDiff, GuardPolicy } from "./model.js";
 import { validateSnapshot } from "./validate.js";
 
@@ -77,4 +77,26 @@ export function decide(baseline: Baseline | undefined, candidate: Snapshot, sett
   const [first] = violations;
   if (first) return { kind: "hold", rule: first.rule, diff, problems: violations };
   return { kind: "push", rule: "passed", diff, problems: [] };
+}
+
+/**
+ * The per-resource work of deciding on a snapshot built from `step` against
+ * `baseline` (what clients have), done ahead so the caller can spread it
+ * over event-loop turns (the spine's stepped builds): `step` is validated
+ * (results are remembered per resource, and the next validation derives from
+ * this one), and the endpoint change of each ClusterLoadAssignment that
+ * changed since `before` is worked out against `baseline` (remembered per
+ * pair). decide() gives the same decision with or without it. Never throws.
+ */
+export function prepareDecision(codec: Codec, baseline: Snapshot | undefined, before: Snapshot | undefined, step: Snapshot): void {
+  validateSnapshot(codec, step);
+  const warm = (name: string, resource: Resource): void => {
+    try {
+      endpointChange(codec, baseline?.resources[ENDPOINT_TYPE].get(name), resource);
+    } catch {
+      // decide() reports it.
+    }
+  };
+  if (before) step.resources[ENDPOINT_TYPE].diffFrom(before.resources[ENDPOINT_TYPE], { added: warm, changed: (name, _was, is) => warm(name, is), removed: () => undefined });
+  else for (const [name, resource] of step.resources[ENDPOINT_TYPE]) warm(name, resource);
 }

@@ -1,7 +1,7 @@
 import { SortedMap } from "../collections/index.js";
 import { ENDPOINT_TYPE, RESOURCE_TYPES, TYPE_SHORT_NAMES, type Codec } from "../proto/index.js";
 import type { Resource, Snapshot } from "../snapshot/index.js";
-import { endpointsOf } from "./endpoints.js";
+import { endpointsOfResource } from "./endpoints.js";
 import type { EndpointDiff, GenerationDiff, ShortType, TypeDiff } from "./model.js";
 
 const NO_RESOURCES = SortedMap.empty<Resource>();
@@ -48,12 +48,34 @@ function diffNames(before: SortedMap<Resource>, after: SortedMap<Resource>): Typ
 
 /** The endpoint change of one service, or undefined when its endpoint set is the same on both sides. */
 function diffEndpoints(codec: Codec, before: Snapshot | undefined, after: Snapshot, service: string): EndpointDiff | undefined {
-  const previous = before?.resources[ENDPOINT_TYPE].get(service);
-  const next = after.resources[ENDPOINT_TYPE].get(service);
+  return endpointChange(codec, before?.resources[ENDPOINT_TYPE].get(service), after.resources[ENDPOINT_TYPE].get(service));
+}
+
+/** Endpoint changes by codec, then by the ClusterLoadAssignment before and after (null: the same endpoints). */
+const changes = new WeakMap<Codec, WeakMap<Resource, WeakMap<Resource, EndpointDiff | null>>>();
+
+/**
+ * The change in endpoints from one ClusterLoadAssignment to another (none:
+ * no endpoints), or undefined when the sets are the same; remembered per pair
+ * of Resource objects, so work done ahead (prepareDecision) is not repeated.
+ * Throws ProtoDecodeError when a CLA does not decode.
+ */
+export function endpointChange(codec: Codec, previous: Resource | undefined, next: Resource | undefined): EndpointDiff | undefined {
   // Equal versions mean equal bytes: no need to decode.
   if (previous && next && previous.version === next.version) return undefined;
-  const was = (before && endpointsOf(codec, before, service)) ?? [];
-  const is = endpointsOf(codec, after, service) ?? [];
+  if (!previous || !next) return compareEndpoints(previous ? endpointsOfResource(codec, previous) : [], next ? endpointsOfResource(codec, next) : []);
+  let byPrevious = changes.get(codec);
+  if (!byPrevious) changes.set(codec, (byPrevious = new WeakMap()));
+  let byNext = byPrevious.get(previous);
+  if (!byNext) byPrevious.set(previous, (byNext = new WeakMap()));
+  const known = byNext.get(next);
+  if (known !== undefined) return known ?? undefined;
+  const change = compareEndpoints(endpointsOfResource(codec, previous), endpointsOfResource(codec, next));
+  byNext.set(next, change ?? null);
+  return change;
+}
+
+function compareEndpoints(was: readonly string[], is: readonly string[]): EndpointDiff | undefined {
   const wasSet = new Set(was);
   const isSet = new Set(is);
   const added = is.filter((endpoint) => !wasSet.has(endpoint));

@@ -19,7 +19,11 @@ const listed = new WeakMap<Codec, WeakMap<Resource, readonly string[]>>();
  */
 export function endpointsOf(codec: Codec, snapshot: Snapshot, service: string): readonly string[] | undefined {
   const resource = snapshot.resources[ENDPOINT_TYPE].get(service);
-  if (!resource) return undefined;
+  return resource && endpointsOfResource(codec, resource);
+}
+
+/** endpointsOf for one ClusterLoadAssignment resource (remembered per Resource object). */
+export function endpointsOfResource(codec: Codec, resource: Resource): readonly string[] {
   let byResource = listed.get(codec);
   if (!byResource) listed.set(codec, (byResource = new WeakMap()));
   let endpoints = byResource.get(resource);

@@ -3,7 +3,8 @@ import type { Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
 import type { Codec } from "../proto/index.js";
 import type { Registry } from "../registry/index.js";
-import { buildSnapshot, createBuildCache, type FailingService, type Snapshot } from "../snapshot/index.js";
+import type { RegistryView } from "../registry/index.js";
+import { buildInSteps, buildSnapshot, createBuildCache, type BuildResult, type FailingService, type Snapshot } from "../snapshot/index.js";
 import { createFailureBook } from "./failure-book.js";
 
 /** All the spine needs of the registry: its current view, and word of each change. Nothing that writes. */
@@ -27,7 +28,22 @@ export interface SpineDeps {
    * resources from it.
    */
   readonly initial?: Snapshot | undefined;
+  /**
+   * Called with each step of a stepped build (see startSpine), and the step
+   * or snapshot before it: never published, they let what comes after the
+   * builder (the push guard) do its per-resource work ahead, a step at a time.
+   */
+  readonly prepare?: ((before: Snapshot | undefined, step: Snapshot) => void) | undefined;
+  /** How long a stepped build may hold the event loop before it gives a turn; SLICE_MS by default. */
+  readonly sliceMs?: number;
 }
+
+/** A burst of at least this many registry changes is prepared in slices before its build. */
+export const SLICED_BURST = 64;
+/** Changed services per step of a stepped build. */
+export const STEP_SERVICES = 64;
+/** After this long (ms) a stepped build gives the event loop a turn. */
+export const SLICE_MS = 8;
 
 export interface Spine {
   /** Builds and publishes from the registry's current view now. */
@@ -47,22 +63,44 @@ export interface Spine {
  * build is published: a service that does not build keeps the resources of
  * the last snapshot (see buildSnapshot), and is tracked (failure-book.ts)
  * until it builds again.
+ *
+ * A build is one synchronous turn, and its cost follows the changed
+ * services. So that a big burst (thousands of services changed within
+ * `maxDelayMs` under a steady write load) does not stall the event loop, a
+ * burst of SLICED_BURST changes or more is built in steps of STEP_SERVICES
+ * services (buildInSteps), with a turn of the event loop whenever `sliceMs`
+ * has passed; `prepare` sees each step, so what comes after the builder (the
+ * push guard's validation) can do its per-resource work there too. Only the
+ * last step is published. Changes that arrive meanwhile wait for the next
+ * build; a rebuild() called meanwhile supersedes the stepped one.
  */
 export function startSpine(deps: SpineDeps): Spine {
   const cache = createBuildCache();
   const book = createFailureBook(deps);
+  const sliceMs = deps.sliceMs ?? SLICE_MS;
   let previous = deps.initial;
   let cancelTimer: (() => void) | undefined;
   let burstStart: number | undefined;
   let lastRevision = -1;
+  /** Changes since the last build began: a large burst is built in steps. */
+  let pending = 0;
+  /** Counts builds begun: a stepped build stops when another begins. */
+  let builds = 0;
+  let stepping = false;
+  let stopped = false;
 
-  function rebuild(): void {
+  /** Begins a build of the registry's current view; undefined when it is the one built last. */
+  function begin(): RegistryView | undefined {
     cancelTimer?.();
     cancelTimer = undefined;
     burstStart = undefined;
+    pending = 0;
+    builds++;
     const view = deps.registry.view();
-    if (view.revision === lastRevision) return;
-    const result = buildSnapshot(view, deps.codec, cache, previous);
+    return view.revision === lastRevision ? undefined : view;
+  }
+
+  function publish(view: RegistryView, result: BuildResult): void {
     deps.metrics?.registryRevision.set(view.revision);
     book.record(view, result.failures, previous?.revision);
     lastRevision = view.revision;
@@ -72,12 +110,60 @@ export function startSpine(deps: SpineDeps): Spine {
     deps.publish(result.snapshot);
   }
 
+  function rebuild(): void {
+    const view = begin();
+    if (view) publish(view, buildSnapshot(view, deps.codec, cache, previous));
+  }
+
+  /** The timer's build: in one turn for a small burst, in steps for a large one. */
+  function due(): void {
+    cancelTimer = undefined;
+    // The stepped build under way was begun from an earlier view; these changes make another build once it is done.
+    if (stepping) return void (cancelTimer = deps.clock.setTimeout(due, deps.minDelayMs));
+    if (pending < SLICED_BURST) return rebuild();
+    const view = begin();
+    if (!view) return;
+    stepping = true;
+    void buildStepped(view, builds)
+      .catch((err: unknown) => {
+        deps.logger.error({ err }, "a stepped snapshot build failed; building in one turn");
+        if (!stopped) rebuild();
+      })
+      .finally(() => {
+        stepping = false;
+      });
+  }
+
+  async function buildStepped(view: RegistryView, build: number): Promise<void> {
+    const started = performance.now();
+    const steps = buildInSteps(view, deps.codec, cache, previous, STEP_SERVICES);
+    let before = previous;
+    let turns = 0;
+    let sliceEnd = performance.now() + sliceMs;
+    for (;;) {
+      const step = steps.next();
+      if (step.done) {
+        deps.logger.debug({ revision: view.revision, turns, ms: Math.round(performance.now() - started) }, "snapshot built in steps");
+        return publish(view, step.value);
+      }
+      deps.prepare?.(before, step.value);
+      before = step.value;
+      if (performance.now() < sliceEnd) continue;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      // Stopped, or a rebuild() came in between: that build is newer, and the cache now starts from it.
+      if (stopped || builds !== build) return;
+      turns++;
+      sliceEnd = performance.now() + sliceMs;
+    }
+  }
+
   const unsubscribe = deps.registry.subscribe(() => {
+    pending++;
     const now = deps.clock.now();
     burstStart ??= now;
-    const due = Math.min(now + deps.minDelayMs, burstStart + deps.maxDelayMs);
+    const at = Math.min(now + deps.minDelayMs, burstStart + deps.maxDelayMs);
     cancelTimer?.();
-    cancelTimer = deps.clock.setTimeout(rebuild, Math.max(0, due - now));
+    cancelTimer = deps.clock.setTimeout(due, Math.max(0, at - now));
   });
   rebuild();
 
@@ -86,6 +172,7 @@ export function startSpine(deps: SpineDeps): Spine {
     failure: (service) => book.get(service),
     failures: () => book.list(),
     stop() {
+      stopped = true;
       unsubscribe();
       cancelTimer?.();
       cancelTimer = undefined;

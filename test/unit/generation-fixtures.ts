@@ -114,5 +114,5 @@ export const STORE_DOWN = new UnavailableError("audit trail cannot be written: d
 
 /** A PushGuard for `serve` tests that never starts a real server: GenerationControl from the fake, the rest inert. */
 export function createFakePushGuard(generations: GenerationControl = createFakeGenerations([])): PushGuard {
-  return { ...generations, offer: async () => undefined, onReply: () => undefined, settled: async () => undefined, close: async () => undefined };
+  return { ...generations, offer: async () => undefined, onReply: () => undefined, prepare: () => undefined, settled: async () => undefined, close: async () => undefined };
 }

@@ -5,7 +5,8 @@ import { createSilentLogger } from "../../src/log/index.js";
 import { loadCodec, LISTENER_TYPE, ENDPOINT_TYPE } from "../../src/proto/index.js";
 import { createMemoryStore, createRegistry } from "../../src/registry/index.js";
 import { startSpine, type RegistryFeed } from "../../src/server/index.js";
-import type { Snapshot } from "../../src/snapshot/index.js";
+import { SLICED_BURST, STEP_SERVICES } from "../../src/server/spine.js";
+import { buildSnapshot, type Snapshot } from "../../src/snapshot/index.js";
 
 const codec = loadCodec();
 
@@ -75,4 +76,41 @@ test("spine - stop cancels a pending build", async () => {
   clock.advance(100);
   assert.equal(published.length, 1);
   assert.equal(clock.pending(), 0);
+});
+
+test("spine - a burst of SLICED_BURST changes or more is built in steps, giving the event loop turns; it publishes what one build of the view gives, and a rebuild() meanwhile supersedes it", async () => {
+  const clock = createFakeClock(1000);
+  const registry = await createRegistry(createMemoryStore());
+  for (let s = 0; s < 400; s++) await registry.putInstance(`svc-${s}`, "i0", { address: `10.0.${s >> 8}.${s & 255}`, port: 8080 });
+  const published: Snapshot[] = [];
+  const steps: [Snapshot | undefined, Snapshot][] = [];
+  const feed: RegistryFeed = { view: () => registry.view(), subscribe: (fn) => registry.subscribe(fn) };
+  const spine = startSpine({ registry: feed, codec, publish: (s) => published.push(s), clock, minDelayMs: 10, maxDelayMs: 1000, logger: createSilentLogger(), prepare: (before, step) => steps.push([before, step]), sliceMs: 0 });
+  for (let s = 0; s < SLICED_BURST * 5; s++) await registry.putInstance(`svc-${s}`, "i1", { address: `10.1.${s >> 8}.${s & 255}`, port: 8080 });
+  clock.advance(10);
+  assert.equal(published.length, 1, "not published in the timer's turn");
+  let turns = 0;
+  while (published.length === 1 && turns < 1000) {
+    await new Promise((resolve) => setImmediate(resolve));
+    turns++;
+  }
+  assert.equal(published.length, 2);
+  assert.ok(turns >= steps.length && steps.length >= 2, `${turns} turns of the event loop for ${steps.length} steps`);
+  assert.equal(steps.length, Math.ceil((SLICED_BURST * 5) / STEP_SERVICES) - 1, "each step but the last is handed to prepare");
+  assert.equal(steps[0]![0], published[0]);
+  for (let k = 1; k < steps.length; k++) assert.equal(steps[k]![0], steps[k - 1]![1], "each step comes with the one before it");
+  const whole = buildSnapshot(registry.view(), codec).snapshot;
+  assert.equal(published[1]!.version, whole.version);
+  assert.equal(published[1]!.revision, registry.view().revision);
+
+  // Another large burst, and a rebuild() while its steps run: the rebuild publishes, the stepped build stops.
+  for (let s = 0; s < SLICED_BURST * 5; s++) await registry.putInstance(`svc-${s}`, "i2", { address: `10.2.${s >> 8}.${s & 255}`, port: 8080 });
+  clock.advance(10);
+  await new Promise((resolve) => setImmediate(resolve));
+  spine.rebuild();
+  assert.equal(published.length, 3);
+  for (let k = 0; k < 50; k++) await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(published.length, 3, "the superseded stepped build publishes nothing");
+  assert.equal(published[2]!.version, buildSnapshot(registry.view(), codec).snapshot.version);
+  spine.stop();
 });
