@@ -85,6 +85,7 @@ import "./unit/spine.test.js";
 import "./unit/store-etcd-replica.test.js";
 import "./unit/store-memory.test.js";
 import "./unit/store-sqlite.test.js";
+import "./unit/token-store.test.js";
 import "./unit/validate.test.js";
 import "./unit/xds-limits.test.js";
 import "./unit/xds-wire.test.js";
