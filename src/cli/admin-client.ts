@@ -56,7 +56,7 @@ function parseJson(text: string): unknown {
   }
 }
 
-const CODE_BY_STATUS: Record<number, ErrorCode> = { 400: "invalid-argument", 404: "not-found", 409: "conflict", 503: "unavailable" };
+const CODE_BY_STATUS: Record<number, ErrorCode> = { 400: "invalid-argument", 401: "unauthenticated", 403: "permission-denied", 404: "not-found", 409: "conflict", 503: "unavailable" };
 
 /** The server's `{ "error": "…" }` text, as a typed error; its status when the body has none. */
 function answerError(response: Response, body: unknown, baseUrl: string): SteadyError {

@@ -74,7 +74,7 @@ describe("cli against a live admin API", () => {
 
   before(async () => {
     registry = await createRegistry(createMemoryStore());
-    admin = createAdminServer({ registry, clients: { list: () => clients }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: createFakeGenerations([]) });
+    admin = createAdminServer({ auth: { required: false }, registry, clients: { list: () => clients }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: createFakeGenerations([]) });
     const address = await admin.listen("127.0.0.1", 0);
     url = `http://127.0.0.1:${address.port}`;
   });
@@ -392,7 +392,7 @@ describe("paging of large reads", () => {
       return { kind: "put-instance" as const, serviceDefaults: svc(name), instance: { service: name, id: "i0", address: "10.0.0.1", port: 8000, zone: "", region: "", weight: 1, health: "healthy" as const, metadata: {} } };
     }));
     registry = await createRegistry(store);
-    admin = createAdminServer({ registry, clients: { list: () => [] }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: createFakeGenerations([]) });
+    admin = createAdminServer({ auth: { required: false }, registry, clients: { list: () => [] }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: createFakeGenerations([]) });
     const address = await admin.listen("127.0.0.1", 0);
     url = `http://127.0.0.1:${address.port}`;
   });
