@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import { test } from "node:test";
+import "./unit/admin-auth.test.js";
 import "./unit/admin-clients.test.js";
 import "./unit/admin-endpoint-conflict.test.js";
 import "./unit/admin-faults.test.js";
@@ -21,6 +22,7 @@ import "./unit/admin-host.test.js";
 import "./unit/admin-json-body.test.js";
 import "./unit/admin-paging.test.js";
 import "./unit/admin.test.js";
+import "./unit/auth.test.js";
 import "./unit/backoff.test.js";
 import "./unit/bench-broadcast.test.js";
 import "./unit/bench-percentiles.test.js";
