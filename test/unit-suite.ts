@@ -31,6 +31,7 @@ import "./unit/cli-generations.test.js";
 import "./unit/cli-guard.test.js";
 import "./unit/cli-heartbeat.test.js";
 import "./unit/cli-paging.test.js";
+import "./unit/cli-token.test.js";
 import "./unit/cli.test.js";
 import "./unit/client-dns-source.test.js";
 import "./unit/client-endpoint-cache.test.js";
