@@ -88,6 +88,7 @@ describe("admin auth", () => {
         assert.match(missing.json.error, new RegExp(`needs scope ${typeof route.scope === "object" ? "identity" : route.scope}`), name);
         assert.equal(missing.headers["www-authenticate"], 'Bearer realm="steadymesh"');
         assert.equal(missing.body.split("\n").length, 1, name);
+        if (route.method === "GET") assert.equal((await call(admin, "HEAD", path)).status, 401, `HEAD ${route.url}`);
         const denied = await call(admin, route.method, path, tokens.get(wrong));
         assert.equal(denied.status, 403, name);
         assert.match(denied.json.error, new RegExp(`has scope ${wrong}; ${route.method} \\S+ needs scope ${typeof route.scope === "object" ? "identity" : route.scope}`), name);
