@@ -5,9 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import Fastify from "fastify";
 import { adminRoutes, createAdminServer, type AdminDeps, type AdminServer } from "../../src/admin/admin-server.js";
-import type { RouteScope } from "../../src/admin/auth-check.js";
+import { createAuthHooks, type RouteScope } from "../../src/admin/auth-check.js";
 import { createTokenAuthority, type Scope, type TokenAuthority } from "../../src/auth/index.js";
+import { SteadyError } from "../../src/errors/index.js";
 import { createLogger } from "../../src/log/index.js";
 import { createMetrics } from "../../src/metrics/index.js";
 import { createMemoryStore, createRegistry } from "../../src/registry/index.js";
@@ -180,6 +182,41 @@ describe("admin auth", () => {
       for (const token of [operator, secret]) assert.ok(!text.includes(token) && !text.includes(token.slice(4, 20)), "a token reached the log");
     } finally {
       await close();
+    }
+  });
+});
+
+describe("admin auth - identity scopes", () => {
+  it("admin auth - a route needing identity:<service> takes the service from the parsed body: that identity or operator pass, others get 403 naming it", async () => {
+    const backend = createMemoryStore();
+    const authority = createTokenAuthority({ tokens: backend.tokens, clock: createFakeClock(0) });
+    const hooks = createAuthHooks(authority);
+    const app = Fastify();
+    app.setErrorHandler((err: unknown, _request, reply) => {
+      const status = err instanceof SteadyError ? ({ unauthenticated: 401, "permission-denied": 403 } as Record<string, number>)[err.code] ?? 500 : 500;
+      return reply.code(status).send({ error: err instanceof Error ? err.message : String(err) });
+    });
+    app.addHook("onRequest", hooks.onRequest);
+    app.addHook("preHandler", hooks.preHandler);
+    const scope: RouteScope = { identity: (request) => String((request.body as { service?: unknown }).service) };
+    app.route({ method: "POST", url: "/v1/certificates", config: { scope }, handler: async (request) => ({ signedFor: (request.body as { service: string }).service }) });
+    const tokenOf = async (s: Scope) => (await authority.issue({ scope: s })).token;
+    const post = (token: string | undefined, service: string) =>
+      app.inject({ method: "POST", url: "/v1/certificates", headers: token ? { authorization: `Bearer ${token}` } : {}, payload: { service } });
+    try {
+      const checkout = await tokenOf("identity:checkout");
+      assert.equal((await post(checkout, "checkout")).statusCode, 200);
+      const other = await post(checkout, "web");
+      assert.equal(other.statusCode, 403);
+      assert.match(other.json().error, /has scope identity:checkout; POST \/v1\/certificates needs scope identity:web \(or operator\)/);
+      assert.equal((await post(await tokenOf("operator"), "web")).statusCode, 200);
+      const write = await post(await tokenOf("write"), "checkout");
+      assert.equal(write.statusCode, 403);
+      assert.match(write.json().error, /needs scope identity:<service> \(or operator\)/);
+      assert.equal((await post(undefined, "checkout")).statusCode, 401);
+    } finally {
+      await app.close();
+      await backend.close();
     }
   });
 });
