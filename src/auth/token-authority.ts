@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Clock } from "../clock/index.js";
-import { NotFoundError, UnauthenticatedError, ValidationError, show, type Issue } from "../errors/index.js";
+import { NotFoundError, SteadyError, UnauthenticatedError, ValidationError, show, type Issue } from "../errors/index.js";
 import type { TokenRecord, TokenStore } from "../registry/index.js";
 import { parseScope, type Scope } from "./scopes.js";
 import { hashToken, newTokenSecret, sameHash, TOKEN_PREFIX } from "./token-secret.js";
@@ -9,6 +9,15 @@ import { hashToken, newTokenSecret, sameHash, TOKEN_PREFIX } from "./token-secre
 export const MAX_TOKEN_TTL_MS = 10 * 365 * 24 * 3600 * 1000;
 /** The shortest: one second. */
 export const MIN_TOKEN_TTL_MS = 1000;
+
+/**
+ * How long a verified token is taken without asking the store again. With
+ * a shared store (etcd) that is what a revoke on another replica may take to
+ * reach this one; a revoke here takes effect at once. While the store cannot
+ * be reached, a token verified before stays good, so an operator can still
+ * read the registry during an etcd outage (no revoke can happen then either).
+ */
+export const VERIFIED_FRESH_MS = 5000;
 
 /** A new token: the only time its secret is shown. */
 export interface IssuedToken {
@@ -87,6 +96,26 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 export function createTokenAuthority(deps: { readonly tokens: TokenStore; readonly clock: Clock }): TokenAuthority {
   const { tokens, clock } = deps;
+  /** Tokens found in the store, by hash, with when; only valid ones, so at most one entry per stored token. */
+  const verified = new Map<string, { readonly record: TokenRecord; readonly at: number }>();
+
+  /** The stored record of `hash`: from `verified` while fresh, else from the store, else (store unavailable) from `verified`. */
+  async function lookUp(hash: string): Promise<TokenRecord | undefined> {
+    const known = verified.get(hash);
+    if (known && clock.now() - known.at < VERIFIED_FRESH_MS) return known.record;
+    let record: TokenRecord | undefined;
+    try {
+      // The lookup key is a SHA-256 of 256 random bits, so whatever its timing reveals is about a hash no one can invert.
+      record = await tokens.findByHash(hash);
+    } catch (err) {
+      if (known && err instanceof SteadyError && err.code === "unavailable") return known.record;
+      throw err;
+    }
+    if (record) verified.set(hash, { record, at: clock.now() });
+    else verified.delete(hash);
+    return record;
+  }
+
   return {
     async issue(request) {
       const token = newTokenSecret();
@@ -112,13 +141,15 @@ export function createTokenAuthority(deps: { readonly tokens: TokenStore; readon
       }));
     },
     async revoke(name) {
-      if (!(await tokens.revoke(name))) throw new NotFoundError(`no token named ${show(name)}; 'steadymesh token list' shows them`);
+      const revoked = await tokens.revoke(name);
+      for (const [hash, entry] of verified) if (entry.record.name === name) verified.delete(hash);
+      if (!revoked) throw new NotFoundError(`no token named ${show(name)}; 'steadymesh token list' shows them`);
     },
     async verify(token) {
       if (!TOKEN_SHAPE.test(token)) throw new UnauthenticatedError("invalid token: not a steadymesh token (smt_ followed by 43 characters)");
       const hash = hashToken(token);
-      // The lookup key is a SHA-256 of 256 random bits, so whatever its timing reveals is about a hash no one can invert; the full digest is then compared in constant time.
-      const record = await tokens.findByHash(hash);
+      const record = await lookUp(hash);
+      // The full digest, compared in constant time.
       if (!record || !sameHash(record.hash, hash)) throw new UnauthenticatedError("invalid token: no such token (revoked, or never issued by this control plane)");
       if (record.expiresAt !== undefined && record.expiresAt <= clock.now()) {
         throw new UnauthenticatedError(`token ${show(record.name)} expired at ${iso(record.expiresAt)}; ask an operator for a new one`);

@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { allows, createTokenAuthority, ensureAdminToken, parseScope, parseTokenRequest, type Need, type Scope } from "../../src/auth/index.js";
-import { ConflictError, UnauthenticatedError, ValidationError } from "../../src/errors/index.js";
+import { VERIFIED_FRESH_MS } from "../../src/auth/token-authority.js";
+import { ConflictError, UnauthenticatedError, UnavailableError, ValidationError } from "../../src/errors/index.js";
 import { createLogger } from "../../src/log/index.js";
-import { createMemoryStore, type Backend } from "../../src/registry/index.js";
+import { createMemoryStore, type Backend, type TokenStore } from "../../src/registry/index.js";
 import { openSqliteStore } from "../../src/registry/stores/sqlite.js";
 import { createFakeClock } from "../helpers/fake-clock.js";
 import { capture } from "../helpers/io.js";
@@ -48,6 +49,60 @@ describe("auth", () => {
     clock.advance(1);
     await assert.rejects(authority.verify(issued.token), UnauthenticatedError);
     await assert.rejects(authority.issue({ scope: "read", name: "ci" }), ConflictError);
+    await backend.close();
+  });
+});
+
+describe("auth verified tokens", () => {
+  /** A memory TokenStore that counts lookups and can be taken down, as etcd can. */
+  function flakyStore(backend: Backend) {
+    const state = { down: false, lookups: 0 };
+    const tokens: TokenStore = {
+      ...backend.tokens,
+      findByHash: async (hash) => {
+        state.lookups++;
+        if (state.down) throw new UnavailableError("etcd unavailable (test)");
+        return backend.tokens.findByHash(hash);
+      },
+    };
+    return { state, tokens };
+  }
+
+  it("auth verified tokens - a verified token is taken for VERIFIED_FRESH_MS without a store lookup, and while the store is down", async () => {
+    const backend = createMemoryStore();
+    const clock = createFakeClock(0);
+    const { state, tokens } = flakyStore(backend);
+    const authority = createTokenAuthority({ tokens, clock });
+    const issued = await authority.issue({ scope: "read", name: "ci" });
+    await authority.verify(issued.token);
+    await authority.verify(issued.token);
+    assert.equal(state.lookups, 1);
+    clock.advance(VERIFIED_FRESH_MS);
+    await authority.verify(issued.token);
+    assert.equal(state.lookups, 2, "asked again once stale");
+    state.down = true;
+    clock.advance(VERIFIED_FRESH_MS * 100);
+    assert.deepEqual(await authority.verify(issued.token), { name: "ci", scope: "read" }, "known token, store down");
+    const stranger = await createTokenAuthority({ tokens: backend.tokens, clock }).issue({ scope: "read" });
+    await assert.rejects(authority.verify(stranger.token), UnavailableError, "an unknown token with the store down is 503, not 401");
+    await backend.close();
+  });
+
+  it("auth verified tokens - a revoke here ends the token at once; one revoked elsewhere ends within VERIFIED_FRESH_MS", async () => {
+    const backend = createMemoryStore();
+    const clock = createFakeClock(0);
+    const here = createTokenAuthority({ tokens: backend.tokens, clock });
+    const elsewhere = createTokenAuthority({ tokens: backend.tokens, clock });
+    const a = await here.issue({ scope: "read", name: "a" });
+    const b = await here.issue({ scope: "read", name: "b" });
+    await here.verify(a.token);
+    await here.verify(b.token);
+    await here.revoke("a");
+    await assert.rejects(here.verify(a.token), UnauthenticatedError);
+    await elsewhere.revoke("b");
+    await here.verify(b.token);
+    clock.advance(VERIFIED_FRESH_MS);
+    await assert.rejects(here.verify(b.token), UnauthenticatedError);
     await backend.close();
   });
 });
