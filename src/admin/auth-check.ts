@@ -59,9 +59,10 @@ export function createAuthHooks(authority: TokenAuthority): AuthHooks {
   const principals = new WeakMap<FastifyRequest, Principal>();
   const what = (request: FastifyRequest): string => `${request.method} ${request.routeOptions.url ?? request.url.split("?")[0]}`;
 
-  async function authenticate(request: FastifyRequest, scope: RouteScope | undefined): Promise<Principal> {
+  /** `scope` undefined: a request for no route, which needs a valid token of any scope. */
+  async function authenticate(request: FastifyRequest, scope: Exclude<RouteScope, "open"> | undefined): Promise<Principal> {
     const header = request.headers.authorization;
-    const need = scope === undefined ? "" : `; ${what(request)} needs scope ${scope === "open" ? "none" : wanted(typeof scope === "object" ? { identity: "<service>" } : scope)}`;
+    const need = scope === undefined ? "" : `; ${what(request)} needs scope ${wanted(typeof scope === "object" ? { identity: "<service>" } : scope)}`;
     if (header === undefined) throw new UnauthenticatedError(`missing token: send the header "Authorization: Bearer <token>"${need}`);
     const token = BEARER.exec(header)?.[1];
     if (token === undefined) throw new UnauthenticatedError(`the Authorization header must be "Bearer <token>"${need}`);
