@@ -57,7 +57,7 @@ export const bytes: BenchSection = async (context) => {
     for (let r = -1; r < rounds; r++) {
       const before = { sc: sotwProxy.toClient, dc: deltaProxy.toClient, ss: sotwProxy.toServer, ds: deltaProxy.toServer };
       await worker.call("arm");
-      await changeEndpoint(server.adminPort, r + 3);
+      await changeEndpoint(server, r + 3);
       const got = await worker.call<WaitResult>("wait", { timeoutMs: 30_000 });
       if (got.arrivals.some((a) => Number.isNaN(a))) throw new Error("a client did not receive the update");
       await sleep(300);

@@ -52,7 +52,7 @@ async function register(serve: ServeProcess, all: readonly ZoneInstance[]): Prom
     const worker = async () => {
       while (next < all.length) {
         const i = all[next++]!;
-        await put(agent, serve.adminPort, `/v1/services/${i.service}/instances/${i.id}`, { address: i.address, port: i.port, weight: i.weight, zone: "z1", region: "r1", health: "healthy" });
+        await put(agent, serve, `/v1/services/${i.service}/instances/${i.id}`, { address: i.address, port: i.port, weight: i.weight, zone: "z1", region: "r1", health: "healthy" });
       }
     };
     await Promise.all(Array.from({ length: 16 }, worker));

@@ -38,15 +38,14 @@ async function measureStore(context: BenchContext, label: string, serve: ServePr
   const warmupMs = context.quick ? 200 : 1000;
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   try {
-    const port = serve.adminPort;
     const warm = await closedLoop(CONCURRENCY, warmupMs, (seq) => {
       const r = registration(seq, "warm", WARM_UP_ADDRESSES);
-      return put(agent, port, r.path, r.body);
+      return put(agent, serve, r.path, r.body);
     });
     if (warm.ok === 0) throw new Error(`${label}: no registration succeeded in the warm-up: ${warm.firstError}`);
     const result = await closedLoop(CONCURRENCY, durationMs, (seq) => {
       const r = registration(seq, "i");
-      return put(agent, port, r.path, r.body);
+      return put(agent, serve, r.path, r.body);
     });
     context.log(`${label}: ${result.ok} registrations in ${(result.elapsedMs / 1000).toFixed(1)} s = ${result.rate.toFixed(0)} reg/s (${result.failed} failed)`);
     if (result.failed > 0) throw new Error(`${label}: ${result.failed} registrations failed, first: ${result.firstError}`);

@@ -60,7 +60,7 @@ export const resolver: BenchSection = async (context) => {
     if (serveStarted.status === "rejected") throw serveStarted.reason;
     if (backendStarted.status === "rejected") throw backendStarted.reason;
     const agent = new Agent({ keepAlive: false });
-    await put(agent, serve!.adminPort, "/v1/services/greeter/instances/b1", { address: "127.0.0.1", port: backend!.port, health: "healthy" });
+    await put(agent, serve!, "/v1/services/greeter/instances/b1", { address: "127.0.0.1", port: backend!.port, health: "healthy" });
     agent.destroy();
     context.log(`backend on port ${backend!.port} registered; client: ${CONCURRENCY} in flight, ${plan.rounds} round(s) of ${plan.roundMs / 1000} s each way`);
     const timeoutMs = 30_000 + 2 * (plan.warmupMs + plan.rounds * plan.roundMs);

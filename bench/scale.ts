@@ -31,6 +31,7 @@ import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEtcd } from "../test/helpers/etcd.js";
+import { authHeader, type AdminTarget } from "./admin-http.js";
 import type { BenchRow, BenchSection } from "./section.js";
 import { changeEndpoint, runFleet, startServerChild, stopServerChild, type FleetRun, type ServerChild } from "./xds/fleet.js";
 import { instanceBody } from "./xds/ipc.js";
@@ -55,10 +56,10 @@ function dirBytes(dir: string): number {
  */
 const agent = new Agent({ keepAlive: true, maxSockets: 128 });
 
-function admin(port: number, method: string, path: string, body?: unknown): Promise<number> {
+function admin(target: AdminTarget, method: string, path: string, body?: unknown): Promise<number> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, method, path, agent, headers: payload === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (res) => {
+    const req = request({ host: "127.0.0.1", port: target.adminPort, method, path, agent, headers: payload === undefined ? authHeader(target) : { ...authHeader(target), "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (res) => {
       res.resume();
       res.on("end", () => resolve(res.statusCode ?? 0));
     });
@@ -79,13 +80,13 @@ async function rate(writers: number, ms: number, write: (w: number, k: number) =
 }
 
 /** Registrations per second: 64 writers PUT new instances of 64 services (`tag` keeps them apart between runs). */
-function registrations(port: number, ms: number, tag: string): Promise<number> {
-  return rate(64, ms, (w, k) => admin(port, "PUT", `/v1/services/reg-${tag}-${w}/instances/i-${k}`, { address: `12.${w}.${(k >> 8) & 255}.${k & 255}`, port: 7000 }));
+function registrations(target: AdminTarget, ms: number, tag: string): Promise<number> {
+  return rate(64, ms, (w, k) => admin(target, "PUT", `/v1/services/reg-${tag}-${w}/instances/i-${k}`, { address: `12.${w}.${(k >> 8) & 255}.${k & 255}`, port: 7000 }));
 }
 
-async function heartbeats(port: number, ms: number): Promise<number> {
-  for (let w = 0; w < 64; w++) await admin(port, "PUT", `/v1/services/ttl-${w}/instances/t-0`, { address: `13.0.0.${w + 1}`, port: 7000, ttlMs: 60_000 });
-  return rate(64, ms, (w) => admin(port, "PUT", `/v1/services/ttl-${w}/instances/t-0/heartbeat`));
+async function heartbeats(target: AdminTarget, ms: number): Promise<number> {
+  for (let w = 0; w < 64; w++) await admin(target, "PUT", `/v1/services/ttl-${w}/instances/t-0`, { address: `13.0.0.${w + 1}`, port: 7000, ttlMs: 60_000 });
+  return rate(64, ms, (w) => admin(target, "PUT", `/v1/services/ttl-${w}/instances/t-0/heartbeat`));
 }
 
 /** 16 writers mixing registrations, deregistrations and health flips, and a /healthz probe every 10 ms; the slowest answer and the child's longest stall. */
@@ -96,7 +97,7 @@ async function stall(server: ServerChild, ms: number, services: number): Promise
   const probe = (async () => {
     while (!stop) {
       const t = performance.now();
-      await admin(server.adminPort, "GET", "/healthz");
+      await admin(server, "GET", "/healthz");
       probeMaxMs = Math.max(probeMaxMs, performance.now() - t);
       await sleep(10);
     }
@@ -106,11 +107,11 @@ async function stall(server: ServerChild, ms: number, services: number): Promise
     const service = `svc-${s}`;
     switch (k % 3) {
       case 0:
-        return admin(server.adminPort, "PUT", `/v1/services/${service}/instances/mix-${w}-${k}`, { address: `14.${w}.${(k >> 8) & 255}.${k & 255}`, port: 7100 });
+        return admin(server, "PUT", `/v1/services/${service}/instances/mix-${w}-${k}`, { address: `14.${w}.${(k >> 8) & 255}.${k & 255}`, port: 7100 });
       case 1:
-        return admin(server.adminPort, "DELETE", `/v1/services/${service}/instances/mix-${w}-${k - 1}`);
+        return admin(server, "DELETE", `/v1/services/${service}/instances/mix-${w}-${k - 1}`);
       default:
-        return admin(server.adminPort, "PUT", `/v1/services/${service}/instances/i-${k % 10}`, { ...instanceBody(s, k % 10), health: k % 2 === 0 ? "unhealthy" : "healthy" });
+        return admin(server, "PUT", `/v1/services/${service}/instances/i-${k % 10}`, { ...instanceBody(s, k % 10), health: k % 2 === 0 ? "unhealthy" : "healthy" });
     }
   });
   stop = true;
@@ -125,7 +126,7 @@ async function perChange(server: ServerChild, count: number, gapMs = 20): Promis
   const before = await server.call<Usage>("usage");
   const diskBefore = dirBytes(server.dataDir);
   for (let k = 0; k < count; k++) {
-    await changeEndpoint(server.adminPort, 100 + k);
+    await changeEndpoint(server, 100 + k);
     // Past the quiet period, so each change is its own generation.
     await sleep(gapMs);
     await server.call("settled");
@@ -165,7 +166,7 @@ async function bigChanges(server: ServerChild, count: number): Promise<{ cpuMs: 
   await server.call("settled");
   const before = await server.call<Usage>("usage");
   for (let k = 0; k < count; k++) {
-    await admin(server.adminPort, "PUT", `/v1/services/big/instances/b-${k}`, { address: `11.0.${(k >> 8) & 255}.${k & 255}`, port: 9090, weight: 2 + k });
+    await admin(server, "PUT", `/v1/services/big/instances/b-${k}`, { address: `11.0.${(k >> 8) & 255}.${k & 255}`, port: 9090, weight: 2 + k });
     await sleep(20);
     await server.call("settled");
   }
@@ -207,8 +208,8 @@ export const scale: BenchSection = async ({ quick, log }) => {
       try {
         mixed = await stall(prod, mixMs, services);
         log(`${tag}: ${Math.round(mixed.writes)} mixed writes in ${mixMs / 1000} s: longest event-loop stall ${round(mixed.loopMaxMs)} ms, slowest /healthz ${round(mixed.probeMaxMs)} ms`);
-        registrationsPerSecond = await registrations(prod.adminPort, rateMs, "large");
-        heartbeatsPerSecond = await heartbeats(prod.adminPort, rateMs);
+        registrationsPerSecond = await registrations(prod, rateMs, "large");
+        heartbeatsPerSecond = await heartbeats(prod, rateMs);
         log(`${tag}: ${Math.round(registrationsPerSecond)} registrations/s, ${Math.round(heartbeatsPerSecond)} heartbeats/s (64 writers)`);
       } finally {
         await stopServerChild(prod);
@@ -241,7 +242,7 @@ export const scale: BenchSection = async ({ quick, log }) => {
   const empty = await startServerChild(0, 0, [], { pushMinDelayMs: 100 });
   const { emptyRegistrations, emptyHeartbeats } = await (async () => {
     try {
-      const found = { emptyRegistrations: await registrations(empty.adminPort, rateMs, "empty"), emptyHeartbeats: await heartbeats(empty.adminPort, rateMs) };
+      const found = { emptyRegistrations: await registrations(empty, rateMs, "empty"), emptyHeartbeats: await heartbeats(empty, rateMs) };
       log(`empty registry: ${Math.round(found.emptyRegistrations)} registrations/s, ${Math.round(found.emptyHeartbeats)} heartbeats/s`);
       return found;
     } finally {
@@ -251,12 +252,14 @@ export const scale: BenchSection = async ({ quick, log }) => {
   const etcdRates: { empty?: number; loaded?: number } = {};
   if (existsSync("/usr/bin/etcd")) {
     const etcd = await startEtcd();
+    // The first child on this etcd makes the operator token; the next one finds tokens and writes none, so it takes the first's.
+    let etcdToken: string | undefined;
     try {
       for (const [label, services] of [["empty", 0], ["loaded", sizes.at(-1)!]] as const) {
         const server = await startServerChild(services, 10, [], { store: etcd.spec, pushMinDelayMs: 100, ...(services > 0 && { big }) });
         try {
           if (services > 0) log(`etcd, ${services * 10} endpoints + big: seeded in ${Math.round(server.seedMs)} ms, started in ${Math.round(server.startMs)} ms`);
-          etcdRates[label] = await registrations(server.adminPort, rateMs, `etcd-${label}`);
+          etcdRates[label] = await registrations({ adminPort: server.adminPort, adminToken: (etcdToken ??= server.adminToken) }, rateMs, `etcd-${label}`);
           log(`etcd, ${services * 10} endpoints: ${Math.round(etcdRates[label]!)} registrations/s`);
         } finally {
           await stopServerChild(server);

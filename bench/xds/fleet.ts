@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { summarise, type Percentiles } from "../percentiles.js";
+import { authHeader, type AdminTarget } from "../admin-http.js";
 import type { BenchContext } from "../section.js";
 import { forkChild, instanceBody, wallNow, type BenchChild } from "./ipc.js";
 import type { StreamSpec, WaitResult } from "./client-worker.js";
@@ -24,6 +25,8 @@ export interface ServerChild extends BenchChild {
   readonly dataDir: string;
   readonly xdsPort: number;
   readonly adminPort: number;
+  /** The operator token the child's serve wrote; undefined when its store already had tokens. */
+  readonly adminToken?: string;
   readonly seedMs: number;
   readonly startMs: number;
 }
@@ -61,7 +64,7 @@ export async function startServerChild(services: number, perService: number, exe
     }
     child = forkChild(SERVER_CHILD, [JSON.stringify(config)], ["--expose-gc", ...execArgv]);
     if (!reuse) void child.exited.then(() => rmSync(dataDir, { recursive: true, force: true }));
-    const ready = (await Promise.race([child.ready, deadline])) as { xdsPort: number; adminPort: number; startMs: number };
+    const ready = (await Promise.race([child.ready, deadline])) as { xdsPort: number; adminPort: number; adminToken?: string; startMs: number };
     return { ...child, ...ready, dataDir, seedMs };
   } catch (err) {
     seeder?.kill();
@@ -104,12 +107,12 @@ export async function closeWorkers(workers: readonly BenchChild[]): Promise<void
 }
 
 /** Changes one endpoint of svc-0 (instance i-0's weight) through the admin API; returns t0 (wall ms) and the PUT's round trip. */
-export async function changeEndpoint(adminPort: number, weight: number): Promise<{ t0: number; putMs: number }> {
+export async function changeEndpoint(target: AdminTarget, weight: number): Promise<{ t0: number; putMs: number }> {
   const t0 = wallNow();
-  const res = await fetch(`http://127.0.0.1:${adminPort}/v1/services/svc-0/instances/i-0`, {
+  const res = await fetch(`http://127.0.0.1:${target.adminPort}/v1/services/svc-0/instances/i-0`, {
     method: "PUT",
     body: JSON.stringify(instanceBody(0, 0, weight)),
-    headers: { "content-type": "application/json" },
+    headers: { ...authHeader(target), "content-type": "application/json" },
   });
   const putMs = wallNow() - t0;
   if (res.status >= 300) throw new Error(`admin PUT failed: ${res.status} ${await res.text()}`);
@@ -225,7 +228,7 @@ export async function runFleet(n: number, settings: FleetSettings, log: (line: s
       const change = await timeRound(
         workers,
         async () => {
-          const c = await changeEndpoint(server.adminPort, r + 3);
+          const c = await changeEndpoint(server, r + 3);
           putMs = c.putMs;
           return c.t0;
         },

@@ -19,8 +19,9 @@
  * The change itself is made by the parent through the admin API (the real
  * write path), so nothing else runs in this event loop while it propagates.
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector";
+import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createSilentLogger } from "../../src/log/index.js";
 import { loadCodec } from "../../src/proto/index.js";
@@ -125,7 +126,10 @@ async function main(): Promise<void> {
         throw new Error(`unknown command ${cmd}`);
     }
   });
-  tellParent({ ready: true, xdsPort: server.xds.port, adminPort: server.admin.port, startMs: performance.now() - startMs, pid: process.pid });
+  // Absent when the store already had tokens (a second child on one etcd): the parent keeps the first one's.
+  const tokenFile = join(dataDir, "admin-token");
+  const adminToken = existsSync(tokenFile) ? readFileSync(tokenFile, "utf8").trim() : undefined;
+  tellParent({ ready: true, xdsPort: server.xds.port, adminPort: server.admin.port, adminToken, startMs: performance.now() - startMs, pid: process.pid });
 }
 
 await main();

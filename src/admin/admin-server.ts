@@ -11,18 +11,22 @@ import Fastify, {
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { LabFaults } from "../faults/index.js";
 import type { Logger } from "../log/index.js";
+import { createAuthHooks, type AdminAuth, type ScopeConfig } from "./auth-check.js";
 import { createFaultRoutes } from "./fault-routes.js";
 import { createGenerationRoutes } from "./generation-routes.js";
 import { createHostGuard } from "./host-guard.js";
 import { withDepthLimit, type JsonParser } from "./json-body.js";
 import { toHttpError } from "./http-errors.js";
 import { allowedMethods, createRoutes, type RouteDeps, type RouteSpec } from "./routes.js";
+import { createTokenRoutes } from "./token-routes.js";
 
 /** The largest request body accepted unless `bodyLimit` says otherwise: 64 KiB. */
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
 
 export interface AdminDeps extends RouteDeps {
   readonly logger: Logger;
+  /** Tokens and scopes (auth-check.ts); `{ required: false }` only for `serve --auth off`, which serve allows on loopback only. */
+  readonly auth: AdminAuth;
   /** Largest request body in bytes; larger ones get 413. */
   readonly bodyLimit?: number;
   /** The lab's faults (`serve --enable-faults`); without them `/v1/faults` answers 404 and says how to turn them on. */
@@ -48,6 +52,11 @@ export interface AdminServer {
   inject(options: InjectOptions | string): Promise<LightMyRequestResponse>;
 }
 
+/** Every route of the API, each with its scope: the table the server registers and test/unit/admin-auth.test.ts walks. */
+export function adminRoutes(deps: Pick<AdminDeps, keyof RouteDeps | "faults" | "auth">): readonly RouteSpec[] {
+  return [...createRoutes(deps), ...createGenerationRoutes(deps.generations), ...createFaultRoutes(deps.faults), ...createTokenRoutes(deps.auth.authority)];
+}
+
 /**
  * Builds the admin API over a registry. Input is validated by the registry
  * (fault requests by the fault layer); this layer only translates: every
@@ -56,10 +65,12 @@ export interface AdminServer {
  * route) included. Every request, `/healthz` too, first passes the Host and
  * Origin check of host-guard.ts (403 otherwise), so a web page can neither
  * drive nor detect the API through DNS rebinding or a cross-site request.
+ * Then, unless `auth.required` is false, the token check of auth-check.ts:
+ * 401 or 403 before the body is read, `/healthz` alone open.
  */
 export function createAdminServer(deps: AdminDeps): AdminServer {
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const routes = [...createRoutes(deps), ...createGenerationRoutes(deps.generations), ...createFaultRoutes(deps.faults)];
+  const routes = adminRoutes(deps);
   const hosts = createHostGuard({ names: deps.adminHosts ?? [], ...(deps.interfaceAddresses && { interfaceAddresses: deps.interfaceAddresses }) });
 
   /** Answers 403 when Host or Origin is not allowed; false when the request may go on. */
@@ -76,6 +87,7 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
     const context = { method: request.method, url: request.url, status: httpError.status };
     if (httpError.internal) request.log.error({ ...context, err }, "admin request failed");
     else request.log.warn({ ...context, error: httpError.message }, "admin request rejected");
+    if (httpError.status === 401) void reply.header("www-authenticate", 'Bearer realm="steadymesh"');
     return reply.code(httpError.status).send({ error: httpError.message });
   }
 
@@ -99,6 +111,11 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
     if (refusedForeign(request, reply)) return reply;
     return undefined;
   });
+  if (deps.auth.required) {
+    const auth = createAuthHooks(deps.auth.authority);
+    app.addHook("onRequest", auth.onRequest);
+    app.addHook("preHandler", auth.preHandler);
+  }
   app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
   app.setNotFoundHandler((request, reply) => sendNoRoute(routes, request, reply));
   app.addHook("onResponse", async (request, reply) => {
@@ -135,7 +152,7 @@ function sendNoRoute(routes: readonly RouteSpec[], request: FastifyRequest, repl
   const error =
     `no route for ${request.method} ${path}; the API serves /v1/services, /v1/services/{service}, ` +
     "/v1/services/{service}/instances/{id}, /v1/services/{service}/instances/{id}/heartbeat, /v1/clients, /v1/generations, /v1/generations/{id}, " +
-    "/v1/generations/{id}/approve, /v1/generations/{id}/rollback, /v1/faults, /v1/faults/{id}, /healthz and /metrics";
+    "/v1/generations/{id}/approve, /v1/generations/{id}/rollback, /v1/faults, /v1/faults/{id}, /v1/tokens, /v1/tokens/{name}, /healthz and /metrics";
   request.log.warn({ ...context, status: 404, error }, "admin request rejected");
   return reply.code(404).send({ error });
 }
@@ -147,7 +164,8 @@ function sendNoRoute(routes: readonly RouteSpec[], request: FastifyRequest, repl
  * content-types with a body stay 415.
  */
 function addRoutes(app: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger>, routes: readonly RouteSpec[], json: JsonParser): void {
-  for (const route of routes.filter((r) => !r.bodyless)) app.route({ method: route.method, url: route.url, handler: route.handler });
+  const config = (route: RouteSpec): ScopeConfig => ({ scope: route.scope });
+  for (const route of routes.filter((r) => !r.bodyless)) app.route({ method: route.method, url: route.url, handler: route.handler, config: config(route) });
   const bodyless = routes.filter((r) => r.bodyless);
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
@@ -158,6 +176,6 @@ function addRoutes(app: FastifyInstance<RawServerDefault, IncomingMessage, Serve
       if (!/^application\/json\s*(;|$)/i.test(type)) return done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(type), undefined);
       return json(request, text, done);
     });
-    for (const route of bodyless) scope.route({ method: route.method, url: route.url, handler: route.handler });
+    for (const route of bodyless) scope.route({ method: route.method, url: route.url, handler: route.handler, config: config(route) });
   });
 }

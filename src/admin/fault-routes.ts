@@ -19,6 +19,7 @@ export function createFaultRoutes(faults: LabFaults | undefined): readonly Route
     {
       method: "POST",
       url: "/v1/faults",
+      scope: "operator",
       handler: async (request, reply) => {
         const lab = enabled();
         return reply.code(201).send({ fault: lab.add(parseFaultSpec(request.body)) });
@@ -27,16 +28,19 @@ export function createFaultRoutes(faults: LabFaults | undefined): readonly Route
     {
       method: "GET",
       url: "/v1/faults",
+      scope: "read",
       handler: async () => ({ faults: enabled().list() }),
     },
     {
       method: "DELETE",
       url: "/v1/faults",
+      scope: "operator",
       handler: async () => ({ faults: enabled().clear() }),
     },
     {
       method: "DELETE",
       url: "/v1/faults/:id",
+      scope: "operator",
       handler: async (request) => {
         const lab = enabled();
         return { fault: lab.remove(param(request, "id")) };

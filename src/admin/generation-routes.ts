@@ -46,11 +46,13 @@ export function createGenerationRoutes(generations: GenerationControl): readonly
     {
       method: "GET",
       url: "/v1/generations",
+      scope: "read",
       handler: async (request): Promise<GenerationsAnswer> => selectGenerations(generations.list(), parseGenerationQuery(request.query)),
     },
     {
       method: "GET",
       url: "/v1/generations/:id",
+      scope: "read",
       handler: async (request) => {
         const id = generationId(request);
         const generation = generations.get(id);
@@ -61,6 +63,7 @@ export function createGenerationRoutes(generations: GenerationControl): readonly
     {
       method: "POST",
       url: "/v1/generations/:id/approve",
+      scope: "operator",
       bodyless: true,
       handler: async (request) => {
         const id = generationId(request);
@@ -71,6 +74,7 @@ export function createGenerationRoutes(generations: GenerationControl): readonly
     {
       method: "POST",
       url: "/v1/generations/:id/rollback",
+      scope: "operator",
       bodyless: true,
       handler: async (request) => {
         const id = generationId(request);

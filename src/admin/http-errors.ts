@@ -14,6 +14,8 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   "not-found": 404,
   conflict: 409,
   unavailable: 503,
+  unauthenticated: 401,
+  "permission-denied": 403,
   internal: 500,
 };
 

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
+import type { RouteScope } from "./auth-check.js";
 import { NotFoundError, ValidationError, show } from "../errors/index.js";
 import { pageOfClients, parseClientsQuery } from "./clients-page.js";
 import { parseServicesQuery, servicesPage } from "./services-page.js";
@@ -36,6 +37,8 @@ export interface RouteSpec {
   /** fastify pattern, e.g. `/v1/services/:service`. */
   readonly url: string;
   readonly handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+  /** The token scope the route needs (auth-check.ts); required, so a route cannot be added without deciding it. */
+  readonly scope: RouteScope;
   /**
    * The route takes no body. An empty body is accepted whatever its
    * content-type (`curl -X POST -H 'content-type: application/json'`,
@@ -82,6 +85,7 @@ export function createRoutes(deps: RouteDeps): readonly RouteSpec[] {
     {
       method: "GET",
       url: "/v1/services",
+      scope: "read",
       handler: async (request) => {
         const query = parseServicesQuery(request.query);
         // One view per page: its revision matches the page; pages may come from different revisions.
@@ -93,6 +97,7 @@ export function createRoutes(deps: RouteDeps): readonly RouteSpec[] {
     {
       method: "GET",
       url: "/v1/services/:service",
+      scope: "read",
       handler: async (request) => {
         const name = param(request, "service");
         // Read from one view so the revision matches the data shown.
@@ -105,6 +110,7 @@ export function createRoutes(deps: RouteDeps): readonly RouteSpec[] {
     {
       method: "PUT",
       url: "/v1/services/:service",
+      scope: "write",
       handler: async (request, reply) => {
         // No body at all (e.g. `curl -X PUT`) means "all defaults".
         const result = await registry.putService(param(request, "service"), request.body ?? {});
@@ -114,11 +120,13 @@ export function createRoutes(deps: RouteDeps): readonly RouteSpec[] {
     {
       method: "DELETE",
       url: "/v1/services/:service",
+      scope: "write",
       handler: async (request) => registry.deleteService(param(request, "service")),
     },
     {
       method: "PUT",
       url: "/v1/services/:service/instances/:id",
+      scope: "write",
       handler: async (request, reply) => {
         const result = await registry.putInstance(param(request, "service"), param(request, "id"), request.body ?? {});
         return reply.code(result.created ? 201 : 200).send({ revision: result.revision, instance: result.value });
@@ -127,12 +135,14 @@ export function createRoutes(deps: RouteDeps): readonly RouteSpec[] {
     {
       method: "DELETE",
       url: "/v1/services/:service/instances/:id",
+      scope: "write",
       handler: async (request) => registry.deleteInstance(param(request, "service"), param(request, "id")),
     },
     {
       // Renews a TTL in the monitor's memory and, on etcd, as a leased key: neither makes a registry revision.
       method: "PUT",
       url: "/v1/services/:service/instances/:id/heartbeat",
+      scope: "write",
       bodyless: true,
       handler: async (request) => {
         const service = param(request, "service");
@@ -148,16 +158,19 @@ export function createRoutes(deps: RouteDeps): readonly RouteSpec[] {
     {
       method: "GET",
       url: "/v1/clients",
+      scope: "read",
       handler: async (request) => pageOfClients(deps.clients.list(), parseClientsQuery(request.query)),
     },
     {
       method: "GET",
       url: "/healthz",
+      scope: "open",
       handler: async () => ({ status: "ok", revision: registry.view().revision }),
     },
     {
       method: "GET",
       url: "/metrics",
+      scope: "read",
       handler: async (_request, reply) => {
         // Set at scrape time so the gauge is right whoever else updates it.
         deps.metrics.registryRevision.set(registry.view().revision);

@@ -20,7 +20,16 @@ export function segment(name: string): string {
   return encodeURIComponent(name);
 }
 
-export function createAdminClient(baseUrl: string, fetchImpl: typeof fetch = fetch): AdminClient {
+/** The bearer token to send, and where it came from (named in 401 and 403 messages; the token never is). */
+export interface ClientToken {
+  readonly token?: string;
+  readonly source: string;
+  /** Appended to the server's message on 401 and 403. */
+  readonly hint: string;
+}
+
+export function createAdminClient(baseUrl: string, fetchImpl: typeof fetch = fetch, auth?: ClientToken): AdminClient {
+  const authorization: Record<string, string> = auth?.token ? { authorization: `Bearer ${auth.token}` } : {};
   return {
     async request<T>(method: AdminMethod, path: string, body?: unknown): Promise<T> {
       const url = `${baseUrl}${path}`;
@@ -29,7 +38,7 @@ export function createAdminClient(baseUrl: string, fetchImpl: typeof fetch = fet
       try {
         response = await fetchImpl(url, {
           method,
-          headers: body === undefined ? {} : { "content-type": "application/json" },
+          headers: body === undefined ? authorization : { ...authorization, "content-type": "application/json" },
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
         });
@@ -38,7 +47,7 @@ export function createAdminClient(baseUrl: string, fetchImpl: typeof fetch = fet
         throw new UnavailableError(`cannot reach the admin API at ${baseUrl}: ${describeFetchFailure(err)}`, { cause: err });
       }
       const parsed = parseJson(text);
-      if (!response.ok) throw answerError(response, parsed, baseUrl);
+      if (!response.ok) throw answerError(response, parsed, baseUrl, auth?.hint);
       if (parsed === undefined) {
         throw new SteadyError("internal", `the admin API at ${baseUrl} answered ${method} ${path} with something that is not JSON`);
       }
@@ -56,14 +65,15 @@ function parseJson(text: string): unknown {
   }
 }
 
-const CODE_BY_STATUS: Record<number, ErrorCode> = { 400: "invalid-argument", 404: "not-found", 409: "conflict", 503: "unavailable" };
+const CODE_BY_STATUS: Record<number, ErrorCode> = { 400: "invalid-argument", 401: "unauthenticated", 403: "permission-denied", 404: "not-found", 409: "conflict", 503: "unavailable" };
 
 /** The server's `{ "error": "…" }` text, as a typed error; its status when the body has none. */
-function answerError(response: Response, body: unknown, baseUrl: string): SteadyError {
+function answerError(response: Response, body: unknown, baseUrl: string, hint: string | undefined): SteadyError {
   const serverText = typeof body === "object" && body !== null && typeof (body as { error?: unknown }).error === "string"
     ? (body as { error: string }).error
     : undefined;
-  const message = serverText ?? `the admin API at ${baseUrl} answered HTTP ${response.status} ${response.statusText}`.trim();
+  const answer = serverText ?? `the admin API at ${baseUrl} answered HTTP ${response.status} ${response.statusText}`.trim();
+  const message = hint !== undefined && (response.status === 401 || response.status === 403) ? `${answer} (${hint})` : answer;
   const code = CODE_BY_STATUS[response.status] ?? (response.status < 500 ? "invalid-argument" : "internal");
   return new SteadyError(code, message);
 }

@@ -3,6 +3,7 @@ import type { Clock } from "../clock/index.js";
 import type { Logger } from "../log/index.js";
 import type { RunningServer, ServeOptions } from "../server/index.js";
 import { createAdminClient, type AdminClient } from "./admin-client.js";
+import { resolveToken, tokenHint, TOKEN_ENV, type TokenFlags } from "./admin-token.js";
 import { adminUrl, DEFAULT_ADMIN_URL } from "./parse.js";
 
 /** The signals `serve` stops on; a second one during shutdown forces the exit. */
@@ -44,11 +45,16 @@ export function createContext(io: CliIo): CliContext {
   return { io, print: (line) => void io.stdout.write(`${line}\n`) };
 }
 
-/** Adds `--admin URL` to a command that talks to a running server. */
+/** Adds `--admin URL`, `--token T` and `--token-file F` to a command that talks to a running server. */
 export function withAdminOption(command: Command): Command {
-  return command.option("--admin <url>", "admin API of the running server", adminUrl, DEFAULT_ADMIN_URL);
+  return command
+    .option("--admin <url>", "admin API of the running server", adminUrl, DEFAULT_ADMIN_URL)
+    .option("--token <token>", `admin API token (default: $${TOKEN_ENV}, else ./.steadymesh/admin-token)`)
+    .option("--token-file <file>", "file holding the admin API token");
 }
 
-export function adminClient(options: { admin: string }): AdminClient {
-  return createAdminClient(options.admin);
+/** A client for `--admin`, sending the token of `--token`, `--token-file`, STEADYMESH_TOKEN or ./.steadymesh/admin-token. */
+export function adminClient(options: { admin: string } & TokenFlags): AdminClient {
+  const resolved = resolveToken(options);
+  return createAdminClient(options.admin, fetch, { ...resolved, hint: tokenHint(resolved.source) });
 }

@@ -10,11 +10,12 @@ import { addRegisterCommand } from "./commands/register.js";
 import { addRollbackCommand } from "./commands/rollback.js";
 import { addServeCommand } from "./commands/serve.js";
 import { addStatusCommand } from "./commands/status.js";
+import { addTokenCommands } from "./commands/token.js";
 import { createContext, type CliContext, type CliIo } from "./context.js";
 
 export type { CliIo, SignalSource, StopSignal } from "./context.js";
 
-const COMMANDS = ["serve", "register", "deregister", "heartbeat", "list", "status", "generations", "approve", "rollback", "bootstrap", "lab", "demo"];
+const COMMANDS = ["serve", "register", "deregister", "heartbeat", "list", "status", "generations", "approve", "rollback", "bootstrap", "token", "lab", "demo"];
 
 /**
  * Runs the `steadymesh` command line. `argv` is shaped like `process.argv`
@@ -69,6 +70,7 @@ function buildProgram(context: CliContext, state: { command: string }): Command 
   addApproveCommand(program, context);
   addRollbackCommand(program, context);
   addBootstrapCommand(program, context);
+  addTokenCommands(program, context);
   addLabCommands(program, context);
   return program;
 }

@@ -12,6 +12,8 @@ export interface DemoConfig {
   readonly port: number;
   /** The admin APIs of the control planes to register in (one or more; `--admin`, repeatable). */
   readonly adminUrls: readonly string[];
+  /** The token for each of `adminUrls`, same order; undefined where none was found. */
+  readonly adminTokens: readonly (string | undefined)[];
   /** Whether to register in steadymesh (never for a gateway). */
   readonly register: boolean;
   /** How login (for a gateway) or accounts (for login) is found; unused by the other kinds. */
@@ -31,6 +33,7 @@ interface Flags {
   readonly port: number;
   readonly id?: string;
   readonly admin?: string[];
+  readonly adminTokenFile?: string[];
   readonly register?: boolean;
   readonly discovery?: DiscoveryMode;
   readonly xds?: string[];
@@ -107,6 +110,11 @@ function addKindOptions(command: Command, kind: DemoKind): Command {
     .option("--port <port>", "port on 127.0.0.1, 0-65535; 0 picks a free one", integer(0, 65535), 0)
     .option("--id <id>", "instance id, a DNS label (default: <kind>-<pid>)", dnsLabel)
     .option("--admin <url>", `steadymesh admin API; repeat it to register in several control planes (default: ${DEFAULTS.admin})`, (v: string, prev: string[] | undefined) => [...(prev ?? []), httpUrl(v)]);
+  command.option(
+    "--admin-token-file <file>",
+    "file holding the admin API token; one for every --admin, or one per --admin in the same order (default: $STEADYMESH_TOKEN, else ./.steadymesh/admin-token)",
+    (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+  );
   if (kind !== "gateway") command.option("--register", "register in steadymesh (the default)").option("--no-register", "do not register in steadymesh");
   if (kind === "accounts") command.option("--users <n>", "number of users, 1-1000000", integer(1, 1_000_000), DEFAULTS.users);
   if (kind === "login" || kind === "gateway") addUpstreamOptions(command, UPSTREAM[kind]!);
@@ -134,11 +142,13 @@ function toConfig(kind: DemoKind, flags: Flags, env: NodeJS.ProcessEnv): DemoCon
   if (UPSTREAM[kind] && discovery === "xds" && flags.bootstrap === undefined && !env.GRPC_XDS_BOOTSTRAP && !env.GRPC_XDS_BOOTSTRAP_CONFIG) {
     throw new SteadyError("invalid-argument", "--discovery xds needs a bootstrap: --bootstrap JSON|FILE, or GRPC_XDS_BOOTSTRAP / GRPC_XDS_BOOTSTRAP_CONFIG in the environment");
   }
+  const adminUrls = flags.admin ?? [DEFAULTS.admin];
   return {
     kind,
     id,
     port: flags.port,
-    adminUrls: flags.admin ?? [DEFAULTS.admin],
+    adminUrls,
+    adminTokens: adminTokens(adminUrls.length, flags.adminTokenFile, env),
     register: kind !== "gateway" && flags.register !== false,
     discovery,
     settings: {
@@ -155,6 +165,33 @@ function toConfig(kind: DemoKind, flags: Flags, env: NodeJS.ProcessEnv): DemoCon
     secret: flags.secret ?? DEFAULTS.secret,
     tokenTtlMs: (flags.tokenTtlS ?? DEFAULTS.tokenTtlS) * 1000,
   };
+}
+
+/**
+ * One token per admin URL: from `--admin-token-file` (one file for all, or
+ * one per URL), else STEADYMESH_TOKEN, else ./.steadymesh/admin-token (where
+ * `serve` run in the same directory wrote it), else none. The token travels
+ * in a file or the environment, never on the command line, where `ps` shows it.
+ */
+function adminTokens(urls: number, files: readonly string[] | undefined, env: NodeJS.ProcessEnv): (string | undefined)[] {
+  if (files !== undefined) {
+    if (files.length !== 1 && files.length !== urls) {
+      throw new SteadyError("invalid-argument", `--admin-token-file: give one for every --admin, or one per --admin (${urls}), not ${files.length}`);
+    }
+    const tokens = files.map((file) => readTokenFile(file, true));
+    return Array.from({ length: urls }, (_, i) => tokens[files.length === 1 ? 0 : i]);
+  }
+  const token = env.STEADYMESH_TOKEN?.trim() || readTokenFile(".steadymesh/admin-token", false);
+  return Array.from({ length: urls }, () => token);
+}
+
+function readTokenFile(file: string, required: boolean): string | undefined {
+  try {
+    return readFileSync(file, "utf8").trim() || undefined;
+  } catch (err) {
+    if (!required && (err as { code?: string }).code === "ENOENT") return undefined;
+    throw new SteadyError("invalid-argument", `--admin-token-file ${file}: cannot read it (${(err as { code?: string }).code ?? String(err)})`);
+  }
 }
 
 function integer(min: number, max: number): (value: string) => number {

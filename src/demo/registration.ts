@@ -13,6 +13,8 @@ export interface InstanceRef {
   readonly adminUrl: string;
   readonly service: string;
   readonly id: string;
+  /** The admin API token (scope write); none against `serve --auth off`. */
+  readonly token?: string | undefined;
 }
 
 /** How long one admin request may take: a dead control plane must not hang a start or a stop. */
@@ -37,10 +39,12 @@ async function send(ref: InstanceRef, method: string, body: object | undefined, 
   let status: number;
   let text: string;
   try {
+    const headers: Record<string, string> = ref.token === undefined ? {} : { authorization: `Bearer ${ref.token}` };
     const response = await fetch(url, {
       method,
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      ...(body !== undefined && { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+      headers: body === undefined ? headers : { ...headers, "content-type": "application/json" },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
     });
     status = response.status;
     text = await response.text();

@@ -47,7 +47,7 @@ export async function runDemo(config: DemoConfig, io: DemoIo): Promise<number> {
   const discovery = createDiscovery(config.settings, { clock: io.clock, logger, ...(io.registerXds && { registerXds: io.registerXds }) });
   const service = SERVICE_OF_KIND[config.kind];
   // One registration per control plane: an instance is listed in each admin API it was given.
-  const refs: InstanceRef[] = config.register && service ? config.adminUrls.map((adminUrl) => ({ adminUrl, service, id: config.id })) : [];
+  const refs: InstanceRef[] = config.register && service ? config.adminUrls.map((adminUrl, i) => ({ adminUrl, service, id: config.id, token: config.adminTokens[i] })) : [];
   let listening: Listening | undefined;
   try {
     listening = await startKind(config, discovery, io.clock, logger);

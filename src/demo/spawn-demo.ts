@@ -18,6 +18,8 @@ export interface DemoSpawnOptions {
   readonly port?: number;
   /** The admin API to register in; several: register in each (one control plane per URL). */
   readonly admin?: string | readonly string[];
+  /** Files holding the admin API token: one for every `admin`, or one per `admin` in the same order. */
+  readonly adminTokenFiles?: readonly string[];
   /** false: do not register in steadymesh (gateways never do). */
   readonly register?: boolean;
   /** login and gateway: how their upstream (accounts, login) is found. */
@@ -87,6 +89,7 @@ function demoFlags(kind: DemoKind, o: DemoSpawnOptions): string[] {
   const flags: string[] = ["--id", o.id, "--port", String(o.port ?? 0)];
   const add = (name: string, value: string | number | undefined) => void (value !== undefined && flags.push(name, String(value)));
   for (const url of typeof o.admin === "string" ? [o.admin] : (o.admin ?? [])) flags.push("--admin", url);
+  for (const file of o.adminTokenFiles ?? []) flags.push("--admin-token-file", file);
   if (kind !== "gateway" && o.register === false) flags.push("--no-register");
   if (kind === "accounts") add("--users", o.users);
   if (kind === "login") add("--token-ttl-s", o.tokenTtlS);

@@ -4,6 +4,8 @@ export type ErrorCode =
   | "not-found"
   | "conflict"
   | "unavailable"
+  | "unauthenticated"
+  | "permission-denied"
   | "internal";
 
 /** One problem found while validating input, with the path of the offending field. */
@@ -50,6 +52,20 @@ export class ConflictError extends SteadyError {
 export class UnavailableError extends SteadyError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("unavailable", message, options);
+  }
+}
+
+/** No credentials, or credentials that are not valid (unknown, expired). */
+export class UnauthenticatedError extends SteadyError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("unauthenticated", message, options);
+  }
+}
+
+/** Valid credentials that do not allow the operation. */
+export class PermissionDeniedError extends SteadyError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("permission-denied", message, options);
   }
 }
 

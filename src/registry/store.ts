@@ -1,5 +1,6 @@
 import type { GenerationLog } from "./generation-log.js";
 import type { Instance, Service } from "./model.js";
+import type { TokenStore } from "./token-store.js";
 
 /** One change to apply; a commit applies a list of them atomically. */
 export type Mutation =
@@ -109,7 +110,7 @@ export interface Members {
 /**
  * What a backend opens over one connection (one SQLite file, one etcd
  * client): the registry's Store, and beside it the push guard's
- * GenerationLog, which has its own contract (generation-log.ts) and is not
- * part of the Store's.
+ * GenerationLog and the admin API's TokenStore, which have their own
+ * contracts (generation-log.ts, token-store.ts) and are not part of the Store's.
  */
-export type Backend = Store & { readonly generations: GenerationLog };
+export type Backend = Store & { readonly generations: GenerationLog; readonly tokens: TokenStore };

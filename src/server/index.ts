@@ -1,4 +1,5 @@
 import { createAdminServer } from "../admin/index.js";
+import { createTokenAuthority, ensureAdminToken } from "../auth/index.js";
 import { createSystemClock, type Clock } from "../clock/index.js";
 import { createDnsServer, RATE_LIMIT_DEFAULTS } from "../dns/index.js";
 import { ValidationError } from "../errors/index.js";
@@ -10,7 +11,7 @@ import { loadCodec } from "../proto/index.js";
 import { createRegistry, openStore } from "../registry/index.js";
 import { createSnapshotCache, createXdsServer } from "../xds/index.js";
 import type { Snapshot } from "../snapshot/index.js";
-import type { RunningServer, ServeOptions } from "./options.js";
+import { isLoopback, type RunningServer, type ServeOptions } from "./options.js";
 import { createReplyFanout } from "./reply-fanout.js";
 import { startSpine } from "./spine.js";
 
@@ -28,6 +29,9 @@ export { startSpine, type RegistryFeed, type Spine, type SpineDeps } from "./spi
 export async function startServer(options: ServeOptions, clock: Clock = createSystemClock()): Promise<RunningServer> {
   const { logger } = options;
   if (options.enableFaults && options.streamGate) throw new ValidationError([{ path: "streamGate", message: "cannot be combined with enableFaults, whose fault injector is the stream gate" }]);
+  if (!options.auth && !isLoopback(options.bind)) {
+    throw new ValidationError([{ path: "auth", message: `--auth off is allowed only when every listener binds a loopback address (127.0.0.1, ::1), not ${options.bind}; drop --auth off or bind 127.0.0.1` }]);
+  }
   const metrics = createMetrics();
   const codec = loadCodec();
   // One backend, two interfaces: the registry's Store, and the push guard's generation log beside it.
@@ -55,7 +59,10 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
   const ownership = store.members ? createRendezvousOwnership(store.members) : ownEverything();
   const { liveness } = store;
   const health = createHealthMonitor({ registry, clock, logger, metrics, ownership, liveness, ttlGraceMs: options.ttlGraceMs, damping: options.healthDamping });
-  const admin = createAdminServer({ registry, clients: { list: () => xds.clients() }, generations: guard, builds: spine, heartbeats: health, liveness, metrics, logger, bodyLimit: options.bodyLimit, faults: labFaults, adminHosts: options.adminHosts });
+  // Tokens live beside the registry, so every replica of a shared store takes the same ones.
+  const authority = createTokenAuthority({ tokens: store.tokens, clock });
+  if (!options.auth) logger.warn("admin API authentication is OFF (--auth off): every local user and process may change the registry");
+  const admin = createAdminServer({ auth: options.auth ? { required: true, authority } : { required: false, authority }, registry, clients: { list: () => xds.clients() }, generations: guard, builds: spine, heartbeats: health, liveness, metrics, logger, bodyLimit: options.bodyLimit, faults: labFaults, adminHosts: options.adminHosts });
   const dnsRateLimit = options.dnsRateLimit === undefined ? {} : { rateLimit: options.dnsRateLimit === 0 ? (false as const) : { ...RATE_LIMIT_DEFAULTS, responsesPerSecond: options.dnsRateLimit } };
   const dns = createDnsServer({ registry, domain: options.dnsDomain, ttlSeconds: options.dnsTtlSeconds, logger, metrics, clock, ...dnsRateLimit });
 
@@ -73,6 +80,7 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
     })());
 
   try {
+    if (options.auth) await ensureAdminToken({ authority, dataDir: options.dataDir, logger });
     const xdsAddress = await xds.listen(options.bind, options.xdsPort);
     const adminAddress = await admin.listen(options.bind, options.adminPort);
     const dnsAddress = await dns.listen(options.bind, options.dnsPort);

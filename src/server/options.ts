@@ -75,6 +75,13 @@ export interface ServeOptions {
   readonly healthDamping: DampingPolicy;
   /** Largest admin API request body, in bytes (default 64 KiB). */
   readonly bodyLimit: number;
+  /**
+   * Admin API tokens (`--auth on|off`, default on): every route but
+   * `/healthz` needs a token, and the first start of a data dir writes an
+   * operator token to `<dataDir>/admin-token`. Off is refused unless `bind`
+   * is a loopback address.
+   */
+  readonly auth: boolean;
   readonly logger: Logger;
 }
 
@@ -125,4 +132,10 @@ export const SERVE_DEFAULTS = {
   ttlGraceMs: TTL_GRACE_DEFAULT_MS,
   healthDamping: DAMPING_DEFAULTS,
   bodyLimit: 64 * 1024,
+  auth: true,
 } as const;
+
+/** Whether `address` (an IP address, or `localhost`) can be reached from this machine only. */
+export function isLoopback(address: string): boolean {
+  return address === "localhost" || address === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address) || /^::ffff:127\./i.test(address);
+}

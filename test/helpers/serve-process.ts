@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
@@ -10,6 +13,15 @@ export interface ServeProcess {
   readonly adminPort: number;
   readonly dnsPort: number;
   readonly adminUrl: string;
+  /** Its data dir: `--data-dir` when given, else a temporary one removed once it stopped. */
+  readonly dataDir: string;
+  /**
+   * The operator token in `<dataDir>/admin-token`; undefined with `--auth off`, or when
+   * the token store already had tokens (another replica on the same etcd made the first one).
+   */
+  readonly adminToken: string | undefined;
+  /** The Authorization header of adminToken (none without one), plus `extra`. */
+  headers(extra?: Record<string, string>): Record<string, string>;
   /** The exact lines it printed on stdout while starting. */
   readonly lines: readonly string[];
   /** Sends `signal` and resolves with the exit code. */
@@ -22,9 +34,16 @@ export function spawnCli(args: readonly string[]): ChildProcess {
   return spawn(process.execPath, ["--import", "tsx", BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
 }
 
-/** Starts `steadymesh serve --xds-port 0 --admin-port 0 --dns-port 0 ARGS` and waits for all three listener lines. */
+/**
+ * Starts `steadymesh serve --xds-port 0 --admin-port 0 --dns-port 0 ARGS` and
+ * waits for all three listener lines. Without `--data-dir` in ARGS it gets a
+ * temporary one, so no test writes `./.steadymesh/admin-token`.
+ */
 export async function startServeProcess(args: readonly string[]): Promise<ServeProcess> {
-  const child = spawnCli(["serve", "--xds-port", "0", "--admin-port", "0", "--dns-port", "0", ...args]);
+  const given = args.indexOf("--data-dir");
+  const temporary = given === -1 ? mkdtempSync(join(tmpdir(), "steadymesh-serve-")) : undefined;
+  const dataDir = given === -1 ? temporary! : args[given + 1]!;
+  const child = spawnCli(["serve", "--xds-port", "0", "--admin-port", "0", "--dns-port", "0", ...(temporary ? ["--data-dir", temporary] : []), ...args]);
   let errText = "";
   child.stderr!.on("data", (d: Buffer) => (errText += d.toString()));
   const lines: string[] = [];
@@ -43,7 +62,14 @@ export async function startServeProcess(args: readonly string[]): Promise<ServeP
     });
   });
   const adminPort = ports.get("admin")!;
+  const tokenFile = join(dataDir, "admin-token");
+  const adminToken = existsSync(tokenFile) ? readFileSync(tokenFile, "utf8").trim() : undefined;
+  const removeTemporary = () => temporary && rmSync(temporary, { recursive: true, force: true });
+  child.once("exit", removeTemporary);
   return {
+    dataDir,
+    adminToken,
+    headers: (extra = {}) => (adminToken === undefined ? extra : { authorization: `Bearer ${adminToken}`, ...extra }),
     xdsPort: ports.get("xds")!,
     adminPort,
     dnsPort: ports.get("dns")!,

@@ -154,7 +154,7 @@ test("ads protocol - a NACK is recorded and shown by GET /v1/clients and steadym
   assert.equal(client.types.CDS.ackedVersion, "");
 
   const io = captureIo();
-  const code = await main(["node", "steadymesh", "status", "--admin", cp.adminUrl], io);
+  const code = await main(["node", "steadymesh", "status", ...cp.cliArgs], io);
   assert.equal(code, 0, io.err());
   assert.match(io.out(), /nacker-1/);
   assert.match(io.out(), /unsupported lb_policy: MAGLEV/);

@@ -28,6 +28,7 @@ before(async () => {
   cp = await startControlPlane();
   common = {
     admin: cp.adminUrl,
+    adminTokenFiles: [cp.adminTokenFile],
     xds: [`127.0.0.1:${cp.xds.port}`],
     dnsServer: `127.0.0.1:${cp.dns.port}`,
     dnsRefreshMs: 500,
@@ -137,7 +138,7 @@ test("demo - with every login process gone, each gateway answers 503 naming the 
 test("demo - a service given two --admin URLs registers in both control planes, and SIGTERM deregisters it from both", async () => {
   const second = await startControlPlane();
   try {
-    const proc = await start("playback", { id: "playback-2", admin: [cp.adminUrl, second.adminUrl] });
+    const proc = await start("playback", { id: "playback-2", admin: [cp.adminUrl, second.adminUrl], adminTokenFiles: [cp.adminTokenFile, second.adminTokenFile] });
     const listed = async (plane: TestControlPlane) => ((await plane.api("GET", "/v1/services/playback")).body?.service?.instances ?? []).map((i: { id: string; port: number }) => `${i.id}:${i.port}`);
     assert.ok((await listed(cp)).includes(`playback-2:${proc.port}`));
     assert.deepEqual(await listed(second), [`playback-2:${proc.port}`]);

@@ -162,7 +162,7 @@ test("dns - a malformed UDP packet gets FORMERR or nothing, and the server goes 
 
 test("dns - queries are counted by type and response code on /metrics", async () => {
   await digAt("nope.service.mesh", "SRV");
-  const res = await fetch(`${cp.adminUrl}/metrics`);
+  const res = await fetch(`${cp.adminUrl}/metrics`, { headers: cp.headers() });
   const text = await res.text();
   assert.match(text, /^steadymesh_dns_queries_total\{qtype="A",rcode="NOERROR"\} [1-9]\d*$/m);
   assert.match(text, /^steadymesh_dns_queries_total\{qtype="SRV",rcode="NXDOMAIN"\} [1-9]\d*$/m);

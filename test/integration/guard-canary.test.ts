@@ -85,11 +85,11 @@ test("canary - a NACK in the canary group rolls the canary back and holds the ge
   assert.ok(Object.values(stableStatus.types).every((t) => t.sentGeneration !== badId), JSON.stringify(stableStatus.types));
 
   const io = captureIo();
-  assert.equal(await main(["node", "steadymesh", "status", "--admin", cp.adminUrl], io), 0, io.err());
+  assert.equal(await main(["node", "steadymesh", "status", ...cp.cliArgs], io), 0, io.err());
   assert.match(io.out(), /canary-1/);
   assert.match(io.out(), new RegExp(message.replace(/\./g, "\\.")));
   const gio = captureIo();
-  assert.equal(await main(["node", "steadymesh", "generations", "--admin", cp.adminUrl], gio), 0, gio.err());
+  assert.equal(await main(["node", "steadymesh", "generations", ...cp.cliArgs], gio), 0, gio.err());
   assert.match(gio.out(), new RegExp(`^\\s*${badId}\\s+held\\b`, "m"));
   assert.match(gio.out(), /canary NACK from canary-1/);
 });

@@ -34,7 +34,7 @@ after(async () => {
 
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const io = captureIo();
-  const code = await main(["node", "steadymesh", ...args, "--admin", cp.adminUrl], io);
+  const code = await main(["node", "steadymesh", ...args, ...cp.cliArgs], io);
   return { code, out: io.out(), err: io.err() };
 }
 
@@ -83,7 +83,7 @@ test("guard - 9 of 10 instances deregistered in one burst: held, the stock clien
   assert.equal(shown.code, 0, shown.err);
   assert.match(shown.out, new RegExp(`^\\s*${held.id}\\s+held\\b`, "m"));
   assert.match(shown.out, /removes 9 of 10 endpoints of greeter/);
-  const metrics = await (await fetch(`${cp.adminUrl}/metrics`)).text();
+  const metrics = await (await fetch(`${cp.adminUrl}/metrics`, { headers: cp.headers() })).text();
   assert.match(metrics, /steadymesh_guard_holds_total\{rule="endpoint-removal"\} 1/);
 
   const approved = await cli("approve", String(held.id));

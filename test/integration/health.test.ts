@@ -112,7 +112,7 @@ test("health - a backend whose gRPC health says NOT_SERVING leaves EDS although 
   await backends.get("b1")!.setServing("SERVING");
   await waitFor("b1 healthy", async () => (await healthOf("greeter", "b1")) === "healthy", DETECT_MS);
   await client.callUntil(TARGET, (r) => r.ok && r.backend === "b1", 5000);
-  const metrics = await (await fetch(`${cp.adminUrl}/metrics`)).text();
+  const metrics = await (await fetch(`${cp.adminUrl}/metrics`, { headers: cp.headers() })).text();
   assert.match(metrics, /^steadymesh_health_transitions_total\{to="unhealthy"\} 2$/m);
   assert.match(metrics, /^steadymesh_health_checks_total\{kind="grpc",result="fail"\} \d+$/m);
 });
@@ -165,9 +165,9 @@ test("health - a tcp check: a closed port makes an instance unhealthy, listening
 
 test("health - a TTL instance renewed by `steadymesh heartbeat --every` stays healthy; once stopped it turns unhealthy, then is removed", async () => {
   const io = captureIo();
-  const registered = await main(["node", "steadymesh", "register", "batch", "--address", "127.0.0.1", "--port", "7000", "--id", "t1", "--ttl-ms", "1500", "--admin", cp.adminUrl], io);
+  const registered = await main(["node", "steadymesh", "register", "batch", "--address", "127.0.0.1", "--port", "7000", "--id", "t1", "--ttl-ms", "1500", ...cp.cliArgs], io);
   assert.equal(registered, 0, io.err());
-  const heartbeat = spawnCli(["heartbeat", "batch", "t1", "--every", "400", "--admin", cp.adminUrl]);
+  const heartbeat = spawnCli(["heartbeat", "batch", "t1", "--every", "400", "--admin", cp.adminUrl, "--token-file", cp.adminTokenFile]);
   const exited = new Promise<number | null>((resolve) => heartbeat.once("exit", resolve));
   const out: string[] = [];
   createInterface({ input: heartbeat.stdout! }).on("line", (line) => out.push(line));

@@ -20,14 +20,17 @@ function track<T extends { stop(): Promise<unknown> }>(thing: T): T {
   return thing;
 }
 
-async function http(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(base + path, { method, ...(body !== undefined && { body: JSON.stringify(body), headers: { "content-type": "application/json" } }) });
+/** Whose admin token requests carry: the serve process that wrote it (on a shared store, every replica takes it). */
+type TokenHolder = Pick<ServeProcess, "headers">;
+async function http(base: string, auth: TokenHolder, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const headers = auth.headers(body === undefined ? {} : { "content-type": "application/json" });
+  const res = await fetch(base + path, { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }) });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
 async function register(serve: ServeProcess, backend: Backend): Promise<void> {
-  const res = await http(serve.adminUrl, "PUT", `/v1/services/greeter/instances/${backend.id}`, { address: "127.0.0.1", port: backend.port });
+  const res = await http(serve.adminUrl, serve, "PUT", `/v1/services/greeter/instances/${backend.id}`, { address: "127.0.0.1", port: backend.port });
   assert.ok(res.status < 300, JSON.stringify(res));
 }
 
@@ -89,7 +92,7 @@ test("replicas - etcd stopped: clients keep their endpoints and writes get 503; 
   await reach(stock, "r2", 10_000);
 
   await etcd.kill(0);
-  const write = await http(serve.adminUrl, "PUT", `/v1/services/greeter/instances/${b3!.id}`, { address: "127.0.0.1", port: b3!.port });
+  const write = await http(serve.adminUrl, serve, "PUT", `/v1/services/greeter/instances/${b3!.id}`, { address: "127.0.0.1", port: b3!.port });
   assert.equal(write.status, 503, JSON.stringify(write));
   assert.match(write.body.error, /etcd/);
   const during = await stock.load("xds:///greeter", RPS, 3000);
@@ -100,7 +103,7 @@ test("replicas - etcd stopped: clients keep their endpoints and writes get 503; 
   await etcd.restart(0);
   let status = 0;
   for (let i = 0; i < 50; i++) {
-    status = (await http(serve.adminUrl, "PUT", `/v1/services/greeter/instances/${b3!.id}`, { address: "127.0.0.1", port: b3!.port })).status;
+    status = (await http(serve.adminUrl, serve, "PUT", `/v1/services/greeter/instances/${b3!.id}`, { address: "127.0.0.1", port: b3!.port })).status;
     if (status < 300) break;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -110,7 +113,7 @@ test("replicas - etcd stopped: clients keep their endpoints and writes get 503; 
 
 /** The health of `id` in service greeter as `serve` reports it; undefined once it is gone. */
 async function healthOn(serve: ServeProcess, id: string): Promise<string | undefined> {
-  const res = await http(serve.adminUrl, "GET", "/v1/services/greeter");
+  const res = await http(serve.adminUrl, serve, "GET", "/v1/services/greeter");
   assert.equal(res.status, 200, JSON.stringify(res));
   return res.body.service.instances.find((i: { id: string }) => i.id === id)?.health;
 }
@@ -137,13 +140,13 @@ test("replicas - a TTL instance owned by A, heartbeated through B, stays healthy
   cleanups.push(() => b.stop());
   // An id whose TTL replica A owns while both live: B's heartbeats must reach A through etcd.
   const id = Array.from({ length: 50 }, (_, i) => `ttl${i}`).find((candidate) => rendezvousOwner(`greeter/${candidate}`, ["a", "b"]) === "a")!;
-  const put = await http(a.adminUrl, "PUT", `/v1/services/greeter/instances/${id}`, { address: "127.0.0.1", port: 9, ttlMs: 2000 });
+  const put = await http(a.adminUrl, a, "PUT", `/v1/services/greeter/instances/${id}`, { address: "127.0.0.1", port: 9, ttlMs: 2000 });
   assert.ok(put.status < 300, JSON.stringify(put));
 
   // 3.6 s of heartbeats through B only: longer than the TTL, so A would expire it without them.
   for (let i = 0; i < 6; i++) {
     await new Promise((r) => setTimeout(r, 600));
-    const beat = await http(b.adminUrl, "PUT", `/v1/services/greeter/instances/${id}/heartbeat`);
+    const beat = await http(b.adminUrl, a, "PUT", `/v1/services/greeter/instances/${id}/heartbeat`);
     assert.equal(beat.status, 200, JSON.stringify(beat));
   }
   assert.equal(await healthOn(a, id), "healthy", "seen through A");

@@ -11,7 +11,7 @@ import { startBackend, type Backend } from "../helpers/greeter.js";
 import { startControlPlane, tempDir } from "../helpers/control-plane.js";
 import { startClientProcess } from "../helpers/grpc-client.js";
 import { RPS, WINDOW_MS, assertMeasuredStock, assertNoFailures, watchMachine, quietPort, timeline } from "../helpers/scenario.js";
-import { startServeProcess } from "../helpers/serve-process.js";
+import { startServeProcess, type ServeProcess } from "../helpers/serve-process.js";
 
 const STEADY = "steady:///greeter";
 const STOCK = "xds:///greeter";
@@ -38,8 +38,9 @@ async function registerAll(api: (method: string, path: string, body?: unknown) =
   }
 }
 
-async function http(base: string, method: string, path: string, body?: unknown): Promise<{ status: number }> {
-  const res = await fetch(base + path, { method, ...(body !== undefined && { body: JSON.stringify(body), headers: { "content-type": "application/json" } }) });
+async function http(base: string, auth: Pick<ServeProcess, "headers">, method: string, path: string, body?: unknown): Promise<{ status: number }> {
+  const headers = auth.headers(body === undefined ? {} : { "content-type": "application/json" });
+  const res = await fetch(base + path, { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }) });
   await res.arrayBuffer();
   return { status: res.status };
 }
@@ -64,7 +65,7 @@ describe("resolver - the control plane is gone", { concurrency: 2 }, () => {
     const xdsPort = await quietPort();
     const args = ["--data-dir", dir.path, "--xds-port", String(xdsPort)];
     let serve = await startServeProcess(args);
-    await registerAll((m, p, b) => http(serve.adminUrl, m, p, b));
+    await registerAll((m, p, b) => http(serve.adminUrl, serve, m, p, b));
     const steady = track(startClientProcess({ steady: steadyOptions([xdsPort]) }));
     const stock = track(startClientProcess({ bootstrap: stockBootstrap([xdsPort]) }));
     assert.ok((await steady.callUntil(STEADY, (r) => r.ok)).ok);

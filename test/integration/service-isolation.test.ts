@@ -54,7 +54,7 @@ async function untilEndpoints(want: Record<string, number[]>, timeoutMs = 3000):
 
 async function cli(...args: string[]): Promise<string> {
   const io = captureIo();
-  const code = await main(["node", "steadymesh", ...args, "--admin", cp.adminUrl], io);
+  const code = await main(["node", "steadymesh", ...args, ...cp.cliArgs], io);
   assert.equal(code, 0, io.err());
   return io.out();
 }
@@ -71,7 +71,7 @@ async function untilService(name: string, check: (service: any) => boolean, time
 }
 
 async function failingGauge(): Promise<string[]> {
-  const text = await (await fetch(`${cp.adminUrl}/metrics`)).text();
+  const text = await (await fetch(`${cp.adminUrl}/metrics`, { headers: cp.headers() })).text();
   return text.split("\n").filter((line) => line.startsWith("steadymesh_snapshot_service_failing{"));
 }
 

@@ -10,6 +10,7 @@ import { waitFor } from "../helpers/wait-for.js";
 // The contract suite stays beside the unit store tests that run it too (memory, sqlite); this file is its etcd run.
 import { bodiesAsHex, CDS, EDS, resource, runGenerationLogContract } from "../unit/generation-log-contract.js";
 import { putInstance, putUniqueInstance, runStoreContract, service } from "../unit/store-contract.js";
+import { runTokenStoreContract } from "../unit/token-store-contract.js";
 
 /** One single-member etcd for the contract suite and the tests that do not kill it; each test gets its own prefix. */
 let shared: EtcdCluster | undefined;
@@ -41,6 +42,12 @@ runGenerationLogContract("etcd", async () => {
     return { log: backend.generations, close: () => backend.close() };
   };
   return { ...(await open()), reopen: open, cleanup: async () => {} };
+});
+
+runTokenStoreContract("etcd", async () => {
+  const prefix = freshPrefix();
+  const backend = await openEtcdStore({ endpoints: etcd().endpoints, prefix });
+  return { backend, reopen: async () => (await backend.close(), openEtcdStore({ endpoints: etcd().endpoints, prefix })), cleanup: async () => {} };
 });
 
 /** Every batch a store's watch delivers, and a way to wait for more. */

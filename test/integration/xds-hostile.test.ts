@@ -76,7 +76,7 @@ function ended(s: { status(): Promise<grpc.StatusObject> }): Promise<grpc.Status
 }
 
 async function metric(name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${cp.adminUrl}/metrics`)).text();
+  const text = await (await fetch(`${cp.adminUrl}/metrics`, { headers: cp.headers() })).text();
   const line = text.split("\n").find((l) => l.startsWith(`${name}{${labels}}`));
   return line ? Number(line.split(" ").pop()) : 0;
 }
@@ -92,7 +92,7 @@ before(async () => {
 
 afterEach(async () => {
   assert.equal((await cp.api("GET", "/healthz")).status, 200, "the server is up");
-  const clients = await fetch(`${cp.adminUrl}/v1/clients`);
+  const clients = await fetch(`${cp.adminUrl}/v1/clients`, { headers: cp.headers() });
   const body = await clients.text();
   assert.equal(clients.status, 200);
   assert.ok(body.length < MAX_CLIENTS_BODY, `GET /v1/clients answered ${body.length} characters`);
@@ -197,7 +197,7 @@ test("xds hostile - fat clients within every limit: GET /v1/clients stays bounde
     s.send({ type_url: CLUSTER_TYPE, resource_names: names });
   }
   for (const s of fat) assert.deepEqual([(await s.next()).type_url, (await s.next()).type_url], [LISTENER_TYPE, CLUSTER_TYPE]);
-  const res = await fetch(`${cp.adminUrl}/v1/clients?limit=1000`);
+  const res = await fetch(`${cp.adminUrl}/v1/clients?limit=1000`, { headers: cp.headers() });
   const body = await res.text();
   assert.equal(res.status, 200);
   assert.ok(body.length < MAX_CLIENTS_BODY, `GET /v1/clients answered ${body.length} characters`);

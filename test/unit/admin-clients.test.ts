@@ -22,7 +22,7 @@ describe("admin clients", () => {
 
   before(async () => {
     registry = await createRegistry(createMemoryStore());
-    admin = createAdminServer({ registry, clients: { list: () => clients }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: createFakeGenerations([]) });
+    admin = createAdminServer({ auth: { required: false }, registry, clients: { list: () => clients }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: createFakeGenerations([]) });
   });
   after(async () => {
     await admin.close();

@@ -17,7 +17,7 @@ import { putInstance } from "./store-contract.js";
 async function setup(builds?: { failure(service: string): FailingService | undefined }): Promise<{ store: Store; registry: Registry; admin: AdminServer; close(): Promise<void> }> {
   const store = createMemoryStore();
   const registry = await createRegistry(store);
-  const admin = createAdminServer({
+  const admin = createAdminServer({ auth: { required: false },
     registry, clients: { list: () => [] }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: createFakeGenerations([]), builds,
   });
   return { store, registry, admin, close: async () => (await admin.close(), await registry.close()) };

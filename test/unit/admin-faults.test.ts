@@ -26,7 +26,7 @@ async function setup(options: { enableFaults?: boolean } = {}) {
   const metrics = createMetrics({ processMetrics: false });
   const pipeline = createPipelineFaults({ codec, logger: createSilentLogger(), next: () => undefined });
   const faults = options.enableFaults === false ? undefined : createLabFaults({ injector, pipeline, codec, clock, metrics, logger: createSilentLogger() });
-  const admin = createAdminServer({ registry, clients: { list: () => [] }, metrics, logger: createSilentLogger(), generations: createFakeGenerations([]), faults });
+  const admin = createAdminServer({ auth: { required: false }, registry, clients: { list: () => [] }, metrics, logger: createSilentLogger(), generations: createFakeGenerations([]), faults });
   return { admin, clock, injector, pipeline, close: async () => (await admin.close(), await registry.close()) };
 }
 

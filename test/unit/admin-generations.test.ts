@@ -14,7 +14,7 @@ import { createFakeGenerations, sampleGenerations, STORE_DOWN } from "./generati
 async function setup() {
   const registry = await createRegistry(createMemoryStore());
   const generations = createFakeGenerations();
-  const admin = createAdminServer({ registry, clients: { list: () => [] }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations });
+  const admin = createAdminServer({ auth: { required: false }, registry, clients: { list: () => [] }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations });
   return { admin, generations, close: async () => (await admin.close(), await registry.close()) };
 }
 

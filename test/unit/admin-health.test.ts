@@ -21,7 +21,7 @@ async function setup(options: { monitor?: boolean; liveness?: Liveness } = {}): 
   const registry = await createRegistry(createMemoryStore());
   const clock = createFakeClock(Date.parse("2030-01-01T00:00:00.000Z"));
   const monitor: HealthMonitor | undefined = options.monitor === false ? undefined : createHealthMonitor({ registry, clock, prober: createFakeProber(clock), logger: createSilentLogger() });
-  const admin = createAdminServer({
+  const admin = createAdminServer({ auth: { required: false },
     registry,
     clients: { list: () => [] },
     metrics: createMetrics({ processMetrics: false }),

@@ -21,7 +21,7 @@ const refusedOrigin = (origin: string, name: string, allowed: string) =>
 
 async function newAdmin(adminHosts: readonly string[] = []): Promise<{ admin: AdminServer; registry: Registry }> {
   const registry = await createRegistry(createMemoryStore());
-  const admin = createAdminServer({
+  const admin = createAdminServer({ auth: { required: false },
     registry, clients: { list: () => [] }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: createFakeGenerations([]), adminHosts,
   });
   return { admin, registry };

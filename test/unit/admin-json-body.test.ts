@@ -23,7 +23,7 @@ describe("admin json body", () => {
 
   it("admin json body - deeply nested bodies under load: each a 400, the server stays up and small, and a good write still lands", async () => {
     const registry = await createRegistry(createMemoryStore());
-    const admin = createAdminServer({ registry, clients: { list: () => [] }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: createFakeGenerations([]) });
+    const admin = createAdminServer({ auth: { required: false }, registry, clients: { list: () => [] }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: createFakeGenerations([]) });
     const payload = nested(30_000);
     const heapBefore = process.memoryUsage().heapUsed;
     for (let i = 0; i < 200; i++) {

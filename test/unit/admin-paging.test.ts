@@ -169,7 +169,7 @@ describe("admin paging - GET /v1/services over HTTP", () => {
 
   before(async () => {
     registry = await registryWith(NAMES.slice(0, 11));
-    admin = createAdminServer({ registry, clients: { list: () => [] }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: createFakeGenerations([]) });
+    admin = createAdminServer({ auth: { required: false }, registry, clients: { list: () => [] }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: createFakeGenerations([]) });
     url = `http://127.0.0.1:${(await admin.listen("127.0.0.1", 0)).port}`;
   });
   after(async () => {

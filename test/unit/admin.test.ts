@@ -44,7 +44,7 @@ interface Setup {
 async function setup(options: { registry?: (real: Registry) => Registry; bodyLimit?: number } = {}): Promise<Setup> {
   const real = await createRegistry(createMemoryStore());
   const registry = options.registry ? options.registry(real) : real;
-  const admin = createAdminServer({
+  const admin = createAdminServer({ auth: { required: false },
     registry,
     clients: { list: () => [FAKE_CLIENT] },
     metrics: createMetrics({ processMetrics: false }),

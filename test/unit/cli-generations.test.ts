@@ -45,7 +45,7 @@ describe("cli - generations", () => {
 
   before(async () => {
     registry = await createRegistry(createMemoryStore());
-    admin = createAdminServer({ registry, clients: { list: () => [] }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: control });
+    admin = createAdminServer({ auth: { required: false }, registry, clients: { list: () => [] }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: control });
     url = `http://127.0.0.1:${(await admin.listen("127.0.0.1", 0)).port}`;
   });
   beforeEach(() => {

@@ -33,8 +33,8 @@ async function withPlane(test: (plane: TestControlPlane) => Promise<void>, overr
 }
 
 const register = (plane: TestControlPlane, id: string, port: number) =>
-  run(["register", "greeter", "--address", "127.0.0.1", "--port", String(port), "--id", id, "--admin", plane.adminUrl]);
-const deregister = (plane: TestControlPlane, id: string) => run(["deregister", "greeter", id, "--admin", plane.adminUrl]);
+  run(["register", "greeter", "--address", "127.0.0.1", "--port", String(port), "--id", id, ...plane.cliArgs]);
+const deregister = (plane: TestControlPlane, id: string) => run(["deregister", "greeter", id, ...plane.cliArgs]);
 /** The generation a line names (`held in generation N`), which the guard must have as held from `revision`. */
 function heldGeneration(plane: TestControlPlane, line: string, revision: number): Generation {
   const id = Number(/; held in generation (\d+)/.exec(line)?.[1]);
@@ -70,7 +70,7 @@ describe("cli guard outcome against a live control plane", () => {
       await register(plane, "a", 50051);
       await register(plane, "b", 50052);
       const target = plane.guard.list().find((g) => g.status === "pushed" && g.revision === 1)!;
-      assert.equal((await run(["rollback", String(target.id), "--admin", plane.adminUrl])).code, 0);
+      assert.equal((await run(["rollback", String(target.id), ...plane.cliArgs])).code, 0);
       const result = await register(plane, "c", 50053);
       assert.match(result.stdout, /^registered greeter\/c at 127\.0\.0\.1:50053 \(revision 3\); held in generation \d+: pinned/);
       const held = heldGeneration(plane, result.stdout, 3);
@@ -107,7 +107,7 @@ describe("cli guard outcome against a live control plane", () => {
         await register(plane, "a", 50051);
         assert.deepEqual(await deregister(plane, "a"), { code: 0, stdout: "deregistered greeter/a (revision 2)\n", stderr: "" });
         assert.equal(plane.guard.list().at(-1)?.status, "pushed");
-        const quick = await run(["register", "greeter", "--address", "127.0.0.1", "--port", "1", "--id", "q", "--wait-ms", "0", "--admin", plane.adminUrl]);
+        const quick = await run(["register", "greeter", "--address", "127.0.0.1", "--port", "1", "--id", "q", "--wait-ms", "0", ...plane.cliArgs]);
         assert.deepEqual(quick, { code: 0, stdout: "registered greeter/q at 127.0.0.1:1 (revision 3)\n", stderr: "" });
       },
       { guard: { ...SERVE_DEFAULTS.guard, enabled: false } },
@@ -116,7 +116,7 @@ describe("cli guard outcome against a live control plane", () => {
 
   it("cli guard - register --address with an address clients cannot use gets the API's one-line error", async () => {
     await withPlane(async (plane) => {
-      const result = await run(["register", "greeter", "--address", "::ffff:10.0.0.1", "--port", "50051", "--admin", plane.adminUrl]);
+      const result = await run(["register", "greeter", "--address", "::ffff:10.0.0.1", "--port", "50051", ...plane.cliArgs]);
       assert.equal(result.code, 1);
       assert.equal(result.stdout, "");
       assert.match(result.stderr, /^steadymesh: error: address: "::ffff:10\.0\.0\.1" is an IPv4-mapped IPv6 address; register 10\.0\.0\.1 instead; allowed: a unicast IPv4 or IPv6 address clients can connect to \(.*\)\n$/);

@@ -69,7 +69,7 @@ describe("cli - heartbeat against a live admin API", () => {
     registry = await createRegistry(createMemoryStore());
     monitor = createHealthMonitor({ registry, clock: monitorClock, prober: createFakeProber(monitorClock), logger: createSilentLogger() });
     const counting = { heartbeat: (service: string, id: string) => (heartbeats++, monitor.heartbeat(service, id)) };
-    admin = createAdminServer({ registry, clients: { list: () => [] }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: createFakeGenerations([]), heartbeats: counting });
+    admin = createAdminServer({ auth: { required: false }, registry, clients: { list: () => [] }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: createFakeGenerations([]), heartbeats: counting });
     url = `http://127.0.0.1:${(await admin.listen("127.0.0.1", 0)).port}`;
   });
   after(async () => {

@@ -45,7 +45,7 @@ describe("cli paging", () => {
     const builds = {
       failure: (service: string) => (service === FAILING ? { service, status: "failing" as const, since: "2024-01-01T00:00:00.000Z", sinceRevision: 3, problems: [{ path: "services[x]", message: "does not build" }] } : undefined),
     };
-    admin = createAdminServer({ registry, clients: { list: () => [] }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: createFakeGenerations(generations), builds });
+    admin = createAdminServer({ auth: { required: false }, registry, clients: { list: () => [] }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: createFakeGenerations(generations), builds });
     url = `http://127.0.0.1:${(await admin.listen("127.0.0.1", 0)).port}`;
   });
   after(async () => {

@@ -74,7 +74,7 @@ describe("cli against a live admin API", () => {
 
   before(async () => {
     registry = await createRegistry(createMemoryStore());
-    admin = createAdminServer({ registry, clients: { list: () => clients }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: createFakeGenerations([]) });
+    admin = createAdminServer({ auth: { required: false }, registry, clients: { list: () => clients }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: createFakeGenerations([]) });
     const address = await admin.listen("127.0.0.1", 0);
     url = `http://127.0.0.1:${address.port}`;
   });
@@ -319,7 +319,7 @@ describe("cli serve", () => {
         "--dns-ttl", "30", "--bind", "::1", "--data-dir", "/tmp/x", "--push-min-delay-ms", "0", "--push-max-delay-ms", "250", "--no-guard",
         "--guard-max-resource-removal", "0.25", "--guard-max-endpoint-removal", "1", "--guard-drain-step", ".2", "--guard-drain-interval-ms", "60000",
         "--canary", "node-id=canary-*", "--canary", "metadata.track=canary=yes", "--canary-bake-ms", "0", "--ttl-grace-ms", "5000",
-        "--admin-host", "mesh.example", "--admin-host", "10.0.0.5", "--keep-generations", "50", "--keep-generations-max-age-ms", "86400000",
+        "--admin-host", "mesh.example", "--admin-host", "10.0.0.5", "--keep-generations", "50", "--keep-generations-max-age-ms", "86400000", "--auth", "off",
       ],
       { stdout: stdout.stream, stderr: capture().stream, startServer: fake.startServer, signals, logger: createSilentLogger() },
     );
@@ -327,7 +327,7 @@ describe("cli serve", () => {
     const { logger: _logger, ...rest } = options;
     assert.deepEqual(rest, {
       dataDir: "/tmp/x", store: "memory", xdsPort: 0, adminPort: 0, dnsPort: 5353, dnsDomain: "svc.example", dnsTtlSeconds: 30,
-      bind: "::1", adminHosts: ["mesh.example", "10.0.0.5"], pushMinDelayMs: 0, pushMaxDelayMs: 250, enableFaults: false, bodyLimit: 65536, ttlGraceMs: 5000, healthDamping: SERVE_DEFAULTS.healthDamping,
+      bind: "::1", adminHosts: ["mesh.example", "10.0.0.5"], pushMinDelayMs: 0, pushMaxDelayMs: 250, enableFaults: false, bodyLimit: 65536, ttlGraceMs: 5000, healthDamping: SERVE_DEFAULTS.healthDamping, auth: false,
       guard: { enabled: false, maxResourceRemoval: 0.25, maxEndpointRemoval: 1, drainStep: 0.2, drainIntervalMs: 60_000 },
       rollout: { canary: [{ kind: "node-id", glob: "canary-*" }, { kind: "metadata", key: "track", value: "canary=yes" }], bakeMs: 0 },
       retention: { keep: 50, maxAgeMs: 86_400_000 },
@@ -350,6 +350,14 @@ describe("cli serve", () => {
     assert.deepEqual(options, { ...SERVE_DEFAULTS, enableFaults: true });
     signals.emit("SIGINT");
     assert.equal(await running, 0);
+  });
+
+  it("cli - serve --auth off is refused unless --bind is loopback, and --auth takes only on or off", async () => {
+    const fake = fakeServer();
+    const open = await run(["serve", "--auth", "off", "--bind", "0.0.0.0"], { startServer: fake.startServer, signals: fakeSignals(), logger: createSilentLogger() });
+    assert.deepEqual(open, { code: 1, stdout: "", stderr: "steadymesh: error: --auth off is allowed only with a loopback --bind (127.0.0.1 or ::1), not 0.0.0.0; drop --auth off to require admin API tokens\n" });
+    const bad = await run(["serve", "--auth", "maybe"], { startServer: fake.startServer, signals: fakeSignals(), logger: createSilentLogger() });
+    assert.match(bad.stderr, /^steadymesh: error: option '--auth <on\|off>' argument 'maybe' is invalid\. It must be one of on, off/);
   });
 
   it("cli - a second signal while closing forces the exit", async () => {
@@ -392,7 +400,7 @@ describe("paging of large reads", () => {
       return { kind: "put-instance" as const, serviceDefaults: svc(name), instance: { service: name, id: "i0", address: "10.0.0.1", port: 8000, zone: "", region: "", weight: 1, health: "healthy" as const, metadata: {} } };
     }));
     registry = await createRegistry(store);
-    admin = createAdminServer({ registry, clients: { list: () => [] }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: createFakeGenerations([]) });
+    admin = createAdminServer({ auth: { required: false }, registry, clients: { list: () => [] }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: createFakeGenerations([]) });
     const address = await admin.listen("127.0.0.1", 0);
     url = `http://127.0.0.1:${address.port}`;
   });

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import type { DnsResult } from "../../src/client/dns-source.js";
@@ -167,4 +170,21 @@ test("demo - spawn command: each kind gets only the flags it takes", () => {
   assert.deepEqual(gateway.slice(gateway.indexOf("gateway")), [
     "gateway", "--id", "x-1", "--port", "0", "--admin", "http://127.0.0.1:1", "--discovery", "xds", "--bootstrap", '{"xds_servers":[]}',
   ]);
+});
+
+test("demo - command line: admin tokens come from --admin-token-file (one for all, or one per --admin), else STEADYMESH_TOKEN", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "steadymesh-demo-token-"));
+  try {
+    await writeFile(join(dir, "a"), "token-a\n");
+    await writeFile(join(dir, "b"), "token-b\n");
+    const two = ["--admin", "http://127.0.0.1:1", "--admin", "http://127.0.0.1:2"];
+    const out = capture();
+    const parseWith = (env: NodeJS.ProcessEnv, ...args: string[]) => parseDemoArgs(["node", "main.ts", "accounts", ...args], out.stream, env);
+    assert.deepEqual((await parseWith({}, ...two, "--admin-token-file", join(dir, "a"), "--admin-token-file", join(dir, "b")))?.adminTokens, ["token-a", "token-b"]);
+    assert.deepEqual((await parseWith({}, ...two, "--admin-token-file", join(dir, "a")))?.adminTokens, ["token-a", "token-a"]);
+    assert.deepEqual((await parseWith({ STEADYMESH_TOKEN: "from-env" }, ...two))?.adminTokens, ["from-env", "from-env"]);
+    await assert.rejects(parseWith({}, "--admin-token-file", join(dir, "missing")), /--admin-token-file .*missing: cannot read it \(ENOENT\)/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

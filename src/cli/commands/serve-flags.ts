@@ -4,10 +4,10 @@ import type { NodeSelector } from "../../guard/model.js";
 import type { Logger } from "../../log/index.js";
 // options.ts, not the server index: it imports only constants at run time, so other commands start
 // without loading gRPC, protobuf and sqlite.
-import { SERVE_DEFAULTS, type ServeOptions } from "../../server/options.js";
+import { isLoopback, SERVE_DEFAULTS, type ServeOptions } from "../../server/options.js";
 // The module itself, not the DNS index: it imports nothing heavy.
 import { RATE_LIMIT_DEFAULTS } from "../../dns/rate-limit.js";
-import { adminHostName, canarySelector, defaultReplicaId, dnsDomain, dnsLabel, integerIn, ipAddress, nonEmpty, share, storeSpec } from "../parse.js";
+import { adminHostName, canarySelector, defaultReplicaId, dnsDomain, dnsLabel, integerIn, ipAddress, nonEmpty, oneOfValues, share, storeSpec } from "../parse.js";
 
 /** What commander parses `serve`'s flags into; `toServeOptions` turns it into ServeOptions. */
 export interface ServeFlags {
@@ -39,6 +39,7 @@ export interface ServeFlags {
   readonly keepGenerationsMaxAgeMs: number;
   readonly ttlGraceMs: number;
   readonly enableFaults: boolean;
+  readonly auth: "on" | "off";
 }
 
 const port = integerIn(0, 65535);
@@ -74,7 +75,8 @@ export function addServeFlags(command: Command): Command {
     .option("--keep-generations <n>", "generations the log keeps for audit and rollback (plus the one clients have, held ones and a canary), 1-100000", integerIn(1, 100_000), d.retention.keep)
     .option("--keep-generations-max-age-ms <ms>", "and of those, only the ones younger than this, 0-31536000000; 0: no age limit", integerIn(0, 31_536_000_000), d.retention.maxAgeMs)
     .option("--ttl-grace-ms <ms>", "how long an instance that missed its TTL stays, unhealthy, before it is removed, 0-86400000", integerIn(0, 86_400_000), d.ttlGraceMs)
-    .option("--enable-faults", "serve /v1/faults, which injects control-plane failures into what xDS clients see (outage lab; never in production)", d.enableFaults);
+    .option("--enable-faults", "serve /v1/faults, which injects control-plane failures into what xDS clients see (outage lab; never in production)", d.enableFaults)
+    .option("--auth <on|off>", "admin API tokens: on, or off (today's open API; only with a loopback --bind)", oneOfValues(["on", "off"] as const), d.auth ? "on" : "off");
 }
 
 function collectAdminHost(value: string, previous: readonly string[] | undefined): readonly string[] {
@@ -96,6 +98,9 @@ export function checkServeFlags(flags: ServeFlags): void {
   for (const [i, [name, value]] of ports.entries()) {
     const clash = ports.slice(i + 1).find(([, other]) => value !== 0 && other === value);
     if (clash) throw new SteadyError("invalid-argument", `${name} and ${clash[0]} are both ${value}; they must differ (0 picks a free port)`);
+  }
+  if (flags.auth === "off" && !isLoopback(flags.bind)) {
+    throw new SteadyError("invalid-argument", `--auth off is allowed only with a loopback --bind (127.0.0.1 or ::1), not ${flags.bind}; drop --auth off to require admin API tokens`);
   }
   if (flags.pushMaxDelayMs < flags.pushMinDelayMs) {
     throw new SteadyError(
@@ -134,6 +139,7 @@ export function toServeOptions(flags: ServeFlags, logger: Logger): ServeOptions 
     ttlGraceMs: flags.ttlGraceMs,
     healthDamping: SERVE_DEFAULTS.healthDamping,
     bodyLimit: SERVE_DEFAULTS.bodyLimit,
+    auth: flags.auth === "on",
     logger,
   };
 }

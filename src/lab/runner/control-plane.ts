@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { SteadyError } from "../../errors/index.js";
@@ -15,6 +17,10 @@ export interface ControlPlaneProcess {
   readonly adminPort: number;
   readonly dnsPort: number;
   readonly adminUrl: string;
+  /** `<dataDir>/admin-token`: the operator token serve wrote on its first start (and reuses on restarts). */
+  readonly adminTokenFile: string;
+  /** Headers that authenticate an admin API request (the token of adminTokenFile). */
+  adminHeaders(): Record<string, string>;
   /** True between start and kill/stop. */
   running(): boolean;
   kill(): Promise<void>;
@@ -88,8 +94,13 @@ export async function startControlPlaneProcess(options: ControlPlaneOptions): Pr
   }
 
   await start();
+  const adminTokenFile = join(options.dataDir, "admin-token");
+  // Written before serve printed its listening lines; the same token after every restart (the data dir keeps it).
+  const adminToken = readFileSync(adminTokenFile, "utf8").trim();
   return {
     ...options,
+    adminTokenFile,
+    adminHeaders: () => ({ authorization: `Bearer ${adminToken}` }),
     xdsPort: ports.xds,
     adminPort: ports.admin,
     dnsPort: ports.dns,

@@ -23,7 +23,8 @@ export function createFaultDriver(deps: FaultDriverDeps) {
     const res = await fetch(plane.adminUrl + path, {
       method,
       signal: AbortSignal.timeout(5000),
-      ...(body !== undefined && { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+      headers: body === undefined ? plane.adminHeaders() : { ...plane.adminHeaders(), "content-type": "application/json" },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
     });
     const json = (await res.json()) as { error?: string };
     if (!res.ok) throw new Error(`${plane.name} control plane: ${method} ${path}: ${res.status} ${json.error ?? ""}`);

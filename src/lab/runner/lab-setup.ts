@@ -71,7 +71,8 @@ async function startPlane(workDir: string, name: ControlPlaneName): Promise<Cont
  */
 async function startServices(scenario: Scenario, lab: Lab, primary: ControlPlaneProcess, dns: DnsRelay, gate: StartGate): Promise<void> {
   const admin = [...lab.controlPlanes.values()].map((plane) => plane.adminUrl);
-  const common = { admin, xds: [`127.0.0.1:${primary.xdsPort}`], dnsServer: `127.0.0.1:${dns.port}`, dnsDomain: "mesh" };
+  const adminTokenFiles = [...lab.controlPlanes.values()].map((plane) => plane.adminTokenFile);
+  const common = { admin, adminTokenFiles, xds: [`127.0.0.1:${primary.xdsPort}`], dnsServer: `127.0.0.1:${dns.port}`, dnsDomain: "mesh" };
   const starts = DEMO_SERVICES.flatMap((service) =>
     Array.from({ length: scenario.topology.instances[service] }, async (_, i) => {
       const id = `${service}-${i}`;

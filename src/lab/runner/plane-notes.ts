@@ -28,7 +28,7 @@ export async function controlPlaneNotes(planes: ReadonlyMap<ControlPlaneName, Co
 
 async function fetchGenerations(plane: ControlPlaneProcess): Promise<Generation[]> {
   if (!plane.running()) throw new Error("it was down");
-  const res = await fetch(`${plane.adminUrl}/v1/generations`, { signal: AbortSignal.timeout(5000) });
+  const res = await fetch(`${plane.adminUrl}/v1/generations`, { headers: plane.adminHeaders(), signal: AbortSignal.timeout(5000) });
   if (!res.ok) throw new Error(`GET /v1/generations answered ${res.status}`);
   return ((await res.json()) as { generations: Generation[] }).generations;
 }

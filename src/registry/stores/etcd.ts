@@ -3,6 +3,7 @@ import { createSystemClock, type Clock } from "../../clock/index.js";
 import { UnavailableError, ValidationError } from "../../errors/index.js";
 import { createSilentLogger, type Logger } from "../../log/index.js";
 import type { GenerationLog } from "../generation-log.js";
+import type { TokenStore } from "../token-store.js";
 import type { Backend, CommitResult, Mutation, StoreState } from "../store.js";
 import { writeEtcdBatch } from "./etcd-batch.js";
 import { commitPoint, parseInstance, parseService, registryKeys, storeRevision, type RegistryKeys } from "./etcd-commit.js";
@@ -14,6 +15,7 @@ import { createEtcdClient, etcdFailure, op, rangeAt, REQUEST_TIMEOUT_MS, revisio
 import { watchCommits, type CommitWatch } from "./etcd-watch.js";
 import { createFeed, type Feed } from "./feed.js";
 import { createAsyncGroupCommit } from "./group-commit.js";
+import { createEtcdTokenStore } from "./token-store-etcd.js";
 
 export interface EtcdStoreOptions {
   /** Client endpoints, `host:port`; etcd3 spreads requests over them and fails over between them. */
@@ -79,13 +81,14 @@ async function loadState(parts: EtcdStoreParts): Promise<StoreState> {
   return { revision: storeRevision(commitPoint(rangeAt(response, 0)[0])), services, instances };
 }
 
-function createEtcdStore(parts: EtcdStoreParts & { feed: Feed; close(): Promise<void> }, generations: GenerationLog): Backend {
+function createEtcdStore(parts: EtcdStoreParts & { feed: Feed; close(): Promise<void> }, generations: GenerationLog, tokens: TokenStore): Backend {
   const { endpoints, ensureOpen, feed } = parts;
   // Local commits go in batches, one batch in flight: they would only race each other for the commit key.
   const group = createAsyncGroupCommit((batch: readonly (readonly Mutation[])[]) => writeEtcdBatch(parts, batch), MAX_BATCH);
   return {
     kind: "etcd",
     generations,
+    tokens,
     async load() {
       ensureOpen();
       try {
@@ -129,7 +132,8 @@ function createEtcdStore(parts: EtcdStoreParts & { feed: Feed; close(): Promise<
  * was once etcd answers again. Opening throws UnavailableError when etcd does
  * not answer. Beside the registry: `liveness` (heartbeats under etcd leases,
  * `heartbeats/<service>/<id>`) and `members` (the live replicas, from their
- * `replicas/<id>/owner` claims); see etcd-liveness.ts.
+ * `replicas/<id>/owner` claims); see etcd-liveness.ts. Admin API tokens,
+ * shared by every replica, are under `tokens/` (token-store-etcd.ts).
  */
 export async function openEtcdStore(options: EtcdStoreOptions): Promise<Backend> {
   const endpoints = [...options.endpoints];
@@ -183,6 +187,7 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<Backend>
   };
   const parts = { client, keys, endpoints, logger, ensureOpen, watch, feed, close };
   const failure = (what: string, err: unknown): Error => etcdFailure(endpoints, what, err);
-  const store = createEtcdStore(parts, createEtcdGenerationLog({ client, prefix: replicaPrefix, logger, ensureOpen, failure }));
+  const tokens = createEtcdTokenStore({ client, prefix, ensureOpen, failure });
+  const store = createEtcdStore(parts, createEtcdGenerationLog({ client, prefix: replicaPrefix, logger, ensureOpen, failure }), tokens);
   return { ...store, liveness: createEtcdLiveness(client, prefix, failure), members };
 }

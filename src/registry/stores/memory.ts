@@ -6,6 +6,7 @@ import type { Backend } from "../store.js";
 import { applyMutations, type Tables } from "./apply.js";
 import { createFeed } from "./feed.js";
 import { createMemoryGenerationLog } from "./generation-log-memory.js";
+import { createMemoryTokenStore } from "./token-store-memory.js";
 
 interface MemoryState {
   readonly services: SortedMap<Service>;
@@ -89,6 +90,7 @@ export function createMemoryStore(options: { logger?: Logger } = {}): Backend {
   return {
     kind: "memory",
     generations: createMemoryGenerationLog(ensureOpen),
+    tokens: createMemoryTokenStore(ensureOpen),
     async load() {
       ensureOpen();
       const services = [...state.services.values()];

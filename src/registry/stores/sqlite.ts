@@ -9,6 +9,7 @@ import { applyMutations, freezeInstance, freezeService, type Tables } from "./ap
 import { createFeed } from "./feed.js";
 import { createGroupCommit, type ItemOutcome } from "./group-commit.js";
 import { createSqliteGenerationLog, GENERATION_SCHEMA } from "./generation-log-sqlite.js";
+import { createSqliteTokenStore, TOKEN_SCHEMA } from "./token-store-sqlite.js";
 
 /**
  * Bumped when the tables change shape; a file from a newer steadymesh is
@@ -18,7 +19,8 @@ import { createSqliteGenerationLog, GENERATION_SCHEMA } from "./generation-log-s
  * added the generation log's spans (generation-log-sqlite.ts) the same way:
  * a version-2 file's generations stay readable from their old rows. The
  * unique-endpoint index (instances_by_endpoint) is made the same way on open
- * of any older file: an index, not a change of shape.
+ * of any older file: an index, not a change of shape. So is the admin
+ * tokens table (token-store-sqlite.ts), which an older version ignores.
  */
 const SCHEMA_VERSION = 3;
 
@@ -30,7 +32,7 @@ const SCHEMA = `
     service TEXT NOT NULL, id TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (service, id)
   ) STRICT;
   CREATE INDEX IF NOT EXISTS instances_by_endpoint ON instances (service, value ->> '$.address', value ->> '$.port');
-${GENERATION_SCHEMA}`;
+${GENERATION_SCHEMA}${TOKEN_SCHEMA}`;
 
 /** Commits written in one transaction at most: bounds how long one batch holds the event loop. */
 const MAX_BATCH = 256;
@@ -181,6 +183,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Back
   return {
     kind: "sqlite",
     generations: createSqliteGenerationLog(db, { ensureOpen, failure }),
+    tokens: createSqliteTokenStore(db, { ensureOpen, failure }),
     async load() {
       ensureOpen();
       return read();
