@@ -11,6 +11,7 @@ import { createEtcdGenerationLog } from "./etcd-generation-log.js";
 import { createEtcdLiveness, watchEtcdMembers, type EtcdMembers } from "./etcd-liveness.js";
 import { claimReplica, type ReplicaClaim } from "./etcd-replica.js";
 import { createEtcdClient, etcdFailure, op, rangeAt, REQUEST_TIMEOUT_MS, revisionOf, txn } from "./etcd-kv.js";
+import { createEtcdSecrets } from "./etcd-secrets.js";
 import { watchCommits, type CommitWatch } from "./etcd-watch.js";
 import { createFeed, type Feed } from "./feed.js";
 import { createAsyncGroupCommit } from "./group-commit.js";
@@ -79,7 +80,7 @@ async function loadState(parts: EtcdStoreParts): Promise<StoreState> {
   return { revision: storeRevision(commitPoint(rangeAt(response, 0)[0])), services, instances };
 }
 
-function createEtcdStore(parts: EtcdStoreParts & { feed: Feed; close(): Promise<void> }, generations: GenerationLog): Backend {
+function createEtcdStore(parts: EtcdStoreParts & { feed: Feed; close(): Promise<void> }, generations: GenerationLog): Omit<Backend, "secrets"> {
   const { endpoints, ensureOpen, feed } = parts;
   // Local commits go in batches, one batch in flight: they would only race each other for the commit key.
   const group = createAsyncGroupCommit((batch: readonly (readonly Mutation[])[]) => writeEtcdBatch(parts, batch), MAX_BATCH);
@@ -129,7 +130,8 @@ function createEtcdStore(parts: EtcdStoreParts & { feed: Feed; close(): Promise<
  * was once etcd answers again. Opening throws UnavailableError when etcd does
  * not answer. Beside the registry: `liveness` (heartbeats under etcd leases,
  * `heartbeats/<service>/<id>`) and `members` (the live replicas, from their
- * `replicas/<id>/owner` claims); see etcd-liveness.ts.
+ * `replicas/<id>/owner` claims); see etcd-liveness.ts. And `secrets/<name>`
+ * (the built-in CA), see etcd-secrets.ts.
  */
 export async function openEtcdStore(options: EtcdStoreOptions): Promise<Backend> {
   const endpoints = [...options.endpoints];
@@ -184,5 +186,5 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<Backend>
   const parts = { client, keys, endpoints, logger, ensureOpen, watch, feed, close };
   const failure = (what: string, err: unknown): Error => etcdFailure(endpoints, what, err);
   const store = createEtcdStore(parts, createEtcdGenerationLog({ client, prefix: replicaPrefix, logger, ensureOpen, failure }));
-  return { ...store, liveness: createEtcdLiveness(client, prefix, failure), members };
+  return { ...store, liveness: createEtcdLiveness(client, prefix, failure), members, secrets: createEtcdSecrets(client, prefix, ensureOpen, failure) };
 }
