@@ -11,6 +11,7 @@ import Fastify, {
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { LabFaults } from "../faults/index.js";
 import type { Logger } from "../log/index.js";
+import { createCertificateRoutes, type CertificateSigner } from "./certificate-routes.js";
 import { createFaultRoutes } from "./fault-routes.js";
 import { createGenerationRoutes } from "./generation-routes.js";
 import { createHostGuard } from "./host-guard.js";
@@ -29,6 +30,10 @@ export interface AdminDeps extends RouteDeps {
   readonly faults?: LabFaults | undefined;
   /** Names besides the bound address and `localhost` that Host and Origin may carry (`serve --admin-host`). */
   readonly adminHosts?: readonly string[] | undefined;
+  /** The CA `POST /v1/certificates` signs with; without one that route answers 404 and says so. */
+  readonly certificates?: CertificateSigner | undefined;
+  /** Serve HTTPS with this certificate chain and key (PEM; `serve --tls`); plain HTTP without. */
+  readonly tls?: { readonly certificateChain: string; readonly privateKeyPem: string } | undefined;
   /** This machine's addresses, allowed in Host when the API is bound to 0.0.0.0 or ::; os.networkInterfaces() by default. */
   readonly interfaceAddresses?: () => readonly string[];
 }
@@ -59,7 +64,7 @@ export interface AdminServer {
  */
 export function createAdminServer(deps: AdminDeps): AdminServer {
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const routes = [...createRoutes(deps), ...createGenerationRoutes(deps.generations), ...createFaultRoutes(deps.faults)];
+  const routes = [...createRoutes(deps), ...createGenerationRoutes(deps.generations), ...createFaultRoutes(deps.faults), ...createCertificateRoutes(deps.certificates)];
   const hosts = createHostGuard({ names: deps.adminHosts ?? [], ...(deps.interfaceAddresses && { interfaceAddresses: deps.interfaceAddresses }) });
 
   /** Answers 403 when Host or Origin is not allowed; false when the request may go on. */
@@ -84,6 +89,7 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
     // Fastify logs every request at info; we log them at debug in onResponse instead.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
+    ...(deps.tls && { https: { cert: deps.tls.certificateChain, key: deps.tls.privateKeyPem } }),
     frameworkErrors: (err, request, reply) => {
       if (!refusedForeign(request, reply)) sendError(err, request, reply);
     },
@@ -135,7 +141,7 @@ function sendNoRoute(routes: readonly RouteSpec[], request: FastifyRequest, repl
   const error =
     `no route for ${request.method} ${path}; the API serves /v1/services, /v1/services/{service}, ` +
     "/v1/services/{service}/instances/{id}, /v1/services/{service}/instances/{id}/heartbeat, /v1/clients, /v1/generations, /v1/generations/{id}, " +
-    "/v1/generations/{id}/approve, /v1/generations/{id}/rollback, /v1/faults, /v1/faults/{id}, /healthz and /metrics";
+    "/v1/generations/{id}/approve, /v1/generations/{id}/rollback, /v1/faults, /v1/faults/{id}, /v1/certificates, /healthz and /metrics";
   request.log.warn({ ...context, status: 404, error }, "admin request rejected");
   return reply.code(404).send({ error });
 }

@@ -3,7 +3,7 @@
  * SRV for `_<service>._tcp.service.<domain>.`, over UDP and TCP on one port.
  * All wire encoding is dns-packet's.
  */
-export { createDnsServer, DNS_DEFAULTS, type DnsServer, type DnsServerOptions } from "./dns-server.js";
+export { createDnsServer, DNS_DEFAULTS, isLoopback, type DnsServer, type DnsServerOptions } from "./dns-server.js";
 export { answerQuery, type QueryContext, type QueryOutcome, type DnsTransport, type ResponseCode } from "./answer.js";
 export { createZone, type Zone } from "./zone.js";
 export { RATE_LIMIT_DEFAULTS, type RateLimitOptions } from "./rate-limit.js";

@@ -11,11 +11,15 @@ import { createRegistry, openStore } from "../registry/index.js";
 import { createSnapshotCache, createXdsServer } from "../xds/index.js";
 import type { Snapshot } from "../snapshot/index.js";
 import type { RunningServer, ServeOptions } from "./options.js";
+import { checkBindPolicy } from "./bind-policy.js";
 import { createReplyFanout } from "./reply-fanout.js";
 import { startSpine } from "./spine.js";
+import { setUpIdentity } from "./tls-setup.js";
 
 export { SERVE_DEFAULTS, type ServeOptions, type RunningServer, type ListenAddress } from "./options.js";
 export { startSpine, type RegistryFeed, type Spine, type SpineDeps } from "./spine.js";
+export { checkBindPolicy, type BindPolicyInput } from "./bind-policy.js";
+export { defaultTlsSans } from "./tls-setup.js";
 
 /**
  * Starts a control plane: store → registry → snapshot builder → push guard →
@@ -28,16 +32,22 @@ export { startSpine, type RegistryFeed, type Spine, type SpineDeps } from "./spi
 export async function startServer(options: ServeOptions, clock: Clock = createSystemClock()): Promise<RunningServer> {
   const { logger } = options;
   if (options.enableFaults && options.streamGate) throw new ValidationError([{ path: "streamGate", message: "cannot be combined with enableFaults, whose fault injector is the stream gate" }]);
+  // Issue 16's AUTH work wires `auth: options.auth` here; until then authentication counts as on.
+  checkBindPolicy({ bind: options.bind, tls: options.tls !== undefined, auth: true, insecureBind: options.insecureBind }, logger);
   const metrics = createMetrics();
   const codec = loadCodec();
   // One backend, two interfaces: the registry's Store, and the push guard's generation log beside it.
   const store = await openStore(options.store, { dataDir: options.dataDir, logger, ...(options.replicaId !== undefined && { replica: options.replicaId }) });
+  const identity = await setUpIdentity(options, store.secrets, clock).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
   const registry = await createRegistry(store, { logger });
   const cache = createSnapshotCache({ groupOf: canaryGroupOf(options.rollout) });
   const faults = options.enableFaults ? createFaultInjector(cache) : undefined;
   // The xDS server comes first: the guard is built with its client list and its replies (the canary's verdicts).
   const replies = createReplyFanout();
-  const xds = createXdsServer({ watcher: faults?.watcher ?? cache, codec, logger, metrics, clock, onReply: replies.emit, ...((faults ?? options.streamGate) && { streamGate: faults ?? options.streamGate }) });
+  const xds = createXdsServer({ watcher: faults?.watcher ?? cache, codec, logger, metrics, clock, onReply: replies.emit, ...(identity.tls && { tls: identity.tls }), ...((faults ?? options.streamGate) && { streamGate: faults ?? options.streamGate }) });
   const guard = await createPushGuard({
     log: store.generations, cache, codec, policy: options.guard, rollout: options.rollout, ...(options.retention && { retention: options.retention }), clock, logger, metrics,
     clientStatus: { clients: () => xds.clients(), watchReplies: replies.watch },
@@ -55,7 +65,7 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
   const ownership = store.members ? createRendezvousOwnership(store.members) : ownEverything();
   const { liveness } = store;
   const health = createHealthMonitor({ registry, clock, logger, metrics, ownership, liveness, ttlGraceMs: options.ttlGraceMs, damping: options.healthDamping });
-  const admin = createAdminServer({ registry, clients: { list: () => xds.clients() }, generations: guard, builds: spine, heartbeats: health, liveness, metrics, logger, bodyLimit: options.bodyLimit, faults: labFaults, adminHosts: options.adminHosts });
+  const admin = createAdminServer({ registry, clients: { list: () => xds.clients() }, generations: guard, builds: spine, heartbeats: health, liveness, metrics, logger, bodyLimit: options.bodyLimit, faults: labFaults, adminHosts: options.adminHosts, certificates: identity.ca, tls: identity.tls });
   const dnsRateLimit = options.dnsRateLimit === undefined ? {} : { rateLimit: options.dnsRateLimit === 0 ? (false as const) : { ...RATE_LIMIT_DEFAULTS, responsesPerSecond: options.dnsRateLimit } };
   const dns = createDnsServer({ registry, domain: options.dnsDomain, ttlSeconds: options.dnsTtlSeconds, logger, metrics, clock, ...dnsRateLimit });
 
@@ -76,8 +86,8 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
     const xdsAddress = await xds.listen(options.bind, options.xdsPort);
     const adminAddress = await admin.listen(options.bind, options.adminPort);
     const dnsAddress = await dns.listen(options.bind, options.dnsPort);
-    logger.info({ store: store.kind, revision: registry.view().revision, xds: xdsAddress, admin: adminAddress, dns: dnsAddress }, "steadymesh started");
-    return { xds: xdsAddress, admin: adminAddress, dns: dnsAddress, xdsServer: xds, guard, close, ...(faults && { faults, labFaults }) };
+    logger.info({ store: store.kind, tls: identity.tls !== undefined, revision: registry.view().revision, xds: xdsAddress, admin: adminAddress, dns: dnsAddress }, "steadymesh started");
+    return { xds: xdsAddress, admin: adminAddress, dns: dnsAddress, ...(identity.caFile !== undefined && { caFile: identity.caFile }), xdsServer: xds, guard, close, ...(faults && { faults, labFaults }) };
   } catch (err) {
     await close();
     throw err;
