@@ -1,8 +1,13 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Command } from "commander";
+import { SteadyError } from "../errors/index.js";
 import type { Clock } from "../clock/index.js";
 import type { Logger } from "../log/index.js";
 import type { RunningServer, ServeOptions } from "../server/index.js";
+import { SERVE_DEFAULTS } from "../server/options.js";
 import { createAdminClient, type AdminClient } from "./admin-client.js";
+import { fetchWithCa } from "./https-fetch.js";
 import { adminUrl, DEFAULT_ADMIN_URL } from "./parse.js";
 
 /** The signals `serve` stops on; a second one during shutdown forces the exit. */
@@ -44,11 +49,33 @@ export function createContext(io: CliIo): CliContext {
   return { io, print: (line) => void io.stdout.write(`${line}\n`) };
 }
 
-/** Adds `--admin URL` to a command that talks to a running server. */
+/** Adds `--admin URL` and `--ca FILE` to a command that talks to a running server. */
 export function withAdminOption(command: Command): Command {
-  return command.option("--admin <url>", "admin API of the running server", adminUrl, DEFAULT_ADMIN_URL);
+  return command
+    .option("--admin <url>", "admin API of the running server", adminUrl, DEFAULT_ADMIN_URL)
+    .option("--ca <file>", `PEM CA certificate to verify an https:// admin API with (default: ${DEFAULT_CA_FILE} when it exists)`);
 }
 
-export function adminClient(options: { admin: string }): AdminClient {
-  return createAdminClient(options.admin);
+/** Where `serve --tls` with the default data dir writes its CA certificate. */
+export const DEFAULT_CA_FILE = join(SERVE_DEFAULTS.dataDir, "ca.pem");
+
+/**
+ * The CA an https:// admin URL is verified with: `--ca`, else
+ * DEFAULT_CA_FILE when it exists, else none (the system's CAs). Plain
+ * http:// needs none. Throws a one-line error when `--ca` cannot be read.
+ */
+export function adminCa(options: { admin: string; ca?: string }): string | undefined {
+  if (!options.admin.startsWith("https:")) return undefined;
+  const file = options.ca ?? (existsSync(DEFAULT_CA_FILE) ? DEFAULT_CA_FILE : undefined);
+  if (file === undefined) return undefined;
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    throw new SteadyError("invalid-argument", `--ca ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+  }
+}
+
+export function adminClient(options: { admin: string; ca?: string }): AdminClient {
+  const ca = adminCa(options);
+  return ca === undefined ? createAdminClient(options.admin) : createAdminClient(options.admin, fetchWithCa(ca));
 }
