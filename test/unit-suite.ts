@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import { test } from "node:test";
+import "./unit/admin-certificates.test.js";
 import "./unit/admin-clients.test.js";
 import "./unit/admin-endpoint-conflict.test.js";
 import "./unit/admin-faults.test.js";
@@ -24,6 +25,7 @@ import "./unit/admin.test.js";
 import "./unit/backoff.test.js";
 import "./unit/bench-broadcast.test.js";
 import "./unit/bench-percentiles.test.js";
+import "./unit/cli-cert.test.js";
 import "./unit/cli-dns-rate-limit.test.js";
 import "./unit/cli-generations.test.js";
 import "./unit/cli-guard.test.js";
