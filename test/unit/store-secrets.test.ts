@@ -4,61 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { UnavailableError } from "../../src/errors/index.js";
-import { createMemoryStore, type Backend } from "../../src/registry/index.js";
+import { createMemoryStore } from "../../src/registry/index.js";
 import type { Etcd3 } from "etcd3";
 import { createEtcdSecrets } from "../../src/registry/stores/etcd-secrets.js";
 import { openSqliteStore } from "../../src/registry/stores/sqlite.js";
-
-/** The Secrets contract (store.ts), for each backend that runs without a server; etcd's secrets run below on a fake etcd. */
-function runSecretsContract(kind: string, open: () => Promise<{ backend: Backend; reopen?: () => Promise<Backend>; cleanup: () => Promise<void> }>): void {
-  test(`${kind} secrets - get of a name never put is undefined; putIfAbsent stores and returns the value`, async () => {
-    const { backend, cleanup } = await open();
-    try {
-      assert.equal(await backend.secrets.get("ca/x"), undefined);
-      assert.equal(await backend.secrets.putIfAbsent("ca/x", "first"), "first");
-      assert.equal(await backend.secrets.get("ca/x"), "first");
-    } finally {
-      await backend.close();
-      await cleanup();
-    }
-  });
-
-  test(`${kind} secrets - putIfAbsent never replaces: racing writers all get the first value`, async () => {
-    const { backend, cleanup } = await open();
-    try {
-      const answers = await Promise.all(["a", "b", "c", "d"].map((value) => backend.secrets.putIfAbsent("ca/race", value)));
-      assert.equal(new Set(answers).size, 1, `writers disagree: ${answers.join(",")}`);
-      assert.equal(await backend.secrets.get("ca/race"), answers[0]);
-      assert.equal(await backend.secrets.putIfAbsent("ca/race", "later"), answers[0]);
-    } finally {
-      await backend.close();
-      await cleanup();
-    }
-  });
-
-  test(`${kind} secrets - a secret makes no commit: the registry revision stays`, async () => {
-    const { backend, cleanup } = await open();
-    try {
-      const before = (await backend.load()).revision;
-      await backend.secrets.putIfAbsent("ca/rev", "v");
-      assert.equal((await backend.load()).revision, before);
-    } finally {
-      await backend.close();
-      await cleanup();
-    }
-  });
-
-  test(`${kind} secrets - closed store refuses with UnavailableError`, async () => {
-    const { backend, cleanup } = await open();
-    await backend.close();
-    try {
-      await assert.rejects(backend.secrets.get("ca/x"), UnavailableError);
-      await assert.rejects(backend.secrets.putIfAbsent("ca/x", "v"), UnavailableError);
-    } finally {
-      await cleanup();
-    }
-  });
-}
+import { runSecretsContract } from "./secrets-contract.js";
 
 runSecretsContract("memory", async () => ({ backend: createMemoryStore(), cleanup: async () => {} }));
 
