@@ -12,7 +12,7 @@ import { capture } from "../helpers/io.js";
 const logger = createSilentLogger();
 
 function parseServe(args: readonly string[]): ServeFlags {
-  const command = addServeFlags(new Command("serve").exitOverride());
+  const command = addServeFlags(new Command("serve").exitOverride().configureOutput({ writeErr: () => undefined }));
   command.parse([...args], { from: "user" });
   const flags = command.opts<ServeFlags>();
   checkServeFlags(flags);
@@ -68,6 +68,8 @@ test("serve security - TLS and CA flags become ServeOptions", () => {
   assert.equal(options.insecureBind, true);
   // --tls-cert/--tls-key turn TLS on by themselves.
   assert.deepEqual(toServeOptions(parseServe(["--tls-cert", "s.pem", "--tls-key", "s.key"]), logger).tls, { sans: [], files: { certificate: "s.pem", key: "s.key" } });
+  assert.deepEqual(toServeOptions(parseServe(["--tls", "--tls-san", "[::1]", "--tls-san", "CP.Example."]), logger).tls, { sans: ["::1", "cp.example"] });
+  assert.throws(() => parseServe(["--tls", "--tls-san", "0.0.0.0"]), /It must be an address of this machine/);
 });
 
 test("serve security - a certificate file without its key, and the key without the certificate, are refused", () => {

@@ -101,8 +101,10 @@ function collectAdminHost(value: string, previous: readonly string[] | undefined
   return [...(previous ?? []), adminHostName(value)];
 }
 
+/** A certificate names hosts without brackets or a trailing dot: `[::1]` is `::1`, `cp.example.` is `cp.example`. */
 function collectTlsSan(value: string, previous: readonly string[] | undefined): readonly string[] {
-  return [...(previous ?? []), adminHostName(value)];
+  const name = adminHostName(value).replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "");
+  return [...(previous ?? []), name.toLowerCase()];
 }
 
 function collectSelector(value: string, previous: readonly NodeSelector[] | undefined): readonly NodeSelector[] {
