@@ -14,4 +14,4 @@ export {
 export { obtainCertificateAuthority, caSecretName, type ObtainCaOptions } from "./obtain-ca.js";
 export { createCsr } from "./csr.js";
 export { generateKeyPair, privateKeyPem } from "./keys.js";
-export { spiffeId, DEFAULT_TRUST_DOMAIN, TRUST_DOMAIN } from "./spiffe.js";
+export { spiffeId } from "./spiffe.js";
