@@ -15,9 +15,9 @@ export interface CaMaterial {
 
 /** A signed workload certificate, as `POST /v1/certificates` answers. */
 export interface IssuedCertificate {
-  /** PEM: the workload certificate, then the CA certificate when that is not a self-signed root. */
+  /** PEM: the workload certificate, then the signing CA's certificate when that is an intermediate (not self-signed). */
   readonly certificateChain: string;
-  /** PEM: the CA certificate peers verify the chain with (`ca.pem`). */
+  /** PEM: the CA certificate(s) peers verify the chain with (`ca.pem`): the root, or an intermediate with the certificates above it. */
   readonly caCertificate: string;
   /** When the certificate expires, ISO 8601. */
   readonly expiresAt: string;
@@ -32,7 +32,7 @@ export interface ServingCertificate {
 
 export interface CertificateAuthority {
   readonly trustDomain: string;
-  /** PEM of the CA certificate. */
+  /** PEM of the CA certificate, followed, for an intermediate CA, by the certificates above it as given: what peers trust (`ca.pem`). */
   readonly certificatePem: string;
   /**
    * Signs a workload certificate for `service` from a PEM CSR (checkCsr):
@@ -58,6 +58,8 @@ export const ROOT_TTL_MS = 10 * 365 * 24 * 3600 * 1000;
 export const SERVING_TTL_MS = 365 * 24 * 3600 * 1000;
 /** notBefore lies this far in the past (at most the lifetime), so a peer whose clock is a little behind accepts a new certificate. */
 const BACKDATE_MS = 60_000;
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g;
 
 /** A positive random 128-bit serial number, hexadecimal (RFC 5280: at most 20 octets, positive). */
 function serialNumber(): string {
@@ -98,11 +100,15 @@ export async function createRootCa(trustDomain: string, clock: Clock): Promise<C
  * `ca-key` otherwise; no message quotes the key.
  */
 export async function loadCertificateAuthority(material: CaMaterial, options: CaOptions): Promise<CertificateAuthority> {
-  const caCert = parseCaCertificate(material.certificatePem);
+  // An intermediate CA comes with the certificates above it, up to its root, after it in the same file.
+  const blocks = material.certificatePem.match(PEM_CERTIFICATE) ?? [];
+  const caCert = parseCaCertificate(blocks[0] ?? material.certificatePem);
   const signingKey = await importPrivateKey(material.privateKeyPem, "ca-key");
   await checkKeyMatches(caCert, signingKey);
-  const caPem = `${caCert.toString("pem")}\n`;
+  const signerPem = `${caCert.toString("pem")}\n`;
   const selfSigned = caCert.subject === caCert.issuer;
+  // What peers trust: the whole given bundle, so that an intermediate's root is in ca.pem too.
+  const caPem = blocks.map((block) => `${block}\n`).join("");
   const authorityKeyId = await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey);
   const issue = async (params: { subject: string; publicKey: x509.PublicKey; ttlMs: number; extensions: x509.Extension[] }): Promise<{ pem: string; expiresAt: string }> => {
     const certificate = await x509.X509CertificateGenerator.create({
@@ -115,7 +121,7 @@ export async function loadCertificateAuthority(material: CaMaterial, options: Ca
       signingAlgorithm: EC_SIGNING,
       extensions: [new x509.BasicConstraintsExtension(false, undefined, true), authorityKeyId, await x509.SubjectKeyIdentifierExtension.create(params.publicKey), ...params.extensions],
     });
-    const chain = selfSigned ? `${certificate.toString("pem")}\n` : `${certificate.toString("pem")}\n${caPem}`;
+    const chain = selfSigned ? `${certificate.toString("pem")}\n` : `${certificate.toString("pem")}\n${signerPem}`;
     return { pem: chain, expiresAt: certificate.notAfter.toISOString() };
   };
   return {

@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { ValidationError } from "../../src/errors/index.js";
-import { createCsr, createRootCa, generateKeyPair, loadCertificateAuthority, obtainCertificateAuthority, type CertificateAuthority } from "../../src/identity/index.js";
+import { createCsr, createRootCa, generateKeyPair, loadCertificateAuthority, obtainCertificateAuthority, privateKeyPem, type CertificateAuthority } from "../../src/identity/index.js";
+import { importPrivateKey } from "../../src/identity/keys.js";
 import { x509 } from "../../src/identity/x509.js";
 import { createSilentLogger } from "../../src/log/index.js";
 import { createMemoryStore } from "../../src/registry/index.js";
@@ -170,4 +171,30 @@ test("identity - a given CA (--ca-cert/--ca-key) is used and nothing is stored",
   const ca = await obtainCertificateAuthority({ trustDomain: "example.org", certTtlMs: HOUR, clock, logger, secrets: store.secrets, given });
   assert.equal(ca.certificatePem.trim(), given.certificatePem.trim());
   assert.equal(await store.secrets.get("ca/example.org"), undefined);
+});
+
+test("identity - an intermediate CA: the chain carries it, and ca.pem carries what was given above it", async () => {
+  const clock = createFakeClock(START);
+  const root = await createRootCa("example.org", clock);
+  const rootCert = new x509.X509Certificate(root.certificatePem);
+  const keys = await generateKeyPair();
+  const intermediate = await x509.X509CertificateGenerator.create({
+    subject: "CN=intermediate",
+    issuer: rootCert.subject,
+    notBefore: new Date(START - HOUR),
+    notAfter: new Date(START + 365 * 24 * HOUR),
+    publicKey: keys.publicKey,
+    signingKey: await importPrivateKey(root.privateKeyPem, "root"),
+    signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
+    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
+  });
+  const bundle = `${intermediate.toString("pem")}\n${root.certificatePem}`;
+  const ca = await loadCertificateAuthority({ certificatePem: bundle, privateKeyPem: await privateKeyPem(keys.privateKey) }, { trustDomain: "example.org", certTtlMs: HOUR, clock });
+  const issued = await ca.signWorkload("checkout", await createCsr("checkout", await generateKeyPair()));
+  const chain = issued.certificateChain.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)!;
+  assert.equal(chain.length, 2);
+  const [leaf, middle] = chain.map((pem) => new X509Certificate(pem));
+  assert.ok(leaf!.verify(middle!.publicKey));
+  assert.ok(middle!.verify(new X509Certificate(root.certificatePem).publicKey));
+  assert.equal(issued.caCertificate, bundle);
 });
