@@ -63,6 +63,8 @@ describe("cli - cert against a live admin API", () => {
   let caPem: string;
   /** While true the front server drops every connection: the CA is unreachable. */
   let down = false;
+  /** While set, the front server answers every request 400 with this error, as a CA that refuses the request. */
+  let refusal: string | undefined;
 
   before(async () => {
     registry = await createRegistry(createMemoryStore());
@@ -72,6 +74,7 @@ describe("cli - cert against a live admin API", () => {
     // In front of the admin API (in-process, through inject), so the test can make it unreachable and back.
     front = createServer((request, response) => {
       if (down) return void request.socket.destroy();
+      if (refusal !== undefined) return void response.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: refusal }));
       const chunks: Buffer[] = [];
       request.on("data", (chunk: Buffer) => chunks.push(chunk));
       request.on("end", async () => {
@@ -104,10 +107,20 @@ describe("cli - cert against a live admin API", () => {
     assert.ok((await lstat(join(out, "certificate.pem"))).isSymbolicLink());
   });
 
-  it("cli cert - a refused request is the server's one-line error, exit 1, also with --watch", async () => {
-    const result = await run(["cert", "Bad_Name", "--dir", join(dir, "bad"), "--admin", url], { clock });
-    assert.equal(result.code, 1);
-    assert.match(result.stderr, /^steadymesh: error: .*Bad_Name.*\n$/);
+  it("cli cert - a refused request is the server's one-line error, exit 1, also with --watch (no retry)", async () => {
+    refusal = "csr: asks for CN \"admin\"; allowed: CN checkout";
+    try {
+      for (const watch of [[], ["--watch"]]) {
+        const result = await run(["cert", "checkout", "--dir", join(dir, "refused"), ...watch, "--admin", url], { clock, signals: fakeSignals() });
+        assert.deepEqual(result, { code: 1, stdout: "", stderr: `steadymesh: error: ${refusal}\n` }, watch.join(" "));
+      }
+    } finally {
+      refusal = undefined;
+    }
+    assert.equal(clock.pending(), 0);
+    const badName = await run(["cert", "Bad_Name", "--dir", join(dir, "bad"), "--admin", url], { clock });
+    assert.equal(badName.code, 1);
+    assert.match(badName.stderr, /^steadymesh: error: .*Bad_Name.*\n$/);
     const missingDir = await run(["cert", "checkout", "--admin", url], { clock });
     assert.match(missingDir.stderr, /^steadymesh: error: required option '--dir <dir>' not specified/);
   });
@@ -159,6 +172,30 @@ describe("cli - cert against a live admin API", () => {
     assert.equal(lines[3], "stopped renewing the certificate of checkout: 3 issued, 2 failed");
     const errors = stderr.text().trim().split("\n");
     assert.equal(errors.length, 2);
-    assert.match(errors[0]!, /^steadymesh: cert checkout: getting a certificate failed: cannot reach the admin API at .*; retrying in 1(\.\d)? s$/);
+    assert.match(errors[0]!, /^steadymesh: cert checkout: getting a certificate failed: cannot reach the admin API at .*; retrying in (0\.[89]|1(\.[0-2])?) s$/);
+  });
+
+  it("cli cert --watch - a CA that is down at start is retried until it answers", async () => {
+    const out = join(dir, "late");
+    const signals = fakeSignals();
+    const stdout = capture();
+    const stderr = capture();
+    down = true;
+    let scheduled = clock.nextSchedule();
+    const running = main(["node", "steadymesh", "cert", "checkout", "--dir", out, "--watch", "--admin", url], { stdout: stdout.stream, stderr: stderr.stream, clock, signals });
+    const retryMs = await scheduled;
+    assert.ok(retryMs >= 800 && retryMs <= 1200, `first retry after ${retryMs} ms`);
+    await assert.rejects(stat(join(out, "certificate.pem")), { code: "ENOENT" });
+    down = false;
+    scheduled = clock.nextSchedule();
+    clock.advance(retryMs);
+    // Half of what is left: the expiry is in whole seconds, so up to half a second less than half the TTL.
+    const renewal = await scheduled;
+    assert.ok(renewal > TTL_MS / 2 - 1000 && renewal <= TTL_MS / 2, `renewal after ${renewal} ms`);
+    assert.ok(new X509Certificate(await readFile(join(out, "certificate.pem"))).verify(new X509Certificate(caPem).publicKey));
+    signals.emit("SIGINT");
+    assert.equal(await running, 0);
+    assert.match(stdout.text(), /stopped renewing the certificate of checkout: 1 issued, 1 failed\n$/);
+    assert.equal(stderr.text().split("\n").filter(Boolean).length, 1);
   });
 });

@@ -64,9 +64,12 @@ function writtenLine(service: string, dir: string, issued: IssuedCertificate): s
   return `wrote the certificate of ${service} to ${dir}: valid until ${issued.expiresAt}`;
 }
 
+/** Renewals are at least this far apart, so a CA whose clock runs far behind ours (expiry already past here) is not asked in a tight loop. */
+const MIN_RENEWAL_MS = 500;
+
 /** Half of what is left of the certificate's life, from now. */
 function renewalDelay(issued: IssuedCertificate, clock: Clock): number {
-  return Math.max(0, Math.floor((Date.parse(issued.expiresAt) - clock.now()) / 2));
+  return Math.max(MIN_RENEWAL_MS, Math.floor((Date.parse(issued.expiresAt) - clock.now()) / 2));
 }
 
 async function renewUntilStopped(obtain: () => Promise<IssuedCertificate>, service: string, dir: string, context: CliContext, clock: Clock): Promise<void> {
