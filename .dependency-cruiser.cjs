@@ -8,7 +8,7 @@ const FLOORS = [
   ["proto"], // generated types, the codec, the ADS service definition
   ["resources"], // one module per xDS resource type: decode, validate, equal
   ["client", "registry"], // the steady: resolver (its own package); the registry and its stores
-  ["snapshot", "dns", "health", "auth"], // what the registry's view becomes: xDS resources, DNS answers, health; admin tokens over its token store
+  ["snapshot", "dns", "health", "auth", "identity"], // what the registry's view becomes: xDS resources, DNS answers, health; admin tokens over its token store; the built-in CA, stored with the registry
   ["xds"], // the ADS server and the snapshot cache
   ["guard", "faults"], // the push guard; fault injection around the xDS server
   ["admin"], // the HTTP API

@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { LabFaults } from "../faults/index.js";
 import type { Logger } from "../log/index.js";
 import { createAuthHooks, type AdminAuth, type ScopeConfig } from "./auth-check.js";
+import { createCertificateRoutes, type CertificateSigner } from "./certificate-routes.js";
 import { createFaultRoutes } from "./fault-routes.js";
 import { createGenerationRoutes } from "./generation-routes.js";
 import { createHostGuard } from "./host-guard.js";
@@ -33,6 +34,10 @@ export interface AdminDeps extends RouteDeps {
   readonly faults?: LabFaults | undefined;
   /** Names besides the bound address and `localhost` that Host and Origin may carry (`serve --admin-host`). */
   readonly adminHosts?: readonly string[] | undefined;
+  /** The CA `POST /v1/certificates` signs with; without one that route answers 404 and says so. */
+  readonly certificates?: CertificateSigner | undefined;
+  /** Serve HTTPS with this certificate chain and key (PEM; `serve --tls`); plain HTTP without. */
+  readonly tls?: { readonly certificateChain: string; readonly privateKeyPem: string } | undefined;
   /** This machine's addresses, allowed in Host when the API is bound to 0.0.0.0 or ::; os.networkInterfaces() by default. */
   readonly interfaceAddresses?: () => readonly string[];
 }
@@ -53,8 +58,14 @@ export interface AdminServer {
 }
 
 /** Every route of the API, each with its scope: the table the server registers and test/unit/admin-auth.test.ts walks. */
-export function adminRoutes(deps: Pick<AdminDeps, keyof RouteDeps | "faults" | "auth">): readonly RouteSpec[] {
-  return [...createRoutes(deps), ...createGenerationRoutes(deps.generations), ...createFaultRoutes(deps.faults), ...createTokenRoutes(deps.auth.authority)];
+export function adminRoutes(deps: Pick<AdminDeps, keyof RouteDeps | "faults" | "auth" | "certificates">): readonly RouteSpec[] {
+  return [
+    ...createRoutes(deps),
+    ...createGenerationRoutes(deps.generations),
+    ...createFaultRoutes(deps.faults),
+    ...createTokenRoutes(deps.auth.authority),
+    ...createCertificateRoutes(deps.certificates),
+  ];
 }
 
 /**
@@ -96,6 +107,7 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
     // Fastify logs every request at info; we log them at debug in onResponse instead.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
+    ...(deps.tls && { https: { cert: deps.tls.certificateChain, key: deps.tls.privateKeyPem } }),
     frameworkErrors: (err, request, reply) => {
       if (!refusedForeign(request, reply)) sendError(err, request, reply);
     },
@@ -152,7 +164,7 @@ function sendNoRoute(routes: readonly RouteSpec[], request: FastifyRequest, repl
   const error =
     `no route for ${request.method} ${path}; the API serves /v1/services, /v1/services/{service}, ` +
     "/v1/services/{service}/instances/{id}, /v1/services/{service}/instances/{id}/heartbeat, /v1/clients, /v1/generations, /v1/generations/{id}, " +
-    "/v1/generations/{id}/approve, /v1/generations/{id}/rollback, /v1/faults, /v1/faults/{id}, /v1/tokens, /v1/tokens/{name}, /healthz and /metrics";
+    "/v1/generations/{id}/approve, /v1/generations/{id}/rollback, /v1/faults, /v1/faults/{id}, /v1/tokens, /v1/tokens/{name}, /v1/certificates, /healthz and /metrics";
   request.log.warn({ ...context, status: 404, error }, "admin request rejected");
   return reply.code(404).send({ error });
 }

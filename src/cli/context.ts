@@ -1,9 +1,14 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Command } from "commander";
+import { SteadyError } from "../errors/index.js";
 import type { Clock } from "../clock/index.js";
 import type { Logger } from "../log/index.js";
 import type { RunningServer, ServeOptions } from "../server/index.js";
+import { SERVE_DEFAULTS } from "../server/options.js";
 import { createAdminClient, type AdminClient } from "./admin-client.js";
 import { resolveToken, tokenHint, TOKEN_ENV, type TokenFlags } from "./admin-token.js";
+import { fetchWithCa } from "./https-fetch.js";
 import { adminUrl, DEFAULT_ADMIN_URL } from "./parse.js";
 
 /** The signals `serve` stops on; a second one during shutdown forces the exit. */
@@ -45,16 +50,41 @@ export function createContext(io: CliIo): CliContext {
   return { io, print: (line) => void io.stdout.write(`${line}\n`) };
 }
 
-/** Adds `--admin URL`, `--token T` and `--token-file F` to a command that talks to a running server. */
+/** Adds `--admin URL`, `--token T`, `--token-file F` and `--ca FILE` to a command that talks to a running server. */
 export function withAdminOption(command: Command): Command {
   return command
     .option("--admin <url>", "admin API of the running server", adminUrl, DEFAULT_ADMIN_URL)
     .option("--token <token>", `admin API token (default: $${TOKEN_ENV}, else ./.steadymesh/admin-token)`)
-    .option("--token-file <file>", "file holding the admin API token");
+    .option("--token-file <file>", "file holding the admin API token")
+    .option("--ca <file>", `PEM CA certificate to verify an https:// admin API with (default: ${DEFAULT_CA_FILE} when it exists)`);
 }
 
-/** A client for `--admin`, sending the token of `--token`, `--token-file`, STEADYMESH_TOKEN or ./.steadymesh/admin-token. */
-export function adminClient(options: { admin: string } & TokenFlags): AdminClient {
+/** Where `serve --tls` with the default data dir writes its CA certificate. */
+export const DEFAULT_CA_FILE = join(SERVE_DEFAULTS.dataDir, "ca.pem");
+
+/**
+ * The CA an https:// admin URL is verified with: `--ca`, else
+ * DEFAULT_CA_FILE when it exists, else none (the system's CAs). Plain
+ * http:// needs none. Throws a one-line error when `--ca` cannot be read.
+ */
+export function adminCa(options: { admin: string; ca?: string }): string | undefined {
+  if (!options.admin.startsWith("https:")) return undefined;
+  const file = options.ca ?? (existsSync(DEFAULT_CA_FILE) ? DEFAULT_CA_FILE : undefined);
+  if (file === undefined) return undefined;
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    throw new SteadyError("invalid-argument", `--ca ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+  }
+}
+
+/**
+ * A client for `--admin`, sending the token of `--token`, `--token-file`,
+ * STEADYMESH_TOKEN or ./.steadymesh/admin-token, and verifying an https://
+ * URL with adminCa's CA.
+ */
+export function adminClient(options: { admin: string; ca?: string } & TokenFlags): AdminClient {
   const resolved = resolveToken(options);
-  return createAdminClient(options.admin, fetch, { ...resolved, hint: tokenHint(resolved.source) });
+  const ca = adminCa(options);
+  return createAdminClient(options.admin, ca === undefined ? fetch : fetchWithCa(ca), { ...resolved, hint: tokenHint(resolved.source) });
 }

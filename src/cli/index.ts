@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { addApproveCommand } from "./commands/approve.js";
 import { addBootstrapCommand } from "./commands/bootstrap.js";
+import { addCertCommand } from "./commands/cert.js";
 import { addDeregisterCommand } from "./commands/deregister.js";
 import { addGenerationsCommand } from "./commands/generations.js";
 import { addHeartbeatCommand } from "./commands/heartbeat.js";
@@ -15,7 +16,7 @@ import { createContext, type CliContext, type CliIo } from "./context.js";
 
 export type { CliIo, SignalSource, StopSignal } from "./context.js";
 
-const COMMANDS = ["serve", "register", "deregister", "heartbeat", "list", "status", "generations", "approve", "rollback", "bootstrap", "token", "lab", "demo"];
+const COMMANDS = ["serve", "register", "deregister", "heartbeat", "list", "status", "generations", "approve", "rollback", "bootstrap", "token", "cert", "lab", "demo"];
 
 /**
  * Runs the `steadymesh` command line. `argv` is shaped like `process.argv`
@@ -71,6 +72,7 @@ function buildProgram(context: CliContext, state: { command: string }): Command 
   addRollbackCommand(program, context);
   addBootstrapCommand(program, context);
   addTokenCommands(program, context);
+  addCertCommand(program, context);
   addLabCommands(program, context);
   return program;
 }

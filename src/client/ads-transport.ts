@@ -28,15 +28,23 @@ export interface AdsTransport {
 
 type AdsCall = grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
 
-/** ADS over @grpc/grpc-js, one insecure channel per server, kept for reconnects. */
-export function createGrpcAdsTransport(codec: Codec, logger: ClientLogger): AdsTransport {
+/** PEM material for a TLS channel: the CA that verifies the server and, optionally, this client's certificate and key. */
+export interface AdsTls {
+  readonly ca: Buffer;
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+}
+
+/** ADS over @grpc/grpc-js, one channel per server, kept for reconnects: TLS with `tls`, plain text without. */
+export function createGrpcAdsTransport(codec: Codec, logger: ClientLogger, tls?: AdsTls): AdsTransport {
   const AdsClient = grpc.makeGenericClientConstructor(createAdsServiceDefinition(codec), "AggregatedDiscoveryService");
   const channels = new Map<string, grpc.Client>();
   return {
     open(server, handlers) {
       let channel = channels.get(server);
       if (!channel) {
-        channel = new AdsClient(server, grpc.credentials.createInsecure());
+        const credentials = tls ? grpc.credentials.createSsl(tls.ca, tls.key ?? null, tls.cert ?? null) : grpc.credentials.createInsecure();
+        channel = new AdsClient(server, credentials);
         channels.set(server, channel);
       }
       const call = (channel as unknown as { StreamAggregatedResources(): AdsCall }).StreamAggregatedResources();

@@ -28,6 +28,13 @@ export interface SteadyResolverOptions {
   dnsRefreshMs?: number;
   /** false (default): hold last good on deletions, wipe-outs and NACKed data (gRFC A88); true: obey the control plane. */
   strict?: boolean;
+  /**
+   * TLS for the ADS connection (grpc.credentials.createSsl): `ca` (PEM, a
+   * string or bytes) verifies the control plane's certificate, e.g. the
+   * `<data-dir>/ca.pem` of `serve --tls`; `cert` and `key` (both or neither)
+   * present a client certificate. Absent: plain text.
+   */
+  tls?: { ca: string | Uint8Array; cert?: string | Uint8Array; key?: string | Uint8Array };
   logger?: ClientLogger;
   onEvent?: (event: SteadyEvent) => void;
 }
@@ -49,6 +56,8 @@ export interface NormalizedResolverOptions {
   readonly backoff: { readonly initialMs: number; readonly maxMs: number };
   readonly dnsRefreshMs: number;
   readonly strict: boolean;
+  /** Absent: plain text. */
+  readonly tls?: { readonly ca: Buffer; readonly cert?: Buffer; readonly key?: Buffer };
   readonly logger: ClientLogger;
   /** A no-op when not given. The caller must still guard against it throwing. */
   readonly onEvent: (event: SteadyEvent) => void;
@@ -121,6 +130,17 @@ const dnsSchema = z.strictObject(
   rule("false or an object { server?, domain? }"),
 );
 
+const PEM_RULE = rule("PEM text, as a string or bytes");
+const pem = z.union([z.string(), z.instanceof(Uint8Array)], PEM_RULE).refine((value) => value.length > 0, PEM_RULE);
+const tlsSchema = z
+  .strictObject({ ca: pem, cert: pem.optional(), key: pem.optional() }, rule("an object { ca, cert?, key? }"))
+  .superRefine((tls, ctx) => {
+    if ((tls.cert === undefined) !== (tls.key === undefined)) {
+      const missing = tls.cert === undefined ? "cert" : "key";
+      ctx.addIssue({ code: "custom", path: [missing], input: undefined, message: "must be given with tls.cert and tls.key both, or neither" });
+    }
+  });
+
 const LOGGER_RULE = rule("an object with debug, info, warn and error methods");
 const isLogger = (value: unknown): value is ClientLogger =>
   typeof value === "object" && value !== null && (["debug", "info", "warn", "error"] as const).every((m) => typeof (value as Record<string, unknown>)[m] === "function");
@@ -139,6 +159,7 @@ const optionsSchema = z.strictObject(
     backoff: backoffSchema.default({ initialMs: RESOLVER_DEFAULTS.backoffInitialMs, maxMs: RESOLVER_DEFAULTS.backoffMaxMs }),
     dnsRefreshMs: millis(1, 3_600_000).default(RESOLVER_DEFAULTS.dnsRefreshMs),
     strict: z.boolean(rule("true or false")).default(RESOLVER_DEFAULTS.strict),
+    tls: tlsSchema.optional(),
     logger: z.custom<ClientLogger>(isLogger, LOGGER_RULE).optional(),
     onEvent: z.custom<(event: SteadyEvent) => void>((v) => typeof v === "function", rule("a function")).optional(),
   },
@@ -149,6 +170,7 @@ const ALLOWED_KEYS: Readonly<Record<string, readonly string[]>> = {
   "": Object.keys(optionsSchema.shape),
   locality: ["region", "zone"],
   backoff: ["initialMs", "maxMs"],
+  tls: ["ca", "cert", "key"],
   dns: Object.keys(dnsSchema.shape),
 };
 const allowedKeys = (path: readonly PropertyKey[]): readonly string[] => ALLOWED_KEYS[formatPath(path)] ?? [];
@@ -194,6 +216,7 @@ export function parseResolverOptions(input: unknown): NormalizedResolverOptions 
     backoff: Object.freeze({ ...o.backoff }),
     dnsRefreshMs: o.dnsRefreshMs,
     strict: o.strict,
+    ...(o.tls && { tls: Object.freeze({ ca: Buffer.from(o.tls.ca), ...(o.tls.cert !== undefined && { cert: Buffer.from(o.tls.cert) }), ...(o.tls.key !== undefined && { key: Buffer.from(o.tls.key) }) }) }),
     logger: o.logger ?? silentClientLogger,
     onEvent: o.onEvent ?? ignoreEvent,
   };

@@ -63,7 +63,7 @@ export function startRuntime(options: NormalizedResolverOptions, clock: Clock = 
       user_agent_version: "0.1.0",
     },
     codec,
-    transport: createGrpcAdsTransport(codec, logger),
+    transport: createGrpcAdsTransport(codec, logger, options.tls),
     clock,
     backoff: createBackoff(options.backoff),
     streamTimeoutMs: options.streamTimeoutMs,

@@ -15,7 +15,7 @@ export {
   type Service,
   type Instance,
 } from "./model.js";
-export type { Store, Backend, Liveness, Members, StoreState, Mutation, ChangeEvent, CommitResult } from "./store.js";
+export type { Store, Backend, Secrets, Liveness, Members, StoreState, Mutation, ChangeEvent, CommitResult } from "./store.js";
 export type { TokenRecord, TokenStore } from "./token-store.js";
 export type { GenerationLog, ResourceChanges, ResourceKey, StoredGeneration, StoredResource } from "./generation-log.js";
 export type { RegistryView, ServiceEntry } from "./view.js";

@@ -113,4 +113,23 @@ export interface Members {
  * GenerationLog and the admin API's TokenStore, which have their own
  * contracts (generation-log.ts, token-store.ts) and are not part of the Store's.
  */
-export type Backend = Store & { readonly generations: GenerationLog; readonly tokens: TokenStore };
+export type Backend = Store & { readonly generations: GenerationLog; readonly tokens: TokenStore; readonly secrets: Secrets };
+
+/**
+ * Small named values kept beside the registry (not in it: no commit, no
+ * revision, no event), shared by every replica of a shared store: the
+ * built-in CA's certificate and key. Contract (test/unit/store-secrets.test.ts):
+ * - `putIfAbsent` stores `value` only when `name` holds nothing yet and
+ *   resolves with what `name` holds afterwards, so of two writers racing on
+ *   one name (two replicas starting together) both get the first writer's
+ *   value;
+ * - a stored value is never changed by `putIfAbsent`, and survives a reopen
+ *   of a persistent backend;
+ * - UnavailableError once closed or when the backend fails.
+ * Values are stored as given (the sqlite file and etcd must be protected like
+ * the CA key they hold).
+ */
+export interface Secrets {
+  get(name: string): Promise<string | undefined>;
+  putIfAbsent(name: string, value: string): Promise<string>;
+}

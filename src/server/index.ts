@@ -12,11 +12,15 @@ import { createRegistry, openStore } from "../registry/index.js";
 import { createSnapshotCache, createXdsServer } from "../xds/index.js";
 import type { Snapshot } from "../snapshot/index.js";
 import { isLoopback, type RunningServer, type ServeOptions } from "./options.js";
+import { checkBindPolicy } from "./bind-policy.js";
 import { createReplyFanout } from "./reply-fanout.js";
 import { startSpine } from "./spine.js";
+import { setUpIdentity } from "./tls-setup.js";
 
 export { SERVE_DEFAULTS, type ServeOptions, type RunningServer, type ListenAddress } from "./options.js";
 export { startSpine, type RegistryFeed, type Spine, type SpineDeps } from "./spine.js";
+export { checkBindPolicy, type BindPolicyInput } from "./bind-policy.js";
+export { defaultTlsSans } from "./tls-setup.js";
 
 /**
  * Starts a control plane: store → registry → snapshot builder → push guard →
@@ -32,16 +36,21 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
   if (!options.auth && !isLoopback(options.bind)) {
     throw new ValidationError([{ path: "auth", message: `--auth off is allowed only when every listener binds a loopback address (127.0.0.1, ::1), not ${options.bind}; drop --auth off or bind 127.0.0.1` }]);
   }
+  checkBindPolicy({ bind: options.bind, tls: options.tls !== undefined, auth: options.auth, insecureBind: options.insecureBind }, logger);
   const metrics = createMetrics();
   const codec = loadCodec();
   // One backend, two interfaces: the registry's Store, and the push guard's generation log beside it.
   const store = await openStore(options.store, { dataDir: options.dataDir, logger, ...(options.replicaId !== undefined && { replica: options.replicaId }) });
+  const identity = await setUpIdentity(options, store.secrets, clock).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
   const registry = await createRegistry(store, { logger });
   const cache = createSnapshotCache({ groupOf: canaryGroupOf(options.rollout) });
   const faults = options.enableFaults ? createFaultInjector(cache) : undefined;
   // The xDS server comes first: the guard is built with its client list and its replies (the canary's verdicts).
   const replies = createReplyFanout();
-  const xds = createXdsServer({ watcher: faults?.watcher ?? cache, codec, logger, metrics, clock, onReply: replies.emit, ...((faults ?? options.streamGate) && { streamGate: faults ?? options.streamGate }) });
+  const xds = createXdsServer({ watcher: faults?.watcher ?? cache, codec, logger, metrics, clock, onReply: replies.emit, ...(identity.tls && { tls: identity.tls }), ...((faults ?? options.streamGate) && { streamGate: faults ?? options.streamGate }) });
   const guard = await createPushGuard({
     log: store.generations, cache, codec, policy: options.guard, rollout: options.rollout, ...(options.retention && { retention: options.retention }), clock, logger, metrics,
     clientStatus: { clients: () => xds.clients(), watchReplies: replies.watch },
@@ -62,7 +71,7 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
   // Tokens live beside the registry, so every replica of a shared store takes the same ones.
   const authority = createTokenAuthority({ tokens: store.tokens, clock });
   if (!options.auth) logger.warn("admin API authentication is OFF (--auth off): every local user and process may change the registry");
-  const admin = createAdminServer({ auth: options.auth ? { required: true, authority } : { required: false, authority }, registry, clients: { list: () => xds.clients() }, generations: guard, builds: spine, heartbeats: health, liveness, metrics, logger, bodyLimit: options.bodyLimit, faults: labFaults, adminHosts: options.adminHosts });
+  const admin = createAdminServer({ auth: options.auth ? { required: true, authority } : { required: false, authority }, registry, clients: { list: () => xds.clients() }, generations: guard, builds: spine, heartbeats: health, liveness, metrics, logger, bodyLimit: options.bodyLimit, faults: labFaults, adminHosts: options.adminHosts, certificates: identity.ca, tls: identity.tls });
   const dnsRateLimit = options.dnsRateLimit === undefined ? {} : { rateLimit: options.dnsRateLimit === 0 ? (false as const) : { ...RATE_LIMIT_DEFAULTS, responsesPerSecond: options.dnsRateLimit } };
   const dns = createDnsServer({ registry, domain: options.dnsDomain, ttlSeconds: options.dnsTtlSeconds, logger, metrics, clock, ...dnsRateLimit });
 
@@ -84,8 +93,8 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
     const xdsAddress = await xds.listen(options.bind, options.xdsPort);
     const adminAddress = await admin.listen(options.bind, options.adminPort);
     const dnsAddress = await dns.listen(options.bind, options.dnsPort);
-    logger.info({ store: store.kind, revision: registry.view().revision, xds: xdsAddress, admin: adminAddress, dns: dnsAddress }, "steadymesh started");
-    return { xds: xdsAddress, admin: adminAddress, dns: dnsAddress, xdsServer: xds, guard, close, ...(faults && { faults, labFaults }) };
+    logger.info({ store: store.kind, tls: identity.tls !== undefined, revision: registry.view().revision, xds: xdsAddress, admin: adminAddress, dns: dnsAddress }, "steadymesh started");
+    return { xds: xdsAddress, admin: adminAddress, dns: dnsAddress, ...(identity.caFile !== undefined && { caFile: identity.caFile }), xdsServer: xds, guard, close, ...(faults && { faults, labFaults }) };
   } catch (err) {
     await close();
     throw err;

@@ -73,6 +73,25 @@ export interface ServeOptions {
   readonly ttlGraceMs: number;
   /** Flap damping of health checks (no flags; DAMPING_DEFAULTS in src/health/model.ts explains the numbers). */
   readonly healthDamping: DampingPolicy;
+  /**
+   * The built-in CA's trust domain (`--trust-domain`, default
+   * `steadymesh.local`): workload certificates carry
+   * `spiffe://<trustDomain>/service/<service>`.
+   */
+  readonly trustDomain: string;
+  /** Lifetime of workload certificates (`--cert-ttl`, default 24 h). */
+  readonly certTtlMs: number;
+  /** `--ca-cert/--ca-key`: PEM files of an existing CA to sign with instead of the built-in one. */
+  readonly caFiles?: { readonly certificate: string; readonly key: string };
+  /**
+   * `--tls`: the admin API over HTTPS and xDS over TLS. The serving
+   * certificate comes from `files` (`--tls-cert/--tls-key`) or else from the
+   * CA, for `sans` (`--tls-san`). The CA certificate is written to
+   * `<dataDir>/ca.pem`. Absent: plain text.
+   */
+  readonly tls?: TlsOptions;
+  /** `--insecure-bind`: listen on a non-loopback address without TLS and authentication, with a warning at every start. */
+  readonly insecureBind: boolean;
   /** Largest admin API request body, in bytes (default 64 KiB). */
   readonly bodyLimit: number;
   /**
@@ -85,6 +104,14 @@ export interface ServeOptions {
   readonly logger: Logger;
 }
 
+/** The TLS listeners' serving certificate: from files, or made by the CA for these names. */
+export interface TlsOptions {
+  /** DNS names and IP addresses the certificate is for (`--tls-san`); ignored with `files`. */
+  readonly sans: readonly string[];
+  /** `--tls-cert/--tls-key`: PEM files of the serving certificate (chain) and its key. */
+  readonly files?: { readonly certificate: string; readonly key: string };
+}
+
 /** A listener that is up, with the real port when 0 was asked for. */
 export interface ListenAddress {
   readonly host: string;
@@ -93,6 +120,8 @@ export interface ListenAddress {
 
 export interface RunningServer {
   readonly xds: ListenAddress;
+  /** Only with `tls`: where the CA certificate was written (`<dataDir>/ca.pem`). */
+  readonly caFile?: string;
   readonly admin: ListenAddress;
   /** UDP and TCP, on the same port. */
   readonly dns: ListenAddress;
@@ -133,6 +162,9 @@ export const SERVE_DEFAULTS = {
   healthDamping: DAMPING_DEFAULTS,
   bodyLimit: 64 * 1024,
   auth: true,
+  trustDomain: "steadymesh.local",
+  certTtlMs: 24 * 3600 * 1000,
+  insecureBind: false,
 } as const;
 
 /** Whether `address` (an IP address, or `localhost`) can be reached from this machine only. */

@@ -25,6 +25,8 @@ export interface XdsServerDeps {
   readonly onReply?: (reply: ClientReply) => void;
   /** Sees every new stream; may refuse it, end it later (the lab's stream-error fault) or write to it (the bench). */
   readonly streamGate?: StreamGate;
+  /** Serve ADS over TLS with this certificate chain and key (PEM; `serve --tls`), no client certificate asked; plain text without. */
+  readonly tls?: { readonly certificateChain: string; readonly privateKeyPem: string };
 }
 
 /** A new ADS stream as a StreamGate sees it. */
@@ -145,7 +147,10 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
   return {
     listen(host, port) {
       return new Promise((resolve, reject) => {
-        server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+        const credentials = deps.tls
+          ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(deps.tls.certificateChain), private_key: Buffer.from(deps.tls.privateKeyPem) }], false)
+          : grpc.ServerCredentials.createInsecure();
+        server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, credentials, (err, bound) => {
           if (err) reject(err);
           else resolve({ host, port: bound });
         });

@@ -9,6 +9,7 @@ import { startEtcd, type EtcdCluster } from "../helpers/etcd.js";
 import { waitFor } from "../helpers/wait-for.js";
 // The contract suite stays beside the unit store tests that run it too (memory, sqlite); this file is its etcd run.
 import { bodiesAsHex, CDS, EDS, resource, runGenerationLogContract } from "../unit/generation-log-contract.js";
+import { runSecretsContract } from "../unit/secrets-contract.js";
 import { putInstance, putUniqueInstance, runStoreContract, service } from "../unit/store-contract.js";
 import { runTokenStoreContract } from "../unit/token-store-contract.js";
 
@@ -33,6 +34,25 @@ runStoreContract("etcd", async () => {
   const prefix = freshPrefix();
   const open = (): Promise<Store> => openEtcdStore({ endpoints: etcd().endpoints, prefix });
   return { store: await open(), reopen: open, cleanup: async () => {} };
+});
+
+runSecretsContract("etcd", async () => ({ backend: await openEtcdStore({ endpoints: etcd().endpoints, prefix: freshPrefix() }), cleanup: async () => {} }));
+
+test("etcd store - two replicas starting together agree on one secret (the built-in CA), and it survives both", async () => {
+  const prefix = freshPrefix();
+  const [a, b] = await Promise.all([openEtcdStore({ endpoints: etcd().endpoints, prefix, replica: "a" }), openEtcdStore({ endpoints: etcd().endpoints, prefix, replica: "b" })]);
+  try {
+    const [fromA, fromB] = await Promise.all([a.secrets.putIfAbsent("ca/mesh", "root-a"), b.secrets.putIfAbsent("ca/mesh", "root-b")]);
+    assert.equal(fromA, fromB);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+  const c = await openEtcdStore({ endpoints: etcd().endpoints, prefix, replica: "c" });
+  try {
+    assert.ok(["root-a", "root-b"].includes((await c.secrets.get("ca/mesh"))!));
+  } finally {
+    await c.close();
+  }
 });
 
 runGenerationLogContract("etcd", async () => {

@@ -155,3 +155,14 @@ test("client - options must be an object", () => {
   assert.deepEqual(problems(undefined), ["options are required"]);
   assert.deepEqual(problems("steady"), ["options must be an object"]);
 });
+
+test("client - options tls takes PEM strings or bytes, cert and key both or neither", () => {
+  const options = parseResolverOptions({ ...MINIMAL, tls: { ca: "CA PEM", cert: new TextEncoder().encode("CERT"), key: "KEY" } });
+  assert.deepEqual(options.tls, { ca: Buffer.from("CA PEM"), cert: Buffer.from("CERT"), key: Buffer.from("KEY") });
+  assert.deepEqual(parseResolverOptions({ ...MINIMAL, tls: { ca: "CA" } }).tls, { ca: Buffer.from("CA") });
+  assert.equal(parseResolverOptions(MINIMAL).tls, undefined);
+  assert.deepEqual(problems({ ...MINIMAL, tls: { ca: "CA", cert: "C" } }), ["tls.key: must be given with tls.cert and tls.key both, or neither"]);
+  assert.equal(problems({ ...MINIMAL, tls: { ca: "" } }).length, 1);
+  assert.match(problems({ ...MINIMAL, tls: { ca: "CA", pem: "x" } })[0]!, /^tls\.pem: /);
+  assert.match(problems({ ...MINIMAL, tls: {} })[0]!, /^tls\.ca: /);
+});

@@ -7,6 +7,7 @@ import type { Logger } from "../../log/index.js";
 import { isLoopback, SERVE_DEFAULTS, type ServeOptions } from "../../server/options.js";
 // The module itself, not the DNS index: it imports nothing heavy.
 import { RATE_LIMIT_DEFAULTS } from "../../dns/rate-limit.js";
+import { duration } from "../duration.js";
 import { adminHostName, canarySelector, defaultReplicaId, dnsDomain, dnsLabel, integerIn, ipAddress, nonEmpty, oneOfValues, share, storeSpec } from "../parse.js";
 
 /** What commander parses `serve`'s flags into; `toServeOptions` turns it into ServeOptions. */
@@ -40,6 +41,16 @@ export interface ServeFlags {
   readonly ttlGraceMs: number;
   readonly enableFaults: boolean;
   readonly auth: "on" | "off";
+  readonly tls: boolean;
+  /** Absent when no `--tls-san` was given: loopback and the host name. */
+  readonly tlsSan?: readonly string[];
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly trustDomain: string;
+  readonly certTtl: number;
+  readonly caCert?: string;
+  readonly caKey?: string;
+  readonly insecureBind: boolean;
 }
 
 const port = integerIn(0, 65535);
@@ -76,11 +87,26 @@ export function addServeFlags(command: Command): Command {
     .option("--keep-generations-max-age-ms <ms>", "and of those, only the ones younger than this, 0-31536000000; 0: no age limit", integerIn(0, 31_536_000_000), d.retention.maxAgeMs)
     .option("--ttl-grace-ms <ms>", "how long an instance that missed its TTL stays, unhealthy, before it is removed, 0-86400000", integerIn(0, 86_400_000), d.ttlGraceMs)
     .option("--enable-faults", "serve /v1/faults, which injects control-plane failures into what xDS clients see (outage lab; never in production)", d.enableFaults)
-    .option("--auth <on|off>", "admin API tokens: on, or off (today's open API; only with a loopback --bind)", oneOfValues(["on", "off"] as const), d.auth ? "on" : "off");
+    .option("--auth <on|off>", "admin API tokens: on, or off (today's open API; only with a loopback --bind)", oneOfValues(["on", "off"] as const), d.auth ? "on" : "off")
+    .option("--tls", "serve the admin API over HTTPS and xDS over TLS, with a certificate from the built-in CA (its certificate goes to <data-dir>/ca.pem)", false)
+    .option("--tls-san <name>", "a DNS name or IP address the TLS serving certificate is for; repeat for more (default: localhost, 127.0.0.1, ::1 and the host name)", collectTlsSan)
+    .option("--tls-cert <file>", "PEM serving certificate (chain) for the TLS listeners instead of one from the built-in CA; needs --tls-key, implies --tls", nonEmpty)
+    .option("--tls-key <file>", "PEM private key of --tls-cert", nonEmpty)
+    .option("--trust-domain <domain>", "trust domain of the built-in CA: workload certificates carry spiffe://<domain>/service/<service>", dnsDomain, d.trustDomain)
+    .option("--cert-ttl <duration>", "lifetime of workload certificates, 1s to 365d, e.g. 2m or 24h (default: 24h)", duration(1000, 365 * 86_400_000), d.certTtlMs)
+    .option("--ca-cert <file>", "PEM certificate of an existing CA to sign with instead of the built-in one; needs --ca-key", nonEmpty)
+    .option("--ca-key <file>", "PEM private key (ECDSA P-256) of --ca-cert", nonEmpty)
+    .option("--insecure-bind", "allow a non-loopback --bind without TLS and authentication (logs a warning at every start)", d.insecureBind);
 }
 
 function collectAdminHost(value: string, previous: readonly string[] | undefined): readonly string[] {
   return [...(previous ?? []), adminHostName(value)];
+}
+
+/** A certificate names hosts without brackets or a trailing dot: `[::1]` is `::1`, `cp.example.` is `cp.example`. */
+function collectTlsSan(value: string, previous: readonly string[] | undefined): readonly string[] {
+  const name = adminHostName(value).replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "");
+  return [...(previous ?? []), name.toLowerCase()];
 }
 
 function collectSelector(value: string, previous: readonly NodeSelector[] | undefined): readonly NodeSelector[] {
@@ -102,6 +128,12 @@ export function checkServeFlags(flags: ServeFlags): void {
   if (flags.auth === "off" && !isLoopback(flags.bind)) {
     throw new SteadyError("invalid-argument", `--auth off is allowed only with a loopback --bind (127.0.0.1 or ::1), not ${flags.bind}; drop --auth off to require admin API tokens`);
   }
+  for (const [a, b] of [["tlsCert", "tlsKey"], ["caCert", "caKey"]] as const) {
+    if ((flags[a] === undefined) !== (flags[b] === undefined)) {
+      const [given, missing] = flags[a] === undefined ? [b, a] : [a, b];
+      throw new SteadyError("invalid-argument", `${flagName(given)} needs ${flagName(missing)}: give both files or neither`);
+    }
+  }
   if (flags.pushMaxDelayMs < flags.pushMinDelayMs) {
     throw new SteadyError(
       "invalid-argument",
@@ -110,8 +142,20 @@ export function checkServeFlags(flags: ServeFlags): void {
   }
 }
 
+function flagName(field: string): string {
+  return `--${field.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
+}
+
+/** The TLS options the flags stand for: absent without --tls or --tls-cert. */
+function tlsOptions(flags: ServeFlags): ServeOptions["tls"] {
+  const files = flags.tlsCert !== undefined && flags.tlsKey !== undefined ? { certificate: flags.tlsCert, key: flags.tlsKey } : undefined;
+  if (!flags.tls && !files) return undefined;
+  return { sans: flags.tlsSan ?? [], ...(files && { files }) };
+}
+
 /** The ServeOptions the flags stand for; every field not given a flag comes from SERVE_DEFAULTS. */
 export function toServeOptions(flags: ServeFlags, logger: Logger): ServeOptions {
+  const tls = tlsOptions(flags);
   return {
     dataDir: flags.dataDir,
     ...(flags.store.startsWith("etcd://") && { replicaId: flags.replicaId ?? defaultReplicaId() }),
@@ -140,6 +184,11 @@ export function toServeOptions(flags: ServeFlags, logger: Logger): ServeOptions 
     healthDamping: SERVE_DEFAULTS.healthDamping,
     bodyLimit: SERVE_DEFAULTS.bodyLimit,
     auth: flags.auth === "on",
+    trustDomain: flags.trustDomain,
+    certTtlMs: flags.certTtl,
+    ...(flags.caCert !== undefined && flags.caKey !== undefined && { caFiles: { certificate: flags.caCert, key: flags.caKey } }),
+    ...(tls && { tls }),
+    insecureBind: flags.insecureBind,
     logger,
   };
 }

@@ -12,6 +12,7 @@ import { createEtcdGenerationLog } from "./etcd-generation-log.js";
 import { createEtcdLiveness, watchEtcdMembers, type EtcdMembers } from "./etcd-liveness.js";
 import { claimReplica, type ReplicaClaim } from "./etcd-replica.js";
 import { createEtcdClient, etcdFailure, op, rangeAt, REQUEST_TIMEOUT_MS, revisionOf, txn } from "./etcd-kv.js";
+import { createEtcdSecrets } from "./etcd-secrets.js";
 import { watchCommits, type CommitWatch } from "./etcd-watch.js";
 import { createFeed, type Feed } from "./feed.js";
 import { createAsyncGroupCommit } from "./group-commit.js";
@@ -81,7 +82,7 @@ async function loadState(parts: EtcdStoreParts): Promise<StoreState> {
   return { revision: storeRevision(commitPoint(rangeAt(response, 0)[0])), services, instances };
 }
 
-function createEtcdStore(parts: EtcdStoreParts & { feed: Feed; close(): Promise<void> }, generations: GenerationLog, tokens: TokenStore): Backend {
+function createEtcdStore(parts: EtcdStoreParts & { feed: Feed; close(): Promise<void> }, generations: GenerationLog, tokens: TokenStore): Omit<Backend, "secrets"> {
   const { endpoints, ensureOpen, feed } = parts;
   // Local commits go in batches, one batch in flight: they would only race each other for the commit key.
   const group = createAsyncGroupCommit((batch: readonly (readonly Mutation[])[]) => writeEtcdBatch(parts, batch), MAX_BATCH);
@@ -133,7 +134,8 @@ function createEtcdStore(parts: EtcdStoreParts & { feed: Feed; close(): Promise<
  * not answer. Beside the registry: `liveness` (heartbeats under etcd leases,
  * `heartbeats/<service>/<id>`) and `members` (the live replicas, from their
  * `replicas/<id>/owner` claims); see etcd-liveness.ts. Admin API tokens,
- * shared by every replica, are under `tokens/` (token-store-etcd.ts).
+ * shared by every replica, are under `tokens/` (token-store-etcd.ts), and
+ * `secrets/<name>` (the built-in CA), see etcd-secrets.ts.
  */
 export async function openEtcdStore(options: EtcdStoreOptions): Promise<Backend> {
   const endpoints = [...options.endpoints];
@@ -189,5 +191,5 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<Backend>
   const failure = (what: string, err: unknown): Error => etcdFailure(endpoints, what, err);
   const tokens = createEtcdTokenStore({ client, prefix, ensureOpen, failure });
   const store = createEtcdStore(parts, createEtcdGenerationLog({ client, prefix: replicaPrefix, logger, ensureOpen, failure }), tokens);
-  return { ...store, liveness: createEtcdLiveness(client, prefix, failure), members };
+  return { ...store, liveness: createEtcdLiveness(client, prefix, failure), members, secrets: createEtcdSecrets(client, prefix, ensureOpen, failure) };
 }

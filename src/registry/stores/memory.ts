@@ -82,6 +82,7 @@ export function createMemoryStore(options: { logger?: Logger } = {}): Backend {
   let state: MemoryState = { services: SortedMap.empty(), instances: SortedMap.empty(), endpoints: SortedMap.empty() };
   let revision = 0;
   let closed = false;
+  const secrets = new Map<string, string>();
 
   const ensureOpen = (): void => {
     if (closed) throw new UnavailableError("memory store is closed");
@@ -91,6 +92,17 @@ export function createMemoryStore(options: { logger?: Logger } = {}): Backend {
     kind: "memory",
     generations: createMemoryGenerationLog(ensureOpen),
     tokens: createMemoryTokenStore(ensureOpen),
+    secrets: {
+      async get(name) {
+        ensureOpen();
+        return secrets.get(name);
+      },
+      async putIfAbsent(name, value) {
+        ensureOpen();
+        if (!secrets.has(name)) secrets.set(name, value);
+        return secrets.get(name)!;
+      },
+    },
     async load() {
       ensureOpen();
       const services = [...state.services.values()];

@@ -19,8 +19,9 @@ import { createSqliteTokenStore, TOKEN_SCHEMA } from "./token-store-sqlite.js";
  * added the generation log's spans (generation-log-sqlite.ts) the same way:
  * a version-2 file's generations stay readable from their old rows. The
  * unique-endpoint index (instances_by_endpoint) is made the same way on open
- * of any older file: an index, not a change of shape. So is the admin
- * tokens table (token-store-sqlite.ts), which an older version ignores.
+ * of any older file: an index, not a change of shape. So are the admin
+ * tokens table (token-store-sqlite.ts) and the `secrets` table (Secrets in
+ * store.ts: the built-in CA), which an older version ignores.
  */
 const SCHEMA_VERSION = 3;
 
@@ -32,6 +33,7 @@ const SCHEMA = `
     service TEXT NOT NULL, id TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (service, id)
   ) STRICT;
   CREATE INDEX IF NOT EXISTS instances_by_endpoint ON instances (service, value ->> '$.address', value ->> '$.port');
+  CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 ${GENERATION_SCHEMA}${TOKEN_SCHEMA}`;
 
 /** Commits written in one transaction at most: bounds how long one batch holds the event loop. */
@@ -177,6 +179,13 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Back
     for (const outcome of outcomes) if (outcome.ok && outcome.value.length > 0) feed.publish(outcome.value);
     return outcomes;
   }, MAX_BATCH);
+  const getSecret = db.prepare<[string], string>("SELECT value FROM secrets WHERE name = ?").pluck();
+  const insertSecret = db.prepare<[string, string]>("INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)");
+  // One process holds the file (the exclusive lock above), so insert-then-read in one transaction is the whole race.
+  const putSecret = db.transaction((name: string, value: string): string => {
+    insertSecret.run(name, value);
+    return getSecret.get(name)!;
+  });
   const read = db.transaction((): StoreState => ({ revision: tables.revision(), services: tables.allServices(), instances: tables.allInstances() }));
 
   logger.info({ dataDir, revision: tables.revision() }, "sqlite store opened");
@@ -184,6 +193,24 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Back
     kind: "sqlite",
     generations: createSqliteGenerationLog(db, { ensureOpen, failure }),
     tokens: createSqliteTokenStore(db, { ensureOpen, failure }),
+    secrets: {
+      async get(name) {
+        ensureOpen();
+        try {
+          return getSecret.get(name);
+        } catch (err) {
+          throw failure("secret read", err);
+        }
+      },
+      async putIfAbsent(name, value) {
+        ensureOpen();
+        try {
+          return putSecret.immediate(name, value);
+        } catch (err) {
+          throw failure("secret write", err);
+        }
+      },
+    },
     async load() {
       ensureOpen();
       return read();
