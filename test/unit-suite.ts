@@ -76,6 +76,7 @@ import "./unit/metrics-event-loop-delay.test.js";
 import "./unit/open-store.test.js";
 import "./unit/registry.test.js";
 import "./unit/resources-corpus.test.js";
+import "./unit/security-resources.test.js";
 import "./unit/snapshot-incremental.test.js";
 import "./unit/snapshot-isolation.test.js";
 import "./unit/snapshot.test.js";
