@@ -32,6 +32,7 @@ import {
   type TransportSocket,
 } from "../proto/index.js";
 import type { Instance, ServiceEntry } from "../registry/index.js";
+import { CERTIFICATE_PROVIDER_INSTANCE, SERVER_LISTENER_TEMPLATE, spiffeIdOf } from "../resources/index.js";
 import { compareStrings, createResource } from "./assemble.js";
 import type { Resource } from "./snapshot.js";
 
@@ -58,16 +59,12 @@ export interface ServiceSecurity {
 export interface SecurityOptions {
   /** `--trust-domain`, e.g. `steadymesh.local`. */
   readonly trustDomain: string;
-  /** The `certificate_providers` key `steadymesh bootstrap --certs` writes; default CERTIFICATE_PROVIDER_INSTANCE. */
+  /** The `certificate_providers` key `steadymesh bootstrap --certs` writes; default CERTIFICATE_PROVIDER_INSTANCE (src/resources). */
   readonly providerInstance?: string;
   /** The bootstrap's `server_listener_resource_name_template`; default SERVER_LISTENER_TEMPLATE. */
   readonly listenerTemplate?: string;
 }
 
-/** The `certificate_providers` entry (file_watcher) that holds a workload's certificate, key and CA. */
-export const CERTIFICATE_PROVIDER_INSTANCE = "steadymesh";
-/** What `steadymesh bootstrap` writes as `server_listener_resource_name_template` (gRPC's own convention). */
-export const SERVER_LISTENER_TEMPLATE = "grpc/server?xds.resource.listening_address=%s";
 /** The transport socket name gRPC clients and servers require. */
 export const TLS_TRANSPORT_SOCKET = "envoy.transport_sockets.tls";
 export const RBAC_FILTER_NAME = "envoy.filters.http.rbac";
@@ -76,11 +73,6 @@ const CONNECTION_MANAGER_FILTER_NAME = "envoy.filters.network.http_connection_ma
 
 /** What a service gets without a policy: nothing changes for it. */
 export const DEFAULT_SERVICE_SECURITY: ServiceSecurity = Object.freeze({ mode: "off", defaultAction: "allow", intentions: Object.freeze([]) });
-
-/** `spiffe://<trust domain>/service/<service>`: the URI SAN of the service's workload certificates. */
-export function spiffeIdOf(trustDomain: string, service: string): string {
-  return `spiffe://${trustDomain}/service/${service}`;
-}
 
 /**
  * `host:port` as an XdsServer is bound (`server.bindAsync("127.0.0.1:50051")`,
