@@ -100,7 +100,10 @@ export function serverListenerFor(instance: Pick<Instance, "service" | "address"
   const filters: HttpFilter[] = rbac ? [{ name: RBAC_FILTER_NAME, typed_config: codec.packAny(RBAC_TYPE_NAME, rbac) }] : [];
   filters.push({ name: ROUTER_FILTER_NAME, typed_config: codec.packAny(ROUTER_TYPE_NAME, {}) });
   const connectionManager = codec.packAny(HTTP_CONNECTION_MANAGER_TYPE_NAME, {
-    stat_prefix: instance.service,
+    // The mode is in the stat_prefix (which gRPC ignores) so that a change of mode always changes the
+    // filter's bytes: grpc-js-xds 1.14.1 compares transport sockets wrongly (server-listener.js,
+    // filterChainsEquivalent) and takes strict → permissive for "no change", or throws on permissive → strict.
+    stat_prefix: `${instance.service}.${security.mode}`,
     route_config: {
       name: instance.service,
       virtual_hosts: [{ name: instance.service, domains: ["*"], routes: [{ match: { prefix: "" }, non_forwarding_action: {} }] }],

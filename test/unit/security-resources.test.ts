@@ -217,3 +217,9 @@ for (const c of CASES) {
     if (c.stock) assert.match((await stockError(c.type, codec.encodeResource(c.type, message as never))) ?? "accepted", c.stock);
   });
 }
+
+test("security resources - a change of mode changes the filter's bytes, which is all grpc-js-xds 1.14.1 compares reliably", () => {
+  const filterBytes = (mode: ServiceSecurity["mode"]) => Buffer.from(serverListenerFor(instance, strict({ mode }), options, codec).filter_chains?.[0]?.filters[0]?.typed_config?.value ?? []);
+  assert.notDeepEqual(filterBytes("strict"), filterBytes("permissive"));
+  assert.notDeepEqual(filterBytes("strict"), filterBytes("off"));
+});
