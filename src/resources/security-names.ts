@@ -17,3 +17,11 @@ export const CERTIFICATE_FILES = Object.freeze({ certificate: "certificate.pem",
 export function spiffeIdOf(trustDomain: string, service: string): string {
   return `spiffe://${trustDomain}/service/${service}`;
 }
+
+/**
+ * The node metadata key `steadymesh bootstrap --certs` sets (to
+ * CERTIFICATE_PROVIDER_INSTANCE): the node's bootstrap has the provider that
+ * mTLS Clusters and server Listeners name. The push guard reads it from
+ * connected clients before it lets a service turn `strict`.
+ */
+export const CERTIFICATE_METADATA_KEY = "steadymesh.certificate_provider";

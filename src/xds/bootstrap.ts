@@ -1,6 +1,6 @@
 import { join } from "node:path";
 // The file, not the resources index: the bootstrap command must not load the codec (see cli/commands/bootstrap.ts).
-import { CERTIFICATE_FILES, CERTIFICATE_PROVIDER_INSTANCE, SERVER_LISTENER_TEMPLATE } from "../resources/security-names.js";
+import { CERTIFICATE_FILES, CERTIFICATE_METADATA_KEY, CERTIFICATE_PROVIDER_INSTANCE, SERVER_LISTENER_TEMPLATE } from "../resources/security-names.js";
 
 /** A gRPC xDS bootstrap file (the `GRPC_XDS_BOOTSTRAP` format). */
 export interface Bootstrap {
@@ -9,7 +9,12 @@ export interface Bootstrap {
     readonly channel_creds: readonly { readonly type: string }[];
     readonly server_features: readonly string[];
   }[];
-  readonly node: { readonly id: string; readonly locality: { readonly region?: string; readonly zone?: string } };
+  readonly node: {
+    readonly id: string;
+    readonly locality: { readonly region?: string; readonly zone?: string };
+    /** With `certs`: CERTIFICATE_METADATA_KEY, so that the push guard knows this node can do mTLS. */
+    readonly metadata?: Readonly<Record<string, string>>;
+  };
   /** The Listener an XdsServer asks for (gRFC A36); clients ignore it. */
   readonly server_listener_resource_name_template: string;
   /** With `certs`: the file_watcher provider that mTLS Clusters and server Listeners name (gRFC A29). */
@@ -63,6 +68,7 @@ export function buildBootstrap(options: BootstrapOptions): Bootstrap {
         ...(options.region !== undefined && { region: options.region }),
         ...(options.zone !== undefined && { zone: options.zone }),
       },
+      ...(options.certs !== undefined && { metadata: { [CERTIFICATE_METADATA_KEY]: CERTIFICATE_PROVIDER_INSTANCE } }),
     },
     server_listener_resource_name_template: SERVER_LISTENER_TEMPLATE,
     ...(options.certs !== undefined && { certificate_providers: { [CERTIFICATE_PROVIDER_INSTANCE]: fileWatcher(options.certs) } }),

@@ -186,7 +186,9 @@ describe("cli without a server", () => {
   it("cli - bootstrap --certs adds the file_watcher provider that mTLS resources name", async () => {
     const result = await run(["bootstrap", "--node-id", "web-1", "--certs", "/etc/mesh/web"]);
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(JSON.parse(result.stdout).certificate_providers, {
+    const bootstrap = JSON.parse(result.stdout);
+    assert.deepEqual(bootstrap.node.metadata, { "steadymesh.certificate_provider": "steadymesh" }, "so that the guard sees the node can do mTLS");
+    assert.deepEqual(bootstrap.certificate_providers, {
       steadymesh: {
         plugin_name: "file_watcher",
         config: {
