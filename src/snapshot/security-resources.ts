@@ -74,6 +74,21 @@ const CONNECTION_MANAGER_FILTER_NAME = "envoy.filters.network.http_connection_ma
 /** What a service gets without a policy: nothing changes for it. */
 export const DEFAULT_SERVICE_SECURITY: ServiceSecurity = Object.freeze({ mode: "off", defaultAction: "allow", intentions: Object.freeze([]) });
 
+/** The source of an intention that sets its destination's default, as in Consul (`intention deny '*' orders`). */
+export const ANY_SOURCE = "*";
+
+/**
+ * `destination`'s security from its mode and the mesh's intentions: the
+ * intentions whose destination it is, and its default from the one whose
+ * source is ANY_SOURCE (allow without one). Intentions are assumed unique
+ * per (source, destination): the registry keeps the last one set.
+ */
+export function serviceSecurityOf(destination: string, mode: MtlsMode, intentions: readonly Intention[]): ServiceSecurity {
+  const own = intentions.filter((intention) => intention.destination === destination);
+  const fallback = own.find((intention) => intention.source === ANY_SOURCE);
+  return { mode, defaultAction: fallback?.action ?? "allow", intentions: own.filter((intention) => intention.source !== ANY_SOURCE) };
+}
+
 /**
  * `host:port` as an XdsServer is bound (`server.bindAsync("127.0.0.1:50051")`,
  * IPv6 in brackets); the template's `%s` becomes exactly this string, so the

@@ -19,6 +19,7 @@ import {
   rbacFor,
   serverListenerFor,
   serverListenerName,
+  serviceSecurityOf,
   withClusterSecurity,
   type ServiceSecurity,
 } from "../../src/snapshot/security-resources.js";
@@ -222,4 +223,15 @@ test("security resources - a change of mode changes the filter's bytes, which is
   const filterBytes = (mode: ServiceSecurity["mode"]) => Buffer.from(serverListenerFor(instance, strict({ mode }), options, codec).filter_chains?.[0]?.filters[0]?.typed_config?.value ?? []);
   assert.notDeepEqual(filterBytes("strict"), filterBytes("permissive"));
   assert.notDeepEqual(filterBytes("strict"), filterBytes("off"));
+});
+
+test("security resources - an intention from '*' sets its destination's default, as in Consul", () => {
+  const intentions = [
+    { source: "*", destination: "orders", action: "deny" },
+    { source: "web", destination: "orders", action: "allow" },
+    { source: "web", destination: "payments", action: "deny" },
+  ] as const;
+  assert.deepEqual(serviceSecurityOf("orders", "strict", intentions), { mode: "strict", defaultAction: "deny", intentions: [intentions[1]] });
+  assert.deepEqual(serviceSecurityOf("payments", "off", intentions), { mode: "off", defaultAction: "allow", intentions: [intentions[2]] });
+  assert.deepEqual(rbacFor("orders", serviceSecurityOf("orders", "strict", intentions), "td")?.rules?.action, "ALLOW");
 });
