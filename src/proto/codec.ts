@@ -28,10 +28,13 @@ import { MessageShapeError, ProtoDecodeError, ProtoLoadError } from "./errors.js
 import { loadXdsRoot } from "./loader.js";
 import { createPlainFinisher, type PlainFinisher } from "./plain.js";
 import {
+  DOWNSTREAM_TLS_CONTEXT_TYPE_NAME,
   ENDPOINT_TYPE,
   HTTP_CONNECTION_MANAGER_TYPE_NAME,
+  RBAC_TYPE_NAME,
   RESOURCE_TYPES,
   ROUTER_TYPE_NAME,
+  UPSTREAM_TLS_CONTEXT_TYPE_NAME,
   TYPE_URL_PREFIX,
   typeUrlOf,
   type ResourceTypeUrl,
@@ -135,7 +138,10 @@ export function loadCodec(): Codec {
     RESOURCE_TYPES.map((url) => [url, lookup(root, url.slice(TYPE_URL_PREFIX.length))]),
   );
   const packableTypes = new Map<string, protobuf.Type>(
-    [HTTP_CONNECTION_MANAGER_TYPE_NAME, ROUTER_TYPE_NAME].map((name) => [name, lookup(root, name)]),
+    [HTTP_CONNECTION_MANAGER_TYPE_NAME, ROUTER_TYPE_NAME, RBAC_TYPE_NAME, DOWNSTREAM_TLS_CONTEXT_TYPE_NAME, UPSTREAM_TLS_CONTEXT_TYPE_NAME].map((name) => [
+      name,
+      lookup(root, name),
+    ]),
   );
   const discovery = (name: string) => lookup(root, `envoy.service.discovery.v3.${name}`);
   const request = discovery("DiscoveryRequest");

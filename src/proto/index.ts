@@ -1,9 +1,11 @@
 /** Public face of src/proto: xDS type URLs, message shapes, the codec and the ADS service definition. */
 export {
   CLUSTER_TYPE,
+  DOWNSTREAM_TLS_CONTEXT_TYPE_NAME,
   ENDPOINT_TYPE,
   HTTP_CONNECTION_MANAGER_TYPE_NAME,
   LISTENER_TYPE,
+  RBAC_TYPE_NAME,
   RESOURCE_TYPES,
   ROUTE_TYPE,
   ROUTER_TYPE_NAME,
@@ -11,6 +13,7 @@ export {
   TYPE_URL_PREFIX,
   isResourceTypeUrl,
   shortTypeName,
+  UPSTREAM_TLS_CONTEXT_TYPE_NAME,
   typeUrlOf,
   type ResourceTypeUrl,
 } from "./type-urls.js";

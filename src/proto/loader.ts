@@ -18,6 +18,9 @@ const ENTRY_FILES = [
   "envoy/config/endpoint/v3/endpoint.proto",
   "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto",
   "envoy/extensions/filters/http/router/v3/router.proto",
+  // Security (issue 16): TLS contexts of server Listeners and Clusters, and the RBAC HTTP filter (gRFC A29, A36, A41).
+  "envoy/extensions/transport_sockets/tls/v3/tls.proto",
+  "envoy/extensions/filters/http/rbac/v3/rbac.proto",
 ] as const;
 
 /** The four trees under `@grpc/grpc-js-xds/deps/`; every import resolves against one of them. */

@@ -34,6 +34,15 @@ export function shortTypeName(typeUrl: string): string {
 export const HTTP_CONNECTION_MANAGER_TYPE_NAME =
   "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager" as const;
 export const ROUTER_TYPE_NAME = "envoy.extensions.filters.http.router.v3.Router" as const;
+/**
+ * Security messages packed into nested Anys: the RBAC HTTP filter in
+ * `http_filters[].typed_config` of a server Listener, and the TLS contexts in
+ * `transport_socket.typed_config` of a server filter chain (Downstream) or a
+ * Cluster (Upstream).
+ */
+export const RBAC_TYPE_NAME = "envoy.extensions.filters.http.rbac.v3.RBAC" as const;
+export const DOWNSTREAM_TLS_CONTEXT_TYPE_NAME = "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext" as const;
+export const UPSTREAM_TLS_CONTEXT_TYPE_NAME = "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext" as const;
 
 /** The prefix of every type URL we send and accept. */
 export const TYPE_URL_PREFIX = "type.googleapis.com/" as const;

@@ -13,7 +13,17 @@
  * - int64 values are numbers; bytes are Uint8Array (Buffer after decoding).
  * - google.protobuf.Struct fields are plain JSON objects.
  */
-import type { CLUSTER_TYPE, ENDPOINT_TYPE, HTTP_CONNECTION_MANAGER_TYPE_NAME, LISTENER_TYPE, ROUTE_TYPE, ROUTER_TYPE_NAME } from "./type-urls.js";
+import type {
+  CLUSTER_TYPE,
+  DOWNSTREAM_TLS_CONTEXT_TYPE_NAME,
+  ENDPOINT_TYPE,
+  HTTP_CONNECTION_MANAGER_TYPE_NAME,
+  LISTENER_TYPE,
+  RBAC_TYPE_NAME,
+  ROUTE_TYPE,
+  ROUTER_TYPE_NAME,
+  UPSTREAM_TLS_CONTEXT_TYPE_NAME,
+} from "./type-urls.js";
 
 /** The JSON a google.protobuf.Struct / Value holds. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
@@ -58,16 +68,45 @@ export interface ConfigSource {
   resource_api_version: "V3";
 }
 
-/** envoy.config.listener.v3.Listener, as an API listener (gRPC clients). */
+/**
+ * envoy.config.listener.v3.Listener: an API listener (gRPC clients), or a
+ * server Listener (gRFC A36: an XdsServer's own, with an address and filter
+ * chains). `filter_chains` is optional here only so that API listeners can
+ * leave it out; decoding always fills it in.
+ */
 export interface Listener {
   name: string;
   api_listener?: { api_listener?: Any };
+  address?: { socket_address?: SocketAddress };
+  filter_chains?: FilterChain[];
+  default_filter_chain?: FilterChain;
+}
+
+/** envoy.config.listener.v3.FilterChain, as gRPC servers read it: one HttpConnectionManager filter. */
+export interface FilterChain {
+  name: string;
+  filters: NetworkFilter[];
+  transport_socket?: TransportSocket;
+}
+
+/** envoy.config.listener.v3.Filter. */
+export interface NetworkFilter {
+  name: string;
+  typed_config?: Any;
+}
+
+/** envoy.config.core.v3.TransportSocket: `envoy.transport_sockets.tls` holding a Downstream/UpstreamTlsContext. */
+export interface TransportSocket {
+  name: string;
+  typed_config?: Any;
 }
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager. */
 export interface HttpConnectionManager {
   stat_prefix?: string;
   rds?: { config_source: ConfigSource; route_config_name: string };
+  /** Inline routes, instead of rds: what a server Listener's filter chain carries. */
+  route_config?: RouteConfiguration;
   /** The router must be the last filter, or gRPC clients NACK the Listener. */
   http_filters: HttpFilter[];
 }
@@ -95,6 +134,8 @@ export interface VirtualHost {
 export interface Route {
   match?: { prefix?: string };
   route?: { cluster?: string };
+  /** The action of a server Listener's routes (gRFC A36); a client NACKs it. */
+  non_forwarding_action?: Empty;
 }
 
 export type LbPolicyName = "ROUND_ROBIN" | "RING_HASH";
@@ -107,6 +148,74 @@ export interface Cluster {
   lb_policy: LbPolicyName;
   ring_hash_lb_config?: { hash_function: "XX_HASH" };
   connect_timeout?: Duration;
+  /** `envoy.transport_sockets.tls` with an UpstreamTlsContext: mTLS to the cluster's endpoints (gRFC A29). */
+  transport_socket?: TransportSocket;
+}
+
+// ---- Security (gRFC A29, A41) ---------------------------------------------
+
+/** google.protobuf.BoolValue. */
+export interface BoolValue {
+  value: boolean;
+}
+
+/** envoy.extensions.transport_sockets.tls.v3.CertificateProviderPluginInstance: a `certificate_providers` entry of the bootstrap, by name. */
+export interface CertificateProviderPluginInstance {
+  instance_name: string;
+  certificate_name?: string;
+}
+
+/** envoy.type.matcher.v3.StringMatcher (one member of match_pattern). */
+export interface StringMatcher {
+  exact?: string;
+  prefix?: string;
+  suffix?: string;
+  ignore_case?: boolean;
+}
+
+/** envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext. */
+export interface CertificateValidationContext {
+  ca_certificate_provider_instance?: CertificateProviderPluginInstance;
+  /** On a client: the peer's certificate must carry one of these SANs. gRPC servers ignore it. */
+  match_subject_alt_names?: StringMatcher[];
+}
+
+/** envoy.extensions.transport_sockets.tls.v3.CommonTlsContext, with certificates from bootstrap providers only. */
+export interface CommonTlsContext {
+  tls_certificate_provider_instance?: CertificateProviderPluginInstance;
+  validation_context?: CertificateValidationContext;
+}
+
+export interface DownstreamTlsContext {
+  common_tls_context?: CommonTlsContext;
+  require_client_certificate?: BoolValue;
+}
+
+export interface UpstreamTlsContext {
+  common_tls_context?: CommonTlsContext;
+}
+
+/** envoy.config.rbac.v3.Principal (the members steadymesh writes). */
+export interface RbacPrincipal {
+  any?: boolean;
+  authenticated?: { principal_name?: StringMatcher };
+  or_ids?: { ids: RbacPrincipal[] };
+}
+
+/** envoy.config.rbac.v3.Permission (the members steadymesh writes). */
+export interface RbacPermission {
+  any?: boolean;
+}
+
+export interface RbacPolicy {
+  permissions: RbacPermission[];
+  principals: RbacPrincipal[];
+}
+
+/** envoy.extensions.filters.http.rbac.v3.RBAC, the HTTP filter (gRFC A41). */
+export interface Rbac {
+  /** Absent: Envoy does not filter; gRPC servers NACK the Listener. */
+  rules?: { action: "ALLOW" | "DENY"; policies: Record<string, RbacPolicy> };
 }
 
 /** envoy.config.core.v3.Locality. */
@@ -156,6 +265,9 @@ export interface ResourceMessage {
 export interface PackableMessage {
   [HTTP_CONNECTION_MANAGER_TYPE_NAME]: HttpConnectionManager;
   [ROUTER_TYPE_NAME]: Router;
+  [RBAC_TYPE_NAME]: Rbac;
+  [DOWNSTREAM_TLS_CONTEXT_TYPE_NAME]: DownstreamTlsContext;
+  [UPSTREAM_TLS_CONTEXT_TYPE_NAME]: UpstreamTlsContext;
 }
 export type PackableTypeName = keyof PackableMessage;
 

@@ -1,8 +1,9 @@
 import { show } from "../errors/index.js";
-import { CLUSTER_TYPE, ENDPOINT_TYPE } from "../proto/index.js";
+import { CLUSTER_TYPE, ENDPOINT_TYPE, type Codec } from "../proto/index.js";
 import { decodeResource, equalDecoded, type Decoded } from "./decode.js";
 import { anyOf, enumName, isSet, messages, num, sub, text, whichOf, wrapped, type Findings, type Message } from "./fields.js";
 import type { Reference, ResourceType } from "./resource-type.js";
+import { validateTransportSocket } from "./tls-context.js";
 
 /** gRPC's (and Envoy's) ceiling for ring_hash_lb_config ring sizes. */
 const MAX_RING_SIZE = 8_388_608;
@@ -35,7 +36,7 @@ const OUTLIER_PERCENTAGES = ["max_ejection_percent", "enforcing_success_rate", "
 export const clusterResource: ResourceType<typeof CLUSTER_TYPE> = {
   typeUrl: CLUSTER_TYPE,
   decode: (codec, body) => decodeResource(codec, CLUSTER_TYPE, body),
-  validate: (_codec, decoded, findings) => validateCluster(decoded.message as unknown as Message, findings),
+  validate: (codec, decoded, findings) => validateCluster(codec, decoded.message as unknown as Message, findings),
   equal: equalDecoded,
   references: (_codec, decoded) => clusterReferences(decoded),
 };
@@ -52,11 +53,11 @@ export const clusterResource: ResourceType<typeof CLUSTER_TYPE> = {
  *   load_balancing_policy is set the client ignores lb_policy and uses the
  *   first entry it knows, which must be RoundRobin for the guard to pass it;
  * - lrs_server, when set, is `self`; outlier_detection durations and
- *   percentages in range; no transport_socket (its UpstreamTlsContext
- *   depends on the client's certificate providers, which the guard cannot see);
+ *   percentages in range; a transport_socket, when set, holds an
+ *   UpstreamTlsContext gRPC accepts (validateTransportSocket);
  * - a non-empty name and a connect_timeout, when set, above zero (Envoy).
  */
-export function validateCluster(cluster: Message, findings: Findings): void {
+export function validateCluster(codec: Codec, cluster: Message, findings: Findings): void {
   if (text(cluster["name"]) === "") findings.add("name", "must not be empty");
   checkDiscoveryType(cluster, findings);
   const policy = sub(cluster, "load_balancing_policy");
@@ -66,9 +67,8 @@ export function validateCluster(cluster: Message, findings: Findings): void {
   if (lrs && !isSet(lrs, "self")) findings.add("lrs_server", "must be `self` when set; gRPC clients report load only to the server that sent the Cluster");
   const outlier = sub(cluster, "outlier_detection");
   if (outlier) checkOutlierDetection(outlier, findings.at("outlier_detection"));
-  if (isSet(cluster, "transport_socket")) {
-    findings.add("transport_socket", "is not supported: an UpstreamTlsContext must match each client's certificate providers, which the guard cannot check");
-  }
+  const socket = sub(cluster, "transport_socket");
+  if (socket) validateTransportSocket(codec, socket, "upstream", findings.at("transport_socket"));
   const timeout = sub(cluster, "connect_timeout");
   if (timeout && durationNanos(timeout) <= 0) findings.add("connect_timeout", `must be greater than 0 (Envoy), got ${show(timeout)}`);
 }

@@ -2,7 +2,8 @@ import { SteadyError, show } from "../errors/index.js";
 import { HTTP_CONNECTION_MANAGER_TYPE_NAME, ROUTER_TYPE_NAME, typeUrlOf, type Any, type Codec } from "../proto/index.js";
 import { unpackAny } from "./decode.js";
 import { anyOf, asMessage, messages, sub, text, whichOf, type Findings, type Message } from "./fields.js";
-import { validateRouteConfiguration } from "./route.js";
+import { RBAC_URL, validateRbacFilter } from "./rbac-filter.js";
+import { validateRouteConfiguration, type RouteSide } from "./route.js";
 
 const CONNECTION_MANAGER_URL = typeUrlOf(HTTP_CONNECTION_MANAGER_TYPE_NAME);
 const ROUTER_URL = typeUrlOf(ROUTER_TYPE_NAME);
@@ -14,7 +15,6 @@ const ROUTER_URL = typeUrlOf(ROUTER_TYPE_NAME);
  */
 const UNVERIFIABLE_FILTERS = new Set([
   "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault",
-  "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
   "type.googleapis.com/xds.type.v3.TypedStruct",
   "type.googleapis.com/udpa.type.v1.TypedStruct",
 ]);
@@ -52,10 +52,13 @@ export function unpackConnectionManager(codec: Codec, any: Any, findings: Findin
  *   is either optional and of a type the client does not know, or rejected
  *   because the guard cannot verify its config (see UNVERIFIABLE_FILTERS);
  * - routes come from `rds` over ADS (or `self`) with a route_config_name, or
- *   from an inline `route_config`, which is checked like an RDS resource.
+ *   from an inline `route_config`, which is checked like an RDS resource;
+ * - the RBAC filter (gRFC A41) only on the server side, valid per
+ *   validateRbacFilter; a client NACKs it.
+ * `side` is "server" for a server Listener's filter chain (gRFC A36).
  */
-export function validateConnectionManager(codec: Codec, manager: Message, findings: Findings): void {
-  checkHttpFilters(codec, messages(manager["http_filters"]), findings);
+export function validateConnectionManager(codec: Codec, manager: Message, findings: Findings, side: RouteSide = "client"): void {
+  checkHttpFilters(codec, messages(manager["http_filters"]), side, findings);
   const specifier = whichOf(manager, ["rds", "route_config", "scoped_routes"]);
   switch (specifier) {
     case "rds": {
@@ -68,7 +71,7 @@ export function validateConnectionManager(codec: Codec, manager: Message, findin
       break;
     }
     case "route_config":
-      validateRouteConfiguration(sub(manager, specifier) ?? {}, findings.at(specifier));
+      validateRouteConfiguration(sub(manager, specifier) ?? {}, findings.at(specifier), side);
       break;
     case "scoped_routes":
       findings.add(specifier, "is not supported by gRPC; allowed: rds, route_config");
@@ -78,7 +81,7 @@ export function validateConnectionManager(codec: Codec, manager: Message, findin
   }
 }
 
-function checkHttpFilters(codec: Codec, filters: Message[], findings: Findings): void {
+function checkHttpFilters(codec: Codec, filters: Message[], side: RouteSide, findings: Findings): void {
   if (filters.length === 0) {
     findings.add("http_filters", `must not be empty; the last filter must be the router (${ROUTER_URL})`);
     return;
@@ -91,12 +94,12 @@ function checkHttpFilters(codec: Codec, filters: Message[], findings: Findings):
     if (name === "") at.add("name", "must not be empty");
     else if (first !== undefined) at.add("name", `${show(name)} is also the name of http_filters[${first}]; filter names must be unique`);
     else names.set(name, i);
-    checkHttpFilter(codec, filter, i === filters.length - 1, at);
+    checkHttpFilter(codec, filter, i === filters.length - 1, side, at);
   });
 }
 
 /** Mirrors validateTopLevelFilter and the router-position rule; `isLast` is the filter's place in the list. */
-function checkHttpFilter(codec: Codec, filter: Message, isLast: boolean, findings: Findings): void {
+function checkHttpFilter(codec: Codec, filter: Message, isLast: boolean, side: RouteSide, findings: Findings): void {
   const config = anyOf(filter, "typed_config");
   const isRouter = config?.type_url === ROUTER_URL;
   if (isLast && !isRouter) {
@@ -108,6 +111,9 @@ function checkHttpFilter(codec: Codec, filter: Message, isLast: boolean, finding
     if (!isLast) findings.add("typed_config", "is required; gRPC does not support config_discovery");
   } else if (isRouter) {
     checkRouterConfig(codec, config, findings);
+  } else if (config.type_url === RBAC_URL) {
+    if (side === "server") validateRbacFilter(codec, config, findings.at("typed_config"));
+    else if (filter["is_optional"] !== true) findings.add("typed_config", "the RBAC filter runs only on servers; gRPC clients NACK it unless it is marked is_optional");
   } else if (filter["is_optional"] !== true || UNVERIFIABLE_FILTERS.has(config.type_url)) {
     const why = UNVERIFIABLE_FILTERS.has(config.type_url) ? "cannot be verified by the guard" : "is not a filter gRPC supports";
     findings.add("typed_config", `${JSON.stringify(config.type_url)} ${why}; allowed: ${ROUTER_URL}, or an unknown filter marked is_optional`);

@@ -2,7 +2,8 @@ import { isIP } from "node:net";
 import { show } from "../errors/index.js";
 import type { Codec } from "../proto/index.js";
 import { unpackConnectionManager, validateConnectionManager } from "./connection-manager.js";
-import { anyOf, enumName, isSet, messages, num, strings, sub, text, wrapped, type Findings, type Message } from "./fields.js";
+import { validateTransportSocket } from "./tls-context.js";
+import { anyOf, enumName, messages, num, strings, sub, text, wrapped, type Findings, type Message } from "./fields.js";
 
 /**
  * Reports what grpc-js-xds (ListenerResourceType.validateResource and
@@ -11,9 +12,9 @@ import { anyOf, enumName, isSet, messages, num, strings, sub, text, wrapped, typ
  *   their repeated fields with CIDR ranges normalized, are equal
  *   (normalizeFilterChainMatch); every prefix is an IP address;
  * - each chain (and default_filter_chain) holds exactly one filter, an
- *   HttpConnectionManager, valid as on the client side;
- * - no transport_socket: its DownstreamTlsContext depends on the server's
- *   certificate providers, which the guard cannot see.
+ *   HttpConnectionManager, valid on the server side (see validateConnectionManager);
+ * - a transport_socket, when set, holds a DownstreamTlsContext gRPC accepts
+ *   (validateTransportSocket).
  */
 export function validateFilterChains(codec: Codec, listener: Message, findings: Findings): void {
   const seen = new Map<string, string>();
@@ -37,11 +38,10 @@ function checkFilterChain(codec: Codec, chain: Message, findings: Findings): voi
     const at = findings.at("filters[0].typed_config");
     const manager = any ? unpackConnectionManager(codec, any, at) : undefined;
     if (!any) at.add("", "is required; it must hold an HttpConnectionManager");
-    if (manager) validateConnectionManager(codec, manager, at);
+    if (manager) validateConnectionManager(codec, manager, at, "server");
   }
-  if (isSet(chain, "transport_socket")) {
-    findings.add("transport_socket", "is not supported: a DownstreamTlsContext must match the server's certificate providers, which the guard cannot check");
-  }
+  const socket = sub(chain, "transport_socket");
+  if (socket) validateTransportSocket(codec, socket, "downstream", findings.at("transport_socket"));
 }
 
 /** `seen` maps each normalized combination to the path of the chain that has it. */

@@ -11,3 +11,4 @@ export type { Reference, ResourceType } from "./resource-type.js";
 export { joinPath, type Findings } from "./fields.js";
 export { edsServiceName } from "./cluster.js";
 export { endpointKey, endpointKeys } from "./endpoint.js";
+export { CERTIFICATE_FILES, CERTIFICATE_METADATA_KEY, CERTIFICATE_PROVIDER_INSTANCE, SERVER_LISTENER_TEMPLATE, spiffeIdOf } from "./security-names.js";

@@ -22,6 +22,9 @@ export const listenerResource: ResourceType<typeof LISTENER_TYPE> = {
  * - no listener_filters and no `use_original_dst: true`;
  * - filter chains and default_filter_chain (server side) per validateFilterChains;
  * - at least one of api_listener, filter_chains and default_filter_chain.
+ * A server Listener (gRFC A36) without an address.socket_address equal to
+ * the address its XdsServer binds is not NACKed, but that server serves
+ * nothing: security-resources.ts always sets it.
  */
 export function validateListener(codec: Codec, listener: Message, findings: Findings): void {
   const api = sub(listener, "api_listener");

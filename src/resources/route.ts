@@ -19,6 +19,14 @@ const ACTIONS = ["route", "redirect", "direct_response", "filter_action", "non_f
 const CLUSTER_SPECIFIERS = ["cluster", "cluster_header", "weighted_clusters", "cluster_specifier_plugin", "inline_cluster_specifier_plugin"] as const;
 const SUPPORTED_CLUSTER_SPECIFIERS = ["cluster", "weighted_clusters", "cluster_header"];
 
+/**
+ * Whose routes: a client's (RDS, or an api_listener's inline route_config),
+ * which must forward (`route`), or a server Listener's inline route_config
+ * (gRFC A36), whose routes must be `non_forwarding_action`: a gRPC server
+ * rejects every request that matches any other.
+ */
+export type RouteSide = "client" | "server";
+
 /** envoy.config.route.v3.RouteConfiguration: a Listener's routes, fetched over RDS. */
 export const routeResource: ResourceType<typeof ROUTE_TYPE> = {
   typeUrl: ROUTE_TYPE,
@@ -43,17 +51,18 @@ export const routeResource: ResourceType<typeof ROUTE_TYPE> = {
  *   retry_back_off with a positive base_interval and max_interval ≥ it;
  * - typed_per_filter_config overrides must be Router configs: the client
  *   rejects unregistered filter types and the guard cannot read the others.
- * Also used for an HttpConnectionManager's inline route_config.
+ * Also used for an HttpConnectionManager's inline route_config; on the
+ * server side (`side`), routes need non_forwarding_action instead of route.
  */
-export function validateRouteConfiguration(config: Message, findings: Findings): void {
+export function validateRouteConfiguration(config: Message, findings: Findings, side: RouteSide = "client"): void {
   const hosts = messages(config["virtual_hosts"]);
   if (hosts.length === 0) findings.add("virtual_hosts", "must have at least one virtual host; a client finds no route for its target without one");
   const domains = new Map<string, string>();
-  hosts.forEach((host, i) => checkVirtualHost(host, `virtual_hosts[${i}]`, domains, findings));
+  hosts.forEach((host, i) => checkVirtualHost(host, `virtual_hosts[${i}]`, domains, side, findings));
 }
 
 /** `domains` maps each lower-cased domain seen so far to the path where it first appears. */
-function checkVirtualHost(host: Message, path: string, domains: Map<string, string>, findings: Findings): void {
+function checkVirtualHost(host: Message, path: string, domains: Map<string, string>, side: RouteSide, findings: Findings): void {
   const at = findings.at(path);
   const list = strings(host["domains"]);
   if (list.length === 0) at.add("domains", "must not be empty; use \"*\" to match every authority");
@@ -68,7 +77,7 @@ function checkVirtualHost(host: Message, path: string, domains: Map<string, stri
   });
   checkRetryPolicy(sub(host, "retry_policy"), at.at("retry_policy"));
   checkFilterOverrides(host["typed_per_filter_config"], at.at("typed_per_filter_config"));
-  messages(host["routes"]).forEach((route, k) => checkRoute(route, at.at(`routes[${k}]`)));
+  messages(host["routes"]).forEach((route, k) => checkRoute(route, side, at.at(`routes[${k}]`)));
 }
 
 function domainProblem(domain: string): string | undefined {
@@ -79,12 +88,14 @@ function domainProblem(domain: string): string | undefined {
   return undefined;
 }
 
-function checkRoute(route: Message, findings: Findings): void {
+function checkRoute(route: Message, side: RouteSide, findings: Findings): void {
   const match = sub(route, "match");
   if (!match) findings.add("match", "is required");
   else checkMatch(match, findings.at("match"));
   const action = whichOf(route, ACTIONS);
-  if (action === undefined) findings.add("route", "is required; a route must forward to a cluster");
+  if (side === "server") {
+    if (action !== "non_forwarding_action") findings.add(action ?? "non_forwarding_action", "a gRPC server rejects every request on this route; allowed: non_forwarding_action");
+  } else if (action === undefined) findings.add("route", "is required; a route must forward to a cluster");
   else if (action !== "route") findings.add(action, "is not supported for gRPC clients; allowed: route");
   else checkRouteAction(sub(route, "route") ?? {}, findings.at("route"));
   checkFilterOverrides(route["typed_per_filter_config"], findings.at("typed_per_filter_config"));

@@ -179,6 +179,25 @@ describe("cli without a server", () => {
     assert.deepEqual(JSON.parse(result.stdout), {
       xds_servers: [{ server_uri: "127.0.0.1:18000", channel_creds: [{ type: "insecure" }], server_features: ["xds_v3"] }],
       node: { id: "web-1", locality: {} },
+      server_listener_resource_name_template: "grpc/server?xds.resource.listening_address=%s",
+    });
+  });
+
+  it("cli - bootstrap --certs adds the file_watcher provider that mTLS resources name", async () => {
+    const result = await run(["bootstrap", "--node-id", "web-1", "--certs", "/etc/mesh/web"]);
+    assert.equal(result.code, 0, result.stderr);
+    const bootstrap = JSON.parse(result.stdout);
+    assert.deepEqual(bootstrap.node.metadata, { "steadymesh.certificate_provider": "steadymesh" }, "so that the guard sees the node can do mTLS");
+    assert.deepEqual(bootstrap.certificate_providers, {
+      steadymesh: {
+        plugin_name: "file_watcher",
+        config: {
+          certificate_file: "/etc/mesh/web/certificate.pem",
+          private_key_file: "/etc/mesh/web/private_key.pem",
+          ca_certificate_file: "/etc/mesh/web/ca.pem",
+          refresh_interval: "10s",
+        },
+      },
     });
   });
 
@@ -192,6 +211,7 @@ describe("cli without a server", () => {
         { server_uri: "[::1]:18001", channel_creds: [{ type: "insecure" }], server_features: features },
       ],
       node: { id: "web-1", locality: { region: "r1", zone: "z1" } },
+      server_listener_resource_name_template: "grpc/server?xds.resource.listening_address=%s",
     });
   });
 

@@ -209,8 +209,8 @@ const CASES: readonly Case[] = [
   { name: "an lrs_server that is not self", type: CLUSTER_TYPE, message: cluster({ lrs_server: ADS }),
     expect: [["CDS/greeter: lrs_server", /^must be `self` when set/]],
     stock: /lrs_server\.self unset/ },
-  { name: "a transport_socket", type: CLUSTER_TYPE, message: cluster({ transport_socket: { name: "envoy.transport_sockets.tls" } }),
-    expect: [["CDS/greeter: transport_socket", /^is not supported: an UpstreamTlsContext/]],
+  { name: "a transport_socket without an UpstreamTlsContext", type: CLUSTER_TYPE, message: cluster({ transport_socket: { name: "envoy.transport_sockets.tls" } }),
+    expect: [["CDS/greeter: transport_socket.typed_config", /^is required; it must hold a .*UpstreamTlsContext$/]],
     stock: /transport_socket\.typed_config unset/ },
 
   { name: "a locality group without locality", type: ENDPOINT_TYPE, message: cla({ lb_endpoints: [endpoint("10.0.0.1", 8080)] }),

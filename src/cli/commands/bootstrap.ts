@@ -10,11 +10,12 @@ interface BootstrapOptions {
   readonly ignoreResourceDeletion?: boolean;
   readonly zone?: string;
   readonly region?: string;
+  readonly certs?: string;
 }
 
 const DEFAULT_XDS = "127.0.0.1:18000";
 
-/** `steadymesh bootstrap --node-id ID [--xds HOST:PORT…]`: prints a bootstrap for stock gRPC xDS clients. */
+/** `steadymesh bootstrap --node-id ID [--xds HOST:PORT…] [--certs DIR]`: prints a bootstrap for stock gRPC xDS clients and servers. */
 export function addBootstrapCommand(program: Command, context: CliContext): void {
   program
     .command("bootstrap")
@@ -24,6 +25,7 @@ export function addBootstrapCommand(program: Command, context: CliContext): void
     .option("--ignore-resource-deletion", "add the ignore_resource_deletion server feature: clients keep resources the server stops sending")
     .option("--zone <zone>", "node locality zone")
     .option("--region <region>", "node locality region")
+    .option("--certs <dir>", "add the file_watcher certificate provider for mTLS, reading the files `steadymesh cert SERVICE --dir DIR` writes", nonEmpty)
     .action((options: BootstrapOptions) => {
       context.print(JSON.stringify(buildBootstrap({ ...options, xds: options.xds ?? [DEFAULT_XDS] }), null, 2));
     });
