@@ -112,18 +112,18 @@ test("replicas - etcd stopped: clients keep their endpoints and writes get 503; 
 });
 
 /** The health of `id` in service greeter as `serve` reports it; undefined once it is gone. */
-async function healthOn(serve: ServeProcess, id: string): Promise<string | undefined> {
-  const res = await http(serve.adminUrl, serve, "GET", "/v1/services/greeter");
+async function healthOn(serve: ServeProcess, id: string, auth: TokenHolder = serve): Promise<string | undefined> {
+  const res = await http(serve.adminUrl, auth, "GET", "/v1/services/greeter");
   assert.equal(res.status, 200, JSON.stringify(res));
   return res.body.service.instances.find((i: { id: string }) => i.id === id)?.health;
 }
 
 /** Polls until `ok(health)`; resolves with the milliseconds that took, or fails after `timeoutMs`. */
-async function healthUntil(serve: ServeProcess, id: string, ok: (health: string | undefined) => boolean, what: string, timeoutMs: number): Promise<number> {
+async function healthUntil(serve: ServeProcess, id: string, ok: (health: string | undefined) => boolean, what: string, timeoutMs: number, auth: TokenHolder = serve): Promise<number> {
   const start = Date.now();
   let last: string | undefined;
   while (Date.now() - start < timeoutMs) {
-    last = await healthOn(serve, id);
+    last = await healthOn(serve, id, auth);
     if (ok(last)) return Date.now() - start;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -150,7 +150,8 @@ test("replicas - a TTL instance owned by A, heartbeated through B, stays healthy
     assert.equal(beat.status, 200, JSON.stringify(beat));
   }
   assert.equal(await healthOn(a, id), "healthy", "seen through A");
-  assert.equal(await healthOn(b, id), "healthy", "seen through B");
+  // B found tokens in etcd and wrote no token file: A's token (stored in etcd) is every replica's.
+  assert.equal(await healthOn(b, id, a), "healthy", "seen through B");
 
   await a.stop("SIGKILL");
   // While A's claim (under its 10 s lease) lives, the TTL stays A's: B, whose own TTL of it has run out, must not act.
@@ -159,15 +160,15 @@ test("replicas - a TTL instance owned by A, heartbeated through B, stays healthy
   const killedAt = Date.now();
   let heldMs = 0;
   for (; ; heldMs = Date.now() - killedAt) {
-    const health = await healthOn(b, id);
+    const health = await healthOn(b, id, a);
     if ((await etcdClient.get("/steadymesh/replicas/a/owner").string()) === null) break;
     assert.equal(health, "healthy", `B acted on A's instance ${heldMs} ms after A was killed, while A's claim still lived`);
     await new Promise((r) => setTimeout(r, 200));
   }
   assert.ok(heldMs > 2000, `A's claim lived ${heldMs} ms after the kill, not past the TTL: the check above proved nothing`);
   const limitMs = 2000 + 10_000 + graceMs + 5000;
-  await healthUntil(b, id, (h) => h === "unhealthy", "unhealthy through B after A was killed", limitMs - (Date.now() - killedAt));
+  await healthUntil(b, id, (h) => h === "unhealthy", "unhealthy through B after A was killed", limitMs - (Date.now() - killedAt), a);
   const unhealthyAfter = Date.now() - killedAt;
-  await healthUntil(b, id, (h) => h === undefined, "removed through B", limitMs - unhealthyAfter);
+  await healthUntil(b, id, (h) => h === undefined, "removed through B", limitMs - unhealthyAfter, a);
   t.diagnostic(`A killed, heartbeats stopped: its claim lived ${heldMs} ms; unhealthy through B after ${unhealthyAfter} ms, removed after ${Date.now() - killedAt} ms (ttl 2000, lease 10000, grace ${graceMs})`);
 });

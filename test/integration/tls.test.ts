@@ -72,7 +72,7 @@ test("tls - serve --tls writes <data-dir>/ca.pem; curl needs --cacert for the ad
 
 test("tls - steadymesh cert over HTTPS with --ca writes the three files", async () => {
   const dir = join(data.path, "certs-once");
-  const result = await cli(["cert", "checkout", "--dir", dir, "--admin", https, "--ca", caFile]);
+  const result = await cli(["cert", "checkout", "--dir", dir, "--admin", https, "--ca", caFile, "--token", plane.adminToken]);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /^wrote the certificate of checkout to .*: valid until \S+Z\n$/);
   const leaf = new X509Certificate(await readFile(join(dir, "certificate.pem")));
@@ -81,13 +81,13 @@ test("tls - steadymesh cert over HTTPS with --ca writes the three files", async 
   assert.equal(await readFile(join(dir, "ca.pem"), "utf8"), await readFile(caFile, "utf8"));
   assert.equal((await stat(join(dir, "private_key.pem"))).mode & 0o777, 0o600);
   // Without --ca (and no ./.steadymesh/ca.pem) the CLI refuses the unknown issuer, in one line.
-  const unverified = await cli(["cert", "checkout", "--dir", join(data.path, "certs-refused"), "--admin", https]);
+  const unverified = await cli(["cert", "checkout", "--dir", join(data.path, "certs-refused"), "--admin", https, "--token", plane.adminToken]);
   assert.equal(unverified.code, 1);
   assert.match(unverified.stderr, /^steadymesh: error: cannot reach the admin API at https:.*certificate.*\n$/i);
 });
 
 test("tls - xDS over TLS: the resolver's ADS transport with tls.ca gets the cluster; plain text does not connect", async () => {
-  const registered = await curl(["--cacert", caFile, "-X", "PUT", "-H", "content-type: application/json", "-d", '{"address":"127.0.0.1","port":50051}', `${https}/v1/services/checkout/instances/a`]);
+  const registered = await curl(["--fail", "--cacert", caFile, "-H", `authorization: Bearer ${plane.adminToken}`, "-X", "PUT", "-H", "content-type: application/json", "-d", '{"address":"127.0.0.1","port":50051}', `${https}/v1/services/checkout/instances/a`]);
   assert.equal(registered.code, 0, registered.out);
   const codec = loadCodec();
   const transport = createGrpcAdsTransport(codec, silentClientLogger, { ca: await readFile(caFile) });
@@ -126,7 +126,7 @@ function fakeSignals(): SignalSource & { emit(signal: StopSignal): void } {
 test("tls - cert --watch renews a 3 s certificate at least twice, then stops on SIGTERM", async () => {
   const dir = join(data.path, "certs-watch");
   const signals = fakeSignals();
-  const running = cli(["cert", "checkout", "--dir", dir, "--watch", "--admin", https, "--ca", caFile], { signals });
+  const running = cli(["cert", "checkout", "--dir", dir, "--watch", "--admin", https, "--ca", caFile, "--token", plane.adminToken], { signals });
   const seen = new Set<string>();
   const deadline = Date.now() + 15_000;
   while (seen.size < 3 && Date.now() < deadline) {
