@@ -173,7 +173,8 @@ test("cert renewal under load - cert --watch renews both peers' certificates 3 t
       callback(null, { message: `hello ${c.request.name}`, backend: "orders" });
     },
   });
-  // One provider for both roles, as grpc-js-xds does when one bootstrap instance names both.
+  // One provider for both roles, as grpc-js-xds does when one bootstrap instance names both. (With two, mind that
+  // grpc-js 1.14.7's createCertificateProviderServerCredentials(ca, identity) passes them to a constructor taking (identity, ca).)
   const serverProvider = fileWatcher(serverDir);
   const port = await new Promise<number>((resolve, reject) =>
     server!.bindAsync("127.0.0.1:0", grpc.experimental.createCertificateProviderServerCredentials(serverProvider, serverProvider, true), (err, p) => (err ? reject(err) : resolve(p))),
