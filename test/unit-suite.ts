@@ -96,6 +96,7 @@ import "./unit/store-etcd-replica.test.js";
 import "./unit/store-memory.test.js";
 import "./unit/store-secrets.test.js";
 import "./unit/store-sqlite.test.js";
+import "./unit/token-log-check.test.js";
 import "./unit/token-store.test.js";
 import "./unit/validate.test.js";
 import "./unit/xds-limits.test.js";

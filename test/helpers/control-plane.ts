@@ -1,8 +1,8 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createSilentLogger } from "../../src/log/index.js";
 import { startServer, SERVE_DEFAULTS, type RunningServer, type ServeOptions } from "../../src/server/index.js";
+import { testLogger } from "./test-logs.js";
 
 export interface TestControlPlane extends RunningServer {
   readonly adminUrl: string;
@@ -27,7 +27,8 @@ export interface TestControlPlane extends RunningServer {
  * so that a registration reaches clients before the next step of a test;
  * test/unit/spine.test.ts covers the delays themselves. Authentication is on
  * as in production: without a `dataDir` a temporary one (removed on close)
- * receives the admin token, and `api` sends it.
+ * receives the admin token, and `api` sends it. Under test/run.sh it logs at
+ * info into the suite's log dir (test/helpers/test-logs.ts), else nothing.
  */
 export async function startControlPlane(overrides: Partial<ServeOptions> = {}): Promise<TestControlPlane> {
   const temporary = overrides.dataDir === undefined ? await tempDir("steadymesh-cp-") : undefined;
@@ -41,7 +42,7 @@ export async function startControlPlane(overrides: Partial<ServeOptions> = {}): 
     dnsPort: 0,
     pushMinDelayMs: 10,
     pushMaxDelayMs: 1000,
-    logger: createSilentLogger(),
+    logger: testLogger("control-plane"),
     ...overrides,
   });
   const adminUrl = `http://${server.admin.host}:${server.admin.port}`;

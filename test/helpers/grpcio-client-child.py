@@ -5,10 +5,15 @@ reads its xDS bootstrap from GRPC_XDS_BOOTSTRAP_CONFIG (inline JSON) or
 GRPC_XDS_BOOTSTRAP (a file), once per process, so one process keeps its xDS
 state across a test's steps.
 
-The first stdout line is {"grpc": "<version>"}. Then commands arrive as JSON
-lines on stdin and each gets one JSON line on stdout:
-  {"op":"call","target":"xds:///greeter","count":5,"deadlineMs":1000}
+The first stdout line is {"grpc": "<version>", "xdsChannelCredentials": <bool>}
+(whether this grpcio has grpc.xds_channel_credentials). Then commands arrive
+as JSON lines on stdin and each gets one JSON line on stdout:
+  {"op":"call","target":"xds:///greeter","count":5,"deadlineMs":1000,"credentials":"insecure"}
       -> {"results":[{"ok":true,"backend":"b1"} | {"ok":false,"code":14,"details":"..."}]}
+      credentials: "insecure" (the default; grpc.insecure_channel) or "xds"
+      (grpc.xds_channel_credentials with insecure fallback: mTLS where the
+      Cluster has an UpstreamTlsContext, with the bootstrap's certificate
+      providers, plain text elsewhere)
   {"op":"reset"}   (closes the channels; the next call makes new ones)
 It exits when stdin closes.
 
@@ -20,6 +25,7 @@ import json
 import sys
 
 import grpc
+import grpc.experimental
 
 METHOD = "/steadymesh.test.Greeter/SayHello"
 
@@ -68,17 +74,27 @@ def decode_varint(data, pos):
 channels = {}
 
 
-def say_hello(target):
-    if target not in channels:
-        channel = grpc.insecure_channel(target)
+def new_channel(target, credentials):
+    if credentials == "insecure":
+        return grpc.insecure_channel(target)
+    if credentials == "xds":
+        fallback = grpc.experimental.insecure_channel_credentials()
+        return grpc.secure_channel(target, grpc.xds_channel_credentials(fallback))
+    raise ValueError("credentials: unknown %r; allowed: insecure, xds" % credentials)
+
+
+def say_hello(target, credentials):
+    key = (target, credentials)
+    if key not in channels:
+        channel = new_channel(target, credentials)
         stub = channel.unary_unary(METHOD, request_serializer=encode_request, response_deserializer=decode_reply)
-        channels[target] = (channel, stub)
-    return channels[target][1]
+        channels[key] = (channel, stub)
+    return channels[key][1]
 
 
-def call_once(target, deadline_ms):
+def call_once(target, deadline_ms, credentials):
     try:
-        reply = say_hello(target)("test", timeout=deadline_ms / 1000.0)
+        reply = say_hello(target, credentials)("test", timeout=deadline_ms / 1000.0)
         return {"ok": True, "backend": reply["backend"]}
     except grpc.RpcError as err:
         return {"ok": False, "code": err.code().value[0], "details": err.details() or ""}
@@ -93,12 +109,13 @@ def handle(cmd):
     if cmd["op"] == "call":
         count = cmd.get("count", 1)
         deadline_ms = cmd.get("deadlineMs", 1000)
-        return {"results": [call_once(cmd["target"], deadline_ms) for _ in range(count)]}
+        credentials = cmd.get("credentials", "insecure")
+        return {"results": [call_once(cmd["target"], deadline_ms, credentials) for _ in range(count)]}
     return {"error": "op: unknown %r; allowed: call, reset" % cmd["op"]}
 
 
 def main():
-    print(json.dumps({"grpc": grpc.__version__}), flush=True)
+    print(json.dumps({"grpc": grpc.__version__, "xdsChannelCredentials": hasattr(grpc, "xds_channel_credentials")}), flush=True)
     for line in sys.stdin:
         if line.strip():
             print(json.dumps(handle(json.loads(line))), flush=True)

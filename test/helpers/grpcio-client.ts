@@ -22,9 +22,15 @@ export function grpcioMissing(): string | undefined {
 export interface GrpcioProcess {
   /** grpc.__version__ as the child reported it. */
   readonly version: string;
-  call(target: string, count: number, deadlineMs?: number): Promise<CallResult[]>;
+  /** Whether this grpcio has grpc.xds_channel_credentials. */
+  readonly xdsChannelCredentials: boolean;
+  /**
+   * `count` RPCs one after another; `credentials` "xds" calls through
+   * grpc.xds_channel_credentials (insecure fallback) instead of an insecure channel.
+   */
+  call(target: string, count: number, deadlineMs?: number, credentials?: "insecure" | "xds"): Promise<CallResult[]>;
   /** Calls until `done(result)` holds or `timeoutMs` passes; returns the last result. */
-  callUntil(target: string, done: (r: CallResult) => boolean, timeoutMs?: number): Promise<CallResult>;
+  callUntil(target: string, done: (r: CallResult) => boolean, timeoutMs?: number, credentials?: "insecure" | "xds"): Promise<CallResult>;
   /** Closes the channels; the next call makes new ones (the process's xDS client stays). */
   reset(): Promise<void>;
   stop(): Promise<void>;
@@ -58,16 +64,17 @@ export async function startGrpcioProcess(bootstrap: object, env: Record<string, 
     return reply;
   }
 
-  const { grpc: version } = await next<{ grpc: string }>();
+  const { grpc: version, xdsChannelCredentials } = await next<{ grpc: string; xdsChannelCredentials: boolean }>();
   const api: GrpcioProcess = {
     version,
-    async call(target, count, deadlineMs = 1000) {
-      return (await send<{ results: CallResult[] }>({ op: "call", target, count, deadlineMs })).results;
+    xdsChannelCredentials,
+    async call(target, count, deadlineMs = 1000, credentials = "insecure") {
+      return (await send<{ results: CallResult[] }>({ op: "call", target, count, deadlineMs, credentials })).results;
     },
-    async callUntil(target, done, timeoutMs = 10_000) {
+    async callUntil(target, done, timeoutMs = 10_000, credentials = "insecure") {
       const end = Date.now() + timeoutMs;
       for (;;) {
-        const [result] = await api.call(target, 1, 1000);
+        const [result] = await api.call(target, 1, 1000, credentials);
         if (done(result!) || Date.now() > end) return result!;
         await new Promise((r) => setTimeout(r, 50));
       }

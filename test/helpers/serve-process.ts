@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { teeChildOutput } from "./test-logs.js";
 
 const BIN = fileURLToPath(new URL("../../src/cli/bin.ts", import.meta.url));
 
@@ -29,9 +30,16 @@ export interface ServeProcess {
   stderr(): string;
 }
 
-/** Runs the CLI from source with the given arguments (through tsx). */
-export function spawnCli(args: readonly string[]): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+/**
+ * Runs the CLI from source with the given arguments (through tsx), with
+ * `env` added to this process's environment. Its output also goes to the
+ * suite's log dir (test/helpers/test-logs.ts), except the standard output of
+ * `token create`, which is the new token by contract.
+ */
+export function spawnCli(args: readonly string[], env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  teeChildOutput(child, args.slice(0, 2).join("-"), { secretStdout: args[0] === "token" && args[1] === "create" });
+  return child;
 }
 
 /**

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
+import { teeChildOutput } from "../helpers/test-logs.js";
 
 /**
  * `npm run bench -- --quick` still works: the runner in its own process
@@ -24,6 +25,7 @@ interface Run {
 
 function runBench(args: readonly string[]): Promise<Run> {
   const child = spawn(process.execPath, ["--import", "tsx", RUNNER, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  teeChildOutput(child, "bench");
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

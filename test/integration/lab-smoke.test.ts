@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
+import { teeChildOutput } from "../helpers/test-logs.js";
 
 /**
  * `steadymesh lab` end to end, as a user's CI would run it: the CLI in its
@@ -40,6 +41,7 @@ after(async () => {
  */
 function cli(args: readonly string[], timeoutMs: number): Promise<CliRun> {
   const child = spawn(process.execPath, ["--import", "tsx", BIN, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  teeChildOutput(child, `lab-${args[0] ?? ""}`);
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
