@@ -7,7 +7,7 @@ import { inconsistenciesByName, readFacts, type ResourceFacts } from "./consiste
 import { checkServiceEntry } from "./input-checks.js";
 import { encodeServiceResources, type EncodedService, type ServiceResources } from "./service-resources.js";
 import type { SecurityOptions } from "./security-resources.js";
-import { NOTHING, claimsOf, previousOf, resolveClaims, sameNames, type Chosen, type Claims } from "./server-claims.js";
+import { NOTHING, previousOf, resolveClaims, sameNames, type Chosen, type Claims } from "./server-claims.js";
 import type { Resource, ServiceFailure, Snapshot } from "./snapshot.js";
 
 /**
@@ -128,15 +128,15 @@ function decide(input: BuildInput, names: readonly string[], last: LastBuild | u
       chosen.set(name, fallback(name));
     }
   }
-  if (last && [...chosen].some(([name, resources]) => !sameNames(resources.servers, last.claims.get(name)))) return undefined;
   if (state && !last) for (const name of [...state.latest.keys()]) if (!view.services.has(name)) state.latest.delete(name);
-  const owners = last ? last.owners : resolveClaims(chosen, issues, fallback);
+  const owners = resolveClaims(chosen, issues, fallback, last && { claims: last.claims, owners: last.owners });
+  if (!owners) return undefined;
   const check = (snapshot: Snapshot) => byOwner(inconsistenciesByName(snapshot, codec, (resource) => factsOf(resource, codec, state)), owners);
   const assembleNow = last && previous
     ? (c: ReadonlyMap<string, Chosen>) => assembleFrom(previous, view.revision, c, last.claims)
     : (c: ReadonlyMap<string, Chosen>) => assemble(view.revision, c);
   const snapshot = settle(chosen, issues, fallback, assembleNow, check);
-  if (state) state.last = view.services instanceof SortedMap ? { services: view.services as SortedMap<ServiceEntry>, snapshot, issues, ...ownership(chosen, last, owners) } : undefined;
+  if (state) state.last = view.services instanceof SortedMap ? { services: view.services as SortedMap<ServiceEntry>, snapshot, issues, ...ownership(chosen, last) } : undefined;
   if (issues.size === 0) return { ok: true, snapshot, failures: [] };
   const failures = [...issues.keys()].sort(compareStrings).map((service): ServiceFailure => {
     const kept = chosen.get(service) ?? NOTHING;
@@ -157,20 +157,20 @@ function byOwner(found: Map<string, Issue[]>, owners: ReadonlyMap<string, string
   return byService;
 }
 
-/** The claims and owners after this build: `last`'s when no decided service's Listener names changed (settle can drop them). */
-function ownership(chosen: ReadonlyMap<string, Chosen>, last: LastBuild | undefined, owners: ReadonlyMap<string, string>): Pick<LastBuild, "claims" | "owners"> {
-  if (!last) return { claims: claimsOf(chosen), owners };
-  const changed = [...chosen].filter(([name, resources]) => !sameNames(resources.servers, last.claims.get(name)));
-  if (changed.length === 0) return { claims: last.claims, owners: last.owners };
-  const claims = new Map(last.claims);
-  const nextOwners = new Map(last.owners);
+/** The claims and owners of the snapshot settled on (settle may have dropped some), from `last`'s when given: costs what changed. */
+function ownership(chosen: ReadonlyMap<string, Chosen>, last: LastBuild | undefined): Pick<LastBuild, "claims" | "owners"> {
+  const changed = [...chosen].filter(([name, resources]) => !sameNames(resources.servers, last?.claims.get(name)));
+  if (last && changed.length === 0) return { claims: last.claims, owners: last.owners };
+  const claims = new Map(last?.claims ?? []);
+  const owners = new Map(last?.owners ?? []);
+  // Every release before any claim: a name can pass from one decided service to another.
+  for (const [name] of changed) for (const server of last?.claims.get(name) ?? []) owners.delete(server);
   for (const [name, resources] of changed) {
-    for (const server of last.claims.get(name) ?? []) nextOwners.delete(server);
     claims.delete(name);
     if (resources.servers.length > 0) claims.set(name, resources.servers.map((server) => server.name));
-    for (const server of resources.servers) nextOwners.set(server.name, name);
+    for (const server of resources.servers) owners.set(server.name, name);
   }
-  return { claims, owners: nextOwners };
+  return { claims, owners };
 }
 
 /**
@@ -256,11 +256,9 @@ function assembleFrom(previous: Snapshot, revision: number, chosen: ReadonlyMap<
   for (const type of RESOURCE_TYPES) {
     const changes = [...chosen].map(([name, resources]): [string, Resource | undefined] => [name, resources.byType[type]]);
     if (type === LISTENER_TYPE) {
-      for (const [name, resources] of chosen) {
-        const kept = new Set(resources.servers.map((server) => server.name));
-        for (const server of claims.get(name) ?? []) if (!kept.has(server)) changes.push([server, undefined]);
-        for (const server of resources.servers) changes.push([server.name, server]);
-      }
+      // Every removal before any addition: a name can pass from one decided service to another.
+      for (const name of chosen.keys()) for (const server of claims.get(name) ?? []) changes.push([server, undefined]);
+      for (const resources of chosen.values()) for (const server of resources.servers) changes.push([server.name, server]);
     }
     byType[type] = previous.resources[type].with(changes);
   }

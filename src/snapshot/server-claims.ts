@@ -51,14 +51,30 @@ function ownerOfServerListener(resource: Resource, codec: Codec): string | undef
   return chain?.endsWith("-inbound") ? chain.slice(0, -"-inbound".length) : undefined;
 }
 
+/** Who owned which server Listener names in the snapshot an incremental build starts from. */
+export interface Ownership {
+  readonly claims: Claims;
+  readonly owners: ReadonlyMap<string, string>;
+}
+
 /**
- * Gives each server Listener name to one service, in name order: a built
- * service whose Listener another already owns gets an issue and falls back
- * to `fallback(name)`; a carried-over one (already in `issues`) just loses
- * the Listeners others own. Changes `chosen` and `issues`; returns the owners.
+ * Gives each server Listener name the services in `chosen` want to one of
+ * them, in name order: a built service whose Listener another already owns
+ * gets an issue and falls back to `fallback(name)`; a carried-over one
+ * (already in `issues`) just loses the Listeners others own. Changes
+ * `chosen` and `issues`; returns who owns what.
+ *
+ * Given `last` (an incremental build: `chosen` holds only the services
+ * decided again), the services not in `chosen` keep what they owned. When a
+ * service in `chosen` wants a name one of those owns, a full build might
+ * give it the name and fail the owner, which this build does not decide:
+ * then it returns undefined, and the caller builds in full.
  */
-export function resolveClaims(chosen: Map<string, Chosen>, issues: Map<string, Issue[]>, fallback: (name: string) => Chosen): Map<string, string> {
-  const owners = new Map<string, string>();
+export function resolveClaims(chosen: Map<string, Chosen>, issues: Map<string, Issue[]>, fallback: (name: string) => Chosen, last?: Ownership): ReadonlyMap<string, string> | undefined {
+  if (last && [...chosen].every(([name, resources]) => sameNames(resources.servers, last.claims.get(name)))) return last.owners;
+  const owners = new Map(last?.owners ?? []);
+  for (const name of chosen.keys()) for (const server of last?.claims.get(name) ?? []) owners.delete(server);
+  if ([...chosen.values()].some((resources) => resources.servers.some((server) => owners.has(server.name)))) return undefined;
   for (const name of [...chosen.keys()].sort(compare)) {
     let current = chosen.get(name) ?? NOTHING;
     const taken = current.servers.filter((server) => owners.has(server.name));
@@ -78,13 +94,6 @@ function collision(service: string, listener: string, owner: string): Issue {
     path: `services[${service}].instances`,
     message: `server Listener ${listener} is already service ${owner}'s: two services cannot serve one address and port; move one of them`,
   };
-}
-
-/** The server Listener names of each service in `chosen` that has any. */
-export function claimsOf(chosen: ReadonlyMap<string, Chosen>): Map<string, readonly string[]> {
-  const claims = new Map<string, readonly string[]>();
-  for (const [name, resources] of chosen) if (resources.servers.length > 0) claims.set(name, resources.servers.map((server) => server.name));
-  return claims;
 }
 
 /** True when `servers` are exactly the Listeners `names` lists (both in name order). */
