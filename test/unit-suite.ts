@@ -87,6 +87,7 @@ import "./unit/registry.test.js";
 import "./unit/resources-corpus.test.js";
 import "./unit/security-resources.test.js";
 import "./unit/snapshot-incremental.test.js";
+import "./unit/snapshot-security.test.js";
 import "./unit/snapshot-isolation.test.js";
 import "./unit/snapshot.test.js";
 import "./unit/sorted-map.test.js";

@@ -6,7 +6,7 @@ import { parseServicesQuery, servicesPage } from "./services-page.js";
 import type { GenerationControl } from "../guard/index.js";
 import type { HealthMonitor } from "../health/index.js";
 import type { Metrics } from "../metrics/index.js";
-import type { HealthCheck, Instance, ServiceEntry } from "../registry/index.js";
+import type { HealthCheck, Instance, IntentionAction, MtlsMode, ServiceEntry } from "../registry/index.js";
 import type { Liveness, Registry } from "../registry/index.js";
 import type { FailingService } from "../snapshot/index.js";
 import type { ClientStatus } from "../xds/index.js";
@@ -60,6 +60,10 @@ export interface ServiceJson {
   readonly metadata: Readonly<Record<string, string>>;
   /** Only when the service has one. */
   readonly healthCheck?: HealthCheck;
+  /** `off` for records without one. */
+  readonly mtls: MtlsMode;
+  /** Only when the service is the destination of any intention. */
+  readonly intentions?: Readonly<Record<string, IntentionAction>>;
   readonly instances: readonly Instance[];
   readonly build?: ServiceBuildJson;
 }
@@ -68,10 +72,10 @@ export interface ServiceJson {
 export type ServiceBuildJson = Omit<FailingService, "service">;
 
 export function serviceJson(entry: ServiceEntry, failure?: FailingService): ServiceJson {
-  const { name, protocol, lbPolicy, metadata, healthCheck } = entry.service;
+  const { name, protocol, lbPolicy, metadata, healthCheck, mtls, intentions } = entry.service;
   const instances = [...entry.instances.values()].sort((a, b) => compare(a.id, b.id));
   const build = failure && buildJson(failure);
-  return { name, protocol, lbPolicy, metadata, ...(healthCheck && { healthCheck }), instances, ...(build && { build }) };
+  return { name, protocol, lbPolicy, metadata, ...(healthCheck && { healthCheck }), mtls: mtls ?? "off", ...(intentions && { intentions }), instances, ...(build && { build }) };
 }
 
 function buildJson({ service: _service, ...rest }: FailingService): ServiceBuildJson {
@@ -122,6 +126,25 @@ export function createRoutes(deps: RouteDeps): readonly RouteSpec[] {
       url: "/v1/services/:service",
       scope: "write",
       handler: async (request) => registry.deleteService(param(request, "service")),
+    },
+    {
+      // Applied by the registry inside one commit: no read-modify-write in the client.
+      method: "PUT",
+      url: "/v1/services/:service/intentions/:source",
+      scope: "write",
+      handler: async (request, reply) => {
+        const result = await registry.putIntention(param(request, "service"), param(request, "source"), request.body ?? {});
+        return reply.code(result.created ? 201 : 200).send({ revision: result.revision, service: result.value });
+      },
+    },
+    {
+      method: "DELETE",
+      url: "/v1/services/:service/intentions/:source",
+      scope: "write",
+      handler: async (request) => {
+        const result = await registry.deleteIntention(param(request, "service"), param(request, "source"));
+        return { revision: result.revision, service: result.value };
+      },
     },
     {
       method: "PUT",

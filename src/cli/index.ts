@@ -5,6 +5,7 @@ import { addCertCommand } from "./commands/cert.js";
 import { addDeregisterCommand } from "./commands/deregister.js";
 import { addGenerationsCommand } from "./commands/generations.js";
 import { addHeartbeatCommand } from "./commands/heartbeat.js";
+import { addIntentionCommands } from "./commands/intention.js";
 import { addLabCommands } from "./commands/lab.js";
 import { addListCommand } from "./commands/list.js";
 import { addRegisterCommand } from "./commands/register.js";
@@ -16,7 +17,7 @@ import { createContext, type CliContext, type CliIo } from "./context.js";
 
 export type { CliIo, SignalSource, StopSignal } from "./context.js";
 
-const COMMANDS = ["serve", "register", "deregister", "heartbeat", "list", "status", "generations", "approve", "rollback", "bootstrap", "token", "cert", "lab", "demo"];
+const COMMANDS = ["serve", "register", "deregister", "heartbeat", "list", "status", "generations", "approve", "rollback", "bootstrap", "token", "cert", "intention", "lab", "demo"];
 
 /**
  * Runs the `steadymesh` command line. `argv` is shaped like `process.argv`
@@ -73,6 +74,7 @@ function buildProgram(context: CliContext, state: { command: string }): Command 
   addBootstrapCommand(program, context);
   addTokenCommands(program, context);
   addCertCommand(program, context);
+  addIntentionCommands(program, context);
   addLabCommands(program, context);
   return program;
 }

@@ -224,7 +224,7 @@ export async function createPushGuard(deps: PushGuardDeps): Promise<PushGuard> {
       return;
     }
     if (book.alreadyDecided(snapshot.version)) return;
-    const decision = decide(served && baselineOf(served), snapshot, { codec, policy });
+    const decision = decide(served && baselineOf(served), snapshot, { codec, policy, connected: () => deps.clientStatus.clients() });
     const draft = book.draft({ revision: snapshot.revision, version: snapshot.version, diff: decision.diff, source: "registry" });
     if (decision.kind === "reject") return reject(draft, decision.problems);
     if (decision.kind === "hold") return holdGeneration(draft, snapshot, decision.problems);

@@ -4,6 +4,8 @@ import type { Resource, Snapshot } from "../snapshot/index.js";
 import { blastRadiusViolations, type BlastRadiusRule } from "./blast-radius.js";
 import { diffSnapshots, endpointChange } from "./diff.js";
 import type { GenerationDiff, GuardPolicy } from "./model.js";
+import { strictHoldReason, type ConnectedNode } from "./mtls-readiness.js";
+import { servicesTurningStrict } from "./strict-turn.js";
 import { validateSnapshot } from "./validate.js";
 
 /** Why a candidate goes out: it is the first generation, it passed every rule, or the guard's holds are off. */
@@ -11,10 +13,12 @@ export type PushRule = "first" | "passed" | "guard-off";
 /**
  * Why a generation is held. `pinned`: the clients' generation is a rollback,
  * and new generations wait for an approval; the blast-radius rules; and
- * `canary-nack`, which the executor applies when a canary client NACKs
- * (decide never returns it).
+ * `mtls-readiness`, a service turned strict while connected nodes that call
+ * or serve it have no certificates (mtls-readiness.ts); and `canary-nack`,
+ * which the executor applies when a canary client NACKs (decide never
+ * returns it).
  */
-export type HoldRule = "pinned" | BlastRadiusRule | "canary-nack";
+export type HoldRule = "pinned" | BlastRadiusRule | "mtls-readiness" | "canary-nack";
 /** Why a candidate is never sent: a stock client would NACK it. */
 export type RejectRule = "invalid";
 /** The rule behind a decision; a hold's rule is the `rule` label of steadymesh_guard_holds_total. */
@@ -48,6 +52,12 @@ export interface Baseline {
 export interface DecideSettings {
   readonly codec: Codec;
   readonly policy: GuardPolicy;
+  /**
+   * The xDS clients connected now (the facts the mtls-readiness rule reads);
+   * called only when the candidate turns a service strict. None: no node is
+   * known, so that rule never holds.
+   */
+  readonly connected?: (() => readonly ConnectedNode[]) | undefined;
 }
 
 /**
@@ -58,8 +68,10 @@ export interface DecideSettings {
  * 3. baseline is a rollback → hold `pinned`, even with the holds off;
  * 4. holds off (`policy.enabled` false) → push `guard-off`;
  * 5. blast-radius violations → hold, rule of the first violation;
- * 6. otherwise push `passed`.
- * Pure: the same inputs give the same decision. Throws what the codec throws
+ * 6. a service turns strict while a connected node that calls or serves it
+ *    has no certificates → hold `mtls-readiness`, the reason naming them;
+ * 7. otherwise push `passed`.
+ * Pure: the same inputs (and connected nodes) give the same decision. Throws what the codec throws
  * when a ClusterLoadAssignment does not decode (diffSnapshots).
  */
 export function decide(baseline: Baseline | undefined, candidate: Snapshot, settings: DecideSettings): Decision {
@@ -76,6 +88,9 @@ export function decide(baseline: Baseline | undefined, candidate: Snapshot, sett
   const violations = blastRadiusViolations(codec, baseline.snapshot, candidate, diff, policy);
   const [first] = violations;
   if (first) return { kind: "hold", rule: first.rule, diff, problems: violations };
+  const strict = settings.connected ? servicesTurningStrict(codec, baseline.snapshot, candidate) : [];
+  const reason = strict.length > 0 && settings.connected ? strictHoldReason(strict, settings.connected()) : undefined;
+  if (reason !== undefined) return { kind: "hold", rule: "mtls-readiness", diff, problems: [{ path: "CDS", message: reason, rule: "mtls-readiness" }] };
   return { kind: "push", rule: "passed", diff, problems: [] };
 }
 

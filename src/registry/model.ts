@@ -8,6 +8,21 @@ export const LB_POLICIES = ["round_robin", "ring_hash"] as const;
 export type LbPolicy = (typeof LB_POLICIES)[number];
 
 /**
+ * A service's mTLS mode (issue 16): `off` (the default) changes nothing;
+ * `permissive` and `strict` give its instances server Listeners, and
+ * `strict` makes callers dial it over mTLS (src/snapshot/security-resources.ts).
+ */
+export const MTLS_MODES = ["off", "permissive", "strict"] as const;
+export type MtlsMode = (typeof MTLS_MODES)[number];
+
+/** What an intention does to the calls of its source. */
+export const INTENTION_ACTIONS = ["allow", "deny"] as const;
+export type IntentionAction = (typeof INTENTION_ACTIONS)[number];
+
+/** The source of the intention that sets a destination's default, as in Consul. */
+export const ANY_SOURCE = "*";
+
+/**
  * An instance's health. Only `healthy` and `unknown` instances are sent to
  * clients (EDS); `unhealthy` and `draining` ones are left out.
  */
@@ -48,6 +63,14 @@ export interface Service {
   readonly metadata: Readonly<Record<string, string>>;
   /** Absent: instances keep the health they were registered with (and TTLs still apply). */
   readonly healthCheck?: HealthCheck;
+  /** Absent (records written before issue 16): `off`. */
+  readonly mtls?: MtlsMode;
+  /**
+   * The intentions whose destination is this service, by source service
+   * name, or ANY_SOURCE for the default of sources not named; a source
+   * absent here (and without a default) is allowed. Absent: none.
+   */
+  readonly intentions?: Readonly<Record<string, IntentionAction>>;
 }
 
 export interface Instance {

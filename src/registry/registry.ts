@@ -3,7 +3,7 @@ import { createSilentLogger, type Logger } from "../log/index.js";
 import type { Health, Instance, Service } from "./model.js";
 import { nextView, viewFromState } from "./next-view.js";
 import type { ChangeEvent, CommitResult, Mutation, Store } from "./store.js";
-import { checkNames, parseInstanceBody, parseServiceBody } from "./validate.js";
+import { checkNames, parseInstanceBody, parseIntention, parseServiceBody } from "./validate.js";
 import type { RegistryView, ServiceEntry } from "./view.js";
 
 /** What a successful put returns. */
@@ -31,8 +31,21 @@ export interface Registry {
    */
   subscribe(onChange: (view: RegistryView, events: readonly ChangeEvent[]) => void): () => void;
   getService(name: string): ServiceEntry | undefined;
-  /** Creates or replaces a service (its instances stay). ValidationError on bad input; nothing is written then. */
+  /**
+   * Creates or replaces a service (its instances stay, and so do its
+   * intentions unless the body has `intentions`). ValidationError on bad
+   * input; nothing is written then.
+   */
   putService(name: string, body: unknown): Promise<PutResult<Service>>;
+  /**
+   * Sets the intention from `source` (a service or "*") to `destination` to
+   * the body's `{"action": "allow"|"deny"}`, creating `destination` with
+   * defaults when missing; applied inside one commit, so concurrent writers
+   * of other intentions are not lost. ValidationError on bad input.
+   */
+  putIntention(destination: string, source: string, body: unknown): Promise<PutResult<Service>>;
+  /** Removes that intention; NotFoundError when the destination or the intention is absent. */
+  deleteIntention(destination: string, source: string): Promise<{ revision: number; value: Service }>;
   /**
    * Creates or replaces an instance, creating its service with defaults when
    * missing. ConflictError (nothing written) when the put creates the
@@ -175,9 +188,27 @@ function registryOn(store: Store, keeper: ViewKeeper, unwatch: () => void, logge
     async putService(name, body) {
       const service = parseServiceBody(name, body);
       const created = !keeper.view().services.has(name);
-      const result = await commit([{ kind: "put-service", service }]);
+      const result = await commit([{ kind: "put-service", service, keepIntentions: service.intentions === undefined }]);
       const stored = result.events.find((e) => e.kind === "service-put");
       return { revision: result.revision, created, value: stored?.kind === "service-put" ? stored.service : service };
+    },
+    async putIntention(destination, source, body) {
+      const action = parseIntention(destination, source, body ?? {});
+      const serviceDefaults = parseServiceBody(destination, {});
+      const created = !keeper.view().services.has(destination);
+      const result = await commit([{ kind: "set-intention", destination, source, ...(action && { action }), serviceDefaults }]);
+      const stored = result.events.find((e) => e.kind === "service-put");
+      if (stored?.kind !== "service-put") throw new UnavailableError(`the store made no record of the intention from ${source} to ${destination}`);
+      return { revision: result.revision, created, value: stored.service };
+    },
+    async deleteIntention(destination, source) {
+      parseIntention(destination, source);
+      const serviceDefaults = parseServiceBody(destination, {});
+      const result = await commit([{ kind: "set-intention", destination, source, serviceDefaults }]);
+      const stored = result.events.find((e) => e.kind === "service-put");
+      if (stored?.kind === "service-put") return { revision: result.revision, value: stored.service };
+      if (!keeper.view().services.has(destination)) throw new NotFoundError(`service "${destination}" not found`);
+      throw new NotFoundError(`no intention from "${source}" to "${destination}"`);
     },
     async putInstance(serviceName, id, body) {
       const instance = parseInstanceBody(serviceName, id, body);

@@ -4,7 +4,8 @@ import type { TokenStore } from "./token-store.js";
 
 /** One change to apply; a commit applies a list of them atomically. */
 export type Mutation =
-  | { readonly kind: "put-service"; readonly service: Service }
+  /** With `keepIntentions`, the service keeps the intentions its stored record has (the service's own are ignored then). */
+  | { readonly kind: "put-service"; readonly service: Service; readonly keepIntentions?: boolean }
   /** Deletes the service and every instance of it. */
   | { readonly kind: "delete-service"; readonly name: string }
   /**
@@ -15,7 +16,15 @@ export type Mutation =
    * a put that keeps the instance's own address and port is always allowed.
    */
   | { readonly kind: "put-instance"; readonly instance: Instance; readonly serviceDefaults: Service; readonly uniqueEndpoint?: boolean }
-  | { readonly kind: "delete-instance"; readonly service: string; readonly id: string };
+  | { readonly kind: "delete-instance"; readonly service: string; readonly id: string }
+  /**
+   * Sets the intention from `source` (a service name or `*`) on the record of
+   * `destination`, creating `destination` from `serviceDefaults` when it does
+   * not exist; with `action` absent, removes it (nothing changes, no event,
+   * when there is none). Yields one `service-put` with the whole new record,
+   * so replicas and the generation log see an ordinary service write.
+   */
+  | { readonly kind: "set-intention"; readonly destination: string; readonly source: string; readonly action?: "allow" | "deny"; readonly serviceDefaults: Service };
 
 /** What one commit changed. All events of one commit share its revision. */
 export type ChangeEvent =

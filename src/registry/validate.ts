@@ -2,7 +2,19 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { ValidationError, formatPath, oneOf, rule, show, type Issue } from "../errors/index.js";
 import { unusableAddress, USABLE_ADDRESS_RULE } from "./address.js";
-import { HEALTH_CHECK_KINDS, HEALTH_STATES, LB_POLICIES, PROTOCOLS, type HealthCheck, type Instance, type Service } from "./model.js";
+import {
+  ANY_SOURCE,
+  HEALTH_CHECK_KINDS,
+  HEALTH_STATES,
+  INTENTION_ACTIONS,
+  LB_POLICIES,
+  MTLS_MODES,
+  PROTOCOLS,
+  type HealthCheck,
+  type Instance,
+  type IntentionAction,
+  type Service,
+} from "./model.js";
 
 /**
  * Turns untrusted request bodies (admin API, CLI) into Service and Instance
@@ -92,6 +104,24 @@ const healthCheck = z
   })
   .transform((check): HealthCheck => (check.kind === "http" ? { ...check, path: check.path ?? "/" } : check));
 
+const MAX_INTENTIONS = 1024;
+const INTENTION_SOURCE_RULE = `a service name (${DNS_LABEL_RULE}) or "*" (the default for sources not named)`;
+const INTENTION_KEY_RULE = { error: (issue: { input?: unknown }) => `source ${show(issue.input)} is not allowed; a source is ${INTENTION_SOURCE_RULE}` };
+const intentionSource = z.string(INTENTION_KEY_RULE).refine((source) => source === ANY_SOURCE || DNS_LABEL.test(source), INTENTION_KEY_RULE);
+const intentionAction = z.enum(INTENTION_ACTIONS, rule(oneOf(INTENTION_ACTIONS)));
+const intentions = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    if (typeof value === "object" && value !== null && Object.hasOwn(value, "__proto__")) {
+      ctx.addIssue({ code: "custom", input: "__proto__", message: INTENTION_KEY_RULE.error({ input: "__proto__" }) });
+    }
+  })
+  .pipe(
+    z.record(intentionSource, intentionAction, rule('an object of source service (or "*") to "allow" or "deny"')).refine((entries) => Object.keys(entries).length <= MAX_INTENTIONS, {
+      error: (issue) => `must have at most ${MAX_INTENTIONS} entries, got ${Object.keys(issue.input as object).length}`,
+    }),
+  );
+
 const BODY_RULE = { error: (issue: { input?: unknown }) => `body: must be a JSON object, got ${issue.input === undefined ? "no body" : show(issue.input)}` };
 
 const serviceBody = z.strictObject(
@@ -100,9 +130,13 @@ const serviceBody = z.strictObject(
     lbPolicy: z.enum(LB_POLICIES, rule(oneOf(LB_POLICIES))).default("round_robin"),
     metadata,
     healthCheck: healthCheck.optional(),
+    mtls: z.enum(MTLS_MODES, rule(oneOf(MTLS_MODES))).default("off"),
+    intentions: intentions.optional(),
   },
   BODY_RULE,
 );
+
+const intentionBody = z.strictObject({ action: intentionAction }, BODY_RULE);
 
 const instanceBody = z.strictObject(
   {
@@ -129,6 +163,7 @@ type AllowedFields = Readonly<Record<string, readonly string[]>>;
 
 const SERVICE_FIELDS: AllowedFields = { "": Object.keys(serviceBody.shape), healthCheck: Object.keys(healthCheckShape) };
 const INSTANCE_FIELDS: AllowedFields = { "": Object.keys(instanceBody.shape) };
+const INTENTION_FIELDS: AllowedFields = { "": Object.keys(intentionBody.shape) };
 
 /** Flattens zod issues into ours: one per unknown field or bad key, without repeats. */
 function toIssues(error: z.ZodError, allowedFields: AllowedFields): Issue[] {
@@ -173,17 +208,40 @@ export function checkNames(service: string, id?: string): void {
 
 /**
  * Validates the body of `PUT /v1/services/{name}` and fills in defaults
- * (protocol `grpc`, lbPolicy `round_robin`, metadata `{}`, no healthCheck;
- * a healthCheck's own defaults are listed above). Throws one
- * ValidationError listing every problem; the name's path is `service`.
+ * (protocol `grpc`, lbPolicy `round_robin`, metadata `{}`, no healthCheck,
+ * mtls `off`; a healthCheck's own defaults are listed above). `intentions`
+ * is in the result only when the body has it (the registry keeps the stored
+ * ones otherwise). Throws one ValidationError listing every problem; the
+ * name's path is `service`.
  */
 export function parseServiceBody(name: string, body: unknown): Service {
   const issues = nameIssues({ service: name, id: undefined });
   const result = serviceBody.safeParse(body);
   if (!result.success) issues.push(...toIssues(result.error, SERVICE_FIELDS));
   if (issues.length > 0 || !result.success) throw new ValidationError(issues);
-  const { protocol, lbPolicy, metadata: entries, healthCheck: check } = result.data;
-  return { name, protocol, lbPolicy, metadata: entries, ...(check !== undefined && { healthCheck: check }) };
+  const { protocol, lbPolicy, metadata: entries, healthCheck: check, mtls, intentions: given } = result.data;
+  return { name, protocol, lbPolicy, metadata: entries, ...(check !== undefined && { healthCheck: check }), mtls, ...(given !== undefined && { intentions: given }) };
+}
+
+/**
+ * Checks the names of `PUT|DELETE /v1/services/{destination}/intentions/{source}`
+ * (paths `destination` and `source`; the source may be "*") and, when given,
+ * the PUT body `{"action": "allow"|"deny"}`. Throws one ValidationError
+ * listing every problem; returns the action (undefined without a body).
+ */
+export function parseIntention(destination: string, source: string, body?: unknown): IntentionAction | undefined {
+  const issues: Issue[] = [];
+  const destinationCheck = dnsLabel.safeParse(destination);
+  if (!destinationCheck.success) issues.push({ path: "destination", message: destinationCheck.error.issues[0]?.message ?? DNS_LABEL_RULE });
+  if (!intentionSource.safeParse(source).success) issues.push({ path: "source", message: `must be ${INTENTION_SOURCE_RULE}, got ${show(source)}` });
+  if (body === undefined) {
+    if (issues.length > 0) throw new ValidationError(issues);
+    return undefined;
+  }
+  const result = intentionBody.safeParse(body);
+  if (!result.success) issues.push(...toIssues(result.error, INTENTION_FIELDS));
+  if (issues.length > 0 || !result.success) throw new ValidationError(issues);
+  return result.data.action;
 }
 
 /**

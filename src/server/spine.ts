@@ -4,7 +4,7 @@ import type { Metrics } from "../metrics/index.js";
 import type { Codec } from "../proto/index.js";
 import type { Registry } from "../registry/index.js";
 import type { RegistryView } from "../registry/index.js";
-import { buildInSteps, buildSnapshot, createBuildCache, type BuildResult, type FailingService, type Snapshot } from "../snapshot/index.js";
+import { DEFAULT_SECURITY_OPTIONS, buildInSteps, buildSnapshot, createBuildCache, type BuildResult, type FailingService, type Snapshot } from "../snapshot/index.js";
 import { createFailureBook } from "./failure-book.js";
 
 /** All the spine needs of the registry: its current view, and word of each change. Nothing that writes. */
@@ -36,6 +36,8 @@ export interface SpineDeps {
   readonly prepare?: ((before: Snapshot | undefined, step: Snapshot) => void) | undefined;
   /** How long a stepped build may hold the event loop before it gives a turn; SLICE_MS by default. */
   readonly sliceMs?: number;
+  /** The trust domain (`--trust-domain`) whose SPIFFE IDs mTLS and intentions name; the builder's default without it. */
+  readonly trustDomain?: string | undefined;
 }
 
 /** A burst of at least this many registry changes is prepared in slices before its build. */
@@ -76,6 +78,7 @@ export interface Spine {
  */
 export function startSpine(deps: SpineDeps): Spine {
   const cache = createBuildCache();
+  const security = deps.trustDomain === undefined ? DEFAULT_SECURITY_OPTIONS : { trustDomain: deps.trustDomain };
   const book = createFailureBook(deps);
   const sliceMs = deps.sliceMs ?? SLICE_MS;
   let previous = deps.initial;
@@ -112,7 +115,7 @@ export function startSpine(deps: SpineDeps): Spine {
 
   function rebuild(): void {
     const view = begin();
-    if (view) publish(view, buildSnapshot(view, deps.codec, cache, previous));
+    if (view) publish(view, buildSnapshot(view, deps.codec, cache, previous, security));
   }
 
   /** The timer's build: in one turn for a small burst, in steps for a large one. */
@@ -136,7 +139,7 @@ export function startSpine(deps: SpineDeps): Spine {
 
   async function buildStepped(view: RegistryView, build: number): Promise<void> {
     const started = performance.now();
-    const steps = buildInSteps(view, deps.codec, cache, previous, STEP_SERVICES);
+    const steps = buildInSteps(view, deps.codec, cache, previous, STEP_SERVICES, security);
     let before = previous;
     let turns = 0;
     let sliceEnd = performance.now() + sliceMs;

@@ -1,7 +1,8 @@
 /**
  * The four xDS resources of one service, named so that `xds:///S` works with
  * a stock gRPC client: Listener S → (RDS) RouteConfiguration S → Cluster S
- * (EDS) → ClusterLoadAssignment S.
+ * (EDS) → ClusterLoadAssignment S; and, when the service turns on mTLS or
+ * has intentions, its instances' server Listeners (security-resources.ts).
  */
 import {
   CLUSTER_TYPE,
@@ -21,9 +22,10 @@ import {
   type ResourceTypeUrl,
   type RouteConfiguration,
 } from "../proto/index.js";
-import type { Health, Instance, LbPolicy } from "../registry/index.js";
+import type { Health, Instance, LbPolicy, MtlsMode, Service } from "../registry/index.js";
 import type { ServiceEntry } from "../registry/index.js";
 import { compareStrings, createResource } from "./assemble.js";
+import { encodeServerListeners, serviceSecurityOf, withClusterSecurity, type Intention, type SecurityOptions, type ServiceSecurity } from "./security-resources.js";
 import type { Resource } from "./snapshot.js";
 
 /** Name of the HTTP router filter; gRPC clients require it as the last filter. */
@@ -35,7 +37,17 @@ const ADS_CONFIG_SOURCE: ConfigSource = { ads: {}, resource_api_version: "V3" };
 /** Instance health → the EDS health_status sent; health states missing here are left out of EDS. */
 const SENT_HEALTH: Partial<Record<Health, HealthStatus>> = { healthy: "HEALTHY", unknown: "UNKNOWN" };
 
-export type ServiceResources = Readonly<Record<ResourceTypeUrl, Resource>>;
+/** What one service contributes to a snapshot. */
+export interface ServiceResources {
+  /** The four resources named after the service. */
+  readonly byType: Readonly<Record<ResourceTypeUrl, Resource>>;
+  /**
+   * Its server Listeners (LDS), named after their address and port, in name
+   * order: none unless its mtls is not `off` or it has intentions, so that
+   * services that use neither build as they did before issue 16.
+   */
+  readonly servers: readonly Resource[];
+}
 
 /** A service's entry and the resources encoded from it. */
 export interface EncodedService {
@@ -44,26 +56,70 @@ export interface EncodedService {
 }
 
 /**
- * Encodes the four resources of `entry`; throws what the codec throws. Given
- * what was encoded for the same service before, it encodes only the resources
- * whose inputs changed and reuses the others (same objects, so nothing
- * downstream encodes them again): the Listener and RouteConfiguration depend
- * on the name only, the Cluster on the lb policy too, the ClusterLoadAssignment
- * on the instances.
+ * Encodes the resources of `entry`; throws what the codec throws. Given what
+ * was encoded for the same service before (with the same `options`: a build
+ * cache serves one trust domain), it encodes only the resources whose inputs
+ * changed and reuses the others (same objects, so nothing downstream encodes
+ * them again): the Listener and RouteConfiguration depend on the name only,
+ * the Cluster on the lb policy and mtls mode too, the ClusterLoadAssignment
+ * on the instances, the server Listeners on the instances' addresses and the
+ * mode and intentions.
  */
-export function encodeServiceResources(entry: ServiceEntry, codec: Codec, previous?: EncodedService): ServiceResources {
+export function encodeServiceResources(entry: ServiceEntry, codec: Codec, options: SecurityOptions, previous?: EncodedService): ServiceResources {
   const name = entry.service.name;
   const before = previous && previous.entry.service.name === name ? previous : undefined;
-  return {
-    [LISTENER_TYPE]: before?.resources[LISTENER_TYPE] ?? createResource(LISTENER_TYPE, name, codec.encodeResource(LISTENER_TYPE, listenerFor(name, codec))),
-    [ROUTE_TYPE]: before?.resources[ROUTE_TYPE] ?? createResource(ROUTE_TYPE, name, codec.encodeResource(ROUTE_TYPE, routeConfigurationFor(name))),
+  const mode = mtlsOf(entry.service);
+  const sameSecurity = before !== undefined && securityKey(before.entry.service) === securityKey(entry.service);
+  const byType = {
+    [LISTENER_TYPE]: before?.resources.byType[LISTENER_TYPE] ?? createResource(LISTENER_TYPE, name, codec.encodeResource(LISTENER_TYPE, listenerFor(name, codec))),
+    [ROUTE_TYPE]: before?.resources.byType[ROUTE_TYPE] ?? createResource(ROUTE_TYPE, name, codec.encodeResource(ROUTE_TYPE, routeConfigurationFor(name))),
     [CLUSTER_TYPE]:
-      (before?.entry.service.lbPolicy === entry.service.lbPolicy ? before.resources[CLUSTER_TYPE] : undefined) ??
-      createResource(CLUSTER_TYPE, name, codec.encodeResource(CLUSTER_TYPE, clusterFor(name, entry.service.lbPolicy))),
+      (before?.entry.service.lbPolicy === entry.service.lbPolicy && mtlsOf(before.entry.service) === mode ? before.resources.byType[CLUSTER_TYPE] : undefined) ??
+      createResource(CLUSTER_TYPE, name, codec.encodeResource(CLUSTER_TYPE, withClusterSecurity(clusterFor(name, entry.service.lbPolicy), mode, options, codec))),
     [ENDPOINT_TYPE]:
-      (before?.entry.instances === entry.instances ? before.resources[ENDPOINT_TYPE] : undefined) ??
+      (before?.entry.instances === entry.instances ? before.resources.byType[ENDPOINT_TYPE] : undefined) ??
       createResource(ENDPOINT_TYPE, name, encodeLoadAssignment(name, entry, codec)),
   };
+  const servers = !hasServerListeners(entry.service)
+    ? NO_SERVERS
+    : sameSecurity && (before.entry.instances === entry.instances || sameEndpoints(before.entry, entry))
+      ? before.resources.servers
+      : encodeServerListeners(entry, securityOf(entry.service), options, codec);
+  return { byType, servers };
+}
+
+const NO_SERVERS: readonly Resource[] = Object.freeze([]);
+
+/** `off` for records written before issue 16. */
+export function mtlsOf(service: Service): MtlsMode {
+  return service.mtls ?? "off";
+}
+
+/** True when the service's instances get server Listeners: its mtls is not `off`, or it has intentions. */
+export function hasServerListeners(service: Service): boolean {
+  return mtlsOf(service) !== "off" || Object.keys(service.intentions ?? {}).length > 0;
+}
+
+/** The service's mode and intentions, as security-resources.ts takes them. */
+export function securityOf(service: Service): ServiceSecurity {
+  const intentions = Object.entries(service.intentions ?? {}).map(([source, action]): Intention => ({ source, destination: service.name, action }));
+  return serviceSecurityOf(service.name, mtlsOf(service), intentions);
+}
+
+/** Equal for services whose server Listeners encode alike, given equal instance addresses. */
+function securityKey(service: Service): string {
+  const intentions = Object.entries(service.intentions ?? {}).sort(([a], [b]) => compareStrings(a, b));
+  return JSON.stringify([mtlsOf(service), intentions]);
+}
+
+/** True when both entries have the same instance ids at the same addresses and ports (health and weights aside). */
+function sameEndpoints(a: ServiceEntry, b: ServiceEntry): boolean {
+  if (a.instances.size !== b.instances.size) return false;
+  for (const [id, instance] of b.instances) {
+    const other = a.instances.get(id);
+    if (!other || other.address !== instance.address || other.port !== instance.port) return false;
+  }
+  return true;
 }
 
 /** An API listener whose HttpConnectionManager fetches route config `name` over ADS. */

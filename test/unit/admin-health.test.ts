@@ -49,7 +49,7 @@ describe("admin - health checks and heartbeats", () => {
     const healthCheck = { kind: "http", path: "/healthz", intervalMs: 5000, timeoutMs: 1000, healthyThreshold: 2, unhealthyThreshold: 3 };
     assert.deepEqual(put.json.service.healthCheck, healthCheck);
     const got = await call(admin, "GET", "/v1/services/svc");
-    assert.deepEqual(Object.keys(got.json.service), ["name", "protocol", "lbPolicy", "metadata", "healthCheck", "instances"]);
+    assert.deepEqual(Object.keys(got.json.service), ["name", "protocol", "lbPolicy", "metadata", "healthCheck", "mtls", "instances"]);
     assert.deepEqual(got.json.service.healthCheck, healthCheck);
     await close();
   });

@@ -98,12 +98,12 @@ describe("admin", () => {
     const { admin, close } = await setup();
     const created = await call(admin, "PUT", "/v1/services/login");
     assert.equal(created.status, 201);
-    assert.deepEqual(created.json.service, { name: "login", protocol: "grpc", lbPolicy: "round_robin", metadata: {} });
+    assert.deepEqual(created.json.service, { name: "login", protocol: "grpc", lbPolicy: "round_robin", metadata: {}, mtls: "off" });
     const updated = await call(admin, "PUT", "/v1/services/login", { lbPolicy: "ring_hash", metadata: { team: "auth" } });
     assert.equal(updated.status, 200);
     assert.deepEqual(updated.json, {
       revision: updated.json.revision,
-      service: { name: "login", protocol: "grpc", lbPolicy: "ring_hash", metadata: { team: "auth" } },
+      service: { name: "login", protocol: "grpc", lbPolicy: "ring_hash", metadata: { team: "auth" }, mtls: "off" },
     });
     await close();
   });
@@ -118,7 +118,7 @@ describe("admin", () => {
     assert.equal(all.json.revision, registry.view().revision);
     assert.deepEqual(all.json.services.map((s: { name: string }) => s.name), ["greeter", "zeta"]);
     const greeter = all.json.services[0];
-    assert.deepEqual(Object.keys(greeter), ["name", "protocol", "lbPolicy", "metadata", "instances"]);
+    assert.deepEqual(Object.keys(greeter), ["name", "protocol", "lbPolicy", "metadata", "mtls", "instances"]);
     assert.deepEqual(greeter.instances.map((i: { id: string }) => i.id), ["a1", "b2"]);
     assert.deepEqual(all.json.services[1].instances, []);
 
@@ -211,6 +211,13 @@ describe("admin", () => {
     { name: "unknown route", method: "GET", url: "/v2/services", status: 404, error: /^no route for GET \/v2\/services; the API serves \/v1\/services, / },
     { name: "wrong method", method: "POST", url: "/v1/services/greeter", body: {}, status: 405, error: /^method POST is not allowed on \/v1\/services\/greeter; allowed: GET, HEAD, PUT, DELETE$/ },
     { name: "bad percent-encoding", method: "GET", url: "/v1/services/%E0%A4%A", status: 400, error: /^URL is not valid: bad percent-encoding/ },
+    { name: "bad mtls", method: "PUT", url: "/v1/services/greeter", body: { mtls: "on" }, status: 400, error: /^mtls: must be one of off, permissive, strict, got "on"$/ },
+    { name: "bad intentions source", method: "PUT", url: "/v1/services/greeter", body: { intentions: { "Web!": "allow" } }, status: 400, error: /^intentions: source "Web!" is not allowed; a source is a service name/ },
+    { name: "bad intentions action", method: "PUT", url: "/v1/services/greeter", body: { intentions: { web: "permit" } }, status: 400, error: /^intentions\.web: must be one of allow, deny, got "permit"$/ },
+    { name: "bad intention action", method: "PUT", url: "/v1/services/greeter/intentions/web", body: { action: "maybe" }, status: 400, error: /^action: must be one of allow, deny, got "maybe"$/ },
+    { name: "intention without action", method: "PUT", url: "/v1/services/greeter/intentions/web", body: {}, status: 400, error: /^action: is required; must be one of allow, deny$/ },
+    { name: "bad intention source", method: "PUT", url: "/v1/services/greeter/intentions/Web_1", body: { action: "deny" }, status: 400, error: /^source: must be a service name .* or "\*" .*, got "Web_1"$/ },
+    { name: "absent intention", method: "DELETE", url: "/v1/services/greeter/intentions/web", status: 404, error: /^no intention from "web" to "greeter"$/ },
     { name: "overlong name", method: "PUT", url: `/v1/services/${"a".repeat(200)}`, body: {}, status: 414, error: /path segment is too long; names are DNS labels/ },
   ];
 
@@ -227,6 +234,26 @@ describe("admin", () => {
       assert.equal(registry.view().revision, before.revision, `${bad.name} changed the registry`);
     }
     assert.equal(registry.view(), before);
+    await close();
+  });
+
+  it("admin - intentions are set and removed on the destination's record, kept by a PUT service without them, and shown by GET", async () => {
+    const { admin, close } = await setup();
+    const set = await call(admin, "PUT", "/v1/services/orders/intentions/web", { action: "deny" });
+    assert.equal(set.status, 201, set.text);
+    assert.deepEqual(set.json.service.intentions, { web: "deny" });
+    assert.equal((await call(admin, "PUT", "/v1/services/orders/intentions/*", { action: "allow" })).status, 200);
+    assert.equal((await call(admin, "PUT", "/v1/services/orders", { mtls: "strict" })).status, 200);
+    const shown = await call(admin, "GET", "/v1/services/orders");
+    assert.equal(shown.json.service.mtls, "strict");
+    assert.deepEqual(shown.json.service.intentions, { "*": "allow", web: "deny" });
+    const removed = await call(admin, "DELETE", "/v1/services/orders/intentions/web");
+    assert.equal(removed.status, 200, removed.text);
+    assert.deepEqual(removed.json.service.intentions, { "*": "allow" });
+    assert.equal((await call(admin, "PUT", "/v1/services/orders", { intentions: {} })).status, 200);
+    const cleared = await call(admin, "GET", "/v1/services/orders");
+    assert.equal(cleared.json.service.intentions, undefined);
+    assert.equal(cleared.json.service.mtls, "off", "a PUT without mtls sets the default");
     await close();
   });
 

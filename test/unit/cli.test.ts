@@ -130,6 +130,21 @@ describe("cli against a live admin API", () => {
     assert.equal(registry.view().revision, revision);
   });
 
+  it("cli - intention allow|deny|delete write the destination's intentions server-side; list shows them; bad names are one-line errors", async () => {
+    const denied = await run(["intention", "deny", "web", "orders", "--admin", url]);
+    assert.deepEqual(denied, { code: 0, stdout: `intention web -> orders: deny (revision ${registry.view().revision})\n`, stderr: "" });
+    assert.equal((await run(["intention", "allow", "*", "orders", "--admin", url])).code, 0);
+    assert.deepEqual(registry.view().services.get("orders")?.service.intentions, { "*": "allow", web: "deny" });
+    const listed = await run(["intention", "list", "orders", "--admin", url]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /^orders: mtls off, default allow\nSOURCE +ACTION\nweb +deny\n$/);
+    assert.equal((await run(["intention", "delete", "web", "orders", "--admin", url])).code, 0);
+    assert.deepEqual(registry.view().services.get("orders")?.service.intentions, { "*": "allow" });
+    assertOneLineError(await run(["intention", "delete", "web", "orders", "--admin", url]), /^no intention from "web" to "orders"$/);
+    assertOneLineError(await run(["intention", "deny", "Web!", "orders", "--admin", url]), /^command-argument value 'Web!' is invalid for argument 'source'\. It must be a service name .* or '\*'/);
+    assertOneLineError(await run(["intention", "permit", "web", "orders", "--admin", url]), /unknown command 'permit'/);
+  });
+
   it("cli - deregister removes one instance and reports a missing one", async () => {
     const result = await run(["deregister", "greeter", "b2", "--admin", url]);
     assert.deepEqual(result, { code: 0, stdout: `deregistered greeter/b2 (revision ${registry.view().revision})\n`, stderr: "" });

@@ -159,3 +159,24 @@ test("guard decide - pure: the same inputs give the same decision, and the input
   assert.deepEqual(a, b);
   assert.equal(JSON.stringify([...greeter10.resources[CLUSTER_TYPE].keys()]), before);
 });
+
+// ---- mtls readiness (issue 16) ---------------------------------------------
+
+test("guard decide - mtls-readiness: turning a service strict while a connected caller has no certificates holds, naming it; with certificates it pushes", () => {
+  const plain = entry("greeter", addresses(1, 2));
+  const strict = { ...plain, service: { ...plain.service, mtls: "strict" as const } };
+  const before = build(1, [plain]);
+  const after = build(2, [strict]);
+  const caller = (metadata: Record<string, unknown>) => ({ nodeId: "web-1", metadata, types: { CDS: { subscribed: ["greeter"] } } });
+  const server = { nodeId: "greeter-0", metadata: {}, types: { LDS: { subscribed: ["grpc/server?xds.resource.listening_address=10.0.1.1:8080"] } } };
+  const held = decide(served(before), after, { ...settings(), connected: () => [caller({}), server] });
+  assert.equal(held.kind, "hold");
+  assert.equal(held.rule, "mtls-readiness");
+  assert.match(held.problems[0]!.message, /^mtls strict for greeter would cut off 2 connected nodes without certificates \(caller web-1, server greeter-0\)/);
+  const ready = decide(served(before), after, { ...settings(), connected: () => [caller({ "steadymesh.certificate_provider": "steadymesh" })] });
+  assert.equal(ready.kind, "push");
+  const unrelated = decide(served(before), after, { ...settings(), connected: () => [{ nodeId: "x", metadata: {}, types: { CDS: { subscribed: ["other"] } } }] });
+  assert.equal(unrelated.kind, "push", "a node that does not call greeter is not in the way");
+  const already = decide(served(after), build(3, [{ ...strict, instances: new Map([...strict.instances].slice(0, 1)) }]), { ...settings({ maxEndpointRemoval: 1 }), connected: () => [caller({})] });
+  assert.notEqual(already.rule, "mtls-readiness", "a service already strict does not turn strict again");
+});

@@ -7,7 +7,10 @@
  * hand-made defect is laid over the built snapshot (an undecodable body, an
  * extra undecodable resource, a resource under another name, a route to a
  * missing cluster), and taken
- * away again, so the guard's findings come and go.
+ * away again, so the guard's findings come and go. Services turn mTLS on
+ * and off and gain intentions, so server Listeners and Clusters with TLS
+ * come and go too, and the services a candidate turns strict (read from
+ * what changed) are checked against a walk over every Cluster.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -15,6 +18,7 @@ import { SortedMap } from "../../src/collections/index.js";
 import { prepareDecision } from "../../src/guard/decide.js";
 import { diffSnapshots } from "../../src/guard/diff.js";
 import { endpointsOf } from "../../src/guard/endpoints.js";
+import { servicesTurningStrict } from "../../src/guard/strict-turn.js";
 import type { EndpointDiff, GenerationDiff, ShortType, TypeDiff } from "../../src/guard/model.js";
 import { validateSnapshot } from "../../src/guard/validate.js";
 import { createRng } from "../../src/lab/workload/rng.js";
@@ -58,12 +62,17 @@ for (const seed of [5, 6]) {
     let built: Snapshot | undefined;
     let served: Snapshot | undefined;
     let problems = 0;
+    let strictTurns = 0;
     const ahead = createRng(seed + 100);
     let previous: Snapshot | undefined;
     for (let step = 1; step <= 300; step++) {
       const events: ChangeEvent[] = [];
       const name = pick(names);
-      if (!view.services.has(name)) events.push({ revision: step, kind: "service-put", service: { name, protocol: "grpc", lbPolicy: "round_robin", metadata: {} } });
+      const security = random();
+      if (!view.services.has(name) || security < 0.15) {
+        const mtls = security < 0.05 ? "strict" : security < 0.1 ? "permissive" : "off";
+        events.push({ revision: step, kind: "service-put", service: { name, protocol: "grpc", lbPolicy: "round_robin", metadata: {}, mtls, ...(random() < 0.3 && { intentions: { a: "deny" as const } }) } });
+      }
       const roll = random();
       if (roll < 0.05 && view.services.has(name)) events.push({ revision: step, kind: "service-deleted", name });
       else if (roll < 0.2) events.push({ revision: step, kind: "instance-deleted", service: name, id: `i${Math.floor(random() * 4)}` });
@@ -103,9 +112,19 @@ for (const seed of [5, 6]) {
         }
       };
       assert.deepEqual(outcome(() => diffSnapshots(codec, served, candidate)), outcome(() => fullDiff(codec, served, candidate)), `step ${step}: diff`);
+      if (found.length === 0) {
+        const turning = servicesTurningStrict(codec, served, candidate).map((c) => c.service);
+        const tls = (snapshot: Snapshot | undefined, service: string) => {
+          const resource = snapshot?.resources[CLUSTER_TYPE].get(service);
+          return resource !== undefined && codec.decodeResource(CLUSTER_TYPE, resource.body).transport_socket !== undefined;
+        };
+        assert.deepEqual(turning, [...candidate.resources[CLUSTER_TYPE].keys()].filter((service) => tls(candidate, service) && !tls(served, service)), `step ${step}: turning strict`);
+        strictTurns += turning.length;
+      }
       // The guard's baseline moves on only with clean candidates, as a push would.
       if (found.length === 0 && random() < 0.7) served = candidate;
     }
     assert.ok(problems > 20, `only ${problems} steps with findings`);
+    assert.ok(strictTurns > 5, `only ${strictTurns} services turned strict`);
   });
 }

@@ -52,7 +52,7 @@ test("registry - starts from what the store already holds", async () => {
 test("registry - putService fills defaults, reports created, and raises the revision", async () => {
   const registry = await createRegistry(createMemoryStore());
   const first = await registry.putService("login", {});
-  assert.deepEqual(first, { revision: 1, created: true, value: service("login") });
+  assert.deepEqual(first, { revision: 1, created: true, value: { ...service("login"), mtls: "off" } });
   const second = await registry.putService("login", { protocol: "http" });
   assert.equal(second.created, false);
   assert.equal(second.revision, 2);
@@ -65,7 +65,7 @@ test("registry - putInstance creates the service with defaults and keeps instanc
   const put = await registry.putInstance("login", "i1", { ...ADDRESS, zone: "z1" });
   assert.equal(put.created, true);
   assert.equal(put.value.zone, "z1");
-  assert.deepEqual(registry.getService("login")?.service, service("login"));
+  assert.deepEqual(registry.getService("login")?.service, { ...service("login"), mtls: "off" });
   assert.equal((await registry.putInstance("login", "i1", ADDRESS)).created, false);
   await registry.putService("login", { lbPolicy: "ring_hash" });
   assert.deepEqual([...registry.getService("login")!.instances.keys()], ["i1"]);
@@ -250,4 +250,23 @@ test("registry - close stops following the feed, closes the store, and refuses w
   await assert.rejects(registry.putService("a", {}), UnavailableError);
   assert.deepEqual(calls, []);
   await registry.close();
+});
+
+test("registry - intentions are applied inside the commit: two writers of different sources both land", async () => {
+  const store = createMemoryStore();
+  const one = await createRegistry(store);
+  const two = await createRegistry(store);
+  await Promise.all([one.putIntention("orders", "web", { action: "deny" }), two.putIntention("orders", "*", { action: "deny" }), one.putIntention("orders", "billing", { action: "allow" })]);
+  assert.deepEqual(one.getService("orders")?.service.intentions, { "*": "deny", billing: "allow", web: "deny" });
+  assert.deepEqual(two.getService("orders")?.service.intentions, { "*": "deny", billing: "allow", web: "deny" });
+  await one.putService("orders", { lbPolicy: "ring_hash" });
+  assert.deepEqual(one.getService("orders")?.service.intentions, { "*": "deny", billing: "allow", web: "deny" }, "a PUT without intentions keeps them");
+  const removed = await two.deleteIntention("orders", "web");
+  assert.deepEqual(removed.value.intentions, { "*": "deny", billing: "allow" });
+  await assert.rejects(two.deleteIntention("orders", "web"), NotFoundError);
+  await assert.rejects(two.deleteIntention("nowhere", "web"), NotFoundError);
+  await assert.rejects(one.putIntention("orders", "web", { action: "block" }), ValidationError);
+  await assert.rejects(one.putIntention("Orders", "web", { action: "deny" }), ValidationError);
+  await one.close();
+  await two.close();
 });

@@ -9,13 +9,16 @@
  * endpoints, port 0), health changes, deletes and re-creates, and services
  * whose route points at another service's cluster (x-k → y-k, through a codec
  * decorator), so that removing or adding y-k changes whether x-k is
- * consistent without x-k itself changing.
+ * consistent without x-k itself changing. Services turn mTLS on and off and
+ * gain and lose intentions, so their instances' server Listeners (LDS
+ * resources not named after them) come and go, and two services on one
+ * address and port collide over one.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SortedMap } from "../../src/collections/index.js";
 import { createRng } from "../../src/lab/workload/rng.js";
-import { ENDPOINT_TYPE, RESOURCE_TYPES, ROUTE_TYPE, loadCodec, type Codec } from "../../src/proto/index.js";
+import { ENDPOINT_TYPE, LISTENER_TYPE, RESOURCE_TYPES, ROUTE_TYPE, loadCodec, type Codec } from "../../src/proto/index.js";
 import { HEALTH_STATES, type ChangeEvent, type Instance, type RegistryView, type Service } from "../../src/registry/index.js";
 import { nextView } from "../../src/registry/next-view.js";
 import { buildInSteps, buildSnapshot, createBuildCache, type BuildResult, type Snapshot } from "../../src/snapshot/index.js";
@@ -35,6 +38,16 @@ const crossRouting: Codec = {
 };
 
 const NAMES = ["a", "b", "c", "d", "e", "f", "x-1", "x-2", "y-1", "y-2"];
+
+/** Mostly nothing (as before issue 16); otherwise an mtls mode and intentions from a few sources. */
+function security(random: () => number): Pick<Service, "mtls" | "intentions"> {
+  const roll = random();
+  if (roll < 0.5) return {};
+  const mtls = roll < 0.65 ? "off" : roll < 0.8 ? "permissive" : "strict";
+  const intentions: Record<string, "allow" | "deny"> = {};
+  for (const source of ["*", "a", "b"]) if (random() < 0.3) intentions[source] = random() < 0.5 ? "allow" : "deny";
+  return { mtls, ...(Object.keys(intentions).length > 0 && { intentions }) };
+}
 
 function assertSameSnapshot(incremental: Snapshot, full: Snapshot, step: number): void {
   for (const type of RESOURCE_TYPES) {
@@ -57,7 +70,7 @@ for (const seed of [1, 2, 3]) {
   test(`snapshot incremental - seed ${seed}: 400 random change steps, the incremental build equals a full rebuild after every step`, () => {
     const random = createRng(seed);
     const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
-    const service = (name: string): Service => ({ name, protocol: "grpc", lbPolicy: random() < 0.8 ? "round_robin" : "ring_hash", metadata: {} });
+    const service = (name: string): Service => ({ name, protocol: "grpc", lbPolicy: random() < 0.8 ? "round_robin" : "ring_hash", metadata: {}, ...security(random) });
     const instance = (name: string): Instance => ({
       service: name,
       id: `i${Math.floor(random() * 5)}`,
@@ -74,7 +87,7 @@ for (const seed of [1, 2, 3]) {
     const cache = createBuildCache();
     let incremental: BuildResult | undefined;
     let full: BuildResult | undefined;
-    const kinds = { failing: 0, changes: 0 };
+    const kinds = { failing: 0, changes: 0, servers: 0, collisions: 0 };
     for (let step = 1; step <= 400; step++) {
       const events: ChangeEvent[] = [];
       for (let k = 0, n = 1 + Math.floor(random() * 3); k < n; k++) {
@@ -92,8 +105,12 @@ for (const seed of [1, 2, 3]) {
       assertSameSnapshot(incremental.snapshot, full.snapshot, step);
       assert.deepEqual(incremental.failures, full.failures, `step ${step}: failures`);
       if (!full.ok) kinds.failing++;
+      if (full.failures.some((f) => f.issues.some((i) => i.message.includes("server Listener")))) kinds.collisions++;
+      if ([...full.snapshot.resources[LISTENER_TYPE].keys()].some((name) => name.startsWith("grpc/server"))) kinds.servers++;
       kinds.changes += events.length;
     }
+    assert.ok(kinds.servers > 100, `only ${kinds.servers} of 400 steps had server Listeners`);
+    assert.ok(kinds.collisions > 5, `only ${kinds.collisions} of 400 steps had two services on one server Listener`);
     // The mix must have exercised the failure paths, or the test proves less than it says.
     assert.ok(kinds.failing > 20, `only ${kinds.failing} of 400 steps had a failing service`);
   });
@@ -127,7 +144,7 @@ for (const seed of [4, 5]) {
         const name = pick(names);
         const exists = view.services.has(name) || events.some((e) => e.kind === "service-put" && e.service.name === name);
         const roll = random();
-        if (!exists) events.push({ revision: burst, kind: "service-put", service: { name, protocol: "grpc", lbPolicy: "round_robin", metadata: {} } });
+        if (!exists || roll > 0.95) events.push({ revision: burst, kind: "service-put", service: { name, protocol: "grpc", lbPolicy: "round_robin", metadata: {}, ...security(random) } });
         if (roll < 0.04) events.push({ revision: burst, kind: "service-deleted", name });
         else if (roll < 0.2) events.push({ revision: burst, kind: "instance-deleted", service: name, id: `i${Math.floor(random() * 5)}` });
         else events.push({ revision: burst, kind: "instance-put", instance: instance(name) });

@@ -113,6 +113,21 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
     assert.deepEqual(state.instances, [instance("a", "i1"), instance("b", "i1")]);
   });
 
+  it("set-intention sets and removes one intention on the destination's record (created from serviceDefaults), and put-service keeps them with keepIntentions", async (store) => {
+    const set = (source: string, action?: "allow" | "deny"): Mutation => ({ kind: "set-intention", destination: "orders", source, ...(action && { action }), serviceDefaults: service("orders") });
+    const created = await store.commit([set("web", "deny")]);
+    assert.deepEqual(summary(created.events), ["1 service-put orders"]);
+    await store.commit([set("*", "deny"), set("billing", "allow")]);
+    assert.deepEqual((await store.load()).services, [service("orders", { intentions: { "*": "deny", billing: "allow", web: "deny" } })]);
+    await store.commit([{ kind: "put-service", service: service("orders", { mtls: "strict" }), keepIntentions: true }]);
+    assert.deepEqual((await store.load()).services, [service("orders", { mtls: "strict", intentions: { "*": "deny", billing: "allow", web: "deny" } })]);
+    const removed = await store.commit([set("web"), set("nobody")]);
+    assert.deepEqual(summary(removed.events), ["4 service-put orders"], "removing an absent intention changes nothing");
+    assert.deepEqual(await store.commit([set("nobody")]), { revision: 4, events: [] });
+    await store.commit([{ kind: "put-service", service: service("orders") }]);
+    assert.deepEqual((await store.load()).services, [service("orders")], "put-service without keepIntentions replaces them");
+  });
+
   it("cascades a service delete: instance-deleted for each instance, then service-deleted", async (store) => {
     await store.commit([putInstance("a", "i2"), putInstance("a", "i1"), putInstance("b", "i1")]);
     const result = await store.commit([{ kind: "delete-service", name: "a" }]);

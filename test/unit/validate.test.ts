@@ -26,12 +26,13 @@ function onlyIssue(call: () => unknown): Issue {
 const instanceIssue = (body: Record<string, unknown>) => onlyIssue(() => parseInstanceBody("svc", "i1", { ...GOOD_INSTANCE, ...body }));
 
 test("validate - fills service defaults and keeps only model fields", () => {
-  assert.deepEqual(parseServiceBody("login", {}), { name: "login", protocol: "grpc", lbPolicy: "round_robin", metadata: {} });
-  assert.deepEqual(parseServiceBody("login", { protocol: "http", lbPolicy: "ring_hash", metadata: { team: "core" } }), {
+  assert.deepEqual(parseServiceBody("login", {}), { name: "login", protocol: "grpc", lbPolicy: "round_robin", metadata: {}, mtls: "off" });
+  assert.deepEqual(parseServiceBody("login", { protocol: "http", lbPolicy: "ring_hash", metadata: { team: "core" }, mtls: "strict" }), {
     name: "login",
     protocol: "http",
     lbPolicy: "ring_hash",
     metadata: { team: "core" },
+    mtls: "strict",
   });
 });
 
@@ -67,7 +68,7 @@ test("validate - the body must be a JSON object", () => {
 test("validate - unknown fields are rejected by name, listing the allowed ones", () => {
   assert.deepEqual(onlyIssue(() => parseServiceBody("svc", { protocl: "grpc" })), {
     path: "protocl",
-    message: "unknown field; allowed fields are protocol, lbPolicy, metadata, healthCheck",
+    message: "unknown field; allowed fields are protocol, lbPolicy, metadata, healthCheck, mtls, intentions",
   });
   const issue = instanceIssue({ prot: 1 });
   assert.equal(issue.path, "prot");

@@ -1,5 +1,5 @@
 import { ConflictError, ValidationError, type Issue } from "../../errors/index.js";
-import type { Instance, Service } from "../model.js";
+import { ANY_SOURCE, INTENTION_ACTIONS, type Instance, type Service } from "../model.js";
 import type { ChangeEvent, Mutation } from "../store.js";
 import { isDnsLabel } from "../validate.js";
 
@@ -29,7 +29,7 @@ export interface Tables {
 
 /** A deep-frozen copy holding only the model's fields, so later changes to the caller's object cannot leak in. */
 export function freezeService(service: Service): Service {
-  const { name, protocol, lbPolicy, healthCheck } = service;
+  const { name, protocol, lbPolicy, healthCheck, mtls, intentions } = service;
   return Object.freeze({
     name,
     protocol,
@@ -37,7 +37,16 @@ export function freezeService(service: Service): Service {
     metadata: Object.freeze({ ...service.metadata }),
     // Optional fields are left out rather than stored as undefined, so values without them compare equal to older ones.
     ...(healthCheck !== undefined && { healthCheck: Object.freeze({ ...healthCheck }) }),
+    ...(mtls !== undefined && { mtls }),
+    ...(intentions !== undefined && Object.keys(intentions).length > 0 && { intentions: Object.freeze(sortedRecord(intentions)) }),
   });
+}
+
+/** A copy of `record` with its keys in code-unit order, so equal intentions serialize alike. */
+function sortedRecord<T>(record: Readonly<Record<string, T>>): Record<string, T> {
+  const sorted: Record<string, T> = {};
+  for (const key of Object.keys(record).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) sorted[key] = record[key] as T;
+  return sorted;
 }
 
 /** See freezeService. */
@@ -70,6 +79,15 @@ export function checkMutation(mutation: Mutation, index: number): void {
     case "delete-service":
       issues = labelIssue(`${at}.name`, mutation.name);
       break;
+    case "set-intention":
+      issues = [...labelIssue(`${at}.destination`, mutation.destination), ...(mutation.source === ANY_SOURCE ? [] : labelIssue(`${at}.source`, mutation.source))];
+      if (mutation.serviceDefaults?.name !== mutation.destination) {
+        issues.push({ path: `${at}.serviceDefaults.name`, message: `must equal destination ${JSON.stringify(mutation.destination)}, got ${JSON.stringify(mutation.serviceDefaults?.name)}` });
+      }
+      if (mutation.action !== undefined && !(INTENTION_ACTIONS as readonly string[]).includes(mutation.action)) {
+        issues.push({ path: `${at}.action`, message: `must be one of allow, deny, or absent to delete, got ${JSON.stringify(mutation.action)}` });
+      }
+      break;
     case "put-instance":
       issues = [...labelIssue(`${at}.instance.service`, mutation.instance?.service), ...labelIssue(`${at}.instance.id`, mutation.instance?.id)];
       if (mutation.serviceDefaults?.name !== mutation.instance?.service) {
@@ -80,7 +98,7 @@ export function checkMutation(mutation: Mutation, index: number): void {
       issues = [...labelIssue(`${at}.service`, mutation.service), ...labelIssue(`${at}.id`, mutation.id)];
       break;
     default:
-      issues = [{ path: `${at}.kind`, message: `must be one of put-service, delete-service, put-instance, delete-instance, got ${JSON.stringify((mutation as { kind?: unknown }).kind)}` }];
+      issues = [{ path: `${at}.kind`, message: `must be one of put-service, delete-service, put-instance, delete-instance, set-intention, got ${JSON.stringify((mutation as { kind?: unknown }).kind)}` }];
   }
   if (issues.length > 0) throw new ValidationError(issues);
 }
@@ -88,7 +106,8 @@ export function checkMutation(mutation: Mutation, index: number): void {
 function applyOne(tables: Tables, mutation: Mutation, revision: number, events: ChangeEvent[]): void {
   switch (mutation.kind) {
     case "put-service": {
-      const service = freezeService(mutation.service);
+      const before = mutation.keepIntentions ? tables.getService(mutation.service.name)?.intentions : undefined;
+      const service = freezeService(before ? { ...mutation.service, intentions: before } : mutation.service);
       tables.putService(service);
       events.push({ revision, kind: "service-put", service });
       return;
@@ -115,6 +134,10 @@ function applyOne(tables: Tables, mutation: Mutation, revision: number, events: 
       events.push({ revision, kind: "instance-put", instance });
       return;
     }
+    case "set-intention": {
+      applyIntention(tables, mutation, revision, events);
+      return;
+    }
     case "delete-instance": {
       if (!tables.getInstance(mutation.service, mutation.id)) return;
       tables.deleteInstance(mutation.service, mutation.id);
@@ -122,6 +145,23 @@ function applyOne(tables: Tables, mutation: Mutation, revision: number, events: 
       return;
     }
   }
+}
+
+/** Sets or (action absent) removes one intention on its destination's record, creating the destination with defaults to set one. */
+function applyIntention(tables: Tables, mutation: Extract<Mutation, { kind: "set-intention" }>, revision: number, events: ChangeEvent[]): void {
+  const current = tables.getService(mutation.destination);
+  const intentions = { ...current?.intentions };
+  if (mutation.action === undefined) {
+    if (!current || !Object.hasOwn(intentions, mutation.source)) return;
+    delete intentions[mutation.source];
+  } else {
+    intentions[mutation.source] = mutation.action;
+  }
+  const base = current ?? mutation.serviceDefaults;
+  const { intentions: _old, ...rest } = base;
+  const service = freezeService({ ...rest, ...(Object.keys(intentions).length > 0 && { intentions }) });
+  tables.putService(service);
+  events.push({ revision, kind: "service-put", service });
 }
 
 /**

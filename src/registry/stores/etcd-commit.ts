@@ -133,6 +133,9 @@ export function planReads(mutations: readonly Mutation[]): ReadPlan {
         services.add(m.name);
         whole.add(m.name);
         break;
+      case "set-intention":
+        services.add(m.destination);
+        break;
       case "put-instance": {
         const { service, id, address, port } = m.instance;
         services.add(service);
