@@ -14,42 +14,17 @@ import { after, before, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { main } from "../../src/cli/index.js";
 import { freePort } from "../helpers/free-ports.js";
-import { loadGreeter, type HelloReply } from "../helpers/greeter.js";
 import { captureIo } from "../helpers/io.js";
 import { startServeProcess, type ServeProcess } from "../helpers/serve-process.js";
+import { call, callUntil, greeterClient, startSpiffeEchoServer, type GreeterClient } from "../helpers/xds-greeter.js";
 
 // grpc-js-xds registers the RBAC filter only when this is set as it loads (environment.js); it is imported in before().
 process.env.GRPC_XDS_EXPERIMENTAL_RBAC = "true";
 
 const TRUST_DOMAIN = "mesh.test";
-const BOOTSTRAP_KEY = "grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config";
 const WEB_ID = `URI:spiffe://${TRUST_DOMAIN}/service/web`;
 
-type Result = { ok: true; message: string } | { ok: false; code: number; details: string };
-type GreeterClient = grpc.Client & {
-  SayHello(request: { name: string }, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, reply: HelloReply) => void): void;
-};
-
-function call(client: GreeterClient, deadlineMs = 1500): Promise<Result> {
-  return new Promise((resolve) => {
-    client.SayHello({ name: "t" }, { deadline: Date.now() + deadlineMs }, (err, reply) =>
-      resolve(err ? { ok: false, code: err.code, details: err.details } : { ok: true, message: reply.message }),
-    );
-  });
-}
-
-/** Calls until `done` holds (a push takes a moment to reach both ends); the last result. */
-async function callUntil(client: GreeterClient, done: (r: Result) => boolean, timeoutMs = 20_000): Promise<Result> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const last = await call(client);
-    if (done(last) || Date.now() > end) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe("mtls through serve", () => {
-  const Greeter = loadGreeter();
   const clients: grpc.Client[] = [];
   const seen: string[] = [];
   let serve: ServeProcess;
@@ -78,11 +53,7 @@ describe("mtls through serve", () => {
     return JSON.parse(made.out) as object;
   }
 
-  function client(target: string, credentials: grpc.ChannelCredentials, config: object): GreeterClient {
-    const made = new Greeter(target, credentials, { [BOOTSTRAP_KEY]: JSON.stringify(config) });
-    clients.push(made);
-    return made as unknown as GreeterClient;
-  }
+  const client = (target: string, credentials: grpc.ChannelCredentials, config: object): GreeterClient => greeterClient(clients, target, credentials, config);
 
   before(async () => {
     xdsModule = await import("@grpc/grpc-js-xds");
@@ -98,18 +69,7 @@ describe("mtls through serve", () => {
     // Strict before the server starts, so that its server Listener (named after its address) is there when it asks.
     await admin("PUT", "/v1/services/orders", { mtls: "strict" });
     await admin("PUT", "/v1/services/orders/instances/orders-1", { address: "127.0.0.1", port: serverPort });
-    server = new xdsModule.XdsServer({ [BOOTSTRAP_KEY]: JSON.stringify(await bootstrap("orders-1", join(dir, "orders"))), drainGraceTimeMs: 200 } as never);
-    server.addService(Greeter.service, {
-      SayHello(onServer: grpc.ServerUnaryCall<{ name: string }, HelloReply>, callback: grpc.sendUnaryData<HelloReply>) {
-        // The verified peer certificate of the TLS connection: the caller's SPIFFE ID.
-        const peer = onServer.getAuthContext()?.sslPeerCertificate?.subjectaltname ?? "";
-        seen.push(peer);
-        callback(null, { message: peer, backend: "orders-1" });
-      },
-    });
-    await new Promise<void>((resolve, reject) =>
-      server.bindAsync(`127.0.0.1:${serverPort}`, new xdsModule.XdsServerCredentials(grpc.ServerCredentials.createInsecure()), (err) => (err ? reject(err) : resolve())),
-    );
+    server = await startSpiffeEchoServer(xdsModule, await bootstrap("orders-1", join(dir, "orders")), serverPort, seen);
   });
 
   after(async () => {
@@ -128,7 +88,7 @@ describe("mtls through serve", () => {
 
   test("mtls serve - strict: a stock client with certificates calls over mTLS and the server sees its SPIFFE ID; one without is refused", async () => {
     web = client("xds:///orders", new xdsModule.XdsChannelCredentials(grpc.credentials.createInsecure()), await bootstrap("web-1", webDir));
-    assert.deepEqual(await callUntil(web, (r) => r.ok), { ok: true, message: WEB_ID }, serve.stderr().slice(-2000));
+    assert.deepEqual((await callUntil(web, (r) => r.ok)).last, { ok: true, message: WEB_ID }, serve.stderr().slice(-2000));
     legacy = client("xds:///orders", grpc.credentials.createInsecure(), await bootstrap("legacy-1"));
     const before = seen.length;
     const refused = await Promise.all(Array.from({ length: 3 }, () => call(legacy)));
@@ -138,7 +98,7 @@ describe("mtls through serve", () => {
 
   test("mtls serve - permissive: the client without a certificate is served", async () => {
     await admin("PUT", "/v1/services/orders", { mtls: "permissive" });
-    assert.deepEqual(await callUntil(legacy, (r) => r.ok), { ok: true, message: "" }, "served, unauthenticated");
+    assert.deepEqual((await callUntil(legacy, (r) => r.ok)).last, { ok: true, message: "" }, "served, unauthenticated");
   });
 
   test("mtls serve - strict while a connected caller has no certificates is held by the guard, and the reason says so", async () => {
@@ -155,18 +115,18 @@ describe("mtls through serve", () => {
     assert.deepEqual(await call(legacy), { ok: true, message: "" }, "the held generation did not reach the caller");
     const approved = await cli("approve", String(held.id));
     assert.equal(approved.code, 0, approved.err);
-    assert.deepEqual(await callUntil(web, (r) => r.ok && r.message === WEB_ID), { ok: true, message: WEB_ID });
+    assert.deepEqual((await callUntil(web, (r) => r.ok && r.message === WEB_ID)).last, { ok: true, message: WEB_ID });
   });
 
   test("mtls serve - intention deny gives PERMISSION_DENIED; intention allow serves the next call, with no restart", async () => {
     const denied = await cli("intention", "deny", "web", "orders");
     assert.equal(denied.code, 0, denied.err);
-    const refused = await callUntil(web, (r) => !r.ok && r.code === grpc.status.PERMISSION_DENIED);
+    const refused = (await callUntil(web, (r) => !r.ok && r.code === grpc.status.PERMISSION_DENIED)).last;
     assert.equal(!refused.ok && refused.code, grpc.status.PERMISSION_DENIED, JSON.stringify(refused));
     const listed = await cli("intention", "list", "orders");
     assert.match(listed.out, /^orders: mtls strict, default allow \(no '\*' intention\)\nSOURCE +ACTION\nweb +deny\n$/);
     const allowed = await cli("intention", "allow", "web", "orders");
     assert.equal(allowed.code, 0, allowed.err);
-    assert.deepEqual(await callUntil(web, (r) => r.ok), { ok: true, message: WEB_ID });
+    assert.deepEqual((await callUntil(web, (r) => r.ok)).last, { ok: true, message: WEB_ID });
   });
 });

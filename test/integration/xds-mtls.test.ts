@@ -25,45 +25,20 @@ import { encodeServerListeners, withClusterSecurity, type ServiceSecurity } from
 import { clusterFor } from "../../src/snapshot/service-resources.js";
 import { buildBootstrap, createSnapshotCache, createXdsServer, DEFAULT_GROUP, type XdsServer } from "../../src/xds/index.js";
 import { freePort } from "../helpers/free-ports.js";
-import { loadGreeter, type HelloReply } from "../helpers/greeter.js";
 import { entry } from "../helpers/registry-view.js";
 import { createTestCa } from "../helpers/test-certificates.js";
+import { call, callUntil, greeterClient, startSpiffeEchoServer, type GreeterClient } from "../helpers/xds-greeter.js";
 
 // grpc-js-xds registers the RBAC filter only when this is set as it loads (environment.js); it is loaded below, after this line.
 process.env.GRPC_XDS_EXPERIMENTAL_RBAC = "true";
 
 const TRUST_DOMAIN = "mesh.test";
-const BOOTSTRAP_KEY = "grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config";
 const OPTIONS = { trustDomain: TRUST_DOMAIN };
 const WEB_ID = `URI:spiffe://${TRUST_DOMAIN}/service/web`;
-
-type Result = { ok: true; message: string } | { ok: false; code: number; details: string };
-type GreeterClient = grpc.Client & {
-  SayHello(request: { name: string }, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, reply: HelloReply) => void): void;
-};
-
-function call(client: GreeterClient, deadlineMs = 1500): Promise<Result> {
-  return new Promise((resolve) => {
-    client.SayHello({ name: "t" }, { deadline: Date.now() + deadlineMs }, (err, reply) =>
-      resolve(err ? { ok: false, code: err.code, details: err.details } : { ok: true, message: reply.message }),
-    );
-  });
-}
-
-/** Calls until `done` holds (a push takes a moment to reach both ends); returns the last result and how many calls it took. */
-async function callUntil(client: GreeterClient, done: (r: Result) => boolean, timeoutMs = 20_000): Promise<{ last: Result; calls: number }> {
-  const end = Date.now() + timeoutMs;
-  for (let calls = 1; ; calls++) {
-    const last = await call(client);
-    if (done(last) || Date.now() > end) return { last, calls };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("xds mtls", () => {
   const codec = loadCodec();
   const cache = createSnapshotCache();
-  const Greeter = loadGreeter();
   const served: string[] = [];
   let dir: string;
   let xds: XdsServer;
@@ -88,11 +63,7 @@ describe("xds mtls", () => {
     cache.setSnapshot(DEFAULT_GROUP, snapshot, revision);
   }
 
-  function client(target: string, credentials: grpc.ChannelCredentials, bootstrap?: object): GreeterClient {
-    const made = new Greeter(target, credentials, bootstrap ? { [BOOTSTRAP_KEY]: JSON.stringify(bootstrap) } : {});
-    clients.push(made);
-    return made as unknown as GreeterClient;
-  }
+  const client = (target: string, credentials: grpc.ChannelCredentials, bootstrap?: object): GreeterClient => greeterClient(clients, target, credentials, bootstrap);
 
   let xdsModule: typeof import("@grpc/grpc-js-xds");
   let ca: Awaited<ReturnType<typeof createTestCa>>;
@@ -114,18 +85,7 @@ describe("xds mtls", () => {
     publish({ mode: "strict", defaultAction: "allow", intentions: [] });
 
     const bootstrap = buildBootstrap({ nodeId: "orders-1", xds: [xdsAddress], certs: ordersDir });
-    server = new xdsModule.XdsServer({ [BOOTSTRAP_KEY]: JSON.stringify(bootstrap), drainGraceTimeMs: 200 } as never);
-    server.addService(Greeter.service, {
-      SayHello(callOnServer: grpc.ServerUnaryCall<{ name: string }, HelloReply>, callback: grpc.sendUnaryData<HelloReply>) {
-        // What grpc-js exposes of the caller: the verified peer certificate of the TLS connection.
-        const peer = callOnServer.getAuthContext()?.sslPeerCertificate?.subjectaltname ?? "";
-        served.push(peer);
-        callback(null, { message: peer, backend: "orders-1" });
-      },
-    });
-    await new Promise<void>((resolve, reject) =>
-      server.bindAsync(`127.0.0.1:${serverPort}`, new xdsModule.XdsServerCredentials(grpc.ServerCredentials.createInsecure()), (err) => (err ? reject(err) : resolve())),
-    );
+    server = await startSpiffeEchoServer(xdsModule, bootstrap, serverPort, served);
   });
 
   after(async () => {
