@@ -29,6 +29,7 @@ import "./unit/bench-broadcast.test.js";
 import "./unit/bench-percentiles.test.js";
 import "./unit/cli-cert.test.js";
 import "./unit/cli-dns-rate-limit.test.js";
+import "./unit/cli-front-door.test.js";
 import "./unit/cli-generations.test.js";
 import "./unit/cli-guard.test.js";
 import "./unit/cli-heartbeat.test.js";

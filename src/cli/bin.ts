@@ -1,12 +1,24 @@
 /** The `steadymesh` executable: runs the CLI on this process's arguments and sets its exit code. */
-import { main } from "./index.js";
+import { readVersion, VERSION_FLAGS } from "./version.js";
 
-main(process.argv).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`steadymesh: error: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+function reportCrash(err: unknown): void {
+  process.stderr.write(`steadymesh: error: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+}
+
+const args = process.argv.slice(2);
+if (args.length === 1 && VERSION_FLAGS.includes(args[0]!)) {
+  // Answered here, without loading every command's modules (about 100 ms).
+  try {
+    process.stdout.write(`${readVersion()}\n`);
+  } catch (err) {
+    reportCrash(err);
+  }
+} else {
+  import("./index.js").then(({ main }) => main(process.argv)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    reportCrash,
+  );
+}

@@ -14,6 +14,7 @@ import { addServeCommand } from "./commands/serve.js";
 import { addStatusCommand } from "./commands/status.js";
 import { addTokenCommands } from "./commands/token.js";
 import { createContext, type CliContext, type CliIo } from "./context.js";
+import { readVersion } from "./version.js";
 
 export type { CliIo, SignalSource, StopSignal } from "./context.js";
 
@@ -50,6 +51,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
 function buildProgram(context: CliContext, state: { command: string }): Command {
   const program = new Command("steadymesh")
     .description("service-discovery control plane for gRPC and Envoy")
+    .version(readVersion(), "-V, --version", "print steadymesh's version and exit")
     .exitOverride()
     .configureOutput({
       writeOut: (text) => void context.io.stdout.write(text),

@@ -185,12 +185,13 @@ async function smokeRun(out: string, t: { diagnostic(message: string): void }): 
   return (report.slos as Verdict[]).map(({ cohort, window, ok }) => ({ cohort, window, ok }));
 }
 
-test("lab - `lab list` lists the seven shipped scenarios, one line each", async () => {
+test("lab - `lab list` lists the seven shipped scenarios, one row each with its description indented under it (80 columns: not a terminal)", async () => {
   const run = await cli(["lab", "list"], 30_000);
   assert.equal(run.code, 0, run.stderr);
   const lines = run.stdout.trimEnd().split("\n");
-  assert.match(lines[0]!, /^SCENARIO +DESCRIPTION$/);
-  assert.deepEqual(lines.slice(1).map((line) => line.split(/\s+/)[0]), SHIPPED);
+  assert.match(lines[0]!, /^SCENARIO +DURATION +REAL TIME$/);
+  assert.ok(lines.every((line) => line.length <= 80), run.stdout);
+  assert.deepEqual(lines.slice(1).filter((line) => !line.startsWith(" ")).map((line) => line.split(/\s+/)[0]), SHIPPED);
 });
 
 test("lab - `lab run --speed 0` fails with one line and runs nothing", async () => {

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { resolve } from "node:path";
 import { SteadyError } from "../../errors/index.js";
 import type { CliContext } from "../context.js";
+import { DEFAULT_COLUMNS, formatScenarioList } from "../scenario-list.js";
 import { formatTable } from "../table.js";
 
 interface RunFlags {
@@ -20,8 +21,9 @@ export function addLabCommands(program: Command, context: CliContext): void {
     .description("list the scenarios that ship with steadymesh")
     .action(async () => {
       const { listScenarios } = await import("../../lab/index.js");
-      const rows = listScenarios().map((s) => [s.name, s.summary.length > 100 ? `${s.summary.slice(0, 97)}...` : s.summary]);
-      for (const line of formatTable(["SCENARIO", "DESCRIPTION"], rows)) context.print(line);
+      // A terminal's width; a pipe or a file gets the default.
+      const columns = (context.io.stdout as Partial<NodeJS.WriteStream>).columns || DEFAULT_COLUMNS;
+      for (const line of formatScenarioList(listScenarios(), columns)) context.print(line);
     });
   lab
     .command("run")

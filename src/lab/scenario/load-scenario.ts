@@ -13,6 +13,10 @@ export interface ScenarioListing {
   readonly file: string;
   /** The first line of its description. */
   readonly summary: string;
+  /** Scenario seconds from start to end. */
+  readonly durationSec: number;
+  /** Default speed: scenario seconds per real second. */
+  readonly speed: number;
 }
 
 /**
@@ -55,7 +59,7 @@ export function loadScenario(pathOrName: string, dir: string = scenariosDir()): 
 export function listScenarios(dir: string = scenariosDir()): ScenarioListing[] {
   return shippedNames(dir).map((name) => {
     const scenario = loadScenario(name, dir);
-    return { name, file: scenario.file, summary: scenario.description.split("\n")[0] ?? "" };
+    return { name, file: scenario.file, summary: scenario.description.split("\n")[0] ?? "", durationSec: scenario.durationSec, speed: scenario.speed };
   });
 }
 
