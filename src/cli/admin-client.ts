@@ -1,4 +1,5 @@
 import { SteadyError, UnavailableError, type ErrorCode } from "../errors/index.js";
+import { inCliWords, type FieldFlags } from "./cli-wording.js";
 
 /** A request that gets no answer within this long is reported as unreachable rather than hanging the CLI. */
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -10,9 +11,11 @@ export interface AdminClient {
   /**
    * Sends one request and resolves with the parsed JSON answer. Rejects with
    * UnavailableError when the server cannot be reached, and with a
-   * SteadyError carrying the server's own `error` text on a 4xx/5xx answer.
+   * SteadyError carrying the server's own `error` text on a 4xx/5xx answer,
+   * in the CLI's words (see cli-wording.ts): `flags` names the flag that set
+   * each body field, so that a rejected field is reported as its flag.
    */
-  request<T>(method: AdminMethod, path: string, body?: unknown): Promise<T>;
+  request<T>(method: AdminMethod, path: string, body?: unknown, flags?: FieldFlags): Promise<T>;
 }
 
 /** Path segment for a name; names are DNS labels, but a bad one must still reach the server intact to be rejected there. */
@@ -31,7 +34,7 @@ export interface ClientToken {
 export function createAdminClient(baseUrl: string, fetchImpl: typeof fetch = fetch, auth?: ClientToken): AdminClient {
   const authorization: Record<string, string> = auth?.token ? { authorization: `Bearer ${auth.token}` } : {};
   return {
-    async request<T>(method: AdminMethod, path: string, body?: unknown): Promise<T> {
+    async request<T>(method: AdminMethod, path: string, body?: unknown, flags?: FieldFlags): Promise<T> {
       const url = `${baseUrl}${path}`;
       let response: Response;
       let text: string;
@@ -47,7 +50,7 @@ export function createAdminClient(baseUrl: string, fetchImpl: typeof fetch = fet
         throw new UnavailableError(`cannot reach the admin API at ${baseUrl}: ${describeFetchFailure(err)}`, { cause: err });
       }
       const parsed = parseJson(text);
-      if (!response.ok) throw answerError(response, parsed, baseUrl, auth?.hint);
+      if (!response.ok) throw answerError(response, parsed, baseUrl, auth?.hint, flags);
       if (parsed === undefined) {
         throw new SteadyError("internal", `the admin API at ${baseUrl} answered ${method} ${path} with something that is not JSON`);
       }
@@ -68,11 +71,11 @@ function parseJson(text: string): unknown {
 const CODE_BY_STATUS: Record<number, ErrorCode> = { 400: "invalid-argument", 401: "unauthenticated", 403: "permission-denied", 404: "not-found", 409: "conflict", 503: "unavailable" };
 
 /** The server's `{ "error": "…" }` text, as a typed error; its status when the body has none. */
-function answerError(response: Response, body: unknown, baseUrl: string, hint: string | undefined): SteadyError {
+function answerError(response: Response, body: unknown, baseUrl: string, hint: string | undefined, flags: FieldFlags | undefined): SteadyError {
   const serverText = typeof body === "object" && body !== null && typeof (body as { error?: unknown }).error === "string"
     ? (body as { error: string }).error
     : undefined;
-  const answer = serverText ?? `the admin API at ${baseUrl} answered HTTP ${response.status} ${response.statusText}`.trim();
+  const answer = serverText !== undefined ? inCliWords(serverText, flags) : `the admin API at ${baseUrl} answered HTTP ${response.status} ${response.statusText}`.trim();
   const message = hint !== undefined && (response.status === 401 || response.status === 403) ? `${answer} (${hint})` : answer;
   const code = CODE_BY_STATUS[response.status] ?? (response.status < 500 ? "invalid-argument" : "internal");
   return new SteadyError(code, message);

@@ -1,12 +1,18 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
+import { createAdminServer, type AdminServer } from "../../src/admin/index.js";
+import { inCliWords } from "../../src/cli/cli-wording.js";
 import { main } from "../../src/cli/index.js";
 import { formatScenarioList, formatSpan } from "../../src/cli/scenario-list.js";
 import { listScenarios } from "../../src/lab/index.js";
+import { createSilentLogger } from "../../src/log/index.js";
+import { createMetrics } from "../../src/metrics/index.js";
+import { createMemoryStore, createRegistry, type Registry } from "../../src/registry/index.js";
 import { captureIo } from "../helpers/io.js";
+import { createFakeGenerations } from "./generation-fixtures.js";
 
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -73,5 +79,64 @@ describe("steadymesh lab list", () => {
 
   it("cli - formatSpan rounds to what a reader needs", () => {
     assert.deepEqual([30, 84.4, 119.6, 420, 7199, 10200, 7200].map(formatSpan), ["30 s", "84 s", "2 min", "7 min", "2 h", "2 h 50 min", "2 h"]);
+  });
+});
+
+describe("errors in the CLI's words", () => {
+  it("cli - an admin API route in a server's message becomes the command that does the same", () => {
+    assert.equal(inCliWords("generation 7 not found (GET /v1/generations lists them)"), "generation 7 not found ('steadymesh generations' lists them)");
+    assert.equal(inCliWords("see GET /v1/clients and GET /v1/services"), "see 'steadymesh status' and 'steadymesh list'");
+    assert.equal(inCliWords("GET /v1/generationsX"), "GET /v1/generationsX", "only whole routes");
+  });
+
+  it("cli - a body field becomes its flag as an issue's path, quoted, or (camelCase) as a word; other words stay", () => {
+    const flags = { ttlMs: "--ttl-ms", address: "--address", port: "--port" };
+    assert.equal(
+      inCliWords('address: must be an IPv4 or IPv6 address, got "x"; ttlMs: must be an integer; port: must be from 1', flags),
+      '--address: must be an IPv4 or IPv6 address, got "x"; --ttl-ms: must be an integer; --port: must be from 1',
+    );
+    assert.equal(inCliWords('has no ttlMs; register it with "ttlMs"', flags), "has no --ttl-ms; register it with --ttl-ms");
+    assert.equal(inCliWords("ttlMs: bad", {}), "ttlMs: bad", "no flags given, no rewrite");
+    assert.equal(inCliWords("the address and port are in use", flags), "the address and port are in use");
+  });
+
+  it("cli - a bare 'not found' gets the command that lists what exists", () => {
+    assert.equal(inCliWords('service "web" not found'), "service \"web\" not found; 'steadymesh list' shows the registered services");
+    assert.equal(inCliWords('instance "a" not found in service "web"'), "instance \"a\" not found in service \"web\"; 'steadymesh list web' shows its instances");
+    assert.equal(inCliWords("generation 9 not found"), "generation 9 not found; 'steadymesh generations' lists them");
+    assert.equal(inCliWords("token x not found; ask an operator"), "token x not found; ask an operator");
+  });
+
+  describe("against a live admin API", () => {
+    let registry: Registry;
+    let admin: AdminServer;
+    let url: string;
+    before(async () => {
+      registry = await createRegistry(createMemoryStore());
+      admin = createAdminServer({ auth: { required: false }, registry, clients: { list: () => [] }, metrics: createMetrics({ processMetrics: false }), logger: createSilentLogger(), generations: createFakeGenerations([]) });
+      url = `http://127.0.0.1:${(await admin.listen("127.0.0.1", 0)).port}`;
+    });
+    after(async () => {
+      await admin.close();
+      await registry.close();
+    });
+
+    it("cli - register: the server's rejection of a field names the flag; the API's own answer keeps the field name", async () => {
+      const cli = await run(["register", "web", "--address", "0.0.0.0", "--port", "80", "--region", "a b", "--admin", url]);
+      assert.equal(cli.code, 1);
+      assert.match(cli.err, /^steadymesh: error: --address: "0.0.0.0" is the unspecified address[^\n]*; --region: must be at most 63 characters[^\n]*\n$/);
+      const api = await admin.inject({ method: "PUT", url: "/v1/services/web/instances/a", payload: { address: "0.0.0.0", port: 80, region: "a b" } });
+      assert.match(api.json<{ error: string }>().error, /^address: "0.0.0.0" is the unspecified address.*; region: must be/);
+      assert.equal(registry.view().services.size, 0, "nothing written");
+    });
+
+    it("cli - approve and rollback of an unknown generation name 'steadymesh generations'", async () => {
+      for (const command of ["approve", "rollback"]) {
+        const result = await run([command, "42", "--admin", url]);
+        assert.equal(result.code, 1);
+        assert.match(result.err, /^steadymesh: error: generation 42 not found[^\n]*'steadymesh generations' lists them\n$/);
+        assert.doesNotMatch(result.err, /\/v1\//);
+      }
+    });
   });
 });

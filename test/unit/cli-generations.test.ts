@@ -93,7 +93,7 @@ describe("cli - generations", () => {
   it("cli - approve prints the transition; approving it again is the server's 409 as one line", async () => {
     assert.deepEqual(await run(["approve", "3", "--admin", url]), { code: 0, stdout: "generation 3: held → pushed (approved)\n", stderr: "" });
     assertOneLineError(await run(["approve", "3", "--admin", url]), "generation 3 is pushed; only a held generation can be approved");
-    assertOneLineError(await run(["approve", "42", "--admin", url]), "generation 42 not found");
+    assertOneLineError(await run(["approve", "42", "--admin", url]), "generation 42 not found; 'steadymesh generations' lists them");
     assert.deepEqual(generations.calls, ["approve 3", "approve 3", "approve 42"]);
   });
 

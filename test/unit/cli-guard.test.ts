@@ -114,12 +114,12 @@ describe("cli guard outcome against a live control plane", () => {
     );
   });
 
-  it("cli guard - register --address with an address clients cannot use gets the API's one-line error", async () => {
+  it("cli guard - register --address with an address clients cannot use gets the server's one-line error, naming the flag", async () => {
     await withPlane(async (plane) => {
       const result = await run(["register", "greeter", "--address", "::ffff:10.0.0.1", "--port", "50051", ...plane.cliArgs]);
       assert.equal(result.code, 1);
       assert.equal(result.stdout, "");
-      assert.match(result.stderr, /^steadymesh: error: address: "::ffff:10\.0\.0\.1" is an IPv4-mapped IPv6 address; register 10\.0\.0\.1 instead; allowed: a unicast IPv4 or IPv6 address clients can connect to \(.*\)\n$/);
+      assert.match(result.stderr, /^steadymesh: error: --address: "::ffff:10\.0\.0\.1" is an IPv4-mapped IPv6 address; register 10\.0\.0\.1 instead; allowed: a unicast IPv4 or IPv6 address clients can connect to \(.*\)\n$/);
       assert.equal(plane.guard.list().length, 1);
     });
   });

@@ -89,13 +89,17 @@ describe("cli - heartbeat against a live admin API", () => {
     assert.deepEqual(result, { code: 0, stdout: "renewed svc/t1: healthy until 2030-01-01T00:00:01.500Z unless renewed (ttl 1500 ms)\n", stderr: "" });
   });
 
-  it("cli heartbeat - an instance without ttlMs, or an unknown one, is the server's one-line error", async () => {
+  it("cli heartbeat - an instance without a TTL, or an unknown one, is a one-line error naming the command to run next", async () => {
     await run(["register", "svc", "--address", "127.0.0.1", "--port", "5001", "--id", "plain", "--admin", url]);
     const plain = await run(["heartbeat", "svc", "plain", "--admin", url]);
     assert.equal(plain.code, 1);
-    assert.match(plain.stderr, /^steadymesh: error: instance "plain" of service "svc" has no ttlMs, so it takes no heartbeats; register it with "ttlMs" .*\n$/);
+    assert.equal(
+      plain.stderr,
+      "steadymesh: error: svc/plain was registered without --ttl-ms, so it takes no heartbeats; register it again with 'steadymesh register svc --address A --port P --id plain --ttl-ms MS' (1000-86400000)\n",
+    );
+    assert.doesNotMatch(plain.stderr, /ttlMs/);
     const unknown = await run(["heartbeat", "svc", "nope", "--admin", url]);
-    assert.equal(unknown.stderr, `steadymesh: error: instance "nope" not found in service "svc"\n`);
+    assert.equal(unknown.stderr, `steadymesh: error: instance "nope" not found in service "svc"; 'steadymesh list svc' shows its instances\n`);
   });
 
   // The timeout only turns a hang (a renewal never scheduled) into a failure; the test waits on events, not on time.
@@ -123,7 +127,7 @@ describe("cli - heartbeat against a live admin API", () => {
     clock.advance(500);
     await renewalOver(third, running, "a failed renewal");
     assert.equal(clock.pending(), 1, "a failed renewal is retried at the next period");
-    assert.equal(stderr.text(), `steadymesh: heartbeat svc/t1 failed: instance "t1" not found in service "svc"\n`);
+    assert.equal(stderr.text(), `steadymesh: heartbeat svc/t1 failed: instance "t1" not found in service "svc"; 'steadymesh list svc' shows its instances\n`);
     signals.emit("SIGINT");
     assert.equal(await running, 0);
     assert.match(stdout.text(), /\nstopped renewing svc\/t1: 2 renewed, 1 failed\n$/);

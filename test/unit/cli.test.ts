@@ -124,9 +124,9 @@ describe("cli against a live admin API", () => {
   it("cli - server-side rejections come back as the server's one-line error, and nothing is written", async () => {
     const revision = registry.view().revision;
     assertOneLineError(await run(["register", "Bad_Name", "--address", "127.0.0.1", "--port", "1", "--admin", url]), /^service: must be a DNS label .*got "Bad_Name"$/);
-    assertOneLineError(await run(["register", "greeter", "--address", "127.0.0.1", "--port", "1", "--id", "-x", "--admin", url]), /^id: must be a DNS label/);
-    assertOneLineError(await run(["register", "greeter", "--address", "127.0.0.1", "--port", "1", "--zone", "a b", "--admin", url]), /^zone: must be at most 63 characters/);
-    assertOneLineError(await run(["list", "nope", "--admin", url]), /^service "nope" not found$/);
+    assertOneLineError(await run(["register", "greeter", "--address", "127.0.0.1", "--port", "1", "--id", "-x", "--admin", url]), /^--id: must be a DNS label/);
+    assertOneLineError(await run(["register", "greeter", "--address", "127.0.0.1", "--port", "1", "--zone", "a b", "--admin", url]), /^--zone: must be at most 63 characters/);
+    assertOneLineError(await run(["list", "nope", "--admin", url]), /^service "nope" not found; 'steadymesh list' shows the registered services$/);
     assert.equal(registry.view().revision, revision);
   });
 
@@ -149,7 +149,7 @@ describe("cli against a live admin API", () => {
     const result = await run(["deregister", "greeter", "b2", "--admin", url]);
     assert.deepEqual(result, { code: 0, stdout: `deregistered greeter/b2 (revision ${registry.view().revision})\n`, stderr: "" });
     assert.equal(registry.view().services.get("greeter")?.instances.has("b2"), false);
-    assertOneLineError(await run(["deregister", "greeter", "b2", "--admin", url]), /^instance "b2" not found in service "greeter"$/);
+    assertOneLineError(await run(["deregister", "greeter", "b2", "--admin", url]), /^instance "b2" not found in service "greeter"; 'steadymesh list greeter' shows its instances$/);
   });
 
   it("cli - status shows each client's types with ACKed versions and generations and the last NACK's error", async () => {

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { createSystemClock } from "../../clock/index.js";
+import { ConflictError, SteadyError } from "../../errors/index.js";
 import type { HeartbeatResult } from "../../health/index.js";
 import { segment } from "../admin-client.js";
 import { adminClient, withAdminOption, type CliContext } from "../context.js";
@@ -29,13 +30,25 @@ export function addHeartbeatCommand(program: Command, context: CliContext): void
   withAdminOption(command).action(async (service: string, id: string, options: HeartbeatOptions) => {
     const client = adminClient(options);
     const path = `/v1/services/${segment(service)}/instances/${segment(id)}/heartbeat`;
-    const renew = () => client.request<HeartbeatResult>("PUT", path);
+    const renew = () => client.request<HeartbeatResult>("PUT", path).catch((err: unknown) => Promise.reject(withTtlAdvice(err, service, id)));
     if (options.every === undefined) {
       context.print(renewedLine(await renew()));
       return;
     }
     await renewUntilStopped(renew, options.every, `${service}/${id}`, context);
   });
+}
+
+/**
+ * The server's only 409 here is an instance without a TTL; its text names
+ * the API's `ttlMs`, so the CLI says which command and flag give it one.
+ */
+function withTtlAdvice(err: unknown, service: string, id: string): unknown {
+  if (!(err instanceof SteadyError) || err.code !== "conflict") return err;
+  return new ConflictError(
+    `${service}/${id} was registered without --ttl-ms, so it takes no heartbeats; register it again with 'steadymesh register ${service} --address A --port P --id ${id} --ttl-ms MS' (1000-86400000)`,
+    { cause: err },
+  );
 }
 
 function renewedLine(result: HeartbeatResult): string {

@@ -5,6 +5,9 @@ import { adminClient, withAdminOption, type CliContext } from "../context.js";
 import { printWithOutcome, withWaitOption } from "../guard-outcome.js";
 import { defaultInstanceId, formatHostPort, integerIn, ipAddress } from "../parse.js";
 
+/** The flag behind each field of the request body (and `id`, which the server checks too), for the server's errors. */
+const FLAGS = { address: "--address", port: "--port", id: "--id", zone: "--zone", region: "--region", weight: "--weight", ttlMs: "--ttl-ms" };
+
 interface RegisterOptions {
   readonly admin: string;
   readonly address: string;
@@ -47,7 +50,7 @@ export function addRegisterCommand(program: Command, context: CliContext): void 
     };
     const path = `/v1/services/${segment(service)}/instances/${segment(id)}`;
     const client = adminClient(options);
-    const result = await client.request<{ revision: number; instance: Instance }>("PUT", path, body);
+    const result = await client.request<{ revision: number; instance: Instance }>("PUT", path, body, FLAGS);
     const where = formatHostPort(result.instance.address, result.instance.port);
     await printWithOutcome(context, client, `registered ${service}/${id} at ${where} (revision ${result.revision})`, result.revision, options.waitMs);
   });

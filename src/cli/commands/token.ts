@@ -46,7 +46,7 @@ export function addTokenCommands(program: Command, context: CliContext): void {
     .option("--ttl <duration>", "expire after this long, e.g. 90s, 30m, 12h, 7d (default: never)", tokenTtl);
   withAdminOption(create).action(async (options: CreateOptions) => {
     const body = { scope: options.scope, ...(options.name !== undefined && { name: options.name }), ...(options.ttl !== undefined && { ttlMs: options.ttl }) };
-    const issued = await adminClient(options).request<IssuedToken>("POST", "/v1/tokens", body);
+    const issued = await adminClient(options).request<IssuedToken>("POST", "/v1/tokens", body, { scope: "--scope", name: "--name", ttlMs: "--ttl" });
     context.print(issued.token);
   });
   const list = token.command("list").description("list tokens: name, scope, created, expires (never the secrets)");

@@ -1,0 +1,52 @@
+/**
+ * The admin API's error texts speak the API: routes (`GET /v1/generations`)
+ * and JSON field names (`ttlMs`). Its bodies stay that way for API callers;
+ * the CLI rewrites them here, in one place, into what a CLI user types: the
+ * command to run next and the flag that set the field.
+ */
+
+/** Body field name → the flag that sets it, for the one request that sent the body. */
+export type FieldFlags = Readonly<Record<string, string>>;
+
+/** Routes the server's messages name, and the command that does the same from the CLI. */
+const COMMAND_FOR_ROUTE: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\bGET \/v1\/generations\b/g, "'steadymesh generations'"],
+  [/\bGET \/v1\/services\b/g, "'steadymesh list'"],
+  [/\bGET \/v1\/clients\b/g, "'steadymesh status'"],
+  [/\bGET \/v1\/tokens\b/g, "'steadymesh token list'"],
+];
+
+/** What to run after a "not found", appended when the message does not already name a command. */
+const NEXT_FOR_NOT_FOUND: ReadonlyArray<readonly [RegExp, (match: RegExpExecArray) => string]> = [
+  [/^instance "[^"]*" not found in service "([^"]*)"$/, (m) => `'steadymesh list ${m[1]}' shows its instances`],
+  [/^service "[^"]*" not found$/, () => "'steadymesh list' shows the registered services"],
+  [/^generation \d+ not found$/, () => "'steadymesh generations' lists them"],
+];
+
+/**
+ * `message` (a server's error text) in the CLI's words: routes become
+ * commands, each field of `flags` becomes its flag where it is an issue's
+ * path (`ttlMs: must be …` → `--ttl-ms: must be …`), is quoted (`"ttlMs"`),
+ * or, for a camelCase name that no English word shares, stands alone; a
+ * bare "not found" gets the command that lists what exists.
+ */
+export function inCliWords(message: string, flags: FieldFlags = {}): string {
+  let text = message;
+  for (const [route, command] of COMMAND_FOR_ROUTE) text = text.replace(route, command);
+  for (const [field, flag] of Object.entries(flags)) {
+    const name = escapeRegExp(field);
+    text = text
+      .replace(new RegExp(`(^|; )${name}(?=[:.[])`, "g"), `$1${flag}`)
+      .replace(new RegExp(`"${name}"`, "g"), flag);
+    if (/[A-Z]/.test(field)) text = text.replace(new RegExp(`\\b${name}\\b`, "g"), flag);
+  }
+  for (const [pattern, next] of NEXT_FOR_NOT_FOUND) {
+    const match = pattern.exec(text);
+    if (match) return `${text}; ${next(match)}`;
+  }
+  return text;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
