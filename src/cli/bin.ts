@@ -6,6 +6,12 @@ function reportCrash(err: unknown): void {
   process.exitCode = 1;
 }
 
+// A reader that stops early (`steadymesh lab list | head`) closes the pipe: that ends the output, it is no error.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code !== "EPIPE") throw err;
+  process.exit(process.exitCode ?? 0);
+});
+
 const args = process.argv.slice(2);
 if (args.length === 1 && VERSION_FLAGS.includes(args[0]!)) {
   // Answered here, without loading every command's modules (about 100 ms).

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
@@ -41,6 +42,20 @@ describe("steadymesh --version", () => {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", bin, "--version"]);
     assert.equal(stdout, `${PACKAGE_VERSION}\n`);
     assert.equal(stderr, "");
+  });
+});
+
+describe("the executable's output", () => {
+  it("cli - a reader that closes the pipe early (| head) ends the command quietly, exit 0", async () => {
+    const bin = new URL("../../src/cli/bin.ts", import.meta.url).pathname;
+    const child = spawn(process.execPath, ["--import", "tsx", bin, "lab", "list"], { stdio: ["ignore", "pipe", "pipe"] });
+    // Closed before the child has started, so its first write meets a closed pipe.
+    child.stdout.destroy();
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = (await once(child, "exit")) as [number | null];
+    assert.equal(stderr, "");
+    assert.equal(code, 0);
   });
 });
 
