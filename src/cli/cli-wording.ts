@@ -8,13 +8,30 @@
 /** Body field name → the flag that sets it, for the one request that sent the body. */
 export type FieldFlags = Readonly<Record<string, string>>;
 
-/** Routes the server's messages name, and the command that does the same from the CLI. */
-const COMMAND_FOR_ROUTE: ReadonlyArray<readonly [RegExp, string]> = [
-  [/\bGET \/v1\/generations\b/g, "'steadymesh generations'"],
-  [/\bGET \/v1\/services\b/g, "'steadymesh list'"],
-  [/\bGET \/v1\/clients\b/g, "'steadymesh status'"],
-  [/\bGET \/v1\/tokens\b/g, "'steadymesh token list'"],
+/**
+ * Routes the server's messages name ("… GET /v1/generations lists them", "PUT
+ * /v1/services/:service/instances/:id needs scope write"), and the command
+ * that makes the same request. Longest routes first, so that a route is not
+ * taken for the start of a longer one.
+ */
+const COMMAND_FOR_ROUTE: ReadonlyArray<readonly [string, string]> = [
+  ["PUT /v1/services/:service/instances/:id/heartbeat", "steadymesh heartbeat"],
+  ["PUT /v1/services/:service/intentions/:source", "steadymesh intention allow|deny"],
+  ["DELETE /v1/services/:service/intentions/:source", "steadymesh intention delete"],
+  ["PUT /v1/services/:service/instances/:id", "steadymesh register"],
+  ["DELETE /v1/services/:service/instances/:id", "steadymesh deregister"],
+  ["POST /v1/generations/:id/approve", "steadymesh approve"],
+  ["POST /v1/generations/:id/rollback", "steadymesh rollback"],
+  ["GET /v1/services/:service", "steadymesh list SERVICE"],
+  ["GET /v1/services", "steadymesh list"],
+  ["GET /v1/clients", "steadymesh status"],
+  ["GET /v1/generations", "steadymesh generations"],
+  ["POST /v1/tokens", "steadymesh token create"],
+  ["GET /v1/tokens", "steadymesh token list"],
+  ["DELETE /v1/tokens/:name", "steadymesh token revoke"],
+  ["POST /v1/certificates", "steadymesh cert"],
 ];
+const ROUTE_PATTERNS = COMMAND_FOR_ROUTE.map(([route, command]) => [new RegExp(`${escapeRegExp(route)}(?![\\w/:{])`, "g"), `'${command}'`] as const);
 
 /** What to run after a "not found", appended when the message does not already name a command. */
 const NEXT_FOR_NOT_FOUND: ReadonlyArray<readonly [RegExp, (match: RegExpExecArray) => string]> = [
@@ -32,7 +49,7 @@ const NEXT_FOR_NOT_FOUND: ReadonlyArray<readonly [RegExp, (match: RegExpExecArra
  */
 export function inCliWords(message: string, flags: FieldFlags = {}): string {
   let text = message;
-  for (const [route, command] of COMMAND_FOR_ROUTE) text = text.replace(route, command);
+  for (const [route, command] of ROUTE_PATTERNS) text = text.replace(route, command);
   for (const [field, flag] of Object.entries(flags)) {
     const name = escapeRegExp(field);
     text = text

@@ -102,6 +102,9 @@ describe("errors in the CLI's words", () => {
     assert.equal(inCliWords("generation 7 not found (GET /v1/generations lists them)"), "generation 7 not found ('steadymesh generations' lists them)");
     assert.equal(inCliWords("see GET /v1/clients and GET /v1/services"), "see 'steadymesh status' and 'steadymesh list'");
     assert.equal(inCliWords("GET /v1/generationsX"), "GET /v1/generationsX", "only whole routes");
+    assert.equal(inCliWords("GET /v1/generations/:id needs scope read"), "GET /v1/generations/:id needs scope read", "no command makes that request");
+    assert.equal(inCliWords("scope read; DELETE /v1/services/:service/instances/:id needs scope write"), "scope read; 'steadymesh deregister' needs scope write");
+    assert.equal(inCliWords("PUT /v1/services/:service/instances/:id/heartbeat needs scope write"), "'steadymesh heartbeat' needs scope write");
   });
 
   it("cli - a body field becomes its flag as an issue's path, quoted, or (camelCase) as a word; other words stay", () => {

@@ -68,7 +68,10 @@ describe("cli - token commands against an admin API with authentication on", () 
     const reader = (await authority.issue({ scope: "read" })).token;
     const denied = await run(["token", "list", "--admin", url, "--token", reader]);
     assert.equal(denied.code, 1);
-    assert.match(denied.stderr, /needs scope operator \(the token came from --token\)\n$/);
+    assert.match(denied.stderr, /; 'steadymesh token list' needs scope operator \(the token came from --token\)\n$/);
+    const write = await run(["register", "web", "--address", "127.0.0.1", "--port", "5001", "--admin", url, "--token", reader]);
+    assert.match(write.stderr, /^steadymesh: error: token "[^"]+" has scope read; 'steadymesh register' needs scope write \(or operator\) \(the token came from --token\)\n$/);
+    assert.doesNotMatch(denied.stderr + write.stderr, /\/v1\//, "the CLI names commands, not API routes");
     const none = await run(["list", "--admin", url, "--token-file", join(dir, "missing")]);
     assert.match(none.stderr, /^steadymesh: error: --token-file .*missing: cannot read it \(ENOENT\)/);
   });
