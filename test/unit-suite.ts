@@ -84,7 +84,7 @@ import "./unit/lab-workload.test.js";
 import "./unit/log-rate-limit.test.js";
 import "./unit/metrics-event-loop-delay.test.js";
 import "./unit/open-store.test.js";
-import "./unit/readme-toc.test.js";
+import "./unit/readme.test.js";
 import "./unit/registry.test.js";
 import "./unit/resources-corpus.test.js";
 import "./unit/security-resources.test.js";

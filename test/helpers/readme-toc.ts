@@ -1,7 +1,7 @@
 /**
  * The README's table of contents, made from its `##` and `###` headings with
  * GitHub's anchors. Run `node --import tsx test/helpers/readme-toc.ts` to
- * print it; test/unit/readme-toc.test.ts fails when the README's copy differs.
+ * print it; test/unit/readme.test.ts fails when the README's copy differs.
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";

@@ -27,3 +27,14 @@ test("readme - anchors follow GitHub's rule", () => {
   assert.equal(githubAnchor("Set-up"), "set-up");
   assert.deepEqual(headings("## A\n```\n## not a heading\n```\n## A\n").map((h) => h.anchor), ["a", "a-1"]);
 });
+
+test("readme - the set-up's apt-get line and table name exactly the Debian packages .ci/run installs", () => {
+  const ci = readFileSync(new URL("../../.ci/run", import.meta.url), "utf8");
+  const listed = /^DEBIAN_PACKAGES=\(([^)]*)\)/m.exec(ci)?.[1]?.trim().split(/\s+/);
+  assert.ok(listed && listed.length > 0, ".ci/run has no DEBIAN_PACKAGES=(…) line");
+  const setUp = README.slice(README.indexOf("## Set-up"), README.indexOf("## Quickstart"));
+  const apt = /^sudo apt-get install -y (.+)$/m.exec(setUp)?.[1]?.trim().split(/\s+/);
+  assert.deepEqual(apt, listed, "the apt-get line");
+  const inTable = [...setUp.matchAll(/^\| (`[^|]+`) \|/gm)].flatMap((m) => [...m[1]!.matchAll(/`([^`]+)`/g)].map((n) => n[1]!));
+  assert.deepEqual([...inTable].sort(), [...listed].sort(), "the table of what needs each package");
+});
