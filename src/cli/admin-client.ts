@@ -47,7 +47,8 @@ export function createAdminClient(baseUrl: string, fetchImpl: typeof fetch = fet
         });
         text = await response.text();
       } catch (err) {
-        throw new UnavailableError(`cannot reach the admin API at ${baseUrl}: ${describeFetchFailure(err)}`, { cause: err });
+        const next = refused(err) ? "; is 'steadymesh serve' running there? (--admin URL names another server)" : "";
+        throw new UnavailableError(`cannot reach the admin API at ${baseUrl}: ${describeFetchFailure(err)}${next}`, { cause: err });
       }
       const parsed = parseJson(text);
       if (!response.ok) throw answerError(response, parsed, baseUrl, auth?.hint, flags);
@@ -79,6 +80,13 @@ function answerError(response: Response, body: unknown, baseUrl: string, hint: s
   const message = hint !== undefined && (response.status === 401 || response.status === 403) ? `${answer} (${hint})` : answer;
   const code = CODE_BY_STATUS[response.status] ?? (response.status < 500 ? "invalid-argument" : "internal");
   return new SteadyError(code, message);
+}
+
+/** True when nothing listens at the address (every address tried, for a name with several). */
+function refused(err: unknown): boolean {
+  const cause = err instanceof Error ? err.cause : undefined;
+  const causes: unknown[] = cause instanceof AggregateError ? cause.errors : [cause];
+  return causes.length > 0 && causes.every((c) => (c as { code?: unknown } | undefined)?.code === "ECONNREFUSED");
 }
 
 /** Node's fetch says only "fetch failed"; the useful part (ECONNREFUSED, ENOTFOUND…) is in its cause. */

@@ -180,10 +180,10 @@ describe("cli against a live admin API", () => {
     clients = [];
   });
 
-  it("cli - an unreachable admin API is one line naming the URL and the reason", async () => {
+  it("cli - an unreachable admin API is one line naming the URL, the reason and the command to start one", async () => {
     const port = await closedPort();
     const result = await run(["list", "--admin", `http://127.0.0.1:${port}/`]);
-    assertOneLineError(result, new RegExp(`^cannot reach the admin API at http://127\\.0\\.0\\.1:${port}: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}$`));
+    assertOneLineError(result, new RegExp(`^cannot reach the admin API at http://127\\.0\\.0\\.1:${port}: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}; is 'steadymesh serve' running there\\? \\(--admin URL names another server\\)$`));
   });
 });
 
