@@ -37,7 +37,7 @@ describe("steadymesh --version", () => {
     assert.match(result.out, /-V, --version +print steadymesh's version and exit/);
   });
 
-  it("cli - the executable answers --version before it loads the commands", async () => {
+  it("cli - the executable (src/cli/bin.ts) prints the version alone on stdout", async () => {
     const bin = new URL("../../src/cli/bin.ts", import.meta.url).pathname;
     const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", bin, "--version"]);
     assert.equal(stdout, `${PACKAGE_VERSION}\n`);
