@@ -33,7 +33,7 @@ test("readme - the set-up's apt-get line and table name exactly the Debian packa
   const listed = /^DEBIAN_PACKAGES=\(([^)]*)\)/m.exec(ci)?.[1]?.trim().split(/\s+/);
   assert.ok(listed && listed.length > 0, ".ci/run has no DEBIAN_PACKAGES=(…) line");
   const setUp = README.slice(README.indexOf("## Set-up"), README.indexOf("## Quickstart"));
-  const apt = /^sudo apt-get install -y (.+)$/m.exec(setUp)?.[1]?.trim().split(/\s+/);
+  const apt = /^sudo apt-get update && sudo apt-get install -y (.+)$/m.exec(setUp)?.[1]?.trim().split(/\s+/);
   assert.deepEqual(apt, listed, "the apt-get line");
   const inTable = [...setUp.matchAll(/^\| (`[^|]+`) \|/gm)].flatMap((m) => [...m[1]!.matchAll(/`([^`]+)`/g)].map((n) => n[1]!));
   assert.deepEqual([...inTable].sort(), [...listed].sort(), "the table of what needs each package");
