@@ -88,7 +88,10 @@ export class SotwStream extends AdsStream<TypeState> {
     }
     state.cancel = this.deps.watcher.watch(
       { typeUrl, subscription: state.subscription, nodeId: this.nodeId, node: this.nodeInfo },
-      (response) => this.send(typeUrl, state, response),
+      (response) => {
+        if (!state.subscription.wildcard) this.noteUnknown(typeUrl, state, state.subscription.names, namesOf(response.resources));
+        this.send(typeUrl, state, response);
+      },
     );
   }
 
@@ -109,6 +112,12 @@ export class SotwStream extends AdsStream<TypeState> {
 export function subscriptionOf(names: readonly string[], everNamed: boolean): Subscription {
   if (names.includes("*") || (names.length === 0 && !everNamed)) return { wildcard: true };
   return { wildcard: false, names: new Set(names) };
+}
+
+/** Membership in a response's resources, by name. */
+function namesOf(resources: readonly { readonly name: string }[]): (name: string) => boolean {
+  const names = new Set(resources.map((r) => r.name));
+  return (name) => names.has(name);
 }
 
 function sameSubscription(a: Subscription, b: Subscription): boolean {

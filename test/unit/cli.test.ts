@@ -332,7 +332,7 @@ function fakeServer(finishClose: Promise<void> = Promise.resolve()) {
     xds: { host: "127.0.0.1", port: 41000 },
     admin: { host: "::1", port: 41001 },
     dns: { host: "::1", port: 41002 },
-    xdsServer: { listen: async () => ({ host: "127.0.0.1", port: 41000 }), clients: () => [], close: async () => undefined },
+    xdsServer: { listen: async () => ({ host: "127.0.0.1", port: 41000 }), clients: () => [], clientCounts: () => ({ behind: 0, nacking: 0 }), close: async () => undefined },
     guard: createFakePushGuard(),
     close: async () => {
       closeCalled.resolve();
