@@ -77,6 +77,7 @@ import "./unit/serve-identity.test.js";
 import "./unit/serve-security.test.js";
 import "./unit/server-observers.test.js";
 import "./unit/xds-snapshot-cache.test.js";
+import "./unit/xds-unknown-names.test.js";
 import "./unit/lab-report.test.js";
 import "./unit/lab-scenario.test.js";
 import "./unit/lab-start-gate.test.js";
