@@ -136,7 +136,9 @@ export class DeltaStream extends AdsStream<DeltaTypeState> {
   /** Sends the difference between `response` and what the client holds, if there is any. */
   private deliver(typeUrl: string, state: DeltaTypeState, response: Pick<WatchResponse, "version" | "resources" | "tag" | "all">): void {
     if (this.closed || this.types.get(typeUrl) !== state) return;
-    if (state.names.size > 0 && isResourceTypeUrl(typeUrl)) this.noteUnknown(typeUrl, state, state.names, presentIn(response));
+    // A named answer holds each subscribed name that exists once: as many as asked for means none is unknown.
+    const complete = !state.wildcard && response.resources.length === state.names.size;
+    if (state.names.size > 0 && isResourceTypeUrl(typeUrl)) this.noteUnknown(typeUrl, state, complete ? [] : state.names, presentIn(response));
     const { changed, removed } = state.held && response.all ? diffHeld(state.held, response.all) : this.diffKnown(state, response.resources);
     // After this delivery the client holds exactly a wildcard answer's map: the next one can be diffed against it.
     state.held = state.wildcard ? response.all : undefined;
@@ -182,8 +184,8 @@ function diffHeld(held: SortedMap<Resource>, all: SortedMap<Resource>): { change
 function presentIn(response: Pick<WatchResponse, "resources" | "all">): (name: string) => boolean {
   const { all } = response;
   if (all) return (name) => all.get(name) !== undefined;
-  const names = new Set(response.resources.map((r) => r.name));
-  return (name) => names.has(name);
+  let names: Set<string> | undefined;
+  return (name) => (names ??= new Set(response.resources.map((r) => r.name))).has(name);
 }
 
 /** What `initial_resource_versions` takes of the budget: one name per entry, its name's and version's characters. */

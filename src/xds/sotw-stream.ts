@@ -89,7 +89,8 @@ export class SotwStream extends AdsStream<TypeState> {
     state.cancel = this.deps.watcher.watch(
       { typeUrl, subscription: state.subscription, nodeId: this.nodeId, node: this.nodeInfo },
       (response) => {
-        if (!state.subscription.wildcard) this.noteUnknown(typeUrl, state, state.subscription.names, namesOf(response.resources));
+        // An answer to named resources holds each that exists once: as many as asked for means none is unknown.
+        if (!state.subscription.wildcard) this.noteUnknown(typeUrl, state, response.resources.length === state.subscription.names.size ? [] : state.subscription.names, namesOf(response.resources));
         this.send(typeUrl, state, response);
       },
     );
@@ -114,10 +115,10 @@ export function subscriptionOf(names: readonly string[], everNamed: boolean): Su
   return { wildcard: false, names: new Set(names) };
 }
 
-/** Membership in a response's resources, by name. */
+/** Membership in a response's resources, by name; the set is made on first use. */
 function namesOf(resources: readonly { readonly name: string }[]): (name: string) => boolean {
-  const names = new Set(resources.map((r) => r.name));
-  return (name) => names.has(name);
+  let names: Set<string> | undefined;
+  return (name) => (names ??= new Set(resources.map((r) => r.name))).has(name);
 }
 
 function sameSubscription(a: Subscription, b: Subscription): boolean {
