@@ -131,6 +131,9 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
   app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
   app.setNotFoundHandler((request, reply) => sendNoRoute(routes, request, reply));
   app.addHook("onResponse", async (request, reply) => {
+    // The route's pattern, never the URL: one series per route, whatever the names in it.
+    const route = request.routeOptions.url ?? "unmatched";
+    deps.metrics?.adminRequests.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, "admin request");
   });
   addRoutes(app, routes, json);

@@ -97,6 +97,7 @@ export async function createPushGuard(deps: PushGuardDeps): Promise<PushGuard> {
     metrics?.generationPushed.set(next.served.gen.id);
     metrics?.generationCanary.set(canaryOf(next)?.generation ?? 0);
     metrics?.guardHolding.set(heldOf(next) === undefined ? 0 : 1);
+    metrics?.generationsHeld.set(book.openHolds().length);
   }
 
   /** The state for `served`, `canary` and a pending drain step, with the book's newest open hold; a step with nothing to drain is cancelled. */
@@ -382,7 +383,9 @@ export async function createPushGuard(deps: PushGuardDeps): Promise<PushGuard> {
 
   return {
     offer: (snapshot) => queue.run(async () => {
+      const started = performance.now();
       await offer(snapshot);
+      metrics?.guardDecision.observe((performance.now() - started) / 1000);
       await prune();
     }),
     onReply: (reply) => canaryOf(state)?.onReply(reply),

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry as PromRegistry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from "prom-client";
 import { registerEventLoopDelay } from "./event-loop-delay.js";
 
 export {
@@ -62,7 +62,32 @@ export interface Metrics {
   readonly heartbeats: Counter<never>;
   /** Instances removed because their TTL and grace period ran out. */
   readonly ttlRemovals: Counter<never>;
+  /** Subscribed names a client asked for that its served snapshot does not have, counted once per stream, type and name. */
+  readonly xdsUnknownNames: Counter<"type">;
+  /** Seconds from the first registry change a generation holds to each client's first ACK of a response from that generation. */
+  readonly pushPropagation: Histogram<never>;
+  /** Seconds a snapshot build took (a stepped build: from its first step to its last). */
+  readonly snapshotBuild: Histogram<never>;
+  /** Seconds the push guard took to decide on one offered snapshot (validation, diff, save). */
+  readonly guardDecision: Histogram<never>;
+  /** Seconds the admin API took to answer, by method, route pattern (`/v1/services/:service`; `unmatched` for none) and status. */
+  readonly adminRequests: Histogram<"method" | "route" | "status">;
+  /** Instances per service and health state; a series per service and state (at most 4 per service), removed when it reaches 0. */
+  readonly serviceEndpoints: Gauge<"service" | "health">;
+  /** Held generations not yet approved, superseded or released. */
+  readonly generationsHeld: Gauge<never>;
+  /** 1 while the last store commit succeeded, 0 after one failed as unavailable (etcd unreachable, store closed). */
+  readonly storeUp: Gauge<never>;
+  /** Unix time (seconds) of the last successful store commit; 0 before the first. */
+  readonly storeLastCommit: Gauge<never>;
 }
+
+/** Upper bounds (seconds) of the push propagation histogram: the goal is p99 under 1 s (README, "Scale"). */
+export const PROPAGATION_BUCKETS: readonly number[] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Upper bounds (seconds) of snapshot build and guard decision times. */
+export const BUILD_BUCKETS: readonly number[] = [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/** Upper bounds (seconds) of admin request times. */
+export const ADMIN_BUCKETS: readonly number[] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 /**
  * A fresh set of metrics in a registry of its own. `processMetrics` (default
@@ -102,5 +127,47 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     healthSuppressed: new Gauge({ name: "steadymesh_health_suppressed_instances", help: "Instances held unhealthy by flap damping.", registers }),
     heartbeats: new Counter({ name: "steadymesh_heartbeats_total", help: "TTL heartbeats accepted.", registers }),
     ttlRemovals: new Counter({ name: "steadymesh_ttl_removals_total", help: "Instances removed after missing their TTL and the grace period.", registers }),
+    xdsUnknownNames: new Counter({ name: "steadymesh_xds_unknown_resource_names_total", help: "Subscribed resource names the served snapshot does not have, once per stream, type and name.", labelNames: ["type"], registers }),
+    pushPropagation: new Histogram({ name: "steadymesh_push_propagation_seconds", help: "Seconds from a registry change to each client's first ACK of a generation holding it.", buckets: [...PROPAGATION_BUCKETS], registers }),
+    snapshotBuild: new Histogram({ name: "steadymesh_snapshot_build_seconds", help: "Seconds a snapshot build took.", buckets: [...BUILD_BUCKETS], registers }),
+    guardDecision: new Histogram({ name: "steadymesh_guard_decision_seconds", help: "Seconds the push guard took to decide on one snapshot.", buckets: [...BUILD_BUCKETS], registers }),
+    adminRequests: new Histogram({ name: "steadymesh_admin_request_duration_seconds", help: "Admin API request time, by method, route pattern and status.", labelNames: ["method", "route", "status"], buckets: [...ADMIN_BUCKETS], registers }),
+    serviceEndpoints: new Gauge({ name: "steadymesh_service_endpoints", help: "Instances per service and health state.", labelNames: ["service", "health"], registers }),
+    generationsHeld: new Gauge({ name: "steadymesh_generations_held", help: "Held generations not yet approved, superseded or released.", registers }),
+    storeUp: new Gauge({ name: "steadymesh_store_up", help: "1 while the last store commit succeeded, 0 after one failed as unavailable.", registers }),
+    storeLastCommit: new Gauge({ name: "steadymesh_store_last_commit_timestamp_seconds", help: "Unix time of the last successful store commit.", registers }),
   };
+}
+
+/** Counts of connected xDS clients, read at each scrape. */
+export interface ClientCounts {
+  /** Clients with a response not yet ACKed (still in flight, or NACKed): behind what they were pushed. */
+  readonly behind: number;
+  /** Clients whose last response of some type was NACKed. */
+  readonly nacking: number;
+}
+
+/**
+ * Registers `steadymesh_xds_clients_behind` and `steadymesh_xds_clients_nacking`,
+ * read from `read` at each scrape (a pass over the open streams per scrape,
+ * nothing per change).
+ */
+export function registerClientGauges(metrics: Metrics, read: () => ClientCounts): void {
+  const registers = [metrics.registry];
+  new Gauge({
+    name: "steadymesh_xds_clients_behind",
+    help: "Connected clients with a response not yet ACKed (in flight or NACKed).",
+    registers,
+    collect() {
+      this.set(read().behind);
+    },
+  });
+  new Gauge({
+    name: "steadymesh_xds_clients_nacking",
+    help: "Connected clients whose last response of some type was NACKed.",
+    registers,
+    collect() {
+      this.set(read().nacking);
+    },
+  });
 }

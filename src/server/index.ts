@@ -6,7 +6,7 @@ import { ValidationError } from "../errors/index.js";
 import { createFaultInjector, createLabFaults, createPipelineFaults } from "../faults/index.js";
 import { canaryGroupOf, createPushGuard } from "../guard/index.js";
 import { createHealthMonitor, createRendezvousOwnership, ownEverything } from "../health/index.js";
-import { createMetrics } from "../metrics/index.js";
+import { createMetrics, registerClientGauges } from "../metrics/index.js";
 import { loadCodec } from "../proto/index.js";
 import { createRegistry, openStore } from "../registry/index.js";
 import { createSnapshotCache, createXdsServer } from "../xds/index.js";
@@ -15,6 +15,7 @@ import { isLoopback, type RunningServer, type ServeOptions } from "./options.js"
 import { checkBindPolicy } from "./bind-policy.js";
 import { createReplyFanout } from "./reply-fanout.js";
 import { startSpine } from "./spine.js";
+import { createPropagationTracker, trackServiceEndpoints, watchStoreHealth } from "./observers.js";
 import { setUpIdentity } from "./tls-setup.js";
 
 export { SERVE_DEFAULTS, type ServeOptions, type RunningServer, type ListenAddress } from "./options.js";
@@ -45,7 +46,7 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
     await store.close();
     throw err;
   });
-  const registry = await createRegistry(store, { logger });
+  const registry = await createRegistry(watchStoreHealth(store, metrics, clock), { logger });
   const cache = createSnapshotCache({ groupOf: canaryGroupOf(options.rollout) });
   const faults = options.enableFaults ? createFaultInjector(cache) : undefined;
   // The xDS server comes first: the guard is built with its client list and its replies (the canary's verdicts).
@@ -55,13 +56,17 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
     log: store.generations, cache, codec, policy: options.guard, rollout: options.rollout, ...(options.retention && { retention: options.retention }), clock, logger, metrics,
     clientStatus: { clients: () => xds.clients(), watchReplies: replies.watch },
   });
+  registerClientGauges(metrics, () => xds.clientCounts());
+  const propagation = createPropagationTracker({ metrics, clock, revisionOf: (id) => guard.get(id)?.revision });
+  const stopPropagation = replies.watch(propagation.onReply);
   if (!options.guard.enabled) logger.warn("the push guard's holds are OFF (--no-guard): generations that delete most of the configuration are pushed; invalid ones are still rejected");
   const toGuard = (snapshot: Snapshot) => void guard.offer(snapshot).catch((err: unknown) => logger.error({ err, revision: snapshot.revision }, "the push guard could not decide on a snapshot; clients keep the last pushed generation"));
   // With faults on, a faulty snapshot source sits above the guard (the lab's pipeline bugs).
   const pipeline = options.enableFaults ? createPipelineFaults({ codec, logger, next: toGuard }) : undefined;
   const publish = pipeline ? (snapshot: Snapshot) => pipeline.offer(snapshot) : toGuard;
   // `initial`: a service that does not build at start keeps what the guard restored for its clients.
-  const spine = startSpine({ registry, codec, publish, clock, minDelayMs: options.pushMinDelayMs, maxDelayMs: options.pushMaxDelayMs, logger, metrics, initial: cache.current(), prepare: (before, step) => guard.prepare(before, step), trustDomain: options.trustDomain });
+  const spine = startSpine({ registry, codec, publish, clock, minDelayMs: options.pushMinDelayMs, maxDelayMs: options.pushMaxDelayMs, logger, metrics, initial: cache.current(), prepare: (before, step) => guard.prepare(before, step), trustDomain: options.trustDomain, onChangeBuilt: propagation.changeBuilt });
+  const stopEndpoints = trackServiceEndpoints(registry, metrics);
   const labFaults = faults && createLabFaults({ injector: faults, pipeline: pipeline!, codec, clock, logger, metrics });
   if (faults) logger.warn("fault injection is ON: POST /v1/faults can break what xDS clients see; never enable it in production");
   // On a shared store, each instance's checks and TTL run on one live replica; a single process owns everything.
@@ -81,6 +86,8 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
       // First, so that no health write starts while the rest shuts down.
       await health.stop();
       spine.stop();
+      stopEndpoints();
+      stopPropagation();
       await guard.close();
       labFaults?.close();
       await Promise.allSettled([xds.close(), admin.close(), dns.close()]);

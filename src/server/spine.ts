@@ -38,6 +38,13 @@ export interface SpineDeps {
   readonly sliceMs?: number;
   /** The trust domain (`--trust-domain`) whose SPIFFE IDs mTLS and intentions name; the builder's default without it. */
   readonly trustDomain?: string | undefined;
+  /**
+   * Called before each publish with the snapshot's revision and the clock
+   * time of the first registry change of the burst it holds (none for a
+   * build no change started, such as the first): push propagation is
+   * measured from there.
+   */
+  readonly onChangeBuilt?: ((revision: number, changedAt: number) => void) | undefined;
 }
 
 /** A burst of at least this many registry changes is prepared in slices before its build. */
@@ -84,6 +91,8 @@ export function startSpine(deps: SpineDeps): Spine {
   let previous = deps.initial;
   let cancelTimer: (() => void) | undefined;
   let burstStart: number | undefined;
+  /** When the first change of the build under way came; taken from burstStart as the build begins. */
+  let changedAt: number | undefined;
   let lastRevision = -1;
   /** Changes since the last build began: a large burst is built in steps. */
   let pending = 0;
@@ -96,6 +105,7 @@ export function startSpine(deps: SpineDeps): Spine {
   function begin(): RegistryView | undefined {
     cancelTimer?.();
     cancelTimer = undefined;
+    changedAt = burstStart;
     burstStart = undefined;
     pending = 0;
     builds++;
@@ -103,8 +113,10 @@ export function startSpine(deps: SpineDeps): Spine {
     return view.revision === lastRevision ? undefined : view;
   }
 
-  function publish(view: RegistryView, result: BuildResult): void {
+  function publish(view: RegistryView, result: BuildResult, startedMs: number, from: number | undefined): void {
+    deps.metrics?.snapshotBuild.observe((performance.now() - startedMs) / 1000);
     deps.metrics?.registryRevision.set(view.revision);
+    if (from !== undefined) deps.onChangeBuilt?.(view.revision, from);
     book.record(view, result.failures, previous?.revision);
     lastRevision = view.revision;
     previous = result.snapshot;
@@ -115,7 +127,8 @@ export function startSpine(deps: SpineDeps): Spine {
 
   function rebuild(): void {
     const view = begin();
-    if (view) publish(view, buildSnapshot(view, deps.codec, cache, previous, security));
+    const started = performance.now();
+    if (view) publish(view, buildSnapshot(view, deps.codec, cache, previous, security), started, changedAt);
   }
 
   /** The timer's build: in one turn for a small burst, in steps for a large one. */
@@ -127,7 +140,7 @@ export function startSpine(deps: SpineDeps): Spine {
     const view = begin();
     if (!view) return;
     stepping = true;
-    void buildStepped(view, builds)
+    void buildStepped(view, builds, changedAt)
       .catch((err: unknown) => {
         deps.logger.error({ err }, "a stepped snapshot build failed; building in one turn");
         if (!stopped) rebuild();
@@ -137,7 +150,7 @@ export function startSpine(deps: SpineDeps): Spine {
       });
   }
 
-  async function buildStepped(view: RegistryView, build: number): Promise<void> {
+  async function buildStepped(view: RegistryView, build: number, from: number | undefined): Promise<void> {
     const started = performance.now();
     const steps = buildInSteps(view, deps.codec, cache, previous, STEP_SERVICES, security);
     let before = previous;
@@ -147,7 +160,7 @@ export function startSpine(deps: SpineDeps): Spine {
       const step = steps.next();
       if (step.done) {
         deps.logger.debug({ revision: view.revision, turns, ms: Math.round(performance.now() - started) }, "snapshot built in steps");
-        return publish(view, step.value);
+        return publish(view, step.value, started, from);
       }
       deps.prepare?.(before, step.value);
       before = step.value;

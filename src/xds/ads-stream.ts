@@ -30,7 +30,12 @@ export interface AdsTypeState extends ReplyState {
   cancel?: () => void;
   /** What the type's subscription takes of the stream's budget (XdsLimits.maxSubscribedNames and …Chars). */
   usage: Usage;
+  /** Subscribed names the last answer of the watch did not have (they do not exist in the snapshot served), sorted. */
+  unknown?: readonly string[];
 }
+
+/** The most unknown names a stream remembers having reported (beyond them, new ones are still counted and logged). */
+const REPORTED_NAMES_KEPT = 1024;
 
 /**
  * What SotW and Delta streams share: the client's node (taken from the first
@@ -50,6 +55,8 @@ export abstract class AdsStream<State extends AdsTypeState> {
   private logId = "";
   private nonceSeq = 0;
   private readonly connectedAt: number;
+  /** `type\0name` of each unknown name already logged and counted: once per stream, not per response. */
+  private readonly reported = new Set<string>();
 
   constructor(
     protected readonly deps: AdsStreamDeps,
@@ -86,6 +93,42 @@ export abstract class AdsStream<State extends AdsTypeState> {
   }
 
   protected abstract typeStatus(typeUrl: string, state: State): TypeStatus;
+
+  /** Whether this client has a response not yet ACKed (in flight or NACKed), and whether its last response of some type was NACKed. */
+  replyState(): { readonly behind: boolean; readonly nacking: boolean } {
+    let behind = false;
+    let nacking = false;
+    for (const state of this.types.values()) {
+      if (state.sentNonce === "") continue;
+      if (state.lastNack?.nonce === state.sentNonce) nacking = true;
+      if (state.ackedVersion !== state.sentVersion || state.lastNack?.nonce === state.sentNonce) behind = true;
+    }
+    return { behind, nacking };
+  }
+
+  /**
+   * Records which of `names` (a named subscription) the watch's answer does
+   * not have: `has` tells whether the served snapshot holds a name. A name
+   * not reported before on this stream is logged (rate-limited per client)
+   * and counted once; the status shows the type's current list.
+   */
+  protected noteUnknown(typeUrl: string, state: State, names: Iterable<string>, has: (name: string) => boolean): void {
+    const unknown: string[] = [];
+    for (const name of names) if (!has(name)) unknown.push(name);
+    unknown.sort();
+    if (unknown.length === 0) {
+      if (state.unknown) delete state.unknown;
+      return;
+    }
+    state.unknown = unknown;
+    const type = metricTypeLabel(typeUrl);
+    const fresh = unknown.filter((name) => !this.reported.has(`${type}\0${name}`));
+    if (fresh.length === 0) return;
+    for (const name of fresh) if (this.reported.size < REPORTED_NAMES_KEPT) this.reported.add(`${type}\0${name}`);
+    this.deps.metrics?.xdsUnknownNames.inc({ type }, fresh.length);
+    const shown = fresh.slice(0, 10).map((name) => clip(name, LOG_FIELD_CHARS));
+    this.deps.warn.warn(this.nodeId, "unknown-resource-name", { stream: this.deps.id, node: this.logId, type, names: shown, count: fresh.length }, "client subscribed to resource names that do not exist; see steadymesh status");
+  }
 
   /**
    * The first step of every request: takes the node if none is known yet and

@@ -46,6 +46,14 @@ export interface TypeStatus {
   readonly sentGeneration?: number;
   readonly ackedGeneration?: number;
   readonly lastNack?: NackStatus;
+  /**
+   * Subscribed names the snapshot this client is served does not have (a
+   * typo such as `gretter`, or a service since removed), sorted; only the
+   * first STATUS_NAMES_SHOWN. Absent when there are none.
+   */
+  readonly unknown?: readonly string[];
+  /** How many unknown names there are in all. */
+  readonly unknownCount?: number;
 }
 
 export interface NackStatus {
@@ -94,6 +102,7 @@ function boundedTypeStatus(type: TypeStatus): TypeStatus {
     ...type,
     typeUrl: text(type.typeUrl),
     subscribed: type.subscribed.slice(0, STATUS_NAMES_SHOWN).map(text),
+    ...(type.unknown && { unknown: type.unknown.slice(0, STATUS_NAMES_SHOWN).map(text) }),
     sentVersion: text(type.sentVersion),
     sentNonce: text(type.sentNonce),
     ackedVersion: text(type.ackedVersion),

@@ -136,6 +136,9 @@ export class DeltaStream extends AdsStream<DeltaTypeState> {
   /** Sends the difference between `response` and what the client holds, if there is any. */
   private deliver(typeUrl: string, state: DeltaTypeState, response: Pick<WatchResponse, "version" | "resources" | "tag" | "all">): void {
     if (this.closed || this.types.get(typeUrl) !== state) return;
+    // A named answer holds each subscribed name that exists once: as many as asked for means none is unknown.
+    const complete = !state.wildcard && response.resources.length === state.names.size;
+    if (state.names.size > 0 && isResourceTypeUrl(typeUrl)) this.noteUnknown(typeUrl, state, complete ? [] : state.names, presentIn(response));
     const { changed, removed } = state.held && response.all ? diffHeld(state.held, response.all) : this.diffKnown(state, response.resources);
     // After this delivery the client holds exactly a wildcard answer's map: the next one can be diffed against it.
     state.held = state.wildcard ? response.all : undefined;
@@ -175,6 +178,14 @@ function diffHeld(held: SortedMap<Resource>, all: SortedMap<Resource>): { change
     removed: (name) => removed.push(name),
   });
   return { changed, removed: removed.sort() };
+}
+
+/** Membership in an answer, by name: its whole map when it has one (a wildcard answer), else its resources. */
+function presentIn(response: Pick<WatchResponse, "resources" | "all">): (name: string) => boolean {
+  const { all } = response;
+  if (all) return (name) => all.get(name) !== undefined;
+  let names: Set<string> | undefined;
+  return (name) => (names ??= new Set(response.resources.map((r) => r.name))).has(name);
 }
 
 /** What `initial_resource_versions` takes of the budget: one name per entry, its name's and version's characters. */

@@ -27,6 +27,8 @@ export interface ClientReply {
   /** The tag of the response answered, when the watcher tagged it. */
   readonly tag?: number;
   readonly nack?: { readonly code: number; readonly message: string };
+  /** True for the first tagged ACK of this type on this stream: the client's initial load, not a push it was waiting for. */
+  readonly initial?: boolean;
 }
 
 /** Who is answering, and where the bookkeeping reports. */
@@ -74,9 +76,10 @@ export function recordReply(ctx: ReplyContext, typeUrl: string, state: ReplyStat
   }
   state.ackedVersion = reply.ackedVersion;
   state.ackedAt = ctx.now();
+  const initial = tag !== undefined && state.ackedTag === undefined;
   if (tag !== undefined) state.ackedTag = tag;
   ctx.metrics?.xdsAcks.inc({ type });
-  ctx.onReply?.({ streamId: ctx.streamId, node: ctx.node, typeUrl, ...(tag !== undefined && { tag }) });
+  ctx.onReply?.({ streamId: ctx.streamId, node: ctx.node, typeUrl, ...(tag !== undefined && { tag }), ...(initial && { initial }) });
   ctx.logger.debug({ stream: ctx.streamId, node: ctx.logNodeId, type, version: clip(reply.ackedVersion, LOG_FIELD_CHARS), nonce: reply.nonce }, "ACK");
 }
 
@@ -85,8 +88,9 @@ export function recordReply(ctx: ReplyContext, typeUrl: string, state: ReplyStat
  * a wildcard, then the smallest STATUS_NAMES_SHOWN names in order;
  * `subscribedCount` counts them all.
  */
-export function typeStatusOf(typeUrl: string, state: ReplyState, subscription: { readonly wildcard: boolean; readonly names: ReadonlySet<string> }): TypeStatus {
+export function typeStatusOf(typeUrl: string, state: ReplyState & { readonly unknown?: readonly string[] }, subscription: { readonly wildcard: boolean; readonly names: ReadonlySet<string> }): TypeStatus {
   const star = subscription.wildcard ? ["*"] : [];
+  const { unknown } = state;
   return {
     typeUrl,
     subscribed: [...star, ...smallest(subscription.names, STATUS_NAMES_SHOWN - star.length)],
@@ -99,6 +103,7 @@ export function typeStatusOf(typeUrl: string, state: ReplyState, subscription: {
     ...(state.sentTag !== undefined && { sentGeneration: state.sentTag }),
     ...(state.ackedTag !== undefined && { ackedGeneration: state.ackedTag }),
     ...(state.lastNack && { lastNack: state.lastNack }),
+    ...(unknown && unknown.length > 0 && { unknown: unknown.slice(0, STATUS_NAMES_SHOWN), unknownCount: unknown.length }),
   };
 }
 

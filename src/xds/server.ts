@@ -52,6 +52,8 @@ export interface XdsServer {
   listen(host: string, port: number): Promise<{ host: string; port: number }>;
   /** Every open ADS stream. */
   clients(): ClientStatus[];
+  /** How many open streams have a response not yet ACKed (`behind`), and how many NACKed their last response of some type; one pass, no status built. */
+  clientCounts(): { behind: number; nacking: number };
   /** Ends every stream with UNAVAILABLE (clients reconnect elsewhere or later), then stops. */
   close(): Promise<void>;
 }
@@ -70,6 +72,7 @@ interface ProtocolStream<Req> {
   onRequest(request: Req): void;
   close(): void;
   status(): ClientStatus;
+  replyState(): { readonly behind: boolean; readonly nacking: boolean };
 }
 
 /** The xDS gRPC server: ADS State-of-the-World and Delta, sharing one stream table. */
@@ -157,6 +160,16 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
       });
     },
     clients: () => [...streams.values()].map((s) => s.stream.status()),
+    clientCounts() {
+      let behind = 0;
+      let nacking = 0;
+      for (const { stream } of streams.values()) {
+        const state = stream.replyState();
+        if (state.behind) behind++;
+        if (state.nacking) nacking++;
+      }
+      return { behind, nacking };
+    },
     close() {
       closing ??= (async () => {
         for (const { stream, transport } of streams.values()) {

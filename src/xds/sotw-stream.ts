@@ -88,7 +88,11 @@ export class SotwStream extends AdsStream<TypeState> {
     }
     state.cancel = this.deps.watcher.watch(
       { typeUrl, subscription: state.subscription, nodeId: this.nodeId, node: this.nodeInfo },
-      (response) => this.send(typeUrl, state, response),
+      (response) => {
+        // An answer to named resources holds each that exists once: as many as asked for means none is unknown.
+        if (!state.subscription.wildcard) this.noteUnknown(typeUrl, state, response.resources.length === state.subscription.names.size ? [] : state.subscription.names, namesOf(response.resources));
+        this.send(typeUrl, state, response);
+      },
     );
   }
 
@@ -109,6 +113,12 @@ export class SotwStream extends AdsStream<TypeState> {
 export function subscriptionOf(names: readonly string[], everNamed: boolean): Subscription {
   if (names.includes("*") || (names.length === 0 && !everNamed)) return { wildcard: true };
   return { wildcard: false, names: new Set(names) };
+}
+
+/** Membership in a response's resources, by name; the set is made on first use. */
+function namesOf(resources: readonly { readonly name: string }[]): (name: string) => boolean {
+  let names: Set<string> | undefined;
+  return (name) => (names ??= new Set(resources.map((r) => r.name))).has(name);
 }
 
 function sameSubscription(a: Subscription, b: Subscription): boolean {

@@ -159,13 +159,36 @@ describe("cli against a live admin API", () => {
     const table = await run(["status", "--admin", url]);
     assert.equal(table.code, 0, table.stderr);
     assert.deepEqual(table.stdout.split("\n"), [
-      "NODE   STREAM  TYPE  SENT  ACKED  ACKED GEN  LAST NACK",
-      "web-1  s1      LDS   3     3      -          -",
-      "web-1  s1      EDS   3     2      4          at 2024-01-01T00:00:02.000Z (generation 5; kept version 2): INVALID_ARGUMENT: endpoints[0].port: must be 1-65535",
+      "NODE   STREAM  TYPE  SUBSCRIBED  SENT  ACKED  ACKED GEN  LAST NACK",
+      "web-1  s1      LDS   greeter     3     3      -          -",
+      "web-1  s1      EDS   greeter     3     2      4          at 2024-01-01T00:00:02.000Z (generation 5; kept version 2): INVALID_ARGUMENT: endpoints[0].port: must be 1-65535",
       "",
     ]);
     const json = await run(["status", "--json", "--admin", url]);
     assert.deepEqual(JSON.parse(json.stdout), { clients: [NACKING_CLIENT], failingServices: [] });
+  });
+
+  it("cli - status lists the first subscribed names per type and flags names the served snapshot lacks, with their types", async () => {
+    const lds = NACKING_CLIENT.types.LDS!;
+    const cds = { ...lds, typeUrl: "type.googleapis.com/envoy.config.cluster.v3.Cluster" };
+    clients = [
+      {
+        ...NACKING_CLIENT,
+        types: {
+          LDS: { ...lds, subscribed: ["a", "b", "greeter", "gretter", "x"], subscribedCount: 5, unknown: ["gretter", "x"], unknownCount: 2 },
+          CDS: { ...cds, subscribed: ["gretter"], subscribedCount: 1, unknown: ["gretter"], unknownCount: 1 },
+        },
+      },
+      { ...NACKING_CLIENT, streamId: "s2", nodeId: "web-2", types: { LDS: lds } },
+    ];
+    const table = await run(["status", "--admin", url]);
+    assert.equal(table.code, 0, table.stderr);
+    const lines = table.stdout.split("\n");
+    assert.match(lines[1]!, /^web-1 +s1 +LDS +a, b, greeter \+2 more +3 +3 /);
+    assert.match(lines[2]!, /^web-1 +s1 +CDS +gretter +3 +3 /);
+    assert.deepEqual(lines.slice(4), ["clients asking for resource names that do not exist (a typo, or a service since removed):", "  web-1 (s1) unknown: gretter (LDS, CDS), x (LDS)", ""]);
+    clients = [NACKING_CLIENT];
+    assert.doesNotMatch((await run(["status", "--admin", url])).stdout, /unknown/);
   });
 
   it("cli - status pages through GET /v1/clients and shows every client", async () => {
@@ -332,7 +355,7 @@ function fakeServer(finishClose: Promise<void> = Promise.resolve()) {
     xds: { host: "127.0.0.1", port: 41000 },
     admin: { host: "::1", port: 41001 },
     dns: { host: "::1", port: 41002 },
-    xdsServer: { listen: async () => ({ host: "127.0.0.1", port: 41000 }), clients: () => [], close: async () => undefined },
+    xdsServer: { listen: async () => ({ host: "127.0.0.1", port: 41000 }), clients: () => [], clientCounts: () => ({ behind: 0, nacking: 0 }), close: async () => undefined },
     guard: createFakePushGuard(),
     close: async () => {
       closeCalled.resolve();
