@@ -74,6 +74,7 @@ import "./unit/lab-net.test.js";
 import "./unit/lab-dns-relay.test.js";
 import "./unit/scenario-assert.test.js";
 import "./unit/serve-identity.test.js";
+import "./unit/serve-listeners.test.js";
 import "./unit/serve-security.test.js";
 import "./unit/xds-snapshot-cache.test.js";
 import "./unit/lab-report.test.js";

@@ -14,6 +14,7 @@ export interface PortClaim {
 
 /** Ports held until `release`, so that nothing else takes them while the store opens. */
 export interface PortReservation {
+  /** Idempotent. */
   release(): Promise<void>;
 }
 
@@ -28,7 +29,8 @@ export interface PortReservation {
  */
 export async function reservePorts(claims: readonly PortClaim[]): Promise<PortReservation> {
   const held: (Server | Socket)[] = [];
-  const release = () => Promise.all(held.map(closeQuietly)).then(() => undefined);
+  let released: Promise<void> | undefined;
+  const release = () => (released ??= Promise.all(held.map(closeQuietly)).then(() => undefined));
   try {
     for (const claim of claims) {
       held.push(await holdTcp(claim));
@@ -60,10 +62,9 @@ function holdUdp(claim: PortClaim): Promise<Socket> {
   });
 }
 
+/** Each handle is closed once: release is memoized. */
 function closeQuietly(handle: Server | Socket): Promise<void> {
   return new Promise((resolve) => {
-    // A reservation holds nothing else: its close cannot fail in a way anyone could act on.
-    if ("listening" in handle && !handle.listening) return resolve();
     handle.close(() => resolve());
   });
 }
