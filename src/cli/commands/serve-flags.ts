@@ -59,6 +59,9 @@ export interface ServeFlags {
 
 const port = integerIn(0, 65535);
 
+/** The flags that may be given more than once; in a `--config` file they are lists. */
+export const REPEATABLE_SERVE_FLAGS: readonly string[] = ["admin-host", "canary", "tls-san"];
+
 /** Adds every `serve` flag, each with its range in the help text and its default from SERVE_DEFAULTS. */
 export function addServeFlags(command: Command): Command {
   const d = SERVE_DEFAULTS;
