@@ -74,7 +74,7 @@ export function addServeFlags(command: Command): Command {
     .option("--dns-port <port>", "DNS port (UDP and TCP), 0-65535; 0 picks a free port", port, d.dnsPort)
     .option("--dns-domain <domain>", "DNS domain: names are <service>.service.<domain>", dnsDomain, d.dnsDomain)
     .option("--dns-ttl <seconds>", "TTL of DNS answers, 0-86400", integerIn(0, 86_400), d.dnsTtlSeconds)
-    .option("--dns-rate-limit <per-second>", `UDP DNS responses per second per source /24 (IPv4) or /56 (IPv6), 0-1000000; 0 turns it off (default: ${RATE_LIMIT_DEFAULTS.responsesPerSecond} when the DNS server's bind is not loopback, off on loopback)`, integerIn(0, 1_000_000))
+    .option("--dns-rate-limit <per-second>", `UDP DNS responses per second per source /24 (IPv4) or /56 (IPv6), 0-1000000; 0 turns it off (default: ${RATE_LIMIT_DEFAULTS.responsesPerSecond} when --dns-bind (else --bind) is not loopback, off on loopback)`, integerIn(0, 1_000_000))
     .option("--bind <ip>", "IP address every listener binds to unless its own --xds-bind, --admin-bind or --dns-bind is given", ipAddress, d.bind)
     .option("--xds-bind <ip>", "IP address the xDS server binds to; beyond loopback it needs --tls (default: --bind)", ipAddress)
     .option("--admin-bind <ip>", "IP address the admin API binds to; beyond loopback it needs --tls and --auth on (default: --bind)", ipAddress)
