@@ -103,8 +103,9 @@ export interface ServeOptions {
   /**
    * Admin API tokens (`--auth on|off`, default on): every route but
    * `/healthz` needs a token, and the first start of a data dir writes an
-   * operator token to `<dataDir>/admin-token`. Off is refused unless `bind`
-   * is a loopback address.
+   * operator token to `<dataDir>/admin-token` once every listener is up. Off
+   * is refused unless the admin API's bind (`adminBind`, else `bind`) is a
+   * loopback address.
    */
   readonly auth: boolean;
   readonly logger: Logger;
