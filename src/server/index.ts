@@ -11,8 +11,10 @@ import { loadCodec } from "../proto/index.js";
 import { createRegistry, openStore } from "../registry/index.js";
 import { createSnapshotCache, createXdsServer } from "../xds/index.js";
 import type { Snapshot } from "../snapshot/index.js";
-import { isLoopback, type RunningServer, type ServeOptions } from "./options.js";
-import { checkBindPolicy } from "./bind-policy.js";
+import { listenerBinds, type ListenerBind, type ListenerName, type RunningServer, type ServeOptions } from "./options.js";
+import { checkListenerBinds } from "./bind-policy.js";
+import { listenError } from "./listen-error.js";
+import { reservePorts, type PortReservation } from "./port-reservation.js";
 import { createReplyFanout } from "./reply-fanout.js";
 import { startSpine } from "./spine.js";
 import { createPropagationTracker, trackServiceEndpoints, watchStoreHealth } from "./observers.js";
@@ -20,7 +22,7 @@ import { setUpIdentity } from "./tls-setup.js";
 
 export { SERVE_DEFAULTS, type ServeOptions, type RunningServer, type ListenAddress } from "./options.js";
 export { startSpine, type RegistryFeed, type Spine, type SpineDeps } from "./spine.js";
-export { checkBindPolicy, type BindPolicyInput } from "./bind-policy.js";
+export { checkBindPolicy, checkListenerBinds, type BindPolicyInput } from "./bind-policy.js";
 export { defaultTlsSans } from "./tls-setup.js";
 
 /**
@@ -28,16 +30,33 @@ export { defaultTlsSans } from "./tls-setup.js";
  * snapshot cache → xDS server, with the health monitor writing instance health
  * into the registry, and the admin API and the DNS server (which
  * reads the registry directly) beside it; with `enableFaults`, the fault
- * injector sits between the snapshot cache and the xDS server. If any listener fails to start,
- * everything already started is closed again before the error is thrown.
+ * injector sits between the snapshot cache and the xDS server. Every fixed
+ * port is reserved before anything else (port-reservation.ts): one taken by
+ * another process fails the start with one line naming the listener and
+ * its address, before the data dir is touched. If any listener fails to
+ * start, everything already started is closed again before the error is thrown.
  */
 export async function startServer(options: ServeOptions, clock: Clock = createSystemClock()): Promise<RunningServer> {
   const { logger } = options;
   if (options.enableFaults && options.streamGate) throw new ValidationError([{ path: "streamGate", message: "cannot be combined with enableFaults, whose fault injector is the stream gate" }]);
-  if (!options.auth && !isLoopback(options.bind)) {
-    throw new ValidationError([{ path: "auth", message: `--auth off is allowed only when every listener binds a loopback address (127.0.0.1, ::1), not ${options.bind}; drop --auth off or bind 127.0.0.1` }]);
+  checkListenerBinds(options, logger);
+  const binds = listenerBinds(options);
+  // Before the store opens: a port another process has fails here, with nothing written or pushed.
+  const reservation = await reservePorts([
+    { listener: "xds", bind: binds.xds, port: options.xdsPort },
+    { listener: "admin", bind: binds.admin, port: options.adminPort },
+    { listener: "dns", bind: binds.dns, port: options.dnsPort, udp: true },
+  ]);
+  try {
+    return await startReserved(options, clock, binds, reservation);
+  } finally {
+    await reservation.release();
   }
-  checkBindPolicy({ bind: options.bind, tls: options.tls !== undefined, auth: options.auth, insecureBind: options.insecureBind }, logger);
+}
+
+/** startServer once every fixed port is reserved; `reservation` is released just before the listeners bind. */
+async function startReserved(options: ServeOptions, clock: Clock, binds: Record<ListenerName, ListenerBind>, reservation: PortReservation): Promise<RunningServer> {
+  const { logger } = options;
   const metrics = createMetrics();
   const codec = loadCodec();
   // One backend, two interfaces: the registry's Store, and the push guard's generation log beside it.
@@ -96,10 +115,16 @@ export async function startServer(options: ServeOptions, clock: Clock = createSy
     })());
 
   try {
+    await reservation.release();
+    const listen = <T>(listener: ListenerName, port: number, bind: (address: string, port: number) => Promise<T>) =>
+      bind(binds[listener].address, port).catch((err: unknown) => {
+        throw listenError(listener, binds[listener], port, err);
+      });
+    const xdsAddress = await listen("xds", options.xdsPort, (address, port) => xds.listen(address, port));
+    const adminAddress = await listen("admin", options.adminPort, (address, port) => admin.listen(address, port));
+    const dnsAddress = await listen("dns", options.dnsPort, (address, port) => dns.listen(address, port));
+    // After the listeners: a start that fails to bind writes no token.
     if (options.auth) await ensureAdminToken({ authority, dataDir: options.dataDir, logger });
-    const xdsAddress = await xds.listen(options.bind, options.xdsPort);
-    const adminAddress = await admin.listen(options.bind, options.adminPort);
-    const dnsAddress = await dns.listen(options.bind, options.dnsPort);
     logger.info({ store: store.kind, tls: identity.tls !== undefined, revision: registry.view().revision, xds: xdsAddress, admin: adminAddress, dns: dnsAddress }, "steadymesh started");
     return { xds: xdsAddress, admin: adminAddress, dns: dnsAddress, ...(identity.caFile !== undefined && { caFile: identity.caFile }), xdsServer: xds, guard, close, ...(faults && { faults, labFaults }) };
   } catch (err) {

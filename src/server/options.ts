@@ -17,8 +17,14 @@ export interface ServeOptions {
   readonly replicaId?: string;
   /** `sqlite` (default), `memory`, or `etcd://h:p[,h:p…]`. */
   readonly store: string;
-  /** Address every listener binds to (`--bind`, default 127.0.0.1). */
+  /** Address every listener binds to (`--bind`, default 127.0.0.1) unless its own bind below says otherwise. */
   readonly bind: string;
+  /** Address the xDS server binds to (`--xds-bind`); `bind` when absent. */
+  readonly xdsBind?: string;
+  /** Address the admin API binds to (`--admin-bind`); `bind` when absent. */
+  readonly adminBind?: string;
+  /** Address the DNS server binds to, UDP and TCP (`--dns-bind`); `bind` when absent. */
+  readonly dnsBind?: string;
   /**
    * Names the admin API accepts in Host and Origin besides the bound address
    * and `localhost` (`--admin-host`, repeatable; DNS rebinding protection).
@@ -97,8 +103,9 @@ export interface ServeOptions {
   /**
    * Admin API tokens (`--auth on|off`, default on): every route but
    * `/healthz` needs a token, and the first start of a data dir writes an
-   * operator token to `<dataDir>/admin-token`. Off is refused unless `bind`
-   * is a loopback address.
+   * operator token to `<dataDir>/admin-token` once every listener is up. Off
+   * is refused unless the admin API's bind (`adminBind`, else `bind`) is a
+   * loopback address.
    */
   readonly auth: boolean;
   readonly logger: Logger;
@@ -166,6 +173,21 @@ export const SERVE_DEFAULTS = {
   certTtlMs: 24 * 3600 * 1000,
   insecureBind: false,
 } as const;
+
+/** The three listeners of `serve`, by the name their start-up errors and log lines use. */
+export type ListenerName = "xds" | "admin" | "dns";
+
+/** Where one listener binds, and the flag that said so (`--xds-bind`, or `--bind` when that one was not given). */
+export interface ListenerBind {
+  readonly address: string;
+  readonly flag: string;
+}
+
+/** Each listener's address: its own `--<listener>-bind`, else `--bind`. */
+export function listenerBinds(options: Pick<ServeOptions, "bind" | "xdsBind" | "adminBind" | "dnsBind">): Record<ListenerName, ListenerBind> {
+  const of = (own: string | undefined, flag: string): ListenerBind => (own === undefined ? { address: options.bind, flag: "--bind" } : { address: own, flag });
+  return { xds: of(options.xdsBind, "--xds-bind"), admin: of(options.adminBind, "--admin-bind"), dns: of(options.dnsBind, "--dns-bind") };
+}
 
 /** Whether `address` (an IP address, or `localhost`) can be reached from this machine only. */
 export function isLoopback(address: string): boolean {

@@ -36,5 +36,5 @@ test("cli - serve --dns-rate-limit refuses anything but an integer from 0 to 100
 
 test("cli - serve --help describes --dns-rate-limit and its default", async () => {
   const result = await serveOptions(["--help"]);
-  assert.match(result.stdout.replace(/\s+/g, " "), /--dns-rate-limit <per-second> UDP DNS responses per second per source \/24 \(IPv4\) or \/56 \(IPv6\), 0-1000000; 0 turns it off \(default: 200 when --bind is not loopback, off on loopback\)/);
+  assert.match(result.stdout.replace(/\s+/g, " "), /--dns-rate-limit <per-second> UDP DNS responses per second per source \/24 \(IPv4\) or \/56 \(IPv6\), 0-1000000; 0 turns it off \(default: 200 when --dns-bind \(else --bind\) is not loopback, off on loopback\)/);
 });

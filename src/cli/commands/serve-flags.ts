@@ -23,6 +23,10 @@ export interface ServeFlags {
   /** Absent when no `--dns-rate-limit` was given: on beyond loopback, off on it. */
   readonly dnsRateLimit?: number;
   readonly bind: string;
+  /** Absent when not given: `--bind`. */
+  readonly xdsBind?: string;
+  readonly adminBind?: string;
+  readonly dnsBind?: string;
   /** Absent when no `--admin-host` was given. */
   readonly adminHost?: readonly string[];
   readonly pushMinDelayMs: number;
@@ -55,6 +59,9 @@ export interface ServeFlags {
 
 const port = integerIn(0, 65535);
 
+/** The flags that may be given more than once; in a `--config` file they are lists. */
+export const REPEATABLE_SERVE_FLAGS: readonly string[] = ["admin-host", "canary", "tls-san"];
+
 /** Adds every `serve` flag, each with its range in the help text and its default from SERVE_DEFAULTS. */
 export function addServeFlags(command: Command): Command {
   const d = SERVE_DEFAULTS;
@@ -67,8 +74,11 @@ export function addServeFlags(command: Command): Command {
     .option("--dns-port <port>", "DNS port (UDP and TCP), 0-65535; 0 picks a free port", port, d.dnsPort)
     .option("--dns-domain <domain>", "DNS domain: names are <service>.service.<domain>", dnsDomain, d.dnsDomain)
     .option("--dns-ttl <seconds>", "TTL of DNS answers, 0-86400", integerIn(0, 86_400), d.dnsTtlSeconds)
-    .option("--dns-rate-limit <per-second>", `UDP DNS responses per second per source /24 (IPv4) or /56 (IPv6), 0-1000000; 0 turns it off (default: ${RATE_LIMIT_DEFAULTS.responsesPerSecond} when --bind is not loopback, off on loopback)`, integerIn(0, 1_000_000))
-    .option("--bind <ip>", "IP address every listener binds to", ipAddress, d.bind)
+    .option("--dns-rate-limit <per-second>", `UDP DNS responses per second per source /24 (IPv4) or /56 (IPv6), 0-1000000; 0 turns it off (default: ${RATE_LIMIT_DEFAULTS.responsesPerSecond} when --dns-bind (else --bind) is not loopback, off on loopback)`, integerIn(0, 1_000_000))
+    .option("--bind <ip>", "IP address every listener binds to unless its own --xds-bind, --admin-bind or --dns-bind is given", ipAddress, d.bind)
+    .option("--xds-bind <ip>", "IP address the xDS server binds to; beyond loopback it needs --tls (default: --bind)", ipAddress)
+    .option("--admin-bind <ip>", "IP address the admin API binds to; beyond loopback it needs --tls and --auth on (default: --bind)", ipAddress)
+    .option("--dns-bind <ip>", "IP address the DNS server binds to, UDP and TCP; plain DNS, rate-limited beyond loopback (default: --bind)", ipAddress)
     .option(
       "--admin-host <name>",
       "a host name or IP address the admin API also accepts in Host and Origin headers (DNS rebinding protection; the --bind address, or with 0.0.0.0 every address of this machine, and localhost always are); repeat for more",
@@ -87,7 +97,7 @@ export function addServeFlags(command: Command): Command {
     .option("--keep-generations-max-age-ms <ms>", "and of those, only the ones younger than this, 0-31536000000; 0: no age limit", integerIn(0, 31_536_000_000), d.retention.maxAgeMs)
     .option("--ttl-grace-ms <ms>", "how long an instance that missed its TTL stays, unhealthy, before it is removed, 0-86400000", integerIn(0, 86_400_000), d.ttlGraceMs)
     .option("--enable-faults", "serve /v1/faults, which injects control-plane failures into what xDS clients see (outage lab; never in production)", d.enableFaults)
-    .option("--auth <on|off>", "admin API tokens: on, or off (today's open API; only with a loopback --bind)", oneOfValues(["on", "off"] as const), d.auth ? "on" : "off")
+    .option("--auth <on|off>", "admin API tokens: on, or off (today's open API; only with a loopback --admin-bind or --bind)", oneOfValues(["on", "off"] as const), d.auth ? "on" : "off")
     .option("--tls", "serve the admin API over HTTPS and xDS over TLS, with a certificate from the built-in CA (its certificate goes to <data-dir>/ca.pem)", false)
     .option("--tls-san <name>", "a DNS name or IP address the TLS serving certificate is for; repeat for more (default: localhost, 127.0.0.1, ::1 and the host name)", collectTlsSan)
     .option("--tls-cert <file>", "PEM serving certificate (chain) for the TLS listeners instead of one from the built-in CA; needs --tls-key, implies --tls", nonEmpty)
@@ -125,8 +135,9 @@ export function checkServeFlags(flags: ServeFlags): void {
     const clash = ports.slice(i + 1).find(([, other]) => value !== 0 && other === value);
     if (clash) throw new SteadyError("invalid-argument", `${name} and ${clash[0]} are both ${value}; they must differ (0 picks a free port)`);
   }
-  if (flags.auth === "off" && !isLoopback(flags.bind)) {
-    throw new SteadyError("invalid-argument", `--auth off is allowed only with a loopback --bind (127.0.0.1 or ::1), not ${flags.bind}; drop --auth off to require admin API tokens`);
+  const admin = flags.adminBind === undefined ? { flag: "--bind", address: flags.bind } : { flag: "--admin-bind", address: flags.adminBind };
+  if (flags.auth === "off" && !isLoopback(admin.address)) {
+    throw new SteadyError("invalid-argument", `--auth off is allowed only with a loopback ${admin.flag} (127.0.0.1 or ::1), not ${admin.address}; drop --auth off to require admin API tokens`);
   }
   for (const [a, b] of [["tlsCert", "tlsKey"], ["caCert", "caKey"]] as const) {
     if ((flags[a] === undefined) !== (flags[b] === undefined)) {
@@ -167,6 +178,9 @@ export function toServeOptions(flags: ServeFlags, logger: Logger): ServeOptions 
     dnsTtlSeconds: flags.dnsTtl,
     ...(flags.dnsRateLimit !== undefined && { dnsRateLimit: flags.dnsRateLimit }),
     bind: flags.bind,
+    ...(flags.xdsBind !== undefined && { xdsBind: flags.xdsBind }),
+    ...(flags.adminBind !== undefined && { adminBind: flags.adminBind }),
+    ...(flags.dnsBind !== undefined && { dnsBind: flags.dnsBind }),
     adminHosts: flags.adminHost ?? SERVE_DEFAULTS.adminHosts,
     pushMinDelayMs: flags.pushMinDelayMs,
     pushMaxDelayMs: flags.pushMaxDelayMs,
