@@ -65,7 +65,9 @@ before(async () => {
   await cp.register("greeter", "g1", 7001);
   await cp.register("greeter", "g2", 7002);
   for (let i = 1; i <= 10; i++) await cp.register("fleet", `f${i}`, 7100 + i);
-  await cp.guard.settled();
+  // Served, not only written: the push comes one quiet period after the last write, and a subscription before it would find greeter unknown too.
+  const revision = (await cp.api("GET", "/healthz")).body.revision as number;
+  await until("the registrations pushed", () => cp.api("GET", "/v1/generations"), (r) => r.body.generations.some((g: any) => g.status === "pushed" && g.revision >= revision));
 });
 
 after(async () => {
