@@ -76,6 +76,7 @@ import "./unit/scenario-assert.test.js";
 import "./unit/serve-identity.test.js";
 import "./unit/serve-security.test.js";
 import "./unit/xds-snapshot-cache.test.js";
+import "./unit/lab-chart.test.js";
 import "./unit/lab-report.test.js";
 import "./unit/lab-scenario.test.js";
 import "./unit/lab-start-gate.test.js";

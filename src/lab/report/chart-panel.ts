@@ -35,8 +35,8 @@ export const PLOT_WIDTH = 1090;
 export const PANEL_HEIGHT = 92;
 /** Headroom above 100% and below 0%, so lines at 100% or 0% are not drawn on the panel's frame. */
 const Y_DOMAIN = [-6, 106];
-/** Dot areas in px²: a dot of maxAttempts attempts is about 11 px across. */
-const DOT_AREA = [0, 100];
+/** Dot areas in px², from 0 attempts (still visible, about 3 px across) to maxAttempts (about 13 px across). */
+const DOT_AREA = [8, 130];
 export const FAULT_COLOUR = "#E31A1C";
 export const FAULT_OPACITY = 0.13;
 export const WARM_UP_COLOUR = "#8C8C8C";

@@ -65,9 +65,11 @@ function clockMs(result: LabResult, tMs: number): number {
 
 type XDef = Record<string, unknown>;
 
-/** Into every <path> vega gave an aria-label (the dots), that label as a <title>: a tooltip in browsers, with no script. */
+/** Into every dot (a <path> vega describes as a point, with an aria-label), that label as a <title>: a tooltip in browsers, with no script. */
 function withTooltips(svg: string): string {
-  return svg.replace(/<path\b([^>]*?)\saria-label="([^"]*)"([^>]*?)(\/>|><\/path>)/g, (_, before: string, label: string, after: string) => `<path${before} aria-label="${label}"${after}><title>${label}</title></path>`);
+  return svg.replace(/<path\b([^>]*?)\saria-label="([^"]*)"([^>]*?)(\/>|><\/path>)/g, (whole: string, before: string, label: string, after: string) =>
+    `${before}${after}`.includes('aria-roledescription="point"') ? `<path${before} aria-label="${label}"${after}><title>${label}</title></path>` : whole,
+  );
 }
 
 export function chartSpec(result: LabResult): TopLevelSpec {
