@@ -65,7 +65,7 @@ export function dotsOf(result: LabResult, cohort: string, frame: Pick<PanelFrame
     for (const [gateways, counts] of [["warm", warm], ["cold", cold]] as const) {
       if (counts.attempts === 0) continue;
       const who = gateways === "warm" ? "warm gateways" : "gateways started cold in the fault";
-      const tip = `${cohort}, ${when}: ${counts.successes} of ${counts.attempts} login attempts ok (${percent(rate(counts))}), ${who}`;
+      const tip = `${cohort}, ${when}: ${counts.successes} of ${counts.attempts} login attempt${counts.attempts === 1 ? "" : "s"} ok (${percent(rate(counts))}), ${who}`;
       dots.push({ t, rate: (100 * counts.successes) / counts.attempts, attempts: counts.attempts, successes: counts.successes, gateways, tip });
     }
   });
