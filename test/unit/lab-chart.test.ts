@@ -139,6 +139,10 @@ test("lab chart - a gateway started cold in the fault is drawn apart, with its n
   // The warm line does not dip for the cold gateway's failures.
   const inFault = warm.values.filter((v) => Number(v["t"]) > result.story.startOfDaySec * 1000 + 120 * 60_000 + 60_000 && Number(v["t"]) < result.story.startOfDaySec * 1000 + 160 * 60_000);
   assert.ok(inFault.length > 5 && inFault.every((v) => Number(v["rate"]) > 90), "the warm dots after 20:00 stay high");
+  // Its dashed line breaks where the cold gateway had no attempts, instead of joining distant dots.
+  const coldLine = leaves(views(result).panels.get("xds-default-guarded")!).find((l) => markOf(l)["type"] === "line" && JSON.stringify(markOf(l)["strokeDash"]) === "[5,3]")!;
+  assert.equal(markOf(coldLine)["invalid"], "break-paths-show-domains");
+  assert.equal(coldLine.values.filter((v) => v["rate"] === null).length, guarded.series.length - cold.values.length);
   const { panels } = views({ ...result, cohorts: { steady: result.cohorts["steady"]! } });
   assert.equal(points(panels.get("steady")!).cold, undefined, "no cold layer without cold starts");
 

@@ -52,24 +52,34 @@ export interface Dot {
   tip: string;
 }
 
-/** The dots of a cohort, warm and cold apart, at the middle of their buckets. */
-export function dotsOf(result: LabResult, cohort: string, frame: Pick<PanelFrame, "clock">): Dot[] {
+/** A bucket without attempts of one kind: its line breaks there rather than join the dots around it. */
+interface Gap {
+  t: number;
+  gateways: "warm" | "cold";
+}
+
+/** The dots of a cohort, warm and cold apart, at the middle of their buckets, and the buckets where a kind has none. */
+export function dotsOf(result: LabResult, cohort: string, frame: Pick<PanelFrame, "clock">): { dots: Dot[]; gaps: Gap[] } {
   const stats = result.cohorts[cohort]!;
   const width = stats.series.length > 1 ? (stats.series[1]?.tMs ?? 0) - (stats.series[0]?.tMs ?? 0) : result.durationMs;
   const dots: Dot[] = [];
+  const gaps: Gap[] = [];
   stats.series.forEach((point, i) => {
     const cold = stats.coldSeries[i] ?? { attempts: 0, successes: 0 };
     const warm = { attempts: point.attempts - cold.attempts, successes: point.successes - cold.successes };
     const when = `${clockLabel(result, point.tMs)}–${clockLabel(result, point.tMs + width)}`;
     const t = frame.clock(point.tMs + width / 2);
     for (const [gateways, counts] of [["warm", warm], ["cold", cold]] as const) {
-      if (counts.attempts === 0) continue;
-      const who = gateways === "warm" ? "warm gateways" : "gateways started cold in the fault";
+      if (counts.attempts === 0) {
+        gaps.push({ t, gateways });
+        continue;
+      }
+      const who = gateways === "warm" ? "warm gateways (or none reached)" : "gateways started cold in the fault";
       const tip = `${cohort}, ${when}: ${counts.successes} of ${counts.attempts} login attempt${counts.attempts === 1 ? "" : "s"} ok (${percent(rate(counts))}), ${who}`;
       dots.push({ t, rate: (100 * counts.successes) / counts.attempts, attempts: counts.attempts, successes: counts.successes, gateways, tip });
     }
   });
-  return dots;
+  return { dots, gaps };
 }
 
 /**
@@ -106,7 +116,7 @@ export function cohortPanel(result: LabResult, cohort: string, frame: PanelFrame
   if (frame.warmUp) layers.push(span([frame.warmUp], WARM_UP_COLOUR, WARM_UP_OPACITY));
   if (frame.events.length > 0) layers.push(rule(frame.events, { strokeDash: [6, 4], color: "#777", strokeWidth: 1.25 }));
   if (frame.restarts.length > 0 && frame.restartCohorts.includes(cohort)) layers.push(rule(frame.restarts, { strokeDash: [2, 3], color: "#999", strokeWidth: 1.25 }));
-  const dots = dotsOf(result, cohort, frame);
+  const { dots, gaps } = dotsOf(result, cohort, frame);
   const y = {
     field: "rate",
     type: "quantitative",
@@ -125,7 +135,12 @@ export function cohortPanel(result: LabResult, cohort: string, frame: PanelFrame
     layers.push({
       data: { values },
       layer: [
-        { mark: { type: "line", color: colour, strokeWidth: warm ? 2.5 : 2, strokeDash: warm ? [] : [5, 3], strokeCap: "round", strokeJoin: "round" }, encoding: { x: { field: "t", ...lineX, axis: xAxis }, y } },
+        {
+          // Null rates at the gaps, and `invalid` set to break there: a line never bridges buckets without attempts.
+          data: { values: [...values.map((d) => ({ t: d.t, rate: d.rate })), ...gaps.filter((g) => g.gateways === gateways).map((g) => ({ t: g.t, rate: null }))].sort((a, b) => a.t - b.t) },
+          mark: { type: "line", color: colour, strokeWidth: warm ? 2.5 : 2, strokeDash: warm ? [] : [5, 3], strokeCap: "round", strokeJoin: "round", invalid: "break-paths-show-domains" },
+          encoding: { x: { field: "t", ...lineX, axis: xAxis }, y },
+        },
         {
           mark: { type: "point", shape: "circle", filled: warm, color: colour, opacity: warm ? 0.85 : 1, strokeWidth: 1.5 },
           encoding: { x: { field: "t", ...x, axis: xAxis }, y, size, tooltip: { field: "tip" }, description: { field: "tip" } },
