@@ -81,6 +81,7 @@ import "./unit/serve-security.test.js";
 import "./unit/server-observers.test.js";
 import "./unit/xds-snapshot-cache.test.js";
 import "./unit/xds-unknown-names.test.js";
+import "./unit/lab-chart.test.js";
 import "./unit/lab-report.test.js";
 import "./unit/lab-scenario.test.js";
 import "./unit/lab-start-gate.test.js";

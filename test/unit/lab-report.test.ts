@@ -220,7 +220,10 @@ test("lab - event labels are drawn once, in the band above the panels, before an
   // vega writes the concat's views in order: the event band first, then one panel per cohort with its line.
   const firstLine = svg.indexOf('aria-roledescription="line mark"');
   assert.ok(firstLine > 0);
-  assert.equal(svg.split('aria-roledescription="line mark"').length - 1, Object.keys(result.cohorts).length, "one line per panel");
+  // One line per panel, and a second (dashed) one in each panel with gateways started cold in a fault.
+  const cold = Object.values(result.cohorts).filter((stats) => stats.coldStarts.attempts > 0).length;
+  assert.ok(cold > 0);
+  assert.equal(svg.split('aria-roledescription="line mark"').length - 1, Object.keys(result.cohorts).length + cold, "one line per panel, plus one per panel with cold starts");
   for (const label of ["18:39 remediation starts", "20:35 remediation complete", "pipeline config-loss (login, accounts) + stream-error, 18:07–20:42"]) {
     const at = svg.indexOf(`>${label}</text>`);
     assert.ok(at > 0 && at < firstLine, `"${label}" is not in the band above the panels`);

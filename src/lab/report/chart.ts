@@ -1,32 +1,26 @@
 import { Resvg } from "@resvg/resvg-js";
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import { clockLabel, minutesOnly, percent, rate } from "./format.js";
+import { cohortPanel, FAULT_COLOUR, FAULT_OPACITY, PLOT_WIDTH, WARM_UP_COLOUR, WARM_UP_OPACITY, type PanelFrame } from "./chart-panel.js";
+import { clockLabel, minutesOnly } from "./format.js";
 import type { LabResult } from "./model.js";
 
 /**
- * The success-rate-over-time chart: one small panel per cohort, stacked,
- * sharing one x axis in scenario clock time, y 0–100%, fault windows shaded
- * in every panel. The events (fault windows, remediation, gateway restarts)
- * are labelled once, in a band above the panels where no data line can cross
- * them. vega-lite compiles it, vega renders it to SVG headless (no canvas, no
+ * The success-rate-over-time chart: one small panel per cohort (see
+ * chart-panel.ts), stacked, sharing one x axis in scenario clock time, y
+ * 0–100%, the warm-up before the first fault and the fault windows shaded in
+ * every panel. The events (warm-up, fault windows, remediation, deliberate
+ * and scheduled gateway restarts) are labelled once, in a band above the
+ * panels where no data line can cross them. Each dot carries its attempts as
+ * an SVG <title> (a tooltip in report.html, with no script). vega-lite compiles it, vega renders it to SVG headless (no canvas, no
  * browser), and resvg turns the SVG into a PNG CHART_WIDTH wide; the height
  * grows with the number of cohorts.
  */
 
 export const CHART_WIDTH = 1200;
-/** Height of one cohort's plot area, in px (its title comes on top). */
-export const PANEL_HEIGHT = 92;
-/** Width of the plot area: the chart's width less the y axis and padding. */
-const PLOT_WIDTH = 1090;
+export { PANEL_HEIGHT } from "./chart-panel.js";
 /** Fonts in preference order; resvg finds the first installed one (Debian's fonts-dejavu-core in CI). */
 const FONT = "DejaVu Sans, Helvetica, Arial, sans-serif";
-/** Colour-blind-safe (Okabe–Ito), dark enough on white; cohort i gets colour i. */
-export const COHORT_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"];
-const FAULT_COLOUR = "#E31A1C";
-const FAULT_OPACITY = 0.13;
-/** Headroom above 100% and below 0%, so lines at 100% or 0% are not drawn on the panel's frame. */
-const Y_DOMAIN = [-6, 106];
 /** The event band: one lane of labels per LANE_HEIGHT px. */
 const LANE_HEIGHT = 20;
 const LABEL_FONT_SIZE = 13;
@@ -34,18 +28,15 @@ const LABEL_FONT_SIZE = 13;
 const CHAR_WIDTH = 0.62 * LABEL_FONT_SIZE;
 const BOLD_CHAR_WIDTH = 0.68 * LABEL_FONT_SIZE;
 const LABEL_GAP = 14;
-
-interface LinePoint {
-  t: number;
-  rate: number;
-}
+/** vega's estimate of a character's width without a canvas (0.8 em): text that reaches past the plot by it widens the SVG. */
+const VEGA_CHAR_WIDTH = 0.8 * LABEL_FONT_SIZE;
 
 /** The chart as SVG text and PNG bytes (CHART_WIDTH wide). */
 export async function renderChart(result: LabResult): Promise<{ svg: string; png: Buffer }> {
   const { spec } = compile(chartSpec(result));
   const view = new vega.View(vega.parse(spec), { renderer: "none" });
   try {
-    const svg = await view.toSVG();
+    const svg = withTooltips(await view.toSVG());
     return { svg, png: svgToPng(svg) };
   } finally {
     view.finalize();
@@ -74,22 +65,45 @@ function clockMs(result: LabResult, tMs: number): number {
 
 type XDef = Record<string, unknown>;
 
+/** Into every dot (a <path> vega describes as a point, with an aria-label), that label as a <title>: a tooltip in browsers, with no script. */
+function withTooltips(svg: string): string {
+  return svg.replace(/<path\b([^>]*?)\saria-label="([^"]*)"([^>]*?)(\/>|><\/path>)/g, (whole: string, before: string, label: string, after: string) =>
+    `${before}${after}`.includes('aria-roledescription="point"') ? `<path${before} aria-label="${label}"${after}><title>${label}</title></path>` : whole,
+  );
+}
+
 export function chartSpec(result: LabResult): TopLevelSpec {
   const cohorts = Object.keys(result.cohorts);
-  const hhmm = minutesOnly(result);
   const domain = [clockMs(result, 0), clockMs(result, result.durationMs)];
-  // Every panel uses the same x scale, shared across the concat; only one encoding states its domain (repeating it makes vega-lite warn).
   const x: XDef = { type: "temporal" };
-  const xScale = { type: "utc", domain };
   const band = eventBand(result, x);
-  const panels = cohorts.map((cohort, i) => cohortPanel(result, cohort, i, i === cohorts.length - 1 ? { ...x, scale: xScale } : x, band.rules, i === cohorts.length - 1, hhmm));
+  const restarts = result.story.scheduledRestarts;
+  const warmUp = warmUpWindow(result);
+  const frame: PanelFrame = {
+    x,
+    xScale: { type: "utc", domain },
+    hhmm: minutesOnly(result),
+    faults: mergedWindows(result),
+    ...(warmUp && { warmUp: { start: clockMs(result, warmUp.start), end: clockMs(result, warmUp.end) } }),
+    events: events(result).map((e) => ({ t: e.t })),
+    restarts: (restarts?.atMs ?? []).map((t) => ({ t: clockMs(result, t) })),
+    restartCohorts: restarts?.cohorts ?? [],
+    maxAttempts: Math.max(1, ...Object.values(result.cohorts).flatMap((stats) => stats.series.map((p) => p.attempts))),
+    clock: (tMs) => clockMs(result, tMs),
+  };
+  const panels = cohorts.map((cohort, i) => cohortPanel(result, cohort, frame, i === cohorts.length - 1));
   return {
     padding: { left: 16, right: 24, top: 12, bottom: 12 },
     background: "white",
     title: {
       text: `${result.scenario}: login success rate per cohort`,
-      // Two short lines: vega sizes the chart by its own (generous) estimate of text width.
-      subtitle: [`One panel per cohort, same time axis. y: share of login attempts that succeeded, 0.0% to 100.0%.`, `Shaded: fault windows. Dashed: the events labelled above. Replayed at ${result.speed}× speed.`],
+      // Short lines: vega sizes the chart by its own (generous) estimate of text width.
+      subtitle: [
+        `One panel per cohort, one colour per cohort in every report. y: login attempts that succeeded.`,
+        `A dot per time bucket: its area is the attempts it counts (at most ${frame.maxAttempts}); hover for the numbers.`,
+        `Hollow dots on a dashed line: gateways started cold inside a fault. Replayed at ${result.speed}× speed.`,
+        `Shaded grey: warm-up; red: fault windows. Dashed: the events labelled above; dotted: scheduled restarts.`,
+      ],
       anchor: "start",
       fontSize: 22,
       subtitleFontSize: 14,
@@ -105,6 +119,13 @@ export function chartSpec(result: LabResult): TopLevelSpec {
     resolve: { scale: { x: "shared" }, axis: { x: "independent" } },
     vconcat: [band.spec, ...panels],
   } as TopLevelSpec;
+}
+
+/** From time 0 to the first fault window, if that starts later. */
+function warmUpWindow(result: LabResult): Window | undefined {
+  if (result.faultWindows.length === 0) return undefined;
+  const first = Math.min(...result.faultWindows.map((w) => w.startMs));
+  return first > 0 ? { start: 0, end: first } : undefined;
 }
 
 /**
@@ -155,37 +176,60 @@ interface Placed {
   lo: number;
   hi: number;
   at: number;
-  /** Only event labels hang from a rule that runs down to the panels. */
+  /** Event and restart labels hang from a rule that runs down to the panels. */
   rule: boolean;
+}
+
+/** How a label in the band looks: fault windows bold red, warm-up grey, events dark, scheduled restarts small grey. */
+type LabelStyle = "fault" | "warm-up" | "event" | "restart";
+const LABEL_STYLES: Readonly<Record<LabelStyle, { weight: string; colour: string; rule?: object }>> = {
+  fault: { weight: "bold", colour: "#A50F15" },
+  "warm-up": { weight: "bold", colour: "#595959" },
+  event: { weight: "normal", colour: "#222", rule: { strokeDash: [6, 4], color: "#333", strokeWidth: 1.5 } },
+  restart: { weight: "normal", colour: "#666", rule: { strokeDash: [2, 3], color: "#888", strokeWidth: 1.5 } },
+};
+
+interface BandMark {
+  t: number;
+  label: string;
+  style: LabelStyle;
+}
+
+/** Everything the band labels, in time order. */
+function bandMarks(result: LabResult): BandMark[] {
+  const warmUp = warmUpWindow(result);
+  const restarts = result.story.scheduledRestarts;
+  return [
+    ...(warmUp ? [{ t: clockMs(result, warmUp.start), label: `warm-up, ${clockLabel(result, warmUp.start)}–${clockLabel(result, warmUp.end)}`, style: "warm-up" as const }] : []),
+    ...mergedWindows(result).map((w) => ({ t: w.start, label: w.label, style: "fault" as const })),
+    ...events(result).map((e) => ({ ...e, style: "event" as const })),
+    ...(restarts?.atMs ?? []).map((t) => ({ t: clockMs(result, t), label: `${clockLabel(result, t)} restarts`, style: "restart" as const })),
+  ].sort((a, b) => a.t - b.t);
 }
 
 /**
  * The band above the panels: each label once, in lanes, so that no label
- * overprints another and no event's rule (which runs from its label down
- * through the band) crosses another label.
+ * overprints another and no rule (which runs from its label down through
+ * the band) crosses another label.
  */
-function eventBand(result: LabResult, x: XDef): { spec: object; rules: Array<{ t: number }> } {
+function eventBand(result: LabResult, x: XDef): { spec: object } {
   const [t0, t1] = [clockMs(result, 0), clockMs(result, result.durationMs)];
   const px = (t: number): number => ((t - t0) / Math.max(1, t1 - t0)) * PLOT_WIDTH;
-  const windows = mergedWindows(result);
-  const marks = [
-    ...windows.map((w) => ({ t: w.start, label: w.label, bold: true, rule: false })),
-    ...events(result).map((e) => ({ t: e.t, label: e.label, bold: false, rule: true })),
-  ].sort((a, b) => a.t - b.t);
   const placed: Placed[] = [];
-  const labels: Array<{ t: number; label: string; lane: number; right: boolean; bold: boolean }> = [];
-  for (const mark of marks) {
+  const labels: Array<BandMark & { lane: number; right: boolean }> = [];
+  for (const mark of bandMarks(result)) {
     const at = px(mark.t);
-    const width = mark.label.length * (mark.bold ? BOLD_CHAR_WIDTH : CHAR_WIDTH);
-    // Written to the right of its time if it fits, else to the left; the first lane where it clashes with nothing.
-    const fitsRight = at + 6 + width <= PLOT_WIDTH;
+    const rule = LABEL_STYLES[mark.style].rule !== undefined;
+    const width = mark.label.length * (LABEL_STYLES[mark.style].weight === "bold" ? BOLD_CHAR_WIDTH : CHAR_WIDTH);
+    // Written to the right of its time if it fits (by vega's own estimate of its width, which sizes the chart), else to the left; the first lane where it clashes with nothing.
+    const fitsRight = at + 6 + mark.label.length * VEGA_CHAR_WIDTH <= PLOT_WIDTH;
     const extent = (right: boolean): [number, number] => (right ? [at - 6 - width, at] : [at, at + 6 + width]);
     const clashes = (l: number, right: boolean): boolean => {
       const [lo, hi] = extent(right);
       return placed.some(
         (p) =>
           (p.lane === l && lo < p.hi + LABEL_GAP && p.lo < hi + LABEL_GAP) ||
-          (mark.rule && p.lane > l && p.lo <= at && at <= p.hi) ||
+          (rule && p.lane > l && p.lo <= at && at <= p.hi) ||
           (p.rule && p.lane < l && lo <= p.at && p.at <= hi),
       );
     };
@@ -203,96 +247,42 @@ function eventBand(result: LabResult, x: XDef): { spec: object; rules: Array<{ t
     }
     // Nothing fits without a rule crossing it: a new lane at the bottom, where only rules above may cross it.
     const [lo, hi] = extent(right);
-    placed.push({ lane, lo, hi, at, rule: mark.rule });
-    labels.push({ t: mark.t, label: mark.label, lane, right, bold: mark.bold });
+    placed.push({ lane, lo, hi, at, rule });
+    labels.push({ ...mark, lane, right });
   }
   const lanes = Math.max(1, ...placed.map((p) => p.lane + 1));
   const height = lanes * LANE_HEIGHT + 6;
-  const rules = events(result).map((e) => ({ t: e.t }));
-  const ruleTop = new Map(labels.map((l) => [l.t, l.lane * LANE_HEIGHT + 3]));
-  const text = (bold: boolean, right: boolean): object => ({
-    transform: [{ filter: `datum.bold === ${bold} && datum.right === ${right}` }],
+  const text = (style: LabelStyle, right: boolean): object => ({
+    transform: [{ filter: `datum.style === '${style}' && datum.right === ${right}` }],
     mark: {
       type: "text",
       align: right ? "right" : "left",
       baseline: "middle",
       dx: right ? -6 : 6,
       fontSize: LABEL_FONT_SIZE,
-      fontWeight: bold ? "bold" : "normal",
-      color: bold ? "#A50F15" : "#222",
+      fontWeight: LABEL_STYLES[style].weight,
+      color: LABEL_STYLES[style].colour,
       clip: false,
     },
     encoding: { x: { field: "t", ...x, axis: null }, y: { field: "y", type: "quantitative", scale: null }, text: { field: "label" } },
   });
-  const labelValues = labels.map((l) => ({ ...l, y: l.lane * LANE_HEIGHT + LANE_HEIGHT / 2 + 2 }));
-  const layers: object[] = [
-    { data: { values: windows }, mark: { type: "rect", color: FAULT_COLOUR, opacity: FAULT_OPACITY }, encoding: { x: { field: "start", ...x, axis: null }, x2: { field: "end" } } },
-  ];
-  if (rules.length > 0) {
+  const span = (values: Window[], color: string, opacity: number): object => ({ data: { values }, mark: { type: "rect", color, opacity }, encoding: { x: { field: "start", ...x, axis: null }, x2: { field: "end" } } });
+  const warmUp = warmUpWindow(result);
+  const layers: object[] = [span(mergedWindows(result), FAULT_COLOUR, FAULT_OPACITY)];
+  if (warmUp) layers.push(span([{ start: clockMs(result, warmUp.start), end: clockMs(result, warmUp.end) }], WARM_UP_COLOUR, WARM_UP_OPACITY));
+  for (const style of ["event", "restart"] as const) {
+    const rules = labels.filter((l) => l.style === style).map((l) => ({ t: l.t, y: l.lane * LANE_HEIGHT + 3, y2: height }));
+    if (rules.length === 0) continue;
     layers.push({
-      data: { values: rules.map((r) => ({ t: r.t, y: ruleTop.get(r.t) ?? 0, y2: height })) },
-      mark: { type: "rule", strokeDash: [6, 4], color: "#333", strokeWidth: 1.5 },
+      data: { values: rules },
+      mark: { type: "rule", ...LABEL_STYLES[style].rule },
       encoding: { x: { field: "t", ...x, axis: null }, y: { field: "y", type: "quantitative", scale: null }, y2: { field: "y2" } },
     });
   }
-  if (labelValues.length > 0) {
-    layers.push({ data: { values: labelValues }, layer: [text(true, false), text(true, true), text(false, false), text(false, true)] });
+  if (labels.length > 0) {
+    const values = labels.map((l) => ({ ...l, y: l.lane * LANE_HEIGHT + LANE_HEIGHT / 2 + 2 }));
+    const styles = [...new Set(labels.map((l) => l.style))];
+    layers.push({ data: { values }, layer: styles.flatMap((style) => [text(style, false), text(style, true)]) });
   }
-  return {
-    spec: {
-      width: PLOT_WIDTH,
-      height,
-      view: { stroke: null },
-      layer: layers,
-    },
-    rules,
-  };
-}
-
-function cohortPanel(result: LabResult, cohort: string, index: number, x: XDef, rules: Array<{ t: number }>, bottom: boolean, hhmm: boolean): object {
-  const stats = result.cohorts[cohort]!;
-  const values: LinePoint[] = [];
-  const width = stats.series.length > 1 ? (stats.series[1]?.tMs ?? 0) - (stats.series[0]?.tMs ?? 0) : 0;
-  for (const point of stats.series) {
-    if (point.attempts > 0) values.push({ t: clockMs(result, point.tMs + width / 2), rate: (100 * point.successes) / point.attempts });
-  }
-  const colour = COHORT_COLOURS[index % COHORT_COLOURS.length]!;
-  const story = result.story.cohorts[cohort];
-  const cold = stats.coldStarts;
-  const facts = [
-    story && story.discovery !== cohort ? `${story.discovery} discovery` : "",
-    story?.controlPlane === "guarded" ? "guarded plane" : "",
-    `whole run ${percent(rate(stats))}`,
-    result.faultWindows.length > 0 ? `during fault ${percent(rate(stats.duringFault))}` : "",
-    cold.attempts > 0 ? `cold starts ${cold.successes}/${cold.attempts} ok` : "",
-    stats.afterFault.attempts > 0 ? `after fault ${percent(rate(stats.afterFault))}` : "",
-  ].filter((f) => f.length > 0);
-  const xAxis = bottom
-    ? { format: hhmm ? "%H:%M" : "%H:%M:%S", title: `scenario clock (${hhmm ? "HH:MM" : "HH:MM:SS"})`, grid: true, gridColor: "#eee", labelFontSize: 14, titleFontSize: 14 }
-    : { labels: false, ticks: false, domain: false, title: null, grid: true, gridColor: "#eee" };
-  const layers: object[] = [
-    { data: { values: mergedWindows(result) }, mark: { type: "rect", color: FAULT_COLOUR, opacity: FAULT_OPACITY }, encoding: { x: { field: "start", type: "temporal" }, x2: { field: "end" } } },
-  ];
-  if (rules.length > 0) {
-    layers.push({ data: { values: rules }, mark: { type: "rule", strokeDash: [6, 4], color: "#777", strokeWidth: 1.25 }, encoding: { x: { field: "t", type: "temporal" } } });
-  }
-  layers.push({
-    data: { values },
-    mark: { type: "line", color: colour, strokeWidth: 2.75, strokeCap: "round", strokeJoin: "round" },
-    encoding: {
-      x: { field: "t", ...x, axis: xAxis },
-      y: {
-        field: "rate",
-        type: "quantitative",
-        scale: { domain: Y_DOMAIN, nice: false },
-        axis: { title: "success (%)", values: [0, 50, 100], grid: true, gridColor: "#e5e5e5", titleFontSize: 12 },
-      },
-    },
-  });
-  return {
-    width: PLOT_WIDTH,
-    height: PANEL_HEIGHT,
-    title: { text: cohort, subtitle: facts.join(" · "), anchor: "start", fontSize: 16, fontWeight: "bold", color: "#111", subtitleFontSize: 13, subtitleColor: "#444", offset: 6, subtitlePadding: 2 },
-    layer: layers,
-  };
+  return { spec: { width: PLOT_WIDTH, height, view: { stroke: null }, layer: layers } };
 }

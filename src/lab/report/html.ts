@@ -1,4 +1,4 @@
-import { machineLine, verdictOf, type CohortStats, type LabResult, type SloResult } from "./model.js";
+import { machineLine, verdictOf, type CohortStats, type Counts, type LabResult, type SloResult } from "./model.js";
 import { clockLabel, errorList, escapeHtml as esc, percent, rate } from "./format.js";
 
 /**
@@ -9,7 +9,7 @@ import { clockLabel, errorList, escapeHtml as esc, percent, rate } from "./forma
 export function renderHtml(result: LabResult, svg: string): string {
   const failed = result.slos.filter((slo) => !slo.ok).length;
   const verdict = {
-    pass: `<p class="verdict pass">PASS: all ${result.slos.length} SLOs met</p>`,
+    pass: passVerdict(result),
     fail: `<p class="verdict fail">FAIL: ${failed} of ${result.slos.length} SLOs not met</p>`,
     inconclusive: `<p class="verdict fail">INCONCLUSIVE: ${failed} of ${result.slos.length} SLOs not met while the machine could not keep time; run it again on a quieter machine</p>`,
   }[verdictOf(result)];
@@ -31,7 +31,7 @@ ${verdict}
 <main>
 <section id="story"><h2>The story</h2>${paragraphs(result.story.description)}</section>
 <section id="chart"><h2>Login success over time</h2><figure>${inlineSvg(svg, result)}<figcaption>One panel per cohort, all on the same time axis: the line is that cohort's share of login attempts that succeeded, per time bucket. Shaded: ${esc(windowList(result))}.</figcaption></figure></section>
-<section id="slos"><h2>SLOs</h2>${sloTable(result.slos)}</section>
+<section id="slos"><h2>SLOs</h2>${sloTable(result)}</section>
 <section id="cohorts"><h2>Cohorts</h2>${cohortTable(result)}${errorNotes(result)}${cohortNotes(result)}</section>
 <section id="timeline"><h2>Timeline</h2>${timelineTable(result)}${planeNotes(result)}</section>
 <section id="sources"><h2>Sources</h2>${sourceList(result)}</section>
@@ -40,6 +40,32 @@ ${verdict}
 </body>
 </html>
 `;
+}
+
+/**
+ * An SLO with a `max` checks that the replay reproduces a failure: met, it
+ * means a client failed as it did on the day, which the page says in those
+ * words rather than PASS.
+ */
+function reproducesFailure(slo: SloResult): boolean {
+  return slo.max !== undefined;
+}
+
+/** `stock client failed, as expected` for the stock xDS client's cohorts, else `<cohort> failed, as expected`. */
+export function expectedFailureText(slo: SloResult, result: Pick<LabResult, "story">): string {
+  const discovery = result.story.cohorts[slo.cohort]?.discovery ?? "";
+  return `${discovery.startsWith("xds-") ? "stock client" : slo.cohort} failed, as expected`;
+}
+
+/** `PASS: all 6 SLOs met`, or with reproduced failures: `PASS: all 5 SLOs met · stock client failed, as expected (xds-default: …)`. */
+function passVerdict(result: LabResult): string {
+  const reproduced = result.slos.filter(reproducesFailure);
+  if (reproduced.length === 0) return `<p class="verdict pass">PASS: all ${result.slos.length} SLOs met</p>`;
+  const goals = result.slos.length - reproduced.length;
+  const met = goals === 0 ? "" : `PASS: ${goals === 1 ? "the 1 SLO" : `all ${goals} SLOs`} met · `;
+  const texts = [...new Set(reproduced.map((slo) => expectedFailureText(slo, result)))];
+  const cohorts = [...new Set(reproduced.map((slo) => slo.cohort))].join(", ");
+  return `<p class="verdict pass">${esc(met)}<span class="expected">${esc(texts.join("; "))}</span> <span class="muted">(${esc(cohorts)}: the replay reproduces the outage)</span></p>`;
 }
 
 function runFacts(result: LabResult): string {
@@ -72,21 +98,30 @@ function windowList(result: LabResult): string {
     .join("; ");
 }
 
-function sloTable(slos: readonly SloResult[]): string {
+/** The SLO table's result cell: PASS, FAIL, or for a check that a failure is reproduced, what happened in words. */
+function sloResultCell(slo: SloResult, result: LabResult): string {
+  if (!reproducesFailure(slo)) return slo.ok ? `<td class="pass">PASS</td>` : `<td class="fail">FAIL</td>`;
+  if (slo.ok) return `<td class="expected">${esc(expectedFailureText(slo, result))}</td>`;
+  const why = slo.reason ? "not measured" : slo.actual > slo.max! ? "it did not fail as expected: the outage was not reproduced" : "below the expected range";
+  return `<td class="fail">FAIL: ${esc(why)}</td>`;
+}
+
+function sloTable(result: LabResult): string {
+  const slos = result.slos;
   if (slos.length === 0) return "<p>This scenario declares no SLOs.</p>";
   const rows = slos.map((slo) => {
-    const target = slo.max === undefined ? `≥ ${percent(slo.min)}` : `${percent(slo.min)} – ${percent(slo.max)}`;
+    const target = slo.max === undefined ? `≥ ${percent(slo.min)}` : `${percent(slo.min)} – ${percent(slo.max)} (a reproduced failure)`;
     const actual = slo.reason ? esc(slo.reason) : `${percent(slo.actual)} of ${slo.attempts}`;
-    const result = slo.ok ? `<td class="pass">PASS</td>` : `<td class="fail">FAIL</td>`;
+    const cell = sloResultCell(slo, result);
     const window = slo.gateways === "warm" ? `${slo.window} (warm gateways: cold starts left out)` : slo.window;
-    return `<tr><td>${esc(slo.cohort)}</td><td>${esc(window)}</td><td class="num">${esc(target)}</td><td class="num">${actual}</td>${result}</tr>`;
+    return `<tr><td>${esc(slo.cohort)}</td><td>${esc(window)}</td><td class="num">${esc(target)}</td><td class="num">${actual}</td>${cell}</tr>`;
   });
   return table(["cohort", "window", "target (login success)", "measured", "result"], rows);
 }
 
 function cohortTable(result: LabResult): string {
   const rows = Object.entries(result.cohorts).map(([name, stats]) => cohortRow(name, stats, result));
-  return table(["cohort", "discovery", "attempts", "successes", "success", "during fault", "cold starts in a fault", "after fault", "errors (codes explained below)"], rows);
+  return table(["cohort", "discovery", "attempts", "successes", "success", "during fault", "warm gateways in a fault", "cold starts in a fault", "after fault", "errors (codes explained below)"], rows);
 }
 
 function cohortRow(name: string, stats: CohortStats, result: LabResult): string {
@@ -99,11 +134,19 @@ function cohortRow(name: string, stats: CohortStats, result: LabResult): string 
     `<span class="num">${stats.successes}</span>`,
     `<span class="num">${percent(rate(stats))}</span>`,
     `<span class="num">${percent(rate(stats.duringFault))} <span class="muted">of ${stats.duringFault.attempts}</span></span>`,
+    warmCell(stats),
     coldCell(stats),
     `<span class="num">${percent(rate(stats.afterFault))} <span class="muted">of ${stats.afterFault.attempts}</span></span>`,
     esc(errorList(stats.errors)),
   ];
   return `<tr>${cells.map((c) => `<td>${c}</td>`).join("")}</tr>`;
+}
+
+/** The attempts in fault windows on gateways that were not started cold in one, beside the cold starts' cell. */
+function warmCell(stats: CohortStats): string {
+  const cold = stats.coldStarts;
+  const warm: Counts = { attempts: stats.duringFault.attempts - cold.attempts, successes: stats.duringFault.successes - cold.successes };
+  return `<span class="num">${percent(rate(warm))} <span class="muted">of ${warm.attempts}</span></span>`;
 }
 
 /** `1 gateway: 0 of 40 ok`, or `none`. */
@@ -190,6 +233,8 @@ h3 { font-size: 18px; margin: 24px 0 8px; }
 .verdict { display: inline-block; font-weight: bold; padding: 6px 14px; border-radius: 6px; margin: 4px 0 8px; }
 .pass { background: #dafbe1; color: #116329; font-weight: bold; }
 .fail { background: #ffebe9; color: #a40e26; font-weight: bold; }
+.expected { background: #fff8c5; color: #6f4e00; font-weight: bold; }
+.verdict .muted { font-weight: normal; }
 figure { margin: 0; }
 figure svg { display: block; max-width: 100%; height: auto; border: 1px solid #d0d7de; border-radius: 6px; }
 figcaption { color: #57606a; font-size: 14px; margin-top: 6px; }

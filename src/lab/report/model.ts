@@ -52,6 +52,8 @@ export interface CohortStats extends Counts {
   readonly series: readonly SeriesPoint[];
   /** Part of the attempts above (all inside fault windows), tallied apart. */
   readonly coldStarts: ColdStarts;
+  /** The cold starts' attempts (part of `series`), in the same buckets; every bucket of `series`, empty ones included. */
+  readonly coldSeries: readonly SeriesPoint[];
 }
 
 export interface SloResult {
@@ -95,12 +97,24 @@ export interface CohortStory {
   readonly observed: string;
 }
 
+/** The workload's rolling restarts (deploys, autoscaling), as planned: not timeline entries. */
+export interface ScheduledRestarts {
+  /** Real ms since time 0 of each round. */
+  readonly atMs: readonly number[];
+  /** The share (0–1] of each cohort's gateways restarted per round. */
+  readonly share: number;
+  /** The cohorts whose gateways take part, in scenario order. */
+  readonly cohorts: readonly string[];
+}
+
 /** The words around the numbers: from the scenario, plus what the run observed. */
 export interface ReportStory {
   readonly description: string;
   /** The scenario clock at time 0, in seconds since midnight. */
   readonly startOfDaySec: number;
   readonly timeline: readonly StoryEvent[];
+  /** Absent or with no rounds when the workload restarts nothing. */
+  readonly scheduledRestarts?: ScheduledRestarts;
   readonly sources: readonly Source[];
   /** Per cohort: its discovery mode and why it behaves as it does. */
   readonly cohorts: Readonly<Record<string, CohortStory>>;

@@ -1,5 +1,5 @@
 import { formatClock, plannedDisruptions, type ControlPlaneName, type DiscoveryMode, type Scenario, type TimelineEntry } from "../scenario/index.js";
-import type { CohortStory, FaultWindow, ReportStory, StoryEvent } from "./model.js";
+import type { CohortStory, FaultWindow, ReportStory, ScheduledRestarts, StoryEvent } from "./model.js";
 
 /** What each discovery mode is, in one or two sentences, for the report. */
 const DISCOVERY_TEXT: Readonly<Record<DiscoveryMode, string>> = {
@@ -45,6 +45,7 @@ export function storyFromScenario(
     description: scenario.description,
     startOfDaySec: scenario.startOfDaySec,
     timeline: scenario.timeline.map((entry) => storyEvent(entry, scenario, speed)),
+    scheduledRestarts: scheduledRestarts(scenario, speed),
     sources: scenario.sources,
     cohorts,
     controlPlanes: { ...controlPlanes },
@@ -60,6 +61,20 @@ export function plannedFaultWindows(scenario: Scenario, speed: number): FaultWin
     startMs: toMs(d.startSec, speed),
     endMs: toMs(d.endSec, speed),
   }));
+}
+
+/**
+ * The rounds of the workload's restarts, as the runner schedules them: every
+ * `everySec` real seconds from the first, while the run lasts.
+ */
+function scheduledRestarts(scenario: Scenario, speed: number): ScheduledRestarts {
+  const plan = scenario.workload.restarts;
+  const cohorts = scenario.cohorts.filter((c) => c.scheduledRestarts).map((c) => c.name);
+  if (!plan || cohorts.length === 0) return { atMs: [], share: 0, cohorts: [] };
+  const durationMs = toMs(scenario.durationSec, speed);
+  const atMs: number[] = [];
+  for (let at = plan.everySec * 1000; at < durationMs; at += plan.everySec * 1000) atMs.push(at);
+  return { atMs, share: plan.share, cohorts };
 }
 
 function storyEvent(entry: TimelineEntry, scenario: Scenario, speed: number): StoryEvent {

@@ -43,13 +43,15 @@ export function createTally(options: { bucketMs: number }): Tally {
     stats(faultWindows, durationMs, gatewayUps = []) {
       const lastEnd = faultWindows.length === 0 ? Infinity : Math.max(...faultWindows.map((w) => w.endMs));
       const inFault = (t: number): boolean => faultWindows.some((w) => inside(w, t));
+      const cold = coldAttempt(faultWindows, ups);
       return {
         ...count(times, outcomes, () => true),
         duringFault: count(times, outcomes, inFault),
         afterFault: count(times, outcomes, (t) => t >= lastEnd),
         errors: { ...errors },
-        series: buckets(times, outcomes, bucketMs, durationMs),
-        coldStarts: coldStarts(faultWindows, gatewayUps, times, outcomes, ups),
+        series: buckets(times, outcomes, bucketMs, durationMs, () => true),
+        coldStarts: coldStarts(faultWindows, gatewayUps, times, outcomes, cold),
+        coldSeries: buckets(times, outcomes, bucketMs, durationMs, cold),
       };
     },
   };
@@ -59,12 +61,16 @@ function inside(window: FaultWindow, tMs: number): boolean {
   return tMs >= window.startMs && tMs < window.endMs;
 }
 
-/** Attempts served by a gateway started inside a window, while that window lasted. */
-function coldStarts(windows: readonly FaultWindow[], gatewayUps: readonly number[], times: readonly number[], outcomes: readonly boolean[], ups: ReadonlyArray<number | undefined>): ColdStarts {
-  const cold = (t: number, i: number): boolean => {
+/** Whether attempt `i`, started at `t`, was served by a gateway started inside a window, while that window lasted. */
+function coldAttempt(windows: readonly FaultWindow[], ups: ReadonlyArray<number | undefined>): (t: number, i: number) => boolean {
+  return (t, i) => {
     const up = ups[i];
     return up !== undefined && windows.some((w) => inside(w, up) && inside(w, t));
   };
+}
+
+/** The cold starts: gateways started inside a window, and the attempts `cold` picks out. */
+function coldStarts(windows: readonly FaultWindow[], gatewayUps: readonly number[], times: readonly number[], outcomes: readonly boolean[], cold: (t: number, i: number) => boolean): ColdStarts {
   const during: string[] = [];
   let gateways = 0;
   for (const up of gatewayUps) {
@@ -87,13 +93,14 @@ function count(times: readonly number[], outcomes: readonly boolean[], include: 
   return { attempts, successes };
 }
 
-/** Every bucket from 0 to the run's end (or the last attempt), empty ones included. */
-function buckets(times: readonly number[], outcomes: readonly boolean[], bucketMs: number, durationMs: number): SeriesPoint[] {
+/** Every bucket from 0 to the run's end (or the last attempt), empty ones included, counting the attempts `include` picks. */
+function buckets(times: readonly number[], outcomes: readonly boolean[], bucketMs: number, durationMs: number, include: (tMs: number, index: number) => boolean): SeriesPoint[] {
   const last = Math.max(durationMs, ...times);
   const n = Math.max(1, Math.ceil(last / bucketMs));
   const attempts = new Array<number>(n).fill(0);
   const successes = new Array<number>(n).fill(0);
   times.forEach((t, i) => {
+    if (!include(t, i)) return;
     const b = Math.min(n - 1, Math.floor(t / bucketMs));
     attempts[b] = (attempts[b] ?? 0) + 1;
     if (outcomes[i]) successes[b] = (successes[b] ?? 0) + 1;
