@@ -6,8 +6,8 @@ import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { Command } from "commander";
-import { addServeFlags, checkServeFlags, toServeOptions, type ServeFlags } from "../../src/cli/commands/serve-flags.js";
+import { toServeOptions } from "../../src/cli/commands/serve-flags.js";
+import { parseServe } from "../helpers/serve-flags.js";
 import { SteadyError } from "../../src/errors/index.js";
 import { createSilentLogger } from "../../src/log/index.js";
 import { checkListenerBinds, startServer, SERVE_DEFAULTS } from "../../src/server/index.js";
@@ -16,14 +16,6 @@ import { listenError } from "../../src/server/listen-error.js";
 const logger = createSilentLogger();
 const dirs: string[] = [];
 after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-function parseServe(args: readonly string[]): ServeFlags {
-  const command = addServeFlags(new Command("serve").exitOverride().configureOutput({ writeErr: () => undefined }));
-  command.parse([...args], { from: "user" });
-  const flags = command.opts<ServeFlags>();
-  checkServeFlags(flags);
-  return flags;
-}
 
 function refusedWith(message: string): (err: unknown) => boolean {
   return (err) => err instanceof SteadyError && err.code === "invalid-argument" && err.message === message;

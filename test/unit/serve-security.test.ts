@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Command } from "commander";
 import { main } from "../../src/cli/index.js";
-import { addServeFlags, toServeOptions, checkServeFlags, type ServeFlags } from "../../src/cli/commands/serve-flags.js";
+import { toServeOptions } from "../../src/cli/commands/serve-flags.js";
+import { parseServe } from "../helpers/serve-flags.js";
 import { duration } from "../../src/cli/duration.js";
 import { SteadyError } from "../../src/errors/index.js";
 import { createLogger, createSilentLogger } from "../../src/log/index.js";
@@ -10,14 +10,6 @@ import { checkBindPolicy, startServer, SERVE_DEFAULTS } from "../../src/server/i
 import { capture } from "../helpers/io.js";
 
 const logger = createSilentLogger();
-
-function parseServe(args: readonly string[]): ServeFlags {
-  const command = addServeFlags(new Command("serve").exitOverride().configureOutput({ writeErr: () => undefined }));
-  command.parse([...args], { from: "user" });
-  const flags = command.opts<ServeFlags>();
-  checkServeFlags(flags);
-  return flags;
-}
 
 test("serve security - loopback binds always pass; others need TLS and auth, or --insecure-bind", () => {
   for (const bind of ["127.0.0.1", "127.5.0.1", "::1", "::ffff:127.0.0.1"]) checkBindPolicy({ bind, tls: false, auth: false, insecureBind: false }, logger);

@@ -66,23 +66,33 @@ function assertSameSnapshot(incremental: Snapshot, full: Snapshot, step: number)
   assert.equal(incremental.revision, full.revision);
 }
 
+/**
+ * A random instance of `name` at one of four addresses in `subnet` (so
+ * duplicate endpoints, a failing service, happen), with port 0, which no
+ * client takes, at the chance `zeroPort`.
+ */
+function randomInstance(random: () => number, name: string, subnet: string, zeroPort: number): Instance {
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+  return {
+    service: name,
+    id: `i${Math.floor(random() * 5)}`,
+    address: `${subnet}.${Math.floor(random() * 4) + 1}`,
+    port: random() < zeroPort ? 0 : 8000 + Math.floor(random() * 3),
+    zone: pick(["z1", "z2"]),
+    region: "r1",
+    weight: 1 + Math.floor(random() * 3),
+    health: pick(HEALTH_STATES),
+    metadata: {},
+  };
+}
+
 for (const seed of [1, 2, 3]) {
   test(`snapshot incremental - seed ${seed}: 400 random change steps, the incremental build equals a full rebuild after every step`, () => {
     const random = createRng(seed);
     const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
     const service = (name: string): Service => ({ name, protocol: "grpc", lbPolicy: random() < 0.8 ? "round_robin" : "ring_hash", metadata: {}, ...security(random) });
-    const instance = (name: string): Instance => ({
-      service: name,
-      id: `i${Math.floor(random() * 5)}`,
-      // A few addresses only, so duplicate endpoints (a failing service) happen; port 0 now and then.
-      address: `10.0.0.${Math.floor(random() * 4) + 1}`,
-      port: random() < 0.03 ? 0 : 8000 + Math.floor(random() * 3),
-      zone: pick(["z1", "z2"]),
-      region: "r1",
-      weight: 1 + Math.floor(random() * 3),
-      health: pick(HEALTH_STATES),
-      metadata: {},
-    });
+    // A few addresses only, so duplicate endpoints (a failing service) happen; port 0 now and then.
+    const instance = (name: string): Instance => randomInstance(random, name, "10.0.0", 0.03);
     let view: RegistryView = { revision: 0, services: SortedMap.empty() };
     const cache = createBuildCache();
     let incremental: BuildResult | undefined;
@@ -121,18 +131,7 @@ for (const seed of [4, 5]) {
     const random = createRng(seed);
     const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
     const names = [...NAMES, ...Array.from({ length: 30 }, (_, k) => `s-${k}`)];
-    const instance = (name: string): Instance => ({
-      service: name,
-      id: `i${Math.floor(random() * 5)}`,
-      address: `10.0.${names.indexOf(name)}.${Math.floor(random() * 4) + 1}`,
-      // Now and then a port no client takes: that service fails to build.
-      port: random() < 0.01 ? 0 : 8000 + Math.floor(random() * 3),
-      zone: pick(["z1", "z2"]),
-      region: "r1",
-      weight: 1 + Math.floor(random() * 3),
-      health: pick(HEALTH_STATES),
-      metadata: {},
-    });
+    const instance = (name: string): Instance => randomInstance(random, name, `10.0.${names.indexOf(name)}`, 0.01);
     let view: RegistryView = { revision: 0, services: SortedMap.empty() };
     const cache = createBuildCache();
     let stepped: BuildResult | undefined;
