@@ -73,6 +73,7 @@ import "./unit/lab-cpu-wait.test.js";
 import "./unit/lab-fleet.test.js";
 import "./unit/lab-net.test.js";
 import "./unit/lab-dns-relay.test.js";
+import "./unit/port-reservation.test.js";
 import "./unit/scenario-assert.test.js";
 import "./unit/serve-config.test.js";
 import "./unit/serve-identity.test.js";

@@ -43,9 +43,14 @@ export async function reservePorts(claims: readonly PortClaim[]): Promise<PortRe
   return { release };
 }
 
+/**
+ * A client that connects while the port is held (a resolver reconnecting
+ * to a restarting serve) is cut off at once: an accepted connection left
+ * open would keep `server.close` waiting, and serve would never listen.
+ */
 function holdTcp(claim: PortClaim): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer();
+    const server = createServer({ pauseOnConnect: true }, (socket) => socket.destroy());
     server.once("error", (err) => reject(listenError(claim.listener, claim.bind, claim.port, err)));
     server.listen({ host: claim.bind.address, port: claim.port, exclusive: true }, () => resolve(server));
   });
