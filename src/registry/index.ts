@@ -20,6 +20,24 @@ export {
   type Service,
   type Instance,
 } from "./model.js";
+export {
+  GRPC_CODE_NAMES,
+  RETRY_CODES,
+  MAX_ATTEMPTS,
+  inSubset,
+  subsetResourceName,
+  type GrpcCodeName,
+  type RetryCode,
+  type Subset,
+  type HeaderMatch,
+  type RouteMatch,
+  type RouteTarget,
+  type RetryPolicy,
+  type FaultPolicy,
+  type PolicyRoute,
+  type TrafficPolicy,
+  type PolicyDocument,
+} from "./policy.js";
 export type { Store, Backend, Secrets, Liveness, Members, StoreState, Mutation, ChangeEvent, CommitResult } from "./store.js";
 export type { TokenRecord, TokenStore } from "./token-store.js";
 export type { GenerationLog, ResourceChanges, ResourceKey, StoredGeneration, StoredResource } from "./generation-log.js";

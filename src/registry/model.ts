@@ -1,4 +1,5 @@
 /** The registry's data model: services and the instances that serve them. */
+import type { TrafficPolicy } from "./policy.js";
 
 export const PROTOCOLS = ["grpc", "http", "tcp"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -71,6 +72,11 @@ export interface Service {
    * absent here (and without a default) is allowed. Absent: none.
    */
   readonly intentions?: Readonly<Record<string, IntentionAction>>;
+  /**
+   * The service's traffic policy (issue 18, policy.ts): subsets and routes.
+   * Absent: served as one Listener, Route and Cluster, as without policies.
+   */
+  readonly policy?: TrafficPolicy;
 }
 
 export interface Instance {
