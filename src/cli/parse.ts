@@ -47,6 +47,18 @@ export function oneOfValues<T extends string>(values: readonly T[]): (value: str
 }
 
 /** A push guard generation id: a positive integer, as `steadymesh generations` shows it. */
+/**
+ * Commander's collector for a repeatable `--metadata KEY=VALUE`: the pairs so
+ * far with this one added (the server checks the key and value rules).
+ */
+export function metadataPair(value: string, previous: Readonly<Record<string, string>> = {}): Record<string, string> {
+  const at = value.indexOf("=");
+  if (at <= 0) throw new InvalidArgumentError(`It must be KEY=VALUE, e.g. version=2.`);
+  const key = value.slice(0, at);
+  if (Object.hasOwn(previous, key)) throw new InvalidArgumentError(`Key ${JSON.stringify(key)} is given twice; give each key once.`);
+  return { ...previous, [key]: value.slice(at + 1) };
+}
+
 export function generationId(value: string): number {
   const n = /^[1-9]\d*$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isSafeInteger(n)) throw new InvalidArgumentError("It must be a positive integer generation id, as shown by 'steadymesh generations'.");

@@ -84,6 +84,19 @@ describe("cli - heartbeat against a live admin API", () => {
     assert.equal(registry.view().services.get("svc")?.instances.get("t1")?.ttlMs, 1500);
   });
 
+  it("cli register - --metadata KEY=VALUE, repeatable, is the instance's metadata; a pair without '=' or a key given twice is a one-line error", async () => {
+    const result = await run(["register", "svc", "--address", "127.0.0.1", "--port", "5009", "--id", "m1", "--metadata", "version=2", "--metadata", "track=canary=yes", "--admin", url]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(registry.view().services.get("svc")?.instances.get("m1")?.metadata, { version: "2", track: "canary=yes" });
+    const bad = await run(["register", "svc", "--address", "127.0.0.1", "--port", "5009", "--id", "m1", "--metadata", "version", "--admin", url]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^steadymesh: error: .*--metadata.*KEY=VALUE.*\n$/);
+    const twice = await run(["register", "svc", "--address", "127.0.0.1", "--port", "5009", "--id", "m1", "--metadata", "v=1", "--metadata", "v=2", "--admin", url]);
+    assert.equal(twice.code, 1);
+    assert.match(twice.stderr, /given twice/);
+    assert.deepEqual(registry.view().services.get("svc")?.instances.get("m1")?.metadata, { version: "2", track: "canary=yes" });
+  });
+
   it("cli heartbeat - one renewal prints the new expiry", async () => {
     const result = await run(["heartbeat", "svc", "t1", "--admin", url]);
     assert.deepEqual(result, { code: 0, stdout: "renewed svc/t1: healthy until 2030-01-01T00:00:01.500Z unless renewed (ttl 1500 ms)\n", stderr: "" });

@@ -3,10 +3,10 @@ import type { Instance } from "../../registry/index.js";
 import { segment } from "../admin-client.js";
 import { adminClient, withAdminOption, type CliContext } from "../context.js";
 import { printWithOutcome, withWaitOption } from "../guard-outcome.js";
-import { defaultInstanceId, formatHostPort, integerIn, ipAddress } from "../parse.js";
+import { defaultInstanceId, formatHostPort, integerIn, ipAddress, metadataPair } from "../parse.js";
 
 /** The flag behind each field of the request body (and `id`, which the server checks too), for the server's errors. */
-const FLAGS = { address: "--address", port: "--port", id: "--id", zone: "--zone", region: "--region", weight: "--weight", ttlMs: "--ttl-ms" };
+const FLAGS = { address: "--address", port: "--port", id: "--id", zone: "--zone", region: "--region", weight: "--weight", ttlMs: "--ttl-ms", metadata: "--metadata" };
 
 interface RegisterOptions {
   readonly admin: string;
@@ -17,6 +17,7 @@ interface RegisterOptions {
   readonly region?: string;
   readonly weight?: number;
   readonly ttlMs?: number;
+  readonly metadata?: Readonly<Record<string, string>>;
   readonly waitMs: number;
 }
 
@@ -36,7 +37,8 @@ export function addRegisterCommand(program: Command, context: CliContext): void 
     .option("--zone <zone>", "locality zone, e.g. z1")
     .option("--region <region>", "locality region, e.g. r1")
     .option("--weight <weight>", "load-balancing weight, 1-10000 (default: 1)", integerIn(1, 10000))
-    .option("--ttl-ms <ms>", "renew with 'steadymesh heartbeat' at least this often, or turn unhealthy and later be removed, 1000-86400000", integerIn(1000, 86_400_000));
+    .option("--ttl-ms <ms>", "renew with 'steadymesh heartbeat' at least this often, or turn unhealthy and later be removed, 1000-86400000", integerIn(1000, 86_400_000))
+    .option("--metadata <key=value>", "instance metadata, repeatable, e.g. --metadata version=2 (traffic policy subsets match on it)", metadataPair);
   withAdminOption(withWaitOption(command)).action(async (service: string, options: RegisterOptions) => {
     const id = options.id ?? defaultInstanceId(options.address, options.port);
     // Only the flags given are sent, so the server's defaults apply to the rest.
@@ -47,6 +49,7 @@ export function addRegisterCommand(program: Command, context: CliContext): void 
       ...(options.region !== undefined && { region: options.region }),
       ...(options.weight !== undefined && { weight: options.weight }),
       ...(options.ttlMs !== undefined && { ttlMs: options.ttlMs }),
+      ...(options.metadata !== undefined && { metadata: options.metadata }),
     };
     const path = `/v1/services/${segment(service)}/instances/${segment(id)}`;
     const client = adminClient(options);
