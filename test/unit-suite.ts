@@ -95,6 +95,7 @@ import "./unit/metrics-event-loop-delay.test.js";
 import "./unit/open-store.test.js";
 import "./unit/readme.test.js";
 import "./unit/ops-files.test.js";
+import "./unit/registry-policy.test.js";
 import "./unit/registry.test.js";
 import "./unit/resources-corpus.test.js";
 import "./unit/security-resources.test.js";

@@ -46,3 +46,4 @@ export { createRegistry, type Registry, type RegistryOptions, type PutResult } f
 export { openStore, createMemoryStore, type OpenStoreOptions } from "./stores/index.js";
 export { parseServiceBody, parseInstanceBody, checkNames } from "./validate.js";
 export { parsePolicyDocuments, parsePolicyBody, parsePolicyList, canonicalPolicy } from "./policy-validate.js";
+export { policyYaml, diffPolicy, type PolicyDiff } from "./policy-diff.js";
