@@ -392,8 +392,9 @@ export function parsePolicyBody(service: string, body: unknown): PolicyDocument 
   const result = bodySchema.safeParse(body);
   if (!result.success) issues.push(...toIssues(result.error, []));
   issues.push(...referenceIssues(body, []));
-  if (result.success && result.data.service !== undefined && result.data.service !== service) {
-    issues.push({ path: "service", message: `must equal the service in the URL (${show(service)}) or be left out, got ${show(result.data.service)}` });
+  const given = field(body, "service");
+  if (typeof given === "string" && DNS_LABEL.test(given) && given !== service) {
+    issues.push({ path: "service", message: `must equal the service in the URL (${show(service)}) or be left out, got ${show(given)}` });
   }
   if (issues.length > 0 || !result.success) throw new ValidationError(issues);
   return deepFreeze({ service, policy: canonicalPolicy(result.data) });
