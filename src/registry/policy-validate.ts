@@ -43,9 +43,14 @@ function integer(min: number, max: number) {
   return z.int(rule(allowed)).min(min, rule(allowed)).max(max, rule(allowed));
 }
 
+/** Stock clients take fault percentages as a fraction per million (gRFC A33), so four decimals of a percent are exact. */
 function percent() {
-  const allowed = "a number from 0 to 100";
-  return z.number(rule(allowed)).min(0, rule(allowed)).max(100, rule(allowed));
+  const allowed = "a number from 0 to 100 in steps of 0.0001";
+  return z
+    .number(rule(allowed))
+    .min(0, rule(allowed))
+    .max(100, rule(allowed))
+    .refine((value) => Math.abs(value * 10_000 - Math.round(value * 10_000)) < 1e-6, rule(allowed));
 }
 
 /** A record that reports a `__proto__` key (zod drops it silently) and holds at most `max` entries. */

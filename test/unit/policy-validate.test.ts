@@ -130,6 +130,8 @@ describe("policy-validate - each rule", () => {
     assertIssue(issues, "routes[0].fault.delay.ms", /integer from 0 to 3600000/);
     assertIssue(issues, "routes[0].fault.delay.percent", /number from 0 to 100/);
     assertIssue(issues, "routes[0].fault.abort.code", /one of CANCELLED.*UNAVAILABLE/);
+    assertIssue(routeIssues(`  - { to: [{ subset: v1 }], fault: { abort: { code: UNAVAILABLE, percent: 0.00001 } } }\n`), "routes[0].fault.abort.percent", /steps of 0\.0001/);
+    assert.doesNotThrow(() => parsePolicyBody("s", { subsets: [{ name: "v1", match: { a: "1" } }], routes: [{ to: [{ subset: "v1" }], fault: { abort: { code: "UNAVAILABLE", percent: 0.0001 } } }] }));
   });
 
   it("policy-validate - unknown fields are rejected at every level, naming the allowed ones", () => {
