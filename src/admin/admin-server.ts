@@ -15,6 +15,7 @@ import { createAuthHooks, type AdminAuth, type ScopeConfig } from "./auth-check.
 import { createCertificateRoutes, type CertificateSigner } from "./certificate-routes.js";
 import { createFaultRoutes } from "./fault-routes.js";
 import { createGenerationRoutes } from "./generation-routes.js";
+import { createPolicyRoutes } from "./policy-routes.js";
 import { createHostGuard } from "./host-guard.js";
 import { withDepthLimit, type JsonParser } from "./json-body.js";
 import { toHttpError } from "./http-errors.js";
@@ -61,6 +62,7 @@ export interface AdminServer {
 export function adminRoutes(deps: Pick<AdminDeps, keyof RouteDeps | "faults" | "auth" | "certificates">): readonly RouteSpec[] {
   return [
     ...createRoutes(deps),
+    ...createPolicyRoutes(deps.registry),
     ...createGenerationRoutes(deps.generations),
     ...createFaultRoutes(deps.faults),
     ...createTokenRoutes(deps.auth.authority),

@@ -29,6 +29,8 @@ export interface SignalSource {
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
+  /** What `policy apply|diff -f -` reads; this process's standard input by default. */
+  readonly stdin?: NodeJS.ReadableStream;
   /** Defaults to `startServer` from src/server. */
   readonly startServer?: (options: ServeOptions) => Promise<RunningServer>;
   /** Where `serve` and `heartbeat --every` learn about Ctrl-C; this process by default. */

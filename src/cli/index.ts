@@ -8,23 +8,26 @@ import { addHeartbeatCommand } from "./commands/heartbeat.js";
 import { addIntentionCommands } from "./commands/intention.js";
 import { addLabCommands } from "./commands/lab.js";
 import { addListCommand } from "./commands/list.js";
+import { addPolicyCommands } from "./commands/policy.js";
 import { addRegisterCommand } from "./commands/register.js";
 import { addRollbackCommand } from "./commands/rollback.js";
 import { addServeCommand } from "./commands/serve.js";
 import { addStatusCommand } from "./commands/status.js";
 import { addTokenCommands } from "./commands/token.js";
 import { createContext, type CliContext, type CliIo } from "./context.js";
+import { ProblemsError } from "./problems-error.js";
 import { readVersion } from "./version.js";
 
 export type { CliIo, SignalSource, StopSignal } from "./context.js";
 
-const COMMANDS = ["serve", "register", "deregister", "heartbeat", "list", "status", "generations", "approve", "rollback", "bootstrap", "token", "cert", "intention", "lab", "demo"];
+const COMMANDS = ["serve", "register", "deregister", "heartbeat", "list", "status", "generations", "approve", "rollback", "bootstrap", "token", "cert", "intention", "policy", "lab", "demo"];
 
 /**
  * Runs the `steadymesh` command line. `argv` is shaped like `process.argv`
  * (node, script, then the arguments). Resolves with the exit status: 0 on
  * success and for `--help`, 1 on any error, which is written to stderr as
- * exactly one line, `steadymesh: error: <what is wrong and what is allowed>`.
+ * exactly one line, `steadymesh: error: <what is wrong and what is allowed>`
+ * (a bad policy file: one such line per problem, then a summary line).
  * Never calls process.exit itself (only `serve`, on a second stop signal).
  */
 export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
@@ -43,6 +46,9 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       if (err.exitCode === 0) return 0;
       const help = state.command ? `steadymesh ${state.command} --help` : "steadymesh --help";
       return fail(io, `${oneLine(err.message).replace(/^error:\s*/, "").replace(/\.$/, "")} (see '${help}')`);
+    }
+    if (err instanceof ProblemsError) {
+      for (const line of err.lines) fail(io, line);
     }
     return fail(io, err instanceof Error ? err.message : String(err));
   }
@@ -77,6 +83,7 @@ function buildProgram(context: CliContext, state: { command: string }): Command 
   addTokenCommands(program, context);
   addCertCommand(program, context);
   addIntentionCommands(program, context);
+  addPolicyCommands(program, context);
   addLabCommands(program, context);
   return program;
 }

@@ -45,3 +45,5 @@ export type { RegistryView, ServiceEntry } from "./view.js";
 export { createRegistry, type Registry, type RegistryOptions, type PutResult } from "./registry.js";
 export { openStore, createMemoryStore, type OpenStoreOptions } from "./stores/index.js";
 export { parseServiceBody, parseInstanceBody, checkNames } from "./validate.js";
+export { parsePolicyDocuments, parsePolicyBody, parsePolicyList, canonicalPolicy } from "./policy-validate.js";
+export { policyYaml, diffPolicy, type PolicyDiff } from "./policy-diff.js";

@@ -1,7 +1,10 @@
-import { NotFoundError, UnavailableError } from "../errors/index.js";
+import { NotFoundError, UnavailableError, ValidationError } from "../errors/index.js";
 import { createSilentLogger, type Logger } from "../log/index.js";
 import type { Health, Instance, Service } from "./model.js";
 import { nextView, viewFromState } from "./next-view.js";
+import type { PolicyDocument } from "./policy.js";
+import { diffPolicy, type PolicyDiff } from "./policy-diff.js";
+import { parsePolicyBody } from "./policy-validate.js";
 import type { ChangeEvent, CommitResult, Mutation, Store } from "./store.js";
 import { checkNames, parseInstanceBody, parseIntention, parseServiceBody } from "./validate.js";
 import type { RegistryView, ServiceEntry } from "./view.js";
@@ -47,6 +50,21 @@ export interface Registry {
   /** Removes that intention; NotFoundError when the destination or the intention is absent. */
   deleteIntention(destination: string, source: string): Promise<{ revision: number; value: Service }>;
   /**
+   * Sets the policy of every document's service in one commit: all or none.
+   * Each service is created with defaults when missing. Documents must be
+   * valid (parsePolicyDocuments, parsePolicyList) and name each service once;
+   * ValidationError otherwise, nothing written.
+   */
+  applyPolicies(documents: readonly PolicyDocument[]): Promise<{ revision: number; documents: readonly PolicyDocument[] }>;
+  /** Validates `{subsets, routes}` (parsePolicyBody) and sets it as the service's policy, creating the service when missing. */
+  putPolicy(service: string, body: unknown): Promise<PutResult<PolicyDocument>>;
+  /** The service's policy as a document; NotFoundError when the service or its policy is absent. */
+  getPolicy(service: string): PolicyDocument;
+  /** Removes the service's policy; NotFoundError when the service or its policy is absent. */
+  deletePolicy(service: string): Promise<{ revision: number }>;
+  /** Pure: what applyPolicies would change, per document, against the current view. */
+  diffPolicies(documents: readonly PolicyDocument[]): readonly PolicyDiff[];
+  /**
    * Creates or replaces an instance, creating its service with defaults when
    * missing. ConflictError (nothing written) when the put creates the
    * instance, or moves it, onto an address and port another instance of the
@@ -75,6 +93,20 @@ export interface RegistryOptions {
 }
 
 type Subscriber = Parameters<Registry["subscribe"]>[0];
+
+/** ValidationError naming `documents[i].service` for each service name that is not a DNS label. */
+function checkNamesOf(documents: readonly PolicyDocument[]): void {
+  const issues = documents.flatMap((document, index) => {
+    try {
+      checkNames(document.service);
+      return [];
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      return err.issues.map((issue) => ({ path: `documents[${index}].${issue.path}`, message: issue.message }));
+    }
+  });
+  if (issues.length > 0) throw new ValidationError(issues);
+}
 
 /** Splits a batch into runs of equal revision, in the order given. */
 function byRevision(events: readonly ChangeEvent[]): { revision: number; events: ChangeEvent[] }[] {
@@ -188,7 +220,8 @@ function registryOn(store: Store, keeper: ViewKeeper, unwatch: () => void, logge
     async putService(name, body) {
       const service = parseServiceBody(name, body);
       const created = !keeper.view().services.has(name);
-      const result = await commit([{ kind: "put-service", service, keepIntentions: service.intentions === undefined }]);
+      // A service body never carries a policy (parseServiceBody refuses one): policies change only through the policy calls.
+      const result = await commit([{ kind: "put-service", service, keepIntentions: service.intentions === undefined, keepPolicy: true }]);
       const stored = result.events.find((e) => e.kind === "service-put");
       return { revision: result.revision, created, value: stored?.kind === "service-put" ? stored.service : service };
     },
@@ -209,6 +242,44 @@ function registryOn(store: Store, keeper: ViewKeeper, unwatch: () => void, logge
       if (stored?.kind === "service-put") return { revision: result.revision, value: stored.service };
       if (!keeper.view().services.has(destination)) throw new NotFoundError(`service "${destination}" not found`);
       throw new NotFoundError(`no intention from "${source}" to "${destination}"`);
+    },
+    async applyPolicies(documents) {
+      const seen = new Set<string>();
+      documents.forEach((document, index) => {
+        if (seen.has(document.service)) throw new ValidationError([{ path: `documents[${index}].service`, message: `service "${document.service}" has another document; one document per service` }]);
+        seen.add(document.service);
+      });
+      checkNamesOf(documents);
+      const result = await commit(documents.map((document) => ({ kind: "set-policy", service: document.service, policy: document.policy, serviceDefaults: parseServiceBody(document.service, {}) })));
+      return { revision: result.revision, documents };
+    },
+    async putPolicy(service, body) {
+      const document = parsePolicyBody(service, body);
+      const created = keeper.view().services.get(service)?.service.policy === undefined;
+      const result = await commit([{ kind: "set-policy", service, policy: document.policy, serviceDefaults: parseServiceBody(service, {}) }]);
+      const stored = result.events.find((e) => e.kind === "service-put");
+      const policy = stored?.kind === "service-put" ? stored.service.policy : undefined;
+      if (!policy) throw new UnavailableError(`the store made no record of the policy of ${service}`);
+      return { revision: result.revision, created, value: Object.freeze({ service, policy }) };
+    },
+    getPolicy(service) {
+      checkNames(service);
+      const entry = keeper.view().services.get(service);
+      if (!entry) throw new NotFoundError(`service "${service}" not found`);
+      if (!entry.service.policy) throw new NotFoundError(`service "${service}" has no policy`);
+      return Object.freeze({ service, policy: entry.service.policy });
+    },
+    async deletePolicy(service) {
+      checkNames(service);
+      const result = await commit([{ kind: "set-policy", service, serviceDefaults: parseServiceBody(service, {}) }]);
+      if (result.events.length > 0) return { revision: result.revision };
+      if (!keeper.view().services.has(service)) throw new NotFoundError(`service "${service}" not found`);
+      throw new NotFoundError(`service "${service}" has no policy`);
+    },
+    diffPolicies(documents) {
+      checkNamesOf(documents);
+      const view = keeper.view();
+      return documents.map((document) => diffPolicy(document, view.services.get(document.service)?.service.policy));
     },
     async putInstance(serviceName, id, body) {
       const instance = parseInstanceBody(serviceName, id, body);

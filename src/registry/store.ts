@@ -1,11 +1,16 @@
 import type { GenerationLog } from "./generation-log.js";
 import type { Instance, Service } from "./model.js";
+import type { TrafficPolicy } from "./policy.js";
 import type { TokenStore } from "./token-store.js";
 
 /** One change to apply; a commit applies a list of them atomically. */
 export type Mutation =
-  /** With `keepIntentions`, the service keeps the intentions its stored record has (the service's own are ignored then). */
-  | { readonly kind: "put-service"; readonly service: Service; readonly keepIntentions?: boolean }
+  /**
+   * With `keepIntentions`, the service keeps the intentions its stored record
+   * has (the service's own are ignored then); with `keepPolicy`, likewise its
+   * stored traffic policy.
+   */
+  | { readonly kind: "put-service"; readonly service: Service; readonly keepIntentions?: boolean; readonly keepPolicy?: boolean }
   /** Deletes the service and every instance of it. */
   | { readonly kind: "delete-service"; readonly name: string }
   /**
@@ -24,7 +29,15 @@ export type Mutation =
    * when there is none). Yields one `service-put` with the whole new record,
    * so replicas and the generation log see an ordinary service write.
    */
-  | { readonly kind: "set-intention"; readonly destination: string; readonly source: string; readonly action?: "allow" | "deny"; readonly serviceDefaults: Service };
+  | { readonly kind: "set-intention"; readonly destination: string; readonly source: string; readonly action?: "allow" | "deny"; readonly serviceDefaults: Service }
+  /**
+   * Sets (`policy` present) the traffic policy on the record of `service`,
+   * creating it from `serviceDefaults` when it does not exist, or removes it
+   * (`policy` absent; nothing changes, no event, when there is none). The
+   * policy must already be valid (policy-validate.ts). Yields one
+   * `service-put` with the whole new record, like set-intention.
+   */
+  | { readonly kind: "set-policy"; readonly service: string; readonly policy?: TrafficPolicy; readonly serviceDefaults: Service };
 
 /** What one commit changed. All events of one commit share its revision. */
 export type ChangeEvent =

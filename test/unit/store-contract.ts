@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
 import { ConflictError, UnavailableError, ValidationError } from "../../src/errors/index.js";
-import type { ChangeEvent, Instance, Mutation, Service, Store } from "../../src/registry/index.js";
+import type { ChangeEvent, Instance, Mutation, Service, Store, TrafficPolicy } from "../../src/registry/index.js";
 
 /**
  * The Store contract (src/registry/store.ts), run against every backend.
@@ -31,6 +31,24 @@ export function putInstance(serviceName: string, id: string, extra: Partial<Inst
 export function putUniqueInstance(serviceName: string, id: string, extra: Partial<Instance> = {}): Mutation {
   return { kind: "put-instance", instance: instance(serviceName, id, extra), serviceDefaults: service(serviceName), uniqueEndpoint: true };
 }
+
+/** A policy using every field, in canonical form (what the validator hands the store). */
+const POLICY: TrafficPolicy = {
+  subsets: [
+    { name: "v1", match: { version: "1" } },
+    { name: "v2", match: { version: "2", track: "canary" } },
+  ],
+  routes: [
+    {
+      match: { method: "/shop.Checkout/Pay", headers: { "x-canary": { regex: "^y", invert: true }, "x-user": { present: true } } },
+      to: [{ subset: "v1", weight: 95 }, { subset: "v2", weight: 5 }],
+      timeoutMs: 2000,
+      retry: { on: ["unavailable", "resource-exhausted"], attempts: 3, backoff: { baseMs: 25, maxMs: 250 } },
+      fault: { delay: { ms: 200, percent: 10 }, abort: { code: "UNAVAILABLE", percent: 0.5 } },
+    },
+    { match: { prefix: "/shop." }, to: [{ subset: "v2", weight: 100 }] },
+  ],
+};
 
 /** Records every batch a watcher receives. */
 function record(store: Store): { batches: (readonly ChangeEvent[])[]; stop: () => void } {
@@ -126,6 +144,27 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
     assert.deepEqual(await store.commit([set("nobody")]), { revision: 4, events: [] });
     await store.commit([{ kind: "put-service", service: service("orders") }]);
     assert.deepEqual((await store.load()).services, [service("orders")], "put-service without keepIntentions replaces them");
+  });
+
+  it("set-policy sets, replaces and removes a service's policy (created from serviceDefaults), and put-service keeps it with keepPolicy", async (store) => {
+    const set = (policy?: TrafficPolicy): Mutation => ({ kind: "set-policy", service: "checkout", ...(policy && { policy }), serviceDefaults: service("checkout") });
+    const created = await store.commit([set(POLICY)]);
+    assert.deepEqual(summary(created.events), ["1 service-put checkout"]);
+    const [stored] = (await store.load()).services;
+    assert.deepEqual(stored, service("checkout", { policy: POLICY }));
+    assert.ok(Object.isFrozen(stored?.policy?.routes[0]?.to[1]) && Object.isFrozen(stored?.policy?.routes[0]?.match.headers?.["x-canary"]), "the policy is deep-frozen");
+    await store.commit([{ kind: "put-service", service: service("checkout", { mtls: "strict" }), keepPolicy: true, keepIntentions: true }]);
+    assert.deepEqual((await store.load()).services, [service("checkout", { mtls: "strict", policy: POLICY })]);
+    const other: TrafficPolicy = { subsets: POLICY.subsets, routes: [{ match: {}, to: [{ subset: "v1", weight: 100 }] }] };
+    await store.commit([set(other), { kind: "set-policy", service: "web", policy: { subsets: [], routes: [] }, serviceDefaults: service("web") }]);
+    assert.deepEqual((await store.load()).services, [service("checkout", { mtls: "strict", policy: other }), service("web", { policy: { subsets: [], routes: [] } })]);
+    const removed = await store.commit([set()]);
+    assert.deepEqual(summary(removed.events), ["4 service-put checkout"]);
+    assert.deepEqual(await store.commit([set(), { kind: "set-policy", service: "absent", serviceDefaults: service("absent") }]), { revision: 4, events: [] }, "removing an absent policy changes nothing");
+    await store.commit([set(POLICY)]);
+    await store.commit([{ kind: "put-service", service: service("checkout") }]);
+    assert.deepEqual((await store.load()).services[0], service("checkout"), "put-service without keepPolicy replaces it");
+    await assert.rejects(store.commit([{ kind: "set-policy", service: "checkout", policy: POLICY, serviceDefaults: service("web") }]), ValidationError);
   });
 
   it("cascades a service delete: instance-deleted for each instance, then service-deleted", async (store) => {
@@ -273,8 +312,9 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
       return;
     }
     await store.commit([putInstance("a", "i1", { metadata: { team: "core" } }), putInstance("b", "i1")]);
-    await store.commit([{ kind: "delete-service", name: "b" }]);
+    await store.commit([{ kind: "delete-service", name: "b" }, { kind: "set-policy", service: "a", policy: POLICY, serviceDefaults: service("a") }]);
     const before = await store.load();
+    assert.deepEqual(before.services[0]?.policy, POLICY);
     await store.close();
     const reopened = await fixture.reopen();
     try {

@@ -1,5 +1,6 @@
 import { ConflictError, ValidationError, type Issue } from "../../errors/index.js";
 import { ANY_SOURCE, INTENTION_ACTIONS, type Instance, type Service } from "../model.js";
+import { canonicalPolicy } from "../policy-validate.js";
 import type { ChangeEvent, Mutation } from "../store.js";
 import { isDnsLabel } from "../validate.js";
 
@@ -29,7 +30,7 @@ export interface Tables {
 
 /** A deep-frozen copy holding only the model's fields, so later changes to the caller's object cannot leak in. */
 export function freezeService(service: Service): Service {
-  const { name, protocol, lbPolicy, healthCheck, mtls, intentions } = service;
+  const { name, protocol, lbPolicy, healthCheck, mtls, intentions, policy } = service;
   return Object.freeze({
     name,
     protocol,
@@ -39,6 +40,8 @@ export function freezeService(service: Service): Service {
     ...(healthCheck !== undefined && { healthCheck: Object.freeze({ ...healthCheck }) }),
     ...(mtls !== undefined && { mtls }),
     ...(intentions !== undefined && Object.keys(intentions).length > 0 && { intentions: Object.freeze(sortedRecord(intentions)) }),
+    // A deep, canonical copy: the same fields in the same order whichever backend read it back.
+    ...(policy !== undefined && { policy: canonicalPolicy(policy) }),
   });
 }
 
@@ -88,6 +91,15 @@ export function checkMutation(mutation: Mutation, index: number): void {
         issues.push({ path: `${at}.action`, message: `must be one of allow, deny, or absent to delete, got ${JSON.stringify(mutation.action)}` });
       }
       break;
+    case "set-policy":
+      issues = labelIssue(`${at}.service`, mutation.service);
+      if (mutation.serviceDefaults?.name !== mutation.service) {
+        issues.push({ path: `${at}.serviceDefaults.name`, message: `must equal service ${JSON.stringify(mutation.service)}, got ${JSON.stringify(mutation.serviceDefaults?.name)}` });
+      }
+      if (mutation.policy !== undefined && (!Array.isArray(mutation.policy.subsets) || !Array.isArray(mutation.policy.routes))) {
+        issues.push({ path: `${at}.policy`, message: "must be a TrafficPolicy {subsets, routes}, or absent to remove it" });
+      }
+      break;
     case "put-instance":
       issues = [...labelIssue(`${at}.instance.service`, mutation.instance?.service), ...labelIssue(`${at}.instance.id`, mutation.instance?.id)];
       if (mutation.serviceDefaults?.name !== mutation.instance?.service) {
@@ -98,7 +110,7 @@ export function checkMutation(mutation: Mutation, index: number): void {
       issues = [...labelIssue(`${at}.service`, mutation.service), ...labelIssue(`${at}.id`, mutation.id)];
       break;
     default:
-      issues = [{ path: `${at}.kind`, message: `must be one of put-service, delete-service, put-instance, delete-instance, set-intention, got ${JSON.stringify((mutation as { kind?: unknown }).kind)}` }];
+      issues = [{ path: `${at}.kind`, message: `must be one of put-service, delete-service, put-instance, delete-instance, set-intention, set-policy, got ${JSON.stringify((mutation as { kind?: unknown }).kind)}` }];
   }
   if (issues.length > 0) throw new ValidationError(issues);
 }
@@ -106,8 +118,11 @@ export function checkMutation(mutation: Mutation, index: number): void {
 function applyOne(tables: Tables, mutation: Mutation, revision: number, events: ChangeEvent[]): void {
   switch (mutation.kind) {
     case "put-service": {
-      const before = mutation.keepIntentions ? tables.getService(mutation.service.name)?.intentions : undefined;
-      const service = freezeService(before ? { ...mutation.service, intentions: before } : mutation.service);
+      const stored = mutation.keepIntentions || mutation.keepPolicy ? tables.getService(mutation.service.name) : undefined;
+      const { intentions: ownIntentions, policy: ownPolicy, ...rest } = mutation.service;
+      const intentions = mutation.keepIntentions ? stored?.intentions : ownIntentions;
+      const policy = mutation.keepPolicy ? stored?.policy : ownPolicy;
+      const service = freezeService({ ...rest, ...(intentions !== undefined && { intentions }), ...(policy !== undefined && { policy }) });
       tables.putService(service);
       events.push({ revision, kind: "service-put", service });
       return;
@@ -138,6 +153,10 @@ function applyOne(tables: Tables, mutation: Mutation, revision: number, events: 
       applyIntention(tables, mutation, revision, events);
       return;
     }
+    case "set-policy": {
+      applyPolicy(tables, mutation, revision, events);
+      return;
+    }
     case "delete-instance": {
       if (!tables.getInstance(mutation.service, mutation.id)) return;
       tables.deleteInstance(mutation.service, mutation.id);
@@ -160,6 +179,16 @@ function applyIntention(tables: Tables, mutation: Extract<Mutation, { kind: "set
   const base = current ?? mutation.serviceDefaults;
   const { intentions: _old, ...rest } = base;
   const service = freezeService({ ...rest, ...(Object.keys(intentions).length > 0 && { intentions }) });
+  tables.putService(service);
+  events.push({ revision, kind: "service-put", service });
+}
+
+/** Sets or (policy absent) removes a service's traffic policy, creating the service with defaults to set one. */
+function applyPolicy(tables: Tables, mutation: Extract<Mutation, { kind: "set-policy" }>, revision: number, events: ChangeEvent[]): void {
+  const current = tables.getService(mutation.service);
+  if (mutation.policy === undefined && current?.policy === undefined) return;
+  const { policy: _old, ...rest } = current ?? mutation.serviceDefaults;
+  const service = freezeService({ ...rest, ...(mutation.policy !== undefined && { policy: mutation.policy }) });
   tables.putService(service);
   events.push({ revision, kind: "service-put", service });
 }

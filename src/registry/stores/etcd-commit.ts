@@ -136,6 +136,9 @@ export function planReads(mutations: readonly Mutation[]): ReadPlan {
       case "set-intention":
         services.add(m.destination);
         break;
+      case "set-policy":
+        services.add(m.service);
+        break;
       case "put-instance": {
         const { service, id, address, port } = m.instance;
         services.add(service);
