@@ -48,6 +48,7 @@ import "./unit/dns-fit.test.js";
 import "./unit/dns-query-handler.test.js";
 import "./unit/dns-query-wire.test.js";
 import "./unit/dns-rate-limit.test.js";
+import "./unit/dns-subset.test.js";
 import "./unit/dns-tcp-framing.test.js";
 import "./unit/etcd-generation-chain.test.js";
 import "./unit/faults-pipeline.test.js";
