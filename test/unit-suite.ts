@@ -86,6 +86,7 @@ import "./unit/xds-unknown-names.test.js";
 import "./unit/lab-chart.test.js";
 import "./unit/lab-report.test.js";
 import "./unit/lab-scenario.test.js";
+import "./unit/lab-scenario-policy.test.js";
 import "./unit/lab-start-gate.test.js";
 import "./unit/lab-workload.test.js";
 import "./unit/log-rate-limit.test.js";
