@@ -84,6 +84,7 @@ import "./unit/server-observers.test.js";
 import "./unit/xds-snapshot-cache.test.js";
 import "./unit/xds-unknown-names.test.js";
 import "./unit/lab-chart.test.js";
+import "./unit/lab-phases.test.js";
 import "./unit/lab-report.test.js";
 import "./unit/lab-scenario.test.js";
 import "./unit/lab-scenario-policy.test.js";
