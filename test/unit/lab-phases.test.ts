@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
-import { createTally, evaluateSlos, parseScenario, type TimelineEntry } from "../../src/lab/index.js";
+import { createTally, evaluateSlos, loadScenario, parseScenario, storyFromScenario, type TimelineEntry } from "../../src/lab/index.js";
 import type { ControlPlaneProcess } from "../../src/lab/runner/control-plane.js";
 import { createTimelineActor } from "../../src/lab/runner/timeline.js";
 
@@ -109,4 +109,14 @@ test("lab phases - policy and clear-policy go to the admin API with the operator
   await assert.rejects(actor.apply(entry({ action: "policy", service: "login", policy, phase: "again" })), /primary control plane: PUT \/v1\/services\/login\/policy: 400 routes\[0\]\.to\[0\]\.subset: must name a subset/);
   assert.deepEqual(actor.phases(9000).map((p) => p.name), ["baseline", "canary", "after"], "a refused policy starts no phase");
   refuse = false;
+});
+
+test("lab phases - the report's story tells what each policy entry set", () => {
+  const story = storyFromScenario(loadScenario("bad-canary-release"), 4);
+  assert.deepEqual(story.timeline.filter((e) => e.action === "policy").map((e) => e.what), [
+    "traffic policy of login set: /steadymesh.demo.Login/* → v1 100%; any other call → every instance",
+    "traffic policy of login set: /steadymesh.demo.Login/* → v1 95%, v2 5%; any other call → every instance",
+    "traffic policy of login set: /steadymesh.demo.Login/* → v1 100%; any other call → every instance",
+  ]);
+  assert.deepEqual(story.timeline.map((e) => e.atMs), [0, 5000, 30_000, 60_000]);
 });
