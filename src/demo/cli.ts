@@ -1,3 +1,4 @@
+import * as grpc from "@grpc/grpc-js";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
@@ -27,6 +28,10 @@ export interface DemoConfig {
   readonly secret: string;
   /** login: how long a session token lasts. */
   readonly tokenTtlMs: number;
+  /** Registered with the instance (`--metadata KEY=VALUE`, repeatable); empty for a gateway. */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** login: every Login call fails with this code (`--fail NAME`); undefined: served normally. */
+  readonly failWith: grpc.status | undefined;
 }
 
 interface Flags {
@@ -47,6 +52,8 @@ interface Flags {
   readonly users?: number;
   readonly secret?: string;
   readonly tokenTtlS?: number;
+  readonly metadata?: Record<string, string>;
+  readonly fail?: grpc.status;
 }
 
 const UPSTREAM: Partial<Record<DemoKind, string>> = { login: "accounts", gateway: "login" };
@@ -115,10 +122,16 @@ function addKindOptions(command: Command, kind: DemoKind): Command {
     "file holding the admin API token; one for every --admin, or one per --admin in the same order (default: $STEADYMESH_TOKEN, else ./.steadymesh/admin-token)",
     (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
   );
-  if (kind !== "gateway") command.option("--register", "register in steadymesh (the default)").option("--no-register", "do not register in steadymesh");
+  if (kind !== "gateway") {
+    command.option("--register", "register in steadymesh (the default)").option("--no-register", "do not register in steadymesh");
+    command.option("--metadata <key=value>", "instance metadata to register, e.g. version=2; repeatable", metadataPair);
+  }
   if (kind === "accounts") command.option("--users <n>", "number of users, 1-1000000", integer(1, 1_000_000), DEFAULTS.users);
   if (kind === "login" || kind === "gateway") addUpstreamOptions(command, UPSTREAM[kind]!);
-  if (kind === "login") command.option("--token-ttl-s <s>", "session token lifetime, 1-604800", integer(1, 604_800), DEFAULTS.tokenTtlS);
+  if (kind === "login") {
+    command.option("--token-ttl-s <s>", "session token lifetime, 1-604800", integer(1, 604_800), DEFAULTS.tokenTtlS);
+    command.option("--fail <code>", "fail every Login call with this gRPC status name, e.g. UNAVAILABLE (a bad release, for the lab)", failCode);
+  }
   return command;
 }
 
@@ -164,6 +177,8 @@ function toConfig(kind: DemoKind, flags: Flags, env: NodeJS.ProcessEnv): DemoCon
     users: flags.users ?? DEFAULTS.users,
     secret: flags.secret ?? DEFAULTS.secret,
     tokenTtlMs: (flags.tokenTtlS ?? DEFAULTS.tokenTtlS) * 1000,
+    metadata: flags.metadata ?? {},
+    failWith: flags.fail,
   };
 }
 
@@ -200,6 +215,25 @@ function integer(min: number, max: number): (value: string) => number {
     if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`It must be an integer from ${min} to ${max}.`);
     return n;
   };
+}
+
+const METADATA_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/** `KEY=VALUE` into the record so far; a key given twice is refused (which one was meant?). */
+function metadataPair(value: string, previous: Record<string, string> | undefined): Record<string, string> {
+  const at = value.indexOf("=");
+  const key = at < 0 ? "" : value.slice(0, at);
+  if (!METADATA_KEY.test(key)) throw new InvalidArgumentError("It must be KEY=VALUE, KEY 1-63 characters of [A-Za-z0-9._-] starting with a letter or digit, e.g. version=2.");
+  if (previous && Object.hasOwn(previous, key)) throw new InvalidArgumentError(`The key "${key}" is given twice; give each key once.`);
+  return { ...previous, [key]: value.slice(at + 1) };
+}
+
+/** The failing codes by name: every gRPC status but OK. */
+const FAIL_CODES = Object.keys(grpc.status).filter((name) => Number.isNaN(Number(name)) && name !== "OK");
+
+function failCode(value: string): grpc.status {
+  if (!FAIL_CODES.includes(value)) throw new InvalidArgumentError(`It must be a gRPC status name other than OK: ${FAIL_CODES.join(", ")}.`);
+  return grpc.status[value as keyof typeof grpc.status];
 }
 
 function dnsLabel(value: string): string {

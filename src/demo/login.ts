@@ -14,17 +14,21 @@ export interface LoginServiceDeps {
   readonly deadlineMs: number;
   readonly id: string;
   readonly logger: Logger;
+  /** Fail every call with this code, before asking accounts: a bad release, for the lab. */
+  readonly failWith?: grpc.status | undefined;
 }
 
 /**
  * The Login service: CheckPassword, then LookupUser for the user id, both on
  * accounts; then a session token. A wrong user or password is
  * UNAUTHENTICATED; a failed accounts call keeps its code, with
- * `accounts: ` in front of its details.
+ * `accounts: ` in front of its details. With `failWith`, every call fails
+ * with that code (details name the instance).
  */
 export function createLoginService(deps: LoginServiceDeps): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
   const { proto, accounts, deadlineMs } = deps;
   const Login = unaryHandler<LoginRequest, LoginReply>(deps.logger, async ({ user, password }) => {
+    if (deps.failWith !== undefined) throw new RpcFailure(deps.failWith, `login instance ${deps.id} fails every call (started with --fail)`);
     const check = await callUpstream("accounts", accounts, proto.methods.checkPassword, { user, password }, deadlineMs);
     if (!check.ok) throw new RpcFailure(grpc.status.UNAUTHENTICATED, "wrong user or password");
     const { userId } = await callUpstream("accounts", accounts, proto.methods.lookupUser, { user }, deadlineMs);

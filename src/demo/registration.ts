@@ -20,9 +20,9 @@ export interface InstanceRef {
 /** How long one admin request may take: a dead control plane must not hang a start or a stop. */
 const REQUEST_TIMEOUT_MS = 3000;
 
-/** `PUT /v1/services/{service}/instances/{id}` with 127.0.0.1 and `port`; throws RegistrationError. */
-export async function registerInstance(ref: InstanceRef, port: number): Promise<void> {
-  await send(ref, "PUT", { address: "127.0.0.1", port }, "register");
+/** `PUT /v1/services/{service}/instances/{id}` with 127.0.0.1, `port` and `metadata`; throws RegistrationError. */
+export async function registerInstance(ref: InstanceRef, port: number, metadata: Readonly<Record<string, string>> = {}): Promise<void> {
+  await send(ref, "PUT", { address: "127.0.0.1", port, ...(Object.keys(metadata).length > 0 && { metadata }) }, "register");
 }
 
 /** `DELETE /v1/services/{service}/instances/{id}`; an instance already gone (404) counts as done. */

@@ -52,7 +52,7 @@ export async function runDemo(config: DemoConfig, io: DemoIo): Promise<number> {
   try {
     listening = await startKind(config, discovery, io.clock, logger);
     const port = listening.port;
-    await Promise.all(refs.map((ref) => registerInstance(ref, port)));
+    await Promise.all(refs.map((ref) => registerInstance(ref, port, config.metadata)));
   } catch (err) {
     cancelStop();
     await listening?.close();
@@ -100,7 +100,7 @@ async function startKind(config: DemoConfig, discovery: Discovery, clock: Clock,
       return startGrpcServer([createPlaybackService(proto, id, logger)], port, clock);
     case "login": {
       const accounts = discovery.upstream("accounts", config.discovery, proto.Accounts);
-      return startGrpcServer([createLoginService({ proto, accounts, tokens, deadlineMs: config.deadlineMs, id, logger })], port, clock);
+      return startGrpcServer([createLoginService({ proto, accounts, tokens, deadlineMs: config.deadlineMs, id, logger, failWith: config.failWith })], port, clock);
     }
     case "gateway": {
       const login = discovery.upstream("login", config.discovery, proto.Login);

@@ -9,8 +9,8 @@ import { READY_LINE, type DemoKind, type DiscoveryMode } from "./kinds.js";
  * What to start. Each field becomes the flag of the same name (see
  * `main.ts <kind> --help`) for the kinds that take it, and is left out for
  * the others: discovery, DNS, deadline and secret fields apply to login and
- * gateway, `users` to accounts, `tokenTtlS` to login, `register` to all but
- * gateway.
+ * gateway, `users` to accounts, `tokenTtlS` and `fail` to login, `register`
+ * and `metadata` to all but gateway.
  */
 export interface DemoSpawnOptions {
   readonly id: string;
@@ -22,6 +22,10 @@ export interface DemoSpawnOptions {
   readonly adminTokenFiles?: readonly string[];
   /** false: do not register in steadymesh (gateways never do). */
   readonly register?: boolean;
+  /** Instance metadata registered with it (`--metadata KEY=VALUE`), e.g. `{ version: "2" }`. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** login: fail every Login call with this gRPC status name (`--fail`), as a bad release would. */
+  readonly fail?: string;
   /** login and gateway: how their upstream (accounts, login) is found. */
   readonly discovery?: DiscoveryMode;
   readonly xds?: readonly string[];
@@ -91,6 +95,8 @@ function demoFlags(kind: DemoKind, o: DemoSpawnOptions): string[] {
   for (const url of typeof o.admin === "string" ? [o.admin] : (o.admin ?? [])) flags.push("--admin", url);
   for (const file of o.adminTokenFiles ?? []) flags.push("--admin-token-file", file);
   if (kind !== "gateway" && o.register === false) flags.push("--no-register");
+  if (kind !== "gateway") for (const [key, value] of Object.entries(o.metadata ?? {})) flags.push("--metadata", `${key}=${value}`);
+  if (kind === "login") add("--fail", o.fail);
   if (kind === "accounts") add("--users", o.users);
   if (kind === "login") add("--token-ttl-s", o.tokenTtlS);
   if (kind === "login" || kind === "gateway") {

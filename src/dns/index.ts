@@ -1,6 +1,8 @@
 /**
  * The DNS view of the registry: A/AAAA for `<service>.service.<domain>.`,
- * SRV for `_<service>._tcp.service.<domain>.`, over UDP and TCP on one port.
+ * SRV for `_<service>._tcp.service.<domain>.`, and for a subset of a
+ * service's policy `<subset>.<service>.service.<domain>.` and
+ * `_<subset>._tcp.<service>.service.<domain>.` (see zone.ts), over UDP and TCP on one port.
  * All wire encoding is dns-packet's.
  */
 export { createDnsServer, DNS_DEFAULTS, type DnsServer, type DnsServerOptions } from "./dns-server.js";

@@ -1,6 +1,6 @@
 import type { Answer, SoaAnswer } from "dns-packet";
 import { SteadyError } from "../errors/index.js";
-import type { Instance, RegistryView, ServiceEntry } from "../registry/index.js";
+import { inSubset, type Instance, type RegistryView, type ServiceEntry, type Subset } from "../registry/index.js";
 
 /**
  * The one zone steadymesh is authoritative for, `<domain>.`, and what lives
@@ -13,6 +13,14 @@ import type { Instance, RegistryView, ServiceEntry } from "../registry/index.js"
  *   <service>.service.<domain>.               A/AAAA of the service's healthy instances
  *   _<service>._tcp.service.<domain>.         SRV per healthy instance
  *   <id>.<service>.service.<domain>.          A/AAAA of that instance, whatever its health
+ *   <subset>.<service>.service.<domain>.      A/AAAA of the healthy instances of a subset of the
+ *                                             service's policy (Service.policy.subsets)
+ *   _tcp.<service>.service.<domain>.          no records (structure only; when the service has subsets)
+ *   _<subset>._tcp.<service>.service.<domain>. SRV per healthy instance of the subset
+ *
+ * An instance id and a subset name are both DNS labels under the service,
+ * so one may shadow the other: the instance wins. Its name is an SRV
+ * target, and SRV answers must keep pointing at the instance.
  *
  * An instance name answers while the instance exists in any health state: it
  * is an SRV target, and a client that picked it must still reach it while it
@@ -56,6 +64,9 @@ export type ZoneNode =
   | { readonly kind: "structure" }
   | { readonly kind: "service"; readonly entry: ServiceEntry }
   | { readonly kind: "srv"; readonly entry: ServiceEntry }
+  /** `<subset>.<service>…` (A/AAAA) or `_<subset>._tcp.<service>…` (SRV) of a subset of the service's policy. */
+  | { readonly kind: "subset"; readonly entry: ServiceEntry; readonly subset: Subset }
+  | { readonly kind: "subset-srv"; readonly entry: ServiceEntry; readonly subset: Subset }
   | { readonly kind: "instance"; readonly instance: Instance };
 
 /** Finds a name (any case, with or without the trailing dot) in the zone. */
@@ -79,10 +90,27 @@ function locateUnderService(labels: readonly string[], view: RegistryView): Zone
     return entry ? { kind: "srv", entry } : { kind: "absent" };
   }
   const entry = view.services.get(first);
-  if (!entry || third !== undefined) return { kind: "absent" };
+  if (!entry) return { kind: "absent" };
   if (second === undefined) return { kind: "service", entry };
+  if (second === "_tcp") return locateSubsetSrv(entry, labels.slice(2));
+  if (third !== undefined) return { kind: "absent" };
   const instance = entry.instances.get(second);
-  return instance ? { kind: "instance", instance } : { kind: "absent" };
+  if (instance) return { kind: "instance", instance };
+  const subset = findSubset(entry, second);
+  return subset ? { kind: "subset", entry, subset } : { kind: "absent" };
+}
+
+/** `labels` are those left of `_tcp.<service>.service.<domain>`, nearest first. */
+function locateSubsetSrv(entry: ServiceEntry, labels: readonly string[]): ZoneNode {
+  const [label, extra] = labels;
+  // `_tcp.<service>` exists (NODATA) only when there are subset SRV names below it (RFC 8020).
+  if (label === undefined) return (entry.service.policy?.subsets.length ?? 0) > 0 ? { kind: "structure" } : { kind: "absent" };
+  const subset = extra === undefined && label.startsWith("_") ? findSubset(entry, label.slice(1)) : undefined;
+  return subset ? { kind: "subset-srv", entry, subset } : { kind: "absent" };
+}
+
+function findSubset(entry: ServiceEntry, name: string): Subset | undefined {
+  return entry.service.policy?.subsets.find((subset) => subset.name === name);
 }
 
 /** `<id>.<service>.service.<domain>`: where an SRV record points. */
@@ -108,12 +136,11 @@ export function recordsAt(node: ZoneNode, owner: string, zone: Zone, view: Regis
     case "service":
       return servedInstances(node.entry).flatMap((i) => addressRecord(owner, i.address, ttl));
     case "srv":
-      return servedInstances(node.entry).map((i) => ({
-        type: "SRV",
-        name: owner,
-        ttl,
-        data: { priority: 0, weight: Math.min(Math.max(Math.trunc(i.weight), 0), 65535), port: i.port, target: instanceName(i, zone) },
-      }));
+      return servedInstances(node.entry).map((i) => srvRecord(owner, i, zone));
+    case "subset":
+      return servedInstances(node.entry, node.subset).flatMap((i) => addressRecord(owner, i.address, ttl));
+    case "subset-srv":
+      return servedInstances(node.entry, node.subset).map((i) => srvRecord(owner, i, zone));
     case "instance":
       return addressRecord(owner, node.instance.address, ttl);
     case "structure":
@@ -151,10 +178,16 @@ export function soaRecord(zone: Zone, view: RegistryView): SoaAnswer {
 
 /**
  * Instances a service name and its SRV name list: healthy ones with an
- * address DNS can carry. See the Zone comment for instance names.
+ * address DNS can carry, and with `subset`, only those in it. See the Zone
+ * comment for instance names.
  */
-function servedInstances(entry: ServiceEntry): Instance[] {
-  return [...entry.instances.values()].filter((i) => i.health === "healthy" && hasDnsForm(i.address));
+function servedInstances(entry: ServiceEntry, subset?: Subset): Instance[] {
+  return [...entry.instances.values()].filter((i) => i.health === "healthy" && hasDnsForm(i.address) && (subset === undefined || inSubset(subset, i.metadata)));
+}
+
+function srvRecord(owner: string, instance: Instance, zone: Zone): Answer {
+  const weight = Math.min(Math.max(Math.trunc(instance.weight), 0), 65535);
+  return { type: "SRV", name: owner, ttl: zone.ttlSeconds, data: { priority: 0, weight, port: instance.port, target: instanceName(instance, zone) } };
 }
 
 /**

@@ -157,3 +157,14 @@ test("demo - a process given a bad flag fails to start with its one-line error",
     return true;
   });
 });
+
+test("demo - a login started with --metadata and --fail registers its metadata and fails every login with that code", async () => {
+  const canary = await start("login", { id: "login-canary-0", metadata: { version: "2" }, fail: "UNAVAILABLE" });
+  const listed = (await cp.api("GET", "/v1/services/login")).body?.service?.instances ?? [];
+  assert.deepEqual(listed.find((i: { id: string }) => i.id === "login-canary-0")?.metadata, { version: "2" });
+  assert.ok(listed.filter((i: { id: string }) => i.id !== "login-canary-0").every((i: { metadata: object }) => Object.keys(i.metadata).length === 0), "others have none");
+  const failed = await until(() => login(gateways.get("dns")!), (r) => /fails every call/.test(String(r.body.details)));
+  assert.deepEqual([failed.status, failed.body.code], [503, "UNAVAILABLE"], JSON.stringify(failed.body));
+  assert.match(failed.body.details, /login-canary-0 fails every call/);
+  assert.ok(canary.port > 0);
+});

@@ -17,7 +17,7 @@ import { teeChildOutput } from "../helpers/test-logs.js";
  */
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BIN = join(ROOT, "src/cli/bin.ts");
-const SHIPPED = ["ci-smoke", "cold-start-during-outage", "control-plane-crash", "dns-outage", "empty-endpoints-push", "recovery-login-storm", "spotify-2022-03-08"];
+const SHIPPED = ["bad-canary-release", "ci-smoke", "cold-start-during-outage", "control-plane-crash", "dns-outage", "empty-endpoints-push", "recovery-login-storm", "spotify-2022-03-08"];
 const COHORTS = ["xds-default", "steady", "dns"];
 
 interface CliRun {
@@ -185,7 +185,7 @@ async function smokeRun(out: string, t: { diagnostic(message: string): void }): 
   return (report.slos as Verdict[]).map(({ cohort, window, ok }) => ({ cohort, window, ok }));
 }
 
-test("lab - `lab list` lists the seven shipped scenarios, one row each with its description indented under it (80 columns: not a terminal)", async () => {
+test("lab - `lab list` lists the eight shipped scenarios, one row each with its description indented under it (80 columns: not a terminal)", async () => {
   const run = await cli(["lab", "list"], 30_000);
   assert.equal(run.code, 0, run.stderr);
   const lines = run.stdout.trimEnd().split("\n");

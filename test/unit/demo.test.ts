@@ -10,6 +10,8 @@ import { createSilentLogger } from "../../src/log/index.js";
 import { parseDemoArgs } from "../../src/demo/cli.js";
 import { addressList, createDnsChannel } from "../../src/demo/dns-channel.js";
 import { demoCommand, demoCredentials } from "../../src/demo/index.js";
+import { createLoginService } from "../../src/demo/login.js";
+import { loadDemoProto } from "../../src/demo/proto.js";
 import { RpcFailure } from "../../src/demo/rpc.js";
 import { createSessionTokens } from "../../src/demo/session-token.js";
 import { createUserTable } from "../../src/demo/user-table.js";
@@ -170,6 +172,57 @@ test("demo - spawn command: each kind gets only the flags it takes", () => {
   assert.deepEqual(gateway.slice(gateway.indexOf("gateway")), [
     "gateway", "--id", "x-1", "--port", "0", "--admin", "http://127.0.0.1:1", "--discovery", "xds", "--bootstrap", '{"xds_servers":[]}',
   ]);
+});
+
+test("demo - command line: --metadata KEY=VALUE repeats into the registered metadata; login's --fail takes a gRPC status name", async () => {
+  assert.deepEqual((await parse("login", "--metadata", "version=2", "--metadata", "track=canary"))?.metadata, { version: "2", track: "canary" });
+  assert.deepEqual((await parse("accounts"))?.metadata, {});
+  assert.equal((await parse("login", "--fail", "UNAVAILABLE"))?.failWith, grpc.status.UNAVAILABLE);
+  assert.equal((await parse("login"))?.failWith, undefined);
+  const bad: [string[], RegExp][] = [
+    [["login", "--metadata", "version"], /--metadata <key=value>.*KEY=VALUE/],
+    [["login", "--metadata", "=2"], /--metadata <key=value>.*KEY=VALUE/],
+    [["login", "--metadata", "v=1", "--metadata", "v=2"], /--metadata <key=value>.*"v" is given twice/],
+    [["gateway", "--metadata", "v=1"], /unknown option '--metadata'/],
+    [["login", "--fail", "OK"], /--fail <code>.*other than OK: CANCELLED, UNKNOWN/],
+    [["accounts", "--fail", "UNAVAILABLE"], /unknown option '--fail'/],
+  ];
+  for (const [args, message] of bad) {
+    await assert.rejects(parse(...args), (err: Error) => {
+      assert.match(err.message, message, args.join(" "));
+      assert.doesNotMatch(err.message, /\n/);
+      return true;
+    });
+  }
+});
+
+test("demo - spawn command: metadata for registered kinds, --fail for login only", () => {
+  const options = { id: "x-1", metadata: { version: "2" }, fail: "UNAVAILABLE" };
+  const login = demoCommand("login", options);
+  assert.deepEqual(login.slice(login.indexOf("login")), ["login", "--id", "x-1", "--port", "0", "--metadata", "version=2", "--fail", "UNAVAILABLE"]);
+  const accounts = demoCommand("accounts", options);
+  assert.deepEqual(accounts.slice(accounts.indexOf("accounts")), ["accounts", "--id", "x-1", "--port", "0", "--metadata", "version=2"]);
+  const gateway = demoCommand("gateway", options);
+  assert.deepEqual(gateway.slice(gateway.indexOf("gateway")), ["gateway", "--id", "x-1", "--port", "0"]);
+});
+
+test("demo - a login instance with failWith fails every call with that code and never asks accounts", async () => {
+  let asked = 0;
+  const accounts = { target: "test:accounts", client: () => (asked++, Promise.reject(new RpcFailure(grpc.status.UNAVAILABLE, "no accounts in this test"))), close: () => undefined };
+  const tokens = createSessionTokens({ secret: "s", ttlMs: 1000, clock: createFakeClock() });
+  const call = (failWith: grpc.status | undefined) =>
+    new Promise<grpc.ServiceError | null>((resolve) => {
+      const [, impl] = createLoginService({ proto: loadDemoProto(), accounts, tokens, deadlineMs: 100, id: "login-canary-0", logger: createSilentLogger(), failWith });
+      (impl["Login"] as grpc.handleUnaryCall<unknown, unknown>)({ request: { user: "user0", password: "pw-0" } } as grpc.ServerUnaryCall<unknown, unknown>, (err) => resolve(err as grpc.ServiceError | null));
+    });
+  const failed = await call(grpc.status.UNAVAILABLE);
+  assert.equal(failed?.code, grpc.status.UNAVAILABLE);
+  assert.match(failed?.details ?? "", /login-canary-0 fails every call/);
+  assert.equal(asked, 0);
+  const normal = await call(undefined);
+  assert.equal(asked, 1, "without failWith it asks accounts");
+  assert.equal(normal?.code, grpc.status.UNAVAILABLE);
+  assert.match(normal?.details ?? "", /no accounts in this test/);
 });
 
 test("demo - command line: admin tokens come from --admin-token-file (one for all, or one per --admin), else STEADYMESH_TOKEN", async () => {

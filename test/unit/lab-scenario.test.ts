@@ -47,7 +47,7 @@ function rendered(issues: readonly Issue[]): string[] {
 
 test("lab - every shipped scenario loads, and its name is its file name", () => {
   const names = listScenarios().map((s) => s.name);
-  for (const required of ["spotify-2022-03-08", "control-plane-crash", "cold-start-during-outage", "empty-endpoints-push", "dns-outage", "recovery-login-storm", "ci-smoke"]) {
+  for (const required of ["spotify-2022-03-08", "control-plane-crash", "cold-start-during-outage", "empty-endpoints-push", "dns-outage", "recovery-login-storm", "ci-smoke", "bad-canary-release"]) {
     assert.ok(names.includes(required), `${required} is missing from ${names.join(", ")}`);
   }
   for (const name of names) {
@@ -111,7 +111,7 @@ test("lab - a valid scenario resolves its times and fills defaults", () => {
   assert.deepEqual([scenario.cohorts[1]?.controlPlane, scenario.cohorts[1]?.scheduledRestarts], ["primary", true]);
   assert.equal(scenario.timeline[1]?.action === "fault" && scenario.timeline[1].layer, "server");
   assert.equal(scenario.slos[0]?.gateways, "all");
-  assert.deepEqual(scenario.topology, { instances: { accounts: 2, login: 2, playback: 2 }, controlPlanes: ["primary"] });
+  assert.deepEqual(scenario.topology, { instances: { accounts: 2, login: 2, playback: 2 }, metadata: {}, controlPlanes: ["primary"] });
   assert.equal(scenario.seed, 1);
   assert.equal(scenario.file, "good.yaml");
 });
@@ -130,7 +130,7 @@ test("lab - a bad scenario names every wrong field at once", () => {
       ],
     ],
     ["an unknown field", GOOD.replace("speed: 2", "speed: 2\nsped: 3"), ["sped: unknown field; allowed fields are name, description, sources, speed, seed, start, end, topology, cohorts, workload, timeline, slos"]],
-    ["an unknown action", GOOD.replace("action: note, note: start", "action: explode"), ["timeline[0].action: must be an action, one of fault, clear-fault, remediate, kill, restart, stop-dns, start-dns, note, got \"explode\""]],
+    ["an unknown action", GOOD.replace("action: note, note: start", "action: explode"), ["timeline[0].action: must be an action, one of fault, clear-fault, remediate, kill, restart, stop-dns, start-dns, policy, clear-policy, note, got \"explode\""]],
     ["a bad fault kind", GOOD.replace("kind: config-loss", "kind: meltdown"), ['timeline[1].kind: must be a fault kind, one of config-loss, stream-error, empty-endpoints, stall, invalid-config, got "meltdown"']],
     ["an unknown service", GOOD.replace("services: [login]", "services: [billing]"), ['timeline[1].services[0]: must be a demo service, one of accounts, login, playback, got "billing"']],
     ["a missing field", GOOD.replace("end: \"18:10\"\n", ""), ['end: is required; must be "HH:MM" or "+<seconds>s"']],

@@ -19,6 +19,13 @@ export interface FaultWindow {
   readonly endMs: number;
 }
 
+/** A phase of the timeline as it happened (see the scenario's EntryBase.phase): from its entry taking effect to the next phase's. */
+export interface PhaseWindow {
+  readonly name: string;
+  readonly startMs: number;
+  readonly endMs: number;
+}
+
 export interface Counts {
   readonly attempts: number;
   readonly successes: number;
@@ -47,6 +54,8 @@ export interface CohortStats extends Counts {
   readonly duringFault: Counts;
   /** Attempts that started after the last fault window ended; zero when there was none. */
   readonly afterFault: Counts;
+  /** Attempts by the phase they started in; absent in runs without phases. */
+  readonly phases?: Readonly<Record<string, Counts>>;
   /** Failed attempts by gRPC status name or HTTP status, e.g. `UNAVAILABLE` or `503`. */
   readonly errors: Readonly<Record<string, number>>;
   readonly series: readonly SeriesPoint[];
@@ -131,6 +140,8 @@ export interface LabResult {
   readonly seed: number;
   readonly durationMs: number;
   readonly faultWindows: readonly FaultWindow[];
+  /** The timeline's phases as they happened; absent or empty when it names none. */
+  readonly phases?: readonly PhaseWindow[];
   readonly cohorts: Readonly<Record<string, CohortStats>>;
   readonly slos: readonly SloResult[];
   /** Every SLO met. */

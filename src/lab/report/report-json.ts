@@ -15,6 +15,7 @@ export function toReportJson(result: LabResult): Record<string, unknown> {
       successes: stats.successes,
       duringFault: { attempts: stats.duringFault.attempts, successes: stats.duringFault.successes },
       afterFault: { attempts: stats.afterFault.attempts, successes: stats.afterFault.successes },
+      ...(stats.phases && { phases: Object.fromEntries(Object.entries(stats.phases).map(([phase, c]) => [phase, { attempts: c.attempts, successes: c.successes }])) }),
       errors: { ...stats.errors },
       series: stats.series.map((p) => ({ tMs: p.tMs, attempts: p.attempts, successes: p.successes })),
       coldStarts: { ...stats.coldStarts, during: [...stats.coldStarts.during] },
@@ -39,6 +40,9 @@ export function toReportJson(result: LabResult): Record<string, unknown> {
       startClock: clockAt(result, w.startMs),
       endClock: clockAt(result, w.endMs),
     })),
+    ...(result.phases && result.phases.length > 0 && {
+      phases: result.phases.map((p) => ({ name: p.name, startMs: p.startMs, endMs: p.endMs, startClock: clockAt(result, p.startMs), endClock: clockAt(result, p.endMs) })),
+    }),
     cohorts,
     slos: result.slos.map((slo) => ({ ...slo })),
     ok: result.ok,

@@ -1,3 +1,4 @@
+import type { PolicyRoute, TrafficPolicy } from "../../registry/index.js";
 import { formatClock, plannedDisruptions, type ControlPlaneName, type DiscoveryMode, type Scenario, type TimelineEntry } from "../scenario/index.js";
 import type { CohortStory, FaultWindow, ReportStory, ScheduledRestarts, StoryEvent } from "./model.js";
 
@@ -112,7 +113,24 @@ export function describe(entry: TimelineEntry, startOfDaySec: number, planes = 1
       return "DNS server stopped";
     case "start-dns":
       return "DNS server started again";
+    case "policy":
+      return `traffic policy of ${entry.service} set${planes > 1 ? " on both control planes" : ""}: ${describePolicy(entry.policy)}`;
+    case "clear-policy":
+      return `traffic policy of ${entry.service} deleted: every instance serves every call`;
     case "note":
       return "";
   }
+}
+
+/** `/steadymesh.demo.Login/* → v1 95%, v2 5%`, one part per route, then the implied catch-all. */
+function describePolicy(policy: TrafficPolicy): string {
+  const routes = policy.routes.map((route) => `${describeMatch(route)} → ${route.to.map((t) => `${t.subset} ${t.weight}%`).join(", ")}`);
+  return [...routes, "any other call → every instance"].join("; ");
+}
+
+function describeMatch(route: PolicyRoute): string {
+  const { method, prefix, headers } = route.match;
+  const path = method ?? (prefix === undefined ? "every call" : `${prefix}*`);
+  const names = Object.keys(headers ?? {});
+  return names.length === 0 ? path : `${path} with header ${names.join(", ")}`;
 }

@@ -1,4 +1,4 @@
-import type { CohortStats, ColdStarts, Counts, FaultWindow, SeriesPoint } from "./model.js";
+import type { CohortStats, ColdStarts, Counts, FaultWindow, PhaseWindow, SeriesPoint } from "./model.js";
 
 /**
  * Counts one cohort's attempts during a run and turns them into CohortStats
@@ -19,9 +19,9 @@ export interface Tally {
   /**
    * The stats so far, for a run of `durationMs` with these fault windows.
    * `gatewayUps` lists when each of the cohort's gateway processes was started (spawned)
-   * (for the count of cold starts).
+   * (for the count of cold starts). With `phases`, the attempts of each are counted apart.
    */
-  stats(faultWindows: readonly FaultWindow[], durationMs: number, gatewayUps?: readonly number[]): CohortStats;
+  stats(faultWindows: readonly FaultWindow[], durationMs: number, gatewayUps?: readonly number[], phases?: readonly PhaseWindow[]): CohortStats;
 }
 
 /** `bucketMs` is the width of one point of the time series (e.g. a run's length / 120). */
@@ -40,7 +40,7 @@ export function createTally(options: { bucketMs: number }): Tally {
       ups.push(gatewayUpMs);
       if (!ok) errors[code ?? "UNKNOWN"] = (errors[code ?? "UNKNOWN"] ?? 0) + 1;
     },
-    stats(faultWindows, durationMs, gatewayUps = []) {
+    stats(faultWindows, durationMs, gatewayUps = [], phases = []) {
       const lastEnd = faultWindows.length === 0 ? Infinity : Math.max(...faultWindows.map((w) => w.endMs));
       const inFault = (t: number): boolean => faultWindows.some((w) => inside(w, t));
       const cold = coldAttempt(faultWindows, ups);
@@ -48,6 +48,7 @@ export function createTally(options: { bucketMs: number }): Tally {
         ...count(times, outcomes, () => true),
         duringFault: count(times, outcomes, inFault),
         afterFault: count(times, outcomes, (t) => t >= lastEnd),
+        ...(phases.length > 0 && { phases: Object.fromEntries(phases.map((p) => [p.name, count(times, outcomes, (t) => t >= p.startMs && t < p.endMs)])) }),
         errors: { ...errors },
         series: buckets(times, outcomes, bucketMs, durationMs, () => true),
         coldStarts: coldStarts(faultWindows, gatewayUps, times, outcomes, cold),

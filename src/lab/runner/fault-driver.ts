@@ -1,4 +1,5 @@
 import type { ControlPlaneName, TimelineEntry } from "../scenario/index.js";
+import { adminCall } from "./admin-call.js";
 import type { ControlPlaneProcess } from "./control-plane.js";
 
 type FaultEntry = Extract<TimelineEntry, { action: "fault" }>;
@@ -18,18 +19,6 @@ export interface FaultDriverDeps {
  */
 export function createFaultDriver(deps: FaultDriverDeps) {
   let queue: Promise<void> = Promise.resolve();
-
-  async function adminCall(plane: ControlPlaneProcess, method: string, path: string, body?: unknown): Promise<unknown> {
-    const res = await fetch(plane.adminUrl + path, {
-      method,
-      signal: AbortSignal.timeout(5000),
-      headers: body === undefined ? plane.adminHeaders() : { ...plane.adminHeaders(), "content-type": "application/json" },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-    });
-    const json = (await res.json()) as { error?: string };
-    if (!res.ok) throw new Error(`${plane.name} control plane: ${method} ${path}: ${res.status} ${json.error ?? ""}`);
-    return json;
-  }
 
   function runningPlanes(what: string): ControlPlaneProcess[] {
     const planes = [...deps.controlPlanes.values()];

@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawnDemo, type DemoProcess } from "../../demo/index.js";
-import { DEMO_SERVICES, type ControlPlaneName, type Scenario } from "../scenario/index.js";
+import { spawnDemo, type DemoProcess, type DemoSpawnOptions } from "../../demo/index.js";
+import { DEMO_SERVICES, type ControlPlaneName, type DemoService, type Scenario } from "../scenario/index.js";
 import { startControlPlaneProcess, type ControlPlaneProcess } from "./control-plane.js";
 import { startDnsRelay, type DnsRelay } from "./dns-relay.js";
 import { startFleet, type FleetEnvironment, type GatewayFleet } from "./fleet.js";
@@ -65,7 +65,9 @@ async function startPlane(workDir: string, name: ControlPlaneName): Promise<Cont
 }
 
 /**
- * The demo services start through the gate, each registered in every control plane;
+ * The demo services start through the gate, each registered in every control plane
+ * with its topology metadata, then the canary's instances if there is one
+ * (ids `<service>-canary-<i>`, the canary's metadata, failing as it says);
  * they find each other through the primary. Gateways start only once they
  * are registered, so no cohort's first lookup finds an empty registry.
  */
@@ -73,13 +75,17 @@ async function startServices(scenario: Scenario, lab: Lab, primary: ControlPlane
   const admin = [...lab.controlPlanes.values()].map((plane) => plane.adminUrl);
   const adminTokenFiles = [...lab.controlPlanes.values()].map((plane) => plane.adminTokenFile);
   const common = { admin, adminTokenFiles, xds: [`127.0.0.1:${primary.xdsPort}`], dnsServer: `127.0.0.1:${dns.port}`, dnsDomain: "mesh" };
+  const start = async (service: DemoService, id: string, extra: Pick<DemoSpawnOptions, "metadata" | "fail">) => {
+    lab.services.push(await gate.run(() => spawnDemo(service, { ...common, id, nodeId: id, cacheDir: join(lab.workDir, `cache-${id}`), ...extra })));
+  };
+  const { instances, metadata, canary } = scenario.topology;
   const starts = DEMO_SERVICES.flatMap((service) =>
-    Array.from({ length: scenario.topology.instances[service] }, async (_, i) => {
-      const id = `${service}-${i}`;
-      lab.services.push(await gate.run(() => spawnDemo(service, { ...common, id, nodeId: id, cacheDir: join(lab.workDir, `cache-${id}`) })));
-    }),
+    Array.from({ length: instances[service] }, (_, i) => start(service, `${service}-${i}`, { ...(metadata[service] && { metadata: metadata[service] }) })),
   );
-  await settleAll(starts);
+  const canaries = canary
+    ? Array.from({ length: canary.instances }, (_, i) => start(canary.service, `${canary.service}-canary-${i}`, { metadata: canary.metadata, ...(canary.fails && { fail: canary.fails }) }))
+    : [];
+  await settleAll([...starts, ...canaries]);
 }
 
 /** Waits for every start; throws the first failure once all have settled (so tearDown sees every process). */

@@ -36,14 +36,14 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   const lab = await setUp(scenario);
   try {
     options.signal?.throwIfAborted();
-    const { t0, durationMs, faultWindows, tallies, restarts, ups, cpuWait } = await play(scenario, lab, speed, seed, options);
+    const { t0, durationMs, faultWindows, phases, tallies, restarts, ups, cpuWait } = await play(scenario, lab, speed, seed, options);
     if (options.signal?.aborted) throw new SteadyError("unavailable", "the lab run was interrupted; every process it started was stopped");
     const planeNotes = await controlPlaneNotes(lab.controlPlanes, t0, scenarioClock(scenario, speed, t0, durationMs));
-    const cohorts = Object.fromEntries([...tallies].map(([name, tally]) => [name, tally.stats(faultWindows, durationMs, ups.get(name))]));
-    const slos = evaluateSlos(scenario, cohorts, faultWindows);
+    const cohorts = Object.fromEntries([...tallies].map(([name, tally]) => [name, tally.stats(faultWindows, durationMs, ups.get(name), phases)]));
+    const slos = evaluateSlos(scenario, cohorts, faultWindows, phases);
     const observations = Object.fromEntries([...restarts].map(([name, n]) => [name, restartObservation(n)]));
     const result: LabResult = {
-      scenario: scenario.name, speed, seed, durationMs, faultWindows, cohorts, slos,
+      scenario: scenario.name, speed, seed, durationMs, faultWindows, ...(phases.length > 0 && { phases }), cohorts, slos,
       ok: slos.every((s) => s.ok),
       story: storyFromScenario(scenario, speed, observations, planeNotes),
       machine: { ...cpuWait, limit: CPU_WAIT_LIMIT },
@@ -102,7 +102,7 @@ async function play(scenario: Scenario, lab: Lab, speed: number, seed: number, o
   for (const pool of pools) pool.stop();
   const restarts = new Map([...lab.fleets].map(([name, fleet]) => [name, fleet.restarts()]));
   const ups = new Map([...lab.fleets].map(([name, fleet]) => [name, fleet.ups().map((up) => up - t0)]));
-  return { t0, durationMs, faultWindows: actor.windows(durationMs), tallies, restarts, ups, cpuWait: cpu.stop() };
+  return { t0, durationMs, faultWindows: actor.windows(durationMs), phases: actor.phases(durationMs), tallies, restarts, ups, cpuWait: cpu.stop() };
 }
 
 interface RunClock {

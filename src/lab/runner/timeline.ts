@@ -2,7 +2,8 @@ import type { ControlPlaneProcess } from "./control-plane.js";
 import type { DnsRelay } from "./dns-relay.js";
 import { createFaultDriver } from "./fault-driver.js";
 import type { GatewayFleet } from "./fleet.js";
-import type { FaultWindow } from "../report/index.js";
+import { createPolicyDriver } from "./policy-driver.js";
+import type { FaultWindow, PhaseWindow } from "../report/index.js";
 import type { ControlPlaneName, DiscoveryMode, TimelineEntry } from "../scenario/index.js";
 
 export interface TimelineDeps {
@@ -26,19 +27,28 @@ interface OpenWindow {
 }
 
 /**
- * Applies timeline entries and keeps the fault windows as they really
- * happened. Faults hit every running control plane, in timeline order (see
+ * Applies timeline entries and keeps the fault windows and phases as they
+ * really happened. Faults hit every running control plane, in timeline order (see
  * createFaultDriver); a window opens once every plane has the fault.
+ * Policies go to every running control plane (createPolicyDriver). A phase
+ * starts once its entry has taken effect; an entry that fails starts none.
  */
 export function createTimelineActor(deps: TimelineDeps) {
   const windows: OpenWindow[] = [];
+  const phaseStarts: Array<{ readonly name: string; readonly startMs: number }> = [];
   const faults = createFaultDriver(deps);
+  const policies = createPolicyDriver(deps);
 
   function close(kind: string | undefined): void {
     for (const w of windows) if (w.endMs === undefined && (kind === undefined || w.kind === kind)) w.endMs = deps.now();
   }
 
   async function apply(entry: TimelineEntry): Promise<void> {
+    await act(entry);
+    if (entry.phase !== undefined) phaseStarts.push({ name: entry.phase, startMs: deps.now() });
+  }
+
+  async function act(entry: TimelineEntry): Promise<void> {
     switch (entry.action) {
       case "fault":
         await faults.inject(entry);
@@ -70,6 +80,10 @@ export function createTimelineActor(deps: TimelineDeps) {
         await deps.dns.start();
         close("dns-down");
         return;
+      case "policy":
+        return policies.apply(entry);
+      case "clear-policy":
+        return policies.clear(entry.service);
       case "note":
         deps.onNote(entry.note);
         return;
@@ -98,6 +112,11 @@ export function createTimelineActor(deps: TimelineDeps) {
     /** The windows so far, open ones ending at `endMs`. */
     windows(endMs: number): FaultWindow[] {
       return windows.map((w) => ({ kind: w.kind, services: [...w.services], ...(w.layer !== undefined && { layer: w.layer }), startMs: w.startMs, endMs: w.endMs ?? endMs }));
+    },
+    /** The phases that started, in order, each until the next one started or `endMs`. */
+    phases(endMs: number): PhaseWindow[] {
+      const started = [...phaseStarts].sort((a, b) => a.startMs - b.startMs);
+      return started.map((p, i) => ({ name: p.name, startMs: p.startMs, endMs: started[i + 1]?.startMs ?? endMs }));
     },
     active(): string[] {
       return windows.filter((w) => w.endMs === undefined).map((w) => `${w.layer === "pipeline" ? "pipeline " : ""}${w.kind}${w.services.length ? `(${w.services.join(",")})` : ""}`);

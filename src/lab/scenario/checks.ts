@@ -3,7 +3,8 @@ import type { Issue } from "../../errors/index.js";
 import { formatClock, parseClock, toScenarioSec } from "./clock-time.js";
 import { show } from "./issues.js";
 import { FAULT_KINDS, STREAM_FAULT_KINDS, type ControlPlaneName } from "./model.js";
-import { cohortSchema, entrySchema, sloSchema, type RawCohort, type RawEntry, type RawSlo } from "./schema.js";
+import { canaryIssues, phaseIssues, policyEntryIssues } from "./policy-checks.js";
+import { cohortSchema, entrySchema, sloSchema, topologySchema, type RawCohort, type RawEntry, type RawSlo, type RawTopology } from "./schema.js";
 
 /**
  * Rules that join fields: SLOs and remediations name cohorts that exist, the
@@ -33,6 +34,8 @@ interface Context {
   /** False when some timeline entry is malformed: then what is active when is unknown, and those rules are skipped. */
   readonly timelineComplete: boolean;
   readonly slos: readonly Indexed<RawSlo>[];
+  /** Undefined when the topology's own shape is wrong (reported by the schema). */
+  readonly topology: RawTopology | undefined;
 }
 
 export function crossFieldIssues(input: unknown): Issue[] {
@@ -44,6 +47,8 @@ export function crossFieldIssues(input: unknown): Issue[] {
     ...cohortIssues(context),
     ...cohortPlaneIssues(context),
     ...topologyIssues(input),
+    ...(context.topology ? canaryIssues(context.topology) : []),
+    ...phaseIssues(context.timeline),
     ...retryIssues(input),
     ...timelineOrderIssues(context),
     ...timelineEntryIssues(context),
@@ -70,7 +75,13 @@ function readContext(input: Record<string, unknown>): Context {
     })),
     timelineComplete: Array.isArray(input["timeline"]) && validItems(input["timeline"], entrySchema).length === input["timeline"].length,
     slos: validItems(input["slos"], sloSchema),
+    topology: topologyOf(input["topology"]),
   };
+}
+
+function topologyOf(raw: unknown): RawTopology | undefined {
+  const result = topologySchema.safeParse(raw);
+  return result.success ? result.data : undefined;
 }
 
 function scenarioClockIssues(input: Record<string, unknown>, context: Context): Issue[] {
@@ -152,6 +163,8 @@ function timelineEntryIssues(context: Context): Issue[] {
         return controlPlaneIssues(base, e.controlPlane, context);
       case "restart":
         return restartIssues(base, e, cohorts, context);
+      case "policy":
+        return policyEntryIssues(base, e, context.topology);
       default:
         return [];
     }
@@ -224,6 +237,7 @@ function timelineStateIssues(context: Context): { issues: Issue[]; disrupted: bo
   const down = new Set<string>();
   let dnsStopped = false;
   let disrupted = false;
+  const policies = new Set<string>();
   for (const { index, value: e } of context.timeline) {
     const path = `timeline[${index}]`;
     // A control plane outside the topology is reported by timelineEntryIssues; its state is not tracked.
@@ -243,6 +257,10 @@ function timelineStateIssues(context: Context): { issues: Issue[]; disrupted: bo
       issues.push({ path, message: `${e.action} at ${show(e.at)}: the DNS server is already ${dnsStopped ? "stopped" : "running"}` });
     }
     if (e.action === "stop-dns" || e.action === "start-dns") dnsStopped = e.action === "stop-dns";
+    if (e.action === "policy") policies.add(e.service);
+    if (e.action === "clear-policy" && !policies.delete(e.service)) {
+      issues.push({ path, message: `clear-policy at ${show(e.at)}: service "${e.service}" has no policy set by an earlier policy entry` });
+    }
     disrupted ||= e.action === "fault" || e.action === "kill" || e.action === "stop-dns";
   }
   const openAtEnd = [...new Set(faults)].concat([...down].map((plane) => `control plane "${plane}" down`), dnsStopped ? ["DNS stopped"] : []);
@@ -258,13 +276,29 @@ function sloIssues(context: Context, { disrupted, openAtEnd }: { disrupted: bool
     if (value.maxSuccess !== undefined && value.maxSuccess < value.minSuccess) {
       issues.push({ path: `${base}.maxSuccess`, message: `must be at least minSuccess (${value.minSuccess}), got ${value.maxSuccess}` });
     }
-    if (value.window !== "whole" && context.timeline.length > 0 && !disrupted) {
+    issues.push(...sloPhaseIssues(base, value, context));
+    if ((value.window === "during-fault" || value.window === "after-fault") && context.timeline.length > 0 && !disrupted) {
       issues.push({ path: `${base}.window`, message: `"${value.window}" needs a fault, kill or stop-dns in the timeline; use "whole"` });
     }
     if (value.window === "after-fault" && openAtEnd.length > 0) {
       issues.push({ path: `${base}.window`, message: `"after-fault" needs every disruption to end before the scenario's end; still open: ${openAtEnd.join(", ")}` });
     }
   }
+  return issues;
+}
+
+/** `phase` comes with window "phase" and only with it, names a phase the timeline starts, and counts all gateways. */
+function sloPhaseIssues(base: string, value: RawSlo, context: Context): Issue[] {
+  if (value.window !== "phase") {
+    return value.phase === undefined ? [] : [{ path: `${base}.phase`, message: `is only allowed with window "phase", got window ${show(value.window)}` }];
+  }
+  const phases = context.timeline.flatMap(({ value: e }) => (e.phase === undefined ? [] : [e.phase]));
+  if (value.phase === undefined) return [{ path: `${base}.phase`, message: `is required with window "phase"; must name a phase of the timeline (${phases.join(", ") || "none: give timeline entries a phase"})` }];
+  const issues: Issue[] = [];
+  if (context.timelineComplete && !phases.includes(value.phase)) {
+    issues.push({ path: `${base}.phase`, message: `must name a phase a timeline entry starts (${phases.join(", ") || "none: give timeline entries a phase"}), got ${show(value.phase)}` });
+  }
+  if (value.gateways === "warm") issues.push({ path: `${base}.gateways`, message: 'must be "all" with window "phase" (cold starts are told apart only inside disruption windows)' });
   return issues;
 }
 

@@ -7,6 +7,7 @@
  * by `speed` (scenario seconds per real second); the workload (rates, retry
  * backoff, restart period) is real time, because it drives real processes.
  */
+import type { TrafficPolicy } from "../../registry/index.js";
 
 /** The demo backend's services that register in steadymesh (gateways belong to cohorts). */
 export const DEMO_SERVICES = ["accounts", "login", "playback"] as const;
@@ -40,11 +41,15 @@ export const STREAM_FAULT_KINDS: readonly FaultKind[] = ["stream-error", "stall"
 export const FAULT_LAYERS = ["server", "pipeline"] as const;
 export type FaultLayer = (typeof FAULT_LAYERS)[number];
 
-export const ACTIONS = ["fault", "clear-fault", "remediate", "kill", "restart", "stop-dns", "start-dns", "note"] as const;
+export const ACTIONS = ["fault", "clear-fault", "remediate", "kill", "restart", "stop-dns", "start-dns", "policy", "clear-policy", "note"] as const;
 export type Action = (typeof ACTIONS)[number];
 
-/** Which attempts an SLO counts: all, those started inside a disruption window, or those after the last one ended. */
-export const SLO_WINDOWS = ["whole", "during-fault", "after-fault"] as const;
+/**
+ * Which attempts an SLO counts: all, those started inside a disruption
+ * window, those after the last one ended, or those of one named phase of the
+ * timeline (`phase`, with the SLO's `phase` field; see EntryBase.phase).
+ */
+export const SLO_WINDOWS = ["whole", "during-fault", "after-fault", "phase"] as const;
 export type SloWindow = (typeof SLO_WINDOWS)[number];
 
 /**
@@ -70,8 +75,29 @@ export interface Source {
 export interface Topology {
   /** Instances of each demo service, 1–20. */
   readonly instances: Readonly<Record<DemoService, number>>;
+  /** Instance metadata the instances above register with, per service (e.g. `login: { version: "1" }`); a service absent here: none. */
+  readonly metadata: Readonly<Partial<Record<DemoService, Readonly<Record<string, string>>>>>;
+  /** A new release of one service, started beside its instances; absent: none. */
+  readonly canary?: Canary;
   /** Always contains `primary`. */
   readonly controlPlanes: readonly ControlPlaneName[];
+}
+
+/**
+ * Instances of a new release of `service` (ids `<service>-canary-<i>`),
+ * registered in every control plane with `metadata`, which differs from the
+ * service's other instances so a policy subset can pick them out. With
+ * `fails` (login only) every call they take fails with that status: a bad
+ * release. Without a policy that keeps traffic from them, clients that
+ * balance over the whole service send them their share.
+ */
+export interface Canary {
+  readonly service: DemoService;
+  /** 1–20. */
+  readonly instances: number;
+  /** At least one pair. */
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly fails?: GrpcStatusName;
 }
 
 export interface Cohort {
@@ -108,6 +134,12 @@ interface EntryBase {
   /** The scenario clock at this entry, `HH:MM` or `HH:MM:SS`. */
   readonly clock: string;
   readonly note?: string;
+  /**
+   * A phase of the timeline starts once this entry has taken effect, and
+   * lasts until the next entry that starts a phase, or the end. SLOs with
+   * window `phase` measure one. A DNS label, used once per timeline.
+   */
+  readonly phase?: string;
 }
 
 export type TimelineEntry = EntryBase &
@@ -139,6 +171,13 @@ export type TimelineEntry = EntryBase &
     | { readonly action: "restart"; readonly cohorts: readonly string[]; readonly gateways?: number; readonly controlPlane?: undefined }
     | { readonly action: "stop-dns" }
     | { readonly action: "start-dns" }
+    /**
+     * Sets `service`'s traffic policy on every running control plane
+     * (`PUT /v1/services/{service}/policy`), replacing any before it.
+     */
+    | { readonly action: "policy"; readonly service: DemoService; readonly policy: TrafficPolicy }
+    /** Deletes `service`'s traffic policy on every running control plane (`DELETE /v1/services/{service}/policy`). */
+    | { readonly action: "clear-policy"; readonly service: DemoService }
     | { readonly action: "note"; readonly note: string }
   );
 
@@ -154,6 +193,8 @@ export interface Slo {
   readonly maxSuccess?: number;
   /** Default `all`. */
   readonly gateways: SloGateways;
+  /** Only with window `phase`: the phase measured (a timeline entry's `phase`). */
+  readonly phase?: string;
 }
 
 export interface Scenario {

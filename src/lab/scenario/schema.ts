@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { CLOCK_RULE, TIME_RULE, isTime, parseClock } from "./clock-time.js";
 import { oneOf, rule, show } from "./issues.js";
+import { POLICY_OBJECTS, headerMatchSchema, metadataSchema, policySchema } from "./policy-schema.js";
+import { flag, intIn, label, list, numberIn, object, text } from "./schema-parts.js";
 import {
   ACTIONS, CONTROL_PLANES, DEMO_SERVICES, DISCOVERY_MODES, FAULT_KINDS, FAULT_LAYERS, GRPC_STATUS_NAMES, SLO_GATEWAYS, SLO_WINDOWS,
 } from "./model.js";
@@ -11,30 +13,7 @@ import {
  * live in checks.ts. Every message says what is allowed and shows the value.
  */
 
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const LABEL_RULE = "a DNS label ([a-z0-9-], 1–63 characters, not starting or ending with '-')";
 const URL_RULE = "an http(s) URL";
-
-function object<T extends z.ZodRawShape>(shape: T) {
-  return z.strictObject(shape, rule(`an object with the fields ${Object.keys(shape).join(", ")}`));
-}
-function text(what: string) {
-  return z.string(rule(what)).trim().min(1, rule(what));
-}
-function intIn(min: number, max: number) {
-  const allowed = rule(`an integer from ${min} to ${max}`);
-  return z.int(allowed).min(min, allowed).max(max, allowed);
-}
-function numberIn(min: number, max: number, minExclusive = false) {
-  const allowed = rule(`a number ${minExclusive ? "above" : "from"} ${min} ${minExclusive ? "and at most" : "to"} ${max}`);
-  const base = z.number(allowed);
-  return (minExclusive ? base.gt(min, allowed) : base.min(min, allowed)).max(max, allowed);
-}
-function list<T extends z.ZodType>(item: T, what: string) {
-  return z.array(item, rule(`a list of ${what}`));
-}
-
-const label = z.string(rule(LABEL_RULE)).regex(DNS_LABEL, rule(LABEL_RULE));
 const time = z.string(rule(TIME_RULE)).refine(isTime, rule(TIME_RULE));
 const clock = z.string(rule(CLOCK_RULE)).refine((value) => parseClock(value) !== undefined, rule(CLOCK_RULE));
 const share = numberIn(0, 1);
@@ -44,10 +23,18 @@ const controlPlane = z.enum(CONTROL_PLANES, rule(`a control plane, ${oneOf(CONTR
 const discovery = z.enum(DISCOVERY_MODES, rule(oneOf(DISCOVERY_MODES)));
 const faultKind = z.enum(FAULT_KINDS, rule(`a fault kind, ${oneOf(FAULT_KINDS)}`));
 const faultLayer = z.enum(FAULT_LAYERS, rule(`a fault layer, ${oneOf(FAULT_LAYERS)}`));
-const flag = z.boolean(rule("true or false"));
 const note = text("a non-empty text").optional();
+/** A phase of the timeline starts at this entry (see EntryBase.phase). */
+const phase = label.optional();
 
 const source = object({ title: text("a non-empty title"), url });
+
+const canary = object({
+  service,
+  instances: intIn(1, 20).default(1),
+  metadata: metadataSchema,
+  fails: z.enum(GRPC_STATUS_NAMES, rule(`a gRPC status name (${GRPC_STATUS_NAMES.join(", ")})`)).optional(),
+});
 
 const topology = object({
   instances: object({ accounts: intIn(1, 20).default(2), login: intIn(1, 20).default(2), playback: intIn(1, 20).default(2) }).default({
@@ -55,6 +42,8 @@ const topology = object({
     login: 2,
     playback: 2,
   }),
+  metadata: object({ accounts: metadataSchema.optional(), login: metadataSchema.optional(), playback: metadataSchema.optional() }).default({}),
+  canary: canary.optional(),
   controlPlanes: list(controlPlane, `control planes (${oneOf(CONTROL_PLANES)})`).default(["primary"]),
 });
 
@@ -85,10 +74,11 @@ export const ENTRY_SCHEMAS = {
     services: list(service, "demo services").default([]),
     status: z.enum(GRPC_STATUS_NAMES, rule(`a gRPC status name (${GRPC_STATUS_NAMES.join(", ")})`)).optional(),
     note,
+    phase,
   }),
-  "clear-fault": object({ at: time, action: z.literal("clear-fault"), kind: faultKind.optional(), note }),
-  remediate: object({ at: time, action: z.literal("remediate"), cohort: label, to: discovery.default("dns"), until: time.optional(), note }),
-  kill: object({ at: time, action: z.literal("kill"), controlPlane, note }),
+  "clear-fault": object({ at: time, action: z.literal("clear-fault"), kind: faultKind.optional(), note, phase }),
+  remediate: object({ at: time, action: z.literal("remediate"), cohort: label, to: discovery.default("dns"), until: time.optional(), note, phase }),
+  kill: object({ at: time, action: z.literal("kill"), controlPlane, note, phase }),
   restart: object({
     at: time,
     action: z.literal("restart"),
@@ -96,10 +86,13 @@ export const ENTRY_SCHEMAS = {
     cohorts: list(label, "cohort names").optional(),
     gateways: intIn(1, 10).optional(),
     note,
+    phase,
   }),
-  "stop-dns": object({ at: time, action: z.literal("stop-dns"), note }),
-  "start-dns": object({ at: time, action: z.literal("start-dns"), note }),
-  note: object({ at: time, action: z.literal("note"), note: text("a non-empty text") }),
+  "stop-dns": object({ at: time, action: z.literal("stop-dns"), note, phase }),
+  "start-dns": object({ at: time, action: z.literal("start-dns"), note, phase }),
+  policy: object({ at: time, action: z.literal("policy"), service, policy: policySchema, note, phase }),
+  "clear-policy": object({ at: time, action: z.literal("clear-policy"), service, note, phase }),
+  note: object({ at: time, action: z.literal("note"), note: text("a non-empty text"), phase }),
 } as const;
 
 const ACTION_RULE = `an action, ${oneOf(ACTIONS)}`;
@@ -117,6 +110,7 @@ const slo = object({
   minSuccess: share,
   maxSuccess: share.optional(),
   gateways: z.enum(SLO_GATEWAYS, rule(oneOf(SLO_GATEWAYS))).default("all"),
+  phase: label.optional(),
 });
 
 export const scenarioSchema = z.strictObject(
@@ -128,7 +122,7 @@ export const scenarioSchema = z.strictObject(
     seed: intIn(0, 2 ** 31 - 1).default(1),
     start: clock.default("00:00"),
     end: time,
-    topology: topology.default({ instances: { accounts: 2, login: 2, playback: 2 }, controlPlanes: ["primary"] }),
+    topology: topology.default({ instances: { accounts: 2, login: 2, playback: 2 }, metadata: {}, controlPlanes: ["primary"] }),
     cohorts: list(cohort, "cohorts").min(1, { error: "must list at least one cohort" }),
     workload,
     timeline: list(entry, "timeline entries").min(1, { error: "must list at least one entry" }),
@@ -141,13 +135,16 @@ export type RawScenario = z.output<typeof scenarioSchema>;
 export type RawEntry = z.output<typeof entry>;
 export type RawCohort = z.output<typeof cohort>;
 export type RawSlo = z.output<typeof slo>;
-export { entry as entrySchema, cohort as cohortSchema, slo as sloSchema };
+export type RawTopology = z.output<typeof topology>;
+export { entry as entrySchema, cohort as cohortSchema, slo as sloSchema, topology as topologySchema };
 
 const NESTED: Record<string, z.ZodObject> = {
   "": scenarioSchema,
   "sources[]": source,
   topology,
   "topology.instances": topology.shape.instances.unwrap(),
+  "topology.metadata": topology.shape.metadata.unwrap(),
+  "topology.canary": canary,
   "cohorts[]": cohort,
   workload,
   "workload.retry": workload.shape.retry,
@@ -161,7 +158,13 @@ export function allowedFields(path: readonly PropertyKey[], value: unknown): rea
   if (key === "timeline[]") {
     const action = typeof value === "object" && value !== null ? (value as Record<string, unknown>)["action"] : undefined;
     const schema = Object.hasOwn(ENTRY_SCHEMAS, String(action)) ? ENTRY_SCHEMAS[action as keyof typeof ENTRY_SCHEMAS] : undefined;
-    return schema ? Object.keys(schema.shape) : ["at", "action", "note"];
+    return schema ? Object.keys(schema.shape) : ["at", "action", "note", "phase"];
+  }
+  if (key.startsWith("timeline[].policy")) {
+    const below = key.slice("timeline[].policy".length).replace(/^\./, "");
+    // A header's match sits under its (arbitrary) header name.
+    if (/^routes\[\]\.match\.headers\.[^.]+$/.test(below)) return Object.keys(headerMatchSchema.shape);
+    return Object.keys(POLICY_OBJECTS[below]?.shape ?? {});
   }
   return Object.keys(NESTED[key]?.shape ?? {});
 }
