@@ -61,6 +61,7 @@ import "./unit/guard-drain.test.js";
 import "./unit/guard-generation-store.test.js";
 import "./unit/guard-incremental.test.js";
 import "./unit/guard-mtls-readiness.test.js";
+import "./unit/guard-policy.test.js";
 import "./unit/guard-state.test.js";
 import "./unit/guard-validate.test.js";
 import "./unit/health-damping.test.js";

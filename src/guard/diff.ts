@@ -36,18 +36,17 @@ export function diffSnapshots(codec: Codec, before: Snapshot | undefined, after:
 /**
  * The services whose policy resources differ: a changed RouteConfiguration
  * (one added or removed goes with its service's Listener), or a subset
- * Cluster or ClusterLoadAssignment added, removed or changed. None for the
- * first generation: everything is new then.
+ * Cluster added, removed or changed. A subset ClusterLoadAssignment's
+ * change is an endpoint change (`endpoints`). None for the first
+ * generation: everything is new then.
  */
 function policyChanges(before: Snapshot | undefined, types: Readonly<Record<ShortType, TypeDiff>>): string[] {
   if (!before) return [];
   const services = new Set(types.RDS.changed);
-  for (const short of ["CDS", "EDS"] as const) {
-    const { added, removed, changed } = types[short];
-    for (const name of [...added, ...removed, ...changed]) {
-      const slash = name.indexOf("/");
-      if (slash > 0) services.add(name.slice(0, slash));
-    }
+  const { added, removed, changed } = types.CDS;
+  for (const name of [...added, ...removed, ...changed]) {
+    const slash = name.indexOf("/");
+    if (slash > 0) services.add(name.slice(0, slash));
   }
   return [...services].sort();
 }

@@ -44,8 +44,8 @@ export interface GenerationDiff {
   readonly endpoints: Readonly<Record<string, EndpointDiff>>;
   /**
    * The services whose traffic policy changed (issue 18), sorted: their
-   * RouteConfiguration changed, or one of their subset Clusters or
-   * ClusterLoadAssignments (`{service}/{subset}`) came, went or changed.
+   * RouteConfiguration changed, or one of their subset Clusters
+   * (`{service}/{subset}`) came, went or changed.
    * Absent when there is none, so diffs without policies read as before.
    */
   readonly policies?: readonly string[];

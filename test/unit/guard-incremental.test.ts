@@ -49,9 +49,9 @@ function fullDiff(c: Codec, before: Snapshot | undefined, after: Snapshot): Gene
     const removed = was.filter((e) => !is.includes(e));
     if (added.length > 0 || removed.length > 0) endpoints[service] = { before: was.length, after: is.length, added, removed };
   }
-  // Services whose policy resources differ: a changed RouteConfiguration, or any change to a `{service}/{subset}` Cluster or CLA.
+  // Services whose policy resources differ: a changed RouteConfiguration, or any change to a `{service}/{subset}` Cluster.
   const policies = new Set(before ? types.RDS.changed : []);
-  if (before) for (const short of ["CDS", "EDS"] as const) for (const name of [...types[short].added, ...types[short].removed, ...types[short].changed]) if (name.includes("/")) policies.add(name.split("/")[0]!);
+  if (before) for (const name of [...types.CDS.added, ...types.CDS.removed, ...types.CDS.changed]) if (name.includes("/")) policies.add(name.split("/")[0]!);
   return policies.size > 0 ? { types, endpoints, policies: [...policies].sort() } : { types, endpoints };
 }
 

@@ -28,7 +28,7 @@ import { entry, view, type InstanceSpec } from "../helpers/registry-view.js";
 const codec = loadCodec();
 
 /** The example policy. */
-const POLICY: TrafficPolicy = Object.freeze({
+const POLICY: TrafficPolicy = {
   subsets: [
     { name: "v1", match: { version: "1" } },
     { name: "v2", match: { version: "2" } },
@@ -43,7 +43,7 @@ const POLICY: TrafficPolicy = Object.freeze({
       fault: { delay: { ms: 200, percent: 10 }, abort: { code: "UNAVAILABLE", percent: 1 } },
     },
   ],
-});
+};
 
 const INSTANCES: InstanceSpec[] = [
   { id: "a", metadata: { version: "1" } },
