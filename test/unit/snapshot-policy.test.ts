@@ -22,6 +22,7 @@ import {
 } from "../../src/proto/index.js";
 import type { ServiceEntry, TrafficPolicy } from "../../src/registry/index.js";
 import { buildSnapshot, createBuildCache, createResource, createSnapshot, type BuildCache, type Snapshot } from "../../src/snapshot/index.js";
+import { decodeResource } from "../../src/client/xds-resources.js";
 import { blackHoles, describeRoute } from "../../src/snapshot/policy-resources.js";
 import { entry, view, type InstanceSpec } from "../helpers/registry-view.js";
 
@@ -269,4 +270,17 @@ test("snapshot policy - LDS corpus: the fault filter's top-level config, checked
     assert.equal(await stockAccepts(LISTENER_TYPE, bytes), valid, `grpc-js-xds on ${JSON.stringify(config)}`);
     assert.equal(oursAccepts(LISTENER_TYPE, bytes), valid, `ours on ${JSON.stringify(config)}`);
   }
+});
+
+test("snapshot policy - the steady: resolver reads a policy's Route as its catch-all, not a header route's subset", () => {
+  const snapshot = build([checkout()]);
+  const route = decodeResource(codec, ROUTE_TYPE, body(snapshot, ROUTE_TYPE, "checkout"));
+  assert.ok(route.ok && route.model.kind === "route");
+  assert.deepEqual([...route.model.clusters], [["*", "checkout"]]);
+  for (const type of RESOURCE_TYPES) for (const [name, resource] of snapshot.resources[type]) assert.ok(decodeResource(codec, type, resource.body).ok, `${type} ${name}`);
+  // A policy whose first route takes every call to one subset: the resolver follows it.
+  const all: TrafficPolicy = { subsets: POLICY.subsets, routes: [{ match: {}, to: [{ subset: "v2", weight: 100 }] }] };
+  const allV2 = decodeResource(codec, ROUTE_TYPE, body(build([checkout(all)]), ROUTE_TYPE, "checkout"));
+  assert.ok(allV2.ok && allV2.model.kind === "route");
+  assert.deepEqual([...allV2.model.clusters], [["*", "checkout/v2"]]);
 });
