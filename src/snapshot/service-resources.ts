@@ -122,7 +122,8 @@ function hasFault(service: Service): boolean {
  * Each subset's Cluster (the service's lb policy and mTLS treatment; its
  * SPIFFE ID is the service's) and ClusterLoadAssignment (only its
  * instances). `clustersBefore`: resources encoded for the same policy, lb
- * policy and mode, whose Clusters are reused.
+ * policy and mode, whose Clusters are reused, and whose ClusterLoadAssignments
+ * are when their bytes come out the same.
  */
 function encodeSubsets(entry: ServiceEntry, policy: TrafficPolicy, codec: Codec, options: SecurityOptions, clustersBefore: readonly Resource[]): Resource[] {
   const service = entry.service.name;
@@ -134,9 +135,13 @@ function encodeSubsets(entry: ServiceEntry, policy: TrafficPolicy, codec: Codec,
     return reused.get(name) ?? createResource(CLUSTER_TYPE, name, codec.encodeResource(CLUSTER_TYPE, transport ? { ...cluster, transport_socket: transport } : cluster));
   });
   const bySubsetName = new Map(policy.subsets.map((subset) => [subsetResourceName(service, subset.name), subset]));
+  const assignmentsBefore = new Map(clustersBefore.filter((resource) => resource.typeUrl === ENDPOINT_TYPE).map((resource) => [resource.name, resource]));
   const assignments = names.map((name) => {
     const subset = bySubsetName.get(name) as Subset;
-    return createResource(ENDPOINT_TYPE, name, encodeLoadAssignment(name, subsetEntry(entry, subset), codec));
+    const bytes = encodeLoadAssignment(name, subsetEntry(entry, subset), codec);
+    // A subset whose instances did not change keeps its Resource object, so nothing downstream decodes or encodes it again.
+    const before = assignmentsBefore.get(name);
+    return before && Buffer.compare(before.body, bytes) === 0 ? before : createResource(ENDPOINT_TYPE, name, bytes);
   });
   return [...clusters, ...assignments];
 }

@@ -143,6 +143,7 @@ test("snapshot policy - memoized on the policy object and the instances; an incr
   assert.equal(more.resources[ROUTE_TYPE].get("checkout"), first.resources[ROUTE_TYPE].get("checkout"));
   assert.equal(more.resources[CLUSTER_TYPE].get("checkout/v2"), first.resources[CLUSTER_TYPE].get("checkout/v2"));
   assert.notEqual(more.resources[ENDPOINT_TYPE].get("checkout/v2")?.version, first.resources[ENDPOINT_TYPE].get("checkout/v2")?.version);
+  assert.equal(more.resources[ENDPOINT_TYPE].get("checkout/v1"), first.resources[ENDPOINT_TYPE].get("checkout/v1"), "an unchanged subset keeps its CLA object");
   // An equal policy in a new object is encoded again, to the same bytes.
   const copy = build([checkout(structuredClone(POLICY) as TrafficPolicy, [...INSTANCES, { id: "e", metadata: { version: "2" } }])], cache, more, 3);
   assert.equal(copy.resources[ROUTE_TYPE].get("checkout")?.version, more.resources[ROUTE_TYPE].get("checkout")?.version);
