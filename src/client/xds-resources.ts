@@ -16,7 +16,13 @@ export interface ListenerModel {
 export interface RouteModel {
   readonly kind: "route";
   readonly name: string;
-  /** Cluster of the first route matching every path, per virtual-host domain ("*" included). */
+  /**
+   * Cluster of the first route matching every path and every header set to
+   * one plain cluster, per virtual-host domain ("*" included): for a service
+   * with a traffic policy, the catch-all unless a policy route takes every
+   * call to one subset. The resolver follows neither header matches nor
+   * weights.
+   */
   readonly clusters: ReadonlyMap<string, string>;
 }
 export interface ClusterModel {
@@ -68,7 +74,8 @@ function modelOf(codec: Codec, decoded: AnyDecoded): ResourceModel {
 function routeModel(decoded: DecodedResource<typeof ROUTE_TYPE>): RouteModel {
   const clusters = new Map<string, string>();
   for (const vhost of decoded.message.virtual_hosts) {
-    const catchAll = vhost.routes.find((r) => r.match?.prefix === "" || r.match?.prefix === "/");
+    // A traffic policy (issue 18) puts routes before the catch-all: one matching on headers, or splitting by weight, does not take every call.
+    const catchAll = vhost.routes.find((r) => (r.match?.prefix === "" || r.match?.prefix === "/") && (r.match.headers ?? []).length === 0 && r.route?.cluster);
     const cluster = catchAll?.route?.cluster;
     if (!cluster) continue;
     for (const domain of vhost.domains) if (!clusters.has(domain)) clusters.set(domain, cluster);

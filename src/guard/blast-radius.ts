@@ -1,5 +1,7 @@
 import type { Issue } from "../errors/index.js";
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, type Codec, type ResourceTypeUrl } from "../proto/index.js";
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, type Codec, type ResourceTypeUrl } from "../proto/index.js";
+import { routeFacts, type RouteFacts } from "./black-holes.js";
+import { endpointsOfResource } from "./endpoints.js";
 import type { Snapshot } from "../snapshot/index.js";
 import type { EndpointDiff, GenerationDiff, GuardPolicy } from "./model.js";
 
@@ -31,10 +33,12 @@ const RESOURCE_RULES = [
  *   endpoints and has none left (`leaves greeter with no endpoints (it had
  *   3)`), or else its net loss (before − after count, so a replacement is
  *   no loss) is more than `maxEndpointRemoval` of what it had
- *   (`removes 9 of 10 endpoints of greeter (90% > 50%)`).
+ *   (`removes 9 of 10 endpoints of greeter (90% > 50%)`);
+ * - `RDS/<service>`, for a service whose policy changed (`diff.policies`):
+ *   a route whose reachable endpoints shrink like that (policyViolations).
  * A service removed entirely is the LDS/CDS rules' business, not EDS's.
- * `codec` is unused (the diff carries the endpoint counts); it keeps the
- * signature in line with the guard's other functions.
+ * `codec` decodes the RouteConfigurations of services whose policy changed
+ * (the diff carries the endpoint counts).
  */
 export function assessBlastRadius(codec: Codec, before: Snapshot, after: Snapshot, diff: GenerationDiff, policy: GuardPolicy): Issue[] {
   return blastRadiusViolations(codec, before, after, diff, policy).map(({ path, message }) => ({ path, message }));
@@ -59,7 +63,48 @@ export function blastRadiusViolations(codec: Codec, before: Snapshot, after: Sna
     const found = endpointRule(service, change, policy);
     if (found) issues.push({ path: `EDS/${service}`, ...found });
   }
+  for (const service of diff.policies ?? []) issues.push(...policyViolations(codec, before, after, service, policy));
   return issues;
+}
+
+/**
+ * A policy change counts like an endpoint change: for each route of
+ * `service` in `after` that takes calls (a route whose match `before` had
+ * too, or else the catch-all, which took its calls before), the endpoints
+ * its calls can reach (of every Cluster it weights above 0) before and
+ * after, judged by the EDS rule (net loss: moving calls to as many other
+ * endpoints is no loss): `removes 9 of 10 endpoints of route 1 (method
+ * /shop.Checkout/Pay) of checkout (90% > 50%)`. A route left with no
+ * endpoint is a black hole (black-holes.ts), not a violation here.
+ */
+function policyViolations(codec: Codec, before: Snapshot, after: Snapshot, service: string, policy: GuardPolicy): Violation[] {
+  const routesBefore = routesOf(codec, before, service);
+  const catchAll = routesBefore[routesBefore.length - 1];
+  const found: Violation[] = [];
+  for (const route of routesOf(codec, after, service)) {
+    const was = routesBefore.find((candidate) => candidate.match === route.match) ?? catchAll;
+    if (!was) continue;
+    const has = reachable(codec, after, route.clusters);
+    if (has.size === 0) continue;
+    const rule = endpointRule(`route ${route.index} (${route.match}) of ${service}`, { before: reachable(codec, before, was.clusters).size, after: has.size }, policy);
+    if (rule) found.push({ path: `RDS/${service}`, ...rule });
+  }
+  return found;
+}
+
+function routesOf(codec: Codec, snapshot: Snapshot, service: string): readonly RouteFacts[] {
+  const resource = snapshot.resources[ROUTE_TYPE].get(service);
+  return resource ? routeFacts(codec, resource) : [];
+}
+
+/** Every endpoint (`host:port`) of the ClusterLoadAssignments named `clusters` (each Cluster's EDS name is its own). */
+function reachable(codec: Codec, snapshot: Snapshot, clusters: readonly string[]): Set<string> {
+  const endpoints = new Set<string>();
+  for (const cluster of clusters) {
+    const resource = snapshot.resources[ENDPOINT_TYPE].get(cluster);
+    if (resource) for (const endpoint of endpointsOfResource(codec, resource)) endpoints.add(endpoint);
+  }
+  return endpoints;
 }
 
 /**

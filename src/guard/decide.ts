@@ -1,6 +1,7 @@
 import type { Issue } from "../errors/index.js";
 import { ENDPOINT_TYPE, type Codec } from "../proto/index.js";
 import type { Resource, Snapshot } from "../snapshot/index.js";
+import { blackHoleReason, newBlackHoles } from "./black-holes.js";
 import { blastRadiusViolations, type BlastRadiusRule } from "./blast-radius.js";
 import { diffSnapshots, endpointChange } from "./diff.js";
 import type { GenerationDiff, GuardPolicy } from "./model.js";
@@ -14,11 +15,13 @@ export type PushRule = "first" | "passed" | "guard-off";
  * Why a generation is held. `pinned`: the clients' generation is a rollback,
  * and new generations wait for an approval; the blast-radius rules; and
  * `mtls-readiness`, a service turned strict while connected nodes that call
- * or serve it have no certificates (mtls-readiness.ts); and `canary-nack`,
+ * or serve it have no certificates (mtls-readiness.ts); `black-hole`, a
+ * route of a traffic policy newly sends traffic to a subset without
+ * endpoints (black-holes.ts); and `canary-nack`,
  * which the executor applies when a canary client NACKs (decide never
  * returns it).
  */
-export type HoldRule = "pinned" | BlastRadiusRule | "mtls-readiness" | "canary-nack";
+export type HoldRule = "pinned" | BlastRadiusRule | "black-hole" | "mtls-readiness" | "canary-nack";
 /** Why a candidate is never sent: a stock client would NACK it. */
 export type RejectRule = "invalid";
 /** The rule behind a decision; a hold's rule is the `rule` label of steadymesh_guard_holds_total. */
@@ -67,7 +70,10 @@ export interface DecideSettings {
  * 2. no baseline → push `first`;
  * 3. baseline is a rollback → hold `pinned`, even with the holds off;
  * 4. holds off (`policy.enabled` false) → push `guard-off`;
- * 5. blast-radius violations → hold, rule of the first violation;
+ * 5. blast-radius violations → hold, rule of the first violation; black
+ *    holes, routes that newly send traffic to a subset without endpoints
+ *    and routes that newly send traffic to a subset without endpoints →
+ *    hold `black-hole` (after any blast-radius violation, in one list);
  * 6. a service turns strict while a connected node that calls or serves it
  *    has no certificates → hold `mtls-readiness`, the reason naming them;
  * 7. otherwise push `passed`.
@@ -85,7 +91,8 @@ export function decide(baseline: Baseline | undefined, candidate: Snapshot, sett
     return { kind: "hold", rule: "pinned", diff, problems: [{ path: "guard", message, rule: "pinned" }] };
   }
   if (!policy.enabled) return { kind: "push", rule: "guard-off", diff, problems: [] };
-  const violations = blastRadiusViolations(codec, baseline.snapshot, candidate, diff, policy);
+  const holes = newBlackHoles(codec, baseline.snapshot, candidate, diff).map((hole): HoldProblem => ({ path: `RDS/${hole.service}`, message: blackHoleReason(hole), rule: "black-hole" }));
+  const violations: HoldProblem[] = [...blastRadiusViolations(codec, baseline.snapshot, candidate, diff, policy), ...holes];
   const [first] = violations;
   if (first) return { kind: "hold", rule: first.rule, diff, problems: violations };
   const strict = settings.connected ? servicesTurningStrict(codec, baseline.snapshot, candidate) : [];

@@ -28,7 +28,27 @@ export function diffSnapshots(codec: Codec, before: Snapshot | undefined, after:
     const change = diffEndpoints(codec, before, after, service);
     if (change) endpoints[service] = change;
   }
-  return against === undefined ? { types, endpoints } : { against, types, endpoints };
+  const policies = policyChanges(before, types);
+  const diff = against === undefined ? { types, endpoints } : { against, types, endpoints };
+  return policies.length > 0 ? { ...diff, policies } : diff;
+}
+
+/**
+ * The services whose policy resources differ: a changed RouteConfiguration
+ * (one added or removed goes with its service's Listener), or a subset
+ * Cluster added, removed or changed. A subset ClusterLoadAssignment's
+ * change is an endpoint change (`endpoints`). None for the first
+ * generation: everything is new then.
+ */
+function policyChanges(before: Snapshot | undefined, types: Readonly<Record<ShortType, TypeDiff>>): string[] {
+  if (!before) return [];
+  const services = new Set(types.RDS.changed);
+  const { added, removed, changed } = types.CDS;
+  for (const name of [...added, ...removed, ...changed]) {
+    const slash = name.indexOf("/");
+    if (slash > 0) services.add(name.slice(0, slash));
+  }
+  return [...services].sort();
 }
 
 /** The names added, removed and changed: for snapshots built one from another, the cost follows the change (SortedMap.diffFrom). */

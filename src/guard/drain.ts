@@ -9,6 +9,7 @@ import {
 } from "../proto/index.js";
 import { RESOURCE_KINDS, endpointKey } from "../resources/index.js";
 import { createResource, createSnapshot, type Resource, type Snapshot } from "../snapshot/index.js";
+import { newBlackHoles } from "./black-holes.js";
 import { assessBlastRadius, endpointViolation } from "./blast-radius.js";
 import { diffSnapshots } from "./diff.js";
 import type { EndpointDiff, GenerationDiff, GuardPolicy } from "./model.js";
@@ -39,13 +40,16 @@ const SHARE_EPSILON = 1e-9;
  * - Everything else is the candidate's.
  * Returns `candidate` itself when it passes already, and undefined when the
  * step would equal `baseline` (nothing can be released: only whole-service
- * changes or last-endpoint holds remain). The step has revision
+ * changes or last-endpoint holds remain) or when the candidate has a new
+ * black hole (black-holes.ts), which only an approval releases. The step has revision
  * `revision ?? candidate.revision`. Repeating the step from the previous one
  * reaches the candidate, or stops at one endpoint for a candidate that
  * empties a service. Throws what the codec throws.
  */
 export function drainStep(codec: Codec, baseline: Snapshot, candidate: Snapshot, policy: GuardPolicy, revision?: number): Snapshot | undefined {
   const diff = diffSnapshots(codec, baseline, candidate);
+  // A route newly sending traffic to an empty subset is never released step by step: it waits for approval.
+  if (newBlackHoles(codec, baseline, candidate, diff).length > 0) return undefined;
   const issues = assessBlastRadius(codec, baseline, candidate, diff, policy);
   if (issues.length === 0) return candidate;
   // What the step changes in the candidate, per type (undefined: removed); the step's maps derive from the candidate's, so this costs what it changes.

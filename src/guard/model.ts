@@ -40,8 +40,15 @@ export interface GenerationDiff {
   /** The generation compared against (the last pushed); absent for the first generation. */
   readonly against?: number;
   readonly types: Readonly<Record<ShortType, TypeDiff>>;
-  /** Keyed by service (= ClusterLoadAssignment name). */
+  /** Keyed by service (= ClusterLoadAssignment name; a subset's is `{service}/{subset}`). */
   readonly endpoints: Readonly<Record<string, EndpointDiff>>;
+  /**
+   * The services whose traffic policy changed (issue 18), sorted: their
+   * RouteConfiguration changed, or one of their subset Clusters
+   * (`{service}/{subset}`) came, went or changed.
+   * Absent when there is none, so diffs without policies read as before.
+   */
+  readonly policies?: readonly string[];
 }
 
 /** One step in a generation's life, for the audit trail. */

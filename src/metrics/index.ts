@@ -44,7 +44,7 @@ export interface Metrics {
   readonly faultsInjected: Counter<"kind">;
   /** Generations the push guard decided on, by the status it gave them first (`pushed`, `held`, `rejected`, `canary`). */
   readonly generations: Counter<"status">;
-  /** Holds, by rule: `resource-removal`, `endpoint-removal`, `zero-endpoints`, `canary-nack`, `pinned`. */
+  /** Holds, by rule: `resource-removal`, `endpoint-removal`, `zero-endpoints`, `black-hole`, `mtls-readiness`, `canary-nack`, `pinned`. */
   readonly guardHolds: Counter<"rule">;
   /** 1 while a held generation keeps clients on an older one, else 0. */
   readonly guardHolding: Gauge<never>;

@@ -21,6 +21,8 @@ const ENTRY_FILES = [
   // Security (issue 16): TLS contexts of server Listeners and Clusters, and the RBAC HTTP filter (gRFC A29, A36, A41).
   "envoy/extensions/transport_sockets/tls/v3/tls.proto",
   "envoy/extensions/filters/http/rbac/v3/rbac.proto",
+  // Traffic policy (issue 18): the fault injection HTTP filter (gRFC A33); it imports common/fault/v3/fault.proto.
+  "envoy/extensions/filters/http/fault/v3/fault.proto",
 ] as const;
 
 /** The four trees under `@grpc/grpc-js-xds/deps/`; every import resolves against one of them. */

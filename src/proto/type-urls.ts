@@ -44,6 +44,9 @@ export const RBAC_TYPE_NAME = "envoy.extensions.filters.http.rbac.v3.RBAC" as co
 export const DOWNSTREAM_TLS_CONTEXT_TYPE_NAME = "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext" as const;
 export const UPSTREAM_TLS_CONTEXT_TYPE_NAME = "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext" as const;
 
+/** The fault injection HTTP filter (gRFC A33): in `http_filters[].typed_config` and a route's `typed_per_filter_config`. */
+export const HTTP_FAULT_TYPE_NAME = "envoy.extensions.filters.http.fault.v3.HTTPFault" as const;
+
 /** The prefix of every type URL we send and accept. */
 export const TYPE_URL_PREFIX = "type.googleapis.com/" as const;
 

@@ -18,6 +18,7 @@ import type {
   DOWNSTREAM_TLS_CONTEXT_TYPE_NAME,
   ENDPOINT_TYPE,
   HTTP_CONNECTION_MANAGER_TYPE_NAME,
+  HTTP_FAULT_TYPE_NAME,
   LISTENER_TYPE,
   RBAC_TYPE_NAME,
   ROUTE_TYPE,
@@ -132,10 +133,57 @@ export interface VirtualHost {
 }
 
 export interface Route {
-  match?: { prefix?: string };
-  route?: { cluster?: string };
+  match?: RouteMatch;
+  route?: RouteAction;
   /** The action of a server Listener's routes (gRFC A36); a client NACKs it. */
   non_forwarding_action?: Empty;
+  /** Filter name → its per-route config (the fault filter's HTTPFault, gRFC A33). */
+  typed_per_filter_config?: Record<string, Any>;
+}
+
+/** envoy.config.route.v3.RouteMatch: one path specifier, and headers that must all match (gRFC A28). */
+export interface RouteMatch {
+  prefix?: string;
+  path?: string;
+  headers?: HeaderMatcher[];
+}
+
+/** envoy.config.route.v3.HeaderMatcher (the specifiers gRPC clients support that a policy uses). */
+export interface HeaderMatcher {
+  name: string;
+  exact_match?: string;
+  prefix_match?: string;
+  safe_regex_match?: { google_re2: Empty; regex: string };
+  present_match?: boolean;
+  invert_match?: boolean;
+}
+
+/** envoy.config.route.v3.RouteAction: one cluster, or weighted clusters (gRFC A28), with a timeout (A31) and retries (A44). */
+export interface RouteAction {
+  cluster?: string;
+  weighted_clusters?: { clusters: { name: string; weight: UInt32Value }[] };
+  max_stream_duration?: { max_stream_duration: Duration };
+  retry_policy?: RouteRetryPolicy;
+}
+
+/** envoy.config.route.v3.RetryPolicy as gRFC A44 reads it. */
+export interface RouteRetryPolicy {
+  /** gRPC status names, lowercase and hyphenated, comma-separated. */
+  retry_on: string;
+  num_retries: UInt32Value;
+  retry_back_off?: { base_interval: Duration; max_interval: Duration };
+}
+
+/** envoy.type.v3.FractionalPercent. */
+export interface FractionalPercent {
+  numerator: number;
+  denominator: "HUNDRED" | "TEN_THOUSAND" | "MILLION";
+}
+
+/** envoy.extensions.filters.http.fault.v3.HTTPFault: a fixed delay and a gRPC abort, each for a share of calls (gRFC A33). */
+export interface HttpFault {
+  delay?: { fixed_delay: Duration; percentage: FractionalPercent };
+  abort?: { grpc_status: number; percentage: FractionalPercent };
 }
 
 export type LbPolicyName = "ROUND_ROBIN" | "RING_HASH";
@@ -266,6 +314,7 @@ export interface PackableMessage {
   [HTTP_CONNECTION_MANAGER_TYPE_NAME]: HttpConnectionManager;
   [ROUTER_TYPE_NAME]: Router;
   [RBAC_TYPE_NAME]: Rbac;
+  [HTTP_FAULT_TYPE_NAME]: HttpFault;
   [DOWNSTREAM_TLS_CONTEXT_TYPE_NAME]: DownstreamTlsContext;
   [UPSTREAM_TLS_CONTEXT_TYPE_NAME]: UpstreamTlsContext;
 }

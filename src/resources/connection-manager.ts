@@ -2,6 +2,7 @@ import { SteadyError, show } from "../errors/index.js";
 import { HTTP_CONNECTION_MANAGER_TYPE_NAME, ROUTER_TYPE_NAME, typeUrlOf, type Any, type Codec } from "../proto/index.js";
 import { unpackAny } from "./decode.js";
 import { anyOf, asMessage, messages, sub, text, whichOf, type Findings, type Message } from "./fields.js";
+import { FAULT_URL, validateFaultFilter } from "./fault-filter.js";
 import { RBAC_URL, validateRbacFilter } from "./rbac-filter.js";
 import { validateRouteConfiguration, type RouteSide } from "./route.js";
 
@@ -14,7 +15,6 @@ const ROUTER_URL = typeUrlOf(ROUTER_TYPE_NAME);
  * guard cannot tell. Any other type the client skips when it `is_optional`.
  */
 const UNVERIFIABLE_FILTERS = new Set([
-  "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault",
   "type.googleapis.com/xds.type.v3.TypedStruct",
   "type.googleapis.com/udpa.type.v1.TypedStruct",
 ]);
@@ -49,8 +49,9 @@ export function unpackConnectionManager(codec: Codec, any: Any, findings: Findin
  * - http_filters is not empty (Envoy; gRPC proposal A39 wants the router
  *   last), names are non-empty and unique, every filter has a typed_config,
  *   the last filter is the Router and no other is, and every other filter
- *   is either optional and of a type the client does not know, or rejected
- *   because the guard cannot verify its config (see UNVERIFIABLE_FILTERS);
+ *   is the fault filter (checked by validateFaultFilter), or is either
+ *   optional and of a type the client does not know, or rejected because
+ *   the guard cannot verify its config (see UNVERIFIABLE_FILTERS);
  * - routes come from `rds` over ADS (or `self`) with a route_config_name, or
  *   from an inline `route_config`, which is checked like an RDS resource;
  * - the RBAC filter (gRFC A41) only on the server side, valid per
@@ -71,7 +72,7 @@ export function validateConnectionManager(codec: Codec, manager: Message, findin
       break;
     }
     case "route_config":
-      validateRouteConfiguration(sub(manager, specifier) ?? {}, findings.at(specifier), side);
+      validateRouteConfiguration(codec, sub(manager, specifier) ?? {}, findings.at(specifier), side);
       break;
     case "scoped_routes":
       findings.add(specifier, "is not supported by gRPC; allowed: rds, route_config");
@@ -111,6 +112,10 @@ function checkHttpFilter(codec: Codec, filter: Message, isLast: boolean, side: R
     if (!isLast) findings.add("typed_config", "is required; gRPC does not support config_discovery");
   } else if (isRouter) {
     checkRouterConfig(codec, config, findings);
+  } else if (config.type_url === FAULT_URL) {
+    // gRPC registers the fault filter for clients only (gRFC A33): a server NACKs it unless it is optional; either parses it.
+    if (side === "server" && filter["is_optional"] !== true) findings.add("typed_config", "the fault filter runs only on clients; gRPC servers NACK it unless it is marked is_optional");
+    validateFaultFilter(codec, config, findings.at("typed_config"));
   } else if (config.type_url === RBAC_URL) {
     if (side === "server") validateRbacFilter(codec, config, findings.at("typed_config"));
     else if (filter["is_optional"] !== true) findings.add("typed_config", "the RBAC filter runs only on servers; gRPC clients NACK it unless it is marked is_optional");

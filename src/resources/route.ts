@@ -1,7 +1,9 @@
 import { show } from "../errors/index.js";
-import { CLUSTER_TYPE, ROUTE_TYPE, ROUTER_TYPE_NAME, typeUrlOf } from "../proto/index.js";
+import { CLUSTER_TYPE, ROUTE_TYPE, ROUTER_TYPE_NAME, typeUrlOf, type Codec } from "../proto/index.js";
+import { FAULT_URL, validateFaultFilter } from "./fault-filter.js";
+import { re2Problem } from "./re2.js";
 import { decodeResource, equalDecoded, type Decoded } from "./decode.js";
-import { asMessage, messages, strings, sub, text, whichOf, wrapped, type Findings, type Message } from "./fields.js";
+import { anyOf, asMessage, messages, strings, sub, text, whichOf, wrapped, type Findings, type Message } from "./fields.js";
 import type { Reference, ResourceType } from "./resource-type.js";
 
 const UINT32_MAX = 0xffff_ffff;
@@ -31,7 +33,7 @@ export type RouteSide = "client" | "server";
 export const routeResource: ResourceType<typeof ROUTE_TYPE> = {
   typeUrl: ROUTE_TYPE,
   decode: (codec, body) => decodeResource(codec, ROUTE_TYPE, body),
-  validate: (_codec, decoded, findings) => validateRouteConfiguration(decoded.message as unknown as Message, findings),
+  validate: (codec, decoded, findings) => validateRouteConfiguration(codec, decoded.message as unknown as Message, findings),
   equal: equalDecoded,
   references: (_codec, decoded) => routeReferences(decoded),
 };
@@ -49,20 +51,22 @@ export const routeResource: ResourceType<typeof ROUTE_TYPE> = {
  *   add up to 1..2^32-1;
  * - retry policies (virtual host and route): num_retries ≥ 1 when set, a
  *   retry_back_off with a positive base_interval and max_interval ≥ it;
- * - typed_per_filter_config overrides must be Router configs: the client
- *   rejects unregistered filter types and the guard cannot read the others.
+ * - typed_per_filter_config overrides must be Router configs or HTTPFaults
+ *   that grpc-js-xds parses (validateFaultFilter): the client rejects
+ *   unregistered filter types and the guard cannot read the others;
+ * - a safe_regex header matcher's regex compiles as RE2 (re2.ts).
  * Also used for an HttpConnectionManager's inline route_config; on the
  * server side (`side`), routes need non_forwarding_action instead of route.
  */
-export function validateRouteConfiguration(config: Message, findings: Findings, side: RouteSide = "client"): void {
+export function validateRouteConfiguration(codec: Codec, config: Message, findings: Findings, side: RouteSide = "client"): void {
   const hosts = messages(config["virtual_hosts"]);
   if (hosts.length === 0) findings.add("virtual_hosts", "must have at least one virtual host; a client finds no route for its target without one");
   const domains = new Map<string, string>();
-  hosts.forEach((host, i) => checkVirtualHost(host, `virtual_hosts[${i}]`, domains, side, findings));
+  hosts.forEach((host, i) => checkVirtualHost(codec, host, `virtual_hosts[${i}]`, domains, side, findings));
 }
 
 /** `domains` maps each lower-cased domain seen so far to the path where it first appears. */
-function checkVirtualHost(host: Message, path: string, domains: Map<string, string>, side: RouteSide, findings: Findings): void {
+function checkVirtualHost(codec: Codec, host: Message, path: string, domains: Map<string, string>, side: RouteSide, findings: Findings): void {
   const at = findings.at(path);
   const list = strings(host["domains"]);
   if (list.length === 0) at.add("domains", "must not be empty; use \"*\" to match every authority");
@@ -76,8 +80,8 @@ function checkVirtualHost(host: Message, path: string, domains: Map<string, stri
     else at.add(`domains[${j}]`, `${show(domain)} repeats ${first}; each domain may appear once per RouteConfiguration, ignoring case`);
   });
   checkRetryPolicy(sub(host, "retry_policy"), at.at("retry_policy"));
-  checkFilterOverrides(host["typed_per_filter_config"], at.at("typed_per_filter_config"));
-  messages(host["routes"]).forEach((route, k) => checkRoute(route, side, at.at(`routes[${k}]`)));
+  checkFilterOverrides(codec, host["typed_per_filter_config"], at.at("typed_per_filter_config"));
+  messages(host["routes"]).forEach((route, k) => checkRoute(codec, route, side, at.at(`routes[${k}]`)));
 }
 
 function domainProblem(domain: string): string | undefined {
@@ -88,7 +92,7 @@ function domainProblem(domain: string): string | undefined {
   return undefined;
 }
 
-function checkRoute(route: Message, side: RouteSide, findings: Findings): void {
+function checkRoute(codec: Codec, route: Message, side: RouteSide, findings: Findings): void {
   const match = sub(route, "match");
   if (!match) findings.add("match", "is required");
   else checkMatch(match, findings.at("match"));
@@ -97,8 +101,8 @@ function checkRoute(route: Message, side: RouteSide, findings: Findings): void {
     if (action !== "non_forwarding_action") findings.add(action ?? "non_forwarding_action", "a gRPC server rejects every request on this route; allowed: non_forwarding_action");
   } else if (action === undefined) findings.add("route", "is required; a route must forward to a cluster");
   else if (action !== "route") findings.add(action, "is not supported for gRPC clients; allowed: route");
-  else checkRouteAction(sub(route, "route") ?? {}, findings.at("route"));
-  checkFilterOverrides(route["typed_per_filter_config"], findings.at("typed_per_filter_config"));
+  else checkRouteAction(codec, sub(route, "route") ?? {}, findings.at("route"));
+  checkFilterOverrides(codec, route["typed_per_filter_config"], findings.at("typed_per_filter_config"));
 }
 
 function checkMatch(match: Message, findings: Findings): void {
@@ -113,10 +117,12 @@ function checkMatch(match: Message, findings: Findings): void {
     if (which !== undefined && !(SUPPORTED_HEADER_SPECIFIERS as readonly string[]).includes(which)) {
       findings.add(`headers[${h}].${which}`, `is not supported by gRPC clients; allowed: ${SUPPORTED_HEADER_SPECIFIERS.join(", ")}`);
     }
+    const problem = which === "safe_regex_match" ? re2Problem(text(sub(header, which)?.["regex"])) : undefined;
+    if (problem) findings.add(`headers[${h}].safe_regex_match.regex`, `${problem}; stock clients compile it with RE2 and fail`);
   });
 }
 
-function checkRouteAction(action: Message, findings: Findings): void {
+function checkRouteAction(codec: Codec, action: Message, findings: Findings): void {
   const specifier = whichOf(action, CLUSTER_SPECIFIERS);
   switch (specifier) {
     case "cluster":
@@ -124,7 +130,7 @@ function checkRouteAction(action: Message, findings: Findings): void {
       if (text(action[specifier]) === "") findings.add(specifier, "must not be empty");
       break;
     case "weighted_clusters":
-      checkWeightedClusters(sub(action, specifier) ?? {}, findings.at(specifier));
+      checkWeightedClusters(codec, sub(action, specifier) ?? {}, findings.at(specifier));
       break;
     case undefined:
       findings.add("", `must name a cluster; allowed: ${SUPPORTED_CLUSTER_SPECIFIERS.join(", ")}`);
@@ -135,7 +141,7 @@ function checkRouteAction(action: Message, findings: Findings): void {
   checkRetryPolicy(sub(action, "retry_policy"), findings.at("retry_policy"));
 }
 
-function checkWeightedClusters(weighted: Message, findings: Findings): void {
+function checkWeightedClusters(codec: Codec, weighted: Message, findings: Findings): void {
   let sum = 0;
   messages(weighted["clusters"]).forEach((cluster, i) => {
     if (text(cluster["name"]) === "" && text(cluster["cluster_header"]) === "") {
@@ -143,7 +149,7 @@ function checkWeightedClusters(weighted: Message, findings: Findings): void {
     }
     const weight = wrapped(cluster, "weight");
     sum += typeof weight === "number" ? weight : 0;
-    checkFilterOverrides(cluster["typed_per_filter_config"], findings.at(`clusters[${i}].typed_per_filter_config`));
+    checkFilterOverrides(codec, cluster["typed_per_filter_config"], findings.at(`clusters[${i}].typed_per_filter_config`));
   });
   if (sum === 0 || sum > UINT32_MAX) findings.add("clusters", `weights add up to ${sum}; the sum must be 1-${UINT32_MAX}`);
 }
@@ -173,22 +179,26 @@ function durationMs(duration: Message): number {
   return Math.trunc(seconds * 1000 + nanos / 1e6);
 }
 
-/** typed_per_filter_config: a map of filter name → Any (validateOverrideFilter). */
-function checkFilterOverrides(overrides: unknown, findings: Findings): void {
+/** typed_per_filter_config: a map of filter name → Any (validateOverrideFilter): Router configs, or HTTPFaults checked as grpc-js-xds parses them. */
+function checkFilterOverrides(codec: Codec, overrides: unknown, findings: Findings): void {
   for (const [name, value] of Object.entries(asMessage(overrides) ?? {})) {
+    const any = anyOf(asMessage(overrides), name);
     const typeUrl = text(asMessage(value)?.["type_url"]);
-    if (typeUrl !== ROUTER_URL) {
-      findings.add(`[${JSON.stringify(name)}]`, `${JSON.stringify(typeUrl)} cannot be verified by the guard; allowed: ${ROUTER_URL}`);
+    if (any && typeUrl === FAULT_URL) validateFaultFilter(codec, any, findings.at(`[${JSON.stringify(name)}]`));
+    else if (typeUrl !== ROUTER_URL) {
+      findings.add(`[${JSON.stringify(name)}]`, `${JSON.stringify(typeUrl)} cannot be verified by the guard; allowed: ${ROUTER_URL}, ${FAULT_URL}`);
     }
   }
 }
 
-/** Every cluster a route forwards to by name (`route.cluster`). */
+/** Every cluster a route forwards to by name (`route.cluster`, or each of `route.weighted_clusters`). */
 function routeReferences(decoded: Decoded<typeof ROUTE_TYPE>): Reference[] {
   return decoded.message.virtual_hosts.flatMap((host, i) =>
     host.routes.flatMap((route, j): Reference[] => {
       const cluster = route.route?.cluster;
-      return cluster === undefined ? [] : [{ path: `virtual_hosts[${i}].routes[${j}].route.cluster`, type: CLUSTER_TYPE, name: cluster }];
+      const path = `virtual_hosts[${i}].routes[${j}].route`;
+      if (cluster !== undefined) return [{ path: `${path}.cluster`, type: CLUSTER_TYPE, name: cluster }];
+      return (route.route?.weighted_clusters?.clusters ?? []).map((weighted, k) => ({ path: `${path}.weighted_clusters.clusters[${k}].name`, type: CLUSTER_TYPE, name: weighted.name }));
     }),
   );
 }

@@ -7,7 +7,7 @@ import { inconsistenciesByName, readFacts, type ResourceFacts } from "./consiste
 import { checkServiceEntry } from "./input-checks.js";
 import { encodeServiceResources, type EncodedService, type ServiceResources } from "./service-resources.js";
 import type { SecurityOptions } from "./security-resources.js";
-import { NOTHING, previousOf, resolveClaims, sameNames, type Chosen, type Claims } from "./server-claims.js";
+import { NOTHING, previousOf, resolveClaims, sameNames, SUBSET_TYPES, subsetOwner, subsetResourcesOf, type Chosen, type Claims } from "./server-claims.js";
 import type { Resource, ServiceFailure, Snapshot } from "./snapshot.js";
 
 /**
@@ -141,17 +141,17 @@ function decide(input: BuildInput, names: readonly string[], last: LastBuild | u
   const failures = [...issues.keys()].sort(compareStrings).map((service): ServiceFailure => {
     const kept = chosen.get(service) ?? NOTHING;
     // Every failing service was decided in this build (a service failing last time is decided again), so `chosen` has it.
-    return { service, issues: [...(issues.get(service) ?? [])], kept: Object.keys(kept.byType).length > 0 || kept.servers.length > 0 };
+    return { service, issues: [...(issues.get(service) ?? [])], kept: Object.keys(kept.byType).length > 0 || kept.servers.length > 0 || kept.subsets.length > 0 };
   });
   return { ok: false, snapshot, failures, errors: failures.flatMap((failure) => failure.issues) };
 }
 
-/** Issues by service: those found in a server Listener go to the service that owns it. */
+/** Issues by service: those found in a server Listener go to the service that owns it, those in a subset resource to its service. */
 function byOwner(found: Map<string, Issue[]>, owners: ReadonlyMap<string, string>): Map<string, Issue[]> {
-  if (![...found.keys()].some((name) => owners.has(name))) return found;
+  if (![...found.keys()].some((name) => owners.has(name) || subsetOwner(name) !== undefined)) return found;
   const byService = new Map<string, Issue[]>();
   for (const [name, issues] of found) {
-    const owner = owners.get(name) ?? name;
+    const owner = owners.get(name) ?? subsetOwner(name) ?? name;
     byService.set(owner, [...(byService.get(owner) ?? []), ...issues]);
   }
   return byService;
@@ -249,7 +249,8 @@ function settle(
 /**
  * `previous` with the resources of the services in `chosen` replaced (a type
  * a service lacks is removed, and so are the server Listeners `claims` says
- * it had and no longer has): costs what changed.
+ * it had and no longer has, and the subset resources it had and no longer
+ * has): costs what changed.
  */
 function assembleFrom(previous: Snapshot, revision: number, chosen: ReadonlyMap<string, Chosen>, claims: Claims): Snapshot {
   const byType = {} as Record<ResourceTypeUrl, SortedMap<Resource>>;
@@ -259,6 +260,10 @@ function assembleFrom(previous: Snapshot, revision: number, chosen: ReadonlyMap<
       // Every removal before any addition: a name can pass from one decided service to another.
       for (const name of chosen.keys()) for (const server of claims.get(name) ?? []) changes.push([server, undefined]);
       for (const resources of chosen.values()) for (const server of resources.servers) changes.push([server.name, server]);
+    }
+    if (SUBSET_TYPES.includes(type)) {
+      for (const name of chosen.keys()) for (const resource of subsetResourcesOf(previous, type, name)) changes.push([resource.name, undefined]);
+      for (const resources of chosen.values()) for (const resource of resources.subsets) if (resource.typeUrl === type) changes.push([resource.name, resource]);
     }
     byType[type] = previous.resources[type].with(changes);
   }
@@ -271,6 +276,7 @@ function assemble(revision: number, chosen: ReadonlyMap<string, Chosen>): Snapsh
   for (const type of RESOURCE_TYPES) {
     const entries = [...chosen].flatMap(([name, resources]): [string, Resource][] => (resources.byType[type] ? [[name, resources.byType[type]]] : []));
     if (type === LISTENER_TYPE) for (const resources of chosen.values()) for (const server of resources.servers) entries.push([server.name, server]);
+    for (const resources of chosen.values()) for (const resource of resources.subsets) if (resource.typeUrl === type) entries.push([resource.name, resource]);
     byType[type] = SortedMap.of(entries);
   }
   return createSnapshot(revision, byType);

@@ -4,3 +4,4 @@ export { buildSnapshot, createBuildCache, buildInSteps, DEFAULT_SECURITY_OPTIONS
 export { serverListenerName, type MtlsMode, type Intention, type ServiceSecurity, type SecurityOptions } from "./security-resources.js";
 export { checkConsistency, createConsistencyChecker } from "./consistency.js";
 export { createResource, createSnapshot } from "./assemble.js";
+export { blackHoles, describeRoute, FAULT_FILTER_NAME, type BlackHole } from "./policy-resources.js";

@@ -6,7 +6,7 @@
  * `previous` had of it, less what others own).
  */
 import type { Issue } from "../errors/index.js";
-import { LISTENER_TYPE, RESOURCE_TYPES, type Codec, type ResourceTypeUrl } from "../proto/index.js";
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, RESOURCE_TYPES, type Codec, type ResourceTypeUrl } from "../proto/index.js";
 import type { ServiceEntry } from "../registry/index.js";
 import { serverListenerName, type SecurityOptions } from "./security-resources.js";
 import type { Resource, Snapshot } from "./snapshot.js";
@@ -16,16 +16,39 @@ export interface Chosen {
   readonly byType: Partial<Record<ResourceTypeUrl, Resource>>;
   /** Its server Listeners (LDS), in name order. */
   readonly servers: readonly Resource[];
+  /** Its policy's subset Clusters and ClusterLoadAssignments, `{service}/{subset}` (see ServiceResources). */
+  readonly subsets: readonly Resource[];
 }
 
 /** A service with nothing in the snapshot. */
-export const NOTHING: Chosen = Object.freeze({ byType: Object.freeze({}), servers: Object.freeze([]) });
+export const NOTHING: Chosen = Object.freeze({ byType: Object.freeze({}), servers: Object.freeze([]), subsets: Object.freeze([]) });
+
+/** The types a service's subset resources have. */
+export const SUBSET_TYPES: readonly ResourceTypeUrl[] = [CLUSTER_TYPE, ENDPOINT_TYPE];
+
+/** The resources of `snapshot`'s `type` named `{name}/…`: service `name`'s subset resources (a `/` never occurs in a service name). */
+export function subsetResourcesOf(snapshot: Snapshot, type: ResourceTypeUrl, name: string): Resource[] {
+  const prefix = `${name}/`;
+  const found: Resource[] = [];
+  for (const [key, resource] of snapshot.resources[type].entriesFrom(prefix)) {
+    if (!key.startsWith(prefix)) break;
+    found.push(resource);
+  }
+  return found;
+}
+
+/** The service a resource named `{service}/{subset}` belongs to; undefined for other names. */
+export function subsetOwner(resourceName: string): string | undefined {
+  const slash = resourceName.indexOf("/");
+  return slash > 0 ? resourceName.slice(0, slash) : undefined;
+}
 
 /** The server Listener names a service owns in a snapshot (services without any are absent). */
 export type Claims = ReadonlyMap<string, readonly string[]>;
 
 /**
- * What `previous` has of service `name`: each of its four resources, and the
+ * What `previous` has of service `name`: each of its four resources, its
+ * subset resources, and the
  * server Listeners at the addresses of its instances in `entry` whose filter
  * chain is its own (another service may have had that address before).
  */
@@ -42,7 +65,8 @@ export function previousOf(previous: Snapshot | undefined, name: string, entry: 
     const resource = previous.resources[LISTENER_TYPE].get(listenerName);
     if (resource && !servers.has(listenerName) && ownerOfServerListener(resource, codec) === name) servers.set(listenerName, resource);
   }
-  return { byType, servers: [...servers.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
+  const subsets = SUBSET_TYPES.flatMap((type) => subsetResourcesOf(previous, type, name));
+  return { byType, servers: [...servers.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)), subsets };
 }
 
 /** The service a server Listener serves: security-resources.ts names its filter chain `<service>-inbound`. */

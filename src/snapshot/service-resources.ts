@@ -16,16 +16,18 @@ import {
   type Codec,
   type ConfigSource,
   type HealthStatus,
+  type HttpFilter,
   type LbEndpoint,
   type Listener,
   type LocalityLbEndpoints,
   type ResourceTypeUrl,
   type RouteConfiguration,
 } from "../proto/index.js";
-import type { Health, Instance, LbPolicy, MtlsMode, Service } from "../registry/index.js";
+import { subsetResourceName, type Health, type Instance, type LbPolicy, type MtlsMode, type Service, type Subset, type TrafficPolicy } from "../registry/index.js";
 import type { ServiceEntry } from "../registry/index.js";
 import { compareStrings, createResource } from "./assemble.js";
-import { encodeServerListeners, serviceSecurityOf, withClusterSecurity, type Intention, type SecurityOptions, type ServiceSecurity } from "./security-resources.js";
+import { policyHttpFilters, policyRouteConfiguration, subsetEntry } from "./policy-resources.js";
+import { encodeServerListeners, serviceSecurityOf, upstreamTransportSocket, withClusterSecurity, type Intention, type SecurityOptions, type ServiceSecurity } from "./security-resources.js";
 import type { Resource } from "./snapshot.js";
 
 /** Name of the HTTP router filter; gRPC clients require it as the last filter. */
@@ -47,6 +49,12 @@ export interface ServiceResources {
    * services that use neither build as they did before issue 16.
    */
   readonly servers: readonly Resource[];
+  /**
+   * The Clusters, then the ClusterLoadAssignments, of its policy's subsets
+   * (`{service}/{subset}`, policy-resources.ts), each in name order: none
+   * without a policy.
+   */
+  readonly subsets: readonly Resource[];
 }
 
 /** A service's entry and the resources encoded from it. */
@@ -60,21 +68,31 @@ export interface EncodedService {
  * was encoded for the same service before (with the same `options`: a build
  * cache serves one trust domain), it encodes only the resources whose inputs
  * changed and reuses the others (same objects, so nothing downstream encodes
- * them again): the Listener and RouteConfiguration depend on the name only,
+ * them again): the Listener depends on the name and whether the policy
+ * injects faults, the RouteConfiguration on the name and the policy (by
+ * identity: stored records are frozen, so a new policy is a new object),
  * the Cluster on the lb policy and mtls mode too, the ClusterLoadAssignment
  * on the instances, the server Listeners on the instances' addresses and the
- * mode and intentions.
+ * mode and intentions, the subsets' Clusters on the policy, lb policy and
+ * mode, and their ClusterLoadAssignments on those and the instances.
  */
 export function encodeServiceResources(entry: ServiceEntry, codec: Codec, options: SecurityOptions, previous?: EncodedService): ServiceResources {
   const name = entry.service.name;
   const before = previous && previous.entry.service.name === name ? previous : undefined;
   const mode = mtlsOf(entry.service);
   const sameSecurity = before !== undefined && securityKey(before.entry.service) === securityKey(entry.service);
+  const policy = entry.service.policy;
+  const samePolicy = before !== undefined && before.entry.service.policy === policy;
+  const sameCluster = before !== undefined && before.entry.service.lbPolicy === entry.service.lbPolicy && mtlsOf(before.entry.service) === mode;
   const byType = {
-    [LISTENER_TYPE]: before?.resources.byType[LISTENER_TYPE] ?? createResource(LISTENER_TYPE, name, codec.encodeResource(LISTENER_TYPE, listenerFor(name, codec))),
-    [ROUTE_TYPE]: before?.resources.byType[ROUTE_TYPE] ?? createResource(ROUTE_TYPE, name, codec.encodeResource(ROUTE_TYPE, routeConfigurationFor(name))),
+    [LISTENER_TYPE]:
+      (before && hasFault(before.entry.service) === hasFault(entry.service) ? before.resources.byType[LISTENER_TYPE] : undefined) ??
+      createResource(LISTENER_TYPE, name, codec.encodeResource(LISTENER_TYPE, listenerFor(name, codec, policyHttpFilters(policy, codec)))),
+    [ROUTE_TYPE]:
+      (samePolicy ? before.resources.byType[ROUTE_TYPE] : undefined) ??
+      createResource(ROUTE_TYPE, name, codec.encodeResource(ROUTE_TYPE, policy ? policyRouteConfiguration(name, policy, codec) : routeConfigurationFor(name))),
     [CLUSTER_TYPE]:
-      (before?.entry.service.lbPolicy === entry.service.lbPolicy && mtlsOf(before.entry.service) === mode ? before.resources.byType[CLUSTER_TYPE] : undefined) ??
+      (sameCluster ? before.resources.byType[CLUSTER_TYPE] : undefined) ??
       createResource(CLUSTER_TYPE, name, codec.encodeResource(CLUSTER_TYPE, withClusterSecurity(clusterFor(name, entry.service.lbPolicy), mode, options, codec))),
     [ENDPOINT_TYPE]:
       (before?.entry.instances === entry.instances ? before.resources.byType[ENDPOINT_TYPE] : undefined) ??
@@ -85,10 +103,48 @@ export function encodeServiceResources(entry: ServiceEntry, codec: Codec, option
     : sameSecurity && (before.entry.instances === entry.instances || sameEndpoints(before.entry, entry))
       ? before.resources.servers
       : encodeServerListeners(entry, securityOf(entry.service), options, codec);
-  return { byType, servers };
+  const subsets = !policy
+    ? NO_SERVERS
+    : samePolicy && sameCluster && before.entry.instances === entry.instances
+      ? before.resources.subsets
+      : encodeSubsets(entry, policy, codec, options, samePolicy && sameCluster ? before.resources.subsets : NO_SERVERS);
+  return { byType, servers, subsets };
 }
 
 const NO_SERVERS: readonly Resource[] = Object.freeze([]);
+
+/** True when the service's policy injects faults on some route: its Listener then lists the fault filter. */
+function hasFault(service: Service): boolean {
+  return service.policy?.routes.some((route) => route.fault !== undefined) ?? false;
+}
+
+/**
+ * Each subset's Cluster (the service's lb policy and mTLS treatment; its
+ * SPIFFE ID is the service's) and ClusterLoadAssignment (only its
+ * instances). `clustersBefore`: resources encoded for the same policy, lb
+ * policy and mode, whose Clusters are reused, and whose ClusterLoadAssignments
+ * are when their bytes come out the same.
+ */
+function encodeSubsets(entry: ServiceEntry, policy: TrafficPolicy, codec: Codec, options: SecurityOptions, clustersBefore: readonly Resource[]): Resource[] {
+  const service = entry.service.name;
+  const names = policy.subsets.map((subset) => subsetResourceName(service, subset.name)).sort(compareStrings);
+  const reused = new Map(clustersBefore.filter((resource) => resource.typeUrl === CLUSTER_TYPE).map((resource) => [resource.name, resource]));
+  const transport = upstreamTransportSocket(service, mtlsOf(entry.service), options, codec);
+  const clusters = names.map((name) => {
+    const cluster = clusterFor(name, entry.service.lbPolicy);
+    return reused.get(name) ?? createResource(CLUSTER_TYPE, name, codec.encodeResource(CLUSTER_TYPE, transport ? { ...cluster, transport_socket: transport } : cluster));
+  });
+  const bySubsetName = new Map(policy.subsets.map((subset) => [subsetResourceName(service, subset.name), subset]));
+  const assignmentsBefore = new Map(clustersBefore.filter((resource) => resource.typeUrl === ENDPOINT_TYPE).map((resource) => [resource.name, resource]));
+  const assignments = names.map((name) => {
+    const subset = bySubsetName.get(name) as Subset;
+    const bytes = encodeLoadAssignment(name, subsetEntry(entry, subset), codec);
+    // A subset whose instances did not change keeps its Resource object, so nothing downstream decodes or encodes it again.
+    const before = assignmentsBefore.get(name);
+    return before && Buffer.compare(before.body, bytes) === 0 ? before : createResource(ENDPOINT_TYPE, name, bytes);
+  });
+  return [...clusters, ...assignments];
+}
 
 /** `off` for records written before issue 16. */
 export function mtlsOf(service: Service): MtlsMode {
@@ -122,13 +178,13 @@ function sameEndpoints(a: ServiceEntry, b: ServiceEntry): boolean {
   return true;
 }
 
-/** An API listener whose HttpConnectionManager fetches route config `name` over ADS. */
-export function listenerFor(name: string, codec: Codec): Listener {
+/** An API listener whose HttpConnectionManager fetches route config `name` over ADS; `filtersBefore` go before the router. */
+export function listenerFor(name: string, codec: Codec, filtersBefore: readonly HttpFilter[] = []): Listener {
   const connectionManager = codec.packAny(HTTP_CONNECTION_MANAGER_TYPE_NAME, {
     // Envoy requires a non-empty stat_prefix; gRPC ignores it.
     stat_prefix: name,
     rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: name },
-    http_filters: [{ name: ROUTER_FILTER_NAME, typed_config: codec.packAny(ROUTER_TYPE_NAME, {}) }],
+    http_filters: [...filtersBefore, { name: ROUTER_FILTER_NAME, typed_config: codec.packAny(ROUTER_TYPE_NAME, {}) }],
   });
   return { name, api_listener: { api_listener: connectionManager } };
 }

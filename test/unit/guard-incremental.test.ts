@@ -49,7 +49,10 @@ function fullDiff(c: Codec, before: Snapshot | undefined, after: Snapshot): Gene
     const removed = was.filter((e) => !is.includes(e));
     if (added.length > 0 || removed.length > 0) endpoints[service] = { before: was.length, after: is.length, added, removed };
   }
-  return { types, endpoints };
+  // Services whose policy resources differ: a changed RouteConfiguration, or any change to a `{service}/{subset}` Cluster.
+  const policies = new Set(before ? types.RDS.changed : []);
+  if (before) for (const name of [...types.CDS.added, ...types.CDS.removed, ...types.CDS.changed]) if (name.includes("/")) policies.add(name.split("/")[0]!);
+  return policies.size > 0 ? { types, endpoints, policies: [...policies].sort() } : { types, endpoints };
 }
 
 for (const seed of [5, 6]) {
