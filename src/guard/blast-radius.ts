@@ -29,6 +29,7 @@ const RESOURCE_RULES = [
  * when `policy.enabled` is false:
  * - `LDS` / `CDS`: more than `maxResourceRemoval` of the Listeners (Clusters)
  *   `before` had are removed (`removes 2 of 3 Listeners (67% > 50%): a, b`);
+ *   a subset Cluster removed while its service stays is left out (policyConsequence);
  * - `EDS/<service>`, for a service whose CLA `after` still has: it had
  *   endpoints and has none left (`leaves greeter with no endpoints (it had
  *   3)`), or else its net loss (before − after count, so a replacement is
@@ -50,7 +51,7 @@ export function blastRadiusViolations(codec: Codec, before: Snapshot, after: Sna
   const issues: Violation[] = [];
   for (const rule of RESOURCE_RULES) {
     const had = before.resources[rule.type].size;
-    const removed = diff.types[rule.short].removed;
+    const removed = diff.types[rule.short].removed.filter((name) => !policyConsequence(name, after, rule.type));
     if (had > 0 && removed.length / had > policy.maxResourceRemoval) {
       const share = `${percent(removed.length / had)} > ${percent(policy.maxResourceRemoval)}`;
       const message = `removes ${removed.length} of ${had} ${plural(rule.noun, had)} (${share}): ${listNames(removed)}`;
@@ -90,6 +91,18 @@ function policyViolations(codec: Codec, before: Snapshot, after: Snapshot, servi
     if (rule) found.push({ path: `RDS/${service}`, ...rule });
   }
   return found;
+}
+
+/**
+ * A subset Cluster (`{service}/{subset}`) removed while its service's own
+ * Cluster stays: the service's policy changed (or went), which the policy
+ * rule judges by the endpoints its routes reach. Counting it as a Cluster
+ * removal would hold every `policy delete` in a small registry. A subset
+ * Cluster removed with its service still counts.
+ */
+function policyConsequence(name: string, after: Snapshot, type: ResourceTypeUrl): boolean {
+  const slash = name.indexOf("/");
+  return type === CLUSTER_TYPE && slash > 0 && after.resources[CLUSTER_TYPE].has(name.slice(0, slash));
 }
 
 function routesOf(codec: Codec, snapshot: Snapshot, service: string): readonly RouteFacts[] {

@@ -101,3 +101,17 @@ test("guard policy - a policy change counts in the blast radius: moving a route 
   // With the guard off, nothing is held.
   assert.equal(decide(baseline, candidate(2, checkout(split(0, 100), 10, 1)), { codec, policy: { ...GUARD_DEFAULTS, enabled: false } }).kind, "push");
 });
+
+test("guard policy - deleting a policy is pushed even when its subset Clusters are most of the Clusters; deleting the service with them still holds", () => {
+  // checkout alone: Clusters checkout, checkout/v1, checkout/v2; the policy's removal drops 2 of 3.
+  const withPolicy = build(1, [checkout(split(50, 50), 2, 2)]);
+  const withoutPolicy = build(2, [checkout(null, 2, 2)]);
+  const decision = decide({ id: 7, snapshot: withPolicy }, withoutPolicy, settings);
+  assert.equal(decision.kind, "push", JSON.stringify(decision.problems));
+  // The same three Clusters removed with their service are a Cluster removal (with login kept so the snapshot is not empty).
+  const before = build(3, [checkout(split(50, 50), 2, 2), entry("login", addresses(9, 2))]);
+  const gone = build(4, [entry("login", addresses(9, 2))]);
+  const held = decide({ id: 8, snapshot: before }, gone, settings);
+  assert.equal(held.kind, "hold");
+  assert.ok(held.problems.some((p) => p.path === "CDS" && /removes 3 of 4 Clusters/.test(p.message)), JSON.stringify(held.problems));
+});
