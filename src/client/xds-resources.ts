@@ -17,11 +17,11 @@ export interface RouteModel {
   readonly kind: "route";
   readonly name: string;
   /**
-   * Cluster of the first route matching every path and every header set to
-   * one plain cluster, per virtual-host domain ("*" included): for a service
-   * with a traffic policy, the catch-all unless a policy route takes every
-   * call to one subset. The resolver follows neither header matches nor
-   * weights.
+   * Cluster of the first route matching every path with no header matcher,
+   * per virtual-host domain ("*" included): for a service with a traffic
+   * policy, the catch-all unless a policy route takes every call, and then
+   * its cluster or the largest of its weighted clusters (clusterOfRoute).
+   * The resolver follows neither header matches nor splits.
    */
   readonly clusters: ReadonlyMap<string, string>;
 }
@@ -74,13 +74,28 @@ function modelOf(codec: Codec, decoded: AnyDecoded): ResourceModel {
 function routeModel(decoded: DecodedResource<typeof ROUTE_TYPE>): RouteModel {
   const clusters = new Map<string, string>();
   for (const vhost of decoded.message.virtual_hosts) {
-    // A traffic policy (issue 18) puts routes before the catch-all: one matching on headers, or splitting by weight, does not take every call.
-    const catchAll = vhost.routes.find((r) => (r.match?.prefix === "" || r.match?.prefix === "/") && (r.match.headers ?? []).length === 0 && r.route?.cluster);
-    const cluster = catchAll?.route?.cluster;
+    // A traffic policy (issue 18) puts routes before the catch-all; one matching on headers does not take every call.
+    const cluster = vhost.routes.filter((r) => (r.match?.prefix === "" || r.match?.prefix === "/") && (r.match.headers ?? []).length === 0).map(clusterOfRoute).find((c) => c !== undefined);
     if (!cluster) continue;
     for (const domain of vhost.domains) if (!clusters.has(domain)) clusters.set(domain, cluster);
   }
   return { kind: "route", name: decoded.name, clusters };
+}
+
+/**
+ * The Cluster a route sends its calls to, for a resolver that gives one list
+ * of addresses: its `cluster`, or of its `weighted_clusters` the one with the
+ * largest weight (the first of equals). A canary's small share goes to
+ * stock xDS clients only; the steady: resolver stays with the majority.
+ */
+function clusterOfRoute(route: DecodedResource<typeof ROUTE_TYPE>["message"]["virtual_hosts"][number]["routes"][number]): string | undefined {
+  if (route.route?.cluster) return route.route.cluster;
+  let best: { name: string; weight: number } | undefined;
+  for (const weighted of route.route?.weighted_clusters?.clusters ?? []) {
+    const weight = weighted.weight?.value ?? 0;
+    if (weighted.name && weight > 0 && (!best || weight > best.weight)) best = { name: weighted.name, weight };
+  }
+  return best?.name;
 }
 
 /** Validation guarantees every lb_endpoint a socket address with an IP and a port. */

@@ -284,4 +284,11 @@ test("snapshot policy - the steady: resolver reads a policy's Route as its catch
   const allV2 = decodeResource(codec, ROUTE_TYPE, body(build([checkout(all)]), ROUTE_TYPE, "checkout"));
   assert.ok(allV2.ok && allV2.model.kind === "route");
   assert.deepEqual([...allV2.model.clusters], [["*", "checkout/v2"]]);
+  // A split of every call: the resolver stays with the largest share (a canary's 5 % goes to stock xDS clients only).
+  for (const [v1, v2, expected] of [[95, 5, "checkout/v1"], [5, 95, "checkout/v2"], [50, 50, "checkout/v1"]] as const) {
+    const split: TrafficPolicy = { subsets: POLICY.subsets, routes: [{ match: { prefix: "/" }, to: [{ subset: "v1", weight: v1 }, { subset: "v2", weight: v2 }] }] };
+    const decoded = decodeResource(codec, ROUTE_TYPE, body(build([checkout(split)]), ROUTE_TYPE, "checkout"));
+    assert.ok(decoded.ok && decoded.model.kind === "route");
+    assert.deepEqual([...decoded.model.clusters], [["*", expected]], `${v1}/${v2}`);
+  }
 });
