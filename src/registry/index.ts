@@ -36,6 +36,10 @@ export {
   type FaultPolicy,
   type PolicyRoute,
   type TrafficPolicy,
+  type OutlierDetectionPolicy,
+  type LoadBalancingPolicy,
+  type DnsFallbackPolicy,
+  type FailoverPolicy,
   type PolicyDocument,
 } from "./policy.js";
 export type { Store, Backend, Secrets, Liveness, Members, StoreState, Mutation, ChangeEvent, CommitResult } from "./store.js";

@@ -105,10 +105,65 @@ export interface PolicyRoute {
   readonly fault?: FaultPolicy;
 }
 
+/**
+ * Outlier detection (gRFC A50), per client and Cluster: endpoints that fail
+ * are ejected for a while. At least one of the two detectors is given.
+ */
+export interface OutlierDetectionPolicy {
+  /** Ejects an endpoint after this many consecutive failed calls (success_rate off); 1–1000. Absent: this detector is off. */
+  readonly consecutiveErrors?: number;
+  /** How often the client looks at its endpoints; 1–3600000 ms. Default 10000. */
+  readonly intervalMs?: number;
+  /** An ejection lasts baseEjectionMs × the number of times the endpoint was ejected; 1–3600000. Default 30000. */
+  readonly baseEjectionMs?: number;
+  /** At most this share of a Cluster's endpoints is ejected at once; 0–100. Default 10. */
+  readonly maxEjectionPercent?: number;
+  /** Ejects endpoints whose failure share over an interval is at least `threshold` percent. */
+  readonly failurePercentage?: { readonly threshold: number; readonly minimumHosts: number; readonly requestVolume: number };
+}
+
+/** Load balancing over a Cluster's endpoints (gRFC A42 for ring_hash). */
+export interface LoadBalancingPolicy {
+  readonly policy: "round_robin" | "ring_hash";
+  /** ring_hash only: the request header whose value picks the endpoint (route hash_policy). Absent: a random hash per call. */
+  readonly hashOn?: { readonly header: string };
+  /** ring_hash only: the ring's size bounds; 1–8388608 each, min ≤ max. Default 1024 and 8388608. */
+  readonly ringSize?: { readonly min: number; readonly max: number };
+}
+
+/**
+ * DNS fallback (gRFC A37): the service's Cluster becomes an aggregate of
+ * its EDS Cluster, then a LOGICAL_DNS Cluster for `name:port`; a client
+ * uses DNS only while EDS has no usable endpoint.
+ */
+export interface DnsFallbackPolicy {
+  /** Absent: the service's own DNS name, `{service}.service.{domain}` (steadymesh's DNS view). */
+  readonly name?: string;
+  /** 1–65535. */
+  readonly port: number;
+}
+
+/**
+ * Locality failover: EDS priorities in this order (priority 0 first); a
+ * client uses the first priority with a healthy endpoint. Localities not
+ * listed come last, in one priority. Exactly one of zones and regions.
+ */
+export interface FailoverPolicy {
+  readonly zones?: readonly string[];
+  readonly regions?: readonly string[];
+}
+
 /** A service's whole policy, without the document's `service` key. */
 export interface TrafficPolicy {
   readonly subsets: readonly Subset[];
   readonly routes: readonly PolicyRoute[];
+  /** Issue 19 (each absent: off). */
+  readonly outlierDetection?: OutlierDetectionPolicy;
+  /** Circuit breaking (gRFC A32): the most calls one client may have in flight to one Cluster; 1–4294967295. */
+  readonly maxRequests?: number;
+  readonly loadBalancing?: LoadBalancingPolicy;
+  readonly dnsFallback?: DnsFallbackPolicy;
+  readonly failover?: FailoverPolicy;
 }
 
 /** One document of a policy file: the service it is for, and its policy. */
