@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { createTally, loadScenario, renderChart, type LabResult, type SloResult } from "../../src/lab/index.js";
 import { chartSpec } from "../../src/lab/report/chart.js";
 import { COHORT_COLOURS, cohortColour, OTHER_COLOURS } from "../../src/lab/report/cohort-colours.js";
+import { percent } from "../../src/lab/report/format.js";
 import { renderHtml } from "../../src/lab/report/html.js";
 import { spotifyLike, syntheticResult } from "./lab-fixtures.js";
 
@@ -186,4 +187,55 @@ test("lab chart - the HTML says 'stock client failed, as expected' where an SLO 
 
   // Without such an SLO the verdict is the plain PASS.
   assert.match(renderHtml({ ...base, slos: [slos[0]!], ok: true }, "<svg></svg>"), /<p class="verdict pass">PASS: all 1 SLOs met<\/p>/);
+});
+
+/** bad-canary-release as it might have gone: the stock client fails 5% of logins while the canary runs (+120s to +240s: 30–60 s real at 4×). */
+function badCanary(): LabResult {
+  return syntheticResult(loadScenario("bad-canary-release"), (cohort, tMs) => (cohort === "xds-default" && tMs >= 30_000 && tMs < 60_000 ? 0.95 : 0.9995));
+}
+
+const dashed = (view: Node): Array<Node & { values: Node[] }> => leaves(view).filter((l) => markOf(l)["type"] === "rule" && JSON.stringify(markOf(l)["strokeDash"]) === "[6,4]");
+
+test("lab chart - each traffic policy change is a dashed rule in every view, labelled once above with its split", async () => {
+  const result = badCanary();
+  const { band, panels } = views(result);
+  const times = [0, 30_000, 60_000].map((t) => result.story.startOfDaySec * 1000 + t * result.speed);
+  assert.deepEqual(dashed(band).flatMap((l) => l.values.map((v) => v["t"])), times);
+  for (const [cohort, panel] of panels) assert.deepEqual(dashed(panel).flatMap((l) => l.values.map((v) => v["t"])), times, cohort);
+  const { svg } = await renderChart(result);
+  for (const label of ["00:00:00 policy login: v1 100", "00:02:00 policy login: v1 95 / v2 5", "00:04:00 policy login: v1 100"]) {
+    assert.equal(svg.split(`>${label}</text>`).length - 1, 1, `"${label}" is not drawn exactly once`);
+  }
+  // A note entry (the baseline phase's start) is no event on the chart.
+  assert.doesNotMatch(svg, /Steady state before the canary/);
+});
+
+test("lab chart - phases are tinted by turns under the fault shades and named in every panel with the cohort's success in each", async () => {
+  const result = badCanary();
+  const phases = result.phases!;
+  assert.deepEqual(phases.map((p) => p.name), ["baseline", "canary", "rolled-back"]);
+  const at = (t: number): number => result.story.startOfDaySec * 1000 + t * result.speed;
+  const { band, panels } = views(result);
+  for (const [cohort, panel] of panels) {
+    const rects = leaves(panel).filter((l) => markOf(l)["type"] === "rect");
+    const blue = rects.filter((l) => markOf(l)["color"] === "#3182BD");
+    assert.deepEqual(blue.map((l) => l.values.map((v) => v["name"])), [["baseline", "rolled-back"], ["canary"]], `${cohort}: light and dark by turns`);
+    assert.ok(Number(markOf(blue[1]!)["opacity"]) > Number(markOf(blue[0]!)["opacity"]));
+    assert.deepEqual(blue[1]!.values.map((v) => [v["start"], v["end"]]), [[at(phases[1]!.startMs), at(phases[1]!.endMs)]]);
+    assert.ok(rects.indexOf(blue[1]!) < rects.findIndex((l) => markOf(l)["color"] === "#E31A1C"), "phases are drawn under the fault windows");
+    const counts = result.cohorts[cohort]!.phases!;
+    const named = leaves(panel).filter((l) => markOf(l)["type"] === "text").flatMap((l) => l.values.map((v) => v["label"]));
+    const expected = phases.map((p) => `${p.name} ${percent(counts[p.name]!.successes / counts[p.name]!.attempts)}`);
+    assert.deepEqual(named, expected, cohort);
+  }
+  assert.ok(leaves(band).every((l) => markOf(l)["color"] !== "#3182BD"), "the band above has no phase tint");
+  const canary = result.cohorts["xds-default"]!.phases!["canary"]!;
+  assert.ok(canary.successes < canary.attempts * 0.99, "the synthetic canary really fails some logins");
+  const { svg } = await renderChart(result);
+  assert.match(svg, />Blue, light and dark by turns: the timeline's phases/);
+
+  // A run without phases has no phase layer and no phase line in its subtitle.
+  const plain = views(spotify());
+  for (const view of [plain.band, ...plain.panels.values()]) assert.ok(leaves(view).every((l) => markOf(l)["color"] !== "#3182BD"));
+  assert.doesNotMatch((await renderChart(spotify())).svg, /the timeline's phases/);
 });

@@ -1,4 +1,4 @@
-import { createTally, evaluateSlos, plannedFaultWindows, storyFromScenario, type CohortStats, type LabResult } from "../../src/lab/index.js";
+import { createTally, evaluateSlos, plannedFaultWindows, storyFromScenario, type CohortStats, type LabResult, type PhaseWindow } from "../../src/lab/index.js";
 import type { Scenario } from "../../src/lab/index.js";
 
 /** A deterministic pseudo-random source in [0, 1), so synthetic runs are the same every time. */
@@ -18,6 +18,7 @@ export function syntheticResult(scenario: Scenario, successShare: (cohort: strin
   const speed = scenario.speed;
   const durationMs = Math.round((scenario.durationSec * 1000) / speed);
   const faultWindows = plannedFaultWindows(scenario, speed);
+  const phases = plannedPhases(scenario, speed, durationMs);
   const next = random(scenario.seed);
   const cohorts: Record<string, CohortStats> = {};
   for (const cohort of scenario.cohorts) {
@@ -33,20 +34,27 @@ export function syntheticResult(scenario: Scenario, successShare: (cohort: strin
       const ok = next() < successShare(cohort.name, t, faultWindows);
       tally.record(t, ok, ok ? undefined : next() < 0.8 ? "UNAVAILABLE" : "DEADLINE_EXCEEDED", -1);
     }
-    cohorts[cohort.name] = tally.stats(faultWindows, durationMs, coldUp === undefined ? [-1] : [-1, coldUp]);
+    cohorts[cohort.name] = tally.stats(faultWindows, durationMs, coldUp === undefined ? [-1] : [-1, coldUp], phases);
   }
-  const slos = evaluateSlos(scenario, cohorts, faultWindows);
+  const slos = evaluateSlos(scenario, cohorts, faultWindows, phases);
   return {
     scenario: scenario.name,
     speed,
     seed: scenario.seed,
     durationMs,
     faultWindows,
+    ...(phases.length > 0 && { phases }),
     cohorts,
     slos,
     ok: slos.every((slo) => slo.ok),
     story: storyFromScenario(scenario, speed, { "xds-ignore-deletion": "Synthetic data: no gateway really ran." }),
   };
+}
+
+/** The timeline's phases as planned, in real ms: each from its entry to the next phase's, the last to the end. */
+function plannedPhases(scenario: Scenario, speed: number, durationMs: number): PhaseWindow[] {
+  const starts = scenario.timeline.flatMap((e) => (e.phase === undefined ? [] : [{ name: e.phase, startMs: Math.round((e.atSec * 1000) / speed) }]));
+  return starts.map((p, i) => ({ ...p, endMs: starts[i + 1]?.startMs ?? durationMs }));
 }
 
 /** When the timeline's first `restart` of `cohort`'s gateways happens, in real ms; undefined if it has none. */

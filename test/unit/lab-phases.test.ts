@@ -113,10 +113,46 @@ test("lab phases - policy and clear-policy go to the admin API with the operator
 
 test("lab phases - the report's story tells what each policy entry set", () => {
   const story = storyFromScenario(loadScenario("bad-canary-release"), 4);
+  // Its routes take every call (prefix "/"), so no catch-all is left to tell.
   assert.deepEqual(story.timeline.filter((e) => e.action === "policy").map((e) => e.what), [
-    "traffic policy of login set: /steadymesh.demo.Login/* → v1 100%; any other call → every instance",
-    "traffic policy of login set: /steadymesh.demo.Login/* → v1 95%, v2 5%; any other call → every instance",
-    "traffic policy of login set: /steadymesh.demo.Login/* → v1 100%; any other call → every instance",
+    "traffic policy of login set: every call → v1 100%",
+    "traffic policy of login set: every call → v1 95%, v2 5%",
+    "traffic policy of login set: every call → v1 100%",
   ]);
+  assert.deepEqual(story.timeline.map((e) => e.label), ["policy login: v1 100", undefined, "policy login: v1 95 / v2 5", "policy login: v1 100"], "only policy entries get a chart label");
   assert.deepEqual(story.timeline.map((e) => e.atMs), [0, 5000, 30_000, 60_000]);
+});
+
+test("lab phases - a policy's chart label stays short: narrower routes lead with their path, a third route is counted, clear-policy says deleted", () => {
+  const v = (n: string): string => `{ name: ${n}, match: { version: "${n.slice(1)}" } }`;
+  const scenario = parseScenario(`name: labels
+description: Chart labels.
+speed: 1
+end: "+60s"
+topology:
+  metadata: { login: { version: "1" } }
+  canary: { service: login, metadata: { version: "2" } }
+cohorts: [{ name: stock, discovery: xds-default }]
+workload: { users: 1, loggedInShare: 1, loginRatePerSec: 1, retry: { baseMs: 1, maxMs: 1, jitter: 0 } }
+timeline:
+  - at: "+10s"
+    action: policy
+    service: login
+    policy:
+      subsets: [${v("v1")}, ${v("v2")}]
+      routes:
+        - { match: { headers: { x-canary: { present: true } } }, to: [{ subset: v2 }] }
+        - { match: { method: "/steadymesh.demo.Login/Login" }, to: [{ subset: v1, weight: 90 }, { subset: v2, weight: 10 }] }
+        - { match: { prefix: "/" }, to: [{ subset: v1 }] }
+  - { at: "+20s", action: policy, service: login, policy: { subsets: [${v("v1")}] } }
+  - { at: "+30s", action: clear-policy, service: login }
+`);
+  const story = storyFromScenario(scenario, 1);
+  assert.deepEqual(story.timeline.map((e) => e.label), [
+    "policy login: every call with header x-canary: v2 100; /steadymesh.demo.Login/Login: v1 90 / v2 10 (+1 route)",
+    "policy login: subsets only",
+    "policy login deleted",
+  ]);
+  assert.equal(story.timeline[0]?.what, "traffic policy of login set: every call with header x-canary → v2 100%; /steadymesh.demo.Login/Login → v1 90%, v2 10%; every call → v1 100%");
+  assert.equal(story.timeline[1]?.what, "traffic policy of login set: any other call → every instance");
 });

@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Issue } from "../../src/errors/index.js";
 import { ScenarioError, loadScenario, parseScenario } from "../../src/lab/index.js";
+import { ValidationError } from "../../src/errors/index.js";
+import { parsePolicyBody } from "../../src/registry/index.js";
+import { parse as parseYaml } from "yaml";
 
 /** A small valid canary scenario; tests replace parts of it to break one thing at a time. */
 const GOOD = `name: canary
@@ -79,51 +82,98 @@ test("lab scenario - bad-canary-release: v2 of login fails, 5% moves to it and b
   assert.deepEqual(policies, [[undefined, [["v1:100"]]], ["canary", [["v1:95", "v2:5"]]], ["rolled-back", [["v1:100"]]]]);
   const phases = scenario.slos.filter((s) => s.window === "phase").map((s) => s.phase);
   assert.deepEqual(phases, ["baseline", "canary", "rolled-back"]);
-  assert.match(scenario.cohorts.find((c) => c.name === "steady")?.explain ?? "", /catch-all route/);
+  assert.match(scenario.cohorts.find((c) => c.name === "steady")?.explain ?? "", /largest share/);
 });
 
 test("lab scenario - a bad policy entry names every problem with its path", () => {
   const cases: Array<[string, string, string[]]> = [
-    ["an unknown subset", GOOD.replace("to: [{ subset: v2 }]", "to: [{ subset: v3 }]"), ['timeline[1].policy.routes[0].to[0].subset: must name a subset of this policy (v1, v2), got "v3"']],
-    ["weights that do not add up", GOOD.replace("weight: 5 }", "weight: 10 }"), ["timeline[1].policy.routes[1].to: weights must add up to 100, got 105"]],
-    ["a missing weight", GOOD.replace("{ subset: v1, weight: 95 }", "{ subset: v1 }"), ["timeline[1].policy.routes[1].to: must give every target a weight when there are several (integers adding up to 100)"]],
+    ["an unknown subset", GOOD.replace("to: [{ subset: v2 }]", "to: [{ subset: v3 }]"), ['timeline[1].policy.routes[0].to[0].subset: unknown subset "v3"; subsets are v1, v2']],
+    ["weights that do not add up", GOOD.replace("weight: 5 }", "weight: 10 }"), ["timeline[1].policy.routes[1].to: weights add up to 105; they must add up to 100"]],
+    ["a missing weight", GOOD.replace("{ subset: v1, weight: 95 }", "{ subset: v1 }"), ["timeline[1].policy.routes[1].to[0].weight: is required when a route has more than one target; an integer from 0 to 100"]],
     ["a weight over 100", GOOD.replace("to: [{ subset: v2 }]", "to: [{ subset: v2, weight: 150 }]"), ["timeline[1].policy.routes[0].to[0].weight: must be an integer from 0 to 100, got 150"]],
     [
       "an unknown field in a route",
       GOOD.replace("timeoutMs: 2000", "timeout: 2000"),
       ["timeline[1].policy.routes[1].timeout: unknown field; allowed fields are match, to, timeoutMs, retry, fault"],
     ],
-    // A shape error makes the entry invalid, so the rules that join its fields wait until the shape is right.
     ["an unknown field in a header match", GOOD.replace('exact: "yes"', 'exactly: "yes"'), [
       "timeline[1].policy.routes[0].match.headers.x-canary.exactly: unknown field; allowed fields are exact, prefix, regex, present, invert",
+      "timeline[1].policy.routes[0].match.headers.x-canary: must have exactly one of exact, prefix, regex, present; got none",
     ]],
     ["a retry code that does not exist", GOOD.replace("on: [unavailable]", "on: [unavailable, not-found]"), [
-      'timeline[1].policy.routes[1].retry.on[1]: must be a retry code, one of cancelled, deadline-exceeded, internal, resource-exhausted, unavailable, got "not-found"',
+      'timeline[1].policy.routes[1].retry.on[1]: must be one of cancelled, deadline-exceeded, internal, resource-exhausted, unavailable, got "not-found"',
     ]],
     ["a bad abort code", GOOD.replace("code: UNAVAILABLE", "code: BROKEN"), [
-      `timeline[1].policy.routes[1].fault.abort.code: must be a gRPC status name other than OK (CANCELLED, UNKNOWN, INVALID_ARGUMENT, DEADLINE_EXCEEDED, NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, ABORTED, OUT_OF_RANGE, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS, UNAUTHENTICATED), got "BROKEN"`,
+      `timeline[1].policy.routes[1].fault.abort.code: must be one of CANCELLED, UNKNOWN, INVALID_ARGUMENT, DEADLINE_EXCEEDED, NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, ABORTED, OUT_OF_RANGE, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS, UNAUTHENTICATED, got "BROKEN"`,
     ]],
     ["a bad regex and two header rules", GOOD.replace('exact: "yes"', 'regex: "(", prefix: "y"'), [
-      "timeline[1].policy.routes[0].match.headers.x-canary: must have exactly one of exact, prefix, regex, present, got prefix, regex",
-      'timeline[1].policy.routes[0].match.headers.x-canary.regex: must be a valid regular expression, got "("',
+      'timeline[1].policy.routes[0].match.headers.x-canary.regex: must be a valid RE2 regular expression, got "(" (Invalid regular expression: /(/u: Unterminated group)',
+      "timeline[1].policy.routes[0].match.headers.x-canary: must have exactly one of exact, prefix, regex, present; got prefix, regex",
     ]],
     ["method and prefix", GOOD.replace('match: { method: "/steadymesh.demo.Login/Login" }', 'match: { method: "/steadymesh.demo.Login/Login", prefix: "/" }'), [
-      "timeline[1].policy.routes[1].match: must have at most one of method and prefix, got both",
+      "timeline[1].policy.routes[1].match.prefix: a match takes at most one of method and prefix; leave one out",
     ]],
     ["a bad method path", GOOD.replace('method: "/steadymesh.demo.Login/Login"', 'method: "Login"'), [
-      'timeline[1].policy.routes[1].match.method: must be a method path, "/package.Service/Method", got "Login"',
+      'timeline[1].policy.routes[1].match.method: must be an exact method path /package.Service/Method, got "Login"',
     ]],
     ["a subset no instance is in", GOOD.replace('{ name: v2, match: { version: "2" } }', '{ name: v2, match: { version: "3" } }'), [
       'timeline[1].policy.subsets[1].match: matches no instance of login this topology starts (their metadata: {"version":"1"} and {"version":"2"}); a route to it would be a black hole',
     ]],
     ["a duplicate subset name", GOOD.replace('{ name: v2, match: { version: "2" } }', '{ name: v1, match: { version: "2" } }'), [
-      'timeline[1].policy.subsets[1].name: "v1" is already the name of subsets[0]; names must be unique',
-      'timeline[1].policy.routes[0].to[0].subset: must name a subset of this policy (v1, v1), got "v2"',
-      'timeline[1].policy.routes[1].to[1].subset: must name a subset of this policy (v1, v1), got "v2"',
+      'timeline[1].policy.subsets[1].name: subset "v1" is defined twice; subset names must be unique',
+      'timeline[1].policy.routes[0].to[0].subset: unknown subset "v2"; subsets are v1',
+      'timeline[1].policy.routes[1].to[1].subset: unknown subset "v2"; subsets are v1',
     ]],
     ["an unknown policy service", GOOD.replace("service: login\n    phase", "service: billing\n    phase"), [
       'timeline[1].service: must be a demo service, one of accounts, login, playback, got "billing"',
     ]],
+  ];
+  for (const [what, text, expected] of cases) assert.deepEqual(issuesOf(text), expected, what);
+});
+
+/** The registry's issues for `policy`, as `path: message` lines below `timeline[1].policy`. */
+function registryIssuesOf(policy: unknown): string[] {
+  try {
+    parsePolicyBody("login", policy);
+  } catch (err) {
+    assert.ok(err instanceof ValidationError);
+    return err.issues.map((i: Issue) => `timeline[1].policy${i.path === "" ? "" : `.${i.path}`}: ${i.message}`);
+  }
+  return [];
+}
+
+test("lab scenario - a policy entry is checked by the registry's own parser: same problems, same words, same canonical policy", () => {
+  const breakages: Array<[string, string]> = [
+    ["to: [{ subset: v2 }]", "to: [{ subset: v3, weight: 7 }]"],
+    ["timeoutMs: 2000", "timeoutMs: 0\n          extra: 1"],
+    ['exact: "yes"', 'regex: "(?=a)"'],
+    ["attempts: 3", "attempts: 9"],
+    ["percent: 1", "percent: 100.5"],
+  ];
+  for (const [from, to] of breakages) {
+    const text = GOOD.replace(from, to);
+    const raw = (parseYaml(text) as { timeline: Array<{ policy?: unknown }> }).timeline[1]?.policy;
+    const expected = registryIssuesOf(raw);
+    assert.ok(expected.length > 0, `${to}: the registry finds a problem`);
+    assert.deepEqual(issuesOf(text), expected, to);
+  }
+  const raw = (parseYaml(GOOD) as { timeline: Array<{ policy?: unknown }> }).timeline[1]?.policy;
+  const entry = parseScenario(GOOD, "good.yaml").timeline[1];
+  assert.ok(entry?.action === "policy");
+  assert.deepEqual(entry.policy, parsePolicyBody("login", raw).policy);
+});
+
+test("lab scenario - the policy envelope: an object {subsets, routes}; the entry's service names the service", () => {
+  const cases: Array<[string, string, string[]]> = [
+    ["a service key", GOOD.replace("    policy:\n      subsets:", "    policy:\n      service: login\n      subsets:"), [
+      "timeline[1].policy.service: unknown field; allowed fields are subsets, routes (the entry's own service field names the service)",
+    ]],
+    ["another key beside a bad route", GOOD.replace("    policy:\n      subsets:", "    policy:\n      rules: []\n      subsets:").replace("weight: 5 }", "weight: 6 }"), [
+      "timeline[1].policy.rules: unknown field; allowed fields are subsets, routes",
+      "timeline[1].policy.routes[1].to: weights add up to 101; they must add up to 100",
+    ]],
+    ["no policy", GOOD.replace(/ {4}policy:\n[\s\S]*?(?= {2}- \{ at: "\+200s")/, ""), ["timeline[1].policy: must be an object {subsets, routes}, got nothing"]],
+    ["a list", GOOD.replace(/ {4}policy:\n[\s\S]*?(?= {2}- \{ at: "\+200s")/, "    policy: [1]\n"), ["timeline[1].policy: must be an object {subsets, routes}, got [1]"]],
   ];
   for (const [what, text, expected] of cases) assert.deepEqual(issuesOf(text), expected, what);
 });

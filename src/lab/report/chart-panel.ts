@@ -8,6 +8,8 @@ import type { CohortStats, Counts, LabResult } from "./model.js";
  * it counts (its tooltip says how many). Attempts on gateways started cold
  * inside a fault are drawn apart, as hollow dots on a dashed line, so a
  * deliberate cold start does not pass for the warm gateways' trouble.
+ * The timeline's phases, if any, are tinted and named with the cohort's
+ * success in each.
  */
 
 /** What every panel shares: the x encoding, the shaded spans and the rules, all in vega-lite's time (epoch ms). */
@@ -24,6 +26,8 @@ export interface PanelFrame {
   /** Rounds of the workload's scheduled restarts, drawn only in the panels of the cohorts they restart. */
   readonly restarts: ReadonlyArray<{ t: number }>;
   readonly restartCohorts: readonly string[];
+  /** The timeline's phases as they happened, in order; empty when it names none. */
+  readonly phases: ReadonlyArray<{ name: string; start: number; end: number }>;
   /** The most attempts any dot stands for, over every panel: the size scale's top. */
   readonly maxAttempts: number;
   /** Real ms → vega-lite time. */
@@ -41,6 +45,10 @@ export const FAULT_COLOUR = "#E31A1C";
 export const FAULT_OPACITY = 0.13;
 export const WARM_UP_COLOUR = "#8C8C8C";
 export const WARM_UP_OPACITY = 0.16;
+/** Phases are tinted light and darker by turns (the first light), under the fault and warm-up shades; each is named at the panel's foot. */
+export const PHASE_COLOUR = "#3182BD";
+export const PHASE_OPACITIES = [0.06, 0.14] as const;
+const PHASE_TEXT_COLOUR = "#08519C";
 
 /** A dot: one time bucket's attempts on warm or on cold-started gateways. */
 export interface Dot {
@@ -111,7 +119,7 @@ export function cohortPanel(result: LabResult, cohort: string, frame: PanelFrame
   const xAxis = bottom
     ? { format: frame.hhmm ? "%H:%M" : "%H:%M:%S", title: `scenario clock (${frame.hhmm ? "HH:MM" : "HH:MM:SS"})`, grid: true, gridColor: "#eee", labelFontSize: 14, titleFontSize: 14 }
     : { labels: false, ticks: false, domain: false, title: null, grid: true, gridColor: "#eee" };
-  const layers: object[] = [];
+  const layers: object[] = [...phaseLayers(stats, frame)];
   layers.push(span(frame.faults, FAULT_COLOUR, FAULT_OPACITY));
   if (frame.warmUp) layers.push(span([frame.warmUp], WARM_UP_COLOUR, WARM_UP_OPACITY));
   if (frame.events.length > 0) layers.push(rule(frame.events, { strokeDash: [6, 4], color: "#777", strokeWidth: 1.25 }));
@@ -154,6 +162,24 @@ export function cohortPanel(result: LabResult, cohort: string, frame: PanelFrame
     title: { text: cohort, subtitle: facts(result, cohort, stats), anchor: "start", fontSize: 16, fontWeight: "bold", color: colour, subtitleFontSize: 13, subtitleColor: "#444", offset: 6, subtitlePadding: 2 },
     layer: layers,
   };
+}
+
+/**
+ * The phases in one panel: tinted light and darker by turns, and at the foot of
+ * each (where a login success rate seldom is) its name and the cohort's
+ * success in it, `canary 95.1%`, as the phase SLOs count it.
+ */
+function phaseLayers(stats: CohortStats, frame: PanelFrame): object[] {
+  if (frame.phases.length === 0) return [];
+  const named = frame.phases.map((p) => ({ ...p, label: `${p.name} ${percent(rate(stats.phases?.[p.name] ?? { attempts: 0, successes: 0 }))}` }));
+  return [
+    ...PHASE_OPACITIES.map((opacity, turn) => span(named.filter((_, i) => i % 2 === turn), PHASE_COLOUR, opacity)),
+    {
+      data: { values: named },
+      mark: { type: "text", align: "left", baseline: "bottom", dx: 4, y: PANEL_HEIGHT - 3, fontSize: 12, fontWeight: "bold", color: PHASE_TEXT_COLOUR, aria: false },
+      encoding: { x: { field: "start", type: "temporal" }, text: { field: "label" } },
+    },
+  ];
 }
 
 function span(values: ReadonlyArray<{ start: number; end: number }>, color: string, opacity: number): object {

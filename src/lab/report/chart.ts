@@ -9,9 +9,10 @@ import type { LabResult } from "./model.js";
  * The success-rate-over-time chart: one small panel per cohort (see
  * chart-panel.ts), stacked, sharing one x axis in scenario clock time, y
  * 0–100%, the warm-up before the first fault and the fault windows shaded in
- * every panel. The events (warm-up, fault windows, remediation, deliberate
- * and scheduled gateway restarts) are labelled once, in a band above the
- * panels where no data line can cross them. Each dot carries its attempts as
+ * every panel, and the timeline's phases tinted and named in each. The
+ * events (warm-up, fault windows, remediation, deliberate and scheduled
+ * gateway restarts, traffic policy changes) are labelled once, in a band
+ * above the panels where no data line can cross them. Each dot carries its attempts as
  * an SVG <title> (a tooltip in report.html, with no script). vega-lite compiles it, vega renders it to SVG headless (no canvas, no
  * browser), and resvg turns the SVG into a PNG CHART_WIDTH wide; the height
  * grows with the number of cohorts.
@@ -88,6 +89,7 @@ export function chartSpec(result: LabResult): TopLevelSpec {
     events: events(result).map((e) => ({ t: e.t })),
     restarts: (restarts?.atMs ?? []).map((t) => ({ t: clockMs(result, t) })),
     restartCohorts: restarts?.cohorts ?? [],
+    phases: (result.phases ?? []).map((p) => ({ name: p.name, start: clockMs(result, p.startMs), end: clockMs(result, p.endMs) })),
     maxAttempts: Math.max(1, ...Object.values(result.cohorts).flatMap((stats) => stats.series.map((p) => p.attempts))),
     clock: (tMs) => clockMs(result, tMs),
   };
@@ -103,6 +105,7 @@ export function chartSpec(result: LabResult): TopLevelSpec {
         `A dot per time bucket: its area is the attempts it counts (at most ${frame.maxAttempts}); hover for the numbers.`,
         `Hollow dots on a dashed line: gateways started cold inside a fault. Replayed at ${result.speed}× speed.`,
         `Shaded grey: warm-up; red: fault windows. Dashed: the events labelled above; dotted: scheduled restarts.`,
+        ...(frame.phases.length > 0 ? ["Blue, light and dark by turns: the timeline's phases, each named in every panel with its success."] : []),
       ],
       anchor: "start",
       fontSize: 22,
@@ -156,7 +159,7 @@ function mergedWindows(result: LabResult): Array<Window & { label: string }> {
   }));
 }
 
-/** Remediation and gateway restarts, as points in time to mark in every panel. */
+/** Remediation, gateway restarts and traffic policy changes, as points in time to mark in every panel. */
 function events(result: LabResult): Array<{ t: number; label: string }> {
   const values: Array<{ t: number; label: string }> = [];
   for (const event of result.story.timeline) {
@@ -165,6 +168,8 @@ function events(result: LabResult): Array<{ t: number; label: string }> {
       if (event.untilMs !== undefined && event.untilMs > event.atMs) values.push({ t: event.untilMs, label: `${clockLabel(result, event.untilMs)} remediation complete` });
     } else if (event.action === "restart" && !event.what.startsWith("control plane")) {
       values.push({ t: event.atMs, label: `${clockLabel(result, event.atMs)} ${event.what}` });
+    } else if ((event.action === "policy" || event.action === "clear-policy") && event.label !== undefined) {
+      values.push({ t: event.atMs, label: `${clockLabel(result, event.atMs)} ${event.label}` });
     }
   }
   return values.map((v) => ({ t: clockMs(result, v.t), label: v.label }));

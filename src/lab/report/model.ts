@@ -92,6 +92,8 @@ export interface StoryEvent {
   readonly note: string;
   /** For a rolling remediation: when it completes. */
   readonly untilMs?: number;
+  /** A few words the chart marks the entry with (policy and clear-policy entries), e.g. `policy login: v1 95 / v2 5`. */
+  readonly label?: string;
 }
 
 export interface CohortStory {

@@ -81,7 +81,8 @@ function scheduledRestarts(scenario: Scenario, speed: number): ScheduledRestarts
 function storyEvent(entry: TimelineEntry, scenario: Scenario, speed: number): StoryEvent {
   const until = entry.action === "remediate" && entry.untilSec !== undefined ? { untilMs: toMs(entry.untilSec, speed) } : {};
   const what = describe(entry, scenario.startOfDaySec, scenario.topology.controlPlanes.length);
-  return { atMs: toMs(entry.atSec, speed), clock: entry.clock, action: entry.action, what, note: entry.note ?? "", ...until };
+  const label = chartLabel(entry);
+  return { atMs: toMs(entry.atSec, speed), clock: entry.clock, action: entry.action, what, note: entry.note ?? "", ...until, ...(label !== undefined && { label }) };
 }
 
 function toMs(scenarioSec: number, speed: number): number {
@@ -122,15 +123,42 @@ export function describe(entry: TimelineEntry, startOfDaySec: number, planes = 1
   }
 }
 
-/** `/steadymesh.demo.Login/* → v1 95%, v2 5%`, one part per route, then the implied catch-all. */
+/** `/steadymesh.demo.Login/* → v1 95%, v2 5%`, one part per route, then the implied catch-all unless a route already takes every call. */
 function describePolicy(policy: TrafficPolicy): string {
   const routes = policy.routes.map((route) => `${describeMatch(route)} → ${route.to.map((t) => `${t.subset} ${t.weight}%`).join(", ")}`);
-  return [...routes, "any other call → every instance"].join("; ");
+  return [...routes, ...(policy.routes.some(takesEveryCall) ? [] : ["any other call → every instance"])].join("; ");
+}
+
+/** A route with no header rule and no path rule narrower than `/`: no call gets past it. */
+function takesEveryCall(route: PolicyRoute): boolean {
+  const { method, prefix, headers } = route.match;
+  return method === undefined && (prefix === undefined || prefix === "/") && Object.keys(headers ?? {}).length === 0;
 }
 
 function describeMatch(route: PolicyRoute): string {
   const { method, prefix, headers } = route.match;
-  const path = method ?? (prefix === undefined ? "every call" : `${prefix}*`);
+  const path = method ?? (prefix === undefined || prefix === "/" ? "every call" : `${prefix}*`);
   const names = Object.keys(headers ?? {});
   return names.length === 0 ? path : `${path} with header ${names.join(", ")}`;
+}
+
+/** Routes a chart label spells out; more are counted. */
+const LABELLED_ROUTES = 2;
+
+/**
+ * The few words the chart writes at a policy entry: `policy login: v1 95 / v2 5`,
+ * a route that takes only some calls led by its path (`/pkg.Svc/*: v2 100`).
+ * Undefined for entries the story's `what` labels well enough.
+ */
+function chartLabel(entry: TimelineEntry): string | undefined {
+  if (entry.action === "clear-policy") return `policy ${entry.service} deleted`;
+  if (entry.action !== "policy") return undefined;
+  const routes = entry.policy.routes;
+  if (routes.length === 0) return `policy ${entry.service}: subsets only`;
+  const parts = routes.slice(0, LABELLED_ROUTES).map((route) => {
+    const split = route.to.map((t) => `${t.subset} ${t.weight}`).join(" / ");
+    return takesEveryCall(route) ? split : `${describeMatch(route)}: ${split}`;
+  });
+  const more = routes.length - LABELLED_ROUTES;
+  return `policy ${entry.service}: ${parts.join("; ")}${more > 0 ? ` (+${more} route${more === 1 ? "" : "s"})` : ""}`;
 }

@@ -3,9 +3,7 @@ import { ValidationError, type Issue } from "../../errors/index.js";
 import { crossFieldIssues } from "./checks.js";
 import { formatClock, parseClock, toScenarioSec } from "./clock-time.js";
 import { dedupe, issuesFrom } from "./issues.js";
-import type { TrafficPolicy } from "../../registry/index.js";
 import type { Scenario, TimelineEntry } from "./model.js";
-import type { RawPolicy } from "./policy-schema.js";
 import { allowedFields, scenarioSchema, type RawEntry, type RawScenario } from "./schema.js";
 
 /** A scenario file that is not valid YAML or breaks the schema; `issues` lists every problem, each with its path. */
@@ -93,18 +91,10 @@ function resolveEntry(raw: RawEntry, startOfDaySec: number): TimelineEntry {
     case "note":
       return { ...base, action: raw.action, note: raw.note };
     case "policy":
-      return { ...base, action: raw.action, service: raw.service, policy: resolvePolicy(raw.policy) };
+      return { ...base, action: raw.action, service: raw.service, policy: raw.policy };
     case "clear-policy":
       return { ...base, action: raw.action, service: raw.service };
     default:
       return { ...base, action: raw.action };
   }
-}
-
-/** A valid raw policy as the model has it: a lone target's weight is 100 when not given (checks.ts requires the weights of several). */
-function resolvePolicy(raw: RawPolicy): TrafficPolicy {
-  return {
-    subsets: raw.subsets,
-    routes: raw.routes.map(({ to, ...route }) => ({ ...route, to: to.map((target) => ({ subset: target.subset, weight: target.weight ?? (to.length === 1 ? 100 : 0) })) })),
-  };
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { CLOCK_RULE, TIME_RULE, isTime, parseClock } from "./clock-time.js";
 import { oneOf, rule, show } from "./issues.js";
-import { POLICY_OBJECTS, headerMatchSchema, metadataSchema, policySchema } from "./policy-schema.js";
+import { inlinePolicySchema } from "./inline-policy.js";
 import { flag, intIn, label, list, numberIn, object, text } from "./schema-parts.js";
 import {
   ACTIONS, CONTROL_PLANES, DEMO_SERVICES, DISCOVERY_MODES, FAULT_KINDS, FAULT_LAYERS, GRPC_STATUS_NAMES, SLO_GATEWAYS, SLO_WINDOWS,
@@ -24,6 +24,10 @@ const discovery = z.enum(DISCOVERY_MODES, rule(oneOf(DISCOVERY_MODES)));
 const faultKind = z.enum(FAULT_KINDS, rule(`a fault kind, ${oneOf(FAULT_KINDS)}`));
 const faultLayer = z.enum(FAULT_LAYERS, rule(`a fault layer, ${oneOf(FAULT_LAYERS)}`));
 const note = text("a non-empty text").optional();
+const KEY_RULE = "a metadata key: 1–63 characters";
+const metadataKey = z.string(rule(KEY_RULE)).min(1, rule(KEY_RULE)).max(63, rule(KEY_RULE));
+/** Instance metadata; values are strings: a YAML `version: 2` must be quoted, as instance metadata is text. */
+const metadataSchema = z.record(metadataKey, z.string(rule('a string (quote numbers: version: "2")')), rule("an object of string keys to string values"));
 /** A phase of the timeline starts at this entry (see EntryBase.phase). */
 const phase = label.optional();
 
@@ -90,7 +94,7 @@ export const ENTRY_SCHEMAS = {
   }),
   "stop-dns": object({ at: time, action: z.literal("stop-dns"), note, phase }),
   "start-dns": object({ at: time, action: z.literal("start-dns"), note, phase }),
-  policy: object({ at: time, action: z.literal("policy"), service, policy: policySchema, note, phase }),
+  policy: object({ at: time, action: z.literal("policy"), service, policy: inlinePolicySchema, note, phase }),
   "clear-policy": object({ at: time, action: z.literal("clear-policy"), service, note, phase }),
   note: object({ at: time, action: z.literal("note"), note: text("a non-empty text"), phase }),
 } as const;
@@ -159,12 +163,6 @@ export function allowedFields(path: readonly PropertyKey[], value: unknown): rea
     const action = typeof value === "object" && value !== null ? (value as Record<string, unknown>)["action"] : undefined;
     const schema = Object.hasOwn(ENTRY_SCHEMAS, String(action)) ? ENTRY_SCHEMAS[action as keyof typeof ENTRY_SCHEMAS] : undefined;
     return schema ? Object.keys(schema.shape) : ["at", "action", "note", "phase"];
-  }
-  if (key.startsWith("timeline[].policy")) {
-    const below = key.slice("timeline[].policy".length).replace(/^\./, "");
-    // A header's match sits under its (arbitrary) header name.
-    if (/^routes\[\]\.match\.headers\.[^.]+$/.test(below)) return Object.keys(headerMatchSchema.shape);
-    return Object.keys(POLICY_OBJECTS[below]?.shape ?? {});
   }
   return Object.keys(NESTED[key]?.shape ?? {});
 }
