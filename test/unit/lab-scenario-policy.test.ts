@@ -80,8 +80,8 @@ test("lab scenario - bad-canary-release: v2 of login fails, 5% moves to it and b
   assert.deepEqual(scenario.topology.metadata.login, { version: "1" });
   const policies = scenario.timeline.flatMap((e) => (e.action === "policy" ? [[e.phase, e.policy.routes.map((r) => r.to.map((t) => `${t.subset}:${t.weight}`))]] : []));
   assert.deepEqual(policies, [[undefined, [["v1:100"]]], ["canary", [["v1:95", "v2:5"]]], ["rolled-back", [["v1:100"]]]]);
-  const phases = scenario.slos.filter((s) => s.window === "phase").map((s) => s.phase);
-  assert.deepEqual(phases, ["baseline", "canary", "rolled-back"]);
+  const phases = scenario.slos.filter((s) => s.window === "phase").map((s) => `${s.cohort} ${s.phase}`);
+  assert.deepEqual(phases, ["xds-default baseline", "xds-default canary", "xds-default rolled-back", "steady baseline", "steady canary", "steady rolled-back"]);
   assert.match(scenario.cohorts.find((c) => c.name === "steady")?.explain ?? "", /largest share/);
 });
 
