@@ -1,22 +1,16 @@
-import { parsePolicyList, type PolicyDocument, type Registry } from "../registry/index.js";
+import { parsePolicyList, policyWire, type PolicyWire, type Registry } from "../registry/index.js";
 import { param, type RouteSpec } from "./routes.js";
 
-/** A document as the API shows it: `{service, subsets, routes}`, the shape of a policy file's document. */
-export interface PolicyJson {
-  readonly service: string;
-  readonly subsets: PolicyDocument["policy"]["subsets"];
-  readonly routes: PolicyDocument["policy"]["routes"];
-}
-
-function policyJson(document: PolicyDocument): PolicyJson {
-  return { service: document.service, subsets: document.policy.subsets, routes: document.policy.routes };
-}
+/** A document as the API shows it: `{service, subsets, routes, …}`, the shape of a policy file's document (policyWire). */
+export type PolicyJson = PolicyWire;
+const policyJson = policyWire;
 
 /**
  * Traffic policies (DESIGN.md, "Traffic policy"; issue 18):
- * - `GET /v1/services/{service}/policy` (read) → 200 `{service, subsets, routes}`,
- *   the document as a policy file holds it; 404 when the service or its policy is absent.
- * - `PUT /v1/services/{service}/policy` (write), body `{subsets, routes}` (a
+ * - `GET /v1/services/{service}/policy` (read) → 200 `{service, subsets, routes}`
+ *   and the issue-19 fields it sets (outlierDetection, maxRequests,
+ *   loadBalancing, dnsFallback, failover), the document as a policy file holds it; 404 when the service or its policy is absent.
+ * - `PUT /v1/services/{service}/policy` (write), body `{subsets, routes, …}` (a
  *   `service` key, if present, must equal the path's) → 201 when the service
  *   had no policy, else 200, `{revision, policy: {service, subsets, routes}}`
  *   with defaults filled in (a lone target's weight 100). Creates the service when missing.

@@ -51,3 +51,4 @@ export { openStore, createMemoryStore, type OpenStoreOptions } from "./stores/in
 export { parseServiceBody, parseInstanceBody, checkNames } from "./validate.js";
 export { parsePolicyDocuments, parsePolicyBody, parsePolicyList, canonicalPolicy } from "./policy-validate.js";
 export { policyYaml, diffPolicy, type PolicyDiff } from "./policy-diff.js";
+export { policyWire, documentFromWire, type PolicyWire } from "./policy-wire.js";

@@ -1,5 +1,6 @@
 import { stringify } from "yaml";
 import type { PolicyDocument, TrafficPolicy } from "./policy.js";
+import { policyWire } from "./policy-wire.js";
 
 /** What applying one document would do to its service's stored policy. */
 export interface PolicyDiff {
@@ -22,7 +23,7 @@ const MAX_MATCHED_LINES = 4000;
  * prints this and `policy diff` compares it.
  */
 export function policyYaml(document: PolicyDocument): string {
-  return stringify({ service: document.service, subsets: document.policy.subsets, routes: document.policy.routes }, { lineWidth: 0 });
+  return stringify(policyWire(document), { lineWidth: 0 });
 }
 
 /** Pure: compares `document` with the policy `current` (undefined when the service has none). */

@@ -1,6 +1,7 @@
 import { parseAllDocuments } from "yaml";
 import { z } from "zod";
 import { ValidationError, formatPath, oneOf, rule, show, type Issue } from "../errors/index.js";
+import { CLUSTER_POLICY_ALLOWED, canonicalClusterPolicy, clusterPolicyIssues, clusterPolicyShape } from "./policy-cluster-schema.js";
 import { GRPC_CODE_NAMES, MAX_ATTEMPTS, RETRY_CODES, type PolicyDocument, type TrafficPolicy } from "./policy.js";
 
 /**
@@ -178,14 +179,15 @@ const route = z.strictObject(
 const policyShape = {
   subsets: z.array(subset, rule("a list of subsets {name, match}")).max(MAX_SUBSETS, { error: () => `must list at most ${MAX_SUBSETS} subsets` }).default([]),
   routes: z.array(route, rule("a list of routes {match, to, …}")).max(MAX_ROUTES, { error: () => `must list at most ${MAX_ROUTES} routes` }).default([]),
+  ...clusterPolicyShape,
 };
-const DOCUMENT_RULE = rule("an object {service, subsets, routes}");
+const DOCUMENT_RULE = rule("an object {service, subsets, routes, outlierDetection, maxRequests, loadBalancing, dnsFallback, failover}");
 const documentSchema = z.strictObject({ service: dnsLabel, ...policyShape }, DOCUMENT_RULE);
 const bodySchema = z.strictObject({ service: dnsLabel.optional(), ...policyShape }, DOCUMENT_RULE);
 
 /** The fields each strict object allows, for "unknown field" messages; keyed by the object's path with indexes and record keys as `*`. */
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
-  "": ["service", "subsets", "routes"],
+  "": ["service", ...Object.keys(policyShape)],
   "subsets.*": ["name", "match"],
   "routes.*": Object.keys(route.shape),
   "routes.*.match": ["method", "prefix", "headers"],
@@ -196,6 +198,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   "routes.*.fault": ["delay", "abort"],
   "routes.*.fault.delay": ["ms", "percent"],
   "routes.*.fault.abort": ["code", "percent"],
+  ...CLUSTER_POLICY_ALLOWED,
 };
 
 type ParsedPolicy = z.infer<typeof bodySchema>;
@@ -282,7 +285,7 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** The canonical, frozen policy: fields in a fixed order, absent ones left out, a lone target weighted 100. */
+/** The canonical, frozen policy: fields in a fixed order (as in policy.ts), absent ones left out, a lone target weighted 100. */
 export function canonicalPolicy(policy: ParsedPolicy | TrafficPolicy): TrafficPolicy {
   return deepFreeze({
     subsets: policy.subsets.map((s) => ({ name: s.name, match: { ...s.match } })),
@@ -304,6 +307,7 @@ export function canonicalPolicy(policy: ParsedPolicy | TrafficPolicy): TrafficPo
         },
       }),
     })),
+    ...canonicalClusterPolicy(policy),
   });
 }
 
@@ -320,7 +324,7 @@ function canonicalHeader(h: { exact?: string | undefined; prefix?: string | unde
 /** Validates one document at `prefix`; pushes its problems to `issues` and returns the document when it has none. */
 function parseDocument(value: unknown, prefix: readonly PropertyKey[], issues: Issue[]): PolicyDocument | undefined {
   const result = documentSchema.safeParse(value);
-  const references = referenceIssues(value, prefix);
+  const references = [...referenceIssues(value, prefix), ...clusterPolicyIssues(value, prefix)];
   if (!result.success || references.length > 0) {
     issues.push(...(result.success ? [] : toIssues(result.error, prefix)), ...references);
     return undefined;
@@ -388,7 +392,8 @@ export function parsePolicyDocuments(text: string, source: string): readonly Pol
 
 /**
  * Validates the body of `PUT /v1/services/{service}/policy`:
- * `{subsets, routes}`, with a `service` key allowed only when it equals the
+ * `{subsets, routes, outlierDetection, maxRequests, loadBalancing,
+ * dnsFallback, failover}` (each optional), with a `service` key allowed only when it equals the
  * path's. Throws one ValidationError listing every problem.
  */
 export function parsePolicyBody(service: string, body: unknown): PolicyDocument {
@@ -396,7 +401,7 @@ export function parsePolicyBody(service: string, body: unknown): PolicyDocument 
   if (!DNS_LABEL.test(service)) issues.push({ path: "service", message: `must be ${DNS_LABEL_RULE}, got ${show(service)}` });
   const result = bodySchema.safeParse(body);
   if (!result.success) issues.push(...toIssues(result.error, []));
-  issues.push(...referenceIssues(body, []));
+  issues.push(...referenceIssues(body, []), ...clusterPolicyIssues(body, []));
   const given = field(body, "service");
   if (typeof given === "string" && DNS_LABEL.test(given) && given !== service) {
     issues.push({ path: "service", message: `must equal the service in the URL (${show(service)}) or be left out, got ${show(given)}` });

@@ -56,7 +56,7 @@ export interface Registry {
    * ValidationError otherwise, nothing written.
    */
   applyPolicies(documents: readonly PolicyDocument[]): Promise<{ revision: number; documents: readonly PolicyDocument[] }>;
-  /** Validates `{subsets, routes}` (parsePolicyBody) and sets it as the service's policy, creating the service when missing. */
+  /** Validates `{subsets, routes, …}` (parsePolicyBody) and sets it as the service's policy, creating the service when missing. */
   putPolicy(service: string, body: unknown): Promise<PutResult<PolicyDocument>>;
   /** The service's policy as a document; NotFoundError when the service or its policy is absent. */
   getPolicy(service: string): PolicyDocument;

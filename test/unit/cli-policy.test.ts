@@ -37,6 +37,20 @@ subsets: [{ name: v1, match: { version: "1" } }]
 routes: [{ to: [{ subset: v1 }] }]
 `;
 
+/** One document with every field of issue 19, in canonical order (what `policy get` prints back). */
+const CLUSTER_FIELDS = `service: checkout
+subsets:
+  - { name: v1, match: { version: "1" } }
+routes:
+  - { match: { prefix: "/shop.Checkout/" }, to: [{ subset: v1, weight: 100 }] }
+outlierDetection: { consecutiveErrors: 5, intervalMs: 1000, baseEjectionMs: 30000, maxEjectionPercent: 50,
+                    failurePercentage: { threshold: 85, minimumHosts: 3, requestVolume: 20 } }
+maxRequests: 10
+loadBalancing: { policy: ring_hash, hashOn: { header: x-user }, ringSize: { min: 1024, max: 8388608 } }
+dnsFallback: { name: checkout.internal, port: 443 }
+failover: { zones: [z1, z2] }
+`;
+
 /** The five bad files of the brief, each with the path its one problem names. */
 const BAD: readonly { name: string; text: string; problem: RegExp }[] = [
   { name: "unknown-subset", text: GOOD.replace("to: [{ subset: v2 }]", "to: [{ subset: v3 }]"), problem: /: documents\[0\]\.routes\[0\]\.to\[0\]\.subset: unknown subset "v3"; subsets are v1, v2$/ },
@@ -119,6 +133,36 @@ describe("cli policy - against an admin API", () => {
     const printed = await run(["policy", "get", "web", "--admin", url]);
     const diff = await run(["policy", "diff", "-f", "-", "--admin", url], printed.stdout);
     assert.deepEqual(diff, { code: 0, stdout: "web: unchanged\n", stderr: "" });
+  });
+
+  it("cli policy - a file with every issue-19 field applies, and get gives it back equal (YAML and JSON); diff of what get printed is unchanged", async () => {
+    const path = await file("cluster.yaml", CLUSTER_FIELDS);
+    const applied = await run(["policy", "apply", "-f", path, "--admin", url, "--wait-ms", "0"]);
+    assert.equal(applied.code, 0, applied.stderr);
+    const stored = registry.getPolicy("checkout").policy;
+    assert.deepEqual(stored.loadBalancing, { policy: "ring_hash", hashOn: { header: "x-user" }, ringSize: { min: 1024, max: 8388608 } });
+    const expected = { service: "checkout", ...(parse(CLUSTER_FIELDS) as object) };
+    const yaml = await run(["policy", "get", "checkout", "--admin", url]);
+    assert.equal(yaml.code, 0, yaml.stderr);
+    assert.deepEqual(parse(yaml.stdout), expected);
+    assert.match(yaml.stdout, /^service: checkout\nsubsets:[^]*\nroutes:[^]*\noutlierDetection:[^]*\nmaxRequests: 10\nloadBalancing:[^]*\ndnsFallback:[^]*\nfailover:\n/);
+    const json = await run(["policy", "get", "checkout", "--json", "--admin", url]);
+    assert.deepEqual(JSON.parse(json.stdout), expected);
+    const again = await run(["policy", "diff", "-f", "-", "--admin", url], yaml.stdout);
+    assert.deepEqual(again, { code: 0, stdout: "checkout: unchanged\n", stderr: "" });
+    const changed = await run(["policy", "diff", "-f", "-", "--admin", url], yaml.stdout.replace("maxRequests: 10", "maxRequests: 20"));
+    assert.deepEqual(changed.stdout.trimEnd().split("\n").filter((l) => /^[+-] /.test(l)), ["- maxRequests: 10", "+ maxRequests: 20"]);
+  });
+
+  it("cli policy - a bad issue-19 field exits 1 with its path and sends nothing", async () => {
+    const path = await file("bad-cluster.yaml", CLUSTER_FIELDS.replace("header: x-user", "header: grpc-user").replace("port: 443", "port: 0"));
+    const result = await run(["policy", "apply", "-f", path, "--admin", recorderUrl]);
+    assert.equal(result.code, 1);
+    const lines = result.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 3, result.stderr);
+    assert.ok(lines.some((line) => line.includes(`${path}: loadBalancing.hashOn.header: the grpc- prefix is reserved`)), result.stderr);
+    assert.ok(lines.some((line) => line.includes(`${path}: dnsFallback.port: must be an integer from 1 to 65535, got 0`)), result.stderr);
+    assert.deepEqual(requests, []);
   });
 
   it("cli policy - diff prints what would change and applies nothing", async () => {

@@ -190,7 +190,7 @@ ${SUBSETS}routes:
     assertIssue(issuesOf(() => parsePolicyDocuments("service: [", "p.yaml")), "documents[0]", /p\.yaml.*not valid YAML/);
     assert.match(issuesOf(() => parsePolicyDocuments("\n", "empty.yaml"))[0]?.message ?? "", /empty\.yaml holds no policy document/);
     assertIssue(issuesOf(() => parsePolicyDocuments("service: a\n---\nservice: a\n", "p.yaml")), "documents[1].service", /already has a policy in documents\[0\]/);
-    assertIssue(issuesOf(() => parsePolicyDocuments("- 1\n", "p.yaml")), "", /an object \{service, subsets, routes\}/);
+    assertIssue(issuesOf(() => parsePolicyDocuments("- 1\n", "p.yaml")), "", /an object \{service, subsets, routes, outlierDetection, maxRequests, loadBalancing, dnsFallback, failover\}/);
   });
 });
 
@@ -206,5 +206,181 @@ describe("policy-validate - API bodies", () => {
     assertIssue(issuesOf(() => parsePolicyList({ documents: [{ service: "a" }, { service: "b", routes: [{ to: [{ subset: "x" }] }] }] })), "documents[1].routes[0].to[0].subset", /unknown subset "x"; there are no subsets/);
     assertIssue(issuesOf(() => parsePolicyList({ documents: [] })), "documents", /1 to 256/);
     assertIssue(issuesOf(() => parsePolicyList({ documents: [{ service: "a" }], extra: 1 })), "extra", /unknown field/);
+  });
+});
+
+/** The issues of a one-document file with the given top-level YAML lines. */
+function fieldIssues(lines: string): readonly Issue[] {
+  return issuesOf(() => parsePolicyDocuments(`service: checkout\n${lines}`, "policy.yaml"));
+}
+
+function parseFields(lines: string) {
+  const [document] = parsePolicyDocuments(`service: checkout\n${lines}`, "policy.yaml");
+  assert.ok(document);
+  return document.policy;
+}
+
+describe("policy-validate - issue 19 fields", () => {
+  it("policy-validate - parses the issue's example of every field, canonical and frozen", () => {
+    const policy = parseFields(`failover: { zones: [z1, z2] }
+dnsFallback: { port: 443, name: checkout.internal }
+loadBalancing: { ringSize: { max: 8388608, min: 1024 }, hashOn: { header: x-user }, policy: ring_hash }
+maxRequests: 10
+outlierDetection: { failurePercentage: { requestVolume: 20, minimumHosts: 3, threshold: 85 }, maxEjectionPercent: 50, baseEjectionMs: 30000, intervalMs: 1000, consecutiveErrors: 5 }
+`);
+    assert.deepEqual(Object.keys(policy), ["subsets", "routes", "outlierDetection", "maxRequests", "loadBalancing", "dnsFallback", "failover"]);
+    assert.deepEqual(Object.keys(policy.outlierDetection ?? {}), ["consecutiveErrors", "intervalMs", "baseEjectionMs", "maxEjectionPercent", "failurePercentage"]);
+    assert.deepEqual(policy.outlierDetection?.failurePercentage, { threshold: 85, minimumHosts: 3, requestVolume: 20 });
+    assert.equal(policy.maxRequests, 10);
+    assert.deepEqual(policy.loadBalancing, { policy: "ring_hash", hashOn: { header: "x-user" }, ringSize: { min: 1024, max: 8388608 } });
+    assert.deepEqual(Object.keys(policy.loadBalancing ?? {}), ["policy", "hashOn", "ringSize"]);
+    assert.deepEqual(policy.dnsFallback, { name: "checkout.internal", port: 443 });
+    assert.deepEqual(Object.keys(policy.dnsFallback ?? {}), ["name", "port"]);
+    assert.deepEqual(policy.failover, { zones: ["z1", "z2"] });
+    assert.ok(Object.isFrozen(policy.failover?.zones));
+    assert.ok(Object.isFrozen(policy.outlierDetection?.failurePercentage));
+  });
+
+  it("policy-validate - the smallest valid forms, and absent fields stay absent", () => {
+    const policy = parseFields(`outlierDetection: { consecutiveErrors: 1 }\nloadBalancing: { policy: round_robin }\ndnsFallback: { port: 1 }\nfailover: { regions: [eu-west.1] }\nmaxRequests: 4294967295\n`);
+    assert.deepEqual(policy.outlierDetection, { consecutiveErrors: 1 });
+    assert.deepEqual(policy.loadBalancing, { policy: "round_robin" });
+    assert.deepEqual(policy.dnsFallback, { port: 1 });
+    assert.deepEqual(policy.failover, { regions: ["eu-west.1"] });
+    assert.equal(policy.maxRequests, 4294967295);
+    assert.deepEqual(parseFields(`outlierDetection: { failurePercentage: { threshold: 0, minimumHosts: 1, requestVolume: 1 }, maxEjectionPercent: 0 }\n`).outlierDetection, { maxEjectionPercent: 0, failurePercentage: { threshold: 0, minimumHosts: 1, requestVolume: 1 } });
+    assert.deepEqual(parseFields(`loadBalancing: { policy: ring_hash, ringSize: { min: 7, max: 7 } }\n`).loadBalancing, { policy: "ring_hash", ringSize: { min: 7, max: 7 } });
+    const plain = parseFields("");
+    for (const key of ["outlierDetection", "maxRequests", "loadBalancing", "dnsFallback", "failover"]) assert.ok(!(key in plain), key);
+  });
+
+  it("policy-validate - outlierDetection: a detector is required, ranges, integers and unknown fields", () => {
+    assertIssue(fieldIssues(`outlierDetection: {}\n`), "outlierDetection", /must have consecutiveErrors, failurePercentage or both/);
+    assertIssue(fieldIssues(`outlierDetection: { intervalMs: 1000 }\n`), "outlierDetection", /consecutiveErrors, failurePercentage or both/);
+    assertIssue(fieldIssues(`outlierDetection: 5\n`), "outlierDetection", /an object with consecutiveErrors or failurePercentage.*got 5/);
+    const issues = fieldIssues(`outlierDetection: { consecutiveErrors: 0, intervalMs: 3600001, baseEjectionMs: 0, maxEjectionPercent: 101, successRate: {} }\n`);
+    assertIssue(issues, "outlierDetection.consecutiveErrors", /integer from 1 to 1000, got 0/);
+    assertIssue(issues, "outlierDetection.intervalMs", /integer from 1 to 3600000, got 3600001/);
+    assertIssue(issues, "outlierDetection.baseEjectionMs", /integer from 1 to 3600000, got 0/);
+    assertIssue(issues, "outlierDetection.maxEjectionPercent", /integer from 0 to 100, got 101/);
+    assertIssue(issues, "outlierDetection.successRate", /unknown field; allowed fields are consecutiveErrors, intervalMs, baseEjectionMs, maxEjectionPercent, failurePercentage$/);
+    assert.equal(issues.length, 5, JSON.stringify(issues));
+    assertIssue(fieldIssues(`outlierDetection: { consecutiveErrors: 2.5 }\n`), "outlierDetection.consecutiveErrors", /integer/);
+    assertIssue(fieldIssues(`outlierDetection: { consecutiveErrors: "5" }\n`), "outlierDetection.consecutiveErrors", /integer from 1 to 1000, got "5"/);
+  });
+
+  it("policy-validate - outlierDetection.failurePercentage: threshold 0-100, minimumHosts 1-1000, requestVolume 1-1000000, all required", () => {
+    const issues = fieldIssues(`outlierDetection: { failurePercentage: { threshold: 101, minimumHosts: 0, requestVolume: 1000001, stdev: 1 } }\n`);
+    assertIssue(issues, "outlierDetection.failurePercentage.threshold", /integer from 0 to 100, got 101/);
+    assertIssue(issues, "outlierDetection.failurePercentage.minimumHosts", /integer from 1 to 1000, got 0/);
+    assertIssue(issues, "outlierDetection.failurePercentage.requestVolume", /integer from 1 to 1000000, got 1000001/);
+    assertIssue(issues, "outlierDetection.failurePercentage.stdev", /allowed fields are threshold, minimumHosts, requestVolume$/);
+    assert.ok(!issues.some((i) => i.path === "outlierDetection"), "a failurePercentage, even a bad one, counts as a detector");
+    const missing = fieldIssues(`outlierDetection: { failurePercentage: { threshold: 85.5 } }\n`);
+    assertIssue(missing, "outlierDetection.failurePercentage.threshold", /integer from 0 to 100, got 85.5/);
+    assertIssue(missing, "outlierDetection.failurePercentage.minimumHosts", /is required; must be an integer from 1 to 1000/);
+    assertIssue(missing, "outlierDetection.failurePercentage.requestVolume", /is required; must be an integer from 1 to 1000000/);
+    assertIssue(fieldIssues(`outlierDetection: { failurePercentage: 85 }\n`), "outlierDetection.failurePercentage", /an object \{threshold, minimumHosts, requestVolume\}, got 85/);
+  });
+
+  it("policy-validate - maxRequests is an integer from 1 to 4294967295", () => {
+    for (const bad of ["0", "-1", "4294967296", "1.5", '"10"', "null"]) {
+      assertIssue(fieldIssues(`maxRequests: ${bad}\n`), "maxRequests", /integer from 1 to 4294967295/);
+    }
+  });
+
+  it("policy-validate - loadBalancing: the policy, and hashOn and ringSize only with ring_hash", () => {
+    assertIssue(fieldIssues(`loadBalancing: { policy: maglev }\n`), "loadBalancing.policy", /one of round_robin, ring_hash, got "maglev"/);
+    assertIssue(fieldIssues(`loadBalancing: { policy: RING_HASH }\n`), "loadBalancing.policy", /one of round_robin, ring_hash/);
+    assertIssue(fieldIssues(`loadBalancing: { hashOn: { header: x-user } }\n`), "loadBalancing.policy", /is required; must be one of round_robin, ring_hash/);
+    const issues = fieldIssues(`loadBalancing: { policy: round_robin, hashOn: { header: x-user }, ringSize: { min: 1, max: 2 }, choiceCount: 2 }\n`);
+    assertIssue(issues, "loadBalancing.hashOn", /only for policy ring_hash; leave it out for policy round_robin/);
+    assertIssue(issues, "loadBalancing.ringSize", /only for policy ring_hash/);
+    assertIssue(issues, "loadBalancing.choiceCount", /allowed fields are policy, hashOn, ringSize$/);
+    assert.equal(issues.length, 3, JSON.stringify(issues));
+    assertIssue(fieldIssues(`loadBalancing: ring_hash\n`), "loadBalancing", /an object \{policy, hashOn, ringSize\}, got "ring_hash"/);
+  });
+
+  it("policy-validate - loadBalancing.ringSize: 1-8388608 each (grpc-js-xds's cap), min at most max, both given", () => {
+    const issues = fieldIssues(`loadBalancing: { policy: ring_hash, ringSize: { min: 0, max: 8388609 } }\n`);
+    assertIssue(issues, "loadBalancing.ringSize.min", /integer from 1 to 8388608, got 0/);
+    assertIssue(issues, "loadBalancing.ringSize.max", /integer from 1 to 8388608, got 8388609/);
+    assert.equal(issues.length, 2, JSON.stringify(issues));
+    assertIssue(fieldIssues(`loadBalancing: { policy: ring_hash, ringSize: { min: 2048, max: 1024 } }\n`), "loadBalancing.ringSize.max", /at least min \(2048\), got 1024/);
+    assertIssue(fieldIssues(`loadBalancing: { policy: ring_hash, ringSize: { max: 1024 } }\n`), "loadBalancing.ringSize.min", /is required/);
+    assertIssue(fieldIssues(`loadBalancing: { policy: ring_hash, ringSize: { min: 1, max: 2, hash: xx } }\n`), "loadBalancing.ringSize.hash", /allowed fields are min, max$/);
+  });
+
+  it("policy-validate - loadBalancing.hashOn.header: a lowercase header stock clients hash on", () => {
+    const cases: readonly [string, RegExp][] = [
+      ["X-User", /lowercase header name.*got "X-User"/],
+      ['":path"', /pseudo-headers are not request metadata/],
+      ["grpc-timeout", /grpc- prefix is reserved by gRPC/],
+      ["trace-bin", /do not hash binary \(-bin\) headers/],
+      ["content-type", /hash content-type as the constant "application\/grpc"/],
+      ['"x user"', /lowercase header name/],
+      ['""', /lowercase header name/],
+      ["7", /lowercase header name.*got 7/],
+    ];
+    for (const [header, why] of cases) assertIssue(fieldIssues(`loadBalancing: { policy: ring_hash, hashOn: { header: ${header} } }\n`), "loadBalancing.hashOn.header", why);
+    assertIssue(fieldIssues(`loadBalancing: { policy: ring_hash, hashOn: {} }\n`), "loadBalancing.hashOn.header", /is required/);
+    assertIssue(fieldIssues(`loadBalancing: { policy: ring_hash, hashOn: { header: x, cookie: y } }\n`), "loadBalancing.hashOn.cookie", /allowed fields are header$/);
+    assert.equal(parseFields(`loadBalancing: { policy: ring_hash, hashOn: { header: x-grpc-user } }\n`).loadBalancing?.hashOn?.header, "x-grpc-user");
+  });
+
+  it("policy-validate - dnsFallback: a lowercase host name without a trailing dot, and a port from 1 to 65535", () => {
+    assert.equal(parseFields(`dnsFallback: { name: a-1.b.internal, port: 65535 }\n`).dnsFallback?.name, "a-1.b.internal");
+    assert.equal(parseFields(`dnsFallback: { name: ${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(61)}, port: 1 }\n`).dnsFallback?.name?.length, 253);
+    for (const bad of ["checkout.internal.", "Checkout.internal", "a..b", "-a.b", "a-.b", ".a", "a_b.c", "", `${"a".repeat(64)}.b`, `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(62)}`]) {
+      assertIssue(fieldIssues(`dnsFallback: { name: "${bad}", port: 443 }\n`), "dnsFallback.name", /a DNS host name: lowercase labels.*without a trailing dot/);
+    }
+    assertIssue(fieldIssues(`dnsFallback: { name: checkout.internal }\n`), "dnsFallback.port", /is required; must be an integer from 1 to 65535/);
+    for (const port of ["0", "65536", "44.3", '"443"']) assertIssue(fieldIssues(`dnsFallback: { port: ${port} }\n`), "dnsFallback.port", /integer from 1 to 65535/);
+    assertIssue(fieldIssues(`dnsFallback: { port: 443, ttl: 30 }\n`), "dnsFallback.ttl", /allowed fields are name, port$/);
+    assertIssue(fieldIssues(`dnsFallback: true\n`), "dnsFallback", /an object \{name, port\}/);
+  });
+
+  it("policy-validate - failover: exactly one of zones and regions, a non-empty list of unique locality names", () => {
+    assertIssue(fieldIssues(`failover: {}\n`), "failover", /exactly one of zones and regions; got none/);
+    assertIssue(fieldIssues(`failover: { zones: [z1], regions: [r1] }\n`), "failover", /exactly one of zones and regions; got both/);
+    assertIssue(fieldIssues(`failover: { zones: [] }\n`), "failover.zones", /list of 1 to 64 unique names/);
+    assertIssue(fieldIssues(`failover: { zones: z1 }\n`), "failover.zones", /list of 1 to 64 unique names.*got "z1"/);
+    assertIssue(fieldIssues(`failover: { zones: [z1, z2, z1] }\n`), "failover.zones[2]", /"z1" is listed twice; list each zone once/);
+    assertIssue(fieldIssues(`failover: { regions: [r1, r1] }\n`), "failover.regions[1]", /list each region once/);
+    const names = fieldIssues(`failover: { zones: ["", "eu west", "${"z".repeat(64)}", 3] }\n`);
+    for (const index of [0, 1, 2, 3]) assertIssue(names, `failover.zones[${index}]`, /1–63 characters of \[A-Za-z0-9._-\]/);
+    assertIssue(fieldIssues(`failover: { zones: [${Array.from({ length: 65 }, (_, i) => `z${i}`).join(", ")}] }\n`), "failover.zones", /1 to 64/);
+    assertIssue(fieldIssues(`failover: { zones: [z1], order: nearest }\n`), "failover.order", /allowed fields are zones, regions$/);
+  });
+
+  it("policy-validate - a document lists the issue-19 fields among the allowed ones", () => {
+    assertIssue(fieldIssues(`circuitBreaker: { maxRequests: 1 }\n`), "circuitBreaker", /allowed fields are service, subsets, routes, outlierDetection, maxRequests, loadBalancing, dnsFallback, failover$/);
+  });
+
+  it("policy-validate - every problem of every new field at once, with routes' problems, in files, API bodies and lists", () => {
+    const text = `outlierDetection: { maxEjectionPercent: 200 }
+maxRequests: 0
+loadBalancing: { policy: round_robin, hashOn: { header: grpc-user } }
+dnsFallback: { name: "a.", port: 0 }
+failover: { zones: [z1, z1], regions: [r1] }
+routes: [{ to: [{ subset: nope }] }]
+`;
+    const expected = [
+      "dnsFallback.name",
+      "dnsFallback.port",
+      "failover",
+      "failover.zones[1]",
+      "loadBalancing.hashOn",
+      "loadBalancing.hashOn.header",
+      "maxRequests",
+      "outlierDetection",
+      "outlierDetection.maxEjectionPercent",
+      "routes[0].to[0].subset",
+    ];
+    assert.deepEqual(fieldIssues(text).map((i) => i.path).sort(), expected);
+    const body = { outlierDetection: { maxEjectionPercent: 200 }, maxRequests: 0, loadBalancing: { policy: "round_robin", hashOn: { header: "grpc-user" } }, dnsFallback: { name: "a.", port: 0 }, failover: { zones: ["z1", "z1"], regions: ["r1"] }, routes: [{ to: [{ subset: "nope" }] }] };
+    assert.deepEqual(issuesOf(() => parsePolicyBody("checkout", body)).map((i) => i.path).sort(), expected);
+    assert.deepEqual(issuesOf(() => parsePolicyList({ documents: [{ service: "a" }, { service: "checkout", ...body }] })).map((i) => i.path).sort(), expected.map((path) => `documents[1].${path}`));
+    assert.deepEqual(parsePolicyBody("checkout", { maxRequests: 3, failover: { zones: ["z1"] } }).policy, { subsets: [], routes: [], maxRequests: 3, failover: { zones: ["z1"] } });
   });
 });

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { NotFoundError, ValidationError } from "../../src/errors/index.js";
-import { createMemoryStore, createRegistry, parsePolicyDocuments, type Registry } from "../../src/registry/index.js";
+import { createMemoryStore, createRegistry, openStore, parsePolicyDocuments, type Registry } from "../../src/registry/index.js";
 
 const FILE = `service: checkout
 subsets: [{ name: v1, match: { version: "1" } }, { name: v2, match: { version: "2" } }]
@@ -80,3 +83,34 @@ test("registry policy - diffPolicies says create, unchanged or update with a lin
       ["-         weight: 90", "+         weight: 80", "-         weight: 10", "+         weight: 20"],
     );
   }));
+
+test("registry policy - the issue-19 fields survive an sqlite store closed and opened again, in canonical order", async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), "steadymesh-policy-19-"));
+  try {
+    const [document] = parsePolicyDocuments(
+      `service: checkout
+failover: { regions: [r2, r1] }
+dnsFallback: { port: 8443 }
+loadBalancing: { policy: ring_hash, hashOn: { header: x-user } }
+maxRequests: 7
+outlierDetection: { failurePercentage: { threshold: 50, minimumHosts: 2, requestVolume: 10 }, baseEjectionMs: 5000 }
+`,
+      "p.yaml",
+    );
+    assert.ok(document);
+    const first = await createRegistry(await openStore("sqlite", { dataDir }));
+    await first.applyPolicies([document]);
+    await first.close();
+    const second = await createRegistry(await openStore("sqlite", { dataDir }));
+    try {
+      const stored = second.getPolicy("checkout").policy;
+      assert.deepEqual(stored, document.policy);
+      assert.deepEqual(Object.keys(stored), ["subsets", "routes", "outlierDetection", "maxRequests", "loadBalancing", "dnsFallback", "failover"]);
+      assert.deepEqual(stored.failover, { regions: ["r2", "r1"] }, "the order is the failover order");
+    } finally {
+      await second.close();
+    }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { SteadyError, ValidationError } from "../../errors/index.js";
-import { parsePolicyDocuments, policyYaml, type PolicyDiff, type PolicyDocument } from "../../registry/index.js";
+import { documentFromWire, parsePolicyDocuments, policyWire, policyYaml, type PolicyDiff, type PolicyDocument, type PolicyWire } from "../../registry/index.js";
 import { segment } from "../admin-client.js";
 import { adminClient, withAdminOption, type CliContext } from "../context.js";
 import { ProblemsError } from "../problems-error.js";
@@ -10,10 +10,8 @@ import { dnsLabel } from "../parse.js";
 
 type AdminOptions = { admin: string; token?: string; tokenFile?: string; ca?: string };
 
-/** The wire form of a document: `{service, subsets, routes}`, as the policy routes take and give it. */
-function wire(document: PolicyDocument) {
-  return { service: document.service, subsets: document.policy.subsets, routes: document.policy.routes };
-}
+/** The wire form of a document: `{service, subsets, routes, …}`, as the policy routes take and give it. */
+const wire = policyWire;
 
 /** Longest policy file read (standard input included): far beyond any real policy, short of exhausting memory. */
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
@@ -63,7 +61,7 @@ const FILE_HELP = "policy file, YAML or JSON, one or more documents separated by
  * every document in one request, applied by the server in one commit.
  */
 export function addPolicyCommands(program: Command, context: CliContext): void {
-  const policy = program.command("policy").description("traffic policies: subsets, routes, weighted splits, timeouts, retries and fault injection per service");
+  const policy = program.command("policy").description("traffic policies: subsets, routes, weighted splits, timeouts, retries, fault injection, outlier detection, circuit breaking, ring hash, DNS fallback and locality failover per service");
 
   const apply = policy
     .command("apply")
@@ -86,9 +84,9 @@ export function addPolicyCommands(program: Command, context: CliContext): void {
     .option("--json", "print JSON instead of YAML")
     .addHelpText("after", "\nExample:\n  steadymesh policy get checkout > checkout-policy.yaml\n");
   withAdminOption(get).action(async (service: string, options: AdminOptions & { json?: boolean }) => {
-    const document = await adminClient(options).request<ReturnType<typeof wire>>("GET", `/v1/services/${segment(service)}/policy`);
+    const document = await adminClient(options).request<PolicyWire>("GET", `/v1/services/${segment(service)}/policy`);
     if (options.json) context.print(JSON.stringify(document, null, 2));
-    else context.io.stdout.write(policyYaml({ service: document.service, policy: { subsets: document.subsets, routes: document.routes } }));
+    else context.io.stdout.write(policyYaml(documentFromWire(document)));
   });
 
   const remove = policy
