@@ -14,6 +14,10 @@ as JSON lines on stdin and each gets one JSON line on stdout:
       (grpc.xds_channel_credentials with insecure fallback: mTLS where the
       Cluster has an UpstreamTlsContext, with the bootstrap's certificate
       providers, plain text elsewhere)
+      optional: "method" ("SayHello", the default, or "SayHelloAgain": the same
+      messages under another path, as test/helpers/policy-backend.ts serves),
+      "metadata" ({"x-canary": "yes"}: sent with every call) and "timed": true
+      (each result also carries "ms", the call's wall time in milliseconds)
   {"op":"reset"}   (closes the channels; the next call makes new ones)
 It exits when stdin closes.
 
@@ -23,11 +27,15 @@ No generated stubs: steadymesh.test.HelloRequest and HelloReply
 
 import json
 import sys
+import time
 
 import grpc
 import grpc.experimental
 
-METHOD = "/steadymesh.test.Greeter/SayHello"
+METHODS = {
+    "SayHello": "/steadymesh.test.Greeter/SayHello",
+    "SayHelloAgain": "/steadymesh.test.Greeter/SayHelloAgain",
+}
 
 
 def encode_request(name):
@@ -83,21 +91,29 @@ def new_channel(target, credentials):
     raise ValueError("credentials: unknown %r; allowed: insecure, xds" % credentials)
 
 
-def say_hello(target, credentials):
+def stub_for(target, credentials, method):
+    """One channel per (target, credentials), shared by both methods' stubs."""
+    if method not in METHODS:
+        raise ValueError("method: unknown %r; allowed: %s" % (method, ", ".join(METHODS)))
     key = (target, credentials)
     if key not in channels:
-        channel = new_channel(target, credentials)
-        stub = channel.unary_unary(METHOD, request_serializer=encode_request, response_deserializer=decode_reply)
-        channels[key] = (channel, stub)
-    return channels[key][1]
+        channels[key] = (new_channel(target, credentials), {})
+    channel, stubs = channels[key]
+    if method not in stubs:
+        stubs[method] = channel.unary_unary(METHODS[method], request_serializer=encode_request, response_deserializer=decode_reply)
+    return stubs[method]
 
 
-def call_once(target, deadline_ms, credentials):
+def call_once(target, deadline_ms, credentials, method, metadata, timed):
+    started = time.monotonic()
     try:
-        reply = say_hello(target, credentials)("test", timeout=deadline_ms / 1000.0)
-        return {"ok": True, "backend": reply["backend"]}
+        reply = stub_for(target, credentials, method)("test", timeout=deadline_ms / 1000.0, metadata=metadata)
+        result = {"ok": True, "backend": reply["backend"]}
     except grpc.RpcError as err:
-        return {"ok": False, "code": err.code().value[0], "details": err.details() or ""}
+        result = {"ok": False, "code": err.code().value[0], "details": err.details() or ""}
+    if timed:
+        result["ms"] = (time.monotonic() - started) * 1000.0
+    return result
 
 
 def handle(cmd):
@@ -110,7 +126,10 @@ def handle(cmd):
         count = cmd.get("count", 1)
         deadline_ms = cmd.get("deadlineMs", 1000)
         credentials = cmd.get("credentials", "insecure")
-        return {"results": [call_once(cmd["target"], deadline_ms, credentials) for _ in range(count)]}
+        method = cmd.get("method", "SayHello")
+        metadata = tuple(sorted(cmd.get("metadata", {}).items())) or None
+        timed = cmd.get("timed", False)
+        return {"results": [call_once(cmd["target"], deadline_ms, credentials, method, metadata, timed) for _ in range(count)]}
     return {"error": "op: unknown %r; allowed: call, reset" % cmd["op"]}
 
 

@@ -18,6 +18,17 @@ export function grpcioMissing(): string | undefined {
   return undefined;
 }
 
+/** One grpcio call's result with its wall time in the child. */
+export type TimedCallResult = CallResult & { ms: number };
+
+/** What `GrpcioProcess.callMethod` sends with each call. */
+export interface CallOptions {
+  readonly count?: number;
+  readonly deadlineMs?: number;
+  /** Request metadata, sent with every call (lowercase keys). */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
 /** A stock Python grpcio client in its own process (test/helpers/grpcio-client-child.py). */
 export interface GrpcioProcess {
   /** grpc.__version__ as the child reported it. */
@@ -29,6 +40,11 @@ export interface GrpcioProcess {
    * grpc.xds_channel_credentials (insecure fallback) instead of an insecure channel.
    */
   call(target: string, count: number, deadlineMs?: number, credentials?: "insecure" | "xds"): Promise<CallResult[]>;
+  /**
+   * `count` (default 1) RPCs of `method` one after another on the insecure
+   * channel of `target`, each with `metadata`, each timed.
+   */
+  callMethod(target: string, method: "SayHello" | "SayHelloAgain", options?: CallOptions): Promise<TimedCallResult[]>;
   /** Calls until `done(result)` holds or `timeoutMs` passes; returns the last result. */
   callUntil(target: string, done: (r: CallResult) => boolean, timeoutMs?: number, credentials?: "insecure" | "xds"): Promise<CallResult>;
   /** Closes the channels; the next call makes new ones (the process's xDS client stays). */
@@ -70,6 +86,9 @@ export async function startGrpcioProcess(bootstrap: object, env: Record<string, 
     xdsChannelCredentials,
     async call(target, count, deadlineMs = 1000, credentials = "insecure") {
       return (await send<{ results: CallResult[] }>({ op: "call", target, count, deadlineMs, credentials })).results;
+    },
+    async callMethod(target, method, { count = 1, deadlineMs = 1000, metadata = {} } = {}) {
+      return (await send<{ results: TimedCallResult[] }>({ op: "call", target, count, deadlineMs, method, metadata, timed: true })).results;
     },
     async callUntil(target, done, timeoutMs = 10_000, credentials = "insecure") {
       const end = Date.now() + timeoutMs;
