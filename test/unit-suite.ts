@@ -107,6 +107,7 @@ import "./unit/snapshot-incremental.test.js";
 import "./unit/snapshot-security.test.js";
 import "./unit/snapshot-isolation.test.js";
 import "./unit/snapshot-policy.test.js";
+import "./unit/snapshot-protection.test.js";
 import "./unit/snapshot.test.js";
 import "./unit/sorted-map.test.js";
 import "./unit/spine-failures.test.js";

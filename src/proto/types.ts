@@ -164,6 +164,13 @@ export interface RouteAction {
   weighted_clusters?: { clusters: { name: string; weight: UInt32Value }[] };
   max_stream_duration?: { max_stream_duration: Duration };
   retry_policy?: RouteRetryPolicy;
+  /** gRFC A42: what a ring_hash Cluster hashes a call on. */
+  hash_policy?: RouteHashPolicy[];
+}
+
+/** envoy.config.route.v3.RouteAction.HashPolicy, the header form (the one steadymesh sends). */
+export interface RouteHashPolicy {
+  header: { header_name: string };
 }
 
 /** envoy.config.route.v3.RetryPolicy as gRFC A44 reads it. */
@@ -194,10 +201,38 @@ export interface Cluster {
   type?: "EDS";
   eds_cluster_config?: { eds_config?: ConfigSource; service_name: string };
   lb_policy: LbPolicyName;
-  ring_hash_lb_config?: { hash_function: "XX_HASH" };
+  ring_hash_lb_config?: { hash_function: "XX_HASH"; minimum_ring_size?: UInt64Value; maximum_ring_size?: UInt64Value };
   connect_timeout?: Duration;
+  /** gRFC A50. */
+  outlier_detection?: OutlierDetection;
+  /** gRFC A32: gRPC clients read max_requests of the DEFAULT priority's threshold. */
+  circuit_breakers?: { thresholds: { priority: "DEFAULT"; max_requests: UInt32Value }[] };
   /** `envoy.transport_sockets.tls` with an UpstreamTlsContext: mTLS to the cluster's endpoints (gRFC A29). */
   transport_socket?: TransportSocket;
+}
+
+/** google.protobuf.UInt64Value (as a number: ring sizes stay far below 2^53). */
+export interface UInt64Value {
+  value: number;
+}
+
+/**
+ * envoy.config.cluster.v3.OutlierDetection, the fields steadymesh sends.
+ * gRPC clients (gRFC A50) read interval, base_ejection_time,
+ * max_ejection_time, max_ejection_percent and the success_rate_* and
+ * failure_percentage_* fields; Envoy also reads consecutive_5xx.
+ */
+export interface OutlierDetection {
+  interval?: Duration;
+  base_ejection_time?: Duration;
+  max_ejection_percent?: UInt32Value;
+  consecutive_5xx?: UInt32Value;
+  enforcing_consecutive_5xx: UInt32Value;
+  enforcing_success_rate: UInt32Value;
+  failure_percentage_threshold?: UInt32Value;
+  failure_percentage_minimum_hosts?: UInt32Value;
+  failure_percentage_request_volume?: UInt32Value;
+  enforcing_failure_percentage: UInt32Value;
 }
 
 // ---- Security (gRFC A29, A41) ---------------------------------------------

@@ -52,8 +52,12 @@ export const clusterResource: ResourceType<typeof CLUSTER_TYPE> = {
  *   and ring sizes at most 8,388,608 with minimum ≤ maximum (Envoy); when
  *   load_balancing_policy is set the client ignores lb_policy and uses the
  *   first entry it knows, which must be RoundRobin for the guard to pass it;
- * - lrs_server, when set, is `self`; outlier_detection durations and
- *   percentages in range; a transport_socket, when set, holds an
+ * - lrs_server, when set, is `self`; outlier_detection (gRFC A50)
+ *   durations non-negative and max_ejection_percent, enforcing_success_rate,
+ *   failure_percentage_threshold and enforcing_failure_percentage 0-100 (the
+ *   client checks no other outlier field, and reads no consecutive_* one);
+ *   circuit_breakers (A32) is accepted as is: the client takes max_requests
+ *   of the last DEFAULT-priority threshold; a transport_socket, when set, holds an
  *   UpstreamTlsContext gRPC accepts (validateTransportSocket);
  * - a non-empty name and a connect_timeout, when set, above zero (Envoy).
  */

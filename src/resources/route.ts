@@ -54,7 +54,8 @@ export const routeResource: ResourceType<typeof ROUTE_TYPE> = {
  * - typed_per_filter_config overrides must be Router configs or HTTPFaults
  *   that grpc-js-xds parses (validateFaultFilter): the client rejects
  *   unregistered filter types and the guard cannot read the others;
- * - a safe_regex header matcher's regex compiles as RE2 (re2.ts).
+ * - a safe_regex header matcher's regex, and a hash_policy header's
+ *   regex_rewrite pattern, compile as RE2 (re2.ts).
  * Also used for an HttpConnectionManager's inline route_config; on the
  * server side (`side`), routes need non_forwarding_action instead of route.
  */
@@ -139,6 +140,19 @@ function checkRouteAction(codec: Codec, action: Message, findings: Findings): vo
       findings.add(specifier, `is not supported by gRPC clients; allowed: ${SUPPORTED_CLUSTER_SPECIFIERS.join(", ")}`);
   }
   checkRetryPolicy(sub(action, "retry_policy"), findings.at("retry_policy"));
+  messages(action["hash_policy"]).forEach((policy, i) => checkHashPolicy(policy, findings.at(`hash_policy[${i}]`)));
+}
+
+/**
+ * grpc-js-xds's validator accepts every hash_policy (gRFC A42: the client
+ * uses `header` and `filter_state` io.grpc.channel_id and skips the others),
+ * but its resolver compiles a header's regex_rewrite pattern with RE2 and
+ * throws when it does not compile: the guard rejects that here.
+ */
+function checkHashPolicy(policy: Message, findings: Findings): void {
+  const pattern = sub(sub(sub(policy, "header"), "regex_rewrite"), "pattern");
+  const problem = pattern ? re2Problem(text(pattern["regex"])) : undefined;
+  if (problem) findings.add("header.regex_rewrite.pattern.regex", `${problem}; stock clients compile it with RE2 when they read the route and fail`);
 }
 
 function checkWeightedClusters(codec: Codec, weighted: Message, findings: Findings): void {

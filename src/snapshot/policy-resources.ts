@@ -21,6 +21,7 @@ import {
   type RouteConfiguration,
   type RouteMatch,
 } from "../proto/index.js";
+import { routeHashPolicy } from "./protection-resources.js";
 
 /** Name of the fault injection HTTP filter: the Listener lists it, and routes key their HTTPFault overrides by it. */
 export const FAULT_FILTER_NAME = "envoy.filters.http.fault";
@@ -34,11 +35,14 @@ const SERVING: ReadonlySet<Health> = new Set<Health>(["healthy", "unknown"]);
 /**
  * The RouteConfiguration `name` for `policy`: one virtual host for every
  * authority, the policy's routes in order, then the implied catch-all to
- * the service's own Cluster. `codec` packs the fault overrides.
+ * the service's own Cluster; every route hashes on the ring_hash policy's
+ * header, if any (protection-resources.ts). `codec` packs the fault overrides.
  */
 export function policyRouteConfiguration(name: string, policy: TrafficPolicy, codec: Codec): RouteConfiguration {
   const routes = policy.routes.map((route) => routeFor(name, route, codec));
   routes.push({ match: { prefix: "" }, route: { cluster: name } });
+  const hashPolicy = routeHashPolicy(policy);
+  if (hashPolicy) for (const route of routes) if (route.route) route.route.hash_policy = hashPolicy;
   return { name, virtual_hosts: [{ name, domains: ["*"], routes }] };
 }
 

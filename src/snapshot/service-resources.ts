@@ -27,6 +27,7 @@ import { subsetResourceName, type Health, type Instance, type LbPolicy, type Mtl
 import type { ServiceEntry } from "../registry/index.js";
 import { compareStrings, createResource } from "./assemble.js";
 import { policyHttpFilters, policyRouteConfiguration, subsetEntry } from "./policy-resources.js";
+import { protectionKey, withTrafficProtection } from "./protection-resources.js";
 import { encodeServerListeners, serviceSecurityOf, upstreamTransportSocket, withClusterSecurity, type Intention, type SecurityOptions, type ServiceSecurity } from "./security-resources.js";
 import type { Resource } from "./snapshot.js";
 
@@ -71,7 +72,8 @@ export interface EncodedService {
  * them again): the Listener depends on the name and whether the policy
  * injects faults, the RouteConfiguration on the name and the policy (by
  * identity: stored records are frozen, so a new policy is a new object),
- * the Cluster on the lb policy and mtls mode too, the ClusterLoadAssignment
+ * the Cluster on the lb policy, mtls mode and the policy's protections
+ * (outlier detection, circuit breaking, load balancing) too, the ClusterLoadAssignment
  * on the instances, the server Listeners on the instances' addresses and the
  * mode and intentions, the subsets' Clusters on the policy, lb policy and
  * mode, and their ClusterLoadAssignments on those and the instances.
@@ -83,7 +85,11 @@ export function encodeServiceResources(entry: ServiceEntry, codec: Codec, option
   const sameSecurity = before !== undefined && securityKey(before.entry.service) === securityKey(entry.service);
   const policy = entry.service.policy;
   const samePolicy = before !== undefined && before.entry.service.policy === policy;
-  const sameCluster = before !== undefined && before.entry.service.lbPolicy === entry.service.lbPolicy && mtlsOf(before.entry.service) === mode;
+  const sameCluster =
+    before !== undefined &&
+    before.entry.service.lbPolicy === entry.service.lbPolicy &&
+    mtlsOf(before.entry.service) === mode &&
+    protectionKey(before.entry.service.policy) === protectionKey(policy);
   const byType = {
     [LISTENER_TYPE]:
       (before && hasFault(before.entry.service) === hasFault(entry.service) ? before.resources.byType[LISTENER_TYPE] : undefined) ??
@@ -93,7 +99,7 @@ export function encodeServiceResources(entry: ServiceEntry, codec: Codec, option
       createResource(ROUTE_TYPE, name, codec.encodeResource(ROUTE_TYPE, policy ? policyRouteConfiguration(name, policy, codec) : routeConfigurationFor(name))),
     [CLUSTER_TYPE]:
       (sameCluster ? before.resources.byType[CLUSTER_TYPE] : undefined) ??
-      createResource(CLUSTER_TYPE, name, codec.encodeResource(CLUSTER_TYPE, withClusterSecurity(clusterFor(name, entry.service.lbPolicy), mode, options, codec))),
+      createResource(CLUSTER_TYPE, name, codec.encodeResource(CLUSTER_TYPE, withClusterSecurity(withTrafficProtection(clusterFor(name, entry.service.lbPolicy), policy), mode, options, codec))),
     [ENDPOINT_TYPE]:
       (before?.entry.instances === entry.instances ? before.resources.byType[ENDPOINT_TYPE] : undefined) ??
       createResource(ENDPOINT_TYPE, name, encodeLoadAssignment(name, entry, codec)),
@@ -119,7 +125,8 @@ function hasFault(service: Service): boolean {
 }
 
 /**
- * Each subset's Cluster (the service's lb policy and mTLS treatment; its
+ * Each subset's Cluster (the service's lb policy, the policy's protections
+ * and mTLS treatment; its
  * SPIFFE ID is the service's) and ClusterLoadAssignment (only its
  * instances). `clustersBefore`: resources encoded for the same policy, lb
  * policy and mode, whose Clusters are reused, and whose ClusterLoadAssignments
@@ -131,7 +138,7 @@ function encodeSubsets(entry: ServiceEntry, policy: TrafficPolicy, codec: Codec,
   const reused = new Map(clustersBefore.filter((resource) => resource.typeUrl === CLUSTER_TYPE).map((resource) => [resource.name, resource]));
   const transport = upstreamTransportSocket(service, mtlsOf(entry.service), options, codec);
   const clusters = names.map((name) => {
-    const cluster = clusterFor(name, entry.service.lbPolicy);
+    const cluster = withTrafficProtection(clusterFor(name, entry.service.lbPolicy), policy);
     return reused.get(name) ?? createResource(CLUSTER_TYPE, name, codec.encodeResource(CLUSTER_TYPE, transport ? { ...cluster, transport_socket: transport } : cluster));
   });
   const bySubsetName = new Map(policy.subsets.map((subset) => [subsetResourceName(service, subset.name), subset]));

@@ -3,8 +3,9 @@
  * real gRPC servers on 127.0.0.1 that answer `SayHello` and a second method,
  * `SayHelloAgain` (the same messages under another path, so that a route can
  * match one method and not the other), each reply naming the backend. A
- * backend can be told to delay its answers or to fail every other call with
- * a given code (exactly half of the calls it receives, in arrival order).
+ * backend can be told to delay its answers, to fail every other call with
+ * a given code (exactly half of the calls it receives, in arrival order), or
+ * to fail every call.
  */
 import * as grpc from "@grpc/grpc-js";
 import { loadGreeter, type HelloReply } from "./greeter.js";
@@ -24,6 +25,8 @@ export interface Behaviour {
   readonly delayMs?: number;
   /** Fails every other call it receives (the 2nd, 4th, …) with this code. */
   readonly failHalfWith?: grpc.status;
+  /** Fails every call it receives with this code. */
+  readonly failAllWith?: grpc.status;
 }
 
 export interface PolicyBackend {
@@ -42,9 +45,14 @@ export async function startPolicyBackend(id: string): Promise<PolicyBackend> {
   let seq = 0;
   const handler = (method: MethodName) => (call: grpc.ServerUnaryCall<{ name: string }, HelloReply>, callback: grpc.sendUnaryData<HelloReply>) => {
     received[method]++;
-    const { delayMs = 0, failHalfWith } = behaviour;
-    const fail = failHalfWith !== undefined && ++seq % 2 === 0;
-    const answer = () => (fail ? callback({ code: failHalfWith, details: `${id} fails every other call` }) : callback(null, { message: `hello ${call.request.name}`, backend: id }));
+    const { delayMs = 0, failHalfWith, failAllWith } = behaviour;
+    const failure =
+      failAllWith !== undefined
+        ? { code: failAllWith, details: `${id} fails every call` }
+        : failHalfWith !== undefined && ++seq % 2 === 0
+          ? { code: failHalfWith, details: `${id} fails every other call` }
+          : undefined;
+    const answer = () => (failure ? callback(failure) : callback(null, { message: `hello ${call.request.name}`, backend: id }));
     if (delayMs > 0) setTimeout(answer, delayMs);
     else answer();
   };
