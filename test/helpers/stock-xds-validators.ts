@@ -13,7 +13,7 @@ let stock: Promise<Record<ResourceTypeUrl, StockResourceType>> | undefined;
 
 function loadStock(): Promise<Record<ResourceTypeUrl, StockResourceType>> {
   stock ??= import("@grpc/grpc-js-xds").then((xds) => {
-    xds.register();
+    xds.register(); // registers the HTTP filters and LB policies the validators look up
     const require = createRequire(import.meta.url);
     const dir = "@grpc/grpc-js-xds/build/src/xds-resource-type";
     return {
@@ -26,13 +26,21 @@ function loadStock(): Promise<Record<ResourceTypeUrl, StockResourceType>> {
   return stock;
 }
 
-/** grpc-js-xds's verdict on `bytes` as a resource of `type`: its decode error, or undefined when it accepts them. */
+/**
+ * grpc-js-xds's verdict on `bytes` as a resource of `type`: its decode
+ * error, or undefined when it accepts them. A validator that throws rejects
+ * the resource too: `threw: <error>`.
+ */
 export async function stockError(type: ResourceTypeUrl, bytes: Uint8Array): Promise<string | undefined> {
   const validators = await loadStock();
   try {
     return validators[type].decode({ bootstrap: { certificateProviders: {} } }, { type_url: type, value: Buffer.from(bytes) }).error;
   } catch (error) {
-    // A validator that throws rejects the resource.
-    return error instanceof Error ? error.message : String(error);
+    return `threw: ${String(error)}`;
   }
+}
+
+/** True when grpc-js-xds accepts `bytes` as a resource of `type`. */
+export async function stockAccepts(type: ResourceTypeUrl, bytes: Uint8Array): Promise<boolean> {
+  return (await stockError(type, bytes)) === undefined;
 }

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
 import { test } from "node:test";
 import { validateSnapshot } from "../../src/guard/validate.js";
 import {
@@ -17,6 +16,7 @@ import { buildSnapshot, createResource, createSnapshot, type Resource, type Snap
 
 import { entry, view } from "../helpers/registry-view.js";
 import { xdsMessages } from "../helpers/xds-messages.js";
+import { stockError } from "../helpers/stock-xds-validators.js";
 
 const codec = loadCodec();
 
@@ -52,37 +52,6 @@ const withRoutes = (...routes: object[]) => routeConfig([vhost({ routes })]);
 const ringHash = (config: object) => cluster({ lb_policy: "RING_HASH", ring_hash_lb_config: config });
 
 // ---- The stock client's own validators, to show a case is a real NACK -----
-
-interface StockResourceType {
-  decode(context: object, resource: { type_url: string; value: Buffer }): { error?: string };
-}
-
-let stockValidators: Promise<Record<ResourceTypeUrl, StockResourceType>> | undefined;
-
-function loadStock(): Promise<Record<ResourceTypeUrl, StockResourceType>> {
-  stockValidators ??= import("@grpc/grpc-js-xds").then((xds) => {
-    xds.register(); // registers the HTTP filters the Listener validator looks up
-    const require = createRequire(import.meta.url);
-    const dir = "@grpc/grpc-js-xds/build/src/xds-resource-type";
-    return {
-      [LISTENER_TYPE]: require(`${dir}/listener-resource-type.js`).ListenerResourceType.get(),
-      [ROUTE_TYPE]: require(`${dir}/route-config-resource-type.js`).RouteConfigurationResourceType.get(),
-      [CLUSTER_TYPE]: require(`${dir}/cluster-resource-type.js`).ClusterResourceType.get(),
-      [ENDPOINT_TYPE]: require(`${dir}/endpoint-resource-type.js`).EndpointResourceType.get(),
-    };
-  });
-  return stockValidators;
-}
-
-/** The stock client's error for `body`; a validator that throws rejects too. */
-async function stockError(type: ResourceTypeUrl, body: Uint8Array): Promise<string | undefined> {
-  const validators = await loadStock();
-  try {
-    return validators[type].decode({ bootstrap: { certificateProviders: {} } }, { type_url: type, value: Buffer.from(body) }).error;
-  } catch (error) {
-    return `threw: ${String(error)}`;
-  }
-}
 
 // ---- One case per check --------------------------------------------------
 

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
 import { test } from "node:test";
 import { decodeResource } from "../../src/client/xds-resources.js";
 import { validateSnapshot } from "../../src/guard/validate.js";
@@ -18,6 +17,7 @@ import { RESOURCE_KINDS, checkResource, type ResourceType } from "../../src/reso
 import { buildSnapshot, type Snapshot } from "../../src/snapshot/index.js";
 import { entry, view } from "../helpers/registry-view.js";
 import { withBody as snapshotWithBody, xdsMessages } from "../helpers/xds-messages.js";
+import { stockError } from "../helpers/stock-xds-validators.js";
 
 /**
  * One corpus of good and bad resources, judged by both sides that decide
@@ -155,33 +155,6 @@ function clientVerdict(type: ResourceTypeUrl, body: Uint8Array): string[] {
   return decoded.errors;
 }
 
-interface StockResourceType {
-  decode(context: object, resource: { type_url: string; value: Buffer }): { error?: string };
-}
-
-let stock: Promise<Record<ResourceTypeUrl, StockResourceType>> | undefined;
-
-/** grpc-js-xds's own error for `body`, undefined when it accepts it; a validator that throws rejects too. */
-async function stockVerdict(type: ResourceTypeUrl, body: Uint8Array): Promise<string | undefined> {
-  stock ??= import("@grpc/grpc-js-xds").then((xds) => {
-    xds.register(); // registers the HTTP filters and LB policies the validators look up
-    const require = createRequire(import.meta.url);
-    const dir = "@grpc/grpc-js-xds/build/src/xds-resource-type";
-    return {
-      [LISTENER_TYPE]: require(`${dir}/listener-resource-type.js`).ListenerResourceType.get(),
-      [ROUTE_TYPE]: require(`${dir}/route-config-resource-type.js`).RouteConfigurationResourceType.get(),
-      [CLUSTER_TYPE]: require(`${dir}/cluster-resource-type.js`).ClusterResourceType.get(),
-      [ENDPOINT_TYPE]: require(`${dir}/endpoint-resource-type.js`).EndpointResourceType.get(),
-    };
-  });
-  const validators = await stock;
-  try {
-    return validators[type].decode({ bootstrap: { certificateProviders: {} } }, { type_url: type, value: Buffer.from(body) }).error;
-  } catch (error) {
-    return `threw: ${String(error)}`;
-  }
-}
-
 function pathOf(problem: string, decodeFailure: boolean): string {
   if (decodeFailure) return "";
   const colon = problem.indexOf(": ");
@@ -215,10 +188,10 @@ for (const c of CORPUS) {
       assert.ok(guard.length > 0, "the resource is rejected");
       assert.equal(pathOf(guard[0]!, decodeFailure), c.rejectAt, guard.join(" | "));
     }
-    const stockError = await stockVerdict(c.type, body);
-    const stockRejects = stockError !== undefined;
-    if (c.stricterThanStock) assert.equal(stockRejects, false, `grpc-js-xds accepts it (${c.stricterThanStock}): ${stockError ?? ""}`);
-    else assert.equal(stockRejects, c.rejectAt !== undefined, `grpc-js-xds agrees: ${stockError ?? "accepted"}`);
+    const verdict = await stockError(c.type, body);
+    const stockRejects = verdict !== undefined;
+    if (c.stricterThanStock) assert.equal(stockRejects, false, `grpc-js-xds accepts it (${c.stricterThanStock}): ${verdict ?? ""}`);
+    else assert.equal(stockRejects, c.rejectAt !== undefined, `grpc-js-xds agrees: ${verdict ?? "accepted"}`);
   });
 }
 

@@ -6,7 +6,6 @@
  * validators and grpc-js-xds's own agree on good and bad policy resources.
  */
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
 import { test } from "node:test";
 import { validateSnapshot } from "../../src/guard/validate.js";
 import {
@@ -25,6 +24,7 @@ import { buildSnapshot, createBuildCache, createResource, createSnapshot, type B
 import { decodeResource } from "../../src/client/xds-resources.js";
 import { blackHoles, describeRoute } from "../../src/snapshot/policy-resources.js";
 import { entry, view, type InstanceSpec } from "../helpers/registry-view.js";
+import { stockAccepts } from "../helpers/stock-xds-validators.js";
 
 const codec = loadCodec();
 
@@ -171,36 +171,6 @@ test("snapshot policy - blackHoles lists routes that weight a subset with no sen
 });
 
 // ---- Cross-check: our validators and grpc-js-xds's, on the same bytes ------
-
-interface StockResourceType {
-  decode(context: object, resource: { type_url: string; value: Buffer }): { error?: string };
-}
-
-let stock: Promise<Record<ResourceTypeUrl, StockResourceType>> | undefined;
-function loadStock(): Promise<Record<ResourceTypeUrl, StockResourceType>> {
-  stock ??= import("@grpc/grpc-js-xds").then((xds) => {
-    xds.register();
-    const require = createRequire(import.meta.url);
-    const dir = "@grpc/grpc-js-xds/build/src/xds-resource-type";
-    return {
-      [LISTENER_TYPE]: require(`${dir}/listener-resource-type.js`).ListenerResourceType.get(),
-      [ROUTE_TYPE]: require(`${dir}/route-config-resource-type.js`).RouteConfigurationResourceType.get(),
-      [CLUSTER_TYPE]: require(`${dir}/cluster-resource-type.js`).ClusterResourceType.get(),
-      [ENDPOINT_TYPE]: require(`${dir}/endpoint-resource-type.js`).EndpointResourceType.get(),
-    };
-  });
-  return stock;
-}
-
-async function stockAccepts(type: ResourceTypeUrl, bytes: Uint8Array): Promise<boolean> {
-  const validators = await loadStock();
-  try {
-    return validators[type].decode({ bootstrap: { certificateProviders: {} } }, { type_url: type, value: Buffer.from(bytes) }).error === undefined;
-  } catch {
-    // A validator that throws rejects the resource.
-    return false;
-  }
-}
 
 const fault = (message: object) => codec.packAny(HTTP_FAULT_TYPE_NAME, message as never);
 const FAULT_FILTER = "envoy.filters.http.fault";
