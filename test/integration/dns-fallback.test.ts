@@ -138,4 +138,29 @@ describe("DNS fallback with a stock grpc-js-xds client", () => {
     for (let i = 0; i < 20; i++) after.push(await callMethod(client, "SayHello"));
     assert.ok(after.every((o) => o.ok && o.backend === "eds-a"), JSON.stringify(after.map(backendOf)));
   });
+
+  test("dns fallback - MEASURED FACT (grpc-js-xds 1.14): a fallback name that does not resolve takes the whole service down, EDS endpoints or not", async (t) => {
+    // A second service with live EDS endpoints and a fallback name no resolver knows (.invalid is reserved, RFC 6761).
+    await cp.register("orders", "eds-a", a.port);
+    const file = join(dir, "unresolvable.yaml");
+    await writeFile(file, `service: orders\ndnsFallback: { name: no-such-host.invalid, port: ${dns.port} }\n`);
+    const applied = await cli(["policy", "apply", "-f", file]);
+    assert.equal(applied.code, 0, applied.stderr);
+    await generationOf(Number(/revision (\d+)/.exec(applied.stdout)?.[1] ?? 0), ["pushed"]);
+    const orders = policyClient("xds:///orders", { [BOOTSTRAP_KEY]: JSON.stringify(buildBootstrap({ nodeId: "dns-fallback-client-2", xds: [`127.0.0.1:${cp.xds.port}`] })) });
+    try {
+      const outcomes: Outcome[] = [];
+      for (let i = 0; i < 10; i++) outcomes.push(await callMethod(orders, "SayHello", { deadlineMs: 1000 }));
+      const summary = [...new Set(outcomes.map((o) => (o.ok ? o.backend : `${o.code} ${o.details}`)))].join(" | ");
+      t.diagnostic(`orders with an unresolvable fallback name and 1 EDS endpoint: ${summary}`);
+      // The stock client builds no configuration for the aggregate until every child has resolved, so
+      // nothing is served. If this starts to pass calls, the client improved: update README ("DNS fallback").
+      assert.ok(
+        outcomes.every((o) => !o.ok),
+        `MEASURED FACT CHANGED for grpc-js-xds: expected every call to fail while the fallback name does not resolve, observed ${summary}`,
+      );
+    } finally {
+      orders.close();
+    }
+  });
 });
