@@ -28,7 +28,10 @@ export interface RouteModel {
 export interface ClusterModel {
   readonly kind: "cluster";
   readonly name: string;
-  readonly edsName: string;
+  /** The ClusterLoadAssignment an EDS Cluster asks for; undefined for a LOGICAL_DNS or aggregate Cluster. */
+  readonly edsName: string | undefined;
+  /** An aggregate Cluster's children in priority order (gRFC A37); empty otherwise. */
+  readonly children: readonly string[];
 }
 export interface EndpointsModel {
   readonly kind: "endpoints";
@@ -65,10 +68,19 @@ function modelOf(codec: Codec, decoded: AnyDecoded): ResourceModel {
     case ROUTE_TYPE:
       return routeModel(decoded);
     case CLUSTER_TYPE:
-      return { kind: "cluster", name: decoded.name, edsName: edsServiceName(decoded) };
+      return clusterModel(codec, decoded);
     case ENDPOINT_TYPE:
       return endpointsModel(decoded);
   }
+}
+
+function clusterModel(codec: Codec, decoded: DecodedResource<typeof CLUSTER_TYPE>): ClusterModel {
+  if (decoded.message.cluster_type) {
+    const children = referencesOf(codec, decoded).filter((reference) => reference.type === CLUSTER_TYPE).map((reference) => reference.name);
+    return { kind: "cluster", name: decoded.name, edsName: undefined, children };
+  }
+  const edsName = decoded.message.type === "EDS" ? edsServiceName(decoded) : undefined;
+  return { kind: "cluster", name: decoded.name, edsName, children: [] };
 }
 
 function routeModel(decoded: DecodedResource<typeof ROUTE_TYPE>): RouteModel {
@@ -98,16 +110,22 @@ function clusterOfRoute(route: DecodedResource<typeof ROUTE_TYPE>["message"]["vi
   return best?.name;
 }
 
-/** Validation guarantees every lb_endpoint a socket address with an IP and a port. */
+/**
+ * Validation guarantees every lb_endpoint a socket address with an IP and a
+ * port. Like gRPC's priority LB policy, the endpoints of the first priority
+ * that has a usable one (locality failover, issue 19); none when no priority has.
+ */
 function endpointsModel(decoded: DecodedResource<typeof ENDPOINT_TYPE>): EndpointsModel {
-  const endpoints: ResolvedEndpoint[] = [];
+  const byPriority = new Map<number, ResolvedEndpoint[]>();
   for (const group of decoded.message.endpoints) {
     if (!group.load_balancing_weight?.value) continue; // gRPC clients drop a locality without a weight
-    if ((group.priority ?? 0) !== 0) continue; // only the top priority is used while it has endpoints
+    const priority = group.priority ?? 0;
     for (const lb of group.lb_endpoints) {
       const socket = lb.endpoint?.address?.socket_address;
       if (!socket || !USABLE_HEALTH.has(lb.health_status)) continue;
-      endpoints.push({
+      let list = byPriority.get(priority);
+      if (!list) byPriority.set(priority, (list = []));
+      list.push({
         address: socket.address,
         port: socket.port_value ?? 0,
         weight: lb.load_balancing_weight?.value || 1,
@@ -116,5 +134,6 @@ function endpointsModel(decoded: DecodedResource<typeof ENDPOINT_TYPE>): Endpoin
       });
     }
   }
-  return { kind: "endpoints", name: decoded.name, endpoints };
+  const first = Math.min(...byPriority.keys());
+  return { kind: "endpoints", name: decoded.name, endpoints: byPriority.get(first) ?? [] };
 }

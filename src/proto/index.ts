@@ -1,5 +1,7 @@
 /** Public face of src/proto: xDS type URLs, message shapes, the codec and the ADS service definition. */
 export {
+  AGGREGATE_CLUSTER_TYPE,
+  CLUSTER_CONFIG_TYPE_NAME,
   CLUSTER_TYPE,
   DOWNSTREAM_TLS_CONTEXT_TYPE_NAME,
   ENDPOINT_TYPE,

@@ -23,6 +23,8 @@ const ENTRY_FILES = [
   "envoy/extensions/filters/http/rbac/v3/rbac.proto",
   // Traffic policy (issue 18): the fault injection HTTP filter (gRFC A33); it imports common/fault/v3/fault.proto.
   "envoy/extensions/filters/http/fault/v3/fault.proto",
+  // DNS fallback (issue 19): the aggregate cluster's ClusterConfig (gRFC A37).
+  "envoy/extensions/clusters/aggregate/v3/cluster.proto",
 ] as const;
 
 /** The four trees under `@grpc/grpc-js-xds/deps/`; every import resolves against one of them. */

@@ -47,6 +47,11 @@ export const UPSTREAM_TLS_CONTEXT_TYPE_NAME = "envoy.extensions.transport_socket
 /** The fault injection HTTP filter (gRFC A33): in `http_filters[].typed_config` and a route's `typed_per_filter_config`. */
 export const HTTP_FAULT_TYPE_NAME = "envoy.extensions.filters.http.fault.v3.HTTPFault" as const;
 
+/** The aggregate cluster's config (gRFC A37), in a Cluster's `cluster_type.typed_config`. */
+export const CLUSTER_CONFIG_TYPE_NAME = "envoy.extensions.clusters.aggregate.v3.ClusterConfig" as const;
+/** The `cluster_type` name of an aggregate cluster. */
+export const AGGREGATE_CLUSTER_TYPE = "envoy.clusters.aggregate" as const;
+
 /** The prefix of every type URL we send and accept. */
 export const TYPE_URL_PREFIX = "type.googleapis.com/" as const;
 

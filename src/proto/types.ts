@@ -19,6 +19,7 @@ import type {
   ENDPOINT_TYPE,
   HTTP_CONNECTION_MANAGER_TYPE_NAME,
   HTTP_FAULT_TYPE_NAME,
+  CLUSTER_CONFIG_TYPE_NAME,
   LISTENER_TYPE,
   RBAC_TYPE_NAME,
   ROUTE_TYPE,
@@ -191,8 +192,13 @@ export type LbPolicyName = "ROUND_ROBIN" | "RING_HASH";
 /** envoy.config.cluster.v3.Cluster, always of type EDS. */
 export interface Cluster {
   name: string;
-  type?: "EDS";
+  /** EDS, or LOGICAL_DNS (a DNS fallback's child, gRFC A37); unset for an aggregate cluster, which sets cluster_type. */
+  type?: "EDS" | "LOGICAL_DNS";
   eds_cluster_config?: { eds_config?: ConfigSource; service_name: string };
+  /** An aggregate cluster: name `envoy.clusters.aggregate`, typed_config a packed ClusterConfig. */
+  cluster_type?: { name: string; typed_config: Any };
+  /** LOGICAL_DNS only: one locality with one endpoint whose socket_address holds the host name and port. */
+  load_assignment?: ClusterLoadAssignment;
   lb_policy: LbPolicyName;
   ring_hash_lb_config?: { hash_function: "XX_HASH" };
   connect_timeout?: Duration;
@@ -317,6 +323,12 @@ export interface PackableMessage {
   [HTTP_FAULT_TYPE_NAME]: HttpFault;
   [DOWNSTREAM_TLS_CONTEXT_TYPE_NAME]: DownstreamTlsContext;
   [UPSTREAM_TLS_CONTEXT_TYPE_NAME]: UpstreamTlsContext;
+  [CLUSTER_CONFIG_TYPE_NAME]: ClusterConfig;
+}
+
+/** envoy.extensions.clusters.aggregate.v3.ClusterConfig: the child Clusters, in priority order (gRFC A37). */
+export interface ClusterConfig {
+  clusters: string[];
 }
 export type PackableTypeName = keyof PackableMessage;
 

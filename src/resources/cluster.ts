@@ -1,5 +1,5 @@
 import { show } from "../errors/index.js";
-import { CLUSTER_TYPE, ENDPOINT_TYPE, type Codec } from "../proto/index.js";
+import { AGGREGATE_CLUSTER_TYPE, CLUSTER_CONFIG_TYPE_NAME, CLUSTER_TYPE, ENDPOINT_TYPE, ProtoDecodeError, typeUrlOf, type Any, type Codec } from "../proto/index.js";
 import { decodeResource, equalDecoded, type Decoded } from "./decode.js";
 import { anyOf, enumName, isSet, messages, num, sub, text, whichOf, wrapped, type Findings, type Message } from "./fields.js";
 import type { Reference, ResourceType } from "./resource-type.js";
@@ -10,6 +10,8 @@ const MAX_RING_SIZE = 8_388_608;
 /** The ring sizes a client assumes when the config leaves them unset. */
 const DEFAULT_MIN_RING_SIZE = 1024;
 const DEFAULT_MAX_RING_SIZE = MAX_RING_SIZE;
+
+const DISCOVERY_TYPES = "EDS, LOGICAL_DNS, or cluster_type envoy.clusters.aggregate";
 
 const SUPPORTED_LB_POLICIES = ["ROUND_ROBIN", "RING_HASH"] as const;
 
@@ -38,16 +40,18 @@ export const clusterResource: ResourceType<typeof CLUSTER_TYPE> = {
   decode: (codec, body) => decodeResource(codec, CLUSTER_TYPE, body),
   validate: (codec, decoded, findings) => validateCluster(codec, decoded.message as unknown as Message, findings),
   equal: equalDecoded,
-  references: (_codec, decoded) => clusterReferences(decoded),
+  references: (codec, decoded) => clusterReferences(codec, decoded),
 };
 
 /**
  * Reports what grpc-js-xds (ClusterResourceType.validateResource) NACKs in a
  * Cluster, narrowed to what steadymesh serves, plus Envoy's field rules:
- * - type EDS (not LOGICAL_DNS or a custom/aggregate cluster_type, which
- *   steadymesh never serves) with eds_cluster_config whose eds_config is
- *   `ads` (or `self`, which the client also accepts); an `xdstp:` name needs
- *   a service_name;
+ * - type EDS with eds_cluster_config whose eds_config is `ads` (or `self`,
+ *   which the client also accepts; an `xdstp:` name needs a service_name);
+ *   or type LOGICAL_DNS with a load_assignment of exactly one locality of
+ *   exactly one endpoint with a socket_address host and port_value; or a
+ *   cluster_type `envoy.clusters.aggregate` whose ClusterConfig names at
+ *   least one Cluster (gRFC A37: DNS fallback);
  * - lb_policy ROUND_ROBIN or RING_HASH; for RING_HASH, hash_function XX_HASH
  *   and ring sizes at most 8,388,608 with minimum ≤ maximum (Envoy); when
  *   load_balancing_policy is set the client ignores lb_policy and uses the
@@ -59,7 +63,7 @@ export const clusterResource: ResourceType<typeof CLUSTER_TYPE> = {
  */
 export function validateCluster(codec: Codec, cluster: Message, findings: Findings): void {
   if (text(cluster["name"]) === "") findings.add("name", "must not be empty");
-  checkDiscoveryType(cluster, findings);
+  checkDiscoveryType(codec, cluster, findings);
   const policy = sub(cluster, "load_balancing_policy");
   if (policy) checkLoadBalancingPolicy(policy, findings.at("load_balancing_policy"));
   else checkLbPolicy(cluster, findings);
@@ -73,18 +77,22 @@ export function validateCluster(codec: Codec, cluster: Message, findings: Findin
   if (timeout && durationNanos(timeout) <= 0) findings.add("connect_timeout", `must be greater than 0 (Envoy), got ${show(timeout)}`);
 }
 
-function checkDiscoveryType(cluster: Message, findings: Findings): void {
+function checkDiscoveryType(codec: Codec, cluster: Message, findings: Findings): void {
   if (isSet(cluster, "cluster_type")) {
-    findings.add("cluster_type", "custom (aggregate) clusters are not supported by steadymesh; allowed: type EDS");
+    checkAggregate(codec, sub(cluster, "cluster_type"), findings.at("cluster_type"));
     return;
   }
   const type = cluster["type"];
   if (type === undefined) {
-    findings.add("type", "is required; allowed: EDS");
+    findings.add("type", `is required; allowed: ${DISCOVERY_TYPES}`);
+    return;
+  }
+  if (type === "LOGICAL_DNS") {
+    checkLogicalDns(cluster, findings);
     return;
   }
   if (type !== "EDS") {
-    findings.add("type", `${enumName(type)} is not supported by steadymesh; allowed: EDS`);
+    findings.add("type", `${enumName(type)} is not supported by gRPC clients; allowed: ${DISCOVERY_TYPES}`);
     return;
   }
   const eds = sub(cluster, "eds_cluster_config");
@@ -100,6 +108,67 @@ function checkDiscoveryType(cluster: Message, findings: Findings): void {
   if (text(cluster["name"]).startsWith("xdstp:") && text(eds["service_name"]) === "") {
     findings.add("eds_cluster_config.service_name", "is required when the name starts with xdstp:");
   }
+}
+
+/** An aggregate cluster (gRFC A37): typed_config a ClusterConfig with at least one child (grpc-js), named envoy.clusters.aggregate (Envoy). */
+function checkAggregate(codec: Codec, clusterType: Message | undefined, findings: Findings): void {
+  if (text(clusterType?.["name"]) !== AGGREGATE_CLUSTER_TYPE) {
+    findings.add("name", `must be ${AGGREGATE_CLUSTER_TYPE} (the only custom cluster gRPC clients support), got ${show(clusterType?.["name"])}`);
+  }
+  const any = anyOf(clusterType, "typed_config");
+  if (!any) {
+    findings.add("typed_config", `is required; allowed: a ${CLUSTER_CONFIG_TYPE_NAME}`);
+    return;
+  }
+  if (any.type_url !== typeUrlOf(CLUSTER_CONFIG_TYPE_NAME)) {
+    findings.add("typed_config.type_url", `${show(any.type_url)} is not supported by gRPC clients; allowed: ${typeUrlOf(CLUSTER_CONFIG_TYPE_NAME)}`);
+    return;
+  }
+  const children = aggregateChildren(codec, any, findings);
+  if (children && children.length === 0) findings.add("typed_config.clusters", "must name at least one Cluster");
+  children?.forEach((child, i) => {
+    if (child === "") findings.add(`typed_config.clusters[${i}]`, "must not be empty");
+  });
+}
+
+/** The children of an aggregate's ClusterConfig, or undefined (reported) when it does not decode. */
+function aggregateChildren(codec: Codec, any: Any, findings?: Findings): string[] | undefined {
+  try {
+    return codec.unpackAny(CLUSTER_CONFIG_TYPE_NAME, any).clusters;
+  } catch (error) {
+    if (!(error instanceof ProtoDecodeError)) throw error;
+    findings?.add("typed_config", `does not decode as ${CLUSTER_CONFIG_TYPE_NAME}: ${error.message}`);
+    return undefined;
+  }
+}
+
+/** A LOGICAL_DNS cluster, as grpc-js-xds reads it: load_assignment with exactly one locality of exactly one endpoint, a host name (or address) and a port_value. */
+function checkLogicalDns(cluster: Message, findings: Findings): void {
+  const assignment = sub(cluster, "load_assignment");
+  if (!assignment) {
+    findings.add("load_assignment", "is required for type LOGICAL_DNS: one locality with one endpoint, the host name and port to resolve");
+    return;
+  }
+  const localities = messages(assignment["endpoints"]);
+  if (localities.length !== 1) {
+    findings.add("load_assignment.endpoints", `must hold exactly one locality for type LOGICAL_DNS, got ${localities.length}`);
+    return;
+  }
+  const endpoints = messages(localities[0]?.["lb_endpoints"]);
+  if (endpoints.length !== 1) {
+    findings.add("load_assignment.endpoints[0].lb_endpoints", `must hold exactly one endpoint for type LOGICAL_DNS, got ${endpoints.length}`);
+    return;
+  }
+  const path = "load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address";
+  const socket = sub(sub(sub(endpoints[0], "endpoint"), "address"), "socket_address");
+  if (!socket) {
+    findings.add(path, "is required for type LOGICAL_DNS: the host name and port to resolve");
+    return;
+  }
+  if (text(socket["address"]) === "") findings.add(`${path}.address`, "must not be empty: the host name to resolve");
+  const port = socket["port_value"];
+  if (whichOf(socket, ["port_value", "named_port"]) !== "port_value") findings.add(`${path}.port_value`, "is required; named_port is not supported by gRPC clients");
+  else if (typeof port !== "number" || port < 1 || port > 65535) findings.add(`${path}.port_value`, `must be 1-65535, got ${show(port)}`);
 }
 
 /** lb_policy, as grpc-js-xds reads it when load_balancing_policy is unset. */
@@ -156,9 +225,17 @@ function durationNanos(duration: Message): number {
   return (num(duration["seconds"]) ?? 0) * 1e9 + (num(duration["nanos"]) ?? 0);
 }
 
-/** An EDS cluster's ClusterLoadAssignment: eds_cluster_config.service_name, else the cluster's own name. */
-function clusterReferences(decoded: Decoded<typeof CLUSTER_TYPE>): Reference[] {
+/**
+ * An EDS cluster's ClusterLoadAssignment (eds_cluster_config.service_name,
+ * else the cluster's own name); an aggregate cluster's children (Clusters).
+ * Throws ProtoDecodeError for a ClusterConfig that does not decode.
+ */
+function clusterReferences(codec: Codec, decoded: Decoded<typeof CLUSTER_TYPE>): Reference[] {
   const cluster = decoded.message;
+  if (cluster.cluster_type) {
+    const children = codec.unpackAny(CLUSTER_CONFIG_TYPE_NAME, cluster.cluster_type.typed_config).clusters;
+    return children.map((name, i) => ({ path: `cluster_type.typed_config.clusters[${i}]`, type: CLUSTER_TYPE, name }));
+  }
   if (cluster.type !== "EDS") return [];
   const serviceName = cluster.eds_cluster_config?.service_name ?? "";
   return [serviceName

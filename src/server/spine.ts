@@ -38,6 +38,8 @@ export interface SpineDeps {
   readonly sliceMs?: number;
   /** The trust domain (`--trust-domain`) whose SPIFFE IDs mTLS and intentions name; the builder's default without it. */
   readonly trustDomain?: string | undefined;
+  /** The DNS domain (`--dns-domain`): a DNS fallback's default host is `{service}.service.{dnsDomain}`; `mesh` without it. */
+  readonly dnsDomain?: string | undefined;
   /**
    * Called before each publish with the snapshot's revision and the clock
    * time of the first registry change of the burst it holds (none for a
@@ -85,7 +87,7 @@ export interface Spine {
  */
 export function startSpine(deps: SpineDeps): Spine {
   const cache = createBuildCache();
-  const security = deps.trustDomain === undefined ? DEFAULT_SECURITY_OPTIONS : { trustDomain: deps.trustDomain };
+  const security = { ...DEFAULT_SECURITY_OPTIONS, ...(deps.trustDomain !== undefined && { trustDomain: deps.trustDomain }), ...(deps.dnsDomain !== undefined && { dnsDomain: deps.dnsDomain }) };
   const book = createFailureBook(deps);
   const sliceMs = deps.sliceMs ?? SLICE_MS;
   let previous = deps.initial;

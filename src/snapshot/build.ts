@@ -40,7 +40,7 @@ interface CacheState extends BuildCache {
   readonly facts: WeakMap<Resource, ResourceFacts>;
   /** The last build, which the next one starts from when it is given that build's snapshot as `previous`. */
   last?: LastBuild;
-  /** The trust domain of the first build: the resources held are for it only. */
+  /** The trust domain and DNS domain of the first build (domainsOf): the resources held are for them only. */
   trustDomain?: string;
 }
 
@@ -58,6 +58,11 @@ interface LastBuild {
 export function createBuildCache(): BuildCache {
   const state: CacheState = { kind: "snapshot-build-cache", services: new WeakMap(), failed: new WeakMap(), latest: new Map(), facts: new WeakMap() };
   return state;
+}
+
+/** What a build cache is keyed by: the resources depend on the trust domain and the DNS domain (DNS fallback's default host). */
+function domainsOf(options: SecurityOptions): string {
+  return `${options.trustDomain} ${options.dnsDomain ?? ""}`;
 }
 
 /** The trust domain when none is given (serve's `--trust-domain` default). */
@@ -82,8 +87,8 @@ export const DEFAULT_SECURITY_OPTIONS: SecurityOptions = Object.freeze({ trustDo
  */
 export function buildSnapshot(view: RegistryView, codec: Codec, cache?: BuildCache, previous?: Snapshot, options: SecurityOptions = DEFAULT_SECURITY_OPTIONS): BuildResult {
   const given = cache as CacheState | undefined;
-  if (given) given.trustDomain ??= options.trustDomain;
-  const state = given?.trustDomain === options.trustDomain ? given : undefined;
+  if (given) given.trustDomain ??= domainsOf(options);
+  const state = given?.trustDomain === domainsOf(options) ? given : undefined;
   const last = state?.last;
   if (state && last && previous && last.snapshot === previous && view.services instanceof SortedMap) {
     // Incremental: only the services that changed since the last build, and those that did not build then, are decided again.
@@ -197,7 +202,7 @@ export function* buildInSteps(
 ): Generator<Snapshot, BuildResult, undefined> {
   const state = cache as CacheState;
   const last = state.last;
-  const sameDomain = state.trustDomain === undefined || state.trustDomain === options.trustDomain;
+  const sameDomain = state.trustDomain === undefined || state.trustDomain === domainsOf(options);
   if (!last || !previous || last.snapshot !== previous || !sameDomain || !(view.services instanceof SortedMap)) return buildSnapshot(view, codec, cache, previous, options);
   const target = view.services as SortedMap<ServiceEntry>;
   const names = changedNames(last, target);

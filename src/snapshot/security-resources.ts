@@ -63,6 +63,8 @@ export interface SecurityOptions {
   readonly providerInstance?: string;
   /** The bootstrap's `server_listener_resource_name_template`; default SERVER_LISTENER_TEMPLATE. */
   readonly listenerTemplate?: string;
+  /** `--dns-domain` (default `mesh`): names a DNS fallback's default host, `{service}.service.{dnsDomain}` (dns-fallback.ts). */
+  readonly dnsDomain?: string;
 }
 
 /** The transport socket name gRPC clients and servers require. */

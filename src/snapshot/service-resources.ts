@@ -26,6 +26,8 @@ import {
 import { subsetResourceName, type Health, type Instance, type LbPolicy, type MtlsMode, type Service, type Subset, type TrafficPolicy } from "../registry/index.js";
 import type { ServiceEntry } from "../registry/index.js";
 import { compareStrings, createResource } from "./assemble.js";
+import { DEFAULT_DNS_DOMAIN, dnsFallbackClusters } from "./dns-fallback.js";
+import { withFailoverPriorities } from "./failover.js";
 import { policyHttpFilters, policyRouteConfiguration, subsetEntry } from "./policy-resources.js";
 import { encodeServerListeners, serviceSecurityOf, upstreamTransportSocket, withClusterSecurity, type Intention, type SecurityOptions, type ServiceSecurity } from "./security-resources.js";
 import type { Resource } from "./snapshot.js";
@@ -71,8 +73,8 @@ export interface EncodedService {
  * them again): the Listener depends on the name and whether the policy
  * injects faults, the RouteConfiguration on the name and the policy (by
  * identity: stored records are frozen, so a new policy is a new object),
- * the Cluster on the lb policy and mtls mode too, the ClusterLoadAssignment
- * on the instances, the server Listeners on the instances' addresses and the
+ * the Cluster on the lb policy, mtls mode and DNS fallback too, the
+ * ClusterLoadAssignment on the instances and failover, the server Listeners on the instances' addresses and the
  * mode and intentions, the subsets' Clusters on the policy, lb policy and
  * mode, and their ClusterLoadAssignments on those and the instances.
  */
@@ -83,7 +85,11 @@ export function encodeServiceResources(entry: ServiceEntry, codec: Codec, option
   const sameSecurity = before !== undefined && securityKey(before.entry.service) === securityKey(entry.service);
   const policy = entry.service.policy;
   const samePolicy = before !== undefined && before.entry.service.policy === policy;
-  const sameCluster = before !== undefined && before.entry.service.lbPolicy === entry.service.lbPolicy && mtlsOf(before.entry.service) === mode;
+  const sameCluster =
+    before !== undefined &&
+    before.entry.service.lbPolicy === entry.service.lbPolicy &&
+    mtlsOf(before.entry.service) === mode &&
+    sameDnsFallback(before.entry.service.policy, policy);
   const byType = {
     [LISTENER_TYPE]:
       (before && hasFault(before.entry.service) === hasFault(entry.service) ? before.resources.byType[LISTENER_TYPE] : undefined) ??
@@ -93,9 +99,9 @@ export function encodeServiceResources(entry: ServiceEntry, codec: Codec, option
       createResource(ROUTE_TYPE, name, codec.encodeResource(ROUTE_TYPE, policy ? policyRouteConfiguration(name, policy, codec) : routeConfigurationFor(name))),
     [CLUSTER_TYPE]:
       (sameCluster ? before.resources.byType[CLUSTER_TYPE] : undefined) ??
-      createResource(CLUSTER_TYPE, name, codec.encodeResource(CLUSTER_TYPE, withClusterSecurity(clusterFor(name, entry.service.lbPolicy), mode, options, codec))),
+      createResource(CLUSTER_TYPE, name, codec.encodeResource(CLUSTER_TYPE, serviceCluster(entry, mode, options, codec))),
     [ENDPOINT_TYPE]:
-      (before?.entry.instances === entry.instances ? before.resources.byType[ENDPOINT_TYPE] : undefined) ??
+      (before?.entry.instances === entry.instances && sameFailover(before.entry.service.policy, policy) ? before.resources.byType[ENDPOINT_TYPE] : undefined) ??
       createResource(ENDPOINT_TYPE, name, encodeLoadAssignment(name, entry, codec)),
   };
   const servers = !hasServerListeners(entry.service)
@@ -112,6 +118,23 @@ export function encodeServiceResources(entry: ServiceEntry, codec: Codec, option
 }
 
 const NO_SERVERS: readonly Resource[] = Object.freeze([]);
+
+/** The service's own Cluster: EDS, or with DNS fallback the aggregate of dns-fallback.ts. */
+function serviceCluster(entry: ServiceEntry, mode: MtlsMode, options: SecurityOptions, codec: Codec): Cluster {
+  const name = entry.service.name;
+  const eds = clusterFor(name, entry.service.lbPolicy);
+  const fallback = entry.service.policy?.dnsFallback;
+  if (!fallback) return withClusterSecurity(eds, mode, options, codec);
+  return dnsFallbackClusters(name, eds, fallback, options.dnsDomain ?? DEFAULT_DNS_DOMAIN, codec).aggregate;
+}
+
+function sameDnsFallback(a: TrafficPolicy | undefined, b: TrafficPolicy | undefined): boolean {
+  return a === b || JSON.stringify(a?.dnsFallback) === JSON.stringify(b?.dnsFallback);
+}
+
+function sameFailover(a: TrafficPolicy | undefined, b: TrafficPolicy | undefined): boolean {
+  return a === b || JSON.stringify(a?.failover) === JSON.stringify(b?.failover);
+}
 
 /** True when the service's policy injects faults on some route: its Listener then lists the fault filter. */
 function hasFault(service: Service): boolean {
@@ -134,6 +157,10 @@ function encodeSubsets(entry: ServiceEntry, policy: TrafficPolicy, codec: Codec,
     const cluster = clusterFor(name, entry.service.lbPolicy);
     return reused.get(name) ?? createResource(CLUSTER_TYPE, name, codec.encodeResource(CLUSTER_TYPE, transport ? { ...cluster, transport_socket: transport } : cluster));
   });
+  if (policy.dnsFallback) {
+    const { children } = dnsFallbackClusters(service, clusterFor(service, entry.service.lbPolicy), policy.dnsFallback, options.dnsDomain ?? DEFAULT_DNS_DOMAIN, codec, transport);
+    clusters.push(...children.map((child) => reused.get(child.name) ?? createResource(CLUSTER_TYPE, child.name, codec.encodeResource(CLUSTER_TYPE, child))));
+  }
   const bySubsetName = new Map(policy.subsets.map((subset) => [subsetResourceName(service, subset.name), subset]));
   const assignmentsBefore = new Map(clustersBefore.filter((resource) => resource.typeUrl === ENDPOINT_TYPE).map((resource) => [resource.name, resource]));
   const assignments = names.map((name) => {
@@ -248,9 +275,13 @@ const encodedEndpoints = new WeakMap<Codec, WeakMap<Instance, Uint8Array>>();
  * usable instance's LbEndpoint encoded once: a change to one instance of a
  * 20,000-instance service encodes one endpoint and copies the others' bytes.
  * The view keeps instances in id order, so each locality's run is in id
- * order as loadAssignmentFor sorts it.
+ * order as loadAssignmentFor sorts it. With a policy's `failover`, its
+ * localities get priorities (failover.ts).
  */
 export function encodeLoadAssignment(name: string, entry: ServiceEntry, codec: Codec): Uint8Array {
+  const failover = entry.service.policy?.failover;
+  // Priorities (failover.ts) take the reference path: the assembler writes priority 0 only.
+  if (failover) return codec.encodeResource(ENDPOINT_TYPE, withFailoverPriorities(loadAssignmentFor(name, entry), failover));
   let memo = encodedEndpoints.get(codec);
   if (!memo) encodedEndpoints.set(codec, (memo = new WeakMap()));
   const groups = new Map<string, { locality: { region: string; zone: string }; weight: number; endpoints: Uint8Array[]; lastId: string }>();

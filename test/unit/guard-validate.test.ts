@@ -188,7 +188,7 @@ const CASES: readonly Case[] = [
     expect: [["CDS/greeter: lb_policy", /^MAGLEV is not supported by gRPC clients; allowed: ROUND_ROBIN, RING_HASH$/]],
     stock: /unsupported lb_policy: MAGLEV/ },
   { name: "a STATIC cluster", type: CLUSTER_TYPE, message: cluster({ type: "STATIC", eds_cluster_config: undefined }),
-    expect: [["CDS/greeter: type", /^STATIC is not supported by steadymesh; allowed: EDS$/]],
+    expect: [["CDS/greeter: type", /^STATIC is not supported by gRPC clients; allowed: EDS, LOGICAL_DNS, or cluster_type envoy.clusters.aggregate$/]],
     stock: /Unsupported type STATIC/ },
   { name: "an EDS cluster without an ADS eds_config", type: CLUSTER_TYPE, message: cluster({ eds_cluster_config: { service_name: "greeter" } }),
     expect: [["CDS/greeter: eds_cluster_config.eds_config", /^must fetch endpoints over ADS, got no config source; allowed: ads \(or self\)$/]],
