@@ -124,7 +124,7 @@ test("lab - a bad scenario names every wrong field at once", () => {
       GOOD.replace("speed: 2", "speed: 0").replace("discovery: steady", "discovery: magic").replace("users: 10", "users: ten").replace("minSuccess: 0.99", "minSuccess: 1.5"),
       [
         "speed: must be a number above 0 and at most 100000, got 0",
-        "cohorts[1].discovery: must be one of xds-default, xds-remediated, xds-ignore-deletion, steady, dns, got \"magic\"",
+        "cohorts[1].discovery: must be one of xds-default, xds-remediated, xds-ignore-deletion, steady, dns, xds-dns-fallback, got \"magic\"",
         'workload.users: must be an integer from 1 to 100000, got "ten"',
         "slos[0].minSuccess: must be a number from 0 to 1, got 1.5",
       ],

@@ -9,6 +9,8 @@ const DISCOVERY_TEXT: Readonly<Record<DiscoveryMode, string>> = {
   "xds-ignore-deletion": "Stock @grpc/grpc-js-xds with the ignore_resource_deletion server feature (gRFC A53).",
   steady: "steadymesh's steady: resolver: live xDS, then the last-known-good endpoints on disk, then DNS SRV.",
   dns: "DNS discovery only, from steadymesh's DNS server.",
+  "xds-dns-fallback":
+    "Stock @grpc/grpc-js-xds with a default bootstrap (xds:///login); its service's dnsFallback policy makes login's Cluster an aggregate of [EDS, LOGICAL_DNS] (gRFC A37). The lab models the host's resolver forwarding .mesh to steadymesh's DNS, and the DNS name is a login load balancer in front of the login instances.",
 };
 
 /** What each lab control plane is, for a cohort's description. */
