@@ -210,7 +210,7 @@ test("lab dns fallback - bad controlPlanes and dnsFallback values are one line e
   ]);
   assert.deepEqual(issuesOf(SCENARIO(GOOD_POLICY.replace("[guarded]", "[]"))), ["timeline[0].controlPlanes: must name at least one control plane; leave it out for every one"]);
   assert.deepEqual(issuesOf(SCENARIO(GOOD_POLICY.replace("[guarded]", "[guarded, guarded]"))), ['timeline[0].controlPlanes[1]: names "guarded" twice']);
-  assert.deepEqual(issuesOf(SCENARIO(GOOD_POLICY.replace("[guarded]", "[backup]"))), ['timeline[0].controlPlanes[0]: must be a control plane, one of primary, guarded, got "backup"']);
+  assert.deepEqual(issuesOf(SCENARIO(GOOD_POLICY.replace("[guarded]", "[backup]"))), ['timeline[0].controlPlanes[0]: must be a control plane, one of primary, guarded, guarded-2, got "backup"']);
   assert.deepEqual(issuesOf(SCENARIO(GOOD_POLICY.replace("port: 15443", "port: 443"))), [
     "timeline[0].policy.dnsFallback: must be { name: login-lb.service.mesh, port: 15443 }, the lab's login load balancer, got login-lb.service.mesh:443",
   ]);

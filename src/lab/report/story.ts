@@ -17,6 +17,7 @@ const DISCOVERY_TEXT: Readonly<Record<DiscoveryMode, string>> = {
 const CONTROL_PLANE_TEXT: Readonly<Record<ControlPlaneName, string>> = {
   primary: "Its control plane runs without the push guard's holds (serve --no-guard), like an xDS control plane that pushes whatever its config pipeline produces.",
   guarded: "Its control plane runs the push guard with its default thresholds: a generation that removes more than half of the Listeners or Clusters, or more than half of a service's endpoints, or leaves a service with none, is held, and clients keep the last pushed one.",
+  "guarded-2": "Its control plane is a second one that runs the push guard (so that its policies do not reach the guarded plane's clients) with its default thresholds: a generation that removes more than half of the Listeners or Clusters, or more than half of a service's endpoints, or leaves a service with none, is held, and clients keep the last pushed one.",
 };
 
 /**

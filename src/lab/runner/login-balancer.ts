@@ -9,8 +9,9 @@ import { LOGIN_BALANCER } from "../scenario/index.js";
  * listen on their own port of 127.0.0.1, so no DNS name alone can reach them
  * all; the balancer listens on LOGIN_BALANCER.port of a loopback address of
  * its own (127.x.y.z, picked per run, so two labs never share it), is
- * registered in each control plane as service LOGIN_BALANCER.service (so
- * steadymesh's DNS answers `login-lb.service.mesh` with its address), and
+ * registered in the primary control plane, whose DNS the lab serves, as
+ * service LOGIN_BALANCER.service (so steadymesh's DNS answers
+ * `login-lb.service.mesh` with its address), and
  * hands each TCP connection to the next login instance in turn. A gRPC
  * client keeps one connection per address, so each gateway's DNS-path calls
  * go to one login instance (different gateways to different ones).

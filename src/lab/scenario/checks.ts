@@ -2,7 +2,7 @@ import type { z } from "zod";
 import type { Issue } from "../../errors/index.js";
 import { formatClock, parseClock, toScenarioSec } from "./clock-time.js";
 import { show } from "./issues.js";
-import { FAULT_KINDS, STREAM_FAULT_KINDS, type ControlPlaneName } from "./model.js";
+import { CONTROL_PLANES, FAULT_KINDS, STREAM_FAULT_KINDS, type ControlPlaneName } from "./model.js";
 import { canaryIssues, phaseIssues, policyEntryIssues } from "./policy-checks.js";
 import { cohortSchema, entrySchema, sloSchema, topologySchema, type RawCohort, type RawEntry, type RawSlo, type RawTopology } from "./schema.js";
 
@@ -68,7 +68,7 @@ function readContext(input: Record<string, unknown>): Context {
     endSec: endSec !== undefined && endSec > 0 ? endSec : undefined,
     endIssue: endSec !== undefined && endSec <= 0,
     cohorts: validItems(input["cohorts"], cohortSchema),
-    controlPlanes: Array.isArray(planes) ? (planes.filter((p) => p === "primary" || p === "guarded") as ControlPlaneName[]) : undefined,
+    controlPlanes: Array.isArray(planes) ? (planes.filter((p) => (CONTROL_PLANES as readonly unknown[]).includes(p)) as ControlPlaneName[]) : undefined,
     timeline: validItems(input["timeline"], entrySchema).map((item) => ({
       ...item,
       atSec: startOfDaySec === undefined ? undefined : toScenarioSec(item.value.at, startOfDaySec),

@@ -18,9 +18,12 @@ export type DemoService = (typeof DEMO_SERVICES)[number];
  * registry (every demo service registers in each): `primary` runs with the
  * push guard's holds off (`--no-guard`), standing for a control plane
  * without one; `guarded`, when listed, runs with the guard on at its
- * default thresholds. Cohorts choose one; faults hit every one.
+ * default thresholds, and so does `guarded-2`, a second one for cohorts
+ * whose traffic policy (set with a policy entry's `controlPlanes`) must not
+ * reach the clients of `guarded` (a policy changes what every client of a
+ * control plane sees). Cohorts choose one; faults hit every one.
  */
-export const CONTROL_PLANES = ["primary", "guarded"] as const;
+export const CONTROL_PLANES = ["primary", "guarded", "guarded-2"] as const;
 export type ControlPlaneName = (typeof CONTROL_PLANES)[number];
 
 /**
