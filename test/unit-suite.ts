@@ -78,6 +78,7 @@ import "./unit/lab-cpu-wait.test.js";
 import "./unit/lab-fleet.test.js";
 import "./unit/lab-net.test.js";
 import "./unit/lab-dns-relay.test.js";
+import "./unit/lab-dns-fallback.test.js";
 import "./unit/policy-validate.test.js";
 import "./unit/port-reservation.test.js";
 import "./unit/scenario-assert.test.js";

@@ -146,7 +146,7 @@ test("lab - writeReport writes report.json with the schema's fields, report.png 
   const json = JSON.parse(await readFile(files.json, "utf8")) as Record<string, unknown>;
   assertShape(json, REPORT_SCHEMA, "report");
   const cohorts = json["cohorts"] as Record<string, unknown>;
-  assert.deepEqual(Object.keys(cohorts), ["xds-default", "xds-remediated", "xds-ignore-deletion", "steady", "dns", "xds-default-guarded"]);
+  assert.deepEqual(Object.keys(cohorts), ["xds-default", "xds-remediated", "xds-ignore-deletion", "steady", "dns", "xds-default-guarded", "xds-dns-fallback"]);
   for (const [name, stats] of Object.entries(cohorts)) {
     const coldStarts = { ...COUNTS, gateways: "number", during: ["string"] };
     assertShape(stats, { ...COUNTS, duringFault: COUNTS, series: [{ tMs: "number", ...COUNTS }], coldStarts, controlPlane: "string" }, `cohorts.${name}`);
@@ -171,8 +171,8 @@ test("lab - report.png is a real PNG 1200 px wide, one readable panel per cohort
   assert.equal(png.subarray(12, 16).toString("ascii"), "IHDR");
   const [width, height] = [png.readUInt32BE(16), png.readUInt32BE(20)];
   assert.equal(width, 1200);
-  // Six cohorts: a title and a plot of PANEL_HEIGHT px each, plus the header, the event band and the x axis.
-  assert.ok(height >= 6 * (PANEL_HEIGHT + 40) && height <= 1400, `report.png is ${width}×${height}`);
+  // Seven cohorts: a title and a plot of PANEL_HEIGHT px each, plus the header, the event band and the x axis.
+  assert.ok(height >= 7 * (PANEL_HEIGHT + 40) && height <= 1600, `report.png is ${width}×${height}`);
   // A blank or text-less PNG of this size compresses to a few kB; lines, shading and labels take far more.
   assert.ok((await stat(files.png)).size > 30_000, `report.png is only ${png.length} bytes`);
 });

@@ -166,14 +166,14 @@ test("lab scenario - a policy entry is checked by the registry's own parser: sam
 test("lab scenario - the policy envelope: an object {subsets, routes}; the entry's service names the service", () => {
   const cases: Array<[string, string, string[]]> = [
     ["a service key", GOOD.replace("    policy:\n      subsets:", "    policy:\n      service: login\n      subsets:"), [
-      "timeline[1].policy.service: unknown field; allowed fields are subsets, routes (the entry's own service field names the service)",
+      "timeline[1].policy.service: unknown field; allowed fields are subsets, routes, outlierDetection, maxRequests, loadBalancing, dnsFallback, failover (the entry's own service field names the service)",
     ]],
     ["another key beside a bad route", GOOD.replace("    policy:\n      subsets:", "    policy:\n      rules: []\n      subsets:").replace("weight: 5 }", "weight: 6 }"), [
-      "timeline[1].policy.rules: unknown field; allowed fields are subsets, routes",
+      "timeline[1].policy.rules: unknown field; allowed fields are subsets, routes, outlierDetection, maxRequests, loadBalancing, dnsFallback, failover",
       "timeline[1].policy.routes[1].to: weights add up to 101; they must add up to 100",
     ]],
-    ["no policy", GOOD.replace(/ {4}policy:\n[\s\S]*?(?= {2}- \{ at: "\+200s")/, ""), ["timeline[1].policy: must be an object {subsets, routes}, got nothing"]],
-    ["a list", GOOD.replace(/ {4}policy:\n[\s\S]*?(?= {2}- \{ at: "\+200s")/, "    policy: [1]\n"), ["timeline[1].policy: must be an object {subsets, routes}, got [1]"]],
+    ["no policy", GOOD.replace(/ {4}policy:\n[\s\S]*?(?= {2}- \{ at: "\+200s")/, ""), ["timeline[1].policy: must be an object {subsets, routes, outlierDetection, maxRequests, loadBalancing, dnsFallback, failover}, got nothing"]],
+    ["a list", GOOD.replace(/ {4}policy:\n[\s\S]*?(?= {2}- \{ at: "\+200s")/, "    policy: [1]\n"), ["timeline[1].policy: must be an object {subsets, routes, outlierDetection, maxRequests, loadBalancing, dnsFallback, failover}, got [1]"]],
   ];
   for (const [what, text, expected] of cases) assert.deepEqual(issuesOf(text), expected, what);
 });

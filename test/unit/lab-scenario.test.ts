@@ -66,6 +66,7 @@ test("lab - the Spotify replay keeps the public timeline", () => {
   const steps = spotify.timeline.map((e) => [e.clock, e.action, "kind" in e ? e.kind : undefined]);
   assert.deepEqual(steps, [
     ["18:00", "note", undefined],
+    ["18:00", "policy", undefined],
     ["18:07", "fault", "config-loss"],
     ["18:07", "fault", "stream-error"],
     ["18:12", "note", undefined],
@@ -74,13 +75,16 @@ test("lab - the Spotify replay keeps the public timeline", () => {
     ["20:35", "note", undefined],
     ["20:42", "clear-fault", undefined],
   ]);
-  const [, loss, error, , remediate, coldStart] = spotify.timeline;
+  const [, fallback, loss, error, , remediate, coldStart] = spotify.timeline;
   assert.ok(loss?.action === "fault" && error?.action === "fault" && remediate?.action === "remediate" && coldStart?.action === "restart");
   assert.deepEqual(loss.services, ["login", "accounts"]);
   // The pipeline bug acts above the push guard; the stream errors are what clients receive, below it.
   assert.deepEqual([loss.layer, error.layer], ["pipeline", "server"]);
   assert.equal(error.status, "NOT_FOUND");
-  assert.deepEqual([coldStart.cohorts, "gateways" in coldStart && coldStart.gateways], [["xds-default-guarded"], 1]);
+  assert.deepEqual([coldStart.cohorts, "gateways" in coldStart && coldStart.gateways], [["xds-default-guarded", "xds-dns-fallback"], 1]);
+  // The DNS fallback goes to the xds-dns-fallback cohort's own guarded control plane only, so xds-default-guarded is still the guard alone.
+  assert.ok(fallback?.action === "policy");
+  assert.deepEqual([fallback.service, fallback.controlPlanes, fallback.policy.dnsFallback], ["login", ["guarded-2"], { name: "login-lb.service.mesh", port: 15443 }]);
   assert.match(error.note ?? "", /NOT_FOUND: Requested entity was not found\./);
   assert.equal(remediate.cohort, "xds-remediated");
   assert.equal(remediate.to, "dns");
@@ -91,10 +95,12 @@ test("lab - the Spotify replay keeps the public timeline", () => {
     plannedDisruptions(spotify).map((d) => [d.kind, d.layer, d.startSec, d.endSec]),
     [["config-loss", "pipeline", 7 * 60, 162 * 60], ["stream-error", "server", 7 * 60, 162 * 60]],
   );
-  assert.deepEqual(spotify.topology.controlPlanes, ["primary", "guarded"]);
+  assert.deepEqual(spotify.topology.controlPlanes, ["primary", "guarded", "guarded-2"]);
   const guarded = spotify.cohorts.find((c) => c.name === "xds-default-guarded");
   assert.deepEqual([guarded?.discovery, guarded?.controlPlane, guarded?.scheduledRestarts], ["xds-default", "guarded", false]);
-  assert.ok(spotify.cohorts.filter((c) => c !== guarded).every((c) => c.controlPlane === "primary" && c.scheduledRestarts));
+  const fallbackCohort = spotify.cohorts.find((c) => c.name === "xds-dns-fallback");
+  assert.deepEqual([fallbackCohort?.discovery, fallbackCohort?.controlPlane, fallbackCohort?.scheduledRestarts], ["xds-dns-fallback", "guarded-2", false]);
+  assert.ok(spotify.cohorts.filter((c) => c !== guarded && c !== fallbackCohort).every((c) => c.controlPlane === "primary" && c.scheduledRestarts));
   const slos = spotify.slos.map((slo) => [slo.cohort, slo.window, slo.minSuccess, slo.maxSuccess, slo.gateways]);
   assert.deepEqual(slos.filter(([cohort]) => cohort === "xds-default" || cohort === "xds-default-guarded"), [
     ["xds-default", "during-fault", 0, 0.05, "all"],
@@ -124,7 +130,7 @@ test("lab - a bad scenario names every wrong field at once", () => {
       GOOD.replace("speed: 2", "speed: 0").replace("discovery: steady", "discovery: magic").replace("users: 10", "users: ten").replace("minSuccess: 0.99", "minSuccess: 1.5"),
       [
         "speed: must be a number above 0 and at most 100000, got 0",
-        "cohorts[1].discovery: must be one of xds-default, xds-remediated, xds-ignore-deletion, steady, dns, got \"magic\"",
+        "cohorts[1].discovery: must be one of xds-default, xds-remediated, xds-ignore-deletion, steady, dns, xds-dns-fallback, got \"magic\"",
         'workload.users: must be an integer from 1 to 100000, got "ten"',
         "slos[0].minSuccess: must be a number from 0 to 1, got 1.5",
       ],

@@ -99,7 +99,7 @@ function facts(result: LabResult, cohort: string, stats: CohortStats): string[] 
   const cold = stats.coldStarts;
   const first = [
     story && story.discovery !== cohort ? `${story.discovery} discovery` : "",
-    story?.controlPlane === "guarded" ? "guarded plane" : "",
+    story && story.controlPlane !== "primary" ? `${story.controlPlane} plane` : "",
     `whole run ${percent(rate(stats))}`,
     result.faultWindows.length > 0 ? `during fault ${percent(rate(stats.duringFault))}` : "",
     stats.afterFault.attempts > 0 ? `after fault ${percent(rate(stats.afterFault))}` : "",

@@ -11,10 +11,11 @@ export const COHORT_COLOURS: Readonly<Record<string, string>> = {
   steady: "#0072B2",
   dns: "#009E73",
   "xds-default-guarded": "#6A3D9A",
+  "xds-dns-fallback": "#56B4E9",
 };
 
 /** For names not in COHORT_COLOURS; none of them is one of those. */
-export const OTHER_COLOURS: readonly string[] = ["#56B4E9", "#000000", "#8C510A", "#01665E", "#B2182B", "#4D4D4D"];
+export const OTHER_COLOURS: readonly string[] = ["#000000", "#8C510A", "#01665E", "#B2182B", "#4D4D4D"];
 
 export function cohortColour(cohort: string): string {
   if (Object.hasOwn(COHORT_COLOURS, cohort)) return COHORT_COLOURS[cohort]!;

@@ -126,7 +126,7 @@ function cohortTable(result: LabResult): string {
 
 function cohortRow(name: string, stats: CohortStats, result: LabResult): string {
   const story = result.story.cohorts[name];
-  const plane = story?.controlPlane === "guarded" ? ' <span class="muted">(guarded control plane)</span>' : "";
+  const plane = story && story.controlPlane !== "primary" ? ` <span class="muted">(${esc(story.controlPlane)} control plane)</span>` : "";
   const cells = [
     esc(name),
     `${esc(story?.discovery ?? "–")}${plane}`,
@@ -193,7 +193,7 @@ function cohortNotes(result: LabResult): string {
     const seen = [story.observed, coldStartLine(stats)].filter((text) => text.length > 0).join(" ");
     const observed = seen ? `<p><strong>In this run:</strong> ${esc(seen)}</p>` : "";
     const explanation = story.explanation ? `<p>${esc(story.explanation)}</p>` : "";
-    const plane = story.controlPlane === "guarded" ? ", guarded control plane" : "";
+    const plane = story.controlPlane !== "primary" ? `, ${story.controlPlane} control plane` : "";
     return [`<dt>${esc(name)} <span class="muted">(${esc(story.discovery)}${plane})</span></dt><dd><p class="muted">${esc(story.discoveryText)}</p>${explanation}${observed}</dd>`];
   });
   return notes.length === 0 ? "" : `<h3>Why each cohort behaves as it does</h3><dl>${notes.join("\n")}</dl>`;

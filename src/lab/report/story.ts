@@ -9,12 +9,15 @@ const DISCOVERY_TEXT: Readonly<Record<DiscoveryMode, string>> = {
   "xds-ignore-deletion": "Stock @grpc/grpc-js-xds with the ignore_resource_deletion server feature (gRFC A53).",
   steady: "steadymesh's steady: resolver: live xDS, then the last-known-good endpoints on disk, then DNS SRV.",
   dns: "DNS discovery only, from steadymesh's DNS server.",
+  "xds-dns-fallback":
+    "Stock @grpc/grpc-js-xds with a default bootstrap (xds:///login); its service's dnsFallback policy makes login's Cluster an aggregate of [EDS, LOGICAL_DNS] (gRFC A37). The lab models the host's resolver forwarding .mesh to steadymesh's DNS, and the DNS name is a login load balancer in front of the login instances.",
 };
 
 /** What each lab control plane is, for a cohort's description. */
 const CONTROL_PLANE_TEXT: Readonly<Record<ControlPlaneName, string>> = {
   primary: "Its control plane runs without the push guard's holds (serve --no-guard), like an xDS control plane that pushes whatever its config pipeline produces.",
   guarded: "Its control plane runs the push guard with its default thresholds: a generation that removes more than half of the Listeners or Clusters, or more than half of a service's endpoints, or leaves a service with none, is held, and clients keep the last pushed one.",
+  "guarded-2": "Its control plane is a second one that runs the push guard (so that its policies do not reach the guarded plane's clients) with its default thresholds: a generation that removes more than half of the Listeners or Clusters, or more than half of a service's endpoints, or leaves a service with none, is held, and clients keep the last pushed one.",
 };
 
 /**

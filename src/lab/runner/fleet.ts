@@ -1,7 +1,9 @@
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { spawnDemo, type DemoProcess, type DemoSpawnOptions } from "../../demo/index.js";
 import type { Cohort, DiscoveryMode } from "../scenario/index.js";
 import { buildBootstrap } from "../../xds/index.js";
+import { MESH_LOOKUP_ENV } from "./mesh-lookup.js";
 import type { StartGate } from "./start-gate.js";
 
 /** How long a gateway is out of rotation before it is stopped. */
@@ -58,8 +60,32 @@ export function gatewayOptions(mode: DiscoveryMode, id: string, env: FleetEnviro
       return { ...base, discovery: "steady", xds, nodeId: id, cacheDir: join(env.workDir, `cache-${id}`), ...dns };
     case "dns":
       return { ...base, discovery: "dns", ...dns };
+    case "xds-dns-fallback":
+      // The stock client with the default bootstrap; only its host resolver differs (mesh-lookup.ts).
+      return { ...base, discovery: "xds", bootstrap: buildBootstrap({ nodeId: id, xds }), env: meshLookupEnv(dns.dnsServer, dns.dnsDomain) };
   }
 }
+
+/**
+ * The environment of a gateway whose host resolver forwards `domain` to
+ * `server` (this process's, plus the preload in NODE_OPTIONS): node loads
+ * NODE_OPTIONS' imports before the command line's, so from src/ tsx comes
+ * first there too.
+ */
+export function meshLookupEnv(server: string, domain: string): NodeJS.ProcessEnv {
+  const preload = new URL(import.meta.url.endsWith(".ts") ? "./mesh-lookup-preload.ts" : "./mesh-lookup-preload.js", import.meta.url);
+  const imports = [...(import.meta.url.endsWith(".ts") ? [import.meta.resolve("tsx")] : []), preload.href];
+  const own = process.env["NODE_OPTIONS"];
+  return {
+    ...process.env,
+    NODE_OPTIONS: [own, ...imports.map((specifier) => `--import=${specifier}`)].filter(Boolean).join(" "),
+    [MESH_LOOKUP_ENV.server]: server,
+    [MESH_LOOKUP_ENV.domain]: domain,
+  };
+}
+
+/** The preload's file, for tests. */
+export const MESH_LOOKUP_PRELOAD = fileURLToPath(new URL(import.meta.url.endsWith(".ts") ? "./mesh-lookup-preload.ts" : "./mesh-lookup-preload.js", import.meta.url));
 
 /** Starts one gateway and notes when its process was spawned (epoch ms). */
 async function launchGateway(spawn: NonNullable<FleetEnvironment["spawn"]>, options: DemoSpawnOptions, upTimes: Map<DemoProcess, number>): Promise<DemoProcess> {

@@ -2,10 +2,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnDemo, type DemoProcess, type DemoSpawnOptions } from "../../demo/index.js";
-import { DEMO_SERVICES, type ControlPlaneName, type DemoService, type Scenario } from "../scenario/index.js";
+import { DEMO_SERVICES, LOGIN_BALANCER, type ControlPlaneName, type DemoService, type Scenario } from "../scenario/index.js";
 import { startControlPlaneProcess, type ControlPlaneProcess } from "./control-plane.js";
 import { startDnsRelay, type DnsRelay } from "./dns-relay.js";
 import { startFleet, type FleetEnvironment, type GatewayFleet } from "./fleet.js";
+import { adminCall } from "./admin-call.js";
+import { startLoginBalancer, type LoginBalancer } from "./login-balancer.js";
 import { createStartGate, type StartGate } from "./start-gate.js";
 
 /** Everything a run started: torn down by tearDown, whatever happened. */
@@ -17,6 +19,8 @@ export interface Lab {
   dns?: DnsRelay;
   readonly services: DemoProcess[];
   readonly fleets: Map<string, GatewayFleet>;
+  /** The login load balancer that `dnsFallback` policies name; started only when a cohort uses xds-dns-fallback. */
+  balancer?: LoginBalancer;
 }
 
 /**
@@ -34,6 +38,7 @@ export async function setUp(scenario: Scenario): Promise<Lab> {
     lab.dns = await startDnsRelay(primary.dnsPort);
     const gate = createStartGate();
     await startServices(scenario, lab, primary, lab.dns, gate);
+    if (usesDnsFallback(scenario)) lab.balancer = await startBalancer(lab, primary);
     const dnsPort = lab.dns.port;
     await settleAll(
       scenario.cohorts.map(async (cohort) => {
@@ -61,7 +66,7 @@ async function startPlanes(lab: Lab, names: readonly ControlPlaneName[]): Promis
 
 async function startPlane(workDir: string, name: ControlPlaneName): Promise<ControlPlaneProcess> {
   const dataDir = join(workDir, `control-plane-${name}`);
-  return startControlPlaneProcess({ name, guard: name === "guarded", dataDir });
+  return startControlPlaneProcess({ name, guard: name !== "primary", dataDir });
 }
 
 /**
@@ -88,6 +93,28 @@ async function startServices(scenario: Scenario, lab: Lab, primary: ControlPlane
   await settleAll([...starts, ...canaries]);
 }
 
+/** Whether a cohort starts in, or is moved to, xds-dns-fallback. */
+function usesDnsFallback(scenario: Scenario): boolean {
+  return scenario.cohorts.some((c) => c.discovery === "xds-dns-fallback") || scenario.timeline.some((e) => e.action === "remediate" && e.to === "xds-dns-fallback");
+}
+
+/**
+ * Starts the login load balancer in front of the login instances the lab
+ * started (not the canary's), and registers it as service login-lb in the
+ * primary control plane only, whose DNS the lab's DNS relay serves, so
+ * `login-lb.service.mesh` resolves. Not in the guarded ones: a fourth
+ * service there would change the push guard's arithmetic (losing login and
+ * accounts would remove 2 of 4 Listeners, not 2 of 3, and no longer be held).
+ */
+async function startBalancer(lab: Lab, primary: ControlPlaneProcess): Promise<LoginBalancer> {
+  const logins = lab.services.filter((s) => s.kind === "login" && !s.id.includes("-canary-")).map((s) => s.port);
+  const balancer = await startLoginBalancer(() => logins);
+  lab.balancer = balancer;
+  const path = `/v1/services/${LOGIN_BALANCER.service}/instances/${LOGIN_BALANCER.service}-0`;
+  await adminCall(primary, "PUT", path, { address: balancer.address, port: balancer.port });
+  return balancer;
+}
+
 /** Waits for every start; throws the first failure once all have settled (so tearDown sees every process). */
 async function settleAll(starts: readonly Promise<void>[]): Promise<void> {
   const results = await Promise.allSettled(starts);
@@ -101,5 +128,6 @@ export async function tearDown(lab: Lab): Promise<void> {
   await Promise.allSettled(lab.services.map((s) => s.stop()));
   await Promise.allSettled([...lab.controlPlanes.values()].map((plane) => plane.stop()));
   await lab.dns?.stop();
+  await lab.balancer?.stop();
   await rm(lab.workDir, { recursive: true, force: true });
 }

@@ -15,7 +15,7 @@ const MAX_LISTED = 6;
 export async function controlPlaneNotes(planes: ReadonlyMap<ControlPlaneName, ControlPlaneProcess>, sinceEpochMs: number, clockAt: (epochMs: number) => string): Promise<Record<string, string>> {
   const notes: Record<string, string> = {};
   for (const [name, plane] of planes) {
-    const who = name === "guarded" ? "The guarded control plane (push guard on, default thresholds)" : "The primary control plane (push guard holds off, --no-guard)";
+    const who = name === "primary" ? "The primary control plane (push guard holds off, --no-guard)" : `The ${name} control plane (push guard on, default thresholds)`;
     try {
       const generations = (await fetchGenerations(plane)).filter((g) => Date.parse(g.createdAt) >= sinceEpochMs);
       notes[name] = `${who}: ${describeGenerations(generations, clockAt)}`;

@@ -2,7 +2,7 @@ import type { z } from "zod";
 import type { Issue } from "../../errors/index.js";
 import { formatClock, parseClock, toScenarioSec } from "./clock-time.js";
 import { show } from "./issues.js";
-import { FAULT_KINDS, STREAM_FAULT_KINDS, type ControlPlaneName } from "./model.js";
+import { CONTROL_PLANES, FAULT_KINDS, STREAM_FAULT_KINDS, type ControlPlaneName } from "./model.js";
 import { canaryIssues, phaseIssues, policyEntryIssues } from "./policy-checks.js";
 import { cohortSchema, entrySchema, sloSchema, topologySchema, type RawCohort, type RawEntry, type RawSlo, type RawTopology } from "./schema.js";
 
@@ -68,7 +68,7 @@ function readContext(input: Record<string, unknown>): Context {
     endSec: endSec !== undefined && endSec > 0 ? endSec : undefined,
     endIssue: endSec !== undefined && endSec <= 0,
     cohorts: validItems(input["cohorts"], cohortSchema),
-    controlPlanes: Array.isArray(planes) ? (planes.filter((p) => p === "primary" || p === "guarded") as ControlPlaneName[]) : undefined,
+    controlPlanes: Array.isArray(planes) ? (planes.filter((p) => (CONTROL_PLANES as readonly unknown[]).includes(p)) as ControlPlaneName[]) : undefined,
     timeline: validItems(input["timeline"], entrySchema).map((item) => ({
       ...item,
       atSec: startOfDaySec === undefined ? undefined : toScenarioSec(item.value.at, startOfDaySec),
@@ -164,7 +164,7 @@ function timelineEntryIssues(context: Context): Issue[] {
       case "restart":
         return restartIssues(base, e, cohorts, context);
       case "policy":
-        return policyEntryIssues(base, e, context.topology);
+        return [...policyEntryIssues(base, e, context.topology), ...policyPlaneIssues(base, e.controlPlanes, context)];
       default:
         return [];
     }
@@ -227,6 +227,16 @@ function restartIssues(base: string, e: Extract<RawEntry, { action: "restart" }>
 function controlPlaneIssues(base: string, plane: ControlPlaneName, context: Context): Issue[] {
   if (!context.controlPlanes || context.controlPlanes.includes(plane)) return [];
   return [{ path: `${base}.controlPlane`, message: `must be a control plane in topology.controlPlanes (${context.controlPlanes.join(", ")}), got ${show(plane)}` }];
+}
+
+/** A policy entry's `controlPlanes`: at least one, each in the topology, each once. */
+function policyPlaneIssues(base: string, planes: readonly ControlPlaneName[] | undefined, context: Context): Issue[] {
+  if (planes === undefined) return [];
+  if (planes.length === 0) return [{ path: `${base}.controlPlanes`, message: "must name at least one control plane; leave it out for every one" }];
+  return planes.flatMap((plane, i) => {
+    if (planes.indexOf(plane) !== i) return [{ path: `${base}.controlPlanes[${i}]`, message: `names ${show(plane)} twice` }];
+    return controlPlaneIssues(`${base}.controlPlanes[${i}]`, plane, context).map((issue) => ({ ...issue, path: `${base}.controlPlanes[${i}]` }));
+  });
 }
 
 /** What is broken at the end of the timeline, and the entries that act on a state they cannot. */

@@ -3,7 +3,7 @@
  * reports every problem with its path, loaded with times in scenario seconds.
  */
 export {
-  DEMO_SERVICES, CONTROL_PLANES, DISCOVERY_MODES, FAULT_KINDS, FAULT_LAYERS, ACTIONS, SLO_WINDOWS, SLO_GATEWAYS, GRPC_STATUS_NAMES,
+  DEMO_SERVICES, CONTROL_PLANES, DISCOVERY_MODES, FAULT_KINDS, FAULT_LAYERS, ACTIONS, SLO_WINDOWS, SLO_GATEWAYS, GRPC_STATUS_NAMES, LOGIN_BALANCER,
   type DemoService, type ControlPlaneName, type DiscoveryMode, type FaultKind, type FaultLayer, type Action, type SloWindow, type SloGateways, type GrpcStatusName,
   type Scenario, type Source, type Topology, type Canary, type Cohort, type Workload, type TimelineEntry, type Slo,
 } from "./model.js";

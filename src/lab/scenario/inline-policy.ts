@@ -9,12 +9,12 @@ import { show } from "./issues.js";
  * checked by the registry's own parser (parsePolicyBody), the one the
  * control plane runs when the lab applies it, so a mistake is found when the
  * scenario loads, in the same words, not minutes into a run. The lab owns
- * only the envelope: an object {subsets, routes}, whose service is the
+ * only the envelope: an object of the policy's fields (FIELDS), whose service is the
  * entry's `service` field. Lab-only rules (subsets that match an instance
  * the topology starts) are in policy-checks.ts.
  */
 
-const FIELDS = ["subsets", "routes"] as const;
+const FIELDS = ["subsets", "routes", "outlierDetection", "maxRequests", "loadBalancing", "dnsFallback", "failover"] as const;
 
 /**
  * The registry's parser needs a service name; the envelope never carries
@@ -26,7 +26,7 @@ const UNNAMED = "inline";
 /** Problems of the envelope; issue paths are below the policy ("" for the policy itself). */
 function envelopeIssues(value: unknown): Issue[] {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return [{ path: "", message: `must be an object {subsets, routes}, got ${value === undefined ? "nothing" : show(value)}` }];
+    return [{ path: "", message: `must be an object {${FIELDS.join(", ")}}, got ${value === undefined ? "nothing" : show(value)}` }];
   }
   return Object.keys(value)
     .filter((key) => !(FIELDS as readonly string[]).includes(key))

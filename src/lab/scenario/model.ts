@@ -18,14 +18,30 @@ export type DemoService = (typeof DEMO_SERVICES)[number];
  * registry (every demo service registers in each): `primary` runs with the
  * push guard's holds off (`--no-guard`), standing for a control plane
  * without one; `guarded`, when listed, runs with the guard on at its
- * default thresholds. Cohorts choose one; faults hit every one.
+ * default thresholds, and so does `guarded-2`, a second one for cohorts
+ * whose traffic policy (set with a policy entry's `controlPlanes`) must not
+ * reach the clients of `guarded` (a policy changes what every client of a
+ * control plane sees). Cohorts choose one; faults hit every one.
  */
-export const CONTROL_PLANES = ["primary", "guarded"] as const;
+export const CONTROL_PLANES = ["primary", "guarded", "guarded-2"] as const;
 export type ControlPlaneName = (typeof CONTROL_PLANES)[number];
 
-/** How a cohort's gateways find `login`. */
-export const DISCOVERY_MODES = ["xds-default", "xds-remediated", "xds-ignore-deletion", "steady", "dns"] as const;
+/**
+ * How a cohort's gateways find `login`. `xds-dns-fallback` is the stock
+ * client with the default bootstrap, like xds-default, whose host resolver
+ * forwards the lab's DNS domain (`.mesh`) to steadymesh's DNS, so that a
+ * `dnsFallback` policy (gRFC A37's LOGICAL_DNS Cluster) can resolve there;
+ * the policy itself comes from the timeline.
+ */
+export const DISCOVERY_MODES = ["xds-default", "xds-remediated", "xds-ignore-deletion", "steady", "dns", "xds-dns-fallback"] as const;
 export type DiscoveryMode = (typeof DISCOVERY_MODES)[number];
+
+/**
+ * The one DNS fallback the lab serves: its login load balancer
+ * (runner/login-balancer.ts), registered as service `login-lb` in every
+ * control plane; a `dnsFallback` policy on login must name it.
+ */
+export const LOGIN_BALANCER = { service: "login-lb", port: 15443, dnsName: "login-lb.service.mesh" } as const;
 
 /** The faults of the control plane's fault API (`POST /v1/faults`). */
 export const FAULT_KINDS = ["config-loss", "stream-error", "empty-endpoints", "stall", "invalid-config"] as const;
@@ -172,10 +188,11 @@ export type TimelineEntry = EntryBase &
     | { readonly action: "stop-dns" }
     | { readonly action: "start-dns" }
     /**
-     * Sets `service`'s traffic policy on every running control plane
-     * (`PUT /v1/services/{service}/policy`), replacing any before it.
+     * Sets `service`'s traffic policy on every running control plane of
+     * `controlPlanes` (`PUT /v1/services/{service}/policy`), replacing any
+     * before it. `controlPlanes` absent: every one of the topology.
      */
-    | { readonly action: "policy"; readonly service: DemoService; readonly policy: TrafficPolicy }
+    | { readonly action: "policy"; readonly service: DemoService; readonly policy: TrafficPolicy; readonly controlPlanes?: readonly ControlPlaneName[] }
     /** Deletes `service`'s traffic policy on every running control plane (`DELETE /v1/services/{service}/policy`). */
     | { readonly action: "clear-policy"; readonly service: DemoService }
     | { readonly action: "note"; readonly note: string }

@@ -91,7 +91,7 @@ function resolveEntry(raw: RawEntry, startOfDaySec: number): TimelineEntry {
     case "note":
       return { ...base, action: raw.action, note: raw.note };
     case "policy":
-      return { ...base, action: raw.action, service: raw.service, policy: raw.policy };
+      return { ...base, action: raw.action, service: raw.service, policy: raw.policy, ...(raw.controlPlanes && { controlPlanes: raw.controlPlanes }) };
     case "clear-policy":
       return { ...base, action: raw.action, service: raw.service };
     default:

@@ -1,7 +1,7 @@
 import type { Issue } from "../../errors/index.js";
 import { inSubset, type TrafficPolicy } from "../../registry/index.js";
 import { show } from "./issues.js";
-import type { DemoService } from "./model.js";
+import { LOGIN_BALANCER, type DemoService } from "./model.js";
 import type { RawEntry, RawTopology } from "./schema.js";
 
 /**
@@ -23,7 +23,22 @@ function instanceMetadata(topology: RawTopology, service: DemoService): Array<Re
 /** Issues of one valid `policy` entry at `base` (e.g. `timeline[2]`); none when `topology` is undefined (its own shape is wrong). */
 export function policyEntryIssues(base: string, e: PolicyEntry, topology: RawTopology | undefined): Issue[] {
   if (!topology) return [];
-  return emptySubsetIssues(`${base}.policy`, e.policy, instanceMetadata(topology, e.service), e.service);
+  return [...emptySubsetIssues(`${base}.policy`, e.policy, instanceMetadata(topology, e.service), e.service), ...dnsFallbackIssues(`${base}.policy.dnsFallback`, e)];
+}
+
+/**
+ * The lab can answer one DNS fallback: login's, at its login load balancer
+ * (runner/login-balancer.ts), whose name and port are fixed; any other name
+ * would resolve nowhere in the lab, a black hole the scenario did not mean.
+ */
+function dnsFallbackIssues(path: string, e: PolicyEntry): Issue[] {
+  const fallback = e.policy.dnsFallback;
+  if (!fallback) return [];
+  const want = `${LOGIN_BALANCER.dnsName}:${LOGIN_BALANCER.port}`;
+  if (e.service !== "login") return [{ path, message: `is only allowed on service "login" in the lab (its login load balancer, ${want}, is the one DNS fallback it serves), got service ${show(e.service)}` }];
+  const got = `${fallback.name ?? "login.service.mesh"}:${fallback.port}`;
+  if (got !== want) return [{ path, message: `must be { name: ${LOGIN_BALANCER.dnsName}, port: ${LOGIN_BALANCER.port} }, the lab's login load balancer, got ${got}` }];
+  return [];
 }
 
 function emptySubsetIssues(path: string, policy: TrafficPolicy, instances: Array<Readonly<Record<string, string>>>, service: string): Issue[] {

@@ -94,7 +94,7 @@ export const ENTRY_SCHEMAS = {
   }),
   "stop-dns": object({ at: time, action: z.literal("stop-dns"), note, phase }),
   "start-dns": object({ at: time, action: z.literal("start-dns"), note, phase }),
-  policy: object({ at: time, action: z.literal("policy"), service, policy: inlinePolicySchema, note, phase }),
+  policy: object({ at: time, action: z.literal("policy"), service, policy: inlinePolicySchema, controlPlanes: list(controlPlane, "control plane names").optional(), note, phase }),
   "clear-policy": object({ at: time, action: z.literal("clear-policy"), service, note, phase }),
   note: object({ at: time, action: z.literal("note"), note: text("a non-empty text"), phase }),
 } as const;
