@@ -157,7 +157,9 @@ function chartLabel(entry: TimelineEntry): string | undefined {
   if (entry.action === "clear-policy") return `policy ${entry.service} deleted`;
   if (entry.action !== "policy") return undefined;
   const routes = entry.policy.routes;
-  if (routes.length === 0) return `policy ${entry.service}: subsets only`;
+  const fallback = entry.policy.dnsFallback;
+  const extras = fallback ? [`DNS fallback ${fallback.name ?? "(own name)"}:${fallback.port}`] : [];
+  if (routes.length === 0) return `policy ${entry.service}: ${extras[0] ?? (entry.policy.subsets.length > 0 ? "subsets only" : "cluster settings")}`;
   const parts = routes.slice(0, LABELLED_ROUTES).map((route) => {
     const split = route.to.map((t) => `${t.subset} ${t.weight}`).join(" / ");
     return takesEveryCall(route) ? split : `${describeMatch(route)}: ${split}`;
