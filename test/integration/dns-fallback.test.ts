@@ -14,10 +14,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { main } from "../../src/cli/index.js";
 import { buildBootstrap } from "../../src/xds/index.js";
 import { startControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
-import { capture } from "../helpers/io.js";
+import { createPolicyCli, type PolicyCli } from "../helpers/policy-cli.js";
 import { callMethod, policyClient, startPolicyBackend, type Outcome, type PolicyBackend, type PolicyClient } from "../helpers/policy-backend.js";
 import { BOOTSTRAP_KEY } from "../helpers/xds-greeter.js";
 
@@ -33,30 +32,16 @@ describe("DNS fallback with a stock grpc-js-xds client", () => {
   let b: PolicyBackend;
   let dns: PolicyBackend;
   let client: PolicyClient;
+  let pc: PolicyCli;
 
-  async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const stdout = capture();
-    const stderr = capture();
-    const code = await main(["node", "steadymesh", ...args, ...cp.cliArgs], { stdout: stdout.stream, stderr: stderr.stream });
-    return { code, stdout: stdout.text(), stderr: stderr.text() };
-  }
+  const cli = (args: readonly string[]) => pc.cli(args);
 
   async function revision(): Promise<number> {
     const { generations } = (await cp.api("GET", "/v1/generations")).body as { generations: Array<{ revision: number }> };
     return generations.at(-1)?.revision ?? 0;
   }
 
-  /** The first generation built from `from` or later, once it has one of `statuses`. */
-  async function generationOf(from: number, statuses: readonly string[]): Promise<{ id: number; status: string; reason?: string }> {
-    const end = Date.now() + DEADLINE_MS;
-    for (;;) {
-      const { generations } = (await cp.api("GET", "/v1/generations")).body as { generations: Array<{ id: number; revision: number; status: string; reason?: string }> };
-      const found = generations.find((g) => g.revision >= from && statuses.includes(g.status));
-      if (found) return found;
-      assert.ok(Date.now() < end, `no generation from revision ${from} with status ${statuses.join("|")}: ${JSON.stringify(generations.slice(-3))}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  const generationOf = (from: number, statuses: readonly string[]) => pc.generationOf(from, statuses);
 
   /** Calls at 20 RPC/s until `until` returns true for an outcome (or the deadline passes); every outcome. */
   async function callsUntil(until: (outcome: Outcome) => boolean): Promise<Outcome[]> {
@@ -79,6 +64,7 @@ describe("DNS fallback with a stock grpc-js-xds client", () => {
     (await import("@grpc/grpc-js-xds")).register();
     dir = await mkdtemp(join(tmpdir(), "steadymesh-dns-fallback-"));
     cp = await startControlPlane();
+    pc = createPolicyCli(cp, dir, DEADLINE_MS);
     [a, b, dns] = (await Promise.all(["eds-a", "eds-b", "dns-backend"].map((id) => startPolicyBackend(id)))) as [PolicyBackend, PolicyBackend, PolicyBackend];
     await cp.register("checkout", "eds-a", a.port);
     await cp.register("checkout", "eds-b", b.port);

@@ -11,16 +11,15 @@
  * stream only while an RPC is in flight, so the wait keeps calling.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import { main } from "../../src/cli/index.js";
 import { buildBootstrap } from "../../src/xds/index.js";
 import { startControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 import { grpcioMissing, startGrpcioProcess, type CallOptions, type GrpcioProcess, type TimedCallResult } from "../helpers/grpcio-client.js";
-import { capture } from "../helpers/io.js";
+import { createPolicyCli, type PolicyCli } from "../helpers/policy-cli.js";
 import { startPolicyBackend, type PolicyBackend } from "../helpers/policy-backend.js";
 
 const NODE_ID = "grpcio-policy-1";
@@ -48,7 +47,7 @@ describe("traffic policy with a stock grpcio client", { skip: MISSING && `skippe
   let backends: PolicyBackend[] = [];
   let v1: PolicyBackend[];
   let client: GrpcioProcess;
-  let files = 0;
+  let pc: PolicyCli;
 
   /**
    * Asserts how the STOCK grpcio client behaved, as a measured fact (from
@@ -67,30 +66,9 @@ describe("traffic policy with a stock grpcio client", { skip: MISSING && `skippe
   const calls = (count: number, method: "SayHello" | "SayHelloAgain" = "SayHello", options: CallOptions = {}) =>
     client.callMethod(TARGET, method, { deadlineMs: 2000, ...options, count });
 
-  /** `steadymesh policy apply -f FILE`, in-process; returns the registry revision it printed. */
-  async function apply(yaml: string): Promise<number> {
-    const file = join(dir, `policy-${++files}.yaml`);
-    await writeFile(file, yaml);
-    const stdout = capture();
-    const stderr = capture();
-    const code = await main(["node", "steadymesh", "policy", "apply", "-f", file, ...cp.cliArgs], { stdout: stdout.stream, stderr: stderr.stream });
-    assert.equal(code, 0, `policy apply failed: ${stderr.text()}`);
-    const revision = /revision (\d+)/.exec(stdout.text());
-    assert.ok(revision, `policy apply printed no revision: ${stdout.text()}`);
-    return Number(revision[1]);
-  }
-
-  /** The first generation built from `revision` or later, once it is pushed. */
-  async function pushedGeneration(revision: number): Promise<number> {
-    const end = Date.now() + PUSH_DEADLINE_MS;
-    for (;;) {
-      const { generations } = (await cp.api("GET", "/v1/generations")).body as { generations: Array<{ id: number; revision: number; status: string }> };
-      const found = generations.find((g) => g.revision >= revision);
-      if (found?.status === "pushed") return found.id;
-      assert.ok(Date.now() < end, `no pushed generation from revision ${revision}: ${JSON.stringify(generations.slice(-3))}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  /** `steadymesh policy apply -f FILE`, in-process: the registry revision it printed; and the generation it made, once pushed. */
+  const apply = (yaml: string) => pc.apply(yaml);
+  const pushedGeneration = async (revision: number) => (await pc.generationOf(revision, ["pushed"])).id;
 
   /** Calls (so that grpcio reads its stream) until the client has ACKed the RouteConfiguration of generation `id`. */
   async function untilRoutesAcked(id: number): Promise<void> {
@@ -121,6 +99,7 @@ describe("traffic policy with a stock grpcio client", { skip: MISSING && `skippe
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "steadymesh-grpcio-policy-"));
     cp = await startControlPlane();
+    pc = createPolicyCli(cp, dir, PUSH_DEADLINE_MS);
     backends = await Promise.all(["v1-a", "v1-b", "v2-a", "v2-b"].map((id) => startPolicyBackend(id)));
     v1 = backends.slice(0, 2);
     for (const b of backends) await cp.register("checkout", b.id, b.port, { metadata: { version: b.id[1]! } });

@@ -9,15 +9,14 @@
  * measures what the client does.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import { main } from "../../src/cli/index.js";
 import { buildBootstrap } from "../../src/xds/index.js";
 import { startControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
-import { capture } from "../helpers/io.js";
+import { createPolicyCli, type PolicyCli } from "../helpers/policy-cli.js";
 import { callMethod, policyClient, startPolicyBackend, type Outcome, type PolicyBackend, type PolicyClient } from "../helpers/policy-backend.js";
 import { BOOTSTRAP_KEY } from "../helpers/xds-greeter.js";
 
@@ -37,41 +36,12 @@ describe("traffic policy with a stock grpc-js-xds client", () => {
   let v2a: PolicyBackend;
   let v2b: PolicyBackend;
   let client: PolicyClient;
-  let files = 0;
+  let pc: PolicyCli;
 
-  async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const stdout = capture();
-    const stderr = capture();
-    const code = await main(["node", "steadymesh", ...args, ...cp.cliArgs], { stdout: stdout.stream, stderr: stderr.stream });
-    return { code, stdout: stdout.text(), stderr: stderr.text() };
-  }
-
-  async function writePolicy(yaml: string): Promise<string> {
-    const file = join(dir, `policy-${++files}.yaml`);
-    await writeFile(file, yaml);
-    return file;
-  }
-
-  /** `steadymesh policy apply -f FILE`; returns the registry revision it printed. */
-  async function apply(yaml: string): Promise<number> {
-    const result = await cli(["policy", "apply", "-f", await writePolicy(yaml)]);
-    assert.equal(result.code, 0, `policy apply failed: ${result.stderr}`);
-    const revision = /revision (\d+)/.exec(result.stdout);
-    assert.ok(revision, `policy apply printed no revision: ${result.stdout}`);
-    return Number(revision[1]);
-  }
-
-  /** The first generation built from `revision` or later, once it has one of `statuses`. */
-  async function generationOf(revision: number, statuses: readonly string[]): Promise<{ id: number; status: string; reason?: string }> {
-    const end = Date.now() + PUSH_DEADLINE_MS;
-    for (;;) {
-      const { generations } = (await cp.api("GET", "/v1/generations")).body as { generations: Array<{ id: number; revision: number; status: string; reason?: string }> };
-      const found = generations.find((g) => g.revision >= revision);
-      if (found && statuses.includes(found.status)) return found;
-      assert.ok(Date.now() < end, `no generation from revision ${revision} with status ${statuses.join("|")}: ${JSON.stringify(generations.slice(-3))}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  const cli = (args: readonly string[]) => pc.cli(args);
+  const writePolicy = (yaml: string) => pc.writePolicy(yaml);
+  const apply = (yaml: string) => pc.apply(yaml);
+  const generationOf = (revision: number, statuses: readonly string[]) => pc.generationOf(revision, statuses);
 
   /** Waits until the client has ACKed the RouteConfiguration of generation `id` (calls keep its stream busy meanwhile). */
   async function untilRoutesAcked(id: number): Promise<void> {
@@ -109,6 +79,7 @@ describe("traffic policy with a stock grpc-js-xds client", () => {
     xds.register();
     dir = await mkdtemp(join(tmpdir(), "steadymesh-policy-"));
     cp = await startControlPlane();
+    pc = createPolicyCli(cp, dir, PUSH_DEADLINE_MS);
     [v1a, v1b, v2a, v2b] = (await Promise.all(["v1-a", "v1-b", "v2-a", "v2-b"].map((id) => startPolicyBackend(id)))) as [PolicyBackend, PolicyBackend, PolicyBackend, PolicyBackend];
     await cp.register("checkout", "v1-a", v1a.port, { metadata: { version: "1" } });
     await cp.register("checkout", "v1-b", v1b.port, { metadata: { version: "1" } });

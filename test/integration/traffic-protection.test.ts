@@ -10,15 +10,14 @@
  * MEASURED FACT.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import { main } from "../../src/cli/index.js";
 import { buildBootstrap } from "../../src/xds/index.js";
 import { startControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
-import { capture } from "../helpers/io.js";
+import { createPolicyCli, type PolicyCli } from "../helpers/policy-cli.js";
 import { callMethod, policyClient, startPolicyBackend, type Outcome, type PolicyBackend, type PolicyClient } from "../helpers/policy-backend.js";
 import { BOOTSTRAP_KEY } from "../helpers/xds-greeter.js";
 
@@ -34,37 +33,11 @@ describe("traffic protection with a stock grpc-js-xds client", () => {
   let dir: string;
   let backends: PolicyBackend[];
   let client: PolicyClient;
-  let files = 0;
+  let pc: PolicyCli;
 
-  async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const stdout = capture();
-    const stderr = capture();
-    const code = await main(["node", "steadymesh", ...args, ...cp.cliArgs], { stdout: stdout.stream, stderr: stderr.stream });
-    return { code, stdout: stdout.text(), stderr: stderr.text() };
-  }
-
-  /** `steadymesh policy apply -f FILE` of `yaml`; returns the registry revision it printed. */
-  async function apply(yaml: string): Promise<number> {
-    const file = join(dir, `policy-${++files}.yaml`);
-    await writeFile(file, yaml);
-    const result = await cli(["policy", "apply", "-f", file]);
-    assert.equal(result.code, 0, `policy apply failed: ${result.stderr}`);
-    const revision = /revision (\d+)/.exec(result.stdout);
-    assert.ok(revision, `policy apply printed no revision: ${result.stdout}`);
-    return Number(revision[1]);
-  }
-
-  /** The first generation built from `revision` or later, once it is pushed. */
-  async function pushedGeneration(revision: number): Promise<number> {
-    const end = Date.now() + PUSH_DEADLINE_MS;
-    for (;;) {
-      const { generations } = (await cp.api("GET", "/v1/generations")).body as { generations: Array<{ id: number; revision: number; status: string; reason?: string }> };
-      const found = generations.find((g) => g.revision >= revision);
-      if (found?.status === "pushed") return found.id;
-      assert.ok(Date.now() < end, `no pushed generation from revision ${revision}: ${JSON.stringify(generations.slice(-3))}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  /** `steadymesh policy apply -f FILE` of `yaml`, in-process; the id of the generation it made, once pushed. */
+  const pushedGeneration = async (revision: number) => (await pc.generationOf(revision, ["pushed"])).id;
+  const apply = (yaml: string) => pc.apply(yaml);
 
   /** A new channel with its own xDS client (a bootstrap of its own, node `nodeId`), once it has answered a call. */
   async function openClient(nodeId: string): Promise<PolicyClient> {
@@ -118,6 +91,7 @@ describe("traffic protection with a stock grpc-js-xds client", () => {
     xds.register();
     dir = await mkdtemp(join(tmpdir(), "steadymesh-protection-"));
     cp = await startControlPlane();
+    pc = createPolicyCli(cp, dir, PUSH_DEADLINE_MS);
     backends = await Promise.all(IDS.map((id) => startPolicyBackend(id)));
     for (const backend of backends) await cp.register("checkout", backend.id, backend.port);
     client = await openClient(NODE_ID);
