@@ -1,6 +1,6 @@
 import type { ServiceDefinition } from "@grpc/grpc-js";
 import type { Codec } from "./codec.js";
-import type { DeltaDiscoveryRequest, DiscoveryRequest } from "./types.js";
+import type { DeltaDiscoveryRequest, DiscoveryRequest } from "./discovery-types.js";
 
 export const ADS_SERVICE_NAME = "envoy.service.discovery.v3.AggregatedDiscoveryService";
 

@@ -41,12 +41,9 @@ import {
   typeUrlOf,
   type ResourceTypeUrl,
 } from "./type-urls.js";
+import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse } from "./discovery-types.js";
 import type {
   Any,
-  DeltaDiscoveryRequest,
-  DeltaDiscoveryResponse,
-  DiscoveryRequest,
-  DiscoveryResponse,
   LbEndpoint,
   Locality,
   PackableMessage,

@@ -21,6 +21,7 @@ export {
   type ResourceTypeUrl,
 } from "./type-urls.js";
 export type * from "./types.js";
+export type * from "./discovery-types.js";
 export { loadCodec, type Codec, type LoadAssignmentPart, type ResponseHeader, type DeltaResponseHeader } from "./codec.js";
 export { ADS_SERVICE_NAME, createAdsServiceDefinition } from "./ads-service.js";
 export { MessageShapeError, ProtoDecodeError, ProtoLoadError } from "./errors.js";
