@@ -23,6 +23,11 @@ export default tseslint.config(
     rules: { "@typescript-eslint/no-explicit-any": "off" },
   },
   {
+    // The web console runs in the browser (ui/build.mjs, which runs in node, gets the block below).
+    files: ["ui/**/*.ts", "ui/**/*.tsx"],
+    languageOptions: { globals: { window: "readonly", document: "readonly", location: "readonly", history: "readonly", console: "readonly", fetch: "readonly", EventSource: "readonly", setTimeout: "readonly", clearTimeout: "readonly" } },
+  },
+  {
     // The examples are plain Node ESM (TypeScript files get their globals from the compiler).
     files: ["**/*.mjs", "**/*.js", "**/*.cjs"],
     languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly", setTimeout: "readonly", clearTimeout: "readonly", module: "writable", require: "readonly" } },

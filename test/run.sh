@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: the whole suite, arranged so that 2 cores stay busy without
 # putting timing-sensitive tests on a shared core:
-#   1. the checks (tsc's typecheck, ESLint, and dependency-cruiser's layer
+#   1. the checks (tsc's typecheck of the server and of the console (ui/), ESLint, and dependency-cruiser's layer
 #      rules: .dependency-cruiser.cjs), one after another on one core, beside
 #      the unit tests, which all run in one node process (test/unit-suite.ts):
 #      one start-up, not one per file;
@@ -25,6 +25,7 @@ export STEADYMESH_TEST_LOG_DIR="$logs"
 checks() {
   local failed=0
   node_modules/.bin/tsc -p tsconfig.json --noEmit || failed=1
+  node_modules/.bin/tsc -p ui/tsconfig.json --noEmit || failed=1
   node_modules/.bin/eslint . || failed=1
   node_modules/.bin/depcruise src --config .dependency-cruiser.cjs --output-type err || failed=1
   return $failed

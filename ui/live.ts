@@ -1,0 +1,95 @@
+/**
+ * The console's one live connection: an EventSource on /v1/events (cookie
+ * auth). Pages subscribe to event names; the header shows whether it is open.
+ * EventSource reconnects by itself (the server says `retry: 2000`); on every
+ * (re)open, subscribers of "open" refetch what they show, since events sent
+ * while disconnected are lost.
+ */
+
+export type LiveState = "open" | "connecting";
+type Listener = (data: unknown) => void;
+
+const EVENTS = ["hello", "registry", "health", "generation", "nack", "acks", "clients"] as const;
+
+let source: EventSource | undefined;
+let state: LiveState = "connecting";
+const listeners = new Map<string, Set<Listener>>();
+const stateListeners = new Set<(state: LiveState) => void>();
+
+/** Opens the stream (once); call after login. */
+export function startLive(): void {
+  if (source) return;
+  source = new EventSource("/v1/events", { withCredentials: true });
+  source.onopen = () => setState("open");
+  source.onerror = () => setState("connecting");
+  for (const name of EVENTS) source.addEventListener(name, (event) => dispatch(name, (event as MessageEvent<string>).data));
+}
+
+/** Closes it (on logout). */
+export function stopLive(): void {
+  source?.close();
+  source = undefined;
+  setState("connecting");
+}
+
+/** Calls `listener` with each `name` event's parsed data; "open" fires on each (re)connect. Returns the unsubscribe. */
+export function subscribe(name: string, listener: Listener): () => void {
+  let set = listeners.get(name);
+  if (!set) listeners.set(name, (set = new Set()));
+  set.add(listener);
+  return () => set.delete(listener);
+}
+
+export function liveState(): LiveState {
+  return state;
+}
+
+export function onLiveState(listener: (state: LiveState) => void): () => void {
+  stateListeners.add(listener);
+  return () => stateListeners.delete(listener);
+}
+
+function setState(next: LiveState): void {
+  if (next === state) return;
+  state = next;
+  if (next === "open") dispatch("open", undefined);
+  for (const listener of stateListeners) listener(next);
+}
+
+function dispatch(name: string, raw: string | undefined): void {
+  let data: unknown = undefined;
+  if (raw !== undefined) {
+    try {
+      data = JSON.parse(raw);
+    } catch {
+      console.warn(`steadymesh console: a ${name} event with bad JSON was ignored`);
+      return;
+    }
+  }
+  for (const listener of listeners.get(name) ?? []) listener(data);
+}
+
+/**
+ * Wraps `fn` so it runs at most once per `ms` (the last call in a window
+ * runs at its end): registry events can come hundreds a second, a page
+ * refetches at most 4 times a second.
+ */
+export function throttle(fn: () => void, ms: number): { (): void; cancel(): void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let last = 0;
+  const run = () => {
+    timer = undefined;
+    last = Date.now();
+    fn();
+  };
+  const throttled = () => {
+    if (timer !== undefined) return;
+    const wait = Math.max(0, last + ms - Date.now());
+    timer = setTimeout(run, wait);
+  };
+  throttled.cancel = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+  };
+  return throttled;
+}

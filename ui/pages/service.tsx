@@ -1,0 +1,164 @@
+import { useEffect, useMemo } from "preact/hooks";
+import { ApiError, getJson, seg } from "../api.js";
+import { Chart } from "../components/chart.js";
+import { Page } from "../components/page.js";
+import { StatusBadge } from "../components/status-badge.js";
+import { Table } from "../components/table.js";
+import { useData } from "../components/use-data.js";
+import { historySummary, localityLine, metadataLine, shortTime, yamlish } from "../format.js";
+import { subscribe, throttle } from "../live.js";
+import type { CheckResult, ClientStatus, HistorySample, ServiceDetail } from "../types.js";
+
+interface ServiceView {
+  readonly service: ServiceDetail;
+  readonly history: readonly HistorySample[];
+  readonly checks: Readonly<Record<string, CheckResult>>;
+  /** undefined: no policy (404); a string: why it could not be read. */
+  readonly policy: unknown;
+  readonly policyError?: string;
+  readonly dns: readonly { name: string; type: string }[] | string;
+  readonly clients: { readonly list: readonly ClientStatus[]; readonly total: number } | string;
+}
+
+/** Everything the page shows, fetched together; only the service itself is required, the rest degrade to a message. */
+async function loadService(name: string, signal: AbortSignal): Promise<ServiceView> {
+  const base = `/v1/services/${seg(name)}`;
+  const [service, history, checks, policy, dns, clients] = await Promise.allSettled([
+    getJson<{ service: ServiceDetail }>(base, signal),
+    getJson<{ samples: HistorySample[] }>(`${base}/history`, signal),
+    getJson<{ checks: Record<string, CheckResult> }>(`${base}/checks`, signal),
+    getJson<unknown>(`${base}/policy`, signal),
+    getJson<{ names: { name: string; type: string }[] }>(`${base}/dns`, signal),
+    getJson<{ clients: ClientStatus[]; total: number }>(`${base}/clients`, signal),
+  ]);
+  if (service.status === "rejected") throw service.reason;
+  const why = (r: PromiseRejectedResult) => (r.reason instanceof ApiError ? r.reason.message : String(r.reason));
+  const policyMissing = policy.status === "rejected" && policy.reason instanceof ApiError && policy.reason.status === 404;
+  return {
+    service: service.value.service,
+    history: history.status === "fulfilled" ? history.value.samples : [],
+    checks: checks.status === "fulfilled" ? checks.value.checks : {},
+    policy: policy.status === "fulfilled" ? policy.value : undefined,
+    ...(policy.status === "rejected" && !policyMissing && { policyError: why(policy) }),
+    dns: dns.status === "fulfilled" ? dns.value.names : why(dns),
+    clients: clients.status === "fulfilled" ? { list: clients.value.clients, total: clients.value.total } : why(clients),
+  };
+}
+
+/** /ui/services/{name}: instances, history chart, policy, DNS names and watching clients; live on registry and health events. */
+export function ServicePage(props: { name: string }) {
+  const { data, error, reload } = useData(`service:${props.name}`, (signal) => loadService(props.name, signal));
+  useEffect(() => {
+    const refresh = throttle(reload, 250);
+    const mine = (data: unknown) => {
+      const changes = (data as { changes?: { service?: string }[]; truncated?: number } | undefined)?.changes;
+      const truncated = (data as { truncated?: number } | undefined)?.truncated;
+      if (truncated || changes?.some((c) => c.service === props.name)) refresh();
+    };
+    const offs = [
+      subscribe("registry", mine),
+      subscribe("health", (data) => (data as { service?: string } | undefined)?.service === props.name && refresh()),
+      subscribe("open", refresh),
+    ];
+    return () => {
+      offs.forEach((off) => off());
+      refresh.cancel();
+    };
+  }, [props.name, reload]);
+  return (
+    <Page title={props.name} ready={data !== undefined} error={error}>
+      {data && <ServiceBody name={props.name} view={data} />}
+    </Page>
+  );
+}
+
+function ServiceBody({ name, view }: { name: string; view: ServiceView }) {
+  const { service } = view;
+  return (
+    <>
+      <p class="muted">
+        protocol {service.protocol} · load balancing {service.lbPolicy} · mTLS {service.mtls}
+      </p>
+      <section aria-labelledby="h-instances">
+        <h2 id="h-instances">Instances</h2>
+        <Table label={`Instances of ${name}`} headers={["ID", "Address", "Health", "Zone / region", "Metadata", "Last check"]} empty={service.instances.length === 0 ? "No instances." : undefined}>
+          {service.instances.map((i) => {
+            const check = view.checks[i.id];
+            return (
+              <tr key={i.id}>
+                <th scope="row">{i.id}</th>
+                <td class="mono">{i.address.includes(":") ? `[${i.address}]:${i.port}` : `${i.address}:${i.port}`}</td>
+                <td>
+                  <StatusBadge status={i.health} />
+                </td>
+                <td>{localityLine(i.zone, i.region)}</td>
+                <td class="mono">{metadataLine(i.metadata)}</td>
+                <td>{check ? `${shortTime(check.at)} ${check.kind} ${check.ok ? "ok" : "failed"}: ${check.detail}` : "–"}</td>
+              </tr>
+            );
+          })}
+        </Table>
+      </section>
+      <section aria-labelledby="h-history">
+        <h2 id="h-history">Instances over time</h2>
+        <HistoryChart name={name} samples={view.history} />
+      </section>
+      <section aria-labelledby="h-policy">
+        <h2 id="h-policy">Policy</h2>
+        {view.policyError !== undefined ? <p class="error">{view.policyError}</p> : view.policy === undefined ? <p>No policy</p> : <pre class="policy">{yamlish(view.policy)}</pre>}
+      </section>
+      <section aria-labelledby="h-dns">
+        <h2 id="h-dns">DNS names</h2>
+        {typeof view.dns === "string" ? (
+          <p class="error">{view.dns}</p>
+        ) : (
+          <ul class="mono">
+            {view.dns.map((n) => (
+              <li key={`${n.type} ${n.name}`}>
+                {n.name} <span class="muted">{n.type}</span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      <section aria-labelledby="h-clients">
+        <h2 id="h-clients">Clients watching</h2>
+        <WatchingClients clients={view.clients} />
+      </section>
+    </>
+  );
+}
+
+function HistoryChart({ name, samples }: { name: string; samples: readonly HistorySample[] }) {
+  const data = useMemo(
+    () => [samples.map((s) => Date.parse(s.at) / 1000), samples.map((s) => s.healthy), samples.map((s) => s.unhealthy), samples.map((s) => s.draining)] as [number[], number[], number[], number[]],
+    [samples],
+  );
+  const series = [
+    { label: "healthy", color: "#1a7f37" },
+    { label: "unhealthy", color: "#cf222e", dash: [6, 4] },
+    { label: "draining", color: "#9a6700", dash: [2, 3] },
+  ];
+  return <Chart label="Instances over time" summary={historySummary(name, samples)} series={series} data={data} xLabel="time" yLabel="instances" time={true} />;
+}
+
+function WatchingClients({ clients }: { clients: ServiceView["clients"] }) {
+  if (typeof clients === "string") return <p class="error">{clients}</p>;
+  if (clients.list.length === 0) return <p>No client watches it.</p>;
+  return (
+    <>
+      <Table label="Clients watching" headers={["Node ID", "Stream", "Protocol", "User agent", "Types"]}>
+        {clients.list.map((c) => (
+          <tr key={c.streamId}>
+            <th scope="row">{c.nodeId}</th>
+            <td>{c.streamId}</td>
+            <td>{c.protocol}</td>
+            <td>{c.userAgent}</td>
+            <td>{Object.keys(c.types).join(", ")}</td>
+          </tr>
+        ))}
+      </Table>
+      {clients.total > clients.list.length && <p class="muted">showing {clients.list.length} of {clients.total}</p>}
+    </>
+  );
+}

@@ -1,0 +1,82 @@
+import { useEffect, useState } from "preact/hooks";
+
+/**
+ * Client-side routing on real paths under /ui (the server answers every
+ * /ui/... path with the same shell): the history API, and clicks on
+ * same-origin /ui links intercepted so pages change without a reload.
+ */
+
+const listeners = new Set<() => void>();
+
+export function navigate(path: string, replace = false): void {
+  if (path === location.pathname + location.search) return;
+  if (replace) history.replaceState(null, "", path);
+  else history.pushState(null, "", path);
+  for (const listener of listeners) listener();
+}
+
+/** The current path (and search), re-rendering on navigation. */
+export function usePath(): string {
+  const [path, setPath] = useState(location.pathname + location.search);
+  useEffect(() => {
+    const update = () => setPath(location.pathname + location.search);
+    listeners.add(update);
+    addEventListener("popstate", update);
+    return () => {
+      listeners.delete(update);
+      removeEventListener("popstate", update);
+    };
+  }, []);
+  return path;
+}
+
+/** Installs the link interceptor once: plain left clicks on <a href="/ui..."> without a target. */
+export function interceptLinks(): void {
+  document.addEventListener("click", (event) => {
+    if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    const anchor = (event.target as Element | null)?.closest?.("a");
+    if (!anchor || anchor.target || anchor.hasAttribute("download")) return;
+    const url = new URL(anchor.href, location.href);
+    if (url.origin !== location.origin || !(url.pathname === "/ui" || url.pathname.startsWith("/ui/"))) return;
+    // Lab report files are documents of their own, not console pages.
+    if (url.pathname.startsWith("/ui/lab-reports/")) return;
+    event.preventDefault();
+    navigate(url.pathname + url.search);
+  });
+}
+
+export type Route =
+  | { page: "overview" }
+  | { page: "login" }
+  | { page: "services" }
+  | { page: "service"; name: string }
+  | { page: "clients" }
+  | { page: "generations"; id?: number }
+  | { page: "lab"; name?: string }
+  | { page: "not-found" };
+
+/** Which page a path shows. */
+export function routeOf(path: string): Route {
+  const pathname = path.split("?")[0]!.replace(/\/+$/, "") || "/ui";
+  const parts = pathname.split("/").slice(2).map(decode);
+  const [first, second] = parts;
+  if (parts.length === 0) return { page: "overview" };
+  if (first === "login" && parts.length === 1) return { page: "login" };
+  if (first === "services") return second === undefined ? { page: "services" } : parts.length === 2 ? { page: "service", name: second } : { page: "not-found" };
+  if (first === "clients" && parts.length === 1) return { page: "clients" };
+  if (first === "generations") {
+    if (second === undefined) return { page: "generations" };
+    const id = /^[1-9]\d{0,14}$/.test(second) ? Number(second) : undefined;
+    return id !== undefined && parts.length === 2 ? { page: "generations", id } : { page: "not-found" };
+  }
+  if (first === "lab" && parts.length <= 2) return second === undefined ? { page: "lab" } : { page: "lab", name: second };
+  return { page: "not-found" };
+}
+
+function decode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
