@@ -77,16 +77,21 @@ export function historySummary(service: string, samples: readonly HistorySample[
   return `Instances of ${service} over time, ${samples.length} ${samples.length === 1 ? "sample" : "samples"}; now ${last.healthy} healthy, ${last.unhealthy} unhealthy, ${last.draining} draining.`;
 }
 
-/** Cumulative ACK curve: x = ms since push (ascending), y = streams ACKed by then. */
+/**
+ * Cumulative ACK curve: x = ms since push (ascending), y = streams ACKed by
+ * then, starting from (0, 0) at the push; acks without a finite `ms` (no
+ * push time known) are left out.
+ */
 export function ackCurve(acks: readonly { readonly ms: number }[]): [number[], number[]] {
-  const ms = acks.map((a) => a.ms).filter((m) => Number.isFinite(m)).sort((a, b) => a - b);
-  return [ms, ms.map((_m, i) => i + 1)];
+  const ms = acks.map((a) => a.ms).filter((m) => Number.isFinite(m) && m >= 0).sort((a, b) => a - b);
+  if (ms.length === 0) return [[], []];
+  return [[0, ...ms], [0, ...ms.map((_m, i) => i + 1)]];
 }
 
 /** The ACK chart's text alternative. */
 export function ackSummary(id: number, acked: number, clients: number, acks: readonly { readonly ms: number }[]): string {
   const [ms] = ackCurve(acks);
-  const slowest = ms[ms.length - 1];
+  const slowest = ms.length > 1 ? ms[ms.length - 1] : undefined;
   const timing = slowest === undefined ? "no ACK timings" : `the last after ${Math.round(slowest)} ms`;
   return `Generation ${id}: ${acked} of ${clients} connected ${clients === 1 ? "stream" : "streams"} ACKed, ${timing}.`;
 }
