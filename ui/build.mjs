@@ -43,6 +43,7 @@ await writeFile(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>steadymesh console</title>
 <link rel="stylesheet" href="/ui/assets/app.css">
 <script type="module" src="/ui/assets/app.js"></script>

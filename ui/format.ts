@@ -43,9 +43,9 @@ function typeRank(type: string): number {
   return i === -1 ? TYPE_ORDER.length : i;
 }
 
-/** "3 services match" / "1 service matches". */
+/** "3 services match" / "1 service matches"; the number without separators, as tests and screen readers read it. */
 export function matchLine(n: number): string {
-  return n === 1 ? "1 service matches" : `${n.toLocaleString("en-US")} services match`;
+  return n === 1 ? "1 service matches" : `${n} services match`;
 }
 
 /** A time as the tables show it: local, to the second; the raw text when it is not a date. */

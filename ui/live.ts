@@ -21,15 +21,52 @@ export function startLive(): void {
   if (source) return;
   source = new EventSource("/v1/events", { withCredentials: true });
   source.onopen = () => setState("open");
-  source.onerror = () => setState("connecting");
+  source.onerror = () => {
+    setState("connecting");
+    // EventSource retries a dropped connection itself, but gives up on an
+    // answer that is not a stream (401 once the session is gone, 503 while
+    // the server starts): then ask again after the server's retry interval.
+    if (source?.readyState === EventSource.CLOSED) restartSoon();
+  };
   for (const name of EVENTS) source.addEventListener(name, (event) => dispatch(name, (event as MessageEvent<string>).data));
 }
 
 /** Closes it (on logout). */
 export function stopLive(): void {
+  if (restartTimer !== undefined) clearTimeout(restartTimer);
+  restartTimer = undefined;
   source?.close();
   source = undefined;
   setState("connecting");
+}
+
+/**
+ * Set by main.tsx: before the stream is opened again, checks the session and
+ * answers whether to reconnect (false once the session is gone: the login
+ * form shows instead).
+ */
+let sessionAlive: () => Promise<boolean> = async () => true;
+let restartTimer: ReturnType<typeof setTimeout> | undefined;
+
+export function beforeRestart(check: () => Promise<boolean>): void {
+  sessionAlive = check;
+}
+
+function restartSoon(): void {
+  if (restartTimer !== undefined) return;
+  restartTimer = setTimeout(() => {
+    restartTimer = undefined;
+    const closed = source;
+    if (!closed) return;
+    sessionAlive().then((alive) => {
+      // Only if nothing (a logout, a login) replaced the closed stream meanwhile.
+      if (source !== closed) return;
+      closed.close();
+      source = undefined;
+      if (alive) startLive();
+      else setState("connecting");
+    });
+  }, 2000);
 }
 
 /** Calls `listener` with each `name` event's parsed data; "open" fires on each (re)connect. Returns the unsubscribe. */

@@ -1,7 +1,7 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { currentSession, logout, setCsrf, whenUnauthorized } from "./api.js";
-import { liveState, onLiveState, startLive, stopLive, type LiveState } from "./live.js";
+import { ApiError, currentSession, getJson, logout, setCsrf, whenUnauthorized } from "./api.js";
+import { beforeRestart, liveState, onLiveState, startLive, stopLive, type LiveState } from "./live.js";
 import { ClientsPage } from "./pages/clients.js";
 import { GenerationsPage } from "./pages/generations.js";
 import { LabPage } from "./pages/lab.js";
@@ -32,6 +32,11 @@ function App() {
   const [failure, setFailure] = useState<string | undefined>(undefined);
   useEffect(() => {
     whenUnauthorized(() => setSession(null));
+    // A 401 here also goes through whenUnauthorized; other failures (server restarting) mean: try the stream again.
+    beforeRestart(() => getJson("/ui/session").then(
+      () => true,
+      (err: unknown) => !(err instanceof ApiError && err.status === 401),
+    ));
     currentSession().then(
       (s) => setSession(s ?? null),
       (err: unknown) => setFailure(String(err)),

@@ -45,7 +45,7 @@ describe("the console's text (ui/format.ts)", () => {
 
   it("formats table cells: matches, metadata, locality, times", () => {
     assert.equal(matchLine(1), "1 service matches");
-    assert.equal(matchLine(10000), "10,000 services match");
+    assert.equal(matchLine(10000), "10000 services match");
     assert.equal(metadataLine({ version: "v2", team: "core" }), "team=core, version=v2");
     assert.equal(metadataLine({}), "–");
     assert.equal(localityLine("eu-1a", "eu"), "eu-1a / eu");
