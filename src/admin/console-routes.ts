@@ -159,6 +159,9 @@ async function login(deps: ConsoleDeps, state: ConsoleState, request: FastifyReq
     throw err;
   }
   if (!allows(principal.scope, "read")) throw new PermissionDeniedError(`token "${principal.name}" has scope ${principal.scope}; the console needs scope read (or write, operator)`);
+  // A login replaces the session the browser had: the old cookie value stops working at once.
+  const previous = sessionIdOf(request.headers.cookie);
+  if (previous !== undefined) state.sessions.close(previous);
   const session = state.sessions.open(token);
   void reply.header("set-cookie", sessionCookie(session.id, { secure: deps.tls, maxAgeSeconds: SESSION_MAX_AGE_MS / 1000 }));
   return { name: principal.name, scope: principal.scope, csrf: session.csrf };

@@ -82,7 +82,7 @@ export async function readAsset(uiDir: string, name: string): Promise<{ body: Bu
 /** `<dir>/<name>/<file>` of the lab reports: 400 for a bad name or file, 404 when it is not there. */
 export async function readLabReportFile(dir: string, name: string, file: string): Promise<{ body: Buffer; type: string }> {
   const issues = [];
-  if (!REPORT_NAME.test(name) || name === "." || name.includes("..")) issues.push({ path: "name", message: `must be a report directory name ([A-Za-z0-9._-], 1-100 characters, no ".."), got ${show(name)}` });
+  if (!REPORT_NAME.test(name) || name === "." || name.includes("..")) issues.push({ path: "name", message: `must be a report directory name ([A-Za-z0-9._-], 1-100 characters, not "." and no ".."), got ${show(name)}` });
   if (!(LAB_REPORT_FILES as readonly string[]).includes(file)) issues.push({ path: "file", message: `must be one of ${LAB_REPORT_FILES.join(", ")}, got ${show(file)}` });
   if (issues.length > 0) throw new ValidationError(issues);
   const body = await readRegularFile(join(dir, name, file));

@@ -194,6 +194,11 @@ describe("admin console", () => {
       // An unknown or misshapen session cookie is no token.
       assert.equal((await call(admin, "GET", "/v1/services", { cookie: `steadymesh_session=${"A".repeat(43)}` })).status, 401);
       assert.equal((await call(admin, "GET", "/ui/session", { cookie: "steadymesh_session=x" })).status, 401);
+      // Logging in again from the same browser ends the session it had.
+      const again = await call(admin, "POST", "/ui/login", { cookie: operator.cookie, body: { token: await tokenOf("read") } });
+      assert.equal(again.status, 200);
+      assert.equal((await call(admin, "GET", "/ui/session", { cookie: operator.cookie })).status, 401);
+      assert.equal((await call(admin, "GET", "/ui/session", { cookie: String(again.headers["set-cookie"]).split(";")[0] })).status, 200);
       assert.equal((await call(admin, "GET", "/ui/session")).status, 401);
     } finally {
       await close();
