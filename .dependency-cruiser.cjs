@@ -11,7 +11,7 @@ const FLOORS = [
   ["snapshot", "dns", "health", "auth", "identity"], // what the registry's view becomes: xDS resources, DNS answers, health; admin tokens over its token store; the built-in CA, stored with the registry
   ["xds"], // the ADS server and the snapshot cache
   ["guard", "faults"], // the push guard; fault injection around the xDS server
-  ["admin"], // the HTTP API
+  ["admin", "console"], // the HTTP API; the web console's sessions, cookie, headers and files
   ["server"], // wires everything up for `serve`
   ["cli", "demo", "lab"], // entry points
 ];

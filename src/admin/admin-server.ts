@@ -13,6 +13,8 @@ import type { LabFaults } from "../faults/index.js";
 import type { Logger } from "../log/index.js";
 import { createAuthHooks, type AdminAuth, type ScopeConfig } from "./auth-check.js";
 import { createCertificateRoutes, type CertificateSigner } from "./certificate-routes.js";
+import { API_HEADERS, CONSOLE_HEADERS, isConsolePath } from "../console/index.js";
+import { createConsoleRoutes, createConsoleState, type ConsoleState } from "./console-routes.js";
 import { createFaultRoutes } from "./fault-routes.js";
 import { createGenerationRoutes } from "./generation-routes.js";
 import { createPolicyRoutes } from "./policy-routes.js";
@@ -41,6 +43,10 @@ export interface AdminDeps extends RouteDeps {
   readonly tls?: { readonly certificateChain: string; readonly privateKeyPem: string } | undefined;
   /** This machine's addresses, allowed in Host when the API is bound to 0.0.0.0 or ::; os.networkInterfaces() by default. */
   readonly interfaceAddresses?: () => readonly string[];
+  /** The web console's built files (index.html, assets/); `dist/ui` of the package by default. Tests pass a temporary one. */
+  readonly uiDir?: string | undefined;
+  /** The lab reports `/ui/lab-reports/{name}/{file}` serves (`serve --lab-reports`); `./lab-reports` of the working directory by default. */
+  readonly labReportsDir?: string | undefined;
 }
 
 export interface AdminAddress {
@@ -58,8 +64,15 @@ export interface AdminServer {
   inject(options: InjectOptions | string): Promise<LightMyRequestResponse>;
 }
 
-/** Every route of the API, each with its scope: the table the server registers and test/unit/admin-auth.test.ts walks. */
-export function adminRoutes(deps: Pick<AdminDeps, keyof RouteDeps | "faults" | "auth" | "certificates">): readonly RouteSpec[] {
+/**
+ * Every route of the API, each with its scope: the table the server registers and test/unit/admin-auth.test.ts walks.
+ * `consoleState` is the server's console state (sessions, login limits); a table built only to be read gets its own.
+ */
+export function adminRoutes(
+  deps: Pick<AdminDeps, keyof RouteDeps | "faults" | "auth" | "certificates" | "uiDir" | "labReportsDir" | "tls">,
+  consoleState: ConsoleState = createConsoleState(),
+): readonly RouteSpec[] {
+  const consoleDeps = { authority: deps.auth.authority, authRequired: deps.auth.required, uiDir: deps.uiDir, labReportsDir: deps.labReportsDir, tls: deps.tls !== undefined };
   return [
     ...createRoutes(deps),
     ...createPolicyRoutes(deps.registry),
@@ -67,6 +80,7 @@ export function adminRoutes(deps: Pick<AdminDeps, keyof RouteDeps | "faults" | "
     ...createFaultRoutes(deps.faults),
     ...createTokenRoutes(deps.auth.authority),
     ...createCertificateRoutes(deps.certificates),
+    ...createConsoleRoutes(consoleDeps, consoleState),
   ];
 }
 
@@ -79,11 +93,16 @@ export function adminRoutes(deps: Pick<AdminDeps, keyof RouteDeps | "faults" | "
  * Origin check of host-guard.ts (403 otherwise), so a web page can neither
  * drive nor detect the API through DNS rebinding or a cross-site request.
  * Then, unless `auth.required` is false, the token check of auth-check.ts:
- * 401 or 403 before the body is read, `/healthz` alone open.
+ * 401 or 403 before the body is read, `/healthz` and the console's shell,
+ * login and logout alone open; the console's session cookie (with its CSRF
+ * header on changes) counts as a token. Every response carries nosniff and
+ * no-framing headers; every `/ui` one the console's CSP as well.
  */
 export function createAdminServer(deps: AdminDeps): AdminServer {
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const routes = adminRoutes(deps);
+  const consoleState = createConsoleState((request) => auth?.identify(request));
+  const auth = deps.auth.required ? createAuthHooks(deps.auth.authority, consoleState.sessions) : undefined;
+  const routes = adminRoutes(deps, consoleState);
   const hosts = createHostGuard({ names: deps.adminHosts ?? [], ...(deps.interfaceAddresses && { interfaceAddresses: deps.interfaceAddresses }) });
 
   /** Answers 403 when Host or Origin is not allowed; false when the request may go on. */
@@ -125,11 +144,15 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
     if (refusedForeign(request, reply)) return reply;
     return undefined;
   });
-  if (deps.auth.required) {
-    const auth = createAuthHooks(deps.auth.authority);
+  if (auth) {
     app.addHook("onRequest", auth.onRequest);
     app.addHook("preHandler", auth.preHandler);
   }
+  // Headers a route set itself (a lab report's CSP and framing) stay; the rest are filled in.
+  app.addHook("onSend", async (request, reply, payload) => {
+    for (const [name, value] of Object.entries(isConsolePath(request.url) ? CONSOLE_HEADERS : API_HEADERS)) if (!reply.hasHeader(name)) void reply.header(name, value);
+    return payload;
+  });
   app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
   app.setNotFoundHandler((request, reply) => sendNoRoute(routes, request, reply));
   app.addHook("onResponse", async (request, reply) => {
@@ -169,7 +192,7 @@ function sendNoRoute(routes: readonly RouteSpec[], request: FastifyRequest, repl
   const error =
     `no route for ${request.method} ${path}; the API serves /v1/services, /v1/services/{service}, ` +
     "/v1/services/{service}/instances/{id}, /v1/services/{service}/instances/{id}/heartbeat, /v1/clients, /v1/generations, /v1/generations/{id}, " +
-    "/v1/generations/{id}/approve, /v1/generations/{id}/rollback, /v1/faults, /v1/faults/{id}, /v1/tokens, /v1/tokens/{name}, /v1/certificates, /healthz and /metrics";
+    "/v1/generations/{id}/approve, /v1/generations/{id}/rollback, /v1/faults, /v1/faults/{id}, /v1/tokens, /v1/tokens/{name}, /v1/certificates, /healthz, /metrics and the console under /ui";
   request.log.warn({ ...context, status: 404, error }, "admin request rejected");
   return reply.code(404).send({ error });
 }

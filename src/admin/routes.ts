@@ -219,7 +219,10 @@ export function allowedMethods(routes: readonly RouteSpec[], path: string): stri
 }
 
 function patternOf(url: string): RegExp {
-  const source = url.split("/").map((part) => (part.startsWith(":") ? "[^/]+" : escapeRegExp(part))).join("/");
+  const source = url
+    .split("/")
+    .map((part) => (part.startsWith(":") ? "[^/]+" : part === "*" ? ".*" : escapeRegExp(part)))
+    .join("/");
   return new RegExp(`^${source}$`);
 }
 

@@ -4,6 +4,9 @@
  * is walked here like every other.
  */
 import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import Fastify from "fastify";
 import { adminRoutes, createAdminServer, type AdminDeps, type AdminServer } from "../../src/admin/admin-server.js";
@@ -33,7 +36,13 @@ async function setup(): Promise<Setup> {
   const clock = createFakeClock(Date.parse("2026-01-01T00:00:00Z"));
   const authority = createTokenAuthority({ tokens: backend.tokens, clock });
   const out = capture();
+  // A built console of its own, so the open shell routes answer 200 (an asset named `1`: the walk's path for `:file`).
+  const uiDir = mkdtempSync(join(tmpdir(), "admin-auth-ui-"));
+  mkdirSync(join(uiDir, "assets"));
+  writeFileSync(join(uiDir, "index.html"), "<!doctype html><title>steadymesh</title>");
+  writeFileSync(join(uiDir, "assets", "1"), "asset");
   const deps = {
+    uiDir,
     auth: { required: true as const, authority },
     registry,
     clients: { list: () => [] },
@@ -41,7 +50,7 @@ async function setup(): Promise<Setup> {
     generations: createFakeGenerations([]),
   };
   const admin = createAdminServer({ ...deps, logger: createLogger({ level: "debug", destination: out.stream }) });
-  return { admin, authority, clock, deps, logs: out.text, close: async () => (await admin.close(), await registry.close()) };
+  return { admin, authority, clock, deps, logs: out.text, close: async () => (await admin.close(), await registry.close(), rmSync(uiDir, { recursive: true, force: true })) };
 }
 
 async function call(admin: AdminServer, method: string, url: string, token?: string, body?: unknown) {
@@ -75,12 +84,18 @@ describe("admin auth", () => {
       for (const scope of ["read", "write", "operator", "identity:checkout"] as const) tokens.set(scope, (await authority.issue({ scope, name: scope.replace(":", "-") })).token);
       const routes = adminRoutes(deps);
       assert.ok(routes.length >= 20, `the table has ${routes.length} routes`);
-      assert.deepEqual(routes.filter((r) => r.scope === "open").map((r) => `${r.method} ${r.url}`), ["GET /healthz"]);
+      // Open: /healthz, and the console's pieces that hold no data: the app shell and its assets (a page
+      // with no data; it asks /ui/session and the API, which need a token), login (it checks the token
+      // itself) and logout (it only forgets a session). Everything else, /ui/session and lab reports too, needs a scope.
+      const open = ["GET /healthz", "GET /ui", "GET /ui/*", "GET /ui/assets/:file", "POST /ui/login", "POST /ui/logout"];
+      assert.deepEqual(routes.filter((r) => r.scope === "open").map((r) => `${r.method} ${r.url}`), open);
       for (const route of routes) {
         const path = pathOf(route.url);
         const name = `${route.method} ${route.url}`;
         if (route.scope === "open") {
-          assert.equal((await call(admin, route.method, path)).status, 200, name);
+          // Login without a body is a 400 (no token given); logout without a session is a 204; the rest are 200.
+          const expected = route.url === "/ui/login" ? 400 : route.url === "/ui/logout" ? 204 : 200;
+          assert.equal((await call(admin, route.method, path)).status, expected, name);
           continue;
         }
         const { right, wrong } = scopesFor(route.scope);
