@@ -36,7 +36,7 @@ export async function postJson<T>(url: string, body?: unknown): Promise<T> {
 
 async function request<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
-  if (method !== "GET") headers["X-CSRF-Token"] = csrf;
+  if (method !== "GET" && csrf !== "") headers["X-CSRF-Token"] = csrf;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const init: RequestInit = { method, credentials: "same-origin", headers };
   if (body !== undefined) init.body = JSON.stringify(body);

@@ -44,7 +44,7 @@ function App() {
   }, []);
   useEffect(() => {
     if (session) {
-      setCsrf(session.csrf);
+      setCsrf(session.csrf ?? "");
       startLive();
     } else if (session === null) {
       setCsrf("");

@@ -10,7 +10,8 @@ export type Scope = "read" | "write" | "operator";
 export interface Session {
   readonly name: string;
   readonly scope: Scope;
-  readonly csrf: string;
+  /** Absent for a Bearer caller (no session) and empty with `serve --auth off`: neither needs one. */
+  readonly csrf?: string;
 }
 
 export interface HealthCounts {

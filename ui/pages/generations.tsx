@@ -153,7 +153,8 @@ function AckChart({ id }: { id: number }) {
       <h3>Client ACKs</h3>
       {error !== undefined && <p class="error">{error}</p>}
       {data?.expired && <p class="muted">ACK times are kept for the newest 64 generations only.</p>}
-      {data && <Chart label="Client ACKs" summary={ackSummary(id, data.acked, data.clients, data.acks)} series={[{ label: "ACKed streams", color: "#0a58ca" }]} data={curve} xLabel="ms since push" yLabel="streams" time={false} />}
+      {data && curve[0].length === 0 && <p class="muted">{ackSummary(id, data.acked, data.clients, data.acks)}</p>}
+      {data && curve[0].length > 0 && <Chart label="Client ACKs" summary={ackSummary(id, data.acked, data.clients, data.acks)} series={[{ label: "ACKed streams", color: "#0a58ca" }]} data={curve} xLabel="ms since push" yLabel="streams" time={false} />}
     </section>
   );
 }

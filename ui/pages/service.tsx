@@ -139,6 +139,7 @@ function HistoryChart({ name, samples }: { name: string; samples: readonly Histo
     { label: "unhealthy", color: "#cf222e", dash: [6, 4] },
     { label: "draining", color: "#9a6700", dash: [2, 3] },
   ];
+  if (samples.length === 0) return <p class="muted">{historySummary(name, samples)}</p>;
   return <Chart label="Instances over time" summary={historySummary(name, samples)} series={series} data={data} xLabel="time" yLabel="instances" time={true} />;
 }
 
