@@ -33,7 +33,15 @@ export function GenerationsPage(props: { id?: number | undefined; scope: Scope }
       refresh.cancel();
     };
   }, [reload]);
-  const generations = useMemo(() => [...(data?.generations ?? [])].sort((a, b) => b.id - a.id), [data]);
+  // A generation linked to directly may be older than the newest SHOWN: fetch it alone and add it.
+  const older = useData(`generation:${props.id ?? ""}:${data ? "listed" : "waiting"}`, async (signal) =>
+    props.id !== undefined && data !== undefined && !data.generations.some((g) => g.id === props.id) ? getJson<Generation>(`/v1/generations/${props.id}`, signal) : undefined,
+  );
+  const generations = useMemo(() => {
+    const all = [...(data?.generations ?? [])];
+    if (older.data && !all.some((g) => g.id === older.data?.id)) all.push(older.data);
+    return all.sort((a, b) => b.id - a.id);
+  }, [data, older.data]);
   const selected = props.id ?? generations[0]?.id;
   const confirm = async () => {
     if (!action) return;
@@ -58,6 +66,7 @@ export function GenerationsPage(props: { id?: number | undefined; scope: Scope }
           {result.text}
         </p>
       )}
+      {older.error !== undefined && <p class="error">{older.error}</p>}
       {data && generations.length === 0 && <p>No generation yet.</p>}
       <ol class="timeline">
         {generations.map((g) => (
