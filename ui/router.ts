@@ -40,8 +40,9 @@ export function interceptLinks(): void {
     if (!anchor || anchor.target || anchor.hasAttribute("download")) return;
     const url = new URL(anchor.href, location.href);
     if (url.origin !== location.origin || !(url.pathname === "/ui" || url.pathname.startsWith("/ui/"))) return;
-    // Lab report files are documents of their own, not console pages.
+    // Lab report files are documents of their own, not console pages; an in-page anchor (the skip link) is the browser's.
     if (url.pathname.startsWith("/ui/lab-reports/")) return;
+    if (url.hash !== "" && url.pathname === location.pathname) return;
     event.preventDefault();
     navigate(url.pathname + url.search);
   });
