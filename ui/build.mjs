@@ -24,7 +24,7 @@ await build({
   format: "esm",
   target: "es2020",
   minify: true,
-  sourcemap: "external",
+  sourcemap: "linked",
   jsx: "automatic",
   jsxImportSource: "preact",
   legalComments: "none",
