@@ -484,7 +484,7 @@ describe("paging of large reads", () => {
     for (const [query, error] of [
       ["limit=0", 'limit: must be an integer from 1 to 5000, got "0"'],
       ["after=Bad!", 'after: must be a service name (the next of the previous page), got "Bad!"'],
-      ["page=2", "page: unknown query parameter; allowed are limit and after"],
+      ["page=2", "page: unknown query parameter; allowed are limit, after, q and view"],
     ]) {
       const response = await admin.inject(`/v1/services?${query}`);
       assert.deepEqual([response.statusCode, response.json()], [400, { error }]);
