@@ -20,7 +20,7 @@ export interface RouteDeps {
   /** The push guard's generations: `/v1/generations` reads and acts through it. */
   readonly generations: GenerationControl;
   /** Services whose configuration does not build (the spine); without it no service shows a `build` field. */
-  readonly builds?: { failure(service: string): FailingService | undefined } | undefined;
+  readonly builds?: { failure(service: string): FailingService | undefined; failures?(): readonly FailingService[] } | undefined;
   /** TTL heartbeats go to the health monitor; without one, the heartbeat route answers 404 and says so. */
   readonly heartbeats?: Pick<HealthMonitor, "heartbeat"> | undefined;
   /** Heartbeats shared by every replica (etcd): each accepted heartbeat is written through to it, and one it cannot take answers 503. */
