@@ -270,6 +270,12 @@ describe("cli without a server", () => {
     assert.doesNotMatch(result.stdout, /reserved for the DNS interface|not served yet/);
   });
 
+  it("cli - serve --help describes --lab-reports with its default", async () => {
+    const result = await run(["serve", "--help"]);
+    assert.match(result.stdout, /--lab-reports <dir> +the outage lab's report directory the web console lists/);
+    assert.match(result.stdout, /\(default: "\.\/lab-reports"\)/);
+  });
+
   const badInput: { args: string[]; error: RegExp }[] = [
     { args: [], error: /^missing command; use one of serve, register, deregister, heartbeat, list, status, generations, approve, rollback, bootstrap/ },
     { args: ["frobnicate"], error: /^unknown command 'frobnicate' \(see 'steadymesh --help'\)$/ },
@@ -355,7 +361,7 @@ function fakeServer(finishClose: Promise<void> = Promise.resolve()) {
     xds: { host: "127.0.0.1", port: 41000 },
     admin: { host: "::1", port: 41001 },
     dns: { host: "::1", port: 41002 },
-    xdsServer: { listen: async () => ({ host: "127.0.0.1", port: 41000 }), clients: () => [], clientCounts: () => ({ behind: 0, nacking: 0 }), close: async () => undefined },
+    xdsServer: { listen: async () => ({ host: "127.0.0.1", port: 41000 }), clients: () => [], clientCounts: () => ({ behind: 0, nacking: 0, sotw: 0, delta: 0 }), close: async () => undefined },
     guard: createFakePushGuard(),
     close: async () => {
       closeCalled.resolve();
