@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
-import { request as httpRequest, type IncomingMessage } from "node:http";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { createAdminServer, type AdminDeps, type AdminServer } from "../../src/admin/admin-server.js";
@@ -22,6 +21,7 @@ import { ENDPOINT_TYPE } from "../../src/proto/index.js";
 import { createMemoryStore, createRegistry, type Registry, type RegistryView, type ServiceEntry } from "../../src/registry/index.js";
 import type { ClientReply, ClientStatus } from "../../src/xds/index.js";
 import { tempDir } from "../helpers/control-plane.js";
+import { openEvents } from "../helpers/event-stream.js";
 import { createFakeClock, type FakeClock } from "../helpers/fake-clock.js";
 import { entry } from "../helpers/registry-view.js";
 import { createFakeGenerations, sampleGenerations } from "./generation-fixtures.js";
@@ -285,52 +285,6 @@ describe("admin console routes", () => {
     }
   });
 });
-
-/** An open `GET /v1/events`: the events parsed as they come. */
-interface EventStream {
-  readonly response: IncomingMessage;
-  readonly raw: () => string;
-  events(): { id: number; event: string; data: any }[];
-  next(event: string, timeoutMs?: number): Promise<any>;
-  ended: Promise<void>;
-}
-
-async function openEvents(port: number, headers: Record<string, string> = {}): Promise<EventStream> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: "127.0.0.1", port, path: "/v1/events", headers }, (response) => {
-      let text = "";
-      const waiters: (() => void)[] = [];
-      response.setEncoding("utf8");
-      response.on("data", (chunk: string) => {
-        text += chunk;
-        for (const wake of waiters.splice(0)) wake();
-      });
-      const ended = new Promise<void>((done) => response.on("close", done));
-      const events = () =>
-        text.split("\n\n").filter((block) => block.includes("event: ")).map((block) => {
-          const field = (name: string) => block.split("\n").find((line) => line.startsWith(`${name}: `))?.slice(name.length + 2);
-          return { id: Number(field("id")), event: field("event")!, data: JSON.parse(field("data")!) };
-        });
-      resolve({
-        response, raw: () => text, events, ended,
-        async next(event, timeoutMs = 2000) {
-          const deadline = Date.now() + timeoutMs;
-          for (;;) {
-            const found = events().filter((e) => e.event === event);
-            if (found.length > 0) return found.at(-1)!.data;
-            if (Date.now() > deadline) throw new Error(`no ${event} event within ${timeoutMs} ms; got ${text}`);
-            await new Promise<void>((wake) => {
-              waiters.push(wake);
-              setTimeout(wake, 50);
-            });
-          }
-        },
-      });
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 describe("admin console events", () => {
   it("console - /v1/events over a socket: retry and hello, registry events with increasing ids, pings, and close() ends the stream", async () => {
