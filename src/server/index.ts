@@ -3,7 +3,7 @@ import { createTokenAuthority, ensureAdminToken } from "../auth/index.js";
 import { createSystemClock, type Clock } from "../clock/index.js";
 import { createDnsServer, RATE_LIMIT_DEFAULTS } from "../dns/index.js";
 import { ValidationError } from "../errors/index.js";
-import { createEventHub } from "../events/index.js";
+import { ACK_BOOKS, createEventHub } from "../events/index.js";
 import { createFaultInjector, createLabFaults, createPipelineFaults } from "../faults/index.js";
 import { canaryGroupOf, createPushGuard } from "../guard/index.js";
 import { createHealthMonitor, createRendezvousOwnership, ownEverything } from "../health/index.js";
@@ -84,6 +84,8 @@ async function startReserved(options: ServeOptions, clock: Clock, binds: Record<
     clientStatus: { clients: () => xds.clients(), watchReplies: replies.watch },
     onGeneration: events.onGeneration,
   });
+  // The generations restored from the log: hello names the newest, and ACKs of the one clients have get their push time.
+  for (const generation of guard.list().slice(-ACK_BOOKS)) events.onGeneration(generation);
   registerClientGauges(metrics, () => xds.clientCounts());
   const propagation = createPropagationTracker({ metrics, clock, revisionOf: (id) => guard.get(id)?.revision });
   const stopPropagation = replies.watch(propagation.onReply);
