@@ -10,7 +10,7 @@ const FLOORS = [
   ["client", "registry"], // the steady: resolver (its own package); the registry and its stores
   ["snapshot", "dns", "health", "auth", "identity"], // what the registry's view becomes: xDS resources, DNS answers, health; admin tokens over its token store; the built-in CA, stored with the registry
   ["xds"], // the ADS server and the snapshot cache
-  ["guard", "faults"], // the push guard; fault injection around the xDS server
+  ["guard", "faults", "events"], // the push guard; fault injection around the xDS server; the web console's data and live events
   ["admin", "console"], // the HTTP API; the web console's sessions, cookie, headers and files
   ["server"], // wires everything up for `serve`
   ["cli", "demo", "lab"], // entry points

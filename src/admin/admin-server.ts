@@ -23,6 +23,12 @@ import { withDepthLimit, type JsonParser } from "./json-body.js";
 import { toHttpError } from "./http-errors.js";
 import { allowedMethods, createRoutes, type RouteDeps, type RouteSpec } from "./routes.js";
 import { createTokenRoutes } from "./token-routes.js";
+import { createEventRoutes, createEventStreams, type EventStreams } from "./event-routes.js";
+import { createLabReportRoutes } from "./lab-report-routes.js";
+import { createOverviewRoutes } from "./overview-routes.js";
+import { createServiceDetailRoutes } from "./service-detail-routes.js";
+import type { Clock } from "../clock/index.js";
+import type { HealthMonitor } from "../health/index.js";
 
 /** The largest request body accepted unless `bodyLimit` says otherwise: 64 KiB. */
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
@@ -45,8 +51,14 @@ export interface AdminDeps extends RouteDeps {
   readonly interfaceAddresses?: () => readonly string[];
   /** The web console's built files (index.html, assets/); `dist/ui` of the package by default. Tests pass a temporary one. */
   readonly uiDir?: string | undefined;
-  /** The lab reports `/ui/lab-reports/{name}/{file}` serves (`serve --lab-reports`); `./lab-reports` of the working directory by default. */
+  /** The health monitor's last check per instance (`/v1/services/{service}/checks`); `{}` for every service without it. */
+  readonly checks?: Pick<HealthMonitor, "lastChecks"> | undefined;
+  /** `serve --dns-domain`, for `/v1/services/{service}/dns`; `mesh` without it. */
+  readonly dnsDomain?: string | undefined;
+  /** `serve --lab-reports`, absolute: `/v1/lab-reports` lists it (and the console serves its files); `./lab-reports` of the cwd without it. */
   readonly labReportsDir?: string | undefined;
+  /** The event stream's ping and NACK-limit timers; the system clock by default. */
+  readonly clock?: Clock | undefined;
 }
 
 export interface AdminAddress {
@@ -66,15 +78,21 @@ export interface AdminServer {
 
 /**
  * Every route of the API, each with its scope: the table the server registers and test/unit/admin-auth.test.ts walks.
- * `consoleState` is the server's console state (sessions, login limits); a table built only to be read gets its own.
+ * `consoleState` is the server's console state (sessions, login limits) and `streams` its open event streams; a table
+ * built only to be read gets its own.
  */
 export function adminRoutes(
-  deps: Pick<AdminDeps, keyof RouteDeps | "faults" | "auth" | "certificates" | "uiDir" | "labReportsDir" | "tls">,
+  deps: Pick<AdminDeps, keyof RouteDeps | "faults" | "auth" | "certificates" | "checks" | "dnsDomain" | "labReportsDir" | "clock" | "uiDir" | "tls">,
   consoleState: ConsoleState = createConsoleState(),
+  streams: EventStreams = createEventStreams(),
 ): readonly RouteSpec[] {
   const consoleDeps = { authority: deps.auth.authority, authRequired: deps.auth.required, uiDir: deps.uiDir, labReportsDir: deps.labReportsDir, tls: deps.tls !== undefined };
   return [
     ...createRoutes(deps),
+    ...createOverviewRoutes(deps),
+    ...createServiceDetailRoutes(deps),
+    ...createEventRoutes(deps, streams),
+    ...createLabReportRoutes(deps.labReportsDir),
     ...createPolicyRoutes(deps.registry),
     ...createGenerationRoutes(deps.generations),
     ...createFaultRoutes(deps.faults),
@@ -102,7 +120,8 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const consoleState = createConsoleState((request) => auth?.identify(request));
   const auth = deps.auth.required ? createAuthHooks(deps.auth.authority, consoleState.sessions) : undefined;
-  const routes = adminRoutes(deps, consoleState);
+  const streams = createEventStreams();
+  const routes = adminRoutes(deps, consoleState, streams);
   const hosts = createHostGuard({ names: deps.adminHosts ?? [], ...(deps.interfaceAddresses && { interfaceAddresses: deps.interfaceAddresses }) });
 
   /** Answers 403 when Host or Origin is not allowed; false when the request may go on. */
@@ -174,7 +193,8 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
       hosts.allowBound(address.address);
       return { host: address.address, port: address.port };
     },
-    close: () => (closing ??= app.close()),
+    // Open event streams never finish by themselves: they are ended first, so close() does not wait on them.
+    close: () => (closing ??= (streams.closeAll(), app.close())),
     inject: (options) => app.inject(options),
   };
 }
@@ -192,7 +212,8 @@ function sendNoRoute(routes: readonly RouteSpec[], request: FastifyRequest, repl
   const error =
     `no route for ${request.method} ${path}; the API serves /v1/services, /v1/services/{service}, ` +
     "/v1/services/{service}/instances/{id}, /v1/services/{service}/instances/{id}/heartbeat, /v1/clients, /v1/generations, /v1/generations/{id}, " +
-    "/v1/generations/{id}/approve, /v1/generations/{id}/rollback, /v1/faults, /v1/faults/{id}, /v1/tokens, /v1/tokens/{name}, /v1/certificates, /healthz, /metrics and the console under /ui";
+    "/v1/generations/{id}/approve, /v1/generations/{id}/rollback, /v1/generations/{id}/acks, /v1/overview, /v1/events, /v1/lab-reports, " +
+    "/v1/services/{service}/history, /v1/services/{service}/clients, /v1/services/{service}/dns, /v1/services/{service}/checks, /v1/faults, /v1/faults/{id}, /v1/tokens, /v1/tokens/{name}, /v1/certificates, /healthz, /metrics and the console under /ui";
   request.log.warn({ ...context, status: 404, error }, "admin request rejected");
   return reply.code(404).send({ error });
 }

@@ -141,7 +141,7 @@ function isStatus(value: string): value is GenerationStatus {
 }
 
 /** The `:id` path parameter: a positive integer, checked before the guard is asked. */
-function generationId(request: FastifyRequest): number {
+export function generationId(request: FastifyRequest): number {
   const text = param(request, "id");
   const id = /^[1-9]\d*$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(id)) {

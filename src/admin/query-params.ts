@@ -19,6 +19,8 @@ export interface PageQueryRules {
   readonly after: RegExp;
   /** What `after` must be, for the error: "a stream id such as s42". */
   readonly afterIs: string;
+  /** Other parameters the route reads itself (not checked here, only allowed). */
+  readonly extra?: readonly string[];
 }
 
 /**
@@ -28,8 +30,10 @@ export interface PageQueryRules {
 export function parsePageQuery(query: unknown, rules: PageQueryRules): { limit: number; after?: string } {
   const raw = (typeof query === "object" && query !== null ? query : {}) as Record<string, unknown>;
   const issues: Issue[] = [];
+  const allowed = ["limit", "after", ...(rules.extra ?? [])];
+  const allowedText = `${allowed.slice(0, -1).join(", ")} and ${allowed.at(-1)}`;
   for (const key of Object.keys(raw)) {
-    if (key !== "limit" && key !== "after") issues.push({ path: clip(key, 64), message: "unknown query parameter; allowed are limit and after" });
+    if (!allowed.includes(key)) issues.push({ path: clip(key, 64), message: `unknown query parameter; allowed are ${allowedText}` });
   }
   const limit = single(raw, "limit", issues);
   const after = single(raw, "after", issues);

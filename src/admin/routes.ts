@@ -2,7 +2,8 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { RouteScope } from "./auth-check.js";
 import { NotFoundError, ValidationError, show } from "../errors/index.js";
 import { pageOfClients, parseClientsQuery } from "./clients-page.js";
-import { parseServicesQuery, servicesPage } from "./services-page.js";
+import { matchedServices, parseServicesQuery, servicesPage } from "./services-page.js";
+import type { EventHub, HealthCounts } from "../events/index.js";
 import type { GenerationControl } from "../guard/index.js";
 import type { HealthMonitor } from "../health/index.js";
 import type { Metrics } from "../metrics/index.js";
@@ -19,11 +20,18 @@ export interface RouteDeps {
   /** The push guard's generations: `/v1/generations` reads and acts through it. */
   readonly generations: GenerationControl;
   /** Services whose configuration does not build (the spine); without it no service shows a `build` field. */
-  readonly builds?: { failure(service: string): FailingService | undefined } | undefined;
+  readonly builds?: { failure(service: string): FailingService | undefined; failures?(): readonly FailingService[] } | undefined;
   /** TTL heartbeats go to the health monitor; without one, the heartbeat route answers 404 and says so. */
   readonly heartbeats?: Pick<HealthMonitor, "heartbeat"> | undefined;
   /** Heartbeats shared by every replica (etcd): each accepted heartbeat is written through to it, and one it cannot take answers 503. */
   readonly liveness?: Liveness | undefined;
+  /**
+   * The web console's data and live events (src/events): the counts behind
+   * `view=summary`, /v1/overview, histories, ACK books and /v1/events.
+   * Without it the summary counts each page's instances, and the routes
+   * that need it answer 404 and say so.
+   */
+  readonly events?: EventHub | undefined;
 }
 
 /** The 404 of the heartbeat route on a server without a health monitor. */
@@ -78,6 +86,29 @@ export function serviceJson(entry: ServiceEntry, failure?: FailingService): Serv
   return { name, protocol, lbPolicy, metadata, ...(healthCheck && { healthCheck }), mtls: mtls ?? "off", ...(intentions && { intentions }), instances, ...(build && { build }) };
 }
 
+/** One service of `GET /v1/services?view=summary`: the console's list row. */
+export interface ServiceSummary {
+  readonly name: string;
+  readonly instances: Readonly<HealthCounts>;
+  readonly policy: boolean;
+  readonly mtls: MtlsMode;
+}
+
+/** The hub's counts when it has them (kept from change events), else one pass over the service's instances. */
+export function serviceSummary(entry: ServiceEntry, events: Pick<EventHub, "serviceCounts"> | undefined): ServiceSummary {
+  const { name, policy, mtls } = entry.service;
+  return { name, instances: events?.serviceCounts(name) ?? countInstances(entry), policy: policy !== undefined, mtls: mtls ?? "off" };
+}
+
+function countInstances(entry: ServiceEntry): HealthCounts {
+  const counts: HealthCounts = { healthy: 0, unhealthy: 0, unknown: 0, draining: 0, total: 0 };
+  for (const instance of entry.instances.values()) {
+    counts[instance.health]++;
+    counts.total++;
+  }
+  return counts;
+}
+
 function buildJson({ service: _service, ...rest }: FailingService): ServiceBuildJson {
   return rest;
 }
@@ -94,6 +125,10 @@ export function createRoutes(deps: RouteDeps): readonly RouteSpec[] {
         const query = parseServicesQuery(request.query);
         // One view per page: its revision matches the page; pages may come from different revisions.
         const view = registry.view();
+        if (query.view === "summary") {
+          const page = servicesPage(view, query, (entry) => serviceSummary(entry, deps.events));
+          return { revision: view.revision, services: page.services, ...(page.next !== undefined && { next: page.next }), matched: matchedServices(view, query.q) };
+        }
         const page = servicesPage(view, query, jsonOf);
         return { revision: view.revision, services: page.services, ...(page.next !== undefined && { next: page.next }) };
       },

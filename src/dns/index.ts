@@ -7,6 +7,6 @@
  */
 export { createDnsServer, DNS_DEFAULTS, type DnsServer, type DnsServerOptions } from "./dns-server.js";
 export { answerQuery, type QueryContext, type QueryOutcome, type DnsTransport, type ResponseCode } from "./answer.js";
-export { createZone, type Zone } from "./zone.js";
+export { createZone, serviceNames, type ServiceName, type Zone } from "./zone.js";
 export { RATE_LIMIT_DEFAULTS, type RateLimitOptions } from "./rate-limit.js";
 export type { AnswerCacheUsage } from "./answer-cache.js";

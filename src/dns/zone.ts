@@ -113,6 +113,32 @@ function findSubset(entry: ServiceEntry, name: string): Subset | undefined {
   return entry.service.policy?.subsets.find((subset) => subset.name === name);
 }
 
+/** A name the zone answers for a service, and the type of record it holds. */
+export interface ServiceName {
+  /** Fully qualified, with the trailing dot. */
+  readonly name: string;
+  readonly type: "A" | "SRV";
+}
+
+/**
+ * The service-level names of `service` in the zone (the Zone comment's
+ * table): its address name and SRV name, then per subset of its policy the
+ * subset's address and SRV names, in the policy's order. A subset shadowed
+ * by an instance id of the same name is left out (the instance wins).
+ * Instance names are not listed: one per instance, they follow from the SRV
+ * targets. Each name, given to `locate`, finds this service.
+ */
+export function serviceNames(entry: ServiceEntry, zone: Zone): ServiceName[] {
+  const name = entry.service.name;
+  const base = `${name}.service.${zone.domain}`;
+  const names: ServiceName[] = [{ name: `${base}.`, type: "A" }, { name: `_${name}._tcp.service.${zone.domain}.`, type: "SRV" }];
+  for (const subset of entry.service.policy?.subsets ?? []) {
+    if (entry.instances.has(subset.name)) continue;
+    names.push({ name: `${subset.name}.${base}.`, type: "A" }, { name: `_${subset.name}._tcp.${base}.`, type: "SRV" });
+  }
+  return names;
+}
+
 /** `<id>.<service>.service.<domain>`: where an SRV record points. */
 export function instanceName(instance: Instance, zone: Zone): string {
   return `${instance.id}.${instance.service}.service.${zone.domain}`;

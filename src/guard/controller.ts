@@ -31,6 +31,12 @@ export interface PushGuardDeps {
   readonly metrics?: Metrics;
   /** The xDS server's clients, for the canary's "every canary client ACKed" check, and their replies. */
   readonly clientStatus: ClientStatusSource;
+  /**
+   * Told of each generation once its record is made or changes (a new
+   * status, a superseded hold), after it is stored; the web console's live
+   * events. It cannot change a decision: a throw is logged and ignored.
+   */
+  readonly onGeneration?: (generation: Generation) => void;
 }
 
 /**
@@ -124,8 +130,19 @@ export async function createPushGuard(deps: PushGuardDeps): Promise<PushGuard> {
 
   async function save(gen: Generation, snapshot?: Snapshot): Promise<Generation> {
     await store.save(gen, snapshot);
-    book.put(gen);
+    record(gen);
     return gen;
+  }
+
+  /** Puts `gen` in the book and tells onGeneration. */
+  function record(gen: Generation): void {
+    book.put(gen);
+    if (!deps.onGeneration) return;
+    try {
+      deps.onGeneration(gen);
+    } catch (err) {
+      logger.error({ err, generation: gen.id }, "a generation listener failed; the guard goes on");
+    }
   }
 
   function countHold(rule: HoldRule, id: number, reason: string): void {
@@ -161,7 +178,7 @@ export async function createPushGuard(deps: PushGuardDeps): Promise<PushGuard> {
   async function pushToAll(gen: Generation, snapshot: Snapshot, detail: string, keepStep?: () => void): Promise<Generation> {
     const pushed = book.withStatus(gen, "pushed", detail);
     await store.saveRecord(pushed, snapshot);
-    book.put(pushed);
+    record(pushed);
     deps.cache.setSnapshot(DEFAULT_GROUP, snapshot, gen.id);
     enter(settle({ gen: pushed, snapshot }, undefined, keepStep));
     logger.info({ generation: gen.id, revision: gen.revision, version: gen.version, why: detail }, "generation pushed to every client");

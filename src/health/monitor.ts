@@ -3,7 +3,7 @@ import type { Clock } from "../clock/index.js";
 import { ConflictError, NotFoundError } from "../errors/index.js";
 import type { Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
-import { checkNames, type Instance, type Liveness, type RegistryView, type ServiceEntry } from "../registry/index.js";
+import { checkNames, type HealthCheckKind, type Instance, type Liveness, type RegistryView, type ServiceEntry } from "../registry/index.js";
 import { DAMPING_DEFAULTS, TTL_GRACE_DEFAULT_MS, type DampingPolicy } from "./model.js";
 import { createNetworkProber } from "./network-prober.js";
 import { ownEverything, type Ownership } from "./ownership.js";
@@ -62,8 +62,25 @@ export interface HealthMonitor {
    * without `ttlMs`.
    */
   heartbeat(service: string, id: string): HeartbeatResult;
+  /**
+   * The last check of each instance of `service` this replica looks after,
+   * by instance id: its last active check, or its last heartbeat (or first
+   * sight) for a TTL instance, whichever came later. Kept only for instances
+   * the monitor follows, so memory is bounded by the registry.
+   */
+  lastChecks(service: string): ReadonlyMap<string, LastCheck>;
   /** Stops every check and timer, then waits for writes already issued. Writes nothing more. Idempotent. */
   stop(): Promise<void>;
+}
+
+/** One instance's last check, as `lastChecks` gives it. */
+export interface LastCheck {
+  /** Clock ms. */
+  readonly at: number;
+  readonly ok: boolean;
+  /** `grpc SERVING`, `no answer within 1000 ms`, `heartbeat`, … */
+  readonly detail: string;
+  readonly kind: HealthCheckKind | "ttl";
 }
 
 /** Starts following `deps.registry` at once, from its current view. */
@@ -80,6 +97,8 @@ class Monitor implements HealthMonitor {
   private readonly trackers = new Map<string, Map<string, InstanceTracker>>();
   /** Last heartbeat (or first sight) of each instance with a ttlMs, owned or not: by service, then id. */
   private readonly beats = new Map<string, Map<string, number>>();
+  /** The last active check of each tracked instance: by service, then id (dropped with its tracker). */
+  private readonly checks = new Map<string, Map<string, LastCheck>>();
   private readonly unsubscribe: () => void;
   /** The services of the view synced last: the next sync looks only at what differs from it. */
   private seen: ReadonlyMap<string, ServiceEntry> = new Map();
@@ -120,6 +139,17 @@ class Monitor implements HealthMonitor {
     this.deps.metrics?.heartbeats.inc();
     this.trackers.get(service)?.get(id)?.heartbeat();
     return { service, id, ttlMs: instance.ttlMs, expiresAt: new Date(now + instance.ttlMs).toISOString() };
+  }
+
+  lastChecks(service: string): ReadonlyMap<string, LastCheck> {
+    const out = new Map<string, LastCheck>();
+    const beats = this.beats.get(service);
+    for (const [id, at] of beats ?? []) out.set(id, { at, ok: true, detail: "heartbeat", kind: "ttl" });
+    for (const [id, check] of this.checks.get(service) ?? []) {
+      const beat = out.get(id);
+      if (!beat || check.at >= beat.at) out.set(id, check);
+    }
+    return out;
   }
 
   async stop(): Promise<void> {
@@ -172,6 +202,15 @@ class Monitor implements HealthMonitor {
     }
     if (next.size > 0) this.trackers.set(name, next);
     else this.trackers.delete(name);
+    this.forgetChecks(name, next);
+  }
+
+  /** Drops the last checks of instances no longer tracked. */
+  private forgetChecks(name: string, tracked: ReadonlyMap<string, InstanceTracker>): void {
+    const checks = this.checks.get(name);
+    if (!checks) return;
+    for (const id of [...checks.keys()]) if (!tracked.has(id)) checks.delete(id);
+    if (checks.size === 0) this.checks.delete(name);
   }
 
   /** A first sighting counts as a heartbeat; instances gone (or without a ttlMs now) are forgotten. */
@@ -211,6 +250,11 @@ class Monitor implements HealthMonitor {
       lastBeat: () => this.beats.get(service)?.get(id) ?? this.deps.clock.now(),
       setHealth: (to, why) => this.writes.setHealth(service, id, to, why),
       remove: (why) => this.writes.remove(service, id, why),
+      onCheck: (check) => {
+        let byId = this.checks.get(service);
+        if (!byId) this.checks.set(service, (byId = new Map()));
+        byId.set(id, { ...check, at: this.deps.clock.now() });
+      },
       onSuppression: (on) => this.deps.metrics?.healthSuppressed.set((this.suppressed += on ? 1 : -1)),
     });
   }

@@ -1,7 +1,7 @@
 import type { Clock } from "../clock/index.js";
 import type { Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
-import type { HealthCheck, Instance } from "../registry/index.js";
+import type { HealthCheck, HealthCheckKind, Instance } from "../registry/index.js";
 import { UNDAMPED, addFlip, releaseDelay, settle, type DampingState } from "./damping.js";
 import { CHECK_JITTER, type DampingPolicy, type Verdict } from "./model.js";
 import type { ProbeResult, ProbeSession, Prober } from "./prober.js";
@@ -32,6 +32,8 @@ export interface TrackerDeps {
   remove(why: string): void;
   /** The instance started or stopped being held unhealthy by damping. */
   onSuppression(suppressed: boolean): void;
+  /** One active check finished (the monitor keeps the last one per instance); optional. */
+  onCheck?(check: { readonly kind: HealthCheckKind; readonly ok: boolean; readonly detail: string }): void;
 }
 
 interface ActiveCheck {
@@ -217,6 +219,7 @@ export class InstanceTracker {
     active.abort = undefined;
     const { kind, intervalMs } = active.config;
     this.deps.metrics?.healthChecks.inc({ kind, result: result.ok ? "pass" : "fail" });
+    this.deps.onCheck?.({ kind, ok: result.ok, detail: result.ok ? passDetail(kind) : result.reason });
     active.streak = recordResult(active.streak, result.ok, active.config);
     const { service, id } = this.instance;
     this.deps.logger.debug({ service, id, kind, ok: result.ok, ...(!result.ok && { reason: result.reason }) }, "health check");
@@ -297,6 +300,11 @@ export class InstanceTracker {
       },
     );
   }
+}
+
+/** What a passing check saw, in the words of its kind. */
+function passDetail(kind: HealthCheckKind): string {
+  return kind === "grpc" ? "grpc SERVING" : kind === "http" ? "http 2xx" : "tcp connected";
 }
 
 function sameCheck(a: HealthCheck, b: HealthCheck): boolean {

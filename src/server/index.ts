@@ -3,6 +3,7 @@ import { createTokenAuthority, ensureAdminToken } from "../auth/index.js";
 import { createSystemClock, type Clock } from "../clock/index.js";
 import { createDnsServer, RATE_LIMIT_DEFAULTS } from "../dns/index.js";
 import { ValidationError } from "../errors/index.js";
+import { ACK_BOOKS, createEventHub } from "../events/index.js";
 import { createFaultInjector, createLabFaults, createPipelineFaults } from "../faults/index.js";
 import { canaryGroupOf, createPushGuard } from "../guard/index.js";
 import { createHealthMonitor, createRendezvousOwnership, ownEverything } from "../health/index.js";
@@ -11,7 +12,8 @@ import { loadCodec } from "../proto/index.js";
 import { createRegistry, openStore } from "../registry/index.js";
 import { createSnapshotCache, createXdsServer } from "../xds/index.js";
 import type { Snapshot } from "../snapshot/index.js";
-import { listenerBinds, type ListenerBind, type ListenerName, type RunningServer, type ServeOptions } from "./options.js";
+import { resolve } from "node:path";
+import { listenerBinds, SERVE_DEFAULTS, type ListenerBind, type ListenerName, type RunningServer, type ServeOptions } from "./options.js";
 import { checkListenerBinds } from "./bind-policy.js";
 import { listenError } from "./listen-error.js";
 import { reservePorts, type PortReservation } from "./port-reservation.js";
@@ -71,10 +73,19 @@ async function startReserved(options: ServeOptions, clock: Clock, binds: Record<
   // The xDS server comes first: the guard is built with its client list and its replies (the canary's verdicts).
   const replies = createReplyFanout();
   const xds = createXdsServer({ watcher: faults?.watcher ?? cache, codec, logger, metrics, clock, onReply: replies.emit, ...(identity.tls && { tls: identity.tls }), ...((faults ?? options.streamGate) && { streamGate: faults ?? options.streamGate }) });
+  // Before the guard, which tells it of every generation from its restore on; the web console reads and hears it.
+  const events = createEventHub({ registry, clock, logger, clientCounts: () => {
+    const { sotw, delta } = xds.clientCounts();
+    return { connected: sotw + delta, sotw, delta };
+  } });
+  const stopEventReplies = replies.watch(events.onReply);
   const guard = await createPushGuard({
     log: store.generations, cache, codec, policy: options.guard, rollout: options.rollout, ...(options.retention && { retention: options.retention }), clock, logger, metrics,
     clientStatus: { clients: () => xds.clients(), watchReplies: replies.watch },
+    onGeneration: events.onGeneration,
   });
+  // The generations restored from the log: hello names the newest, and ACKs of the one clients have get their push time.
+  for (const generation of guard.list().slice(-ACK_BOOKS)) events.onGeneration(generation);
   registerClientGauges(metrics, () => xds.clientCounts());
   const propagation = createPropagationTracker({ metrics, clock, revisionOf: (id) => guard.get(id)?.revision });
   const stopPropagation = replies.watch(propagation.onReply);
@@ -95,7 +106,8 @@ async function startReserved(options: ServeOptions, clock: Clock, binds: Record<
   // Tokens live beside the registry, so every replica of a shared store takes the same ones.
   const authority = createTokenAuthority({ tokens: store.tokens, clock });
   if (!options.auth) logger.warn("admin API authentication is OFF (--auth off): every local user and process may change the registry");
-  const admin = createAdminServer({ auth: options.auth ? { required: true, authority } : { required: false, authority }, registry, clients: { list: () => xds.clients() }, generations: guard, builds: spine, heartbeats: health, liveness, metrics, logger, bodyLimit: options.bodyLimit, faults: labFaults, adminHosts: options.adminHosts, certificates: identity.ca, tls: identity.tls });
+  const admin = createAdminServer({ auth: options.auth ? { required: true, authority } : { required: false, authority }, registry, clients: { list: () => xds.clients() }, generations: guard, builds: spine, heartbeats: health, liveness, metrics, logger, bodyLimit: options.bodyLimit, faults: labFaults, adminHosts: options.adminHosts, certificates: identity.ca, tls: identity.tls,
+    events, checks: health, dnsDomain: options.dnsDomain, labReportsDir: resolve(options.labReportsDir ?? SERVE_DEFAULTS.labReportsDir), clock });
   const dnsRateLimit = options.dnsRateLimit === undefined ? {} : { rateLimit: options.dnsRateLimit === 0 ? (false as const) : { ...RATE_LIMIT_DEFAULTS, responsesPerSecond: options.dnsRateLimit } };
   const dns = createDnsServer({ registry, domain: options.dnsDomain, ttlSeconds: options.dnsTtlSeconds, logger, metrics, clock, ...dnsRateLimit });
 
@@ -107,6 +119,8 @@ async function startReserved(options: ServeOptions, clock: Clock, binds: Record<
       spine.stop();
       stopEndpoints();
       stopPropagation();
+      stopEventReplies();
+      events.stop();
       await guard.close();
       labFaults?.close();
       await Promise.allSettled([xds.close(), admin.close(), dns.close()]);

@@ -98,6 +98,8 @@ export interface ServeOptions {
   readonly tls?: TlsOptions;
   /** `--insecure-bind`: listen on a non-loopback address without TLS and authentication, with a warning at every start. */
   readonly insecureBind: boolean;
+  /** `--lab-reports`: the lab's report directory the console lists and serves, absolute; `./lab-reports` of the cwd when absent. */
+  readonly labReportsDir?: string;
   /** Largest admin API request body, in bytes (default 64 KiB). */
   readonly bodyLimit: number;
   /**
@@ -172,6 +174,7 @@ export const SERVE_DEFAULTS = {
   trustDomain: "steadymesh.local",
   certTtlMs: 24 * 3600 * 1000,
   insecureBind: false,
+  labReportsDir: "./lab-reports",
 } as const;
 
 /** The three listeners of `serve`, by the name their start-up errors and log lines use. */

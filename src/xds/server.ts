@@ -52,8 +52,12 @@ export interface XdsServer {
   listen(host: string, port: number): Promise<{ host: string; port: number }>;
   /** Every open ADS stream. */
   clients(): ClientStatus[];
-  /** How many open streams have a response not yet ACKed (`behind`), and how many NACKed their last response of some type; one pass, no status built. */
-  clientCounts(): { behind: number; nacking: number };
+  /**
+   * How many open streams have a response not yet ACKed (`behind`), how many
+   * NACKed their last response of some type, and how many speak each
+   * protocol; one pass, no status built.
+   */
+  clientCounts(): { behind: number; nacking: number; sotw: number; delta: number };
   /** Ends every stream with UNAVAILABLE (clients reconnect elsewhere or later), then stops. */
   close(): Promise<void>;
 }
@@ -84,7 +88,7 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
   const limits = deps.limits ?? XDS_LIMITS;
   // A larger request is refused by grpc-js itself: RESOURCE_EXHAUSTED, ending that stream only.
   const server = new grpc.Server({ "grpc.max_receive_message_length": limits.maxRequestBytes, "grpc.enable_channelz": 0 });
-  const streams = new Map<string, { stream: ProtocolStream<never>; transport: StreamTransport }>();
+  const streams = new Map<string, { stream: ProtocolStream<never>; transport: StreamTransport; protocol: "sotw" | "delta" }>();
   const wire = createResponseWire(deps.codec, deps.metrics);
   let seq = 0;
   let closing: Promise<void> | undefined;
@@ -107,7 +111,7 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
       return;
     }
     const stream = create(id, transport);
-    streams.set(id, { stream, transport });
+    streams.set(id, { stream, transport, protocol });
     deps.metrics?.xdsClients.inc();
     deps.logger.info({ stream: id, peer: transport.peer }, "ADS stream opened");
     let finished = false;
@@ -163,12 +167,14 @@ export function createXdsServer(deps: XdsServerDeps): XdsServer {
     clientCounts() {
       let behind = 0;
       let nacking = 0;
-      for (const { stream } of streams.values()) {
+      let sotw = 0;
+      for (const { stream, protocol } of streams.values()) {
         const state = stream.replyState();
         if (state.behind) behind++;
         if (state.nacking) nacking++;
+        if (protocol === "sotw") sotw++;
       }
-      return { behind, nacking };
+      return { behind, nacking, sotw, delta: streams.size - sotw };
     },
     close() {
       closing ??= (async () => {

@@ -104,7 +104,13 @@ describe("admin paging - page functions", () => {
     assert.equal(errorOf(() => parseServicesQuery({ limit: "1e3" })), 'limit: must be an integer from 1 to 5000, got "1e3"');
     assert.equal(
       errorOf(() => parseServicesQuery({ after: "Bad_Name", page: "2" })),
-      'page: unknown query parameter; allowed are limit and after; after: must be a service name (the next of the previous page), got "Bad_Name"',
+      'page: unknown query parameter; allowed are limit, after, q and view; after: must be a service name (the next of the previous page), got "Bad_Name"',
+    );
+    assert.deepEqual(parseServicesQuery({ q: "gree", view: "summary", limit: "50" }), { limit: 50, q: "gree", view: "summary" });
+    assert.deepEqual(parseServicesQuery({ q: "" }), { limit: SERVICES_PAGE_DEFAULT, q: "" });
+    assert.equal(
+      errorOf(() => parseServicesQuery({ q: "Gree ter", view: "table" })),
+      'q: must be part of a service name: up to 63 of a-z, 0-9 and -, got "Gree ter"; view: must be one of full, summary, got "table"',
     );
     assert.equal(errorOf(() => parseServicesQuery({ after: ["a", "b"] })), "after: must be given at most once, got 2 values");
   });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import { createServer } from "node:net";
+import { resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createAdminServer, type AdminServer } from "../../src/admin/index.js";
 import { main, type CliIo, type SignalSource, type StopSignal } from "../../src/cli/index.js";
@@ -270,6 +271,12 @@ describe("cli without a server", () => {
     assert.doesNotMatch(result.stdout, /reserved for the DNS interface|not served yet/);
   });
 
+  it("cli - serve --help describes --lab-reports with its default", async () => {
+    const result = await run(["serve", "--help"]);
+    assert.match(result.stdout, /--lab-reports <dir> +the outage lab's report directory the\s+web console lists/);
+    assert.match(result.stdout, /\(default: "\.\/lab-reports"\)/);
+  });
+
   const badInput: { args: string[]; error: RegExp }[] = [
     { args: [], error: /^missing command; use one of serve, register, deregister, heartbeat, list, status, generations, approve, rollback, bootstrap/ },
     { args: ["frobnicate"], error: /^unknown command 'frobnicate' \(see 'steadymesh --help'\)$/ },
@@ -355,7 +362,7 @@ function fakeServer(finishClose: Promise<void> = Promise.resolve()) {
     xds: { host: "127.0.0.1", port: 41000 },
     admin: { host: "::1", port: 41001 },
     dns: { host: "::1", port: 41002 },
-    xdsServer: { listen: async () => ({ host: "127.0.0.1", port: 41000 }), clients: () => [], clientCounts: () => ({ behind: 0, nacking: 0 }), close: async () => undefined },
+    xdsServer: { listen: async () => ({ host: "127.0.0.1", port: 41000 }), clients: () => [], clientCounts: () => ({ behind: 0, nacking: 0, sotw: 0, delta: 0 }), close: async () => undefined },
     guard: createFakePushGuard(),
     close: async () => {
       closeCalled.resolve();
@@ -378,6 +385,7 @@ describe("cli serve", () => {
         "--guard-max-resource-removal", "0.25", "--guard-max-endpoint-removal", "1", "--guard-drain-step", ".2", "--guard-drain-interval-ms", "60000",
         "--canary", "node-id=canary-*", "--canary", "metadata.track=canary=yes", "--canary-bake-ms", "0", "--ttl-grace-ms", "5000",
         "--admin-host", "mesh.example", "--admin-host", "10.0.0.5", "--keep-generations", "50", "--keep-generations-max-age-ms", "86400000", "--auth", "off",
+        "--lab-reports", "reports/lab",
       ],
       { stdout: stdout.stream, stderr: capture().stream, startServer: fake.startServer, signals, logger: createSilentLogger() },
     );
@@ -386,7 +394,7 @@ describe("cli serve", () => {
     assert.deepEqual(rest, {
       dataDir: "/tmp/x", store: "memory", xdsPort: 0, adminPort: 0, dnsPort: 5353, dnsDomain: "svc.example", dnsTtlSeconds: 30,
       bind: "::1", adminHosts: ["mesh.example", "10.0.0.5"], pushMinDelayMs: 0, pushMaxDelayMs: 250, enableFaults: false, bodyLimit: 65536, ttlGraceMs: 5000, healthDamping: SERVE_DEFAULTS.healthDamping, auth: false,
-      trustDomain: "steadymesh.local", certTtlMs: 86_400_000, insecureBind: false,
+      trustDomain: "steadymesh.local", certTtlMs: 86_400_000, insecureBind: false, labReportsDir: resolve("reports/lab"),
       guard: { enabled: false, maxResourceRemoval: 0.25, maxEndpointRemoval: 1, drainStep: 0.2, drainIntervalMs: 60_000 },
       rollout: { canary: [{ kind: "node-id", glob: "canary-*" }, { kind: "metadata", key: "track", value: "canary=yes" }], bakeMs: 0 },
       retention: { keep: 50, maxAgeMs: 86_400_000 },
@@ -406,7 +414,8 @@ describe("cli serve", () => {
     const fake = fakeServer();
     const running = main(["node", "steadymesh", "serve", "--enable-faults"], { stdout: capture().stream, stderr: capture().stream, startServer: fake.startServer, signals, logger: createSilentLogger() });
     const { logger: _logger, ...options } = await fake.started;
-    assert.deepEqual(options, { ...SERVE_DEFAULTS, enableFaults: true });
+    // The lab-reports dir is made absolute against serve's working directory.
+    assert.deepEqual(options, { ...SERVE_DEFAULTS, enableFaults: true, labReportsDir: resolve(SERVE_DEFAULTS.labReportsDir) });
     signals.emit("SIGINT");
     assert.equal(await running, 0);
   });
@@ -484,7 +493,7 @@ describe("paging of large reads", () => {
     for (const [query, error] of [
       ["limit=0", 'limit: must be an integer from 1 to 5000, got "0"'],
       ["after=Bad!", 'after: must be a service name (the next of the previous page), got "Bad!"'],
-      ["page=2", "page: unknown query parameter; allowed are limit and after"],
+      ["page=2", "page: unknown query parameter; allowed are limit, after, q and view"],
     ]) {
       const response = await admin.inject(`/v1/services?${query}`);
       assert.deepEqual([response.statusCode, response.json()], [400, { error }]);

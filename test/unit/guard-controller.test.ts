@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createFakeClock } from "../helpers/fake-clock.js";
 import { ConflictError, NotFoundError } from "../../src/errors/index.js";
-import { canaryGroupOf, createPushGuard, GUARD_DEFAULTS, ROLLOUT_DEFAULTS, type GuardPolicy, type RetentionPolicy, type RolloutPolicy } from "../../src/guard/index.js";
+import { canaryGroupOf, createPushGuard, GUARD_DEFAULTS, ROLLOUT_DEFAULTS, type Generation, type GuardPolicy, type RetentionPolicy, type RolloutPolicy } from "../../src/guard/index.js";
 import { createSilentLogger } from "../../src/log/index.js";
 import { createMetrics } from "../../src/metrics/index.js";
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, loadCodec, type Cluster } from "../../src/proto/index.js";
@@ -24,7 +24,7 @@ interface Setup {
   restart(): Promise<void>;
 }
 
-async function setup(policy: Partial<GuardPolicy> = {}, rollout: Partial<RolloutPolicy> = {}, retention?: RetentionPolicy): Promise<Setup> {
+async function setup(policy: Partial<GuardPolicy> = {}, rollout: Partial<RolloutPolicy> = {}, retention?: RetentionPolicy, onGeneration?: (g: Generation) => void): Promise<Setup> {
   const clock = createFakeClock(1_000_000);
   const store = createMemoryStore();
   const cache = createSnapshotCache({ groupOf: canaryGroupOf({ ...ROLLOUT_DEFAULTS, ...rollout }) });
@@ -34,7 +34,7 @@ async function setup(policy: Partial<GuardPolicy> = {}, rollout: Partial<Rollout
   const make = () =>
     createPushGuard({
       log: store.generations, cache, codec, clock, metrics, logger: createSilentLogger(), clientStatus: { clients: () => clients },
-      policy: { ...GUARD_DEFAULTS, ...policy }, rollout: { ...ROLLOUT_DEFAULTS, ...rollout }, ...(retention && { retention }),
+      policy: { ...GUARD_DEFAULTS, ...policy }, rollout: { ...ROLLOUT_DEFAULTS, ...rollout }, ...(retention && { retention }), ...(onGeneration && { onGeneration }),
     });
   const s: Setup = {
     clock, store, cache, registry, clients, metrics,
@@ -400,4 +400,20 @@ test("guard - retention: the log keeps the newest --keep-generations, and with a
   await aged.guard.settled();
   assert.deepEqual((await aged.store.generations.list()).map((g) => g.id), [4], "generations older than 10 s are gone; the new one stays");
   assert.deepEqual(watchEndpoints(aged.cache, "web").ports, [9001, 9002, 9003, 9004]);
+});
+
+test("guard - onGeneration hears each record made or changed, after it is stored; a throwing listener changes no decision", async () => {
+  const heard: string[] = [];
+  const s = await setup({}, {}, undefined, (g) => {
+    heard.push(`${g.id} ${g.status}${g.supersededBy === undefined ? "" : ` superseded by ${g.supersededBy}`}`);
+    assert.equal(s.guard.get(g.id)?.status, g.status, "the book already holds it");
+    throw new Error("a listener bug");
+  });
+  await put(s.registry, "greeter", range(1, 10));
+  await s.guard.offer(s.snap());
+  for (const i of range(2, 10)) await s.registry.deleteInstance("greeter", `i${i}`);
+  await s.guard.offer(s.snap());
+  await s.guard.approve(2);
+  assert.deepEqual(heard, ["1 pushed", "2 held", "2 pushed"]);
+  assert.deepEqual(watchEndpoints(s.cache, "greeter"), { ports: [9001], generation: 2 });
 });

@@ -209,3 +209,23 @@ test("health - stop ends every check and timer and writes nothing more", async (
   assert.equal(h.registry.view().revision, revision);
   await h.registry.close();
 });
+
+test("health - lastChecks: each tracked instance's last check with its detail; TTL instances by their last heartbeat; forgotten with the instance", async () => {
+  const h = await setupHealth();
+  await putChecked(h.registry, "svc", CHECK, [1, 2]);
+  h.prober.answer(2, "fail");
+  assert.deepEqual([...h.monitor.lastChecks("svc")], [], "no check has run yet");
+  await h.advance(600); // first checks at 500
+  assert.deepEqual(Object.fromEntries(h.monitor.lastChecks("svc")), {
+    i1: { kind: "grpc", ok: true, detail: "grpc SERVING", at: 1_000_500 },
+    i2: { kind: "grpc", ok: false, detail: "connection refused", at: 1_000_500 },
+  });
+  await h.registry.deleteInstance("svc", "i2");
+  assert.deepEqual([...h.monitor.lastChecks("svc").keys()], ["i1"]);
+  await h.registry.putInstance("ttl", "t1", { address: "10.0.0.2", port: 3, ttlMs: 10_000 });
+  await h.advance(1000);
+  h.monitor.heartbeat("ttl", "t1");
+  assert.deepEqual(Object.fromEntries(h.monitor.lastChecks("ttl")), { t1: { at: h.clock.now(), ok: true, detail: "heartbeat", kind: "ttl" } });
+  assert.deepEqual([...h.monitor.lastChecks("nothing")], []);
+  await h.close();
+});

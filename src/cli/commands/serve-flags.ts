@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { SteadyError } from "../../errors/index.js";
 import type { NodeSelector } from "../../guard/model.js";
@@ -55,6 +56,7 @@ export interface ServeFlags {
   readonly caCert?: string;
   readonly caKey?: string;
   readonly insecureBind: boolean;
+  readonly labReports: string;
 }
 
 const port = integerIn(0, 65535);
@@ -106,7 +108,8 @@ export function addServeFlags(command: Command): Command {
     .option("--cert-ttl <duration>", "lifetime of workload certificates, 1s to 365d, e.g. 2m or 24h (default: 24h)", duration(1000, 365 * 86_400_000), d.certTtlMs)
     .option("--ca-cert <file>", "PEM certificate of an existing CA to sign with instead of the built-in one; needs --ca-key", nonEmpty)
     .option("--ca-key <file>", "PEM private key (ECDSA P-256) of --ca-cert", nonEmpty)
-    .option("--insecure-bind", "allow a non-loopback --bind without TLS and authentication (logs a warning at every start)", d.insecureBind);
+    .option("--insecure-bind", "allow a non-loopback --bind without TLS and authentication (logs a warning at every start)", d.insecureBind)
+    .option("--lab-reports <dir>", "the outage lab's report directory the web console lists and opens (/ui/lab), relative to the working directory", nonEmpty, d.labReportsDir);
 }
 
 function collectAdminHost(value: string, previous: readonly string[] | undefined): readonly string[] {
@@ -203,6 +206,7 @@ export function toServeOptions(flags: ServeFlags, logger: Logger): ServeOptions 
     ...(flags.caCert !== undefined && flags.caKey !== undefined && { caFiles: { certificate: flags.caCert, key: flags.caKey } }),
     ...(tls && { tls }),
     insecureBind: flags.insecureBind,
+    labReportsDir: resolve(flags.labReports),
     logger,
   };
 }
