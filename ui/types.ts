@@ -129,6 +129,8 @@ export interface Generation {
   readonly reason: string;
   readonly diff: GenerationDiff;
   readonly problems: readonly { readonly path: string; readonly message: string }[];
+  /** A newer generation made this one moot before it was pushed: it can no longer be approved. */
+  readonly supersededBy?: number;
 }
 
 export interface GenerationAcks {

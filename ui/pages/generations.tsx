@@ -43,6 +43,8 @@ export function GenerationsPage(props: { id?: number | undefined; scope: Scope }
     return all.sort((a, b) => b.id - a.id);
   }, [data, older.data]);
   const selected = props.id ?? generations[0]?.id;
+  // What clients are served now: the newest pushed generation; rolling back to it would change nothing.
+  const served = generations.find((g) => g.status === "pushed")?.id;
   const confirm = async () => {
     if (!action) return;
     setBusy(true);
@@ -71,7 +73,7 @@ export function GenerationsPage(props: { id?: number | undefined; scope: Scope }
       <ol class="timeline">
         {generations.map((g) => (
           <li key={g.id}>
-            <GenerationArticle generation={g} selected={g.id === selected} operator={props.scope === "operator"} onAction={(kind) => setAction({ kind, generation: g })} />
+            <GenerationArticle generation={g} selected={g.id === selected} served={g.id === served} operator={props.scope === "operator"} onAction={(kind) => setAction({ kind, generation: g })} />
           </li>
         ))}
       </ol>
@@ -85,7 +87,7 @@ export function GenerationsPage(props: { id?: number | undefined; scope: Scope }
   );
 }
 
-function GenerationArticle(props: { generation: Generation; selected: boolean; operator: boolean; onAction: (kind: "approve" | "rollback") => void }) {
+function GenerationArticle(props: { generation: Generation; selected: boolean; served: boolean; operator: boolean; onAction: (kind: "approve" | "rollback") => void }) {
   const g = props.generation;
   const headingId = `gen-${g.id}`;
   return (
@@ -97,6 +99,7 @@ function GenerationArticle(props: { generation: Generation; selected: boolean; o
           </a>
         </h2>
         <StatusBadge status={g.status} />
+        {props.served && <span class="badge badge-neutral">served now</span>}
         <span class="muted">
           {shortTime(g.createdAt)} · revision {g.revision}
         </span>
@@ -115,12 +118,12 @@ function GenerationArticle(props: { generation: Generation; selected: boolean; o
           </ul>
         </>
       )}
-      {props.operator && g.status === "held" && (
+      {props.operator && g.status === "held" && g.supersededBy === undefined && (
         <button type="button" class="primary" onClick={() => props.onAction("approve")}>
           Approve generation {g.id}
         </button>
       )}
-      {props.operator && (g.status === "pushed" || g.status === "rolled-back") && (
+      {props.operator && !props.served && (g.status === "pushed" || g.status === "rolled-back") && (
         <button type="button" onClick={() => props.onAction("rollback")}>
           Roll back to generation {g.id}
         </button>
