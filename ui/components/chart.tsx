@@ -13,7 +13,12 @@ export interface Series {
   readonly color: string;
   /** Dashed lines tell series apart without colour. */
   readonly dash?: number[];
+  /** A step line (a count that jumps at each point, such as cumulative ACKs) rather than straight segments. */
+  readonly stepped?: boolean;
 }
+
+/** The y axes count things (instances, streams): whole-number ticks only. */
+const COUNT_INCREMENTS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000];
 
 export function Chart(props: { label: string; summary: string; series: readonly Series[]; data: uPlot.AlignedData; xLabel: string; yLabel: string; time: boolean }) {
   const box = useRef<HTMLDivElement>(null);
@@ -26,8 +31,11 @@ export function Chart(props: { label: string; summary: string; series: readonly 
       width: Math.max(280, el.clientWidth),
       height: 220,
       scales: { x: { time: props.time } },
-      axes: [{ label: props.xLabel }, { label: props.yLabel }],
-      series: [{ label: props.xLabel }, ...props.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, ...(s.dash && { dash: s.dash }) }))],
+      axes: [{ label: props.xLabel }, { label: props.yLabel, incrs: COUNT_INCREMENTS }],
+      series: [
+        { label: props.xLabel },
+        ...props.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, ...(s.dash && { dash: s.dash }), ...(s.stepped && { paths: uPlot.paths.stepped?.({ align: 1 }) }) })),
+      ],
     };
     const chart = new uPlot(opts, props.data, el);
     plot.current = chart;

@@ -44,7 +44,7 @@ export function ClientsPage() {
                 <td>{c.protocol}</td>
                 <td>{c.userAgent || "–"}</td>
                 {TYPES.map((t) => (
-                  <td key={t} class="mono">
+                  <td key={t} class="mono versions">
                     <TypeCell status={c.types[t]} />
                   </td>
                 ))}

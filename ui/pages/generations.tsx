@@ -166,7 +166,7 @@ function AckChart({ id }: { id: number }) {
       {error !== undefined && <p class="error">{error}</p>}
       {data?.expired && <p class="muted">ACK times are kept for the newest 64 generations only.</p>}
       {data && curve[0].length === 0 && <p class="muted">{ackSummary(id, data.acked, data.clients, data.acks)}</p>}
-      {data && curve[0].length > 0 && <Chart label="Client ACKs" summary={ackSummary(id, data.acked, data.clients, data.acks)} series={[{ label: "ACKed streams", color: "#0a58ca" }]} data={curve} xLabel="ms since push" yLabel="streams" time={false} />}
+      {data && curve[0].length > 0 && <Chart label="Client ACKs" summary={ackSummary(id, data.acked, data.clients, data.acks)} series={[{ label: "ACKed streams", color: "#0a58ca", stepped: true }]} data={curve} xLabel="ms since push" yLabel="streams" time={false} />}
     </section>
   );
 }

@@ -135,9 +135,9 @@ function HistoryChart({ name, samples }: { name: string; samples: readonly Histo
     [samples],
   );
   const series = [
-    { label: "healthy", color: "#1a7f37" },
-    { label: "unhealthy", color: "#cf222e", dash: [6, 4] },
-    { label: "draining", color: "#9a6700", dash: [2, 3] },
+    { label: "healthy", color: "#1a7f37", stepped: true },
+    { label: "unhealthy", color: "#cf222e", dash: [6, 4], stepped: true },
+    { label: "draining", color: "#9a6700", dash: [2, 3], stepped: true },
   ];
   if (samples.length === 0) return <p class="muted">{historySummary(name, samples)}</p>;
   return <Chart label="Instances over time" summary={historySummary(name, samples)} series={series} data={data} xLabel="time" yLabel="instances" time={true} />;
