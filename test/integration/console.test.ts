@@ -50,6 +50,8 @@ let readToken = "";
 const backends: Backend[] = [];
 let client: ClientProcess | undefined;
 let raw: RawAdsStream | undefined;
+/** Requests the operator's browser made to anywhere but the admin port (the console loads nothing from outside). */
+const outside: string[] = [];
 /** The generation the guard held in test 2 (9 of 10 greeter instances removed). */
 let heldId: number | undefined;
 
@@ -122,6 +124,10 @@ before(async () => {
   for (const b of backends) await register(b.id, b.port);
   browser = await launchBrowser();
   operator = await browser.newContext();
+  operator.on("request", (request) => {
+    const url = new URL(request.url());
+    if (!["data:", "blob:", "about:"].includes(url.protocol) && url.origin !== new URL(base).origin) outside.push(request.url());
+  });
   page = await operator.newPage();
 });
 
@@ -137,6 +143,8 @@ after(async () => {
 test("console 1 - an operator token logs in to the overview; an instance registered through the API shows on its service page within 1 s, without a reload", async () => {
   await login(page, base, serve.adminToken!);
   await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor({ timeout: 10_000 });
+  // The event stream is open: the header's status says so.
+  await page.getByRole("status").filter({ hasText: /^\s*Live\s*$/ }).first().waitFor({ timeout: 5000 });
 
   await open(page, "/ui/services/greeter");
   await page.getByRole("heading", { level: 1, name: "greeter" }).waitFor();
@@ -286,6 +294,11 @@ test("console 5 and 7 - axe finds no serious or critical violation on any page; 
     await anonymous.close();
   }
   assert.deepEqual(found, [], `serious or critical axe violations:\n${found.join("\n")}`);
+  assert.deepEqual(outside, [], "the console loaded nothing from outside the admin port");
+  const shell = await fetch(`${base}/ui`);
+  const csp = shell.headers.get("content-security-policy") ?? "";
+  for (const directive of ["default-src 'none'", "script-src 'self'", "frame-ancestors 'none'"]) assert.ok(csp.includes(directive), `CSP has ${directive}: ${csp}`);
+  assert.equal(shell.headers.get("x-frame-options"), "DENY");
 
   for (const name of SCREENSHOTS) {
     const file = join(SHOTS_DIR, `${name}.png`);
