@@ -34,7 +34,7 @@ export function ClientsPage() {
             {data.total} connected {data.total === 1 ? "stream" : "streams"}
             {data.clients.length < data.total && `, the first ${data.clients.length} shown`}
           </p>
-          <Table label="Clients" headers={["Node ID", "Protocol", "User agent", ...TYPES.map((t) => `${t} sent / ACKed`), "Last NACK"]} empty={data.clients.length === 0 ? "No client is connected." : undefined}>
+          <Table label="Clients" headers={["Node ID", "Protocol", "User agent", "Last NACK", ...TYPES.map((t) => `${t} sent / ACKed`)]} empty={data.clients.length === 0 ? "No client is connected." : undefined}>
             {data.clients.map((c) => (
               <tr key={c.streamId}>
                 <th scope="row">
@@ -43,14 +43,14 @@ export function ClientsPage() {
                 </th>
                 <td>{c.protocol}</td>
                 <td>{c.userAgent || "–"}</td>
+                <td class="nack">
+                  <NackCell client={c} />
+                </td>
                 {TYPES.map((t) => (
                   <td key={t} class="mono versions">
                     <TypeCell status={c.types[t]} />
                   </td>
                 ))}
-                <td class="nack">
-                  <NackCell client={c} />
-                </td>
               </tr>
             ))}
           </Table>
