@@ -86,7 +86,7 @@ export function adminRoutes(
   consoleState: ConsoleState = createConsoleState(),
   streams: EventStreams = createEventStreams(),
 ): readonly RouteSpec[] {
-  const consoleDeps = { authority: deps.auth.authority, authRequired: deps.auth.required, uiDir: deps.uiDir, labReportsDir: deps.labReportsDir, tls: deps.tls !== undefined };
+  const consoleDeps = { authority: deps.auth.authority, authRequired: deps.auth.required, uiDir: deps.uiDir, labReportsDir: deps.labReportsDir, tls: deps.tls !== undefined, metrics: deps.metrics };
   return [
     ...createRoutes(deps),
     ...createOverviewRoutes(deps),

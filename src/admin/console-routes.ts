@@ -18,6 +18,7 @@ import {
   type SessionBook,
 } from "../console/index.js";
 import { NotFoundError, PermissionDeniedError, SteadyError, UnavailableError, ValidationError } from "../errors/index.js";
+import type { Metrics } from "../metrics/index.js";
 import type { RouteSpec } from "./routes.js";
 
 /** The 503 message while `dist/ui/index.html` is missing. */
@@ -35,6 +36,8 @@ export interface ConsoleDeps {
   readonly labReportsDir?: string | undefined;
   /** The admin API serves TLS: the session cookie is then `Secure`. */
   readonly tls: boolean;
+  /** Counts logins by result (`steadymesh_console_logins_total`). */
+  readonly metrics?: Pick<Metrics, "consoleLogins"> | undefined;
 }
 
 /** Who a request was authenticated as, and through which console session (none for a Bearer token). */
@@ -147,6 +150,7 @@ async function login(deps: ConsoleDeps, state: ConsoleState, request: FastifyReq
     const seconds = Math.ceil(waitMs / 1000);
     const error = `too many failed logins from ${address}: try again in ${seconds} s`;
     request.log.warn({ method: request.method, url: request.url, status: 429, error }, "admin request rejected");
+    deps.metrics?.consoleLogins.inc({ result: "limited" });
     return reply.code(429).header("retry-after", String(seconds)).send({ error });
   }
   const token = tokenOf(request.body);
@@ -155,10 +159,17 @@ async function login(deps: ConsoleDeps, state: ConsoleState, request: FastifyReq
   try {
     principal = await deps.authority.verify(token);
   } catch (err) {
-    if (err instanceof SteadyError && err.code === "unauthenticated") state.logins.recordFailure(address);
+    if (err instanceof SteadyError && err.code === "unauthenticated") {
+      state.logins.recordFailure(address);
+      deps.metrics?.consoleLogins.inc({ result: "refused" });
+    }
     throw err;
   }
-  if (!allows(principal.scope, "read")) throw new PermissionDeniedError(`token "${principal.name}" has scope ${principal.scope}; the console needs scope read (or write, operator)`);
+  if (!allows(principal.scope, "read")) {
+    deps.metrics?.consoleLogins.inc({ result: "refused" });
+    throw new PermissionDeniedError(`token "${principal.name}" has scope ${principal.scope}; the console needs scope read (or write, operator)`);
+  }
+  deps.metrics?.consoleLogins.inc({ result: "ok" });
   // A login replaces the session the browser had: the old cookie value stops working at once.
   const previous = sessionIdOf(request.headers.cookie);
   if (previous !== undefined) state.sessions.close(previous);

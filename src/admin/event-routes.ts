@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import { createSystemClock, type Clock } from "../clock/index.js";
 import type { EventHub, HubEvent } from "../events/index.js";
+import type { Metrics } from "../metrics/index.js";
 import { needEvents, noQuery } from "./console-params.js";
 import type { RouteSpec } from "./routes.js";
 
@@ -31,6 +32,8 @@ export function createEventStreams(): EventStreams {
 
 export interface EventRouteDeps {
   readonly events?: EventHub | undefined;
+  /** `steadymesh_event_streams` counts the open streams. */
+  readonly metrics?: Pick<Metrics, "eventStreams"> | undefined;
   /** Timers of the ping and the NACK limit; the system clock by default. */
   readonly clock?: Clock | undefined;
 }
@@ -54,14 +57,14 @@ export function createEventRoutes(deps: EventRouteDeps, streams: EventStreams): 
         const events = needEvents(deps.events);
         if (request.method === "HEAD") return reply.type("text/event-stream").send("");
         reply.hijack();
-        openStream(reply.raw, events, clock, streams);
+        openStream(reply.raw, events, clock, streams, deps.metrics);
         return reply;
       },
     },
   ];
 }
 
-function openStream(res: ServerResponse, events: EventHub, clock: Clock, streams: EventStreams): void {
+function openStream(res: ServerResponse, events: EventHub, clock: Clock, streams: EventStreams, metrics: EventRouteDeps["metrics"]): void {
   res.writeHead(200, {
     "content-type": "text/event-stream; charset=utf-8",
     "cache-control": "no-store",
@@ -105,6 +108,7 @@ function openStream(res: ServerResponse, events: EventHub, clock: Clock, streams
     unsubscribe();
     cancelPing?.();
     streams.open.delete(end);
+    metrics?.eventStreams.dec();
   }
   function end(): void {
     cleanup();
@@ -113,6 +117,7 @@ function openStream(res: ServerResponse, events: EventHub, clock: Clock, streams
 
   const unsubscribe = events.subscribe(onEvent);
   streams.open.add(end);
+  metrics?.eventStreams.inc();
   res.on("close", cleanup);
   write(`retry: ${RETRY_MS}\n\n`);
   const { revision, generation } = events.position();

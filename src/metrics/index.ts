@@ -76,6 +76,10 @@ export interface Metrics {
   readonly serviceEndpoints: Gauge<"service" | "health">;
   /** Held generations not yet approved, superseded or released. */
   readonly generationsHeld: Gauge<never>;
+  /** Open `GET /v1/events` streams (the web console's live updates, and any `curl -N`). */
+  readonly eventStreams: Gauge<never>;
+  /** Web console logins, by result: `ok`, `refused` (a bad token, or one that may not read) or `limited` (429). */
+  readonly consoleLogins: Counter<"result">;
   /** 1 while the last store commit succeeded, 0 after one failed as unavailable (etcd unreachable, store closed). */
   readonly storeUp: Gauge<never>;
   /** Unix time (seconds) of the last successful store commit; 0 before the first. */
@@ -133,6 +137,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     guardDecision: new Histogram({ name: "steadymesh_guard_decision_seconds", help: "Seconds the push guard took to decide on one snapshot.", buckets: [...BUILD_BUCKETS], registers }),
     adminRequests: new Histogram({ name: "steadymesh_admin_request_duration_seconds", help: "Admin API request time, by method, route pattern and status.", labelNames: ["method", "route", "status"], buckets: [...ADMIN_BUCKETS], registers }),
     serviceEndpoints: new Gauge({ name: "steadymesh_service_endpoints", help: "Instances per service and health state.", labelNames: ["service", "health"], registers }),
+    eventStreams: new Gauge({ name: "steadymesh_event_streams", help: "Open GET /v1/events streams.", registers }),
+    consoleLogins: new Counter({ name: "steadymesh_console_logins_total", help: "Web console logins, by result (ok, refused, limited).", labelNames: ["result"], registers }),
     generationsHeld: new Gauge({ name: "steadymesh_generations_held", help: "Held generations not yet approved, superseded or released.", registers }),
     storeUp: new Gauge({ name: "steadymesh_store_up", help: "1 while the last store commit succeeded, 0 after one failed as unavailable.", registers }),
     storeLastCommit: new Gauge({ name: "steadymesh_store_last_commit_timestamp_seconds", help: "Unix time of the last successful store commit.", registers }),

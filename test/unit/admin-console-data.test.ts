@@ -16,7 +16,7 @@ import { locate } from "../../src/dns/zone.js";
 import { createEventHub, type EventHub } from "../../src/events/index.js";
 import type { LastCheck } from "../../src/health/index.js";
 import { createLogger } from "../../src/log/index.js";
-import { createMetrics } from "../../src/metrics/index.js";
+import { createMetrics, type Metrics } from "../../src/metrics/index.js";
 import { ENDPOINT_TYPE } from "../../src/proto/index.js";
 import { createMemoryStore, createRegistry, type Registry, type RegistryView, type ServiceEntry } from "../../src/registry/index.js";
 import type { ClientReply, ClientStatus } from "../../src/xds/index.js";
@@ -33,6 +33,7 @@ interface Setup {
   readonly registry: Registry;
   readonly hub: EventHub;
   readonly clock: FakeClock;
+  readonly metrics: Metrics;
   get(url: string): Promise<{ status: number; json: any; body: string }>;
   close(): Promise<void>;
 }
@@ -50,12 +51,13 @@ async function setup(extra: Partial<AdminDeps> = {}): Promise<Setup> {
   const clock = createFakeClock(Date.parse("2026-01-01T00:00:00.000Z"));
   const clients = [client("s1", { LDS: ["greeter"], EDS: ["greeter/v2"] }), client("s2", { CDS: ["*"] }, "delta"), client("s3", { LDS: ["orders"] })];
   const hub = createEventHub({ registry, clock, logger, clientCounts: () => ({ connected: 3, sotw: 2, delta: 1 }) });
+  const metrics = createMetrics({ processMetrics: false });
   const checks = new Map<string, LastCheck>([["a", { at: clock.now(), ok: true, detail: "grpc SERVING", kind: "grpc" }]]);
   const admin = createAdminServer({
     auth: { required: false, authority: createTokenAuthority({ tokens: backend.tokens, clock }) },
     registry,
     clients: { list: () => clients },
-    metrics: createMetrics({ processMetrics: false }),
+    metrics,
     generations: createFakeGenerations(sampleGenerations()),
     builds: { failure: () => undefined, failures: () => [] },
     logger,
@@ -66,7 +68,7 @@ async function setup(extra: Partial<AdminDeps> = {}): Promise<Setup> {
     ...extra,
   });
   return {
-    admin, registry, hub, clock,
+    admin, registry, hub, clock, metrics,
     async get(url) {
       const response = await admin.inject({ method: "GET", url });
       return { status: response.statusCode, json: response.body.startsWith("{") ? JSON.parse(response.body) : undefined, body: response.body };
@@ -305,10 +307,12 @@ describe("admin console events", () => {
       await waitUntil(() => stream.raw().includes(": ping\n\n"));
       const ids = stream.events().map((e) => e.id);
       assert.ok(ids.every((id, i) => i === 0 || id > ids[i - 1]!), `ids increase: ${ids.join(",")}`);
+      assert.match(await s.metrics.registry.getSingleMetricAsString("steadymesh_event_streams"), /^steadymesh_event_streams 1$/m);
       const started = Date.now();
       await s.admin.close();
       await stream.ended;
       assert.ok(Date.now() - started < 2000, `close took ${Date.now() - started} ms`);
+      assert.match(await s.metrics.registry.getSingleMetricAsString("steadymesh_event_streams"), /^steadymesh_event_streams 0$/m);
     } finally {
       stream.response.destroy();
       await s.close();

@@ -15,7 +15,7 @@ import { createTokenAuthority, type Scope, type TokenAuthority } from "../../src
 import { CONSOLE_CSP, LAB_REPORT_CSP } from "../../src/console/index.js";
 import { createSystemClock } from "../../src/clock/index.js";
 import { createLogger } from "../../src/log/index.js";
-import { createMetrics } from "../../src/metrics/index.js";
+import { createMetrics, type Metrics } from "../../src/metrics/index.js";
 import { createMemoryStore, createRegistry } from "../../src/registry/index.js";
 import { createTestCa } from "../helpers/test-certificates.js";
 import { capture } from "../helpers/io.js";
@@ -28,6 +28,7 @@ interface Setup {
   readonly authority: TokenAuthority;
   readonly uiDir: string;
   readonly labDir: string;
+  readonly metrics: Metrics;
   logs(): string;
   tokenOf(scope: Scope, name?: string): Promise<string>;
   close(): Promise<void>;
@@ -49,11 +50,12 @@ async function setup(options: { built?: boolean; tls?: { certificateChain: strin
   writeFileSync(join(labDir, "spotify-2022-03-08", "report.html"), "<h1>PASS</h1>");
   writeFileSync(join(labDir, "spotify-2022-03-08", "report.json"), "{}");
   const out = capture();
+  const metrics = createMetrics({ processMetrics: false });
   const admin = createAdminServer({
     auth: { required: true, authority },
     registry,
     clients: { list: () => [] },
-    metrics: createMetrics({ processMetrics: false }),
+    metrics,
     generations: createFakeGenerations(sampleGenerations()),
     logger: createLogger({ level: "debug", destination: out.stream }),
     uiDir,
@@ -65,6 +67,7 @@ async function setup(options: { built?: boolean; tls?: { certificateChain: strin
     authority,
     uiDir,
     labDir,
+    metrics,
     logs: out.text,
     tokenOf: async (scope, name) => (await authority.issue({ scope, ...(name !== undefined && { name }) })).token,
     close: async () => {
@@ -111,7 +114,7 @@ async function login(admin: AdminServer, token: string): Promise<{ cookie: strin
 
 describe("admin console", () => {
   it("admin console - login: a good token opens a session (HttpOnly, SameSite=Strict cookie, no Secure without TLS); bad ones are 401/400/403; no token is logged", async () => {
-    const { admin, tokenOf, logs, close } = await setup();
+    const { admin, tokenOf, logs, metrics, close } = await setup();
     try {
       const token = await tokenOf("operator", "alice");
       const response = await call(admin, "POST", "/ui/login", { body: { token } });
@@ -137,6 +140,10 @@ describe("admin console", () => {
       assert.match(identity.json.error, /token "svc" has scope identity:checkout; the console needs scope read/);
       assert.ok(logs().includes("admin request"));
       assert.ok(!logs().includes(token.slice(4, 20)), "a token reached the log");
+      // One good login; the bad token and the identity token are refused (the 400s never reached a token check).
+      const counted = await metrics.registry.getSingleMetricAsString("steadymesh_console_logins_total");
+      assert.match(counted, /steadymesh_console_logins_total\{result="ok"\} 1$/m);
+      assert.match(counted, /steadymesh_console_logins_total\{result="refused"\} 2$/m);
     } finally {
       await close();
     }
