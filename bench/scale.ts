@@ -1,8 +1,8 @@
 /**
  * `scale` (issue 15): what one change costs as the registry grows. For each
  * registry size (10,000 and 100,000 endpoints: 1,000 and 10,000 services ×
- * 10, plus one service `big` with 20,000 instances; quick: 50 and 200
- * services, big 1,000, 50 clients, shorter runs) a server child runs the real control plane on sqlite,
+ * 10, plus one service `big` with 20,000 instances; quick: 20 and 50
+ * services, big 1,000, 20 clients, shorter runs) a server child runs the real control plane on sqlite,
  * seeded before it starts (through the Store API in batches of 5,000
  * instances, the mutations the admin API would commit: bench/xds/seed.ts), and
  * 1,000 Delta clients each watch 10 services' endpoints
@@ -177,11 +177,12 @@ async function bigChanges(server: ServerChild, count: number): Promise<{ cpuMs: 
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 export const scale: BenchSection = async ({ quick, log }) => {
-  const sizes = quick ? [50, 200] : [1000, 10_000];
+  // Quick is a smoke test of every step (npm test runs it): two small sizes, short windows.
+  const sizes = quick ? [20, 50] : [1000, 10_000];
   const big = quick ? 1000 : 20_000;
-  const clients = quick ? 50 : 1000;
-  const mixMs = quick ? 2000 : 30_000;
-  const rateMs = quick ? 1000 : 5000;
+  const clients = quick ? 20 : 1000;
+  const mixMs = quick ? 1000 : 30_000;
+  const rateMs = quick ? 500 : 5000;
   const diskChanges = quick ? 10 : DISK_CHANGES;
   const notes: string[] = [];
   const results: SizeResult[] = [];

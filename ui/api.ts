@@ -34,6 +34,14 @@ export async function postJson<T>(url: string, body?: unknown): Promise<T> {
   return request<T>("POST", url, body);
 }
 
+export async function putJson<T>(url: string, body: unknown): Promise<T> {
+  return request<T>("PUT", url, body);
+}
+
+export async function deleteJson<T>(url: string): Promise<T> {
+  return request<T>("DELETE", url);
+}
+
 async function request<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (method !== "GET" && csrf !== "") headers["X-CSRF-Token"] = csrf;

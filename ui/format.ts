@@ -45,7 +45,7 @@ function typeRank(type: string): number {
 
 /** "3 services match" / "1 service matches"; the number without separators, as tests and screen readers read it. */
 export function matchLine(n: number): string {
-  return n === 1 ? "1 service matches" : `${n} services match`;
+  return n === 1 ? "1 service matches" : `${n.toLocaleString("en-US")} services match`;
 }
 
 /** A time as the tables show it: local, to the second; the raw text when it is not a date. */
@@ -116,4 +116,24 @@ export function yamlish(value: unknown, indent = ""): string {
 
 function scalar(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value) ?? "null";
+}
+
+/** The health states whose instances are sent to clients (EDS); `unhealthy` and `draining` ones are left out. */
+const SERVED = new Set(["healthy", "unknown"]);
+
+/** How many of these instances clients are sent. */
+export function servedCount(instances: readonly { readonly id: string; readonly health: string }[]): number {
+  return instances.filter((i) => SERVED.has(i.health)).length;
+}
+
+/**
+ * What draining, undraining or removing one instance does to what clients
+ * are sent, as the confirmation restates it: "greeter 10 → 9 endpoints".
+ */
+export function instanceActionLine(service: string, instances: readonly { readonly id: string; readonly health: string }[], id: string, action: "drain" | "undrain" | "remove"): string {
+  const before = servedCount(instances);
+  const target = instances.find((i) => i.id === id);
+  const servedNow = target !== undefined && SERVED.has(target.health);
+  const after = action === "undrain" ? before + (servedNow ? 0 : 1) : before - (servedNow ? 1 : 0);
+  return endpointLine(service, { before, after });
 }

@@ -126,7 +126,7 @@ function CurrentPage({ route, session }: { route: Route; session: Session }) {
     case "services":
       return <ServicesPage />;
     case "service":
-      return <ServicePage key={route.name} name={route.name} />;
+      return <ServicePage key={route.name} name={route.name} scope={session.scope} />;
     case "clients":
       return <ClientsPage />;
     case "generations":

@@ -55,6 +55,7 @@ export interface Instance {
   readonly weight: number;
   readonly health: Health;
   readonly metadata: Readonly<Record<string, string>>;
+  readonly ttlMs?: number;
 }
 
 export interface ServiceDetail {

@@ -47,6 +47,7 @@ let browser: ConsoleBrowser;
 let operator: BrowserContext;
 let page: Page;
 let readToken = "";
+let writeToken = "";
 const backends: Backend[] = [];
 let client: ClientProcess | undefined;
 let raw: RawAdsStream | undefined;
@@ -120,6 +121,9 @@ before(async () => {
   const issued = await api("POST", "/v1/tokens", { scope: "read", name: "console-reader" });
   assert.equal(issued.status, 201, JSON.stringify(issued.body));
   readToken = issued.body.token;
+  const writer = await api("POST", "/v1/tokens", { scope: "write", name: "console-writer" });
+  assert.equal(writer.status, 201, JSON.stringify(writer.body));
+  writeToken = writer.body.token;
   for (let i = 1; i <= 10; i++) backends.push(await startBackend(`i${i}`));
   for (const b of backends) await register(b.id, b.port);
   browser = await launchBrowser();
@@ -278,6 +282,14 @@ async function registerMesh(): Promise<void> {
 
 test("console 5 and 7 - axe finds no serious or critical violation on any page; each page's screenshot", async () => {
   await registerMesh();
+  // The keyboard's way in: the first Tab reaches "Skip to content", Enter puts focus in the page's main content.
+  await open(page, "/ui/services");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), "Skip to content");
+  await page.keyboard.press("Enter");
+  assert.equal(await page.evaluate(() => document.activeElement?.closest("main")?.id), "content", "Enter on the skip link moves focus into <main>");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("aria-label")), "Search services", "the next Tab reaches the search box");
   const found: string[] = [];
   const pages: Array<[name: string, path: string, heading: string]> = [
     ["overview", "/ui", "Overview"],
@@ -321,6 +333,44 @@ test("console 5 and 7 - axe finds no serious or critical violation on any page; 
     const file = join(SHOTS_DIR, `${name}.png`);
     const info = await stat(file);
     assert.ok(info.mtimeMs >= runStart && info.size > 1000, `${file} was written by this run`);
+  }
+});
+
+test("console 8 - a write token drains an instance on its service page: the dialog restates \"checkout 3 → 2 endpoints\", Confirm drains it, Undrain brings it back; a read token sees no such button", async () => {
+  const health = async (id: string) => ((await api("GET", "/v1/services/checkout")).body.service.instances as Array<{ id: string; health: string }>).find((i) => i.id === id)?.health;
+  assert.equal(await health("checkout-1"), "healthy", "test 5 and 7 registered the mesh");
+  const reader = await browser.newContext();
+  try {
+    const p = await reader.newPage();
+    await login(p, base, readToken);
+    await open(p, "/ui/services/checkout");
+    await p.getByRole("table", { name: "Instances of checkout" }).waitFor();
+    assert.equal(await p.getByRole("button", { name: /^(Drain|Undrain|Remove) instance/ }).count(), 0, "no instance actions for a read token");
+  } finally {
+    await reader.close();
+  }
+  const writer = await browser.newContext();
+  try {
+    const p = await writer.newPage();
+    await login(p, base, writeToken);
+    await open(p, "/ui/services/checkout");
+    await p.getByRole("button", { name: "Drain instance checkout-1", exact: true }).click();
+    const dialog = p.getByRole("dialog", { name: "Drain instance checkout-1 of checkout?" });
+    await dialog.waitFor();
+    assert.match(await dialog.innerText(), /checkout 3 → 2 endpoints/);
+    await dialog.getByRole("button", { name: "Confirm", exact: true }).click();
+    await p.getByRole("alert").filter({ hasText: "Instance checkout-1 is draining." }).waitFor({ timeout: 5000 });
+    assert.equal(await health("checkout-1"), "draining");
+    // The table follows the registry without a reload: the row now offers Undrain.
+    await p.getByRole("button", { name: "Undrain instance checkout-1", exact: true }).click();
+    const undrain = p.getByRole("dialog", { name: "Undrain instance checkout-1 of checkout?" });
+    assert.match(await undrain.innerText(), /checkout 2 → 3 endpoints/);
+    await undrain.getByRole("button", { name: "Confirm", exact: true }).click();
+    await p.getByRole("alert").filter({ hasText: "Instance checkout-1 is no longer draining." }).waitFor({ timeout: 5000 });
+    assert.equal(await health("checkout-1"), "healthy");
+    assert.equal(await p.getByRole("button", { name: /^Approve generation/ }).count(), 0);
+  } finally {
+    await writer.close();
   }
 });
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ackCurve, ackSummary, diffSummary, historySummary, localityLine, matchLine, metadataLine, shortTime, yamlish } from "../../ui/format.js";
+import { ackCurve, ackSummary, diffSummary, historySummary, instanceActionLine, localityLine, matchLine, metadataLine, shortTime, yamlish } from "../../ui/format.js";
 import { routeOf } from "../../ui/routes.js";
 
 const NO_CHANGE = { added: [], removed: [], changed: [] };
@@ -14,6 +14,19 @@ describe("the console's text (ui/format.ts)", () => {
       policies: ["greeter"],
     });
     assert.deepEqual(lines, ["alpha 0 → 3 endpoints", "greeter 10 → 1 endpoints", "LDS: 1 added", "EDS: 1 removed, 2 changed", "policy changed: greeter"]);
+  });
+
+  it("restates what an instance action does to the endpoints clients are sent (healthy and unknown ones)", () => {
+    const instances = [
+      { id: "a", health: "healthy" },
+      { id: "b", health: "unknown" },
+      { id: "c", health: "draining" },
+      { id: "d", health: "unhealthy" },
+    ];
+    assert.equal(instanceActionLine("greeter", instances, "a", "drain"), "greeter 2 → 1 endpoints");
+    assert.equal(instanceActionLine("greeter", instances, "b", "remove"), "greeter 2 → 1 endpoints");
+    assert.equal(instanceActionLine("greeter", instances, "d", "remove"), "greeter 2 → 2 endpoints");
+    assert.equal(instanceActionLine("greeter", instances, "c", "undrain"), "greeter 2 → 3 endpoints");
   });
 
   it("has no lines for a diff that changes nothing, or for none", () => {
@@ -45,7 +58,7 @@ describe("the console's text (ui/format.ts)", () => {
 
   it("formats table cells: matches, metadata, locality, times", () => {
     assert.equal(matchLine(1), "1 service matches");
-    assert.equal(matchLine(10000), "10000 services match");
+    assert.equal(matchLine(10000), "10,000 services match");
     assert.equal(metadataLine({ version: "v2", team: "core" }), "team=core, version=v2");
     assert.equal(metadataLine({}), "–");
     assert.equal(localityLine("eu-1a", "eu"), "eu-1a / eu");

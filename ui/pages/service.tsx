@@ -1,13 +1,14 @@
-import { useEffect, useMemo } from "preact/hooks";
-import { ApiError, getJson, seg } from "../api.js";
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { ApiError, deleteJson, getJson, putJson, seg } from "../api.js";
 import { Chart } from "../components/chart.js";
+import { ConfirmDialog } from "../components/dialog.js";
 import { Page } from "../components/page.js";
 import { StatusBadge } from "../components/status-badge.js";
 import { Table } from "../components/table.js";
 import { useData } from "../components/use-data.js";
-import { historySummary, localityLine, metadataLine, shortTime, yamlish } from "../format.js";
+import { historySummary, instanceActionLine, localityLine, metadataLine, shortTime, yamlish } from "../format.js";
 import { subscribe, throttle } from "../live.js";
-import type { CheckResult, ClientStatus, HistorySample, ServiceDetail } from "../types.js";
+import type { CheckResult, ClientStatus, HistorySample, Instance, Scope, ServiceDetail } from "../types.js";
 
 interface ServiceView {
   readonly service: ServiceDetail;
@@ -46,7 +47,7 @@ async function loadService(name: string, signal: AbortSignal): Promise<ServiceVi
 }
 
 /** /ui/services/{name}: instances, history chart, policy, DNS names and watching clients; live on registry and health events. */
-export function ServicePage(props: { name: string }) {
+export function ServicePage(props: { name: string; scope: Scope }) {
   const { data, error, reload } = useData(`service:${props.name}`, (signal) => loadService(props.name, signal));
   useEffect(() => {
     const refresh = throttle(reload, 250);
@@ -67,21 +68,62 @@ export function ServicePage(props: { name: string }) {
   }, [props.name, reload]);
   return (
     <Page title={props.name} ready={data !== undefined} error={error}>
-      {data && <ServiceBody name={props.name} view={data} />}
+      {data && <ServiceBody name={props.name} view={data} canWrite={props.scope !== "read"} onChanged={reload} />}
     </Page>
   );
 }
 
-function ServiceBody({ name, view }: { name: string; view: ServiceView }) {
+type InstanceAction = { readonly kind: "drain" | "undrain" | "remove"; readonly instance: Instance };
+
+const ACTION_TITLES: Readonly<Record<InstanceAction["kind"], string>> = { drain: "Drain", undrain: "Undrain", remove: "Remove" };
+
+/**
+ * The change an instance action makes, through the same API the CLI uses:
+ * drain and undrain PUT the instance back with only its health changed
+ * (`draining`, or `healthy` for the health monitor to correct), remove
+ * DELETEs it. The push guard judges the generation that follows like any other.
+ */
+async function applyInstanceAction(service: string, { kind, instance }: InstanceAction): Promise<void> {
+  const url = `/v1/services/${seg(service)}/instances/${seg(instance.id)}`;
+  if (kind === "remove") return void (await deleteJson(url));
+  const { address, port, zone, region, weight, metadata, ttlMs } = instance;
+  await putJson(url, { address, port, zone, region, weight, metadata, ...(ttlMs !== undefined && { ttlMs }), health: kind === "drain" ? "draining" : "healthy" });
+}
+
+function ServiceBody({ name, view, canWrite, onChanged }: { name: string; view: ServiceView; canWrite: boolean; onChanged: () => void }) {
   const { service } = view;
+  const [action, setAction] = useState<InstanceAction | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<{ ok: boolean; text: string } | undefined>(undefined);
+  const confirm = async () => {
+    if (!action) return;
+    setBusy(true);
+    try {
+      await applyInstanceAction(name, action);
+      const done = { drain: "is draining", undrain: "is no longer draining", remove: "was removed" }[action.kind];
+      setResult({ ok: true, text: `Instance ${action.instance.id} ${done}.` });
+    } catch (err) {
+      setResult({ ok: false, text: err instanceof ApiError ? err.message : String(err) });
+    } finally {
+      setBusy(false);
+      setAction(undefined);
+      onChanged();
+    }
+  };
+  const headers = ["ID", "Address", "Health", "Zone / region", "Metadata", "Last check", ...(canWrite ? ["Actions"] : [])];
   return (
     <>
+      {result && (
+        <p role="alert" class={result.ok ? "ok" : "error"}>
+          {result.text}
+        </p>
+      )}
       <p class="muted">
         protocol {service.protocol} · load balancing {service.lbPolicy} · mTLS {service.mtls}
       </p>
       <section aria-labelledby="h-instances">
         <h2 id="h-instances">Instances</h2>
-        <Table label={`Instances of ${name}`} headers={["ID", "Address", "Health", "Zone / region", "Metadata", "Last check"]} empty={service.instances.length === 0 ? "No instances." : undefined}>
+        <Table label={`Instances of ${name}`} headers={headers} empty={service.instances.length === 0 ? "No instances." : undefined}>
           {service.instances.map((i) => {
             const check = view.checks[i.id];
             return (
@@ -94,6 +136,15 @@ function ServiceBody({ name, view }: { name: string; view: ServiceView }) {
                 <td>{localityLine(i.zone, i.region)}</td>
                 <td class="mono">{metadataLine(i.metadata)}</td>
                 <td>{check ? `${shortTime(check.at)} ${check.kind} ${check.ok ? "ok" : "failed"}: ${check.detail}` : "–"}</td>
+                {canWrite && (
+                  <td class="actions">
+                    {(i.health === "draining" ? (["undrain", "remove"] as const) : (["drain", "remove"] as const)).map((kind) => (
+                      <button key={kind} type="button" aria-label={`${ACTION_TITLES[kind]} instance ${i.id}`} onClick={() => setAction({ kind, instance: i })}>
+                        {ACTION_TITLES[kind]}
+                      </button>
+                    ))}
+                  </td>
+                )}
               </tr>
             );
           })}
@@ -125,15 +176,27 @@ function ServiceBody({ name, view }: { name: string; view: ServiceView }) {
         <h2 id="h-clients">Clients watching</h2>
         <WatchingClients clients={view.clients} />
       </section>
+      {action && (
+        <ConfirmDialog title={`${ACTION_TITLES[action.kind]} instance ${action.instance.id} of ${name}?`} busy={busy} onConfirm={confirm} onCancel={() => setAction(undefined)}>
+          <p>{action.kind === "undrain" ? "Clients are sent it again:" : "Clients stop being sent it:"}</p>
+          <ul class="diff">
+            <li>{instanceActionLine(name, service.instances, action.instance.id, action.kind)}</li>
+          </ul>
+          {action.kind !== "undrain" && <p class="muted">The push guard holds the change if it removes more of the service's endpoints than it allows.</p>}
+        </ConfirmDialog>
+      )}
     </>
   );
 }
 
 function HistoryChart({ name, samples }: { name: string; samples: readonly HistorySample[] }) {
-  const data = useMemo(
-    () => [samples.map((s) => Date.parse(s.at) / 1000), samples.map((s) => s.healthy), samples.map((s) => s.unhealthy), samples.map((s) => s.draining)] as [number[], number[], number[], number[]],
-    [samples],
-  );
+  // A sample is taken when the counts change: the last one holds until now, so the steps run on to the page's time.
+  const data = useMemo(() => {
+    const last = samples[samples.length - 1];
+    const now = Date.now();
+    const points = last && Date.parse(last.at) < now ? [...samples, { ...last, at: new Date(now).toISOString() }] : samples;
+    return [points.map((s) => Date.parse(s.at) / 1000), points.map((s) => s.healthy), points.map((s) => s.unhealthy), points.map((s) => s.draining)] as [number[], number[], number[], number[]];
+  }, [samples]);
   const series = [
     { label: "healthy", color: "#1a7f37", stepped: true },
     { label: "unhealthy", color: "#cf222e", dash: [6, 4], stepped: true },
