@@ -59,6 +59,8 @@ export interface AdminDeps extends RouteDeps {
   readonly labReportsDir?: string | undefined;
   /** The event stream's ping and NACK-limit timers; the system clock by default. */
   readonly clock?: Clock | undefined;
+  /** Open `/v1/events` streams allowed at once; MAX_EVENT_STREAMS (1000) by default. */
+  readonly maxEventStreams?: number | undefined;
 }
 
 export interface AdminAddress {
@@ -120,7 +122,7 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const consoleState = createConsoleState((request) => auth?.identify(request));
   const auth = deps.auth.required ? createAuthHooks(deps.auth.authority, consoleState.sessions) : undefined;
-  const streams = createEventStreams();
+  const streams = createEventStreams(deps.maxEventStreams);
   const routes = adminRoutes(deps, consoleState, streams);
   const hosts = createHostGuard({ names: deps.adminHosts ?? [], ...(deps.interfaceAddresses && { interfaceAddresses: deps.interfaceAddresses }) });
 

@@ -13,17 +13,22 @@ export const MAX_UNSENT_BYTES = 1024 * 1024;
 export const NACKS_PER_SECOND = 20;
 /** What a browser waits before reconnecting (the stream's `retry:`). */
 export const RETRY_MS = 2000;
+/** Open streams one admin server keeps at most; one more gets 503 (each holds a socket, a subscription and its unsent output). */
+export const MAX_EVENT_STREAMS = 1000;
 
 /** The open event streams of one admin server: close() ends each, so the server's close does not wait on them. */
 export interface EventStreams {
   readonly open: Set<() => void>;
+  /** The most that may be open at once (MAX_EVENT_STREAMS unless a test says otherwise). */
+  readonly limit: number;
   closeAll(): void;
 }
 
-export function createEventStreams(): EventStreams {
+export function createEventStreams(limit = MAX_EVENT_STREAMS): EventStreams {
   const open = new Set<() => void>();
   return {
     open,
+    limit,
     closeAll() {
       for (const end of [...open]) end();
     },
@@ -56,6 +61,11 @@ export function createEventRoutes(deps: EventRouteDeps, streams: EventStreams): 
         noQuery(request.query);
         const events = needEvents(deps.events);
         if (request.method === "HEAD") return reply.type("text/event-stream").send("");
+        if (streams.open.size >= streams.limit) {
+          const error = `too many open event streams (${streams.limit}): close one, or retry later`;
+          request.log.warn({ method: request.method, url: request.url, status: 503, error }, "admin request rejected");
+          return reply.code(503).header("retry-after", "5").send({ error });
+        }
         reply.hijack();
         openStream(reply.raw, events, clock, streams, deps.metrics);
         return reply;

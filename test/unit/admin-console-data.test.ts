@@ -319,6 +319,33 @@ describe("admin console events", () => {
     }
   });
 
+  it("console - /v1/events: past the open-stream limit one more gets 503 with Retry-After; once one closes, a new one opens", async () => {
+    const s = await setup({ maxEventStreams: 2 });
+    const { port } = await s.admin.listen("127.0.0.1", 0);
+    const first = await openEvents(port);
+    const second = await openEvents(port);
+    let third: Awaited<ReturnType<typeof openEvents>> | undefined;
+    let fourth: Awaited<ReturnType<typeof openEvents>> | undefined;
+    try {
+      await first.next("hello");
+      await second.next("hello");
+      third = await openEvents(port);
+      assert.equal(third.response.statusCode, 503);
+      assert.equal(third.response.headers["retry-after"], "5");
+      await third.ended;
+      assert.deepEqual(JSON.parse(third.raw()), { error: "too many open event streams (2): close one, or retry later" });
+      first.response.destroy();
+      await first.ended;
+      await waitUntil(async () => /^steadymesh_event_streams 1$/m.test(await s.metrics.registry.getSingleMetricAsString("steadymesh_event_streams")));
+      fourth = await openEvents(port);
+      assert.equal(fourth.response.statusCode, 200);
+      await fourth.next("hello");
+    } finally {
+      for (const stream of [first, second, third, fourth]) stream?.response.destroy();
+      await s.close();
+    }
+  });
+
   it("console - /v1/events: at most 20 NACK events per second per connection, the rest counted in the next one's dropped", async () => {
     const s = await setup();
     const { port } = await s.admin.listen("127.0.0.1", 0);
@@ -368,9 +395,9 @@ describe("admin console events", () => {
   });
 });
 
-async function waitUntil(condition: () => boolean, timeoutMs = 2000): Promise<void> {
+async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 2000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, 10));
   }
