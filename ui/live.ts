@@ -6,6 +6,8 @@
  * while disconnected are lost.
  */
 
+import { useEffect } from "preact/hooks";
+
 export type LiveState = "open" | "connecting";
 type Listener = (data: unknown) => void;
 
@@ -129,4 +131,22 @@ export function throttle(fn: () => void, ms: number): { (): void; cancel(): void
     timer = undefined;
   };
   return throttled;
+}
+
+/**
+ * A page's live refresh: calls `reload`, at most once every `ms`, when one of
+ * `events` arrives and `concerns` (when given) says its data is about what
+ * the page shows. "open" (a reconnect) always refetches. `key` names what
+ * `concerns` depends on (a service name, a generation id).
+ */
+export function useLiveReload(events: readonly string[], reload: () => void, ms: number, concerns?: (event: string, data: unknown) => boolean, key?: string | number): void {
+  useEffect(() => {
+    const refresh = throttle(reload, ms);
+    const offs = ["open", ...events].map((name) => subscribe(name, (data) => (name === "open" || !concerns || concerns(name, data)) && refresh()));
+    return () => {
+      offs.forEach((off) => off());
+      refresh.cancel();
+    };
+    // `events` and `concerns` are fixed per page; `key` says when what they look at changes.
+  }, [reload, ms, key]);
 }

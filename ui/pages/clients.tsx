@@ -1,10 +1,9 @@
-import { useEffect } from "preact/hooks";
 import { getJson } from "../api.js";
 import { Page } from "../components/page.js";
 import { Table } from "../components/table.js";
 import { useData } from "../components/use-data.js";
 import { shortTime } from "../format.js";
-import { subscribe, throttle } from "../live.js";
+import { useLiveReload } from "../live.js";
 import type { ClientStatus, NackStatus, TypeStatus } from "../types.js";
 
 const TYPES = ["LDS", "RDS", "CDS", "EDS"] as const;
@@ -18,14 +17,7 @@ interface ClientsAnswer {
 /** /ui/clients: every connected xDS stream (the first page of GET /v1/clients), live on nack, acks and clients events. */
 export function ClientsPage() {
   const { data, error, reload } = useData("clients", (signal) => getJson<ClientsAnswer>("/v1/clients?limit=500", signal));
-  useEffect(() => {
-    const refresh = throttle(reload, 500);
-    const offs = ["open", "nack", "acks", "clients"].map((name) => subscribe(name, refresh));
-    return () => {
-      offs.forEach((off) => off());
-      refresh.cancel();
-    };
-  }, [reload]);
+  useLiveReload(["nack", "acks", "clients"], reload, 500);
   return (
     <Page title="Clients" ready={data !== undefined} error={error}>
       {data && (

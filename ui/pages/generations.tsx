@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useMemo, useState } from "preact/hooks";
 import { ApiError, getJson, postJson, seg } from "../api.js";
 import { Chart } from "../components/chart.js";
 import { ConfirmDialog } from "../components/dialog.js";
@@ -6,7 +6,7 @@ import { Page } from "../components/page.js";
 import { StatusBadge } from "../components/status-badge.js";
 import { useData } from "../components/use-data.js";
 import { ackCurve, ackSummary, diffSummary, shortTime } from "../format.js";
-import { subscribe, throttle } from "../live.js";
+import { useLiveReload } from "../live.js";
 import type { Generation, GenerationAcks, Scope } from "../types.js";
 
 /** How many of the newest generations the timeline shows. */
@@ -25,14 +25,7 @@ export function GenerationsPage(props: { id?: number | undefined; scope: Scope }
   const [action, setAction] = useState<Action | undefined>(undefined);
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ ok: boolean; text: string } | undefined>(undefined);
-  useEffect(() => {
-    const refresh = throttle(reload, 250);
-    const offs = ["open", "generation"].map((name) => subscribe(name, refresh));
-    return () => {
-      offs.forEach((off) => off());
-      refresh.cancel();
-    };
-  }, [reload]);
+  useLiveReload(["generation"], reload, 250);
   // A generation linked to directly may be older than the newest SHOWN: fetch it alone and add it.
   const older = useData(`generation:${props.id ?? ""}:${data ? "listed" : "waiting"}`, async (signal) =>
     props.id !== undefined && data !== undefined && !data.generations.some((g) => g.id === props.id) ? getJson<Generation>(`/v1/generations/${props.id}`, signal) : undefined,
@@ -148,17 +141,7 @@ function DiffLines({ generation }: { generation: Generation }) {
 /** "Client ACKs": cumulative ACKed streams against ms since push; refetched on `acks` events naming this generation. */
 function AckChart({ id }: { id: number }) {
   const { data, error, reload } = useData(`acks:${id}`, (signal) => getJson<GenerationAcks>(`/v1/generations/${seg(id)}/acks`, signal));
-  useEffect(() => {
-    const refresh = throttle(reload, 500);
-    const off = subscribe("acks", (event) => {
-      const counts = (event as { generations?: Record<string, number> } | undefined)?.generations;
-      if (counts && counts[String(id)] !== undefined) refresh();
-    });
-    return () => {
-      off();
-      refresh.cancel();
-    };
-  }, [id, reload]);
+  useLiveReload(["acks"], reload, 500, (_event, data) => (data as { generations?: Record<string, number> } | undefined)?.generations?.[String(id)] !== undefined, id);
   const curve = useMemo(() => ackCurve(data?.acks ?? []), [data]);
   return (
     <section aria-label={`Client ACKs of generation ${id}`} class="acks">

@@ -1,23 +1,15 @@
-import { useEffect } from "preact/hooks";
 import type { ComponentChildren } from "preact";
 import { getJson } from "../api.js";
 import { Page } from "../components/page.js";
 import { StatusBadge } from "../components/status-badge.js";
 import { useData } from "../components/use-data.js";
-import { subscribe, throttle } from "../live.js";
+import { useLiveReload } from "../live.js";
 import type { Overview } from "../types.js";
 
 /** /ui: the counts an SRE looks at first, each card a link to its detail. */
 export function OverviewPage() {
   const { data, error, reload } = useData("overview", (signal) => getJson<Overview>("/v1/overview", signal));
-  useEffect(() => {
-    const refresh = throttle(reload, 500);
-    const offs = ["open", "registry", "health", "generation", "nack", "clients"].map((name) => subscribe(name, refresh));
-    return () => {
-      offs.forEach((off) => off());
-      refresh.cancel();
-    };
-  }, [reload]);
+  useLiveReload(["registry", "health", "generation", "nack", "clients"], reload, 500);
   return (
     <Page title="Overview" ready={data !== undefined} error={error}>
       {data && (

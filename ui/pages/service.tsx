@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useMemo, useState } from "preact/hooks";
 import { ApiError, deleteJson, getJson, putJson, seg } from "../api.js";
 import { Chart } from "../components/chart.js";
 import { ConfirmDialog } from "../components/dialog.js";
@@ -7,7 +7,7 @@ import { StatusBadge } from "../components/status-badge.js";
 import { Table } from "../components/table.js";
 import { useData } from "../components/use-data.js";
 import { historySummary, instanceActionLine, localityLine, metadataLine, shortTime, yamlish } from "../format.js";
-import { subscribe, throttle } from "../live.js";
+import { useLiveReload } from "../live.js";
 import type { CheckResult, ClientStatus, HistorySample, Instance, Scope, ServiceDetail } from "../types.js";
 
 interface ServiceView {
@@ -46,26 +46,17 @@ async function loadService(name: string, signal: AbortSignal): Promise<ServiceVi
   };
 }
 
+/** A registry event naming the service (or too big to list every change), or a health event of one of its instances. */
+function concernsService(name: string, event: string, data: unknown): boolean {
+  if (event === "health") return (data as { service?: string } | undefined)?.service === name;
+  const batch = data as { changes?: { service?: string }[]; truncated?: number } | undefined;
+  return Boolean(batch?.truncated) || batch?.changes?.some((c) => c.service === name) === true;
+}
+
 /** /ui/services/{name}: instances, history chart, policy, DNS names and watching clients; live on registry and health events. */
 export function ServicePage(props: { name: string; scope: Scope }) {
   const { data, error, reload } = useData(`service:${props.name}`, (signal) => loadService(props.name, signal));
-  useEffect(() => {
-    const refresh = throttle(reload, 250);
-    const mine = (data: unknown) => {
-      const changes = (data as { changes?: { service?: string }[]; truncated?: number } | undefined)?.changes;
-      const truncated = (data as { truncated?: number } | undefined)?.truncated;
-      if (truncated || changes?.some((c) => c.service === props.name)) refresh();
-    };
-    const offs = [
-      subscribe("registry", mine),
-      subscribe("health", (data) => (data as { service?: string } | undefined)?.service === props.name && refresh()),
-      subscribe("open", refresh),
-    ];
-    return () => {
-      offs.forEach((off) => off());
-      refresh.cancel();
-    };
-  }, [props.name, reload]);
+  useLiveReload(["registry", "health"], reload, 250, (event, data) => concernsService(props.name, event, data), props.name);
   return (
     <Page title={props.name} ready={data !== undefined} error={error}>
       {data && <ServiceBody name={props.name} view={data} canWrite={props.scope !== "read"} onChanged={reload} />}

@@ -4,7 +4,7 @@ import { Page } from "../components/page.js";
 import { Table } from "../components/table.js";
 import { useData } from "../components/use-data.js";
 import { matchLine } from "../format.js";
-import { subscribe, throttle } from "../live.js";
+import { useLiveReload } from "../live.js";
 import type { ServicesSummaryPage } from "../types.js";
 
 const PAGE_SIZE = 50;
@@ -28,14 +28,7 @@ export function ServicesPage() {
   const after = cursors[cursors.length - 1];
   const url = `/v1/services?view=summary&limit=${PAGE_SIZE}${q ? `&q=${seg(q)}` : ""}${after !== undefined ? `&after=${seg(after)}` : ""}`;
   const { data, error, reload } = useData(url, (signal) => getJson<ServicesSummaryPage>(url, signal));
-  useEffect(() => {
-    const refresh = throttle(reload, 1000);
-    const offs = ["open", "registry", "health"].map((name) => subscribe(name, refresh));
-    return () => {
-      offs.forEach((off) => off());
-      refresh.cancel();
-    };
-  }, [reload]);
+  useLiveReload(["registry", "health"], reload, 1000);
   return (
     <Page title="Services" ready={data !== undefined} error={error}>
       <div class="toolbar">
