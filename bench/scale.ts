@@ -191,7 +191,7 @@ export const scale: BenchSection = async ({ quick, log }) => {
     const tag = `${endpoints} endpoints`;
     let onFleet: { cpuMs: number; bigChange: { cpuMs: number } } | undefined;
     // 1. Propagation, CPU per change, RSS: 0 ms quiet period, so each change is timed alone.
-    const fleet = await runFleet(clients, { sizes: [clients], services, perService: 10, rounds: 3, namesPerClient: 10, big }, (line) => log(`${tag}: ${line}`), async (server) => {
+    const fleet = await runFleet(clients, { sizes: [clients], services, perService: 10, rounds: quick ? 1 : 3, namesPerClient: 10, big }, (line) => log(`${tag}: ${line}`), async (server) => {
       const change = await perChange(server, quick ? 5 : 20);
       const bigChange = await bigChanges(server, quick ? 2 : 5);
       log(`${tag}: ${round(change.cpuMs)} ms CPU per one-instance change; ${round(bigChange.cpuMs)} ms per change to the ${big}-instance service`);
