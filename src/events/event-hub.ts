@@ -10,6 +10,8 @@ import { ServiceStats, type HealthCounts, type HistorySample } from "./service-s
 
 /** Changes listed in one `registry` event; the rest are counted in `truncated`. */
 export const REGISTRY_CHANGES_SHOWN = 200;
+/** At most this many `health` events per registry batch: a flap of thousands of instances is told by its `registry` event's `truncated` instead. */
+export const HEALTH_CHANGES_SHOWN = 200;
 /** `acks` events are coalesced over this many ms. */
 export const ACKS_EVERY_MS = 250;
 /** The client counts are checked this often while anyone listens. */
@@ -96,7 +98,7 @@ export function createEventHub(deps: EventHubDeps): EventHub {
     const shown = events.slice(0, REGISTRY_CHANGES_SHOWN).map(changeJson);
     const more = events.length - shown.length;
     emit("registry", { revision: viewRevision, changes: shown, ...(more > 0 && { truncated: more }) });
-    for (const change of healthChanges) emit("health", { ...change });
+    for (const change of healthChanges.slice(0, HEALTH_CHANGES_SHOWN)) emit("health", { ...change });
   }
 
   function flushAcks(): void {

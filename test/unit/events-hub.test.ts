@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ACK_BOOKS, ACKS_EVERY_MS, CLIENTS_EVERY_MS, HISTORY_SAMPLES, NACK_WINDOW_MS, REGISTRY_CHANGES_SHOWN, createEventHub, type ClientCounts, type HubEvent } from "../../src/events/index.js";
+import { ACK_BOOKS, ACKS_EVERY_MS, CLIENTS_EVERY_MS, HISTORY_SAMPLES, NACK_WINDOW_MS, REGISTRY_CHANGES_SHOWN, HEALTH_CHANGES_SHOWN, createEventHub, type ClientCounts, type HubEvent } from "../../src/events/index.js";
 import type { Generation } from "../../src/guard/index.js";
 import { createLogger } from "../../src/log/index.js";
 import { CLUSTER_TYPE, ENDPOINT_TYPE } from "../../src/proto/index.js";
@@ -120,6 +120,11 @@ describe("event hub", () => {
     assert.equal(hub.serviceCounts("bulk")!.total, REGISTRY_CHANGES_SHOWN + 37);
     feed.commit([put(instance("bulk", "one-more"))]);
     assert.equal((of("registry")[1] as { truncated?: number }).truncated, undefined);
+    // A flap of every instance at once: at most 200 health events; the registry event says how many more changed.
+    feed.commit(Array.from({ length: REGISTRY_CHANGES_SHOWN + 37 }, (_, i) => put(instance("bulk", `i${i}`, "unhealthy"))));
+    assert.equal(of("health").length, HEALTH_CHANGES_SHOWN);
+    assert.deepEqual(of("health")[0], { service: "bulk", id: "i0", from: "healthy", to: "unhealthy" });
+    assert.equal((of("registry")[2] as { truncated?: number }).truncated, 37);
     hub.stop();
   });
 
