@@ -54,6 +54,13 @@ export interface EventHub {
   /** Instances of every service by health, and how many services. */
   totals(): { readonly services: number; readonly instances: Readonly<HealthCounts> };
   serviceCounts(service: string): Readonly<HealthCounts> | undefined;
+  /**
+   * Calls `listener` with every service's counts now, then with each service
+   * whose counts change (undefined once it is deleted), batch by batch, until
+   * the returned function is called: what `steadymesh_service_endpoints` is
+   * kept from, so the registry's instances are counted once.
+   */
+  watchCounts(listener: (service: string, counts: Readonly<HealthCounts> | undefined) => void): () => void;
   history(service: string): readonly HistorySample[] | undefined;
   nacksLastHour(): number;
   clientCounts(): ClientCounts;
@@ -67,6 +74,9 @@ export interface EventHub {
 export function createEventHub(deps: EventHubDeps): EventHub {
   const { clock } = deps;
   const stats = new ServiceStats(deps.registry.view(), () => clock.now());
+  // The start walk reaches each count watcher when it starts watching.
+  stats.takeChanged();
+  const countWatchers = new Set<(service: string, counts: Readonly<HealthCounts> | undefined) => void>();
   const nacks = new NackWindow();
   const books = new AckBooks();
   const listeners = new Set<(event: HubEvent) => void>();
@@ -95,6 +105,10 @@ export function createEventHub(deps: EventHubDeps): EventHub {
   function onRegistry(events: readonly ChangeEvent[], viewRevision: number): void {
     revision = viewRevision;
     const healthChanges = stats.apply(events);
+    for (const name of stats.takeChanged()) {
+      const counts = stats.counts(name);
+      for (const watcher of countWatchers) watcher(name, counts);
+    }
     const shown = events.slice(0, REGISTRY_CHANGES_SHOWN).map(changeJson);
     const more = events.length - shown.length;
     emit("registry", { revision: viewRevision, changes: shown, ...(more > 0 && { truncated: more }) });
@@ -161,6 +175,12 @@ export function createEventHub(deps: EventHubDeps): EventHub {
     position: () => ({ revision, generation: newestGeneration }),
     totals: () => ({ services: stats.size, instances: stats.totals }),
     serviceCounts: (service) => stats.counts(service),
+    watchCounts(listener) {
+      const own = (service: string, counts: Readonly<HealthCounts> | undefined) => listener(service, counts);
+      for (const [name, counts] of stats.entries()) own(name, counts);
+      countWatchers.add(own);
+      return () => void countWatchers.delete(own);
+    },
     history: (service) => stats.history(service),
     nacksLastHour: () => nacks.count(clock.now()),
     clientCounts: () => deps.clientCounts(),
@@ -171,6 +191,7 @@ export function createEventHub(deps: EventHubDeps): EventHub {
       cancelAcks?.();
       cancelClients?.();
       listeners.clear();
+      countWatchers.clear();
     },
   };
 }

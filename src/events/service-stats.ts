@@ -31,6 +31,7 @@ export interface HealthChange {
 }
 
 interface ServiceState {
+  readonly name: string;
   /** Instance id → its health, as last counted. */
   readonly instances: Map<string, Health>;
   readonly counts: HealthCounts;
@@ -42,8 +43,10 @@ const zero = (): HealthCounts => ({ healthy: 0, unhealthy: 0, unknown: 0, draini
 /**
  * Per-service instance counts by health, their totals, and each service's
  * counts over time, kept from the registry's change events: one walk of
- * the view at start, then each batch costs its own events (as
- * trackServiceEndpoints in src/server/observers.ts does). A service's
+ * the view at start, then each batch costs its own events (issue 15: no
+ * walk of the registry per change). The console's routes and the
+ * `steadymesh_service_endpoints` gauges (trackServiceEndpoints in
+ * src/server/observers.ts, through the hub's watchCounts) both read them. A service's
  * history gains a sample at first sight and whenever its counts change,
  * at most one per second (the last in a second wins), the newest
  * HISTORY_SAMPLES kept; a deleted service is forgotten.
@@ -51,6 +54,8 @@ const zero = (): HealthCounts => ({ healthy: 0, unhealthy: 0, unknown: 0, draini
 export class ServiceStats {
   private readonly services = new Map<string, ServiceState>();
   readonly totals: HealthCounts = zero();
+  /** Services whose counts changed (or that went) since the last takeChanged(). */
+  private changed = new Set<string>();
 
   constructor(view: RegistryView, private readonly now: () => number) {
     for (const [name, entry] of view.services) {
@@ -70,6 +75,18 @@ export class ServiceStats {
 
   history(service: string): readonly HistorySample[] | undefined {
     return this.services.get(service)?.history;
+  }
+
+  /** Every service known now, with its counts. */
+  *entries(): IterableIterator<[string, Readonly<HealthCounts>]> {
+    for (const [name, state] of this.services) yield [name, state.counts];
+  }
+
+  /** The services whose counts changed, or that were deleted, since the last call; each batch's cost, not the registry's. */
+  takeChanged(): string[] {
+    const names = [...this.changed];
+    this.changed = new Set();
+    return names;
   }
 
   /** Applies one batch of change events; returns the health changes of instances seen before. */
@@ -98,7 +115,7 @@ export class ServiceStats {
 
   private stateOf(service: string): ServiceState {
     let state = this.services.get(service);
-    if (!state) this.services.set(service, (state = { instances: new Map(), counts: zero(), history: [] }));
+    if (!state) this.services.set(service, (state = { name: service, instances: new Map(), counts: zero(), history: [] }));
     return state;
   }
 
@@ -125,9 +142,11 @@ export class ServiceStats {
     if (!state) return;
     for (const health of state.instances.values()) this.count(state, health, -1);
     this.services.delete(service);
+    this.changed.add(service);
   }
 
   private count(state: ServiceState, health: Health, by: number): void {
+    this.changed.add(state.name);
     state.counts[health] += by;
     state.counts.total += by;
     this.totals[health] += by;

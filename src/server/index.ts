@@ -96,7 +96,7 @@ async function startReserved(options: ServeOptions, clock: Clock, binds: Record<
   const publish = pipeline ? (snapshot: Snapshot) => pipeline.offer(snapshot) : toGuard;
   // `initial`: a service that does not build at start keeps what the guard restored for its clients.
   const spine = startSpine({ registry, codec, publish, clock, minDelayMs: options.pushMinDelayMs, maxDelayMs: options.pushMaxDelayMs, logger, metrics, initial: cache.current(), prepare: (before, step) => guard.prepare(before, step), trustDomain: options.trustDomain, dnsDomain: options.dnsDomain, onChangeBuilt: propagation.changeBuilt });
-  const stopEndpoints = trackServiceEndpoints(registry, metrics);
+  const stopEndpoints = trackServiceEndpoints(events, metrics);
   const labFaults = faults && createLabFaults({ injector: faults, pipeline: pipeline!, codec, clock, logger, metrics });
   if (faults) logger.warn("fault injection is ON: POST /v1/faults can break what xDS clients see; never enable it in production");
   // On a shared store, each instance's checks and TTL run on one live replica; a single process owns everything.

@@ -1,9 +1,9 @@
 import type { Clock } from "../clock/index.js";
 import { UnavailableError } from "../errors/index.js";
 import type { Metrics } from "../metrics/index.js";
-import type { ChangeEvent, Instance, RegistryView, Store } from "../registry/index.js";
+import type { EventHub } from "../events/index.js";
+import { HEALTH_STATES, type Store } from "../registry/index.js";
 import type { ClientReply } from "../xds/index.js";
-import type { RegistryFeed } from "./spine.js";
 
 /**
  * `store` with its commits watched: `steadymesh_store_up` is 1 after a
@@ -37,58 +37,19 @@ export function watchStoreHealth(store: Store, metrics: Metrics, clock: Clock): 
 }
 
 /**
- * Keeps `steadymesh_service_endpoints{service,health}` from the registry's
- * change events: one walk of the view at start, then the cost of each
- * change's events (issue 15: nothing walks the registry per change). A
- * series is removed when its count reaches 0. Returns unsubscribe.
+ * Keeps `steadymesh_service_endpoints{service,health}` from the event hub's
+ * per-service counts (src/events: one walk of the registry at start, then
+ * each change's events; issue 15: nothing walks the registry per change),
+ * so the registry's instances are counted once for the console and the
+ * metrics. A series is removed when its count reaches 0. Returns unsubscribe.
  */
-export function trackServiceEndpoints(registry: RegistryFeed, metrics: Metrics): () => void {
-  /** service → instance id → its health, as last counted. */
-  const known = new Map<string, Map<string, string>>();
-  /** service → health → instances counted. */
-  const totals = new Map<string, Map<string, number>>();
-  const add = (service: string, health: string, by: number): void => {
-    const counts = countsOf(service);
-    const next = (counts.get(health) ?? 0) + by;
-    if (next > 0) {
-      counts.set(health, next);
-      metrics.serviceEndpoints.set({ service, health }, next);
-    } else {
-      counts.delete(health);
-      metrics.serviceEndpoints.remove({ service, health });
+export function trackServiceEndpoints(counts: Pick<EventHub, "watchCounts">, metrics: Metrics): () => void {
+  return counts.watchCounts((service, now) => {
+    for (const health of HEALTH_STATES) {
+      const n = now?.[health] ?? 0;
+      if (n > 0) metrics.serviceEndpoints.set({ service, health }, n);
+      else metrics.serviceEndpoints.remove({ service, health });
     }
-  };
-  function countsOf(service: string): Map<string, number> {
-    let counts = totals.get(service);
-    if (!counts) totals.set(service, (counts = new Map()));
-    return counts;
-  }
-  function put(instance: Instance): void {
-    let ids = known.get(instance.service);
-    if (!ids) known.set(instance.service, (ids = new Map()));
-    const before = ids.get(instance.id);
-    if (before === instance.health) return;
-    if (before !== undefined) add(instance.service, before, -1);
-    ids.set(instance.id, instance.health);
-    add(instance.service, instance.health, 1);
-  }
-  function remove(service: string, id: string): void {
-    const ids = known.get(service);
-    const before = ids?.get(id);
-    if (before === undefined) return;
-    ids!.delete(id);
-    add(service, before, -1);
-    if (ids!.size === 0) known.delete(service);
-  }
-  function apply(event: ChangeEvent): void {
-    if (event.kind === "instance-put") put(event.instance);
-    else if (event.kind === "instance-deleted") remove(event.service, event.id);
-    else if (event.kind === "service-deleted") for (const id of [...(known.get(event.name)?.keys() ?? [])]) remove(event.name, id);
-  }
-  const start: RegistryView = registry.view();
-  for (const entry of start.services.values()) for (const instance of entry.instances.values()) put(instance);
-  return registry.subscribe((_view, events) => {
-    for (const event of events) apply(event);
   });
 }
 

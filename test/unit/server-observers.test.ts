@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { UnavailableError } from "../../src/errors/index.js";
+import { createEventHub } from "../../src/events/index.js";
+import { createLogger } from "../../src/log/index.js";
 import { createMetrics, type Metrics } from "../../src/metrics/index.js";
 import { createMemoryStore, createRegistry, type Store } from "../../src/registry/index.js";
 import { createPropagationTracker, trackServiceEndpoints, watchStoreHealth } from "../../src/server/observers.js";
@@ -17,11 +19,12 @@ async function single(metrics: Metrics, name: "storeUp" | "storeLastCommit"): Pr
 }
 
 describe("server observers", () => {
-  it("observers - service endpoints count each service's instances by health from the start and from each change, and drop empty series", async () => {
+  it("observers - service endpoints count each service's instances by health (the event hub's counts) from the start and from each change, and drop empty series", async () => {
     const metrics = createMetrics({ processMetrics: false });
     const registry = await createRegistry(createMemoryStore());
     await registry.putInstance("greeter", "a", { address: "127.0.0.1", port: 1 });
-    const stop = trackServiceEndpoints(registry, metrics);
+    const hub = createEventHub({ registry, clock: createFakeClock(0), logger: createLogger({ level: "silent" }), clientCounts: () => ({ connected: 0, sotw: 0, delta: 0 }) });
+    const stop = trackServiceEndpoints(hub, metrics);
     assert.deepEqual(await endpoints(metrics), ["greeter/healthy=1"]);
     await registry.putInstance("greeter", "b", { address: "127.0.0.1", port: 2 });
     await registry.putInstance("orders", "o1", { address: "127.0.0.1", port: 3 });
@@ -33,6 +36,7 @@ describe("server observers", () => {
     stop();
     await registry.putInstance("greeter", "c", { address: "127.0.0.1", port: 4 });
     assert.deepEqual(await endpoints(metrics), ["greeter/unhealthy=1"], "nothing counted after unsubscribe");
+    hub.stop();
     await registry.close();
   });
 
