@@ -125,6 +125,7 @@ import "./unit/store-secrets.test.js";
 import "./unit/store-sqlite.test.js";
 import "./unit/token-log-check.test.js";
 import "./unit/token-store.test.js";
+import "./unit/ui-api-types.test.js";
 import "./unit/ui-format.test.js";
 import "./unit/validate.test.js";
 import "./unit/xds-limits.test.js";

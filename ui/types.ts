@@ -2,6 +2,7 @@
  * The shapes of the admin API answers the console reads (the web console
  * contract, sections A and B, and the existing /v1 routes). Declared here
  * rather than imported from src/: the browser bundle must not pull server code.
+ * test/unit/ui-api-types.test.ts holds them to the server's types under tsc.
  */
 
 export type Health = "healthy" | "unhealthy" | "unknown" | "draining";
